@@ -1,0 +1,246 @@
+"""The clinic's tables: who, what, where and when, plus the conversation and audit records.
+
+Every instant is stored as UTC (naive in the database, aware in Python, see `UTCDateTime`).
+Personal fields and message text are stored encrypted (`*_enc` columns, Fernet tokens); a phone
+number is found again through `phone_index`, a keyed hash, never through the clear number.
+
+No double-booking is enforced by `Occupancy`: a booked appointment holds one row per
+`CELL_MINUTES` cell for each thing it occupies (provider, room, equipment), and the primary key
+(resource, cell) makes the second of two overlapping bookings fail, on SQLite and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Enum, ForeignKey, Index, Integer,
+                        LargeBinary, MetaData, String, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# The grain of the no-overlap guarantee. Durations and buffers are whole multiples of it.
+CELL_MINUTES = 5
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime in Python, a naive UTC timestamp in the database.
+
+    Refuses naive datetimes on the way in: a time without a zone is a bug, not a guess.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AppointmentStatus(str, enum.Enum):
+    """FHIR Appointment.status values the clinic uses."""
+
+    PROPOSED = "proposed"
+    PENDING = "pending"
+    BOOKED = "booked"
+    ARRIVED = "arrived"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+    NOSHOW = "noshow"
+    ENTERED_IN_ERROR = "entered-in-error"
+
+
+# Statuses that hold their slot.
+ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
+
+
+class ResourceKind(str, enum.Enum):
+    ROOM = "room"
+    EQUIPMENT = "equipment"
+
+
+class ClinicRecord(Base):
+    """The loaded clinic file: one row, the validated configuration as JSON."""
+
+    __tablename__ = "clinic"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict] = mapped_column(JSON)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Resource(Base):
+    """A room or a piece of equipment; each row is one bookable unit."""
+
+    __tablename__ = "resources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[ResourceKind] = mapped_column(Enum(ResourceKind, native_enum=False, length=16,
+                                                    values_callable=lambda e: [m.value for m in e]))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AppointmentType(Base):
+    __tablename__ = "appointment_types"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index("ix_appointments_window", "start_at", "occupied_until"),
+        Index("ix_appointments_patient", "patient_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    type_id: Mapped[int] = mapped_column(ForeignKey("appointment_types.id"))
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("resources.id"))
+    equipment_id: Mapped[int | None] = mapped_column(ForeignKey("resources.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # end_at plus the type's buffer: what the appointment keeps others out of.
+    occupied_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[AppointmentStatus] = mapped_column(
+        Enum(AppointmentStatus, native_enum=False, length=24,
+             values_callable=lambda e: [m.value for m in e]),
+        default=AppointmentStatus.BOOKED)
+    booked_via: Mapped[str] = mapped_column(String(32), default="web")
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    patient: Mapped[Patient] = relationship(lazy="joined")
+    provider: Mapped[Provider] = relationship(lazy="joined")
+    appointment_type: Mapped[AppointmentType] = relationship(lazy="joined")
+    room: Mapped[Resource | None] = relationship(foreign_keys=[room_id], lazy="joined")
+    equipment: Mapped[Resource | None] = relationship(foreign_keys=[equipment_id], lazy="joined")
+
+
+class Occupancy(Base):
+    """One `CELL_MINUTES` cell of one provider's or resource's time, held by one appointment.
+
+    `holder` is "provider:<id>" or "resource:<id>"; `cell` counts cells since the Unix epoch (UTC).
+    The primary key is the no-double-booking guarantee.
+    """
+
+    __tablename__ = "occupancy"
+
+    holder: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"),
+                                                index=True)
+
+
+class ConversationSession(Base):
+    """One person's conversation state on one channel, encrypted, ended after idle time."""
+
+    __tablename__ = "conversation_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_index: Mapped[str] = mapped_column(String(64), unique=True)
+    state_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class MessageReceipt(Base):
+    """An inbound message already handled: its channel id, and the reply it got (encrypted).
+
+    The unique key makes the claim of a retried webhook one atomic insert.
+    """
+
+    __tablename__ = "message_receipts"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    reply_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class OutboxMessage(Base):
+    """A message the clinic sent where no SMS provider is configured (and the record of each send)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient_index: Mapped[str] = mapped_column(String(64), index=True)
+    recipient_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    text_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """One link of the audit chain. `hash` covers the previous hash, the fields and the clear text."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(48), index=True)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    appointment_id: Mapped[int | None] = mapped_column(Integer)
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    text_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+

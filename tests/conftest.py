@@ -1,0 +1,102 @@
+"""Shared fixtures: a migrated database per test (SQLite file, or PostgreSQL when asked), the demo
+clinic installed, a vault with a throwaway key, and a fixed clock.
+
+PostgreSQL tests take `TEST_DATABASE_URL` (default: the local `test` database). With no server
+there they skip with the reason; with `REQUIRE_POSTGRES=1` they fail instead.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+
+from scheduler.clinic import install_clinic, load_clinic
+from scheduler.crypto import Vault
+from scheduler.db import make_engine, session_factory, upgrade
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
+                                   "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def demo_clinic():
+    return load_clinic(None)
+
+
+@pytest.fixture
+def vault():
+    return Vault([Fernet.generate_key().decode()])
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+def _postgres_available() -> str | None:
+    """None when the server answers, else the reason it does not."""
+    try:
+        engine = make_engine(TEST_DATABASE_URL)
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure to connect means "no server here"
+        return f"PostgreSQL not reachable at TEST_DATABASE_URL ({type(exc).__name__})"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    reason = _postgres_available()
+    if reason:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + " and REQUIRE_POSTGRES=1")
+        pytest.skip(reason)
+    return TEST_DATABASE_URL
+
+
+def reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """A freshly migrated, empty database URL: each test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        reset_postgres(url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def engine(sqlite_url):
+    """A migrated SQLite engine (the common case for unit tests)."""
+    upgrade(sqlite_url)
+    eng = make_engine(sqlite_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine, demo_clinic):
+    """A session factory on a migrated SQLite database with the demo clinic installed."""
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        install_clinic(session, demo_clinic)
+    return factory
+
+
+@pytest.fixture
+def now():
+    """A fixed instant: Wednesday 2026-03-04 09:00 in New York (14:00 UTC)."""
+    return datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
