@@ -12,6 +12,8 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Mapping
 
+from dotenv import load_dotenv
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CLINIC = ROOT / "scheduler" / "demo_clinic.toml"
 
@@ -66,6 +68,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        if env is None:
+            load_dotenv(ROOT / ".env", override=False)
         env = dict(os.environ if env is None else env)
         values: dict[str, object] = {}
 

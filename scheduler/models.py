@@ -223,6 +223,7 @@ class OutboxMessage(Base):
     recipient_index: Mapped[str] = mapped_column(String(64), index=True)
     recipient_enc: Mapped[bytes] = mapped_column(LargeBinary)
     text_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    kind: Mapped[str] = mapped_column(String(32), default="notice")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

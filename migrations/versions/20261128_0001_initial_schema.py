@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 15:53:29.114363
+Create Date: 2026-11-28 15:55:24.090814
 """
 from alembic import op
 import sqlalchemy as sa
@@ -83,6 +83,7 @@ def upgrade() -> None:
     sa.Column('recipient_index', sa.String(length=64), nullable=False),
     sa.Column('recipient_enc', sa.LargeBinary(), nullable=False),
     sa.Column('text_enc', sa.LargeBinary(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('created_at', scheduler.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )

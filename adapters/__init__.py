@@ -1,0 +1,1 @@
+"""Channels: each module verifies, de-duplicates, normalizes and renders. No scheduling logic."""

@@ -1,0 +1,133 @@
+"""create_app(): settings, database, clinic, engine, adapters and jobs wired into one Flask app.
+
+`python app.py` (or `make run`) migrates the database, loads the demo clinic into an empty one and
+serves on 127.0.0.1:$PORT. Production runs `gunicorn 'app:create_app()'`.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from flask import Flask, jsonify
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.outbox import Outbox
+from bot import logfiles
+from bot.audit import AuditTrail
+from bot.engine import ConversationEngine
+from bot.sessions import SessionStore
+from bot.settings import Settings, SettingsError
+from scheduler.clinic import Clinic, install_clinic, installed_clinic, load_clinic
+from scheduler.crypto import Vault
+from scheduler.db import make_engine, migrations_current, session_factory, upgrade
+
+log = logging.getLogger("scheduler.app")
+
+EXTENSION = "clinic_scheduler"
+
+
+@dataclass
+class Services:
+    """Everything a request, a command or a job needs, built once per app."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    vault: Vault
+    clinic: Clinic
+    audit: AuditTrail
+    conversation: ConversationEngine
+    sender: Outbox
+    clock: Callable[[], datetime]
+
+
+def utc_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_clock,
+                   migrate: bool = True) -> Services:
+    """Migrate, make sure a clinic is installed, and wire the conversation engine."""
+    if migrate:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    factory = session_factory(engine)
+    vault = Vault.from_settings(settings.encryption_keys, settings.secret_key_file)
+    with factory.begin() as session:
+        clinic = installed_clinic(session)
+        if clinic is None:
+            clinic = load_clinic(settings.clinic_config)
+            install_clinic(session, clinic)
+    audit = AuditTrail(vault)
+    store = SessionStore(vault, settings.session_timeout)
+    conversation = ConversationEngine(sessions=factory, clinic=clinic, vault=vault, audit=audit,
+                                      store=store, clock=clock)
+    sender = Outbox(factory, vault, clock)
+    return Services(settings, engine, factory, vault, clinic, audit, conversation, sender, clock)
+
+
+def services_of(app: Flask) -> Services:
+    return app.extensions[EXTENSION]
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """The app factory. `test_config` may carry "SETTINGS" (a Settings) and "CLOCK"."""
+    test_config = test_config or {}
+    settings = test_config.get("SETTINGS") or Settings.from_env()
+    logfiles.configure(settings.log_dir)
+    services = build_services(settings, clock=test_config.get("CLOCK", utc_clock))
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=services.vault.index("flask-session-secret"),
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+                      MAX_CONTENT_LENGTH=256 * 1024)
+    app.config.update({k: v for k, v in test_config.items() if k.isupper()})
+    app.extensions[EXTENSION] = services
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz():
+        checks: dict[str, object] = {"engine": "local"}
+        try:
+            with services.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+            current = migrations_current(services.engine)
+            checks["migrations"] = "current" if current else "pending"
+        except Exception as exc:  # any database failure means "not ready", never a 500
+            log.warning("readiness check failed: %s", type(exc).__name__)
+            checks["database"] = "unavailable"
+            current = False
+        ready = checks["database"] == "ok" and current
+        return jsonify(status="ready" if ready else "not ready", checks=checks), \
+            200 if ready else 503
+
+    from adapters import web_chat
+    if settings.web_chat_enabled:
+        app.register_blueprint(web_chat.blueprint)
+
+    from adapters import cli
+    cli.register(app)
+    return app
+
+
+def main() -> None:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"configuration error: {exc}")
+    app = create_app({"SETTINGS": settings})
+    print(f"Medical-AI-Scheduler: chat with the bot at http://127.0.0.1:{settings.port}/ "
+          f"(local engine, messages to the outbox)")
+    app.run(host="127.0.0.1", port=settings.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The conversation: what to say, decided once for every channel."""

@@ -1,0 +1,112 @@
+"""The audit trail: every inbound and outbound message, booking change and refusal, hash-chained.
+
+Each event stores its text encrypted and carries the hash of the event before it, so an edit or a
+deletion anywhere breaks the chain at that point. The hash covers the previous hash, the event's
+fields and a digest of the clear text (not the ciphertext), so re-encrypting under a new key keeps
+the chain valid. Appends are serialized: an advisory lock on PostgreSQL, BEGIN IMMEDIATE on
+SQLite, and the primary key on `seq` as the last word. Each committed event is mirrored to
+`logs/audit.log` with ids and hashes only.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
+
+from scheduler.crypto import Vault
+from scheduler.models import AuditEvent
+
+from . import logfiles
+
+GENESIS = "0" * 64
+_LOCK_KEY = 7_210_001  # the advisory lock that serializes audit appends on PostgreSQL
+
+
+def _digest(event_: AuditEvent, clear_text: str | None) -> str:
+    body = {
+        "seq": event_.seq, "at": event_.at.isoformat(), "kind": event_.kind,
+        "channel": event_.channel, "actor": event_.actor, "patient_id": event_.patient_id,
+        "appointment_id": event_.appointment_id, "message_id": event_.message_id,
+        "detail": event_.detail or {},
+        "text": None if clear_text is None else hashlib.sha256(clear_text.encode()).hexdigest(),
+        "prev": event_.prev_hash,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class AuditTrail:
+    def __init__(self, vault: Vault):
+        self.vault = vault
+
+    def record(self, session: Session, kind: str, *, at: datetime, channel: str | None = None,
+               actor: str | None = None, patient_id: int | None = None,
+               appointment_id: int | None = None, message_id: str | None = None,
+               detail: dict[str, Any] | None = None, text_: str | None = None) -> AuditEvent:
+        """Append one event inside the caller's transaction. `detail` must hold no personal data."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        last = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        ).first()
+        row = AuditEvent(seq=(last.seq + 1) if last else 1, at=at, kind=kind, channel=channel,
+                         actor=actor, patient_id=patient_id, appointment_id=appointment_id,
+                         message_id=message_id, detail=detail or {},
+                         text_enc=self.vault.encrypt(text_),
+                         prev_hash=last.hash if last else GENESIS)
+        row.hash = _digest(row, text_)
+        session.add(row)
+        session.flush()
+        session.info.setdefault("audit_pending", []).append(
+            {"seq": row.seq, "kind": kind, "channel": channel, "patient_id": patient_id,
+             "appointment_id": appointment_id, "hash": row.hash, "prev_hash": row.prev_hash})
+        return row
+
+    def verify(self, session: Session, batch: int = 1000) -> "Verification":
+        """Walk the chain from the start; name the first event whose link or content is wrong."""
+        expected_prev, expected_seq, checked = GENESIS, 1, 0
+        last_seq = 0
+        while True:
+            rows = session.scalars(select(AuditEvent).where(AuditEvent.seq > last_seq)
+                                   .order_by(AuditEvent.seq).limit(batch)).all()
+            if not rows:
+                return Verification(True, checked, None, None)
+            for row in rows:
+                if row.seq != expected_seq:
+                    return Verification(False, checked, expected_seq,
+                                        f"event {expected_seq} is missing")
+                if row.prev_hash != expected_prev:
+                    return Verification(False, checked, row.seq,
+                                        "does not link to the event before it")
+                try:
+                    clear = self.vault.decrypt(row.text_enc)
+                except ValueError:
+                    return Verification(False, checked, row.seq, "text cannot be decrypted")
+                if _digest(row, clear) != row.hash:
+                    return Verification(False, checked, row.seq, "content does not match its hash")
+                expected_prev, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
+                checked += 1
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    checked: int
+    first_broken_seq: int | None
+    reason: str | None
+
+
+@event.listens_for(Session, "after_commit")
+def _mirror_committed(session: Session) -> None:
+    for fields in session.info.pop("audit_pending", []):
+        logfiles.write("audit", "audit_event", **fields)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop("audit_pending", None)

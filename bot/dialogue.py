@@ -1,0 +1,365 @@
+"""The local engine's dialogue: what to do with one understood message, given the conversation so far.
+
+A small state machine over a JSON-able `state` dict (stored encrypted by `SessionStore`):
+
+- booking asks only for what is missing, in order: the patient's name (once), the appointment
+  type, the day; then it offers up to three numbered slots, and a number books one;
+- cancel and reschedule pick the appointment (numbered when there are several), cancel asks YES,
+  reschedule reuses the slot offer with the appointment's type and provider preferred;
+- list, help and greeting answer at once; anything else gets a re-prompt fitting the step.
+
+A clear new request (cancel, reschedule, list, help) interrupts any step; entities in a message
+("friday at 3") fill in the step in progress. The dialogue changes the schedule only through
+`SchedulingTools`, so it can never do more than the caller may.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from scheduler.availability import Slot
+from scheduler.clinic import Clinic
+from scheduler.errors import OutsideBookingWindow, SchedulingError, SlotUnavailable
+from scheduler.models import Appointment, Patient
+from scheduler.crypto import Vault
+from scheduler.patients import patient_name, set_patient_name
+
+from . import replies
+from .nlu import Understanding
+from .tools import SchedulingTools
+
+# How far past the requested day to look when that day has nothing open.
+FALLBACK_DAYS = 21
+INTERRUPTING = {"cancel", "reschedule", "list", "help", "waitlist"}
+_NAME = re.compile(r"^[^\W\d_][^\W\d_' .-]*(?:[ '.-]+[^\W\d_]+)*\.?$")
+
+
+@dataclass
+class Reply:
+    text: str
+    options: tuple[str, ...] = ()
+    kind: str = "reply"
+
+
+@dataclass
+class Turn:
+    """One message in context: what it said, who said it, and the tools bound to them."""
+
+    text: str
+    understanding: Understanding
+    patient: Patient
+    tools: SchedulingTools
+    clinic: Clinic
+    vault: Vault
+    now: datetime
+    replies: list[Reply] = field(default_factory=list)
+
+    def say(self, text: str, options: tuple[str, ...] | list[str] = ()) -> None:
+        self.replies.append(Reply(text, tuple(options)))
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.clinic.zone).date()
+
+
+def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    """Answer one turn (into `turn.replies`) and return the next state."""
+    u = turn.understanding
+    step = state.get("step")
+
+    if u.intent in INTERRUPTING:
+        return _start(turn, u.intent, {})
+    if step == "ask_name":
+        return _answer_name(turn, state)
+    if step == "ask_type":
+        return _answer_type(turn, state)
+    if step in ("ask_day", "offer_slots"):
+        return _answer_when(turn, state)
+    if step == "pick_appointment":
+        return _answer_pick(turn, state)
+    if step == "confirm_cancel":
+        return _answer_cancel(turn, state)
+    if u.intent in ("book", "greeting"):
+        return _start(turn, u.intent, {})
+    if u.intent in ("confirm", "deny", "choose"):
+        turn.say(replies.nothing_to_confirm())
+        return {}
+    turn.say(replies.not_understood(None))
+    return {}
+
+
+def _start(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:
+    u = turn.understanding
+    if intent == "greeting":
+        turn.say(replies.greeting(turn.clinic, patient_name(turn.vault, turn.patient)))
+        return {}
+    if intent == "help":
+        turn.say(replies.help_text(turn.clinic))
+        return {}
+    if intent == "waitlist":
+        turn.say(replies.waitlist_by_phone(turn.clinic))
+        return {}
+    if intent == "list":
+        _list(turn)
+        return {}
+    if intent in ("cancel", "reschedule"):
+        return _pick_appointment(turn, intent)
+    # book: remember what this message already said, then ask for what is missing.
+    state = {"mode": "book", **_entities(u)}
+    if turn.patient.name_enc is None and not state.get("name_asked"):
+        turn.say(replies.ask_name())
+        return {**state, "step": "ask_name", "name_asked": True}
+    return _next_booking_question(turn, state)
+
+
+def _entities(u: Understanding) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if u.appointment_type:
+        found["type"] = u.appointment_type
+    if u.date_problem == "impossible":
+        found["date_problem"] = "impossible"
+    elif u.date:
+        found["date"] = u.date.isoformat()
+        if u.date_problem == "past":
+            found["date_problem"] = "past"
+    if u.time:
+        found["time"] = u.time.strftime("%H:%M")
+    if u.part_of_day:
+        found["part"] = u.part_of_day
+    if u.provider:
+        found["provider"] = u.provider
+    return found
+
+
+def _merge(state: dict[str, Any], u: Understanding) -> dict[str, Any]:
+    new = _entities(u)
+    merged = {k: v for k, v in state.items() if k != "date_problem"}
+    if "date" in new or "date_problem" in new:
+        merged.pop("date", None)
+        # A new day without a time drops the old day's time.
+        if "time" not in new:
+            merged.pop("time", None)
+    merged.update(new)
+    return merged
+
+
+def _answer_name(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    text = " ".join(turn.text.split())
+    if text.lower() not in ("skip", "no", "no thanks"):
+        if not (2 <= len(text) <= 80 and _NAME.match(text)) or turn.understanding.intent in (
+                "confirm", "choose", "stop", "start"):
+            turn.say(replies.not_understood("ask_name"))
+            return state
+        set_patient_name(turn.vault, turn.patient, text)
+        turn.say(replies.name_thanks(text))
+    return _next_booking_question(turn, {**state, "step": None})
+
+
+def _next_booking_question(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    if not state.get("type"):
+        names = [t.name for t in turn.clinic.appointment_types]
+        turn.say(replies.ask_type(), names)
+        return {**state, "step": "ask_type"}
+    if state.get("date_problem") == "impossible":
+        turn.say(replies.impossible_date())
+        return {**state, "step": "ask_day", "date_problem": None}
+    if not state.get("date"):
+        type_name = turn.clinic.appointment_type(state["type"]).name
+        if state.get("mode") == "reschedule":
+            turn.say(replies.ask_reschedule_day(state["description"]))
+        else:
+            turn.say(replies.ask_day(type_name))
+        return {**state, "step": "ask_day"}
+    return _offer(turn, state)
+
+
+def _answer_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    u = turn.understanding
+    types = turn.clinic.appointment_types
+    if u.appointment_type:
+        return _next_booking_question(turn, _merge(state, u))
+    if u.intent == "choose" and u.choice and 1 <= u.choice <= len(types):
+        return _next_booking_question(turn, {**state, "type": types[u.choice - 1].key})
+    if u.intent == "choose":
+        turn.say(replies.choose_range(len(types)), [t.name for t in types])
+        return state
+    turn.say(replies.not_understood("ask_type"), [t.name for t in types])
+    return state
+
+
+def _answer_when(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    u = turn.understanding
+    offers = state.get("offers") or []
+    if state.get("step") == "offer_slots" and offers:
+        if u.intent == "choose" and u.choice:
+            if not 1 <= u.choice <= len(offers):
+                turn.say(replies.choose_range(len(offers)), state.get("labels", []))
+                return state
+            return _take(turn, state, _slot_from(offers[u.choice - 1]))
+        if u.time and not u.date:
+            wanted = u.time.strftime("%H:%M")
+            for offer in offers:
+                local = _slot_from(offer).start.astimezone(turn.clinic.zone)
+                if local.strftime("%H:%M") == wanted:
+                    return _take(turn, state, _slot_from(offer))
+        if u.intent == "deny":
+            turn.say(replies.ask_day_again())
+            return {**state, "step": "ask_day", "offers": [], "date": None, "time": None}
+    if u.date or u.date_problem or u.time or u.part_of_day or u.provider or u.appointment_type:
+        return _next_booking_question(turn, _merge(state, u))
+    if u.intent == "book":
+        return _next_booking_question(turn, state)
+    turn.say(replies.not_understood(state.get("step")), state.get("labels", ()))
+    return state
+
+
+def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    clinic = turn.clinic
+    kind = clinic.appointment_type(state["type"])
+    day = date.fromisoformat(state["date"])
+    wanted_time = time.fromisoformat(state["time"]) if state.get("time") else None
+    prefix: list[str] = []
+    if state.get("date_problem") == "past" or day < turn.today:
+        prefix.append(replies.past_date(day))
+        day = turn.today
+    provider = state.get("provider")
+    if provider and provider not in {p.key for p in clinic.providers_for(kind.key)}:
+        provider = None  # this provider does not do this kind of visit: offer the others
+    search = dict(provider_key=provider, part_of_day=state.get("part"), around=wanted_time)
+    try:
+        slots = turn.tools.find_slots(kind.key, start_date=day, end_date=day, **search)
+        on_day = bool(slots)
+        if not slots:
+            slots = turn.tools.find_slots(kind.key, start_date=day,
+                                          end_date=day + timedelta(days=FALLBACK_DAYS), **search)
+        if not slots and provider:
+            slots = turn.tools.find_slots(kind.key, start_date=day,
+                                          end_date=day + timedelta(days=FALLBACK_DAYS),
+                                          part_of_day=state.get("part"), around=wanted_time)
+    except SchedulingError:
+        slots, on_day = [], False
+    if not slots:
+        turn.say(" ".join(prefix + [replies.no_slots(kind.name, clinic)]))
+        return {}
+    exact = wanted_time is None or any(
+        s.start.astimezone(clinic.zone).time() == wanted_time for s in slots)
+    labels = [replies.slot_label(s.start, clinic.provider(s.provider_key).name, clinic.zone)
+              for s in slots]
+    requested_day = None if prefix else day
+    turn.say(" ".join(prefix + [replies.slots_offer(requested_day, on_day, exact=exact)]), labels)
+    return {**state, "step": "offer_slots", "date_problem": None,
+            "offers": [_slot_to(s) for s in slots], "labels": labels}
+
+
+def _take(turn: Turn, state: dict[str, Any], slot: Slot) -> dict[str, Any]:
+    clinic = turn.clinic
+    try:
+        if state.get("mode") == "reschedule":
+            appointment = turn.tools.reschedule_appointment(state["appointment"], slot)
+            turn.say(replies.moved(appointment.appointment_type.name, appointment.start_at,
+                                   appointment.provider.name, clinic))
+        else:
+            appointment = turn.tools.book_appointment(slot)
+            turn.say(replies.booked(appointment.appointment_type.name, appointment.start_at,
+                                    appointment.provider.name, clinic, appointment.id))
+        return {}
+    except (SlotUnavailable, OutsideBookingWindow) as refusal:
+        alternatives = refusal.alternatives[:3]
+        if not alternatives:
+            turn.say(replies.slot_taken() + " " + replies.ask_day_again())
+            return {**state, "step": "ask_day", "offers": []}
+        labels = [replies.slot_label(s.start, clinic.provider(s.provider_key).name, clinic.zone)
+                  for s in alternatives]
+        turn.say(replies.slot_taken() + " " + replies.slots_offer(None, True), labels)
+        return {**state, "step": "offer_slots", "offers": [_slot_to(s) for s in alternatives],
+                "labels": labels}
+    except SchedulingError as refusal:
+        turn.say(replies.booking_refused(str(refusal)))
+        return {}
+
+
+def _describe(appointment: Appointment, clinic: Clinic) -> str:
+    return replies.appointment_line(appointment.appointment_type.name, appointment.start_at,
+                                    appointment.provider.name, clinic.zone)
+
+
+def _list(turn: Turn) -> None:
+    appointments = turn.tools.list_appointments()
+    if not appointments:
+        turn.say(replies.no_appointments())
+        return
+    turn.say(replies.appointments_list([_describe(a, turn.clinic) for a in appointments]))
+
+
+def _pick_appointment(turn: Turn, action: str) -> dict[str, Any]:
+    appointments = turn.tools.list_appointments()
+    if not appointments:
+        turn.say(replies.no_appointments())
+        return {}
+    if len(appointments) == 1:
+        return _act_on(turn, action, appointments[0])
+    labels = [_describe(a, turn.clinic) for a in appointments]
+    turn.say(replies.pick_appointment("cancel" if action == "cancel" else "move"), labels)
+    return {"step": "pick_appointment", "action": action, "choices": [a.id for a in appointments],
+            "labels": labels, "carry": _entities(turn.understanding)}
+
+
+def _answer_pick(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    u = turn.understanding
+    choices = state.get("choices", [])
+    if u.intent == "choose" and u.choice and 1 <= u.choice <= len(choices):
+        try:
+            appointment = turn.tools.get_appointment(choices[u.choice - 1])
+        except SchedulingError:
+            turn.say(replies.no_appointments())
+            return {}
+        return _act_on(turn, state["action"], appointment, carry=state.get("carry"))
+    if u.intent == "deny":
+        turn.say(replies.kept())
+        return {}
+    turn.say(replies.not_understood("pick_appointment"), state.get("labels", ()))
+    return state
+
+
+def _act_on(turn: Turn, action: str, appointment: Appointment,
+            carry: dict[str, Any] | None = None) -> dict[str, Any]:
+    description = _describe(appointment, turn.clinic)
+    if action == "cancel":
+        turn.say(replies.confirm_cancel(description))
+        return {"step": "confirm_cancel", "appointment": appointment.id,
+                "description": description}
+    carry = carry if carry is not None else _entities(turn.understanding)
+    state = {"mode": "reschedule", "appointment": appointment.id, "description": description,
+             "type": appointment.appointment_type.key, "provider": appointment.provider.key}
+    state.update({k: v for k, v in carry.items() if k != "type"})
+    return _next_booking_question(turn, state)
+
+
+def _answer_cancel(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    u = turn.understanding
+    if u.intent == "confirm":
+        try:
+            turn.tools.cancel_appointment(state["appointment"])
+        except SchedulingError as refusal:
+            turn.say(replies.booking_refused(str(refusal)))
+            return {}
+        turn.say(replies.cancelled(state["description"]))
+        return {}
+    if u.intent == "deny":
+        turn.say(replies.kept())
+        return {}
+    turn.say(replies.not_understood("confirm_cancel"))
+    return state
+
+
+def _slot_to(slot: Slot) -> dict[str, Any]:
+    return {"type": slot.type_key, "provider": slot.provider_key, "start": slot.start.isoformat(),
+            "end": slot.end.isoformat(), "room": slot.room_key, "equipment": slot.equipment_key}
+
+
+def _slot_from(data: dict[str, Any]) -> Slot:
+    return Slot(type_key=data["type"], provider_key=data["provider"],
+                start=datetime.fromisoformat(data["start"]), end=datetime.fromisoformat(data["end"]),
+                room_key=data["room"], equipment_key=data["equipment"])

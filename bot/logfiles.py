@@ -1,0 +1,47 @@
+"""The three JSON-lines log files: audit.log, orchestration.log, performance.log.
+
+Each line is one JSON object of ids, counts, hashes and timings. Callers pass structured fields,
+never message text, names or phone numbers; the files are safe to ship to a log service.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from logging.handlers import WatchedFileHandler
+from pathlib import Path
+
+FILES = {"audit": "audit.log", "orchestration": "orchestration.log",
+         "performance": "performance.log"}
+
+
+class _JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+                  "event": record.getMessage()}
+        fields.update(getattr(record, "fields", {}))
+        return json.dumps(fields, default=str, sort_keys=True)
+
+
+def configure(log_dir: Path) -> None:
+    """Point each log at its file in `log_dir` (called once by create_app; idempotent)."""
+    log_dir = Path(log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    for name, filename in FILES.items():
+        logger = logging.getLogger(f"scheduler.{name}")
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        path = str((log_dir / filename).resolve())
+        for handler in list(logger.handlers):
+            if getattr(handler, "baseFilename", None) != path:
+                logger.removeHandler(handler)
+                handler.close()
+        if not logger.handlers:
+            handler = WatchedFileHandler(path, encoding="utf-8")
+            handler.setFormatter(_JsonLines())
+            logger.addHandler(handler)
+
+
+def write(log: str, event: str, **fields: object) -> None:
+    """Append one JSON line to `log` ("audit", "orchestration" or "performance")."""
+    logging.getLogger(f"scheduler.{log}").info(event, extra={"fields": fields})

@@ -1,0 +1,194 @@
+"""Every sentence a patient can receive from the local engine, in one place for review.
+
+Plain ASCII (GSM-7 friendly: no smart quotes, no emoji), short, one next step per message. Dates
+and times are shown in the clinic's zone as people say them ("Tue Mar 10 at 2:30 PM").
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from scheduler.clinic import Clinic
+
+
+def day_text(day: date) -> str:
+    return f"{day:%a %b} {day.day}"
+
+
+def time_text(moment: datetime) -> str:
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def when_text(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{day_text(local.date())} at {time_text(local)}"
+
+
+def greeting(clinic: Clinic, name: str | None) -> str:
+    hello = f"Hi {name.split()[0]}!" if name else "Hi!"
+    return (f"{hello} This is the {clinic.name} scheduling assistant. I can book, move or cancel "
+            "a visit, or list your appointments. What would you like to do?")
+
+
+def help_text(clinic: Clinic) -> str:
+    return (f"{clinic.name}: text 'book' to make an appointment, 'my appointments' to see them, "
+            f"'reschedule' to move one or 'cancel appointment' to cancel. "
+            f"To talk to a person call {clinic.display_phone}. For an emergency call 911.")
+
+
+def emergency(clinic: Clinic) -> str:
+    return ("This sounds like it could be an emergency. Call 911 (or your local emergency "
+            "number) now, or go to the nearest emergency room. Do not wait for an appointment. "
+            f"The clinic can be reached at {clinic.display_phone}.")
+
+
+def not_understood(step: str | None) -> str:
+    hints = {
+        "ask_type": "Please reply with the number of the kind of visit you need.",
+        "ask_day": "What day works for you? For example 'tomorrow', 'next Tuesday' or 'March 9'.",
+        "offer_slots": "Please reply with the number of the time you want, or tell me another day.",
+        "confirm_cancel": "Please reply YES to cancel it or NO to keep it.",
+        "pick_appointment": "Please reply with the number of the appointment.",
+        "ask_name": "Please tell me your full name, or reply SKIP.",
+    }
+    return "Sorry, I didn't catch that. " + hints.get(
+        step, "I can book, move or cancel a visit, or list your appointments. "
+              "Text 'help' for more.")
+
+
+def empty_message() -> str:
+    return ("I didn't get any text. I can book, move or cancel a visit, or list your "
+            "appointments. What would you like to do?")
+
+
+def ask_name() -> str:
+    return "Before I book, what is your full name? (You can reply SKIP.)"
+
+
+def name_thanks(name: str) -> str:
+    return f"Thanks, {name.split()[0]}."
+
+
+def ask_type() -> str:
+    return "What kind of visit do you need? Reply with a number."
+
+
+def ask_day(type_name: str) -> str:
+    return (f"What day works for your {type_name}? For example 'tomorrow', 'next Tuesday' "
+            "or 'March 9'.")
+
+
+def ask_day_again() -> str:
+    return "No problem. What other day works for you?"
+
+
+def ask_reschedule_day(description: str) -> str:
+    return f"When would you like to move your {description} to? Tell me a day."
+
+
+def impossible_date() -> str:
+    return "That date doesn't exist on the calendar. What day works for you?"
+
+
+def past_date(day: date) -> str:
+    return f"{day_text(day)} has already passed."
+
+
+def slots_offer(day: date | None, on_requested_day: bool, *, exact: bool = True) -> str:
+    if day is not None and not on_requested_day:
+        return f"There are no openings on {day_text(day)}. The nearest are:"
+    if day is not None and not exact:
+        return f"That time isn't available on {day_text(day)}. The nearest openings are:"
+    return "These times are open. Reply with a number:"
+
+
+def no_slots(type_name: str, clinic: Clinic) -> str:
+    return (f"I couldn't find an opening for a {type_name} in the next few weeks. "
+            f"Please call {clinic.display_phone} and we will fit you in.")
+
+
+def slot_label(start: datetime, provider_name: str, zone: ZoneInfo) -> str:
+    return f"{when_text(start, zone)} with {provider_name}"
+
+
+def booked(type_name: str, start: datetime, provider_name: str, clinic: Clinic,
+           appointment_id: int) -> str:
+    return (f"You're booked: {type_name} with {provider_name} on {when_text(start, clinic.zone)} "
+            f"at {clinic.name} (ref #{appointment_id}). To change it, text 'reschedule' or "
+            "'cancel appointment'.")
+
+
+def moved(type_name: str, start: datetime, provider_name: str, clinic: Clinic) -> str:
+    return (f"Done. Your {type_name} is now on {when_text(start, clinic.zone)} with "
+            f"{provider_name} at {clinic.name}.")
+
+
+def slot_taken() -> str:
+    return "Sorry, that time was just taken."
+
+
+def booking_refused(reason: str) -> str:
+    return f"Sorry, I can't book that: {reason}."
+
+
+def choose_range(count: int) -> str:
+    return f"Please reply with a number from 1 to {count}."
+
+
+def appointment_line(type_name: str, start: datetime, provider_name: str, zone: ZoneInfo) -> str:
+    return f"{type_name}, {when_text(start, zone)} with {provider_name}"
+
+
+def appointments_list(lines: list[str]) -> str:
+    if len(lines) == 1:
+        return "Your upcoming appointment: " + lines[0] + "."
+    return f"You have {len(lines)} upcoming appointments:\n" + "\n".join(
+        f"{i}. {line}" for i, line in enumerate(lines, 1))
+
+
+def no_appointments() -> str:
+    return "You have no upcoming appointments. Text 'book' to make one."
+
+
+def pick_appointment(action: str) -> str:
+    return f"Which appointment do you want to {action}? Reply with a number."
+
+
+def confirm_cancel(description: str) -> str:
+    return f"Cancel your {description}? Reply YES to cancel or NO to keep it."
+
+
+def cancelled(description: str) -> str:
+    return f"Your {description} is cancelled. Text 'book' any time to make a new one."
+
+
+def kept() -> str:
+    return "OK, your appointment is unchanged."
+
+
+def nothing_to_confirm() -> str:
+    return ("I'm not sure what you're answering. I can book, move or cancel a visit, or list "
+            "your appointments.")
+
+
+def waitlist_by_phone(clinic: Clinic) -> str:
+    return (f"To join the waitlist, please call {clinic.display_phone}. I can also book the next "
+            "open time for you: text 'book'.")
+
+
+def opted_out(clinic: Clinic) -> str:
+    return (f"You won't get any more messages from {clinic.name}. Reply START to opt back in.")
+
+
+def opted_in(clinic: Clinic) -> str:
+    return f"You're subscribed to {clinic.name} messages again. Text 'help' for options."
+
+
+def internal_error(clinic: Clinic) -> str:
+    return (f"Sorry, something went wrong on our side and nothing was changed. Please try again, "
+            f"or call {clinic.display_phone}.")
+
+
+def staff_only() -> str:
+    return "Staff tools are not available here yet. Please use the clinic's Slack app."

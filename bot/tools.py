@@ -1,0 +1,125 @@
+"""The scheduling tools: the only way a conversation (local dialogue or LLM) changes the schedule.
+
+Each tool is bound to one caller and checks what that caller may do: a patient sees and changes
+only their own appointments, staff may act for any patient. Every booking change and every refusal
+is written to the audit trail in the same transaction as the change itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy.orm import Session
+
+from scheduler import availability, booking
+from scheduler.availability import Slot
+from scheduler.clinic import Clinic
+from scheduler.errors import NotAllowed, NotFound, SchedulingError
+from scheduler.models import Appointment
+
+from .audit import AuditTrail
+from .messages import Role
+
+
+@dataclass(frozen=True)
+class Caller:
+    role: Role
+    channel: str
+    patient_id: int | None = None     # the patient themself, when role is "patient"
+    staff_id: str | None = None       # e.g. a Slack user id, when role is staff or admin
+
+    @property
+    def actor(self) -> str:
+        if self.role == "patient":
+            return f"patient:{self.patient_id}"
+        return f"{self.role}:{self.staff_id}"
+
+
+class SchedulingTools:
+    def __init__(self, db: Session, clinic: Clinic, audit: AuditTrail, caller: Caller,
+                 now: datetime):
+        self.db, self.clinic, self.audit, self.caller, self.now = db, clinic, audit, caller, now
+
+    def _patient_for(self, patient_id: int | None) -> int:
+        """The patient a request acts for: a patient may only act for themself."""
+        if self.caller.role == "patient":
+            if patient_id not in (None, self.caller.patient_id):
+                raise NotAllowed("patients may only act on their own appointments")
+            return self.caller.patient_id
+        if patient_id is None:
+            raise NotFound("which patient? a phone number is needed")
+        return patient_id
+
+    def _scope(self) -> int | None:
+        """The patient filter for appointment lookups (None: staff see every patient)."""
+        return self.caller.patient_id if self.caller.role == "patient" else None
+
+    def _audit(self, kind: str, *, patient_id: int | None = None,
+               appointment_id: int | None = None, **detail: object) -> None:
+        self.audit.record(self.db, kind, at=self.now, channel=self.caller.channel,
+                          actor=self.caller.actor, patient_id=patient_id,
+                          appointment_id=appointment_id, detail=detail)
+
+    def _refused(self, action: str, error: SchedulingError, **ids: int | None) -> None:
+        self._audit("request_refused", patient_id=ids.get("patient_id"),
+                    appointment_id=ids.get("appointment_id"), action=action,
+                    reason=type(error).__name__)
+
+    def find_slots(self, type_key: str, *, start_date: date | None = None,
+                   end_date: date | None = None, provider_key: str | None = None,
+                   part_of_day: str | None = None, around: time | None = None,
+                   limit: int = 3) -> list[Slot]:
+        return availability.find_slots(self.db, self.clinic, type_key, now=self.now,
+                                       start_date=start_date, end_date=end_date,
+                                       provider_key=provider_key, part_of_day=part_of_day,
+                                       around=around, limit=limit)
+
+    def book_appointment(self, slot: Slot, patient_id: int | None = None) -> Appointment:
+        try:
+            target = self._patient_for(patient_id)
+            appointment = booking.book(self.db, self.clinic, patient_id=target, slot=slot,
+                                       now=self.now, booked_via=self.caller.channel)
+        except SchedulingError as error:
+            self._refused("book", error, patient_id=patient_id or self.caller.patient_id)
+            raise
+        self._audit("appointment_booked", patient_id=target, appointment_id=appointment.id,
+                    type=slot.type_key, provider=slot.provider_key,
+                    start=appointment.start_at.isoformat())
+        return appointment
+
+    def cancel_appointment(self, appointment_id: int) -> Appointment:
+        try:
+            appointment = booking.cancel(self.db, appointment_id, now=self.now,
+                                         patient_id=self._scope())
+        except SchedulingError as error:
+            self._refused("cancel", error, patient_id=self.caller.patient_id,
+                          appointment_id=appointment_id)
+            raise
+        self._audit("appointment_cancelled", patient_id=appointment.patient_id,
+                    appointment_id=appointment.id)
+        return appointment
+
+    def reschedule_appointment(self, appointment_id: int, slot: Slot) -> Appointment:
+        try:
+            old_start = self.get_appointment(appointment_id).start_at
+            appointment = booking.reschedule(self.db, self.clinic, appointment_id, slot,
+                                             now=self.now, patient_id=self._scope())
+        except SchedulingError as error:
+            self._refused("reschedule", error, patient_id=self.caller.patient_id,
+                          appointment_id=appointment_id)
+            raise
+        self._audit("appointment_rescheduled", patient_id=appointment.patient_id,
+                    appointment_id=appointment.id, old_start=old_start.isoformat(),
+                    start=appointment.start_at.isoformat(), provider=slot.provider_key)
+        return appointment
+
+    def list_appointments(self, patient_id: int | None = None) -> list[Appointment]:
+        return booking.upcoming_appointments(self.db, self._patient_for(patient_id), now=self.now)
+
+    def get_appointment(self, appointment_id: int) -> Appointment:
+        """One appointment the caller may see (NotFound for anyone else's: no hint it exists)."""
+        appointment = self.db.get(Appointment, appointment_id)
+        scope = self._scope()
+        if appointment is None or (scope is not None and appointment.patient_id != scope):
+            raise NotFound("no such appointment")
+        return appointment

@@ -1,0 +1,1 @@
+"""Background work: reminders and maintenance, driven by APScheduler over database state."""

@@ -1,0 +1,57 @@
+"""A conversation engine on the demo clinic, driven like a patient would, without Flask."""
+import itertools
+from datetime import timedelta
+
+import pytest
+
+from bot.audit import AuditTrail
+from bot.engine import ConversationEngine
+from bot.messages import InboundMessage
+from bot.sessions import SessionStore
+
+PATIENT = "+12125550123"
+
+
+class Chat:
+    """Sends texts as one patient and keeps the replies."""
+
+    def __init__(self, engine, clock, sender=PATIENT, channel="console"):
+        self.engine, self.clock, self.sender, self.channel = engine, clock, sender, channel
+        self._ids = itertools.count(1)
+
+    def say(self, text):
+        message = InboundMessage(self.channel, self.sender, text, f"m{next(self._ids)}",
+                                 self.clock.now)
+        return self.engine.handle(message)
+
+    def text(self, text):
+        """The replies as one plain string (options numbered)."""
+        return "\n".join(r.as_text() for r in self.say(text))
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(now):
+    return Clock(now)
+
+
+@pytest.fixture
+def conversation(sessions, vault, demo_clinic, clock):
+    return ConversationEngine(sessions=sessions, clinic=demo_clinic, vault=vault,
+                              audit=AuditTrail(vault),
+                              store=SessionStore(vault, timedelta(minutes=30)), clock=clock)
+
+
+@pytest.fixture
+def chat(conversation, clock):
+    return Chat(conversation, clock)

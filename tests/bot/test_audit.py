@@ -1,0 +1,100 @@
+"""The audit chain: every event links to the one before; edits and deletions are found."""
+import json
+from datetime import timedelta
+
+from cryptography.fernet import Fernet
+from sqlalchemy import delete, func, select, update
+
+from bot import logfiles
+from bot.audit import GENESIS, AuditTrail
+from scheduler.crypto import Vault
+from scheduler.models import AuditEvent
+
+
+def _record_three(sessions, audit, now):
+    with sessions.begin() as db:
+        for i in range(3):
+            audit.record(db, "message_in", at=now + timedelta(seconds=i), channel="web",
+                         actor="patient:1", patient_id=1, text_=f"hello number {i}")
+
+
+def test_events_are_chained_from_genesis(sessions, vault, now):
+    audit = AuditTrail(vault)
+    _record_three(sessions, audit, now)
+    with sessions() as db:
+        rows = db.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [r.seq for r in rows] == [1, 2, 3]
+    assert rows[0].prev_hash == GENESIS
+    assert rows[1].prev_hash == rows[0].hash and rows[2].prev_hash == rows[1].hash
+    assert audit.verify(sessions()).ok
+
+
+def test_text_is_stored_encrypted(sessions, vault, now):
+    audit = AuditTrail(vault)
+    _record_three(sessions, audit, now)
+    with sessions() as db:
+        row = db.get(AuditEvent, 1)
+    assert b"hello" not in row.text_enc
+    assert vault.decrypt(row.text_enc) == "hello number 0"
+
+
+def test_an_edited_field_is_named_by_verify(sessions, vault, now):
+    audit = AuditTrail(vault)
+    _record_three(sessions, audit, now)
+    with sessions.begin() as db:
+        db.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(kind="message_out"))
+    result = audit.verify(sessions())
+    assert not result.ok and result.first_broken_seq == 2
+
+
+def test_an_edited_text_is_named_by_verify(sessions, vault, now):
+    audit = AuditTrail(vault)
+    _record_three(sessions, audit, now)
+    with sessions.begin() as db:
+        db.execute(update(AuditEvent).where(AuditEvent.seq == 3)
+                   .values(text_enc=vault.encrypt("something else")))
+    result = audit.verify(sessions())
+    assert not result.ok and result.first_broken_seq == 3
+
+
+def test_a_deleted_event_is_found(sessions, vault, now):
+    audit = AuditTrail(vault)
+    _record_three(sessions, audit, now)
+    with sessions.begin() as db:
+        db.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
+    result = audit.verify(sessions())
+    assert not result.ok and result.first_broken_seq == 2 and "missing" in result.reason
+
+
+def test_rotating_the_key_keeps_the_chain_valid(sessions, now):
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    old = Vault([old_key])
+    _record_three(sessions, AuditTrail(old), now)
+    newer = Vault([new_key, old_key])
+    with sessions.begin() as db:
+        for row in db.scalars(select(AuditEvent)):
+            row.text_enc = newer.rotate(row.text_enc)
+    assert AuditTrail(Vault([new_key])).verify(sessions()).ok
+
+
+def test_audit_log_file_has_ids_and_hashes_but_no_text(sessions, vault, now, tmp_path):
+    logfiles.configure(tmp_path)
+    audit = AuditTrail(vault)
+    _record_three(sessions, audit, now)
+    lines = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
+    assert [line["seq"] for line in lines] == [1, 2, 3]
+    assert all(len(line["hash"]) == 64 for line in lines)
+    assert "hello" not in (tmp_path / "audit.log").read_text()
+
+
+def test_rolled_back_events_are_not_mirrored(sessions, vault, now, tmp_path):
+    logfiles.configure(tmp_path)
+    audit = AuditTrail(vault)
+    db = sessions()
+    db.begin()
+    audit.record(db, "message_in", at=now, text_="never committed")
+    db.rollback()
+    db.close()
+    assert not (tmp_path / "audit.log").exists() or (tmp_path / "audit.log").read_text() == ""
+    with sessions() as check:
+        assert check.scalar(select(func.count()).select_from(AuditEvent)) == 0

@@ -1,0 +1,219 @@
+"""The local engine end to end, without Flask: book, list, reschedule, cancel, and bad input.
+
+The clock is Wednesday 2026-03-04 09:00 in New York.
+"""
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.audit import AuditTrail
+from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient
+
+from .conftest import PATIENT, Chat
+
+
+def _appointments(sessions):
+    with sessions() as db:
+        return db.scalars(select(Appointment).order_by(Appointment.id)).all()
+
+
+def _book(chat, first="book a checkup tomorrow", pick="2"):
+    asked = chat.text(first)
+    assert "name" in asked.lower()
+    offered = chat.text("Jordan Testperson")
+    assert "Thu Mar 5" in offered and "1." in offered and "3." in offered
+    return chat.text(pick)
+
+
+def test_new_patient_books_with_name_day_and_choice(chat, sessions, demo_clinic):
+    confirmation = _book(chat)
+    appointments = _appointments(sessions)
+    assert len(appointments) == 1
+    booked = appointments[0]
+    assert booked.status == AppointmentStatus.BOOKED
+    local = booked.start_at.astimezone(demo_clinic.zone)
+    assert local.date().isoformat() == "2026-03-05"
+    assert booked.provider.name in confirmation
+    assert demo_clinic.name in confirmation and "Thu Mar 5" in confirmation
+    assert f"{local.hour % 12 or 12}:{local:%M}" in confirmation
+
+
+def test_name_is_asked_only_once(chat, sessions):
+    _book(chat)
+    reply = chat.text("book a vaccination on friday")
+    assert "name" not in reply.lower() and "Fri Mar 6" in reply
+
+
+def test_booking_asks_for_the_type_then_the_day(chat, sessions):
+    chat.text("I'd like an appointment")
+    asked_type = chat.text("skip")
+    assert "What kind of visit" in asked_type and "1. General check-up" in asked_type
+    asked_day = chat.text("1")
+    assert "What day" in asked_day
+    offered = chat.text("next tuesday afternoon")
+    assert "Tue Mar 10" in offered
+    chat.text("1")
+    booked = _appointments(sessions)[0]
+    assert booked.start_at.astimezone(ZoneInfo("America/New_York")).hour >= 12
+
+
+def test_a_requested_time_is_offered_first_when_free(chat, sessions):
+    chat.text("book a checkup")
+    chat.text("Jordan Testperson")
+    offered = chat.text("tomorrow at 3")
+    assert "1. Thu Mar 5 at 3:00 PM" in offered
+
+
+def test_listing_shows_upcoming_appointments(chat, sessions):
+    assert "no upcoming" in chat.text("my appointments").lower()
+    _book(chat)
+    listing = chat.text("when is my appointment?")
+    assert "General check-up" in listing and "Thu Mar 5" in listing
+
+
+def test_cancel_asks_for_confirmation_then_frees_the_slot(chat, sessions):
+    _book(chat)
+    question = chat.text("cancel my appointment")
+    assert "YES" in question
+    assert _appointments(sessions)[0].status == AppointmentStatus.BOOKED
+    done = chat.text("yes")
+    assert "cancelled" in done.lower()
+    assert _appointments(sessions)[0].status == AppointmentStatus.CANCELLED
+
+
+def test_saying_no_keeps_the_appointment(chat, sessions):
+    _book(chat)
+    chat.text("cancel my appointment")
+    assert "unchanged" in chat.text("no")
+    assert _appointments(sessions)[0].status == AppointmentStatus.BOOKED
+
+
+def test_reschedule_moves_the_same_appointment(chat, sessions, demo_clinic):
+    _book(chat)
+    before = _appointments(sessions)[0]
+    asked = chat.text("can I reschedule?")
+    assert "When would you like to move" in asked
+    offered = chat.text("friday morning")
+    assert "Fri Mar 6" in offered
+    moved = chat.text("1")
+    assert "now on Fri Mar 6" in moved
+    after = _appointments(sessions)
+    assert len(after) == 1 and after[0].id == before.id
+    assert after[0].start_at.astimezone(demo_clinic.zone).date().isoformat() == "2026-03-06"
+    assert after[0].status == AppointmentStatus.BOOKED
+
+
+def test_with_two_appointments_cancel_asks_which(chat, sessions):
+    _book(chat)
+    chat.text("book a vaccination on friday")
+    chat.text("1")
+    asked = chat.text("cancel appointment")
+    assert "Which appointment" in asked and "2." in asked
+    assert "YES" in chat.text("2")
+    chat.text("yes")
+    statuses = sorted(a.status.value for a in _appointments(sessions))
+    assert statuses == ["booked", "cancelled"]
+
+
+def test_a_past_date_is_explained_and_nearest_slots_offered(chat):
+    chat.text("book a checkup")
+    chat.text("skip")
+    reply = chat.text("March 2nd")
+    assert "passed" in reply and "1." in reply
+
+
+def test_an_impossible_date_is_explained(chat):
+    chat.text("book a checkup")
+    chat.text("skip")
+    reply = chat.text("February 30th")
+    assert "doesn't exist" in reply
+
+
+def test_a_time_outside_hours_offers_the_nearest(chat):
+    chat.text("book a checkup")
+    chat.text("skip")
+    reply = chat.text("tomorrow at 11pm")
+    assert "isn't available" in reply and "1." in reply
+
+
+def test_red_flag_gets_emergency_reply_and_no_booking(chat, sessions):
+    replies = chat.say("I have chest pain and want an appointment tomorrow")
+    assert replies[0].kind == "emergency" and "911" in replies[0].text
+    assert _appointments(sessions) == []
+    with sessions() as db:
+        assert db.scalar(select(func.count()).where(AuditEvent.kind == "red_flag")) == 1
+
+
+def test_red_flag_interrupts_a_booking_in_progress(chat):
+    chat.text("book a checkup")
+    assert "911" in chat.text("I can't breathe")
+    assert "not sure what you're answering" in chat.text("2")
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "x" * 10_000, "\U0001F600\U0001F600\U0001F600", "Здравствуйте, доктор",
+    "<script>alert(1)</script>", "'; DROP TABLE appointments;--", "asdf qwer zxcv",
+])
+def test_bad_input_gets_a_polite_reply_and_changes_nothing(chat, sessions, text):
+    replies = chat.say(text)
+    assert len(replies) == 1 and replies[0].text
+    assert "Traceback" not in replies[0].text
+    assert _appointments(sessions) == []
+
+
+def test_every_message_in_and_out_is_audited_with_encrypted_text(chat, sessions, vault):
+    chat.text("hello")
+    with sessions() as db:
+        kinds = db.scalars(select(AuditEvent.kind).order_by(AuditEvent.seq)).all()
+        raw = b"".join(e.text_enc or b"" for e in db.scalars(select(AuditEvent)))
+    assert kinds == ["message_in", "message_out"]
+    assert b"hello" not in raw
+    assert AuditTrail(vault).verify(sessions()).ok
+
+
+def test_booking_changes_are_audited(chat, sessions):
+    _book(chat)
+    chat.text("cancel my appointment")
+    chat.text("yes")
+    with sessions() as db:
+        kinds = set(db.scalars(select(AuditEvent.kind)))
+    assert {"appointment_booked", "appointment_cancelled"} <= kinds
+
+
+def test_patients_see_only_their_own_appointments(conversation, clock, sessions):
+    alice = Chat(conversation, clock, sender="+12125550131")
+    bob = Chat(conversation, clock, sender="+12125550132")
+    _book(alice)
+    assert "no upcoming" in bob.text("my appointments").lower()
+    assert "no upcoming" in bob.text("cancel my appointment").lower()
+
+
+def test_phone_and_name_are_encrypted_at_rest(chat, sessions):
+    _book(chat)
+    with sessions() as db:
+        patient = db.scalars(select(Patient)).one()
+    assert PATIENT.encode() not in patient.phone_enc and b"Jordan" not in patient.name_enc
+    assert PATIENT not in patient.phone_index
+
+
+def test_the_conversation_starts_over_after_the_idle_timeout(chat, clock, sessions):
+    assert "name" in chat.text("book a checkup")
+    clock.advance(minutes=31)
+    assert "didn't catch" in chat.text("Jordan Testperson")
+    with sessions() as db:
+        assert db.scalars(select(Patient)).one().name_enc is None
+
+
+def test_an_engine_failure_is_a_polite_reply_and_an_audit_trace(chat, sessions, monkeypatch):
+    from bot import dialogue
+
+    def broken(turn, state):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(dialogue, "respond", broken)
+    replies = chat.say("book a checkup")
+    assert "something went wrong" in replies[0].text and "boom" not in replies[0].text
+    with sessions() as db:
+        kinds = db.scalars(select(AuditEvent.kind)).all()
+    assert kinds == ["turn_failed"]
