@@ -194,10 +194,11 @@ def _answer_when(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     offers = state.get("offers") or []
     if state.get("step") == "offer_slots" and offers:
         if u.intent == "choose" and u.choice:
-            if not 1 <= u.choice <= len(offers):
+            if 1 <= u.choice <= len(offers):
+                return _take(turn, state, _slot_from(offers[u.choice - 1]))
+            if not u.date:  # "the 7th" is a choice out of range but a fine day
                 turn.say(replies.choose_range(len(offers)), state.get("labels", []))
                 return state
-            return _take(turn, state, _slot_from(offers[u.choice - 1]))
         if u.time and not u.date:
             wanted = u.time.strftime("%H:%M")
             for offer in offers:
@@ -224,6 +225,9 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if state.get("date_problem") == "past" or day < turn.today:
         prefix.append(replies.past_date(day))
         day = turn.today
+    if day > turn.today + timedelta(days=kind.max_days_ahead):
+        turn.say(replies.beyond_horizon(kind.name, kind.max_days_ahead))
+        return {**state, "step": "ask_day", "date": None, "time": None}
     provider = state.get("provider")
     if provider and provider not in {p.key for p in clinic.providers_for(kind.key)}:
         provider = None  # this provider does not do this kind of visit: offer the others

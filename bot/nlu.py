@@ -22,7 +22,7 @@ Rules, in the clinic's words (all relative to `now.date()`, the clinic's today):
   is its Monday. "the 7th" is this month's 7th unless that is before today, else the first later
   month that has a 7th; "the 11th of this month" stays in this month even when past. A date named
   without a year ("March 9", "3/9", US month/day) is this year's unless that is before today, else
-  next year's. An explicit date before today is returned with `date_problem="past"`; a day that
+  next year's, except that a date at most a month gone is read as that past date. An explicit date before today is returned with `date_problem="past"`; a day that
   does not exist ("February 30th") gives no date and `date_problem="impossible"`.
 * Times. "9:15am", "14:00", "2 p.m.", "4 o'clock", "half past 2", "quarter to 5", "ten to 4",
   "noon". A bare hour ("at 3", "tomorrow 10") is read in clinic hours: 7-11 morning, 12 noon, 1-6
@@ -31,8 +31,15 @@ Rules, in the clinic's words (all relative to `now.date()`, the clinic's today):
 * A message that is only a digit ordinal ("2nd", "the 7th") is a choose with that choice AND the
   date it would name, so the dialogue can use whichever its state expects.
 
-Work is capped (only the first `MAX_CHARS` characters are read) and every regex is compiled once
-at import; a typical message takes tens of microseconds. Message text is never printed or logged.
+Work is capped (only the first `MAX_CHARS` characters are read; triage reads a little further) and
+every regex is compiled once at import: a typical message takes 20-70 microseconds, the longest
+input well under a millisecond. Message text is never printed or logged.
+
+The project's rules find the date phrase; python-dateutil does the calendar underneath: its parser
+reads the matched phrase strictly ("March 9th", "9 of March 2027", "3/9", "2027-03-09", a day that
+does not exist is refused), and `relativedelta` does the weekday and month arithmetic. dateutil's
+fuzzy mode is never run over the whole message: it guesses (a bare "3" becomes the 3rd, "may" the
+month), which is why the rules pick the phrase first.
 """
 from __future__ import annotations
 
@@ -42,11 +49,16 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
+
+from dateutil import parser as dateutil_parser
+from dateutil.relativedelta import MO, relativedelta, weekday as rd_weekday
 
 from bot.triage import red_flag
 
 MAX_CHARS = 500
+# A year-less date at most this many days before today is read as a past date, not next year's.
+RECENT_PAST_DAYS = 31
 
 INTENTS = ("book", "cancel", "reschedule", "list", "confirm", "deny", "choose", "waitlist", "help",
            "stop", "start", "emergency", "greeting", "unknown")
@@ -181,7 +193,7 @@ MAX_CHOICE = 20
 _STOP = re.compile(r"^(?:stop|stopall|stop all|unsubscribe|end|quit|(?:please )?stop(?: it)?"
                    r"(?: please)?|stop now)$")
 _STOP_ANYWHERE = re.compile(
-    r"\b(?:stop (?:texting|messaging|sending|contacting|emailing|calling) me|unsubscribe"
+    r"\b(?:stop (?:texting|messaging|contacting|emailing|calling)(?: me)?|unsubscribe"
     r"|stop sending (?:me )?(?:texts|messages|reminders)"
     r"|(?:dont|do not) (?:text|message|contact) me|opt me out|opt out)\b")
 _START = re.compile(r"^(?:start|unstop)$")
@@ -323,7 +335,7 @@ _TIME_PAST_TO = re.compile(
     rf"|\b(?P<minutes2>quarter|a quarter|five|ten|twenty|twenty five|twenty-five|\d{{1,2}} minutes)"
     rf"\s+(?P<dir2>to|till|til|before|of)\s+(?P<hour2>\d{{1,2}}|{_HOUR_WORD})\b")
 _TIME_NOON = re.compile(r"\b(?:12\s+)?(?P<word>noon|midday|mid-day|midnight)\b")
-_TIME_AT = re.compile(rf"\b(?:at|around|by|after|before|from|until|till|til)"
+_TIME_AT = re.compile(rf"\b(?:at|around|by|after|before|from|between|until|till|til)"
                       rf"\s+(?:around\s+|about\s+|like\s+)?{_HOUR}\b{_NOT_A_TIME_AFTER}|@\s*"
                       rf"(?P<hour2>\d{{1,2}})\b{_NOT_A_TIME_AFTER}")
 # "3 in the afternoon", "8 tonight"; a number word needs "in the" ("one morning" is no time).
@@ -356,61 +368,69 @@ _URGENT = re.compile(r"\b(?:urgent\w*|asap|a\.s\.a\.p|as soon as (?:possible|you
 # ---------------------------------------------------------------------------------------------
 # Helpers.
 
-def _safe_date(year: int, month: int, day: int) -> dt.date | None:
+def _calendar(phrase: str, year: int) -> dt.date | None:
+    """dateutil's reading of one matched date phrase, the year taken from `year` when the phrase
+    has none; None when that day does not exist (February 30th, or Feb 29 outside leap years)."""
+    phrase = _THE.sub(" ", phrase)
     try:
-        return dt.date(year, month, day)
-    except ValueError:
+        return dateutil_parser.parse(phrase, default=dt.datetime(year, 1, 1), fuzzy=False).date()
+    except (ValueError, OverflowError):
         return None
 
 
-def _add_months(year: int, month: int, n: int) -> tuple[int, int]:
-    index = year * 12 + (month - 1) + n
-    return index // 12, index % 12 + 1
+_THE = re.compile(r"\bthe\b")
 
 
-def _yearless(today: dt.date, month: int, day: int) -> tuple[dt.date | None, str | None]:
+def _yearless(today: dt.date, phrase: str) -> tuple[dt.date | None, str | None]:
     """This year's date unless it is before today, else next year's; a day that exists in
-    neither year (Feb 29 outside leap years, Feb 30) is impossible."""
-    for year in (today.year, today.year + 1):
-        candidate = _safe_date(year, month, day)
-        if candidate is not None and candidate >= today:
-            return candidate, None
-    return None, "impossible"
+    neither year (Feb 29 outside leap years, Feb 30) is impossible. A date only a few weeks gone
+    ("March 2nd" on March 4th) is a slip, not next year: it comes back as past."""
+    this_year = _calendar(phrase, today.year)
+    if this_year is not None and this_year >= today:
+        return this_year, None
+    if this_year is not None and (today - this_year).days <= RECENT_PAST_DAYS:
+        return this_year, "past"
+    next_year = _calendar(phrase, today.year + 1)
+    return (next_year, None) if next_year is not None else (None, "impossible")
 
 
-def _explicit(year: int, month: int, day: int, today: dt.date) -> tuple[dt.date | None, str | None]:
-    if year < 100:
-        year += 2000
-    candidate = _safe_date(year, month, day)
+def _explicit(phrase: str, today: dt.date) -> tuple[dt.date | None, str | None]:
+    candidate = _calendar(phrase, today.year)
     if candidate is None:
         return None, "impossible"
     return candidate, ("past" if candidate < today else None)
+
+
+def _nth_of_month(today: dt.date, months_ahead: int, day: int) -> dt.date | None:
+    first = today.replace(day=1) + relativedelta(months=months_ahead)
+    return _calendar(f"{first.year}-{first.month}-{day}", first.year)
 
 
 def _day_of_month(today: dt.date, day: int, which: str | None) -> tuple[dt.date | None, str | None]:
     if not 1 <= day <= 31:
         return None, "impossible"
     if which == "this":
-        candidate = _safe_date(today.year, today.month, day)
+        candidate = _nth_of_month(today, 0, day)
         if candidate is None:
             return None, "impossible"
         return candidate, ("past" if candidate < today else None)
     if which == "next":
-        candidate = _safe_date(*_add_months(today.year, today.month, 1), day)
+        candidate = _nth_of_month(today, 1, day)
         return (candidate, None) if candidate else (None, "impossible")
     for ahead in range(0, 13):
-        candidate = _safe_date(*_add_months(today.year, today.month, ahead), day)
+        candidate = _nth_of_month(today, ahead, day)
         if candidate is not None and candidate >= today:
             return candidate, None
     return None, "impossible"
 
 
 def _next_weekday(today: dt.date, weekday: int) -> dt.date:
-    return today + dt.timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+    return today + relativedelta(days=1, weekday=rd_weekday(weekday)(+1))
 
 
 def _weekday_next_week(today: dt.date, weekday: int) -> dt.date:
-    return today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=7 + weekday)
+    monday = today + relativedelta(weekday=MO(-1))
+    return monday + relativedelta(weeks=1, days=weekday)
 
 
 def _count(text: str) -> int:
@@ -428,23 +448,24 @@ def _mask(text: str, match: re.Match) -> str:
 
 # Each entry: pattern, and a resolver from (match, today) to (date, problem).
 def _resolve_iso(m: re.Match, today: dt.date):
-    return _explicit(int(m["year"]), int(m["month"]), int(m["day"]), today)
+    return _explicit(m.group(0), today)
 
 
 def _resolve_numeric(m: re.Match, today: dt.date):
     month, day = int(m["month"]), int(m["day"])
-    if m["year"]:
-        return _explicit(int(m["year"]), month, day, today)
     if not (1 <= month <= 12 and 1 <= day <= 31):
-        return None  # "24/7" is no date
-    return _yearless(today, month, day)
+        return None  # "24/7" is no date (and dateutil would swap it into July 24th)
+    if m["year"]:
+        year = int(m["year"])
+        return _explicit(f"{year + 2000 if year < 100 else year}-{month}-{day}", today)
+    return _yearless(today, f"{month}/{day}")
 
 
 def _resolve_named_month(m: re.Match, today: dt.date):
-    month, day = _MONTHS[m["month"]], int(m["day"])
+    phrase = f"{m['month']} {m['day']}"
     if m["year"]:
-        return _explicit(int(m["year"]), month, day, today)
-    return _yearless(today, month, day)
+        return _explicit(f"{phrase} {m['year']}", today)
+    return _yearless(today, phrase)
 
 
 def _resolve_ordinal(m: re.Match, today: dt.date):
@@ -745,7 +766,8 @@ def answer_line(line: bytes | str, vocabulary: Vocabulary | None, default_tz: st
         return {"error": f"could not read this line ({type(exc).__name__})"}
 
 
-def main(argv: Iterable[str] | None = None) -> int:
+def main() -> int:
+    """Serve JSON lines on stdin/stdout until EOF; exit status 2 when the clinic cannot load."""
     try:
         from scheduler.clinic import load_clinic
 

@@ -95,6 +95,11 @@ def past_date(day: date) -> str:
     return f"{day_text(day)} has already passed."
 
 
+def beyond_horizon(type_name: str, days: int) -> str:
+    return (f"A {type_name} can be booked up to {days} days ahead. What day within that "
+            "works for you?")
+
+
 def slots_offer(day: date | None, on_requested_day: bool, *, exact: bool = True) -> str:
     if day is not None and not on_requested_day:
         return f"There are no openings on {day_text(day)}. The nearest are:"

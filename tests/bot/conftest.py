@@ -53,5 +53,11 @@ def conversation(sessions, vault, demo_clinic, clock):
 
 
 @pytest.fixture
-def chat(conversation, clock):
-    return Chat(conversation, clock)
+def make_chat(conversation, clock):
+    """A chat as another patient: make_chat("+12125550131")."""
+    return lambda sender=PATIENT: Chat(conversation, clock, sender=sender)
+
+
+@pytest.fixture
+def chat(make_chat):
+    return make_chat()

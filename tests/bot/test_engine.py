@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.audit import AuditTrail
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient
 
-from .conftest import PATIENT, Chat
+PATIENT = "+12125550123"  # the conftest chat's patient
 
 
 def _appointments(sessions):
@@ -123,6 +123,18 @@ def test_a_past_date_is_explained_and_nearest_slots_offered(chat):
     assert "passed" in reply and "1." in reply
 
 
+def test_a_day_beyond_the_booking_horizon_is_explained(chat):
+    chat.text("book a sick visit")
+    chat.text("skip")
+    assert "up to 14 days ahead" in chat.text("April 20")
+
+
+def test_an_ordinal_during_an_offer_is_read_as_a_day(chat):
+    chat.text("book a checkup tomorrow")
+    chat.text("skip")
+    assert "Mon Mar 9" in chat.text("the 9th")
+
+
 def test_an_impossible_date_is_explained(chat):
     chat.text("book a checkup")
     chat.text("skip")
@@ -181,9 +193,8 @@ def test_booking_changes_are_audited(chat, sessions):
     assert {"appointment_booked", "appointment_cancelled"} <= kinds
 
 
-def test_patients_see_only_their_own_appointments(conversation, clock, sessions):
-    alice = Chat(conversation, clock, sender="+12125550131")
-    bob = Chat(conversation, clock, sender="+12125550132")
+def test_patients_see_only_their_own_appointments(make_chat, sessions):
+    alice, bob = make_chat("+12125550131"), make_chat("+12125550132")
     _book(alice)
     assert "no upcoming" in bob.text("my appointments").lower()
     assert "no upcoming" in bob.text("cancel my appointment").lower()

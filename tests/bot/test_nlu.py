@@ -1,0 +1,419 @@
+"""The local engine's understanding: intents and entities of single messages, and the CLI.
+
+Every expectation is against a fixed clinic "now": Wednesday 2026-03-04 10:00 in New York.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time as clock
+from datetime import date, datetime, time
+from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.nlu import INTENTS, Understanding, Vocabulary, understand
+
+NEW_YORK = ZoneInfo("America/New_York")
+NOW = datetime(2026, 3, 4, 10, 0, tzinfo=NEW_YORK)
+REPO = Path(__file__).resolve().parents[2]
+JSON_KEYS = {"intent", "date", "time", "part_of_day", "provider", "appointment_type", "urgency",
+             "choice"}
+
+VOCABULARY = Vocabulary(
+    providers={
+        "okafor": ["Dr. Amara Okafor", "dr okafor", "okafor", "amara okafor"],
+        "lindqvist": ["dr lindqvist", "doctor lindqvist", "henrik"],
+    },
+    appointment_types={
+        "cleaning": ["cleaning", "teeth cleaning", "hygiene"],
+        "checkup": ["checkup", "check-up", "physical"],
+        "vaccination": ["vaccination", "flu shot", "shot"],
+        "sick-visit": ["sick visit", "flu"],
+    },
+)
+
+
+def test_now_is_a_wednesday():
+    assert NOW.date().strftime("%A") == "Wednesday"
+
+
+def expect(intent, *, d=None, t=None, part=None, choice=None, provider=None, kind=None,
+           urgency=None, problem=None):
+    return dict(intent=intent, date=d, time=t, part_of_day=part, choice=choice, provider=provider,
+                appointment_type=kind, urgency=urgency, date_problem=problem)
+
+
+def D(month, day, year=2026):
+    return date(year, month, day)
+
+
+def T(hour, minute=0):
+    return time(hour, minute)
+
+
+PHRASINGS = [
+    # book
+    ("book", expect("book")),
+    ("I'd like to book an appointment", expect("book")),
+    ("can I schedule a visit", expect("book")),
+    ("I need to see the doctor", expect("book")),
+    ("I need a cleaning", expect("book", kind="cleaning")),
+    ("can I come in tuesday", expect("book", d=D(3, 10))),
+    ("tomorrow at 3", expect("book", d=D(3, 5), t=T(15))),
+    ("a cleaning on friday", expect("book", d=D(3, 6), kind="cleaning")),
+    # cancel
+    ("cancel my appointment", expect("cancel")),
+    ("CANCEL", expect("cancel")),
+    ("I can't make it tomorrow", expect("cancel", d=D(3, 5))),
+    ("Cancel my 3pm appointment tomorrow", expect("cancel", d=D(3, 5), t=T(15))),
+    # reschedule
+    ("can we move my appointment", expect("reschedule")),
+    ("reschedule", expect("reschedule")),
+    ("I need to change my appointment", expect("reschedule")),
+    ("is there a different time", expect("reschedule")),
+    ("cancel it and find me another day", expect("reschedule")),
+    ("move it to friday at 2", expect("reschedule", d=D(3, 6), t=T(14))),
+    # list
+    ("my appointments", expect("list")),
+    ("When is my appointment?", expect("list")),
+    ("what do I have booked", expect("list")),
+    ("what are my appointments next week", expect("list", d=D(3, 9))),
+    # confirm
+    ("yes", expect("confirm")),
+    ("y", expect("confirm")),
+    ("yeah", expect("confirm")),
+    ("yep", expect("confirm")),
+    ("OK", expect("confirm")),
+    ("okay", expect("confirm")),
+    ("sure", expect("confirm")),
+    ("confirm", expect("confirm")),
+    ("sounds good", expect("confirm")),
+    ("that works", expect("confirm")),
+    ("Yes please!", expect("confirm")),
+    # deny
+    ("no", expect("deny")),
+    ("n", expect("deny")),
+    ("nope", expect("deny")),
+    ("not that", expect("deny")),
+    ("none of those", expect("deny")),
+    ("No thanks.", expect("deny")),
+    # choose
+    ("3", expect("choose", choice=3)),
+    ("2", expect("choose", choice=2)),
+    ("option 2", expect("choose", choice=2)),
+    ("#2", expect("choose", choice=2)),
+    ("the second one", expect("choose", choice=2)),
+    ("2nd", expect("choose", choice=2, d=D(4, 2))),
+    ("7th", expect("choose", choice=7, d=D(3, 7))),
+    ("I'll take 3", expect("choose", choice=3)),
+    ("Option 4 please", expect("choose", choice=4)),
+    # waitlist
+    ("waitlist", expect("waitlist")),
+    ("wait list please", expect("waitlist")),
+    ("put me on the list", expect("waitlist")),
+    ("notify me if something opens", expect("waitlist")),
+    ("put me on the cancellation list", expect("waitlist")),
+    # help
+    ("help", expect("help")),
+    ("HELP", expect("help")),
+    ("info", expect("help")),
+    ("what can you do", expect("help")),
+    ("?", expect("help")),
+    # stop and start (the whole body is the keyword)
+    ("STOP", expect("stop")),
+    ("  stop. ", expect("stop")),
+    ("StopAll", expect("stop")),
+    ("UNSUBSCRIBE", expect("stop")),
+    ("End", expect("stop")),
+    ("QUIT!", expect("stop")),
+    ("stop texting me", expect("stop")),
+    ("stop texting", expect("stop")),
+    ("START", expect("start")),
+    ("unstop", expect("start")),
+    # greeting
+    ("hi", expect("greeting")),
+    ("Hello!", expect("greeting")),
+    ("good morning", expect("greeting")),
+    ("hey there", expect("greeting")),
+    # emergency wins over everything, entities included
+    ("I have chest pain, can I come in today at 3?", expect("emergency")),
+    ("STOP I can't breathe", expect("emergency")),
+    # relative dates
+    ("today", expect("book", d=D(3, 4))),
+    ("tonight", expect("book", d=D(3, 4), part="evening")),
+    ("tomorrow", expect("book", d=D(3, 5))),
+    ("tmrw", expect("book", d=D(3, 5))),
+    ("tmr", expect("book", d=D(3, 5))),
+    ("day after tomorrow", expect("book", d=D(3, 6))),
+    ("in 3 days", expect("book", d=D(3, 7))),
+    ("in a week", expect("book", d=D(3, 11))),
+    ("in 2 weeks", expect("book", d=D(3, 18))),
+    # weekdays: the next one strictly after today
+    ("wednesday", expect("book", d=D(3, 11))),
+    ("this friday", expect("book", d=D(3, 6))),
+    ("next tuesday", expect("book", d=D(3, 10))),
+    ("tue", expect("book", d=D(3, 10))),
+    ("tues", expect("book", d=D(3, 10))),
+    ("thurs", expect("book", d=D(3, 5))),
+    ("Monday next week", expect("book", d=D(3, 9))),
+    ("next week Monday", expect("book", d=D(3, 9))),
+    ("friday next week", expect("book", d=D(3, 13))),
+    ("next week", expect("book", d=D(3, 9))),
+    # days of the month
+    ("on the 7th", expect("book", d=D(3, 7))),
+    ("on the 3rd", expect("book", d=D(4, 3))),
+    ("11th of this month", expect("book", d=D(3, 11))),
+    ("the 2nd of this month", expect("book", d=D(3, 2), problem="past")),
+    ("the 1st of next month", expect("book", d=D(4, 1))),
+    # named dates
+    ("March 9th", expect("book", d=D(3, 9))),
+    ("9 March", expect("book", d=D(3, 9))),
+    ("March 9", expect("book", d=D(3, 9))),
+    ("mar 9", expect("book", d=D(3, 9))),
+    ("3/9", expect("book", d=D(3, 9))),
+    ("3/9/2027", expect("book", d=D(3, 9, 2027))),
+    ("2027-03-09", expect("book", d=D(3, 9, 2027))),
+    ("March 1", expect("book", d=D(3, 1), problem="past")),  # days ago: a slip, not next year
+    ("January 15", expect("book", d=D(1, 15, 2027))),        # weeks ago: next year
+    ("3/1/2026", expect("book", d=D(3, 1), problem="past")),
+    ("2026-03-01", expect("book", d=D(3, 1), problem="past")),
+    ("February 30th", expect("book", problem="impossible")),
+    ("April 31", expect("book", problem="impossible")),
+    ("Feb 29 2028", expect("book", d=D(2, 29, 2028))),
+    ("Feb 29 2027", expect("book", problem="impossible")),
+    ("Feb 29", expect("book", problem="impossible")),
+    # times
+    ("tomorrow 9:15am", expect("book", d=D(3, 5), t=T(9, 15))),
+    ("9.15 am", expect("book", t=T(9, 15))),
+    ("14:00", expect("book", t=T(14))),
+    ("2pm", expect("book", t=T(14))),
+    ("2 p.m.", expect("book", t=T(14))),
+    ("at 3", expect("book", t=T(15))),
+    ("at 8", expect("book", t=T(8))),
+    ("at 12", expect("book", t=T(12))),
+    ("4 o'clock", expect("book", t=T(16))),
+    ("half past 2", expect("book", t=T(14, 30))),
+    ("quarter past 10", expect("book", t=T(10, 15))),
+    ("quarter to 5", expect("book", t=T(16, 45))),
+    ("ten to 4", expect("book", t=T(15, 50))),
+    ("noon", expect("book", t=T(12))),
+    ("midday", expect("book", t=T(12))),
+    ("12am", expect("book", t=T(0))),
+    ("quarter to 5 in the evening", expect("book", t=T(16, 45), part="evening")),
+    ("8 in the evening", expect("book", t=T(20), part="evening")),
+    ("10 in the morning", expect("book", t=T(10), part="morning")),
+    ("3 in the afternoon", expect("book", t=T(15), part="afternoon")),
+    ("next Tuesday afternoon", expect("book", d=D(3, 10), part="afternoon")),
+    ("the 7th at half past 2", expect("book", d=D(3, 7), t=T(14, 30))),
+    ("March 9th 14:00", expect("book", d=D(3, 9), t=T(14))),
+    ("friday, 10", expect("book", d=D(3, 6), t=T(10))),
+    ("between 2 and 4 on friday", expect("book", d=D(3, 6), t=T(14))),
+    ("Do you have anything on the 12th around 2?", expect("book", d=D(3, 12), t=T(14))),
+    ("May 5th at 11", expect("book", d=D(5, 5), t=T(11))),
+    ("tomorrow morning at 10", expect("book", d=D(3, 5), t=T(10), part="morning")),
+    # part of day
+    ("morning", expect("book", part="morning")),
+    ("tomorrow am", expect("book", d=D(3, 5), part="morning")),
+    ("afternoon please", expect("book", part="afternoon")),
+    ("evening", expect("book", part="evening")),
+    ("after work on friday", expect("book", d=D(3, 6), part="evening")),
+    ("lunchtime tomorrow", expect("book", d=D(3, 5), part="afternoon")),
+    ("I am free tomorrow", expect("book", d=D(3, 5))),
+    # numbers that are no time
+    ("call me at 555-123-4567 tomorrow", expect("book", d=D(3, 5))),
+    ("I'm 45 years old", expect("unknown")),
+    # providers and appointment types
+    ("with Dr. Okafor", expect("book", provider="okafor")),
+    ("DR. AMARA OKAFOR tomorrow", expect("book", d=D(3, 5), provider="okafor")),
+    ("doctor lindqvist at 9", expect("book", t=T(9), provider="lindqvist")),
+    ("a teeth cleaning", expect("book", kind="cleaning")),
+    ("hygiene appointment", expect("book", kind="cleaning")),
+    ("flu shot", expect("book", kind="vaccination")),
+    ("flu shots for the kids", expect("book", kind="vaccination")),
+    ("I have the flu", expect("book", kind="sick-visit")),
+    # urgency
+    ("urgent", expect("book", urgency="urgent")),
+    ("asap", expect("book", urgency="urgent")),
+    ("as soon as possible please", expect("book", urgency="urgent")),
+    ("soonest you have", expect("book", urgency="urgent")),
+    ("I need to be seen right away", expect("book", urgency="urgent")),
+    ("earliest with okafor", expect("book", provider="okafor", urgency="urgent")),
+    # bad input
+    ("", expect("unknown")),
+    ("   ", expect("unknown")),
+    ("x" * 10_000, expect("unknown")),
+    ("😀😀😀", expect("unknown")),
+    ("Привет, как дела", expect("unknown")),
+    ("你好", expect("unknown")),
+    ("<script>alert(1)</script>", expect("unknown")),
+    ("'; DROP TABLE appointments;--", expect("unknown")),
+    ("asdf qwerty", expect("unknown")),
+]
+
+
+def _fields(u: Understanding) -> dict:
+    return dict(intent=u.intent, date=u.date, time=u.time, part_of_day=u.part_of_day,
+                choice=u.choice, provider=u.provider, appointment_type=u.appointment_type,
+                urgency=u.urgency, date_problem=u.date_problem)
+
+
+@pytest.mark.parametrize("text, expected", PHRASINGS, ids=[p[0][:40] for p in PHRASINGS])
+def test_phrasing_is_understood(text, expected):
+    assert _fields(understand(text, NOW, VOCABULARY)) == expected
+
+
+def test_the_table_covers_at_least_ninety_phrasings_and_every_intent():
+    assert len(PHRASINGS) >= 90
+    assert {e["intent"] for _, e in PHRASINGS} == set(INTENTS)
+
+
+ROLLOVERS = [
+    # year end: Wednesday 2026-12-30
+    (datetime(2026, 12, 30, 9, 0, tzinfo=NEW_YORK), "tomorrow", D(12, 31)),
+    (datetime(2026, 12, 30, 9, 0, tzinfo=NEW_YORK), "day after tomorrow", D(1, 1, 2027)),
+    (datetime(2026, 12, 30, 9, 0, tzinfo=NEW_YORK), "on the 5th", D(1, 5, 2027)),
+    (datetime(2026, 12, 30, 9, 0, tzinfo=NEW_YORK), "Jan 3", D(1, 3, 2027)),
+    (datetime(2026, 12, 30, 9, 0, tzinfo=NEW_YORK), "in a week", D(1, 6, 2027)),
+    (datetime(2026, 12, 30, 9, 0, tzinfo=NEW_YORK), "next week", D(1, 4, 2027)),
+    (datetime(2026, 12, 30, 9, 0, tzinfo=NEW_YORK), "monday", D(1, 4, 2027)),
+    (datetime(2026, 12, 30, 9, 0, tzinfo=NEW_YORK), "November 2", D(11, 2, 2027)),
+    (datetime(2026, 12, 30, 9, 0, tzinfo=NEW_YORK), "12/31", D(12, 31)),
+    # month end: Saturday 2026-01-31 (February 2026 has 28 days)
+    (datetime(2026, 1, 31, 9, 0, tzinfo=NEW_YORK), "tomorrow", D(2, 1)),
+    (datetime(2026, 1, 31, 9, 0, tzinfo=NEW_YORK), "on the 15th", D(2, 15)),
+    (datetime(2026, 1, 31, 9, 0, tzinfo=NEW_YORK), "on the 30th", D(3, 30)),
+    (datetime(2026, 1, 31, 9, 0, tzinfo=NEW_YORK), "on the 29th", D(3, 29)),
+    (datetime(2026, 1, 31, 9, 0, tzinfo=NEW_YORK), "on the 31st", D(1, 31)),
+    # leap years: 2028 has a February 29th, 2027 does not
+    (datetime(2028, 1, 31, 9, 0, tzinfo=NEW_YORK), "on the 29th", D(2, 29, 2028)),
+    (datetime(2027, 1, 31, 9, 0, tzinfo=NEW_YORK), "on the 29th", D(3, 29, 2027)),
+    (datetime(2027, 6, 1, 9, 0, tzinfo=NEW_YORK), "Feb 29", D(2, 29, 2028)),
+    (datetime(2028, 2, 28, 9, 0, tzinfo=NEW_YORK), "tomorrow", D(2, 29, 2028)),
+]
+
+
+@pytest.mark.parametrize("now, text, expected", ROLLOVERS)
+def test_dates_roll_over_month_and_year_ends_and_leap_days(now, text, expected):
+    result = understand(text, now)
+    assert result.date == expected
+    assert result.date_problem is None
+
+
+def test_a_day_this_short_month_lacks_is_impossible_when_pinned_to_it():
+    result = understand("the 30th of this month", datetime(2026, 2, 10, 9, tzinfo=NEW_YORK))
+    assert result.date is None and result.date_problem == "impossible"
+
+
+def test_relative_dates_use_the_clinic_day_not_the_utc_day():
+    late_evening = datetime(2026, 3, 4, 23, 30, tzinfo=NEW_YORK)  # already the 5th in UTC
+    assert understand("tomorrow", late_evening).date == D(3, 5)
+
+
+def test_without_a_vocabulary_there_is_no_provider_or_type():
+    result = understand("a cleaning with Dr. Okafor tomorrow", NOW)
+    assert (result.provider, result.appointment_type) == (None, None)
+    assert result.intent == "book" and result.date == D(3, 5)
+
+
+def test_vocabulary_prefers_the_longest_phrase_and_whole_words():
+    vocabulary = Vocabulary(providers={"a": ["okafor"], "b": ["amara okafor"]},
+                            appointment_types={"x": ["scan"], "y": ["heart scan"]})
+    result = understand("heart scan with Amara Okafor", NOW, vocabulary)
+    assert (result.provider, result.appointment_type) == ("b", "y")
+    assert understand("okaforville scanner", NOW, vocabulary).provider is None
+    assert understand("okaforville scanner", NOW, vocabulary).appointment_type is None
+
+
+def test_vocabulary_from_clinic_uses_names_aliases_and_synonyms():
+    clinic = SimpleNamespace(
+        providers=[SimpleNamespace(key="okafor", name="Dr. Amara Okafor", aliases=("amara",)),
+                   SimpleNamespace(key="moreau", name="Nurse Celine Moreau", aliases=())],
+        appointment_types=[SimpleNamespace(key="teeth-cleaning", name="Teeth cleaning",
+                                           synonyms=("hygiene",))],
+    )
+    vocabulary = Vocabulary.from_clinic(clinic)
+    assert understand("doctor okafor", NOW, vocabulary).provider == "okafor"
+    assert understand("Amara please", NOW, vocabulary).provider == "okafor"
+    assert understand("nurse celine moreau", NOW, vocabulary).provider == "moreau"
+    assert understand("hygiene visit", NOW, vocabulary).appointment_type == "teeth-cleaning"
+    assert understand("teeth cleaning", NOW, vocabulary).appointment_type == "teeth-cleaning"
+
+
+def test_a_bare_number_is_a_choice_never_a_time():
+    result = understand("3", NOW)
+    assert (result.intent, result.choice, result.time) == ("choose", 3, None)
+    assert understand("at 3", NOW).time == T(15)
+    assert understand("3pm", NOW).time == T(15)
+    assert understand("3 o'clock", NOW).time == T(15)
+
+
+def test_as_json_has_exactly_the_contract_keys_in_iso_form():
+    data = understand("tomorrow 9:15am with dr okafor asap", NOW, VOCABULARY).as_json()
+    assert set(data) == JSON_KEYS
+    assert data == {"intent": "book", "date": "2026-03-05", "time": "09:15",
+                    "part_of_day": None, "provider": "okafor", "appointment_type": None,
+                    "urgency": "urgent", "choice": None}
+    json.dumps(data)
+
+
+def test_odd_input_never_raises_and_long_input_stays_fast():
+    for text in ("\x00" * 50, "9" * 10_000, "/" * 600, "at " * 3000, "the 7th " * 2000,
+                 "\ud800", None):
+        assert understand(text, NOW, VOCABULARY).intent in INTENTS
+    started = clock.perf_counter()
+    understand("tomorrow at 3 " * 1000, NOW, VOCABULARY)
+    assert clock.perf_counter() - started < 0.05
+
+
+# ---------------------------------------------------------------------------------------------
+# python -m bot.nlu
+
+def _run_cli(lines: list[str]) -> list[str]:
+    pytest.importorskip("scheduler.clinic")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "CLINIC_CONFIG"}
+    done = subprocess.run([sys.executable, "-m", "bot.nlu"], input="\n".join(lines) + "\n",
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stdout.splitlines()
+
+
+def test_cli_answers_each_line_with_the_contract_keys():
+    out = _run_cli([
+        json.dumps({"text": "tomorrow at 3 with dr okafor", "now": "2026-03-04T10:00:00",
+                    "tz": "America/New_York"}),
+        json.dumps({"text": "yes", "now": "2026-03-04T10:00:00"}),
+    ])
+    assert len(out) == 2
+    first, second = (json.loads(line) for line in out)
+    assert set(first) == JSON_KEYS and set(second) == JSON_KEYS
+    assert first["intent"] == "book" and first["date"] == "2026-03-05"
+    assert first["time"] == "15:00" and first["provider"] == "okafor"
+    assert second["intent"] == "confirm"
+
+
+def test_cli_converts_a_now_with_offset_into_the_zone():
+    # 03:00 UTC on the 5th is 22:00 on the 4th in New York, so "tomorrow" is the 5th.
+    out = _run_cli([json.dumps({"text": "tomorrow", "now": "2026-03-05T03:00:00+00:00",
+                                "tz": "America/New_York"})])
+    assert json.loads(out[0])["date"] == "2026-03-05"
+
+
+def test_cli_answers_a_bad_line_with_an_error_and_goes_on():
+    out = _run_cli([
+        "this is not json",
+        json.dumps({"text": 42}),
+        json.dumps({"text": "hi", "tz": "Mars/Olympus_Mons"}),
+        json.dumps({"text": "hi", "now": "last tuesday"}),
+        json.dumps(["text"]),
+        json.dumps({"text": "cancel my appointment"}),
+    ])
+    assert len(out) == 6
+    answers = [json.loads(line) for line in out]
+    for answer in answers[:5]:
+        assert set(answer) == {"error"}
+    assert answers[5]["intent"] == "cancel"
