@@ -76,15 +76,17 @@ def clinic_load(path: str) -> None:
     try:
         clinic = load_clinic(path)
     except ClinicConfigError as exc:
-        click.echo(f"{path} was not loaded: {len(exc.errors)} problem(s), nothing changed", err=True)
+        click.echo(f"{path} was not loaded: {len(exc.errors)} problem(s), nothing changed",
+                   err=True)
         for error in exc.errors:
             click.echo(f"  {error}", err=True)
         sys.exit(1)
     with services.sessions.begin() as db:
         install_clinic(db, clinic)
         services.audit.record(db, "clinic_loaded", at=services.clock(), channel="cli",
-                              actor=ACTOR, detail={"providers": len(clinic.providers),
-                                                   "appointment_types": len(clinic.appointment_types)})
+                              actor=ACTOR,
+                              detail={"providers": len(clinic.providers),
+                                      "appointment_types": len(clinic.appointment_types)})
     click.echo(f"loaded {clinic.name} ({clinic.timezone}): {len(clinic.providers)} providers, "
                f"{len(clinic.rooms)} rooms, {len(clinic.equipment)} equipment, "
                f"{len(clinic.appointment_types)} appointment types")
@@ -139,13 +141,17 @@ def keys_rotate() -> None:
 
     Put the new key first in ENCRYPTION_KEYS, keep the old ones after it, run this, check
     `audit verify`, then drop the old keys. Conversation sessions are ended (their lookup key
-    cannot be recomputed), which only makes open conversations start over.
+    cannot be recomputed), which only makes open conversations start over; so are the web chat's
+    stored replies (their key holds the old phone index, so `patient erase` could no longer
+    find them once the old key is gone; they only matter for seconds, against double submits).
     """
     services = _services()
     vault = services.vault
     counts: dict[str, int] = {}
     try:
         with services.sessions.begin() as db:
+            web_receipts = db.execute(delete(MessageReceipt).where(
+                MessageReceipt.channel == "web")).rowcount or 0
             for table, columns in _encrypted_tables():
                 if table.name == ConversationSession.__tablename__:
                     continue
@@ -166,7 +172,8 @@ def keys_rotate() -> None:
                 message.recipient_index = vault.index(vault.decrypt(message.recipient_enc))
             ended = db.execute(delete(ConversationSession)).rowcount or 0
             services.audit.record(db, "keys_rotated", at=services.clock(), channel="cli",
-                                  actor=ACTOR, detail={"rows": counts, "sessions_ended": ended})
+                                  actor=ACTOR, detail={"rows": counts, "sessions_ended": ended,
+                                                       "web_receipts_deleted": web_receipts})
     except (KeyConfigError, InvalidToken):
         # A value under a key that is no longer listed: the transaction rolled back.
         _fail("nothing changed: a stored value cannot be decrypted with ENCRYPTION_KEYS; "
@@ -174,6 +181,7 @@ def keys_rotate() -> None:
     for name, count in counts.items():
         click.echo(f"{name}: {count} rows re-encrypted")
     click.echo(f"conversation_sessions: {ended} ended")
+    click.echo(f"message_receipts: {web_receipts} web chat replies deleted")
     click.echo("done: every value is under the newest key; the older keys can now be removed")
 
 
@@ -200,8 +208,9 @@ def patient_export(phone: str) -> None:
                                   .order_by(Appointment.start_at)).all()
         events = db.scalars(select(AuditEvent).where(AuditEvent.patient_id == patient.id)
                             .order_by(AuditEvent.seq)).all()
-        messages = db.scalars(select(OutboxMessage).where(
-            OutboxMessage.recipient_index.in_(vault.indexes(phone))).order_by(OutboxMessage.id)).all()
+        messages = db.scalars(select(OutboxMessage)
+                              .where(OutboxMessage.recipient_index.in_(vault.indexes(phone)))
+                              .order_by(OutboxMessage.id)).all()
         export: dict[str, Any] = {
             "patient": {"id": patient.id, "name": vault.decrypt(patient.name_enc),
                         "phone": vault.decrypt(patient.phone_enc), "timezone": patient.timezone,

@@ -38,7 +38,6 @@ log = logging.getLogger("scheduler.web_chat")
 
 CHANNEL = "web"
 PHONE_KEY = "web_chat_phone"
-MAX_MESSAGE_ID = 100          # external_id is String(128): a 16-char phone scope, ":", the id
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 # +1, an area code, the 555 exchange: numbers no real patient has.
 _FICTIONAL = re.compile(r"^\+1[2-9]\d{2}555\d{4}$")

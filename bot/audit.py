@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
 from scheduler.crypto import Vault
@@ -24,20 +24,25 @@ from scheduler.models import AuditEvent
 from . import logfiles
 
 GENESIS = "0" * 64
+_INSERT = insert(AuditEvent.__table__)
 _LOCK_KEY = 7_210_001  # the advisory lock that serializes audit appends on PostgreSQL
 
 
-def _digest(event_: AuditEvent, clear_text: str | None) -> str:
-    body = {
-        "seq": event_.seq, "at": event_.at.isoformat(), "kind": event_.kind,
-        "channel": event_.channel, "actor": event_.actor, "patient_id": event_.patient_id,
-        "appointment_id": event_.appointment_id, "message_id": event_.message_id,
-        "detail": event_.detail or {},
-        "text": None if clear_text is None else hashlib.sha256(clear_text.encode()).hexdigest(),
-        "prev": event_.prev_hash,
-    }
+_HASHED = ("seq", "kind", "channel", "actor", "patient_id", "appointment_id", "message_id",
+           "detail", "prev_hash")
+
+
+def _digest(fields: dict[str, Any], clear_text: str | None) -> str:
+    body = {name: fields[name] for name in _HASHED}
+    body["at"] = fields["at"].isoformat()
+    body["detail"] = body["detail"] or {}
+    body["text"] = None if clear_text is None else hashlib.sha256(clear_text.encode()).hexdigest()
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _fields(row: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in _HASHED + ("at",)}
 
 
 class AuditTrail:
@@ -47,25 +52,32 @@ class AuditTrail:
     def record(self, session: Session, kind: str, *, at: datetime, channel: str | None = None,
                actor: str | None = None, patient_id: int | None = None,
                appointment_id: int | None = None, message_id: str | None = None,
-               detail: dict[str, Any] | None = None, text_: str | None = None) -> AuditEvent:
-        """Append one event inside the caller's transaction. `detail` must hold no personal data."""
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-        last = session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-        ).first()
-        row = AuditEvent(seq=(last.seq + 1) if last else 1, at=at, kind=kind, channel=channel,
-                         actor=actor, patient_id=patient_id, appointment_id=appointment_id,
-                         message_id=message_id, detail=detail or {},
-                         text_enc=self.vault.encrypt(text_),
-                         prev_hash=last.hash if last else GENESIS)
-        row.hash = _digest(row, text_)
-        session.add(row)
-        session.flush()
+               detail: dict[str, Any] | None = None, text_: str | None = None) -> int:
+        """Append one event inside the caller's transaction; returns its sequence number.
+
+        `detail` must hold no personal data: it is hashed, stored and shown in clear."""
+        tail = session.info.get("audit_tail")
+        if tail is None:
+            # First event of this transaction: take the append lock, then read the chain's end.
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+            last = session.execute(
+                select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+            ).first()
+            tail = (last.seq, last.hash) if last else (0, GENESIS)
+        fields = {"seq": tail[0] + 1, "at": at, "kind": kind, "channel": channel, "actor": actor,
+                  "patient_id": patient_id, "appointment_id": appointment_id,
+                  "message_id": message_id, "detail": detail or {}, "prev_hash": tail[1]}
+        fields["hash"] = _digest(fields, text_)
+        fields["text_enc"] = self.vault.encrypt(text_)
+        # A cached Core insert: the ORM's unit of work would cost more than the rest of a turn.
+        session.execute(_INSERT, fields)
+        session.info["audit_tail"] = (fields["seq"], fields["hash"])
         session.info.setdefault("audit_pending", []).append(
-            {"seq": row.seq, "kind": kind, "channel": channel, "patient_id": patient_id,
-             "appointment_id": appointment_id, "hash": row.hash, "prev_hash": row.prev_hash})
-        return row
+            {"seq": fields["seq"], "kind": kind, "channel": channel, "patient_id": patient_id,
+             "appointment_id": appointment_id, "hash": fields["hash"],
+             "prev_hash": fields["prev_hash"]})
+        return fields["seq"]
 
     def verify(self, session: Session, batch: int = 1000) -> "Verification":
         """Walk the chain from the start; name the first event whose link or content is wrong."""
@@ -87,7 +99,7 @@ class AuditTrail:
                     clear = self.vault.decrypt(row.text_enc)
                 except ValueError:
                     return Verification(False, checked, row.seq, "text cannot be decrypted")
-                if _digest(row, clear) != row.hash:
+                if _digest(_fields(row), clear) != row.hash:
                     return Verification(False, checked, row.seq, "content does not match its hash")
                 expected_prev, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
                 checked += 1
@@ -103,10 +115,12 @@ class Verification:
 
 @event.listens_for(Session, "after_commit")
 def _mirror_committed(session: Session) -> None:
+    session.info.pop("audit_tail", None)
     for fields in session.info.pop("audit_pending", []):
         logfiles.write("audit", "audit_event", **fields)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
+    session.info.pop("audit_tail", None)
     session.info.pop("audit_pending", None)

@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,17 +18,25 @@ from scheduler.crypto import Vault
 from scheduler.models import ConversationSession
 
 
+_BY_USER = select(ConversationSession).where(
+    ConversationSession.user_index.in_(bindparam("indexes", expanding=True)))
+
+
 class SessionStore:
     def __init__(self, vault: Vault, timeout: timedelta):
         self.vault = vault
         self.timeout = timeout
 
-    def _key(self, channel: str, sender: str) -> list[str]:
-        return self.vault.indexes(f"{channel}:{sender}")
-
     def _row(self, session: Session, channel: str, sender: str) -> ConversationSession | None:
-        return session.scalars(select(ConversationSession).where(
-            ConversationSession.user_index.in_(self._key(channel, sender)))).first()
+        # The row a turn loaded is kept for the save at its end: one lookup per turn, not two.
+        key = (channel, sender)
+        cached = session.info.get("conversation_row")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        row = session.scalars(_BY_USER, {"indexes": self.vault.indexes(f"{channel}:{sender}")}
+                              ).first()
+        session.info["conversation_row"] = (key, row)
+        return row
 
     def load(self, session: Session, channel: str, sender: str, *, now: datetime) -> dict[str, Any]:
         """The live state, or {} when there is none or it has expired."""
@@ -44,20 +52,30 @@ class SessionStore:
         if row is None:
             try:
                 with session.begin_nested():
-                    session.add(ConversationSession(
+                    row = ConversationSession(
                         user_index=self.vault.index(f"{channel}:{sender}"), state_enc=payload,
-                        updated_at=now, expires_at=now + self.timeout))
+                        updated_at=now, expires_at=now + self.timeout)
+                    session.add(row)
+                session.info["conversation_row"] = ((channel, sender), row)
                 return
             except IntegrityError:  # the same person's other message created it first
+                session.info.pop("conversation_row", None)
                 row = self._row(session, channel, sender)
         row.state_enc, row.updated_at, row.expires_at = payload, now, now + self.timeout
 
     def end(self, session: Session, channel: str, sender: str) -> None:
-        session.execute(delete(ConversationSession).where(
-            ConversationSession.user_index.in_(self._key(channel, sender))))
+        session.info.pop("conversation_row", None)
+        session.execute(delete(ConversationSession).where(ConversationSession.user_index.in_(
+            self.vault.indexes(f"{channel}:{sender}"))))
 
     def expire(self, session: Session, *, now: datetime) -> int:
         """Delete every expired session (the maintenance job); returns how many."""
         result = session.execute(delete(ConversationSession).where(
             ConversationSession.expires_at <= now))
         return result.rowcount or 0
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_row(session: Session) -> None:
+    session.info.pop("conversation_row", None)

@@ -60,7 +60,8 @@ class Vault:
         return self.indexes(value)[0]
 
     def indexes(self, value: str) -> list[str]:
-        """The blind index under every configured key: what lookups match."""
+        """The blind index under every configured key: what lookups match (as an expanding
+        `IN` parameter, so the statement is compiled once whatever the number of keys)."""
         data = value.encode("utf-8")
         return [hmac.new(k, data, hashlib.sha256).hexdigest() for k in self._index_keys]
 

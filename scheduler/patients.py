@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,9 +28,11 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_BY_PHONE = select(Patient).where(Patient.phone_index.in_(bindparam("indexes", expanding=True)))
+
+
 def find_patient(session: Session, vault: Vault, phone: str) -> Patient | None:
-    return session.scalars(
-        select(Patient).where(Patient.phone_index.in_(vault.indexes(phone)))).first()
+    return session.scalars(_BY_PHONE, {"indexes": vault.indexes(phone)}).first()
 
 
 def find_or_create_patient(session: Session, vault: Vault, phone: str, *,
