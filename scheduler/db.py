@@ -63,8 +63,8 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    """Bring the database in `url` to the newest migration."""
-    command.upgrade(alembic_config(url), "head")
+    """Bring the database in `url` to the newest migration (every head, should branches meet)."""
+    command.upgrade(alembic_config(url), "heads")
 
 
 def migrations_current(engine: Engine) -> bool:

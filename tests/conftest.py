@@ -1,8 +1,9 @@
 """Shared fixtures: a migrated database per test (SQLite file, or PostgreSQL when asked), the demo
 clinic installed, a vault with a throwaway key, and a fixed clock.
 
-PostgreSQL tests take `TEST_DATABASE_URL` (default: the local `test` database). With no server
-there they skip with the reason; with `REQUIRE_POSTGRES=1` they fail instead.
+PostgreSQL tests take the server in `TEST_DATABASE_URL` (default: the local `test` database) and
+make a database of their own there for the run. With no server they skip with the reason; with
+`REQUIRE_POSTGRES=1` they fail instead.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import datetime, timezone
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from scheduler.clinic import install_clinic, load_clinic
 from scheduler.crypto import Vault
@@ -50,12 +52,23 @@ def _postgres_available() -> str | None:
 
 @pytest.fixture(scope="session")
 def postgres_url():
+    """A PostgreSQL database of this test run's own (created from TEST_DATABASE_URL's server and
+    dropped at the end), so two runs on one machine never reset each other's tables."""
     reason = _postgres_available()
     if reason:
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail(reason + " and REQUIRE_POSTGRES=1")
         pytest.skip(reason)
-    return TEST_DATABASE_URL
+    base = make_url(TEST_DATABASE_URL)
+    private = f"{base.database}_run{os.getpid()}"
+    admin = make_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{private}"'))
+        connection.execute(text(f'CREATE DATABASE "{private}"'))
+    yield base.set(database=private).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{private}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def reset_postgres(url: str) -> None:
