@@ -27,6 +27,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_slots.py
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_booking.py
+	$(BIN)/python bench/bench_llm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

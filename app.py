@@ -16,9 +16,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.outbox import Outbox
+from adapters.twilio_sender import TwilioSender
 from bot import logfiles
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
+from bot.messages import Sender
 from bot.sessions import SessionStore
 from bot.settings import Settings, SettingsError
 from scheduler.clinic import Clinic, install_clinic, installed_clinic, load_clinic
@@ -41,7 +43,7 @@ class Services:
     clinic: Clinic
     audit: AuditTrail
     conversation: ConversationEngine
-    sender: Outbox
+    sender: Sender          # TwilioSender when Twilio is configured, else the Outbox
     clock: Callable[[], datetime]
 
 
@@ -65,9 +67,23 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_cl
     audit = AuditTrail(vault)
     store = SessionStore(vault, settings.session_timeout)
     conversation = ConversationEngine(sessions=factory, clinic=clinic, vault=vault, audit=audit,
-                                      store=store, clock=clock)
-    sender = Outbox(factory, vault, clock)
+                                      store=store, clock=clock, llm=_llm(settings, clinic))
+    sender: Sender
+    if settings.twilio_configured:
+        sender = TwilioSender(settings, factory, vault, audit, clock)
+    else:
+        sender = Outbox(factory, vault, clock)
     return Services(settings, engine, factory, vault, clinic, audit, conversation, sender, clock)
+
+
+def _llm(settings: Settings, clinic: Clinic):
+    """The Bedrock engine when LLM_ENGINE and the AWS settings select it, else None (local).
+    Imported only then, so a local-only deployment never loads boto3."""
+    settings.check_engine()
+    if not settings.uses_bedrock:
+        return None
+    from bot.llm import engine_from_settings
+    return engine_from_settings(settings, clinic)
 
 
 def services_of(app: Flask) -> Services:
@@ -75,7 +91,8 @@ def services_of(app: Flask) -> Services:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """The app factory. `test_config` may carry "SETTINGS" (a Settings) and "CLOCK"."""
+    """The app factory. `test_config` may carry "SETTINGS" (a Settings) and "CLOCK", and any
+    upper-case Flask config (e.g. "TWILIO_REPLY_BUDGET_SECONDS", the SMS webhook's engine budget)."""
     test_config = test_config or {}
     settings = test_config.get("SETTINGS") or Settings.from_env()
     logfiles.configure(settings.log_dir)
@@ -94,7 +111,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.get("/readyz")
     def readyz():
-        checks: dict[str, object] = {"engine": "local"}
+        checks: dict[str, object] = {"engine": services.conversation.engine_status}
         try:
             with services.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
@@ -109,7 +126,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         return jsonify(status="ready" if ready else "not ready", checks=checks), \
             200 if ready else 503
 
-    from adapters import web_chat
+    from adapters import twilio_sms, web_chat
+    # Always there: without TWILIO_AUTH_TOKEN it answers 503 and says why.
+    app.register_blueprint(twilio_sms.blueprint)
     if settings.web_chat_enabled:
         app.register_blueprint(web_chat.blueprint)
 
@@ -124,8 +143,14 @@ def main() -> None:
     except SettingsError as exc:
         sys.exit(f"configuration error: {exc}")
     app = create_app({"SETTINGS": settings})
-    print(f"Medical-AI-Scheduler: chat with the bot at http://127.0.0.1:{settings.port}/ "
-          f"(local engine, messages to the outbox)")
+    base = f"http://127.0.0.1:{settings.port}"
+    if settings.web_chat_enabled:
+        sender = "texts through Twilio" if settings.twilio_configured else "messages to the outbox"
+        engine = services_of(app).conversation.engine_status
+        print(f"Medical-AI-Scheduler: chat with the bot at {base}/ ({engine} engine, {sender})")
+    if settings.twilio_auth_token:
+        print(f"Medical-AI-Scheduler: Twilio SMS webhook at {base}/twilio/sms "
+              f"(set {settings.public_base_url or 'your public URL'}/twilio/sms in Twilio)")
     app.run(host="127.0.0.1", port=settings.port)
 
 

@@ -7,6 +7,10 @@
     keys rotate                re-encrypt everything under the newest key in ENCRYPTION_KEYS
     patient export PHONE       everything held about one patient, as JSON on stdout
     patient erase PHONE --yes  erase one patient's personal data (appointments kept, pseudonymous)
+    users list                 who may use the Slack staff tools, and their roles
+    users add --slack-id U... --role staff|admin    (the first admin is made this way)
+    users role --slack-id U... --role staff|admin
+    users remove --slack-id U...
 
 Every command that changes data does it in one transaction and writes an audit event. Output
 names ids and counts; only `patient export` prints personal data, because that is its job.
@@ -15,26 +19,25 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import click
 from cryptography.fernet import InvalidToken
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import Table, delete, func, or_, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from scheduler import records, staff_users
 from scheduler.clinic import (WEEKDAYS, ClinicConfigError, install_clinic, installed_clinic,
                               load_clinic)
 from scheduler.crypto import KeyConfigError
 from scheduler.db import upgrade
-from scheduler.models import (Appointment, AuditEvent, Base, ConversationSession,
-                              MessageReceipt, OutboxMessage, Patient)
+from scheduler.models import (Base, ConversationSession, MessageReceipt, OutboxMessage,
+                              Patient)
 from scheduler.patients import InvalidPhoneNumber, find_patient, normalize_phone
+from scheduler.staff_users import ROLES, StaffUserError
 
 ACTOR = "operator:cli"
-# Channels whose conversation sessions are keyed by the patient's phone number.
-PHONE_CHANNELS = ("sms", "web", "console")
 
 
 def _services():
@@ -59,6 +62,7 @@ clinic_group = AppGroup("clinic", help="The clinic file: providers, hours, rooms
 audit_group = AppGroup("audit", help="The hash-chained audit trail.")
 keys_group = AppGroup("keys", help="Encryption keys (ENCRYPTION_KEYS, newest first).")
 patient_group = AppGroup("patient", help="One patient's data: export or erase.")
+users_group = AppGroup("users", help="Clinic staff and admins in Slack, by Slack user id.")
 
 
 @db_group.command("upgrade")
@@ -144,6 +148,8 @@ def keys_rotate() -> None:
     cannot be recomputed), which only makes open conversations start over; so are the web chat's
     stored replies (their key holds the old phone index, so `patient erase` could no longer
     find them once the old key is gone; they only matter for seconds, against double submits).
+    SMS receipts are kept and moved to the new index: they answer Twilio's retries and carry the
+    rate limit's count.
     """
     services = _services()
     vault = services.vault
@@ -170,10 +176,12 @@ def keys_rotate() -> None:
                 patient.phone_index = vault.index(vault.decrypt(patient.phone_enc))
             for message in db.scalars(select(OutboxMessage)):
                 message.recipient_index = vault.index(vault.decrypt(message.recipient_enc))
+            sms_receipts = _rekey_sms_receipts(db, vault)
             ended = db.execute(delete(ConversationSession)).rowcount or 0
             services.audit.record(db, "keys_rotated", at=services.clock(), channel="cli",
                                   actor=ACTOR, detail={"rows": counts, "sessions_ended": ended,
-                                                       "web_receipts_deleted": web_receipts})
+                                                       "web_receipts_deleted": web_receipts,
+                                                       "sms_receipts_rekeyed": sms_receipts})
     except (KeyConfigError, InvalidToken):
         # A value under a key that is no longer listed: the transaction rolled back.
         _fail("nothing changed: a stored value cannot be decrypted with ENCRYPTION_KEYS; "
@@ -181,12 +189,37 @@ def keys_rotate() -> None:
     for name, count in counts.items():
         click.echo(f"{name}: {count} rows re-encrypted")
     click.echo(f"conversation_sessions: {ended} ended")
-    click.echo(f"message_receipts: {web_receipts} web chat replies deleted")
+    click.echo(f"message_receipts: {web_receipts} web chat replies deleted, "
+               f"{sms_receipts} SMS receipts moved to the new key")
     click.echo("done: every value is under the newest key; the older keys can now be removed")
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
+def _rekey_sms_receipts(db: Session, vault) -> int:
+    """Move SMS receipts to the newest key's sender index (and key prefix); drop any that no
+    patient's number matches (an erased patient's, say), since no lookup could find them."""
+    current: dict[str, str] = {}
+    for phone_enc in db.scalars(select(Patient.phone_enc).where(Patient.phone_enc.is_not(None))):
+        indexes = vault.indexes(vault.decrypt(phone_enc))
+        for index in indexes:
+            current[index] = indexes[0]
+    moved = 0
+    receipts = db.scalars(select(MessageReceipt).where(MessageReceipt.channel == "sms")).all()
+    taken = {r.external_id for r in receipts}
+    for receipt in receipts:
+        new = current.get(receipt.sender_index or "")
+        if new is None:
+            db.delete(receipt)
+            continue
+        if receipt.sender_index == new:
+            continue
+        external_id = f"{new[:16]}:{receipt.external_id.split(':', 1)[-1]}"
+        if external_id in taken:     # the same message was claimed again under the new key
+            db.delete(receipt)
+            continue
+        receipt.sender_index, receipt.external_id = new, external_id
+        taken.add(external_id)
+        moved += 1
+    return moved
 
 
 def _patient_or_exit(db: Session, phone: str) -> Patient:
@@ -201,34 +234,9 @@ def _patient_or_exit(db: Session, phone: str) -> Patient:
 def patient_export(phone: str) -> None:
     """Print everything held about the patient with PHONE as JSON (their right of access)."""
     services = _services()
-    vault = services.vault
     with services.sessions.begin() as db:
         patient = _patient_or_exit(db, phone)
-        appointments = db.scalars(select(Appointment).where(Appointment.patient_id == patient.id)
-                                  .order_by(Appointment.start_at)).all()
-        events = db.scalars(select(AuditEvent).where(AuditEvent.patient_id == patient.id)
-                            .order_by(AuditEvent.seq)).all()
-        messages = db.scalars(select(OutboxMessage)
-                              .where(OutboxMessage.recipient_index.in_(vault.indexes(phone)))
-                              .order_by(OutboxMessage.id)).all()
-        export: dict[str, Any] = {
-            "patient": {"id": patient.id, "name": vault.decrypt(patient.name_enc),
-                        "phone": vault.decrypt(patient.phone_enc), "timezone": patient.timezone,
-                        "consented_at": _iso(patient.consented_at),
-                        "opted_out_at": _iso(patient.opted_out_at),
-                        "created_at": _iso(patient.created_at)},
-            "appointments": [{
-                "id": a.id, "type": a.appointment_type.name, "provider": a.provider.name,
-                "room": a.room.name if a.room else None, "start_at": _iso(a.start_at),
-                "end_at": _iso(a.end_at), "status": a.status.value, "booked_via": a.booked_via,
-                "created_at": _iso(a.created_at), "cancelled_at": _iso(a.cancelled_at),
-            } for a in appointments],
-            "messages_sent": [{"id": m.id, "at": _iso(m.created_at), "kind": m.kind,
-                               "text": vault.decrypt(m.text_enc)} for m in messages],
-            "audit_events": [{"seq": e.seq, "at": _iso(e.at), "kind": e.kind,
-                              "channel": e.channel, "text": vault.decrypt(e.text_enc)}
-                             for e in events],
-        }
+        export = records.export_patient(db, services.vault, patient)
         services.audit.record(db, "patient_exported", at=services.clock(), channel="cli",
                               actor=ACTOR, patient_id=patient.id)
     click.echo(json.dumps(export, indent=2, ensure_ascii=False))
@@ -240,44 +248,92 @@ def patient_export(phone: str) -> None:
 def patient_erase(phone: str, yes: bool) -> None:
     """Erase the personal data of the patient with PHONE.
 
-    Their name, phone number, conversation state, sent messages and stored replies are deleted.
+    Their name, phone number, conversation state, sent messages, stored replies (web chat and
+    SMS) and SMS delivery statuses are deleted.
     Appointments stay, tied to a patient record with no personal fields. Audit texts stay too:
     editing them would break the chain, and they are encrypted; a `patient_erased` event records
     the erasure.
     """
     services = _services()
-    vault = services.vault
     if not yes:
         click.confirm("Erase this patient's name, phone number and messages? This cannot be "
                       "undone", abort=True)
     with services.sessions.begin() as db:
         patient = _patient_or_exit(db, phone)
         now = services.clock()
-        sessions_ended = sum(db.execute(delete(ConversationSession).where(
-            ConversationSession.user_index.in_(vault.indexes(f"{channel}:{phone}")))).rowcount or 0
-            for channel in PHONE_CHANNELS)
-        messages = db.execute(delete(OutboxMessage).where(
-            OutboxMessage.recipient_index.in_(vault.indexes(phone)))).rowcount or 0
-        # Web chat replies are stored under "<phone index prefix>:<message id>".
-        receipts = db.execute(delete(MessageReceipt).where(
-            MessageReceipt.channel == "web",
-            or_(*(func.substr(MessageReceipt.external_id, 1, 17) == f"{index[:16]}:"
-                  for index in vault.indexes(phone))))).rowcount or 0
-        appointments = db.scalar(select(func.count()).select_from(Appointment)
-                                 .where(Appointment.patient_id == patient.id))
-        patient.name_enc = patient.phone_enc = patient.phone_index = patient.timezone = None
-        patient.erased_at = now
+        erasure = records.erase_patient(db, services.vault, patient, phone, now=now)
         services.audit.record(db, "patient_erased", at=now, channel="cli", actor=ACTOR,
-                              patient_id=patient.id,
-                              detail={"sessions": sessions_ended, "outbox_messages": messages,
-                                      "receipts": receipts, "appointments_kept": appointments})
-        patient_id = patient.id
-    click.echo(f"erased patient #{patient_id}: name and phone removed, {sessions_ended} "
-               f"conversation(s) ended, {messages} sent message(s) and {receipts} stored "
-               f"reply(ies) deleted, {appointments} appointment(s) kept without personal data")
+                              patient_id=patient.id, detail=erasure.as_detail())
+    click.echo(f"erased patient #{erasure.patient_id}: name and phone removed, "
+               f"{erasure.sessions} conversation(s) ended, {erasure.outbox_messages} sent "
+               f"message(s) and {erasure.receipts} stored reply(ies) deleted, "
+               f"{erasure.appointments_kept} appointment(s) kept without personal data")
+
+
+_slack_id = click.option("--slack-id", "slack_id", required=True,
+                         help="the person's Slack user id (U...; in Slack: profile, "
+                              "More, Copy member ID)")
+_role = click.option("--role", type=click.Choice(ROLES), required=True)
+
+
+def _change_users(action: str, slack_id: str, change) -> None:
+    """Run one change to the staff list in a transaction, audited; exit 1 with the reason."""
+    services = _services()
+    try:
+        with services.sessions.begin() as db:
+            detail = change(db, services.clock())
+            services.audit.record(db, f"staff_user_{action}", at=services.clock(), channel="cli",
+                                  actor=ACTOR, detail={"slack_user_id": slack_id, **detail})
+    except StaffUserError as exc:
+        _fail(str(exc))
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """Everyone who may use the Slack staff tools."""
+    with _services().sessions() as db:
+        users = staff_users.list_users(db)
+    if not users:
+        click.echo("no staff users yet; add the first admin with "
+                   "`users add --slack-id U... --role admin`")
+    for user in users:
+        click.echo(f"{user.slack_user_id}  {user.role:<5}  added {user.added_at:%Y-%m-%d} "
+                   f"by {user.added_by or '?'}")
+
+
+@users_group.command("add")
+@_slack_id
+@_role
+def users_add(slack_id: str, role: str) -> None:
+    """Let the Slack user SLACK_ID use the staff tools (and, as admin, /appt-admin)."""
+    def add(db: Session, now) -> dict:
+        staff_users.add_user(db, slack_id, role, added_by=ACTOR, now=now)
+        return {"role": role}
+
+    _change_users("added", slack_id, add)
+    click.echo(f"{slack_id} added as {role}")
+
+
+@users_group.command("role")
+@_slack_id
+@_role
+def users_role(slack_id: str, role: str) -> None:
+    """Change the role of a listed Slack user."""
+    _change_users("role_changed", slack_id, lambda db, now: {
+        "old_role": staff_users.set_role(db, slack_id, role), "role": role})
+    click.echo(f"{slack_id} is now {role}")
+
+
+@users_group.command("remove")
+@_slack_id
+def users_remove(slack_id: str) -> None:
+    """Take a Slack user off the staff list (they lose access at once)."""
+    _change_users("removed", slack_id, lambda db, now: {
+        "role": staff_users.remove_user(db, slack_id)})
+    click.echo(f"{slack_id} removed")
 
 
 def register(app: Flask) -> None:
     """Add the operator command groups to `flask --app app`."""
-    for group in (db_group, clinic_group, audit_group, keys_group, patient_group):
+    for group in (db_group, clinic_group, audit_group, keys_group, patient_group, users_group):
         app.cli.add_command(group)

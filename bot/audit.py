@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
@@ -45,9 +45,15 @@ def _fields(row: AuditEvent) -> dict[str, Any]:
     return {name: getattr(row, name) for name in _HASHED + ("at",)}
 
 
+# Called with the session and each event's fields (no text) as it is appended: how the staff
+# notifier (bot/notices.py) learns what happened, to tell the team once the transaction commits.
+Observer = Callable[[Session, dict[str, Any]], None]
+
+
 class AuditTrail:
     def __init__(self, vault: Vault):
         self.vault = vault
+        self.observers: list[Observer] = []
 
     def record(self, session: Session, kind: str, *, at: datetime, channel: str | None = None,
                actor: str | None = None, patient_id: int | None = None,
@@ -77,6 +83,8 @@ class AuditTrail:
             {"seq": fields["seq"], "kind": kind, "channel": channel, "patient_id": patient_id,
              "appointment_id": appointment_id, "hash": fields["hash"],
              "prev_hash": fields["prev_hash"]})
+        for observer in self.observers:
+            observer(session, {k: v for k, v in fields.items() if k != "text_enc"})
         return fields["seq"]
 
     def verify(self, session: Session, batch: int = 1000) -> "Verification":

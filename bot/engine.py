@@ -5,6 +5,16 @@ red-flag triage before anything else, find or create the patient, load the sessi
 dialogue decide, save the session, audit each reply. Whatever goes wrong inside, the person gets a
 polite sentence with a next step and the operator a log line with an error id; nothing half-done
 is committed.
+
+Exactly once: a channel that may deliver a message twice (a retried webhook) passes a `Receipt`.
+Its claim is the turn's first write and its answer the last, in the turn's own transaction, so a
+message is handled once or not at all (a failed turn rolls its claim back, and a retry runs it),
+and a repeat gets `AlreadyHandled` before anything else happens.
+
+On the "sms" channel it also applies the SMS policy (bot/consent.py: keywords, opt-out, rate
+limit, consent first) and shapes the answer for a phone: one text per turn, cut into pages of at
+most two segments with "Reply MORE" when a list is longer (bot/segments.py). An empty answer is
+silence (an opted-out or rate-limited number), audited as `message_suppressed`.
 """
 from __future__ import annotations
 
@@ -12,7 +22,7 @@ import logging
 import time as timer
 import uuid
 from datetime import datetime
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,39 +30,85 @@ from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
 from scheduler.patients import find_or_create_patient
 
-from . import dialogue, logfiles, replies, triage
+from . import dialogue, logfiles, replies, segments, triage
 from .audit import AuditTrail
+from .consent import SmsPolicy
 from .messages import InboundMessage, OutboundMessage
-from .nlu import Vocabulary, understand
+from .nlu import Understanding, Vocabulary, understand
 from .sessions import SessionStore
+from .staff import StaffDesk
+from .staff_chat import StaffChat
 from .tools import Caller, SchedulingTools
+
+if TYPE_CHECKING:   # bot/llm.py imports boto3: only when Bedrock is configured (app.py)
+    from .llm import BedrockEngine
 
 log = logging.getLogger("scheduler.engine")
 
 # What the engine reads of one message: enough for any real request, bounded for abuse.
 MAX_TEXT = 1000
+SMS = "sms"
+
+
+class AlreadyHandled(Exception):
+    """The channel's receipt says this message was handled before; nothing was done now."""
+
+
+class Receipt(Protocol):
+    """A channel's record of one handled message, written inside the turn's transaction."""
+
+    def claim(self, db: Session) -> bool:
+        """Record the message as handled; False when it already was."""
+
+    def keep(self, db: Session, replies: list[OutboundMessage]) -> None:
+        """Keep the answer with the claim, for the message's repeats."""
 
 
 class ConversationEngine:
     def __init__(self, *, sessions: sessionmaker[Session], clinic: Clinic, vault: Vault,
-                 audit: AuditTrail, store: SessionStore, clock: Callable[[], datetime]):
+                 audit: AuditTrail, store: SessionStore, clock: Callable[[], datetime],
+                 llm: BedrockEngine | None = None):
         self.sessions, self.clinic, self.vault = sessions, clinic, vault
         self.audit, self.store, self.clock = audit, store, clock
+        self.llm = llm   # the Bedrock engine when configured; the local dialogue otherwise
         self.vocabulary = Vocabulary.from_clinic(clinic)
+        self.sms_policy = SmsPolicy(clinic, vault, store)
+        # Staff and admins (Slack DMs, the staff console): their own scope, bot/staff_chat.py.
+        self.staff = StaffChat(StaffDesk(sessions=sessions, clinic=clinic, vault=vault,
+                                         audit=audit, clock=clock), store)
 
-    def handle(self, message: InboundMessage) -> list[OutboundMessage]:
+    @property
+    def engine_status(self) -> str:
+        """Which engine answers: "local", "bedrock", or "local (bedrock failing)"."""
+        return self.llm.status if self.llm is not None else "local"
+
+    def handle(self, message: InboundMessage, *,
+               receipt: Receipt | None = None) -> list[OutboundMessage]:
+        """Answer one message. With a `receipt`, raises `AlreadyHandled` for a repeat."""
         started = timer.perf_counter()
         try:
             with self.sessions.begin() as db:
-                replies_ = self._handle(db, message)
+                if receipt is not None and not receipt.claim(db):
+                    raise AlreadyHandled(message.message_id)
+                out = self._outbound(message, self._handle(db, message))
+                if receipt is not None:
+                    receipt.keep(db, out)
+        except AlreadyHandled:
+            raise
         except Exception:
             error_id = uuid.uuid4().hex[:12]
             log.exception("turn failed (error id %s, channel %s)", error_id, message.channel)
-            replies_ = [dialogue.Reply(replies.internal_error(self.clinic), kind="error")]
+            out = self._outbound(message, [dialogue.Reply(replies.internal_error(self.clinic),
+                                                          kind="error")])
             self._record_failure(message, error_id)
-        logfiles.write("performance", "turn", channel=message.channel, engine="local",
+        logfiles.write("performance", "turn", channel=message.channel, engine=self.engine_status,
                        ms=round((timer.perf_counter() - started) * 1000, 3),
-                       replies=len(replies_))
+                       replies=len(out))
+        return out
+
+    @staticmethod
+    def _outbound(message: InboundMessage,
+                  replies_: list[dialogue.Reply]) -> list[OutboundMessage]:
         return [OutboundMessage(message.channel, message.sender, r.text, r.options, r.kind)
                 for r in replies_]
 
@@ -60,23 +116,17 @@ class ConversationEngine:
         now = self.clock()
         text = " ".join((message.text or "")[:MAX_TEXT].split())
         if message.role != "patient":
-            # Staff scheduling arrives with the Slack issue; until then staff get a pointer.
-            self.audit.record(db, "request_refused", at=now, channel=message.channel,
-                              actor=f"{message.role}:{message.sender}",
-                              message_id=message.message_id, detail={"action": "staff_turn"})
-            return [dialogue.Reply(replies.staff_only())]
+            # The adapter vouched for the role (Slack: the staff_users table); never a patient's.
+            return self.staff.respond(db, message, text, now)
         patient = find_or_create_patient(db, self.vault, message.sender, now=now)
         self.audit.record(db, "message_in", at=now, channel=message.channel,
                           actor=f"patient:{patient.id}", patient_id=patient.id,
                           message_id=message.message_id,
                           detail={"chars": len(message.text or "")}, text_=text)
 
-        flag = triage.red_flag(text)
-        if flag is not None:
-            self.audit.record(db, "red_flag", at=now, channel=message.channel,
-                              actor=f"patient:{patient.id}", patient_id=patient.id,
-                              message_id=message.message_id, detail={"category": flag})
-            self.store.end(db, message.channel, message.sender)
+        if message.channel == SMS:
+            out = self._sms_turn(db, message, text, patient, now)
+        elif self._red_flag(db, message, text, patient, now):
             out = [dialogue.Reply(replies.emergency(self.clinic), kind="emergency")]
         elif not text:
             out = [dialogue.Reply(replies.empty_message())]
@@ -90,9 +140,57 @@ class ConversationEngine:
                               text_=reply.text)
         return out
 
-    def _converse(self, db: Session, message: InboundMessage, text: str, patient,
+    def _red_flag(self, db: Session, message: InboundMessage, text: str, patient,
+                  now: datetime) -> bool:
+        flag = triage.red_flag(text)
+        if flag is None:
+            return False
+        self.audit.record(db, "red_flag", at=now, channel=message.channel,
+                          actor=f"patient:{patient.id}", patient_id=patient.id,
+                          message_id=message.message_id, detail={"category": flag})
+        self.store.end(db, message.channel, message.sender)
+        return True
+
+    def _sms_turn(self, db: Session, message: InboundMessage, text: str, patient,
                   now: datetime) -> list[dialogue.Reply]:
-        understanding = understand(text, now.astimezone(self.clinic.zone), self.vocabulary)
+        """Policy first (keywords, opt-out, rate limit), then triage, consent, the dialogue;
+        the answer comes back as one text of at most two segments, or nothing."""
+        understanding = self._understand(text, now)
+        verdict = self.sms_policy.screen(db, message, text, patient, now,
+                                         intent=understanding.intent)
+        if verdict is None:
+            if self._red_flag(db, message, text, patient, now):
+                return [dialogue.Reply(replies.emergency(self.clinic), kind="emergency")]
+            if not text:
+                return [dialogue.Reply(replies.media_only() if message.media
+                                       else replies.empty_message())]
+            verdict = self.sms_policy.require_consent(db, message, text, patient, now)
+        out = verdict.replies
+        if verdict.proceed:
+            if verdict.text != text:
+                understanding = self._understand(verdict.text, now)
+            out = out + self._converse(db, message, verdict.text, patient, now,
+                                       understanding=understanding, shape=True)
+        elif not out:
+            self.audit.record(db, "message_suppressed", at=now, channel=message.channel,
+                              actor=f"patient:{patient.id}", patient_id=patient.id,
+                              message_id=message.message_id, detail={"reason": verdict.reason})
+        if len(out) > 1:
+            kind = next((r.kind for r in out if r.kind != "reply"), "reply")
+            out = [dialogue.Reply("\n".join(_as_text(r) for r in out), kind=kind)]
+        return out
+
+    def _understand(self, text: str, now: datetime) -> Understanding:
+        return understand(text, now.astimezone(self.clinic.zone), self.vocabulary)
+
+    def _converse(self, db: Session, message: InboundMessage, text: str, patient,
+                  now: datetime, *, understanding: Understanding | None = None,
+                  shape: bool = False) -> list[dialogue.Reply]:
+        if shape and segments.bare_more(text):
+            state = self.store.load(db, message.channel, message.sender, now=now)
+            if state.get("more"):
+                return self._page(db, message, state, state["more"], now)
+        understanding = understanding or self._understand(text, now)
         if understanding.intent == "stop":
             patient.opted_out_at = now
             self.store.end(db, message.channel, message.sender)
@@ -106,12 +204,37 @@ class ConversationEngine:
         turn = dialogue.Turn(text=text, understanding=understanding, patient=patient,
                              tools=tools, clinic=self.clinic, vault=self.vault, now=now)
         state = self.store.load(db, message.channel, message.sender, now=now)
-        new_state = dialogue.respond(turn, state)
+        had_state = bool(state)
+        state.pop("more", None)   # a new message, not MORE: the rest of the last list is dropped
+        if self.llm is not None:   # the model answers; the local dialogue when it cannot
+            new_state = self.llm.respond(turn, state, channel=message.channel,
+                                         local=dialogue.respond)
+        else:
+            new_state = dialogue.respond(turn, state)
+        if shape:
+            text_ = "\n".join(_as_text(r) for r in turn.replies)
+            if len(text_) > segments.MAX_CHARS:
+                kind = next((r.kind for r in turn.replies if r.kind != "reply"), "reply")
+                return self._page(db, message, new_state, segments.paginate(text_), now,
+                                  kind=kind)
         if new_state:
             self.store.save(db, message.channel, message.sender, new_state, now=now)
-        elif state:
+        elif had_state:
             self.store.end(db, message.channel, message.sender)
         return turn.replies
+
+    def _page(self, db: Session, message: InboundMessage, state: dict, pages: list[str],
+              now: datetime, kind: str = "reply") -> list[dialogue.Reply]:
+        """Say the first page; keep the rest for MORE, beside the dialogue's own state."""
+        first, rest = pages[0], pages[1:]
+        state = {k: v for k, v in state.items() if k != "more"}
+        if rest:
+            state["more"] = rest
+        if state:
+            self.store.save(db, message.channel, message.sender, state, now=now)
+        else:
+            self.store.end(db, message.channel, message.sender)
+        return [dialogue.Reply(first, kind=kind)]
 
     def _record_failure(self, message: InboundMessage, error_id: str) -> None:
         """Leave a trace of the failed turn, without its text, in a transaction of its own."""
@@ -121,3 +244,8 @@ class ConversationEngine:
                                   message_id=message.message_id, detail={"error_id": error_id})
         except Exception:
             log.exception("could not audit failed turn (error id %s)", error_id)
+
+
+def _as_text(reply: dialogue.Reply) -> str:
+    """A reply as plain text, options as numbered lines (what a phone shows)."""
+    return OutboundMessage(SMS, "", reply.text, reply.options).as_text()

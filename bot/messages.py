@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 Role = Literal["patient", "staff", "admin"]
 
@@ -21,6 +21,10 @@ class InboundMessage:
     message_id: str              # the channel's id for this message (the idempotency key)
     received_at: datetime        # aware
     role: Role = "patient"
+    # What the carrier or Twilio already read in it: "STOP", "START" or "HELP" (Twilio's
+    # `OptOutType`, set when Advanced Opt-Out matched one of its keywords), else None.
+    keyword: str | None = None
+    media: int = 0               # attachments (pictures) that came with it; only text is read
 
 
 @dataclass(frozen=True)
@@ -38,3 +42,23 @@ class OutboundMessage:
         lines = [self.text] + [f"{i}. {option}" for i, option in enumerate(self.options, 1)]
         return "\n".join(lines)
 
+
+
+class Sender(Protocol):
+    """Whatever texts people outside a webhook reply: the outbox, or Twilio's REST API."""
+
+    def send(self, message: OutboundMessage) -> object: ...
+
+
+class DeliveryFailed(Exception):
+    """A message could not be sent. `code` is the provider's error code when it gave one;
+    `retryable` says whether trying again later may work (the attempts so far were used up)."""
+
+    def __init__(self, message: str, *, code: int | None = None, retryable: bool = False):
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+class RecipientOptedOut(DeliveryFailed):
+    """The recipient opted out (STOP): nothing may be sent to them until they opt back in."""

@@ -197,3 +197,52 @@ def internal_error(clinic: Clinic) -> str:
 
 def staff_only() -> str:
     return "Staff tools are not available here yet. Please use the clinic's Slack app."
+
+
+# SMS: consent, carrier keywords and abuse limits (bot/consent.py decides when each is said).
+
+def consent_request(clinic: Clinic) -> str:
+    return (f"{clinic.name}: appointment texts to book, move or cancel visits. Msg & data rates "
+            "may apply. Reply YES to continue, HELP for help, STOP to opt out.")
+
+
+def consent_reminder(clinic: Clinic) -> str:
+    return (f"To text with {clinic.name}, please reply YES first. Reply HELP for help or STOP "
+            "to opt out.")
+
+
+def consent_given(clinic: Clinic) -> str:
+    return f"Thanks, you're signed up for {clinic.name} texts. Reply STOP any time to opt out."
+
+
+def sms_help(clinic: Clinic) -> str:
+    return (f"{clinic.name} scheduling: text 'book', 'my appointments', 'reschedule' or "
+            f"'cancel appointment'. Call {clinic.display_phone} to talk to a person, 911 in an "
+            "emergency. Msg & data rates may apply. Reply STOP to opt out.")
+
+
+def media_only() -> str:
+    return ("I can only read text, not pictures or files. Please type your message, or text "
+            "'help' for options.")
+
+
+def rate_limited(clinic: Clinic) -> str:
+    return ("You've sent a lot of messages in a few minutes, so I'll pause replies for a "
+            f"little while. For anything urgent call {clinic.display_phone}.")
+
+
+# The AI engine (bot/llm.py): what is said when the model's own words cannot be used.
+
+def waitlist_recorded(type_name: str, clinic: Clinic) -> str:
+    return (f"I've asked the {clinic.name} team to add you to the waitlist for a {type_name}. "
+            "They will contact you if an earlier time opens up. Nothing is booked yet.")
+
+
+def handoff_recorded(clinic: Clinic) -> str:
+    return (f"I've asked the {clinic.name} team to follow up with you. For anything that can't "
+            f"wait, call {clinic.display_phone}.")
+
+
+def nothing_changed_yet(clinic: Clinic) -> str:
+    return ("Sorry, I haven't booked, moved or cancelled anything yet. Tell me what you'd like "
+            f"and I'll check the open times, or call {clinic.display_phone}.")

@@ -61,6 +61,20 @@ class Settings:
         return bool(self.twilio_account_sid and self.twilio_auth_token
                     and (self.twilio_from_number or self.twilio_messaging_service_sid))
 
+    def bedrock_missing(self) -> list[str]:
+        """The variables Bedrock still needs (empty when it can be used)."""
+        needed = {"AWS_ACCESS_KEY_ID": self.aws_access_key_id,
+                  "AWS_SECRET_ACCESS_KEY": self.aws_secret_access_key,
+                  "BEDROCK_MODEL_ID": self.bedrock_model_id}
+        return [name for name, value in needed.items() if not value]
+
+    @property
+    def uses_bedrock(self) -> bool:
+        """LLM_ENGINE=bedrock, or auto with credentials and a model id; never for local."""
+        if self.llm_engine == "local":
+            return False
+        return self.llm_engine == "bedrock" or not self.bedrock_missing()
+
     @property
     def web_chat_enabled(self) -> bool:
         """The demo web chat is a patient channel: only where SMS goes to the outbox, or asked for."""
@@ -130,7 +144,17 @@ class Settings:
             value = get(name)
             if value is not None and not re.match(r"^https?://", value):
                 raise SettingsError(f"{name} must start with http:// or https://")
-        return cls(**values)
+        settings = cls(**values)
+        settings.check_engine()
+        return settings
+
+    def check_engine(self) -> None:
+        """LLM_ENGINE=bedrock without what Bedrock needs stops the start, naming what is missing."""
+        missing = self.bedrock_missing()
+        if self.llm_engine == "bedrock" and missing:
+            raise SettingsError("LLM_ENGINE=bedrock needs AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY "
+                                f"and BEDROCK_MODEL_ID; missing: {', '.join(missing)} "
+                                "(or set LLM_ENGINE=auto or local)")
 
     def describe(self) -> dict[str, object]:
         """What the operator may see: every setting, secrets reduced to set/unset."""

@@ -65,6 +65,18 @@ class SchedulingTools:
                     appointment_id=ids.get("appointment_id"), action=action,
                     reason=type(error).__name__)
 
+    def record_refusal(self, action: str, reason: str, *,
+                       appointment_id: int | None = None) -> None:
+        """Audit a request refused before it reached a tool (an unknown tool, bad arguments, an id
+        never issued to this caller). `action` and `reason` are fixed words, never message text."""
+        self._audit("request_refused", patient_id=self.caller.patient_id,
+                    appointment_id=appointment_id, action=action, reason=reason)
+
+    def record_request(self, kind: str, **detail: str | None) -> None:
+        """Audit a request for the clinic team (`waitlist_requested`, `handoff_requested`):
+        structured fields only (keys, dates, fixed words), never message text."""
+        self._audit(kind, patient_id=self.caller.patient_id, **detail)
+
     def find_slots(self, type_key: str, *, start_date: date | None = None,
                    end_date: date | None = None, provider_key: str | None = None,
                    part_of_day: str | None = None, around: time | None = None,

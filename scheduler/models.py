@@ -141,6 +141,11 @@ class Appointment(Base):
     __table_args__ = (
         Index("ix_appointments_window", "start_at", "occupied_until"),
         Index("ix_appointments_patient", "patient_id", "start_at"),
+        # One holder's calendar: slot search reads just the providers, rooms and equipment
+        # it needs (scheduler/availability.py uses them when present).
+        Index("ix_appointments_provider", "provider_id", "start_at"),
+        Index("ix_appointments_room", "room_id", "start_at"),
+        Index("ix_appointments_equipment", "equipment_id", "start_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -200,15 +205,22 @@ class ConversationSession(Base):
 class MessageReceipt(Base):
     """An inbound message already handled: its channel id, and the reply it got (encrypted).
 
-    The unique key makes the claim of a retried webhook one atomic insert.
+    The unique key makes the claim of a retried webhook one atomic insert. `sender_index` (the
+    sender's blind index, SMS only) lets the engine count a number's recent messages (the rate
+    limit) in the database, so every process sees the same count. `reply_via` says how the reply
+    left: "twiml" (in the webhook's answer, stored in `reply_enc` for retries), "rest" (promised
+    through the REST API because the engine was slow), "rest_sent" or "rest_failed".
     """
 
     __tablename__ = "message_receipts"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    __table_args__ = (UniqueConstraint("channel", "external_id"),
+                      Index("ix_message_receipts_sender", "sender_index", "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(128))
+    sender_index: Mapped[str | None] = mapped_column(String(64))
+    reply_via: Mapped[str | None] = mapped_column(String(16))
     reply_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -225,6 +237,26 @@ class OutboxMessage(Base):
     text_enc: Mapped[bytes] = mapped_column(LargeBinary)
     kind: Mapped[str] = mapped_column(String(32), default="notice")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsMessage(Base):
+    """One text the clinic sent through Twilio's REST API, and how far it got.
+
+    Status callbacks move `status` forward only (`status_rank`), so a late or repeated callback
+    never turns "delivered" back into "sent". No phone number or text here: `patient_id` links it.
+    """
+
+    __tablename__ = "sms_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    kind: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    status_rank: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEvent(Base):
@@ -245,3 +277,19 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
+
+
+class StaffUser(Base):
+    """A clinic team member who may use the staff tools in Slack: their Slack user id and role.
+
+    "staff" schedule for any patient (`/appt`, a DM with the bot); "admin" also run the clinic
+    (`/appt-admin`). Anyone not listed here is refused. See scheduler/staff_users.py.
+    """
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    added_by: Mapped[str | None] = mapped_column(String(64))

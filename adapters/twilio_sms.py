@@ -1,0 +1,322 @@
+"""The Twilio SMS channel: Twilio's webhooks in, TwiML out.
+
+    POST /twilio/sms      each inbound text (Twilio's "A message comes in" webhook)
+    POST /twilio/status   delivery status callbacks for texts sent through the REST API
+
+Both read like Twilio's docs: verify, parse, hand over, render.
+
+- Verify: twilio's `RequestValidator` over the URL Twilio called (`PUBLIC_BASE_URL` + path when
+  set, so it works behind a proxy or tunnel; the request's own URL otherwise) and every posted
+  parameter, whatever Twilio adds. A missing or wrong `X-Twilio-Signature` is a 403 that stores
+  nothing but a `security` audit event (no text, no number). Without `TWILIO_AUTH_TOKEN` both
+  endpoints answer 503 and say why. No setting turns the check off.
+- Parse: `From` in E.164 (the patient's identity; not a phone number: 400), `Body`, `MessageSid`
+  (the idempotency key), `NumMedia`, and `OptOutType` when Twilio's Advanced Opt-Out matched a
+  keyword.
+- Hand over, exactly once: the `MessageSid` is claimed with one insert into `message_receipts`
+  (unique per channel; the key is "<sender's blind index, 16 hex>:<MessageSid>", as the web chat's,
+  so `patient erase` finds it), as the first write of the engine's turn, and the TwiML is stored
+  (encrypted) as its last, in the same transaction: a message is handled once or, if the turn
+  fails, not at all. A retry of a handled message never runs the engine again: it gets the
+  stored TwiML, or an empty `<Response/>` when the reply went out through the REST API.
+- Slow engines: the turn runs in a thread pool with a budget (`TWILIO_REPLY_BUDGET_SECONDS` in the
+  app config, default 10 s; Twilio gives up at 15 s). Past it the webhook answers an empty
+  `<Response/>` at once and the turn, when done, sends its reply through the configured sender.
+  Which way the reply goes is decided once (under a lock, between the webhook and its turn) and
+  written on the receipt (`reply_via`), so it goes exactly once, and a retry learns which way.
+- Render: `MessagingResponse`, one `<Message>` per reply (options as numbered lines), as
+  application/xml. An empty reply is an empty `<Response/>`, never plain text.
+
+What to say (consent, keywords, rate limit, the length of a text) is decided in bot/.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot import logfiles
+from bot.engine import AlreadyHandled
+from bot.messages import DeliveryFailed, InboundMessage, OutboundMessage
+from scheduler.models import MessageReceipt
+from scheduler.patients import InvalidPhoneNumber, normalize_phone
+
+from .twilio_sender import record_status
+
+log = logging.getLogger("scheduler.twilio_sms")
+
+CHANNEL = "sms"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+FORM = "application/x-www-form-urlencoded"
+TWIML = "application/xml"
+DEFAULT_BUDGET_SECONDS = 10.0
+BUDGET_CONFIG = "TWILIO_REPLY_BUDGET_SECONDS"
+EMPTY = str(MessagingResponse())
+_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+# A phone number as Twilio sends it (E.164), or typed with spaces, dots, dashes and brackets;
+# not a channel address ("whatsapp:+1...") or an alphanumeric sender.
+_PHONE_CHARS = re.compile(r"^\s*\+?[0-9][0-9 ().-]{1,30}\s*$")
+_STATUS = re.compile(r"^[a-z_-]{1,32}$")
+_TURN_THREADS = 32
+
+blueprint = Blueprint("twilio_sms", __name__)
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _turns() -> ThreadPoolExecutor:
+    """The process's pool for SMS turns (made on first use, so after a gunicorn fork)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_TURN_THREADS, thread_name_prefix="sms-turn")
+        return _pool
+
+
+class Refusal(Exception):
+    """A request the webhook refuses; `status` and a reason for Twilio's debugger."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+@blueprint.errorhandler(Refusal)
+def _refused(refusal: Refusal):
+    return Response(str(refusal) + "\n", status=refusal.status, mimetype="text/plain")
+
+
+def _services():
+    from app import services_of   # app imports this module: import at call time
+    return services_of(current_app)
+
+
+def render(messages: list[OutboundMessage]) -> str:
+    """TwiML for the replies: one <Message> each, options as numbered lines."""
+    response = MessagingResponse()
+    for message in messages:
+        response.message(message.as_text())
+    return str(response)
+
+
+def _twiml(body: str) -> Response:
+    return Response(body, mimetype=TWIML)
+
+
+def called_url(public_base_url: str | None) -> str:
+    """The URL Twilio signed: PUBLIC_BASE_URL + path (and query) when set, else the request's."""
+    if not public_base_url:
+        return request.url
+    url = public_base_url.rstrip("/") + request.path
+    if request.query_string:
+        url += "?" + request.query_string.decode("latin-1")
+    return url
+
+
+def _verify(services, endpoint: str) -> None:
+    """Refuse (503, 403) unless Twilio signed this request with our auth token."""
+    token = services.settings.twilio_auth_token
+    if not token:
+        raise Refusal(503, "SMS is not configured: set TWILIO_AUTH_TOKEN to accept Twilio "
+                           "webhooks")
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    params = request.form if request.mimetype == FORM else {}
+    if signature and RequestValidator(token).validate(
+            called_url(services.settings.public_base_url), params, signature):
+        return
+    reason = "bad_signature" if signature else "missing_signature"
+    with services.sessions.begin() as db:
+        services.audit.record(db, "security", at=services.clock(), channel=CHANNEL,
+                              actor="webhook", detail={"endpoint": endpoint, "reason": reason})
+    raise Refusal(403, "invalid Twilio signature")
+
+
+def _form() -> dict:
+    if request.mimetype != FORM:
+        raise Refusal(415, f"send the form as {FORM}, as Twilio does")
+    return request.form
+
+
+@blueprint.post("/twilio/sms")
+def inbound_sms():
+    services = _services()
+    _verify(services, "sms")
+    form = _form()
+    raw_from, body, sid = form.get("From"), form.get("Body"), form.get("MessageSid", "")
+    if raw_from is None or body is None:
+        raise Refusal(400, "From and Body are required")
+    if not _SID.match(sid):
+        raise Refusal(400, "MessageSid is missing or malformed")
+    try:
+        phone = normalize_phone(raw_from) if _PHONE_CHARS.match(raw_from) else None
+    except InvalidPhoneNumber:
+        phone = None
+    if phone is None:
+        raise Refusal(400, "From is not a phone number")
+    media = form.get("NumMedia", "0")
+    inbound = InboundMessage(channel=CHANNEL, sender=phone, text=body, message_id=sid,
+                             received_at=services.clock(), role="patient",
+                             keyword=(form.get("OptOutType") or None),
+                             media=int(media) if media.isdigit() else 0)
+    budget = float(current_app.config.get(BUDGET_CONFIG, DEFAULT_BUDGET_SECONDS))
+    return _twiml(answer_once(services, inbound, budget))
+
+
+@blueprint.post("/twilio/status")
+def delivery_status():
+    services = _services()
+    _verify(services, "status")
+    form = _form()
+    sid = form.get("MessageSid", "")
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+    if not _SID.match(sid) or not _STATUS.match(status):
+        raise Refusal(400, "MessageSid and MessageStatus are required")
+    code = form.get("ErrorCode", "")
+    record_status(services.sessions, services.clock, sid, status,
+                  int(code) if code.isdigit() and len(code) <= 9 else None)
+    return Response(status=204)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exactly once, within Twilio's patience.
+
+_CLAIM = {name: dialect.insert(MessageReceipt).on_conflict_do_nothing(
+              index_elements=["channel", "external_id"]).returning(MessageReceipt.id)
+          for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
+
+
+class _Handoff:
+    """Which way one turn's reply leaves, decided once between the webhook (out of budget:
+    "rest") and the turn (done in time: "twiml"). In memory, not in the database: the webhook
+    must answer Twilio without waiting for the turn's transaction."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.via: str | None = None
+
+    def take(self, via: str) -> bool:
+        with self._lock:
+            if self.via is None:
+                self.via = via
+            return self.via == via
+
+
+class SmsReceipt:
+    """The message's row in `message_receipts`, claimed and answered inside the engine's turn
+    (see `bot.engine.Receipt`): key "<sender's blind index, 16 hex>:<MessageSid>"."""
+
+    def __init__(self, services, inbound: InboundMessage, handoff: _Handoff):
+        self.services, self.handoff = services, handoff
+        self.index = services.vault.index(inbound.sender)
+        self.key = f"{self.index[:16]}:{inbound.message_id}"
+        self.id: int | None = None
+        self.via: str | None = None
+        self.twiml = EMPTY
+
+    def claim(self, db) -> bool:
+        """One INSERT that does nothing when the key exists (in any process: on PostgreSQL it
+        waits for a concurrent claim of the same key to commit or roll back)."""
+        statement = _CLAIM[db.get_bind().dialect.name]
+        self.id = db.execute(statement, {"channel": CHANNEL, "external_id": self.key,
+                                         "sender_index": self.index,
+                                         "created_at": self.services.clock()}).scalar()
+        return self.id is not None
+
+    def keep(self, db, replies: list[OutboundMessage]) -> None:
+        self.twiml = render(replies)
+        self.via = "twiml" if self.handoff.take("twiml") else "rest"
+        db.execute(update(MessageReceipt).where(MessageReceipt.id == self.id)
+                   .values(reply_via=self.via, reply_enc=self.services.vault.encrypt(self.twiml)))
+
+
+def answer_once(services, inbound: InboundMessage, budget: float) -> str:
+    """The TwiML for this message, running the engine only for the first delivery of its id."""
+    started = time.perf_counter()
+    for _ in range(3):
+        handoff = _Handoff()
+        future = _turns().submit(_turn, services, inbound, handoff)
+        try:
+            answer = future.result(timeout=budget)
+        except FutureTimeout:
+            # Out of budget: answer now, unless the turn got there first (then take its TwiML).
+            answer = EMPTY if handoff.take("rest") else future.result()
+        except Exception as exc:    # a bug, not bad input: the operator gets the reference
+            reference = uuid.uuid4().hex[:12]
+            log.error("SMS turn failed (ref %s, %s)", reference, type(exc).__name__)
+            raise Refusal(500, f"something went wrong on our side (ref {reference})") from None
+        if answer is not None:
+            logfiles.write("performance", "sms_webhook", path=handoff.via,
+                           ms=round((time.perf_counter() - started) * 1000, 3))
+            return answer
+        stored = _stored_answer(services, SmsReceipt(services, inbound, handoff).key)
+        if stored is not None:
+            logfiles.write("orchestration", "sms_repeat", message_sid=inbound.message_id)
+            return stored
+        # Claimed before, and the claim is gone since (the patient was erased): run it now.
+    return EMPTY
+
+
+def _stored_answer(services, key: str) -> str | None:
+    """A repeat's answer: the first delivery's TwiML, or empty when its reply went (or is going)
+    through REST; None when there is no receipt any more."""
+    with services.sessions() as db:
+        receipt = db.execute(select(MessageReceipt.reply_via, MessageReceipt.reply_enc)
+                             .where(MessageReceipt.channel == CHANNEL,
+                                    MessageReceipt.external_id == key)).first()
+    if receipt is None:
+        return None
+    if receipt.reply_via == "twiml":
+        return services.vault.decrypt(receipt.reply_enc)
+    return EMPTY
+
+
+def _turn(services, inbound: InboundMessage, handoff: _Handoff) -> str | None:
+    """Run the engine (None for a repeat); the TwiML if the webhook still waits for it, else
+    send the reply through REST and return an empty answer."""
+    receipt = SmsReceipt(services, inbound, handoff)
+    try:
+        replies = services.conversation.handle(inbound, receipt=receipt)
+    except AlreadyHandled:
+        return None
+    if receipt.via is None:
+        # The turn failed and rolled back, claim included (a retry will run it again); its
+        # apology still goes out, whichever way is open.
+        receipt.twiml = render(replies)
+        receipt.via = "twiml" if handoff.take("twiml") else "rest"
+    if receipt.via == "twiml":
+        return receipt.twiml
+    _send_late(services, inbound, replies, receipt)
+    return EMPTY
+
+
+def _send_late(services, inbound: InboundMessage, replies: list[OutboundMessage],
+               receipt: SmsReceipt) -> None:
+    """The slow path's second half: the reply through the sender (Twilio's REST API)."""
+    outcome = "rest_sent"
+    for reply in replies:
+        try:
+            services.sender.send(reply)
+        except DeliveryFailed as exc:
+            outcome = "rest_failed"
+            log.warning("late SMS reply not sent (message %s, code %s)", inbound.message_id,
+                        exc.code)
+        except Exception as exc:  # a bug must not lose the record of what happened
+            outcome = "rest_failed"
+            log.error("late SMS reply failed (message %s, %s)", inbound.message_id,
+                      type(exc).__name__)
+    if receipt.id is not None:
+        with services.sessions.begin() as db:
+            db.execute(update(MessageReceipt).where(MessageReceipt.id == receipt.id)
+                       .values(reply_via=outcome))
+    logfiles.write("orchestration", "sms_late_reply", message_sid=inbound.message_id,
+                   outcome=outcome, replies=len(replies))

@@ -1,0 +1,286 @@
+"""Benchmark: signed inbound SMS through gunicorn, against a bare Flask app on the same server.
+
+Targets (issue 3): throughput at least half the bare app's, and p99 latency of ours under 50 ms,
+at 16 concurrent connections.
+
+Ours: `gunicorn 'app:create_app()'` with 2 workers, SQLite (WAL), the local engine, every
+request a signed Twilio webhook with a new MessageSid, so each one is verified, claimed, run
+through the engine (consent, keywords, rate limit, dialogue, audit) and answered in TwiML.
+Baseline, measured in the same run on the same gunicorn settings: a bare Flask app that checks
+the same signature with twilio's RequestValidator and returns the same shape of TwiML.
+
+Patients follow a script of texts (consent, YES, help, list, a booking with a slot search,
+a choice that books); each number sends at most 10 texts, so the rate limit never applies.
+Requests are signed before timing starts; each client thread keeps its numbers in order.
+
+    .venv/bin/python bench/bench_sms.py [--requests 3000] [--connections 16] [--workers 2]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cryptography.fernet import Fernet  # noqa: E402
+from flask import Flask, Response, request  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+from twilio.twiml.messaging_response import MessagingResponse  # noqa: E402
+
+TOKEN = "bench-auth-token-" + "0" * 16
+ACCOUNT_SID = "AC" + "0" * 32
+SCRIPT = ["hi", "YES", "help", "my appointments", "book a checkup next week", "skip", "2",
+          "my appointments", "thanks", "what can you do"]
+BARE_REPLY = ("Maple Street Family Clinic: appointment texts to book, move or cancel visits. Msg & "
+              "data rates may apply. Reply YES to continue, HELP for help, STOP to opt out.")
+
+
+def bare_app() -> Flask:
+    """The baseline: verify Twilio's signature, answer TwiML. Nothing else."""
+    app = Flask("bare_twiml")
+    validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
+    base = os.environ["PUBLIC_BASE_URL"].rstrip("/")
+
+    @app.post("/twilio/sms")
+    def sms():
+        if not validator.validate(base + request.path, request.form,
+                                  request.headers.get("X-Twilio-Signature", "")):
+            return Response("invalid Twilio signature\n", status=403, mimetype="text/plain")
+        response = MessagingResponse()
+        response.message(BARE_REPLY)
+        return Response(str(response), mimetype="application/xml")
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(target: str, port: int, env: dict, workers: int, worker_class: str,
+                   threads: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+               f"127.0.0.1:{port}", "--worker-class", worker_class, "--backlog", "256",
+               "--log-level", "warning", "--chdir", str(ROOT), target]
+    if worker_class == "gthread":   # (threads > 1 would turn a sync worker into gthread)
+        command[3:3] = ["--threads", str(threads)]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"gunicorn for {target} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    stop(process)
+    sys.exit(f"gunicorn for {target} did not start within 60 s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def signed_requests(base_url: str, count: int, connections: int, first_number: int
+                    ) -> list[list[tuple[bytes, str]]]:
+    """`count` signed webhook bodies, split over the connections; each patient's texts stay in
+    one connection, in script order."""
+    validator = RequestValidator(TOKEN)
+    url = base_url + "/twilio/sms"
+    per_connection: list[list[tuple[bytes, str]]] = [[] for _ in range(connections)]
+    patients = -(-count // len(SCRIPT))
+    made = 0
+    for patient in range(patients):
+        number = f"+1646{first_number + patient:07d}"
+        lane = per_connection[patient % connections]
+        for text in SCRIPT:
+            if made == count:
+                break
+            params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT_SID,
+                      "From": number, "To": "+12125550100", "Body": text, "NumMedia": "0",
+                      "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+            lane.append((urlencode(params).encode(), validator.compute_signature(url, params)))
+            made += 1
+    return per_connection
+
+
+def load(port: int, lanes: list[list[tuple[bytes, str]]], time_limit: float) -> dict:
+    """Send every lane's requests on its own connection, all lanes at once."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(lanes) + 1)
+    stop_at = [0.0]
+
+    def run(lane):
+        connection = None
+        mine, bad = [], []
+        start.wait()
+        for body, sig in lane:
+            if time.monotonic() > stop_at[0]:
+                break
+            headers = {"Content-Type": "application/x-www-form-urlencoded",
+                       "X-Twilio-Signature": sig}
+            began = time.perf_counter()
+            try:
+                if connection is None:
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                connection.request("POST", "/twilio/sms", body, headers)
+                response = connection.getresponse()
+                data = response.read()
+                if response.will_close:
+                    connection.close()
+                    connection = None
+            except (OSError, http.client.HTTPException) as exc:
+                bad.append(type(exc).__name__)
+                connection = None
+                continue
+            mine.append(time.perf_counter() - began)
+            if response.status != 200 or b"<Response" not in data:
+                bad.append(f"HTTP {response.status}")
+        if connection is not None:
+            connection.close()
+        with lock:
+            latencies.extend(mine)
+            failures.extend(bad)
+
+    threads = [threading.Thread(target=run, args=(lane,)) for lane in lanes]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.monotonic() + time_limit
+    began = time.perf_counter()
+    start.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    ordered = sorted(latencies)
+    if not ordered:
+        sys.exit(f"no request to port {port} succeeded: {sorted(set(failures))}")
+
+    def pct(p):
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    return {"requests": len(latencies), "seconds": elapsed, "rps": len(latencies) / elapsed,
+            "p50": pct(50), "p90": pct(90), "p99": pct(99), "max": ordered[-1] * 1000,
+            "mean": statistics.fmean(latencies) * 1000, "failures": failures}
+
+
+def describe(name: str, result: dict) -> str:
+    return (f"  {name:<6} {result['requests']:5d} requests in {result['seconds']:5.1f} s: "
+            f"{result['rps']:7.1f} req/s   p50 {result['p50']:6.1f} ms   "
+            f"p90 {result['p90']:6.1f} ms   p99 {result['p99']:6.1f} ms   "
+            f"max {result['max']:6.1f} ms" + (f"   failures {len(result['failures'])}"
+                                              if result["failures"] else ""))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000,
+                        help="signed texts sent to each server (default 3000)")
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"],
+                        help="gunicorn worker class for both servers (default: sync, its own)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--time-limit", type=float, default=45.0,
+                        help="seconds at most per measured run")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-sms-"))
+    ours_port, bare_port = free_port(), free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+           "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "LOG_DIR": str(workdir / "logs"),
+           "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TOKEN,
+           "LLM_ENGINE": "local", "JOBS_IN_PROCESS": "false", "PYTHONPATH": str(ROOT)}
+    for name in ("TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE_URL"):
+        env.pop(name, None)      # replies only in TwiML: nothing leaves the machine
+    ours_env = {**env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{ours_port}"}
+    bare_env = {**env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{bare_port}"}
+
+    # Migrate and load the clinic once, before the workers start (they would race on a new file).
+    from app import build_services
+    from bot.settings import Settings
+    services = build_services(Settings.from_env(ours_env))
+    services.engine.dispose()
+
+    ours = start_gunicorn("app:create_app()", ours_port, ours_env, args.workers,
+                          args.worker_class, args.threads)
+    try:
+        bare = start_gunicorn("bench.bench_sms:bare_app()", bare_port, bare_env, args.workers,
+                              args.worker_class, args.threads)
+    except SystemExit:
+        stop(ours)
+        raise
+    results = {}
+    try:
+        number = 0
+        for name, port in (("bare", bare_port), ("ours", ours_port)):
+            lanes = signed_requests(f"http://127.0.0.1:{port}", args.warmup, args.connections,
+                                    number)
+            number += args.warmup
+            load(port, lanes, args.time_limit)
+        # Side by side: bare, ours, bare, ours; each figure is the sum over its two halves.
+        halves: dict[str, list[dict]] = {"bare": [], "ours": []}
+        for _ in range(2):
+            for name, port in (("bare", bare_port), ("ours", ours_port)):
+                lanes = signed_requests(f"http://127.0.0.1:{port}", args.requests // 2,
+                                        args.connections, number)
+                number += args.requests
+                halves[name].append(load(port, lanes, args.time_limit / 2))
+        for name, parts in halves.items():
+            latencies_note = {k: max(p[k] for p in parts) for k in ("p99", "max")}
+            requests_ = sum(p["requests"] for p in parts)
+            seconds = sum(p["seconds"] for p in parts)
+            results[name] = {"requests": requests_, "seconds": seconds,
+                             "rps": requests_ / seconds,
+                             "p50": statistics.fmean(p["p50"] for p in parts),
+                             "p90": statistics.fmean(p["p90"] for p in parts),
+                             **latencies_note,
+                             "failures": [f for p in parts for f in p["failures"]]}
+    finally:
+        stop(ours)
+        stop(bare)
+
+    ratio = results["ours"]["rps"] / results["bare"]["rps"]
+    threads = f", {args.threads} threads" if args.worker_class == "gthread" else ""
+    print(f"inbound SMS, {args.connections} connections, gunicorn {args.workers} workers "
+          f"({args.worker_class}{threads}), SQLite, local engine")
+    print(f"  machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+          f"{platform.python_version()}, {platform.system()} {platform.release()}")
+    print(describe("bare", results["bare"]))
+    print(describe("ours", results["ours"]))
+    print(f"  throughput ratio ours / bare: {ratio:.2f}  (target >= 0.5)")
+    print(f"  p99 latency ours: {results['ours']['p99']:.1f} ms  (target < 50 ms)")
+    failed = results["ours"]["failures"] + results["bare"]["failures"]
+    if failed:
+        print(f"  {len(failed)} failed requests: {sorted(set(failed))}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

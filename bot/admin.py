@@ -1,0 +1,201 @@
+"""The admin desk: `/appt-admin`, running the clinic from Slack. Framework-free.
+
+Users and roles (scheduler/staff_users.py), the audit trail (recent events, redacted to kinds,
+ids and times; the hash-chain check), reminders, and one patient's data: an export for the admin
+alone, and an erasure that only happens after a confirmation click. Export and erasure share
+their implementation with the shell's `flask --app app patient ...` (scheduler/records.py).
+
+Every change is audited with the admin as the actor; the caller must already be authorized as
+an admin (`StaffDesk.authorize(..., admin=True)`), and the adapter checks again at each click.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduler import records, staff_users
+from scheduler.clinic import Clinic
+from scheduler.crypto import Vault
+from scheduler.models import AuditEvent, Patient
+from scheduler.patients import find_patient
+from scheduler.staff_users import ROLES, StaffUserError
+
+from . import staff_replies as say
+from .audit import AuditTrail
+from .staff import (MAX_COMMAND, Confirmation, ExportFile, StaffAnswer, leading_phone,
+                    parse_action, plain_token)
+from .tools import Caller
+
+DEFAULT_LOGS = 20
+MAX_LOGS = 50
+# "<@U012ABC>" or "<@U012ABC|jordan>" (Slack escapes mentions so), or a bare member id.
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,30})(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,30})$")
+
+
+def mentioned_user(word: str) -> str | None:
+    match = _MENTION.match(word or "")
+    return (match.group(1) or match.group(2)) if match else None
+
+
+class AdminDesk:
+    def __init__(self, *, sessions: sessionmaker[Session], clinic: Clinic, vault: Vault,
+                 audit: AuditTrail, clock: Callable):
+        self.sessions, self.clinic, self.vault = sessions, clinic, vault
+        self.audit, self.clock = audit, clock
+
+    def command(self, caller: Caller, text: str) -> StaffAnswer:
+        """One `/appt-admin` command (its text after the command name)."""
+        if len(text or "") > MAX_COMMAND:
+            return StaffAnswer(say.too_long(MAX_COMMAND), ok=False)
+        words = (text or "").split()
+        word = words[0].lower() if words else ""
+        args = words[1:]
+        if word in ("", "help"):
+            return StaffAnswer(say.admin_help(self.clinic))
+        handler = {"users": self._users, "logs": self._logs, "audit": self._audit,
+                   "reminders": self._reminders, "patient": self._patient}.get(word)
+        if handler is None:
+            return StaffAnswer(say.unknown_command(word, list(say.ADMIN_USAGE.values())),
+                               ok=False)
+        return handler(caller, args)
+
+    def _record(self, db: Session, caller: Caller, kind: str, **fields) -> None:
+        self.audit.record(db, kind, at=self.clock(), channel=caller.channel, actor=caller.actor,
+                          **fields)
+
+    # --- users ---------------------------------------------------------------------------------
+
+    def _users(self, caller: Caller, args: list[str]) -> StaffAnswer:
+        usage = say.usage(say.ADMIN_USAGE["users"])
+        sub = args[0].lower() if args else "list"
+        if sub == "list" and len(args) <= 1:
+            with self.sessions() as db:
+                users = staff_users.list_users(db)
+                lines = [say.user_line(u.slack_user_id, u.role, u.added_at, u.added_by)
+                         for u in users]
+            return StaffAnswer(say.users_listed(lines))
+        expected = {"add": 3, "role": 3, "remove": 2}.get(sub)
+        if expected is None or len(args) != expected:
+            return StaffAnswer(usage, ok=False)
+        user = mentioned_user(args[1])
+        if user is None:
+            return StaffAnswer(say.bad_user() + " " + usage, ok=False)
+        role = args[2].lower() if expected == 3 else None
+        if role is not None and role not in ROLES:
+            return StaffAnswer(usage, ok=False)
+        try:
+            with self.sessions.begin() as db:
+                if sub == "add":
+                    staff_users.add_user(db, user, role, added_by=caller.actor, now=self.clock())
+                    self._record(db, caller, "staff_user_added",
+                                 detail={"slack_user_id": user, "role": role})
+                    return StaffAnswer(say.user_added(user, role))
+                if sub == "role":
+                    old = staff_users.set_role(db, user, role)
+                    self._record(db, caller, "staff_user_role_changed",
+                                 detail={"slack_user_id": user, "old_role": old, "role": role})
+                    return StaffAnswer(say.user_role_changed(user, old, role))
+                old = staff_users.remove_user(db, user)
+                self._record(db, caller, "staff_user_removed",
+                             detail={"slack_user_id": user, "role": old})
+                return StaffAnswer(say.user_removed(user))
+        except StaffUserError as exc:
+            return StaffAnswer(say.user_refused(str(exc)), ok=False)
+
+    # --- the audit trail --------------------------------------------------------------------------
+
+    def _logs(self, caller: Caller, args: list[str]) -> StaffAnswer:
+        count = DEFAULT_LOGS
+        if args:
+            if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_LOGS:
+                return StaffAnswer(say.usage(say.ADMIN_USAGE["logs"],
+                                             f"n is a number from 1 to {MAX_LOGS}."), ok=False)
+            count = int(args[0])
+        with self.sessions.begin() as db:
+            rows = db.execute(select(AuditEvent.seq, AuditEvent.at, AuditEvent.kind,
+                                     AuditEvent.channel, AuditEvent.actor,
+                                     AuditEvent.patient_id, AuditEvent.appointment_id)
+                              .order_by(AuditEvent.seq.desc()).limit(count)).all()
+            self._record(db, caller, "audit_log_viewed", detail={"events": len(rows)})
+        lines = [say.log_line(*row) for row in rows]
+        return StaffAnswer("\n".join([say.logs_header(len(rows))] + lines))
+
+    def _audit(self, caller: Caller, args: list[str]) -> StaffAnswer:
+        if [a.lower() for a in args] != ["verify"]:
+            return StaffAnswer(say.usage(say.ADMIN_USAGE["audit"]), ok=False)
+        with self.sessions() as db:
+            result = self.audit.verify(db)
+        with self.sessions.begin() as db:
+            self._record(db, caller, "audit_verified",
+                         detail={"ok": result.ok, "checked": result.checked,
+                                 "first_broken_seq": result.first_broken_seq})
+        if result.ok:
+            return StaffAnswer(say.audit_ok(result.checked))
+        return StaffAnswer(say.audit_broken(result.first_broken_seq, result.reason,
+                                            result.checked), ok=False)
+
+    def _reminders(self, caller: Caller, args: list[str]) -> StaffAnswer:
+        which = args[0].lower() if args else "pending"
+        if len(args) > 1 or which not in ("pending", "failed"):
+            return StaffAnswer(say.usage(say.ADMIN_USAGE["reminders"]), ok=False)
+        return StaffAnswer(say.no_reminder_store(which))
+
+    # --- one patient's data --------------------------------------------------------------------------
+
+    def _patient(self, caller: Caller, args: list[str]) -> StaffAnswer:
+        usage = say.ADMIN_USAGE["patient"]
+        sub = args[0].lower() if args else ""
+        if sub not in ("export", "erase") or len(args) < 2:
+            return StaffAnswer(say.usage(usage), ok=False)
+        phone, rest, _ = leading_phone(" ".join(args[1:]))
+        if phone is None or rest:
+            return StaffAnswer(say.usage(usage, say.bad_phone()), ok=False)
+        if sub == "export":
+            return self.export(caller, phone)
+        with self.sessions() as db:
+            patient = find_patient(db, self.vault, phone)
+            if patient is None:
+                return StaffAnswer(say.no_such_patient(), ok=False)
+            name = self.vault.decrypt(patient.name_enc) if patient.name_enc else None
+            label = say.patient_label(name, patient.id, False)
+            patient_id = patient.id
+        return StaffAnswer(say.confirm_erase(label, patient_id),
+                           confirmation=Confirmation(say.erase_button(patient_id),
+                                                     plain_token("erase", patient_id),
+                                                     say.erase_question()))
+
+    def export(self, caller: Caller, phone: str) -> StaffAnswer:
+        with self.sessions.begin() as db:
+            patient = find_patient(db, self.vault, phone)
+            if patient is None:
+                return StaffAnswer(say.no_such_patient(), ok=False)
+            data = records.export_patient(db, self.vault, patient)
+            self._record(db, caller, "patient_exported", patient_id=patient.id)
+            patient_id = patient.id
+        content = json.dumps(data, indent=2, ensure_ascii=False)
+        return StaffAnswer(say.export_sent(patient_id),
+                           export=ExportFile(f"patient-{patient_id}.json", content))
+
+    def act(self, caller: Caller, token: object) -> StaffAnswer:
+        """The erase confirmation button."""
+        action = parse_action(token)
+        if action is None or action.op != "erase":
+            return StaffAnswer(say.invalid_action(), ok=False)
+        now = self.clock()
+        with self.sessions.begin() as db:
+            patient = db.get(Patient, action.target)
+            if patient is None:
+                return StaffAnswer(say.invalid_action(), ok=False)
+            if patient.erased_at is not None or patient.phone_enc is None:
+                return StaffAnswer(say.already_erased(patient.id), ok=False)
+            phone = self.vault.decrypt(patient.phone_enc)
+            erasure = records.erase_patient(db, self.vault, patient, phone, now=now)
+            self._record(db, caller, "patient_erased", patient_id=patient.id,
+                         detail=erasure.as_detail())
+        return StaffAnswer(say.erased(erasure.patient_id, erasure.sessions,
+                                      erasure.outbox_messages, erasure.receipts,
+                                      erasure.appointments_kept))

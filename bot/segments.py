@@ -1,0 +1,73 @@
+"""SMS-shaped text: the GSM-7 alphabet, how many segments a text costs, and cutting long replies.
+
+A text in GSM-7 (the SMS default alphabet) fits 160 characters in one segment and 153 in each
+segment of a longer one; one character outside it (a smart quote, an emoji) turns the whole text
+into UCS-2, 70 and 67 characters. The bot's own sentences are GSM-7 (bot/replies.py), and every
+SMS reply fits in `MAX_CHARS` (two segments); only a list can be longer, and it is cut into pages
+at line breaks, each ending with "Reply MORE for more." (bot/engine.py keeps the rest).
+"""
+from __future__ import annotations
+
+import math
+import re
+
+# GSM 03.38 basic character set, and the extension table (each costs an escape plus itself).
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+MAX_CHARS = 306          # two GSM-7 segments of 153
+MORE_KEYWORD = "MORE"
+MORE_SUFFIX = "Reply MORE for more."
+
+
+def bare_more(text: str) -> bool:
+    """Whether the whole message is the MORE keyword (any case, punctuation around it ignored)."""
+    return re.sub(r"^[\W_]+|[\W_]+$", "", text or "").upper() == MORE_KEYWORD
+
+
+def is_gsm7(text: str) -> bool:
+    return all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in text)
+
+
+def segments(text: str) -> int:
+    """How many SMS segments `text` is billed as (0 for an empty text)."""
+    if not text:
+        return 0
+    if is_gsm7(text):
+        septets = len(text) + sum(1 for c in text if c in GSM7_EXTENDED)
+        return 1 if septets <= 160 else math.ceil(septets / 153)
+    units = len(text.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else math.ceil(units / 67)
+
+
+def paginate(text: str, limit: int = MAX_CHARS) -> list[str]:
+    """`text` in pages of at most `limit` characters, cut at line breaks (at spaces when one line
+    is too long); every page but the last ends with `MORE_SUFFIX`."""
+    if len(text) <= limit:
+        return [text]
+    budget = limit - len(MORE_SUFFIX) - 1
+    pieces: list[str] = []
+    for line in text.split("\n"):
+        while len(line) > budget:
+            cut = line.rfind(" ", 0, budget + 1)
+            cut = cut if cut > 0 else budget
+            pieces.append(line[:cut].rstrip())
+            line = line[cut:].lstrip()
+        pieces.append(line)
+    pages: list[str] = []
+    current = ""
+    for piece in pieces:
+        candidate = f"{current}\n{piece}" if current else piece
+        if current and len(candidate) > budget:
+            pages.append(current)
+            current = piece
+        else:
+            current = candidate
+    pages.append(current)
+    if len(pages) > 1 and len(pages[-1]) + len(pages[-2]) + 1 <= limit:
+        # The last two fit together without a "MORE" between them.
+        pages[-2:] = [pages[-2] + "\n" + pages[-1]]
+    return [page + "\n" + MORE_SUFFIX if i < len(pages) - 1 else page
+            for i, page in enumerate(pages)]

@@ -1,0 +1,457 @@
+"""Every sentence clinic staff and admins read from the bot (Slack, the staff console), in one place.
+
+Plain text: the Slack adapter escapes it and shows it as is, so a patient's name can never turn
+into a link or a mention. Times are in the clinic's zone, as in bot/replies.py. Staff see patient
+names and reference numbers; notices in the shared staff channel show ids and times only.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Sequence
+from zoneinfo import ZoneInfo
+
+from scheduler.clinic import Clinic
+
+from .replies import day_text, time_text, when_text
+
+if TYPE_CHECKING:
+    from .notices import StaffNotice
+    from .staff import AppointmentView, ProviderDay
+
+APPT_USAGE = {
+    "today": "/appt today [provider]",
+    "slots": "/appt slots <type> [provider] [when]",
+    "book": "/appt book <phone> <type> <when> [provider]",
+    "cancel": "/appt cancel <id>",
+    "move": "/appt move <id> <when>",
+    "find": "/appt find <phone>",
+    "help": "/appt help",
+}
+
+ADMIN_USAGE = {
+    "users": "/appt-admin users list | add <@user> <staff|admin> | remove <@user> | "
+             "role <@user> <staff|admin>",
+    "logs": "/appt-admin logs [n]",
+    "audit": "/appt-admin audit verify",
+    "reminders": "/appt-admin reminders [pending|failed]",
+    "patient": "/appt-admin patient export <phone> | erase <phone>",
+    "help": "/appt-admin help",
+}
+
+
+# --- access ----------------------------------------------------------------------------------
+
+def not_authorized() -> str:
+    return ("Sorry, you are not authorized to use the clinic's staff tools. Ask a clinic admin "
+            "to add you.")
+
+
+def admins_only() -> str:
+    return "Sorry, only clinic admins can use /appt-admin."
+
+
+def other_workspace() -> str:
+    return "This app belongs to another Slack workspace; it cannot be used from here."
+
+
+def too_long(limit: int) -> str:
+    return f"That is too long for me (more than {limit:,} characters). Please send it shorter."
+
+
+def invalid_action() -> str:
+    return ("That button is no longer valid (or was not made by this app). Run the command "
+            "again to get fresh choices.")
+
+
+def offer_used() -> str:
+    return "Those choices were already used. Run the command again to get fresh ones."
+
+
+def working() -> str:
+    return "Working on it..."
+
+
+def internal_error(reference: str) -> str:
+    return (f"Sorry, something went wrong on our side and nothing was changed "
+            f"(ref {reference}). Please try again.")
+
+
+# --- /appt -----------------------------------------------------------------------------------
+
+def appt_help(clinic: Clinic) -> str:
+    types = ", ".join(t.key for t in clinic.appointment_types)
+    providers = ", ".join(p.key for p in clinic.providers)
+    lines = [f"{clinic.name} scheduling for staff:",
+             f"  {APPT_USAGE['today']}  - the day's schedule, per provider",
+             f"  {APPT_USAGE['slots']}  - open times",
+             f"  {APPT_USAGE['book']}  - book for a patient (new numbers become new patients)",
+             f"  {APPT_USAGE['cancel']}  - cancel an appointment",
+             f"  {APPT_USAGE['move']}  - reschedule an appointment",
+             f"  {APPT_USAGE['find']}  - a patient and their upcoming appointments",
+             f"Types: {types}. Providers: {providers}.",
+             "When: 'tomorrow', 'friday 3pm', 'next tuesday morning', '3/9 10:30'.",
+             "Or send me a direct message in plain words, like 'book a checkup for "
+             "+1 212 555 0199 tomorrow morning'."]
+    return "\n".join(lines)
+
+
+def usage(line: str, problem: str | None = None) -> str:
+    return (f"{problem} " if problem else "") + f"Usage: {line}"
+
+
+def unknown_command(word: str, usage_lines: Sequence[str]) -> str:
+    shown = word if len(word) <= 20 else word[:20] + "..."
+    return f"I don't know the command '{shown}'. Try one of:\n" + "\n".join(
+        f"  {line}" for line in usage_lines)
+
+
+def unknown_provider(clinic: Clinic) -> str:
+    return "I don't know that provider. Providers: " + ", ".join(
+        f"{p.key} ({p.name})" for p in clinic.providers) + "."
+
+
+def unknown_type(clinic: Clinic) -> str:
+    return "Which kind of visit? Types: " + ", ".join(
+        f"{t.key} ({t.name})" for t in clinic.appointment_types) + "."
+
+
+def provider_does_not_offer(provider: str, type_name: str) -> str:
+    return f"{provider} does not see patients for a {type_name}."
+
+
+def bad_phone() -> str:
+    return "That does not look like a phone number (try +1 212 555 0123)."
+
+
+def bad_appointment_id() -> str:
+    return "Appointment ids are numbers, like 42 or #42."
+
+
+def no_such_appointment(appointment_id: int) -> str:
+    return f"There is no appointment #{appointment_id}."
+
+
+def no_such_patient() -> str:
+    return "No patient has that phone number."
+
+
+def bad_when() -> str:
+    return "I couldn't read the day. Try 'tomorrow', 'friday 3pm' or '3/9 10:30'."
+
+
+def impossible_date() -> str:
+    return "That date doesn't exist on the calendar."
+
+
+def past_date(day: date) -> str:
+    return f"{day_text(day)} has already passed."
+
+
+def slot_label(start: datetime, provider_name: str, zone: ZoneInfo) -> str:
+    return f"{when_text(start, zone)} with {provider_name}"
+
+
+def slots_found(type_name: str, day: date | None, on_day: bool, count: int) -> str:
+    if day is not None and not on_day:
+        return (f"No open time for a {type_name} on {day_text(day)}. The nearest "
+                f"{'is' if count == 1 else 'are'}:")
+    if day is not None:
+        return f"Open times for a {type_name} on {day_text(day)}:"
+    return f"The next open times for a {type_name}:"
+
+
+def no_slots(type_name: str) -> str:
+    return f"No open time for a {type_name} in the next few weeks."
+
+
+def choose_slot_for_patient(patient: str, type_name: str, day: date | None, on_day: bool) -> str:
+    where = (f" on {day_text(day)}" if day is not None and on_day else
+             f" (nothing on {day_text(day)}; the nearest)" if day is not None else "")
+    return f"Choose a time for {patient}'s {type_name}{where}:"
+
+
+def choose_slot_for_move(appointment_id: int, day: date | None, on_day: bool) -> str:
+    where = (f" on {day_text(day)}" if day is not None and on_day else
+             f" (nothing on {day_text(day)}; the nearest)" if day is not None else "")
+    return f"Choose the new time for appointment #{appointment_id}{where}:"
+
+
+def booked(view: "AppointmentView") -> str:
+    return (f"Booked #{view.id}: {view.type_name} for {view.patient} with {view.provider_name}, "
+            f"{view.when}.")
+
+
+def moved(view: "AppointmentView") -> str:
+    return f"Moved #{view.id}: {view.type_name} for {view.patient} is now {view.when} with " \
+           f"{view.provider_name}."
+
+
+def cancelled(view: "AppointmentView") -> str:
+    return f"Cancelled #{view.id}: {view.type_name} for {view.patient}, {view.when}."
+
+
+def refused(reason: str) -> str:
+    return f"That didn't work: {reason}."
+
+
+def slot_taken(count: int) -> str:
+    if not count:
+        return "Sorry, that time was just taken, and nothing else is open nearby."
+    return "Sorry, that time was just taken. The nearest open times:"
+
+
+def patient_found(patient: str, patient_id: int, lines: Sequence[str]) -> str:
+    if not lines:
+        return f"{patient} (patient #{patient_id}) has no upcoming appointments."
+    return f"{patient} (patient #{patient_id}), upcoming:\n" + "\n".join(
+        f"  {line}" for line in lines)
+
+
+def appointment_line(view: "AppointmentView") -> str:
+    return f"#{view.id} {view.when}: {view.type_name} with {view.provider_name}"
+
+
+def waitlist_not_available() -> str:
+    return ("The waitlist isn't available in the staff tools yet. Book the nearest open time "
+            "instead, or note the request for the front desk.")
+
+
+def patient_label(name: str | None, patient_id: int, erased: bool) -> str:
+    if erased:
+        return f"patient #{patient_id} (erased)"
+    return name or f"patient #{patient_id}"
+
+
+# --- the day ---------------------------------------------------------------------------------
+
+def schedule_title(clinic: Clinic, day: date) -> str:
+    return f"{clinic.name}: {day_text(day)}"
+
+
+def provider_summary(entry: "ProviderDay") -> str:
+    if not entry.working:
+        return f"{entry.name}: not working"
+    return (f"{entry.name}: {entry.booked} booked, {entry.free} open"
+            + (f" (for a {entry.free_type})" if entry.free_type else ""))
+
+
+def schedule_line(view: "AppointmentView", zone: ZoneInfo) -> str:
+    return f"{time_text(view.start.astimezone(zone))}  #{view.id} {view.type_name}, {view.patient}"
+
+
+def schedule_text(clinic: Clinic, day: date, entries: Sequence["ProviderDay"]) -> str:
+    lines = [schedule_title(clinic, day)]
+    for entry in entries:
+        lines.append(provider_summary(entry))
+        lines += [f"  {schedule_line(v, clinic.zone)}" for v in entry.appointments]
+    return "\n".join(lines)
+
+
+def home_not_authorized() -> str:
+    return ("This is the clinic's scheduling app for staff. Ask a clinic admin to add you, "
+            "then come back here for today's schedule.")
+
+
+def home_footer() -> str:
+    return "Type /appt help for the commands, or send me a direct message."
+
+
+# --- the staff conversation (a DM with the bot, or the staff console) -------------------------
+
+def chat_help(clinic: Clinic) -> str:
+    return ("I can book for a patient ('book a checkup for +1 212 555 0199 tomorrow morning'), "
+            "find open times ('open slots for an echo next week'), show a provider's day "
+            "('Dr Okafor's schedule tomorrow'), move ('move 42 to friday 3pm') or cancel "
+            "('cancel 42'), and look a patient up ('find +1 212 555 0199'). "
+            "Slash commands: /appt help.")
+
+
+def chat_not_understood() -> str:
+    return "Sorry, I didn't catch that. " + chat_help_short()
+
+
+def chat_help_short() -> str:
+    return "Try 'book', 'open slots', 'schedule', 'move', 'cancel' or 'find', or 'help'."
+
+
+def ask_patient_phone() -> str:
+    return "Which patient? Send their phone number."
+
+
+def ask_patient_name() -> str:
+    return ("That number is new to the clinic. What is the patient's full name? "
+            "(Reply SKIP to book without a name.)")
+
+
+def bad_name() -> str:
+    return "Please send the patient's full name (letters only), or SKIP."
+
+
+def ask_type(clinic: Clinic) -> str:
+    return "What kind of visit? Reply with a number."
+
+
+def ask_day(type_name: str) -> str:
+    return f"What day for the {type_name}? For example 'tomorrow' or 'friday afternoon'."
+
+
+def choose_number(count: int) -> str:
+    return f"Reply with a number from 1 to {count}, or tell me another day."
+
+
+def ask_appointment() -> str:
+    return "Which appointment? Send its number, like 42 or #42."
+
+
+def confirm_cancel(view: "AppointmentView") -> str:
+    return (f"Cancel #{view.id}: {view.type_name} for {view.patient}, {view.when}? "
+            "Reply YES to cancel or NO to keep it.")
+
+
+def kept() -> str:
+    return "OK, nothing changed."
+
+
+def nothing_pending() -> str:
+    return "There is nothing waiting for a yes or no. " + chat_help_short()
+
+
+# --- notices in the staff channel (ids and times only) -----------------------------------------
+
+def notice(n: "StaffNotice", clinic: Clinic) -> str:
+    zone = clinic.zone
+    at = time_text(n.at.astimezone(zone))
+    via = {"sms": "SMS", "web": "web chat", "console": "console"}.get(n.channel or "",
+                                                                      n.channel or "?")
+    when = when_text(n.start, zone) if n.start else "an unknown time"
+    with_ = ""
+    if n.provider:
+        try:
+            with_ = f" with {clinic.provider(n.provider).name}"
+        except StopIteration:
+            with_ = ""
+    if n.kind == "booked":
+        return (f"New booking #{n.appointment_id} by patient #{n.patient_id} ({via}): "
+                f"{when}{with_}.")
+    if n.kind == "rescheduled":
+        return (f"Patient #{n.patient_id} moved appointment #{n.appointment_id} ({via}) to "
+                f"{when}{with_}.")
+    if n.kind == "cancelled":
+        return (f"Patient #{n.patient_id} cancelled appointment #{n.appointment_id} ({via}), "
+                f"which was {when}.")
+    if n.kind == "red_flag":
+        return (f"EMERGENCY red flag from patient #{n.patient_id} ({via}) at {at}. They were "
+                "told to call 911. Look them up with /appt-admin logs, or call them.")
+    if n.kind == "undelivered":
+        what = n.message_kind or "message"
+        code = f", error {n.code}" if n.code is not None else ""
+        return (f"A {what} text to patient #{n.patient_id} could not be delivered ({at}{code}). "
+                "Please reach them another way.")
+    return f"{n.kind} (patient #{n.patient_id}) at {at}."
+
+
+# --- /appt-admin -----------------------------------------------------------------------------
+
+def admin_help(clinic: Clinic) -> str:
+    lines = [f"{clinic.name} administration:",
+             f"  {ADMIN_USAGE['users']}",
+             f"  {ADMIN_USAGE['logs']}  - recent audit events (kinds, ids and times; no text)",
+             f"  {ADMIN_USAGE['audit']}  - check the audit trail's hash chain",
+             f"  {ADMIN_USAGE['reminders']}",
+             f"  {ADMIN_USAGE['patient']}  - a patient's data as a file to you alone, or "
+             "its erasure (asks first)"]
+    return "\n".join(lines)
+
+
+def bad_user() -> str:
+    return "Name the person with an @-mention (like @jordan) or their Slack member id (U...)."
+
+
+def users_listed(lines: Sequence[str]) -> str:
+    if not lines:
+        return "Nobody is on the staff list yet."
+    return f"Staff list ({len(lines)}):\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def user_line(slack_user_id: str, role: str, added_at: datetime, added_by: str | None) -> str:
+    return f"{slack_user_id} {role}, added {added_at:%Y-%m-%d} by {added_by or '?'}"
+
+
+def user_added(slack_user_id: str, role: str) -> str:
+    return f"{slack_user_id} is now {role}."
+
+
+def user_removed(slack_user_id: str) -> str:
+    return f"{slack_user_id} no longer has access to the staff tools."
+
+
+def user_role_changed(slack_user_id: str, old: str, new: str) -> str:
+    return f"{slack_user_id} was {old}, is now {new}."
+
+
+def user_refused(reason: str) -> str:
+    return f"Nothing changed: {reason}."
+
+
+def logs_header(count: int) -> str:
+    if not count:
+        return "The audit trail is empty."
+    return f"The last {count} audit events (newest first; kinds, ids and times only):"
+
+
+def log_line(seq: int, at: datetime, kind: str, channel: str | None, actor: str | None,
+             patient_id: int | None, appointment_id: int | None) -> str:
+    parts = [f"#{seq}", f"{at:%Y-%m-%d %H:%M:%S}Z", kind, channel or "-", actor or "-"]
+    if patient_id is not None:
+        parts.append(f"patient #{patient_id}")
+    if appointment_id is not None:
+        parts.append(f"appt #{appointment_id}")
+    return " ".join(parts)
+
+
+def audit_ok(checked: int) -> str:
+    return f"OK: all {checked} audit events verified; the chain is intact."
+
+
+def audit_broken(seq: int | None, reason: str | None, checked: int) -> str:
+    return (f"BROKEN at audit event #{seq}: {reason} ({checked} events before it verified). "
+            "Nothing after it can be trusted; keep the database as it is and investigate.")
+
+
+def no_reminder_store(which: str) -> str:
+    return (f"There are no {which} reminders to show: this installation has no reminder store "
+            "yet (automatic reminders come in a later release).")
+
+
+def export_sent(patient_id: int) -> str:
+    return f"Patient #{patient_id}'s data is in a JSON file sent to you alone, in our DM."
+
+
+def export_failed(reference: str) -> str:
+    return (f"The export was made but the file could not be sent to you (ref {reference}). "
+            "Try again, or use `flask --app app patient export` on the server.")
+
+
+def confirm_erase(patient: str, patient_id: int) -> str:
+    return (f"Erase {patient} (patient #{patient_id})? Their name, phone number, conversations "
+            "and messages are deleted; appointments stay without personal data. This cannot be "
+            "undone.")
+
+
+def erase_button(patient_id: int) -> str:
+    return f"Erase patient #{patient_id}"
+
+
+def erase_question() -> str:
+    return "This erases the patient's personal data for good."
+
+
+def erased(patient_id: int, sessions: int, messages: int, receipts: int,
+           appointments: int) -> str:
+    return (f"Erased patient #{patient_id}: name and phone removed, {sessions} conversation(s) "
+            f"ended, {messages} sent message(s) and {receipts} stored reply(ies) deleted, "
+            f"{appointments} appointment(s) kept without personal data.")
+
+
+def already_erased(patient_id: int) -> str:
+    return f"Patient #{patient_id} was already erased."

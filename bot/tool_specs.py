@@ -1,0 +1,449 @@
+"""The scheduling tools as the model sees them: JSON schemas, argument checks, opaque ids, results.
+
+The model on Bedrock asks for a tool with a `toolUse` block; `ToolRunner.run` answers it with a
+`toolResult` block. Every request goes through the same `SchedulingTools` the local dialogue uses,
+bound to the person texting, so the model can never do more than that person could: a patient
+sees and changes only their own appointments, whatever a message asks for.
+
+What the model never sees: database ids, the patient's name or phone number. Times it is offered
+and appointments it is shown get short opaque ids ("slot-3", "appt-1") issued per conversation and
+kept in the encrypted session state; only an id issued to this conversation is accepted back.
+Arguments are checked against the declared schema (types, enums, formats, no extra fields) and
+then for meaning (a real date, not past, within the booking horizon); anything refused is audited
+and answered with a result of status "error" the model can read and recover from.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Callable
+
+from scheduler.availability import Slot
+from scheduler.clinic import Clinic
+from scheduler.errors import OutsideBookingWindow, SchedulingError, SlotUnavailable
+from scheduler.models import Appointment
+
+from . import replies
+from .tools import SchedulingTools
+
+# How far past a requested day find_slots looks when that day has nothing open (as the dialogue).
+FALLBACK_DAYS = 21
+SLOTS_PER_SEARCH = 3
+# How many issued ids a conversation remembers (older ones are refused: search again).
+REMEMBERED_IDS = 6
+MAX_LISTED = 10
+
+_SLOT_ID = r"^slot-[0-9]{1,6}$"
+_APPOINTMENT_ID = r"^appt-[0-9]{1,6}$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_TIME = r"^[0-9]{2}:[0-9]{2}$"
+PARTS_OF_DAY = ["morning", "afternoon", "evening"]
+HANDOFF_REASONS = ["question_for_staff", "billing", "records", "complaint", "other"]
+
+TOOL_NAMES = ("find_slots", "book_appointment", "cancel_appointment", "reschedule_appointment",
+              "list_appointments", "join_waitlist", "hand_off_to_staff")
+
+
+def _string(description: str, **rules: Any) -> dict[str, Any]:
+    return {"type": "string", "description": description, **rules}
+
+
+def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(required),
+            "additionalProperties": False}
+
+
+def tool_schemas(clinic: Clinic) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each tool's description and JSON schema, with this clinic's types and providers as enums."""
+    types = [t.key for t in clinic.appointment_types]
+    providers = [p.key for p in clinic.providers]
+    kind = _string("appointment type key", enum=types)
+    provider = _string("provider key (optional)", enum=providers)
+    part = _string("preferred part of the day", enum=PARTS_OF_DAY)
+    return {
+        "find_slots": (
+            "Find open times for an appointment type. Returns up to 3 times, each with a slot_id "
+            "to pass to book_appointment or reschedule_appointment. If the day is full, the "
+            "nearest later days are searched.",
+            _object({"appointment_type": kind,
+                     "date": _string("first day to search, YYYY-MM-DD (default: today)",
+                                     pattern=_DATE),
+                     "end_date": _string("last day to search, YYYY-MM-DD (optional)",
+                                         pattern=_DATE),
+                     "provider": provider, "part_of_day": part,
+                     "time": _string("preferred start, HH:MM (24-hour, clinic time)",
+                                     pattern=_TIME)},
+                    ("appointment_type",))),
+        "book_appointment": (
+            "Book an open time for the patient. Only after the patient chose that time.",
+            _object({"slot_id": _string("a slot_id (slot-N) from find_slots", pattern=_SLOT_ID)},
+                    ("slot_id",))),
+        "cancel_appointment": (
+            "Cancel one of the patient's appointments. Only after the patient confirmed.",
+            _object({"appointment_id": _string("an appointment_id (appt-N) from list_appointments",
+                                               pattern=_APPOINTMENT_ID)},
+                    ("appointment_id",))),
+        "reschedule_appointment": (
+            "Move one of the patient's appointments to an open time of the same type.",
+            _object({"appointment_id": _string("an appointment_id (appt-N) from list_appointments",
+                                               pattern=_APPOINTMENT_ID),
+                     "slot_id": _string("a slot_id (slot-N) from find_slots", pattern=_SLOT_ID)},
+                    ("appointment_id", "slot_id"))),
+        "list_appointments": (
+            "List the patient's upcoming appointments, each with an appointment_id.",
+            _object({})),
+        "join_waitlist": (
+            "Ask the clinic team to put the patient on the waitlist for an earlier time. Staff "
+            "follow up; nothing is booked.",
+            _object({"appointment_type": kind, "provider": provider,
+                     "earliest_date": _string("YYYY-MM-DD (optional)", pattern=_DATE),
+                     "latest_date": _string("YYYY-MM-DD (optional)", pattern=_DATE),
+                     "part_of_day": part},
+                    ("appointment_type",))),
+        "hand_off_to_staff": (
+            "Ask the clinic team to follow up with the patient about something you cannot do.",
+            _object({"reason": _string("why", enum=HANDOFF_REASONS),
+                     "urgency": _string("how soon", enum=["routine", "today"])},
+                    ("reason",))),
+    }
+
+
+def tool_config(clinic: Clinic) -> dict[str, Any]:
+    """The Converse API's `toolConfig` for this clinic. Formats are said in the descriptions;
+    the regular expressions stay here (`check_arguments`), as they cost tokens on every call."""
+    def sent(schema: dict[str, Any]) -> dict[str, Any]:
+        properties = {name: {k: v for k, v in rule.items() if k != "pattern"}
+                      for name, rule in schema["properties"].items()}
+        return {**schema, "properties": properties}
+
+    return {"tools": [{"toolSpec": {"name": name, "description": description,
+                                    "inputSchema": {"json": sent(schema)}}}
+                      for name, (description, schema) in tool_schemas(clinic).items()]}
+
+
+def check_arguments(schema: dict[str, Any], arguments: Any) -> str | None:
+    """What is wrong with `arguments` for `schema` (the subset of JSON Schema declared above),
+    as a sentence the model can act on; None when they fit."""
+    if not isinstance(arguments, dict):
+        return "arguments must be a JSON object"
+    properties = schema["properties"]
+    unknown = sorted(set(arguments) - set(properties))
+    if unknown:
+        return f"unexpected argument(s): {', '.join(unknown)[:80]}"
+    for name in schema["required"]:
+        if name not in arguments:
+            return f"missing required argument: {name}"
+    for name, value in arguments.items():
+        rule = properties[name]
+        if not isinstance(value, str):
+            return f"{name} must be a string"
+        if "enum" in rule and value not in rule["enum"]:
+            return f"{name} must be one of: {', '.join(rule['enum'])}"
+        if "pattern" in rule and not re.match(rule["pattern"], value):
+            return f"{name} has the wrong format"
+    return None
+
+
+class Refused(Exception):
+    """A tool request answered with an error result. `audited` when SchedulingTools already
+    wrote the refusal; otherwise `ToolRunner.run` audits it with `reason`."""
+
+    def __init__(self, message: str, *, alternatives: list[dict] | None = None,
+                 audited: bool = False, reason: str = "InvalidArguments"):
+        super().__init__(message)
+        self.alternatives = alternatives or []
+        self.audited = audited
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one successful tool call changed: the sentence that tells the patient, and a short
+    fact for the conversation's summary."""
+
+    kind: str           # "booked", "rescheduled", "cancelled", "waitlist", "handoff"
+    reply: str
+    fact: str
+
+
+class ToolRunner:
+    """Runs the model's tool requests for one turn, through tools bound to the caller."""
+
+    def __init__(self, tools: SchedulingTools, clinic: Clinic, memory: dict[str, Any], *,
+                 log: Callable[..., None] = lambda event, **fields: None):
+        self.tools, self.clinic, self.memory, self._log = tools, clinic, memory, log
+        self.schemas = tool_schemas(clinic)
+        self.outcomes: list[Outcome] = []
+        self.listed = False
+        memory.setdefault("slots", {})
+        memory.setdefault("appts", {})
+        memory.setdefault("seq", 0)
+
+    # --- the protocol ----------------------------------------------------------------------
+
+    def run(self, request: Any) -> dict[str, Any]:
+        """One `toolUse` request in, one `toolResult` block out."""
+        request = request if isinstance(request, dict) else {}
+        tool_use_id = str(request.get("toolUseId") or "missing")
+        name = request.get("name")
+        arguments = request.get("input")
+        if name not in self.schemas:
+            self.tools.record_refusal("unknown_tool", "UnknownTool")
+            self._log("tool_call", tool="unknown", status="error", reason="unknown_tool")
+            return _result(tool_use_id, {"error": "no such tool; use one of: "
+                                         + ", ".join(TOOL_NAMES)}, ok=False)
+        problem = check_arguments(self.schemas[name][1], arguments)
+        if problem is not None:
+            self.tools.record_refusal(name, "InvalidArguments")
+            self._log("tool_call", tool=name, status="error", reason="invalid_arguments")
+            return _result(tool_use_id, {"error": problem}, ok=False)
+        try:
+            answer = getattr(self, f"_{name}")(arguments)
+        except Refused as refusal:
+            if not refusal.audited:
+                self.tools.record_refusal(name, refusal.reason)
+            self._log("tool_call", tool=name, status="error", reason="refused")
+            body: dict[str, Any] = {"error": str(refusal)}
+            if refusal.alternatives:
+                body["alternatives"] = refusal.alternatives
+            return _result(tool_use_id, body, ok=False)
+        self._log("tool_call", tool=name, status="ok")
+        return _result(tool_use_id, answer, ok=True)
+
+    def adopt(self, local_state: dict[str, Any]) -> None:
+        """Issue ids for what the local dialogue offered or was acting on (it served while
+        Bedrock was failing), so "2" or "yes" can be acted on by the model."""
+        for offer, label in zip(local_state.get("offers") or [], local_state.get("labels") or []):
+            slot = _slot_from(offer)
+            self._issue("slots", f"{slot.type_key}|{slot.provider_key}|{slot.start.isoformat()}",
+                        {"slot": _slot_to(slot), "label": label})
+        for appointment_id, label in zip(local_state.get("choices") or [],
+                                         local_state.get("labels") or []):
+            self._issue("appts", str(appointment_id), {"id": appointment_id, "label": label})
+        if local_state.get("appointment") and local_state.get("description"):
+            self._issue("appts", str(local_state["appointment"]),
+                        {"id": local_state["appointment"], "label": local_state["description"]})
+
+    # --- ids the model may use -------------------------------------------------------------
+
+    def _issue(self, table: str, key: str, value: dict[str, Any]) -> str:
+        entries: dict[str, Any] = self.memory[table]
+        for token, known in entries.items():
+            if known.get("key") == key:
+                entries[token] = {**value, "key": key}
+                return token
+        self.memory["seq"] += 1
+        token = f"{'slot' if table == 'slots' else 'appt'}-{self.memory['seq']}"
+        entries[token] = {**value, "key": key}
+        while len(entries) > REMEMBERED_IDS:
+            entries.pop(next(iter(entries)))
+        return token
+
+    def _slot_id(self, slot: Slot) -> str:
+        label = replies.slot_label(slot.start, self.clinic.provider(slot.provider_key).name,
+                                   self.clinic.zone)
+        return self._issue("slots", f"{slot.type_key}|{slot.provider_key}|{slot.start.isoformat()}",
+                           {"slot": _slot_to(slot), "label": label})
+
+    def _appointment_id(self, appointment: Appointment) -> str:
+        return self._issue("appts", str(appointment.id),
+                           {"id": appointment.id, "label": self._describe(appointment)})
+
+    def _slot(self, token: str) -> Slot:
+        entry = self.memory["slots"].get(token)
+        if entry is None:
+            raise Refused("unknown slot_id: call find_slots and use one of the ids it returns",
+                          reason="UnknownSlotId")
+        return _slot_from(entry["slot"])
+
+    def _appointment(self, token: str) -> int:
+        entry = self.memory["appts"].get(token)
+        if entry is None:
+            raise Refused("unknown appointment_id: call list_appointments and use one of its ids",
+                          reason="UnknownAppointmentId")
+        return int(entry["id"])
+
+    # --- the tools -------------------------------------------------------------------------
+
+    def _find_slots(self, args: dict[str, str]) -> dict[str, Any]:
+        kind = self.clinic.appointment_type(args["appointment_type"])
+        first = self._day(args.get("date"), "date", kind.max_days_ahead) or self._today
+        last = self._day(args.get("end_date"), "end_date", kind.max_days_ahead)
+        if last is not None and last < first:
+            raise Refused("end_date is before date")
+        provider = args.get("provider")
+        if provider and provider not in {p.key for p in self.clinic.providers_for(kind.key)}:
+            raise Refused(f"{provider} does not offer {kind.key}; providers who do: "
+                          + ", ".join(p.key for p in self.clinic.providers_for(kind.key)))
+        around = _clock_time(args.get("time"))
+        search = dict(provider_key=provider, part_of_day=args.get("part_of_day"), around=around,
+                      limit=SLOTS_PER_SEARCH)
+        try:
+            slots = self.tools.find_slots(kind.key, start_date=first, end_date=last or first,
+                                          **search)
+            on_requested_days = bool(slots)
+            if not slots and last is None:
+                slots = self.tools.find_slots(
+                    kind.key, start_date=first, end_date=first + timedelta(days=FALLBACK_DAYS),
+                    **search)
+        except SchedulingError as error:
+            raise Refused(str(error), reason=type(error).__name__) from None
+        found = [self._describe_slot(s) for s in slots]
+        answer: dict[str, Any] = {"slots": found, "on_requested_days": on_requested_days}
+        if not found:
+            answer["note"] = (f"no openings in the next {FALLBACK_DAYS} days; suggest the "
+                              "waitlist or calling the clinic")
+        return answer
+
+    def _book_appointment(self, args: dict[str, str]) -> dict[str, Any]:
+        slot = self._slot(args["slot_id"])
+        try:
+            appointment = self.tools.book_appointment(slot)
+        except (SlotUnavailable, OutsideBookingWindow) as refusal:
+            raise Refused(f"not booked: {refusal}", alternatives=self._alternatives(refusal),
+                          audited=True) from None
+        except SchedulingError as refusal:
+            raise Refused(f"not booked: {refusal}", audited=True) from None
+        type_name = appointment.appointment_type.name
+        provider = appointment.provider.name
+        when = replies.when_text(appointment.start_at, self.clinic.zone)
+        self.outcomes.append(Outcome(
+            "booked",
+            replies.booked(type_name, appointment.start_at, provider, self.clinic, appointment.id),
+            f"booked {type_name} {when} with {provider}"))
+        self.memory["slots"].pop(args["slot_id"], None)
+        return {"status": "booked", "appointment_id": self._appointment_id(appointment),
+                "type": type_name, "when": when, "provider": provider}
+
+    def _cancel_appointment(self, args: dict[str, str]) -> dict[str, Any]:
+        appointment_id = self._appointment(args["appointment_id"])
+        try:
+            description = self._describe(self.tools.get_appointment(appointment_id))
+        except SchedulingError as refusal:
+            raise Refused(f"not cancelled: {refusal}", reason=type(refusal).__name__) from None
+        try:
+            self.tools.cancel_appointment(appointment_id)
+        except SchedulingError as refusal:
+            raise Refused(f"not cancelled: {refusal}", audited=True) from None
+        self.outcomes.append(Outcome("cancelled", replies.cancelled(description),
+                                     f"cancelled {description}"))
+        self.memory["appts"].pop(args["appointment_id"], None)
+        return {"status": "cancelled", "appointment": description}
+
+    def _reschedule_appointment(self, args: dict[str, str]) -> dict[str, Any]:
+        appointment_id = self._appointment(args["appointment_id"])
+        slot = self._slot(args["slot_id"])
+        try:
+            appointment = self.tools.reschedule_appointment(appointment_id, slot)
+        except (SlotUnavailable, OutsideBookingWindow) as refusal:
+            raise Refused(f"not moved: {refusal}", alternatives=self._alternatives(refusal),
+                          audited=True) from None
+        except SchedulingError as refusal:
+            raise Refused(f"not moved: {refusal}", audited=True) from None
+        type_name = appointment.appointment_type.name
+        provider = appointment.provider.name
+        when = replies.when_text(appointment.start_at, self.clinic.zone)
+        self.outcomes.append(Outcome(
+            "rescheduled",
+            replies.moved(type_name, appointment.start_at, provider, self.clinic),
+            f"moved {type_name} to {when} with {provider}"))
+        self.memory["slots"].pop(args["slot_id"], None)
+        self._appointment_id(appointment)   # its label now says the new time
+        return {"status": "rescheduled", "type": type_name, "when": when, "provider": provider}
+
+    def _list_appointments(self, args: dict[str, str]) -> dict[str, Any]:
+        appointments = self.tools.list_appointments()[:MAX_LISTED]
+        self.listed = bool(appointments)
+        return {"appointments": [
+            {"appointment_id": self._appointment_id(a), "type": a.appointment_type.name,
+             "when": replies.when_text(a.start_at, self.clinic.zone),
+             "date": a.start_at.astimezone(self.clinic.zone).date().isoformat(),
+             "provider": a.provider.name} for a in appointments]}
+
+    def _join_waitlist(self, args: dict[str, str]) -> dict[str, Any]:
+        kind = self.clinic.appointment_type(args["appointment_type"])
+        earliest = self._day(args.get("earliest_date"), "earliest_date", kind.max_days_ahead)
+        latest = self._day(args.get("latest_date"), "latest_date", kind.max_days_ahead)
+        if earliest and latest and latest < earliest:
+            raise Refused("latest_date is before earliest_date")
+        # The waitlist itself is a later feature: the request is recorded for the clinic team.
+        self.tools.record_request(
+            "waitlist_requested", type=kind.key, provider=args.get("provider"),
+            earliest=earliest.isoformat() if earliest else None,
+            latest=latest.isoformat() if latest else None, part=args.get("part_of_day"))
+        self.outcomes.append(Outcome("waitlist", replies.waitlist_recorded(kind.name, self.clinic),
+                                     f"asked staff for the {kind.name} waitlist"))
+        return {"status": "recorded", "booked": False,
+                "note": "the clinic team will contact the patient if an earlier time opens; "
+                        "nothing is booked"}
+
+    def _hand_off_to_staff(self, args: dict[str, str]) -> dict[str, Any]:
+        self.tools.record_request("handoff_requested", reason=args["reason"],
+                                  urgency=args.get("urgency", "routine"))
+        self.outcomes.append(Outcome("handoff", replies.handoff_recorded(self.clinic),
+                                     f"asked staff to follow up ({args['reason']})"))
+        return {"status": "recorded",
+                "note": "the clinic team will follow up with the patient; for anything that "
+                        f"cannot wait the patient should call {self.clinic.display_phone}"}
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    @property
+    def _today(self) -> date:
+        return self.tools.now.astimezone(self.clinic.zone).date()
+
+    def _day(self, raw: str | None, field_name: str, max_days_ahead: int) -> date | None:
+        if raw is None:
+            return None
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            raise Refused(f"{field_name} is not a real date") from None
+        if day < self._today:
+            raise Refused(f"{field_name} has passed; today is {self._today.isoformat()}")
+        horizon = self._today + timedelta(days=max_days_ahead)
+        if day > horizon:
+            raise Refused(f"{field_name} is too far ahead: this type can be booked until "
+                          f"{horizon.isoformat()}")
+        return day
+
+    def _describe(self, appointment: Appointment) -> str:
+        return replies.appointment_line(appointment.appointment_type.name, appointment.start_at,
+                                        appointment.provider.name, self.clinic.zone)
+
+    def _describe_slot(self, slot: Slot) -> dict[str, str]:
+        local = slot.start.astimezone(self.clinic.zone)
+        return {"slot_id": self._slot_id(slot), "when": replies.when_text(slot.start,
+                                                                          self.clinic.zone),
+                "date": local.date().isoformat(),
+                "provider": self.clinic.provider(slot.provider_key).name}
+
+    def _alternatives(self, refusal: SlotUnavailable | OutsideBookingWindow) -> list[dict]:
+        return [self._describe_slot(s) for s in refusal.alternatives[:SLOTS_PER_SEARCH]]
+
+
+def _result(tool_use_id: str, body: dict[str, Any], *, ok: bool) -> dict[str, Any]:
+    return {"toolResult": {"toolUseId": tool_use_id, "content": [{"json": body}],
+                           "status": "success" if ok else "error"}}
+
+
+def _clock_time(raw: str | None) -> time | None:
+    if raw is None:
+        return None
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise Refused("time is not a time of day (HH:MM, 24-hour)") from None
+
+
+def _slot_to(slot: Slot) -> dict[str, Any]:
+    return {"type": slot.type_key, "provider": slot.provider_key, "start": slot.start.isoformat(),
+            "end": slot.end.isoformat(), "room": slot.room_key, "equipment": slot.equipment_key}
+
+
+def _slot_from(data: dict[str, Any]) -> Slot:
+    return Slot(type_key=data["type"], provider_key=data["provider"],
+                start=datetime.fromisoformat(data["start"]),
+                end=datetime.fromisoformat(data["end"]),
+                room_key=data["room"], equipment_key=data["equipment"])

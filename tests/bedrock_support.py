@@ -1,0 +1,163 @@
+"""What the Bedrock tests share: AWS's side of the wire, scripted, with no call leaving the machine.
+
+- `ScriptedModel` puts botocore's `Stubber` on a real bedrock-runtime client: each scripted
+  answer is checked against the service model (as AWS would shape it), and every request the
+  engine sends is validated by botocore and kept in `requests` for the test to read.
+- `FakeBedrock` is a Converse endpoint on 127.0.0.1 (a server thread) for `BEDROCK_ENDPOINT_URL`:
+  the app's real client signs each request (SigV4, fake credentials) and parses each answer, and
+  the fake can also answer what AWS never would (malformed JSON) or after a delay (benchmarks).
+- `tool_use`, `answer` and `failure` build Converse answers; `log_lines` reads a JSON-lines log.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.stub import Stubber
+
+MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+_ids = itertools.count(1)
+
+ERROR_STATUS = {"ThrottlingException": 429, "ServiceUnavailableException": 503,
+                "ModelTimeoutException": 408, "InternalServerException": 500,
+                "ValidationException": 400, "AccessDeniedException": 403,
+                "ModelErrorException": 424, "ResourceNotFoundException": 404}
+
+
+def usage(input_tokens: int = 900, output_tokens: int = 40) -> dict[str, int]:
+    return {"inputTokens": input_tokens, "outputTokens": output_tokens,
+            "totalTokens": input_tokens + output_tokens}
+
+
+def tool_use(*calls: tuple[str, Any], text: str | None = None,
+             tokens: tuple[int, int] = (900, 40)) -> dict[str, Any]:
+    """The model asks for tools: tool_use(("find_slots", {...}), ("list_appointments", {}))."""
+    content: list[dict[str, Any]] = [{"text": text}] if text else []
+    for name, arguments in calls:
+        content.append({"toolUse": {"toolUseId": f"tooluse_{next(_ids)}", "name": name,
+                                    "input": arguments}})
+    return {"output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": "tool_use", "usage": usage(*tokens), "metrics": {"latencyMs": 5}}
+
+
+def answer(text: str, stop: str = "end_turn", tokens: tuple[int, int] = (900, 40)
+           ) -> dict[str, Any]:
+    """The model's final text."""
+    content = [{"text": text}] if text else []
+    return {"output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": stop, "usage": usage(*tokens), "metrics": {"latencyMs": 5}}
+
+
+def failure(code: str, message: str = "scripted failure") -> tuple[str, str, int]:
+    return code, message, ERROR_STATUS.get(code, 500)
+
+
+class ScriptedModel:
+    """A real bedrock-runtime client whose answers come from a script, in order."""
+
+    def __init__(self) -> None:
+        self.client = boto3.client(
+            "bedrock-runtime", region_name="us-east-1", aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+        self.stubber = Stubber(self.client)
+        self.requests: list[dict[str, Any]] = []
+        self.client.meta.events.register("provide-client-params.bedrock-runtime.Converse",
+                                         self._keep)
+        self.stubber.activate()
+
+    def _keep(self, params: dict[str, Any], **_: Any) -> None:
+        self.requests.append(json.loads(json.dumps(params)))
+
+    def script(self, *steps: Any) -> "ScriptedModel":
+        """Each step: a Converse answer (a dict), or a failure(code) tuple."""
+        for step in steps:
+            if isinstance(step, tuple):
+                code, message, status = step
+                self.stubber.add_client_error("converse", service_error_code=code,
+                                              service_message=message, http_status_code=status)
+            else:
+                self.stubber.add_response("converse", step)
+        return self
+
+    def done(self) -> None:
+        """Every scripted answer was asked for."""
+        self.stubber.assert_no_pending_responses()
+
+    @property
+    def calls(self) -> int:
+        return len(self.requests)
+
+
+class FakeBedrock:
+    """Bedrock Runtime's Converse on 127.0.0.1. `script` what it answers; `requests` what came."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.requests: list[dict[str, Any]] = []
+        self._script: list[Any] = []
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with fake._lock:
+                    fake.requests.append({"path": self.path, "headers": dict(self.headers),
+                                          "body": json.loads(body or b"{}")})
+                    step = fake._script.pop(0) if fake._script else failure(
+                        "ValidationException", "nothing scripted")
+                if fake.delay:
+                    time.sleep(fake.delay)
+                if isinstance(step, bytes):
+                    status, payload, headers = 200, step, {}
+                elif isinstance(step, tuple):
+                    code, message, status = step
+                    payload = json.dumps({"message": message}).encode()
+                    headers = {"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/"}
+                else:
+                    status, payload, headers = 200, json.dumps(step).encode(), {}
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("x-amzn-RequestId", f"req-{next(_ids)}")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def script(self, *steps: Any) -> "FakeBedrock":
+        """Each step: a Converse answer (a dict), failure(code), or raw bytes for the body."""
+        with self._lock:
+            self._script.extend(steps)
+        return self
+
+    @property
+    def pending(self) -> int:
+        return len(self._script)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def log_lines(log_dir: Path, name: str) -> list[dict[str, Any]]:
+    path = Path(log_dir) / f"{name}.log"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
