@@ -32,11 +32,15 @@ _HASHED = ("seq", "kind", "channel", "actor", "patient_id", "appointment_id", "m
            "detail", "prev_hash")
 
 
-def _digest(fields: dict[str, Any], clear_text: str | None) -> str:
+def _text_digest(clear_text: str) -> str:
+    return hashlib.sha256(clear_text.encode()).hexdigest()
+
+
+def _digest(fields: dict[str, Any], text_digest: str | None) -> str:
     body = {name: fields[name] for name in _HASHED}
     body["at"] = fields["at"].isoformat()
     body["detail"] = body["detail"] or {}
-    body["text"] = None if clear_text is None else hashlib.sha256(clear_text.encode()).hexdigest()
+    body["text"] = text_digest
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -58,34 +62,21 @@ class AuditTrail:
     def record(self, session: Session, kind: str, *, at: datetime, channel: str | None = None,
                actor: str | None = None, patient_id: int | None = None,
                appointment_id: int | None = None, message_id: str | None = None,
-               detail: dict[str, Any] | None = None, text_: str | None = None) -> int:
-        """Append one event inside the caller's transaction; returns its sequence number.
+               detail: dict[str, Any] | None = None, text_: str | None = None) -> None:
+        """Append one event to the caller's transaction.
 
+        The event is written, chained, just before that transaction commits (`_append_buffered`):
+        one locked read of the chain's end and one multi-row insert per transaction, however many
+        events a turn records, and the append lock is held only for that moment.
         `detail` must hold no personal data: it is hashed, stored and shown in clear."""
-        tail = session.info.get("audit_tail")
-        if tail is None:
-            # First event of this transaction: take the append lock, then read the chain's end.
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-            last = session.execute(
-                select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-            ).first()
-            tail = (last.seq, last.hash) if last else (0, GENESIS)
-        fields = {"seq": tail[0] + 1, "at": at, "kind": kind, "channel": channel, "actor": actor,
+        fields = {"at": at, "kind": kind, "channel": channel, "actor": actor,
                   "patient_id": patient_id, "appointment_id": appointment_id,
-                  "message_id": message_id, "detail": detail or {}, "prev_hash": tail[1]}
-        fields["hash"] = _digest(fields, text_)
-        fields["text_enc"] = self.vault.encrypt(text_)
-        # A cached Core insert: the ORM's unit of work would cost more than the rest of a turn.
-        session.execute(_INSERT, fields)
-        session.info["audit_tail"] = (fields["seq"], fields["hash"])
-        session.info.setdefault("audit_pending", []).append(
-            {"seq": fields["seq"], "kind": kind, "channel": channel, "patient_id": patient_id,
-             "appointment_id": appointment_id, "hash": fields["hash"],
-             "prev_hash": fields["prev_hash"]})
+                  "message_id": message_id, "detail": detail or {}}
         for observer in self.observers:
-            observer(session, {k: v for k, v in fields.items() if k != "text_enc"})
-        return fields["seq"]
+            observer(session, fields)
+        fields["text_digest"] = None if text_ is None else _text_digest(text_)
+        fields["text_enc"] = self.vault.encrypt(text_)
+        session.info.setdefault("audit_buffer", []).append(fields)
 
     def verify(self, session: Session, batch: int = 1000) -> "Verification":
         """Walk the chain from the start; name the first event whose link or content is wrong."""
@@ -107,7 +98,7 @@ class AuditTrail:
                     clear = self.vault.decrypt(row.text_enc)
                 except ValueError:
                     return Verification(False, checked, row.seq, "text cannot be decrypted")
-                if _digest(_fields(row), clear) != row.hash:
+                if _digest(_fields(row), None if clear is None else _text_digest(clear)) != row.hash:
                     return Verification(False, checked, row.seq, "content does not match its hash")
                 expected_prev, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
                 checked += 1
@@ -121,14 +112,39 @@ class Verification:
     reason: str | None
 
 
+@event.listens_for(Session, "before_commit")
+def _append_buffered(session: Session) -> None:
+    """Chain and insert the transaction's buffered events, under the append lock."""
+    if session.in_nested_transaction():
+        return  # a savepoint: the events wait for the real commit
+    buffered = session.info.pop("audit_buffer", None)
+    if not buffered:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    rows = []
+    for fields in buffered:
+        seq += 1
+        row = {**fields, "seq": seq, "prev_hash": prev}
+        row["hash"] = prev = _digest(row, row.pop("text_digest"))
+        rows.append(row)
+    # A cached Core executemany: the ORM's unit of work would cost more than the turn itself.
+    session.execute(_INSERT, rows)
+    session.info.setdefault("audit_pending", []).extend(
+        {name: row[name] for name in ("seq", "kind", "channel", "patient_id", "appointment_id",
+                                      "hash", "prev_hash")} for row in rows)
+
+
 @event.listens_for(Session, "after_commit")
 def _mirror_committed(session: Session) -> None:
-    session.info.pop("audit_tail", None)
     for fields in session.info.pop("audit_pending", []):
         logfiles.write("audit", "audit_event", **fields)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
-    session.info.pop("audit_tail", None)
+    session.info.pop("audit_buffer", None)
     session.info.pop("audit_pending", None)
