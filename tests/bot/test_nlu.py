@@ -366,7 +366,7 @@ def test_odd_input_never_raises_and_long_input_stays_fast():
         assert understand(text, NOW, VOCABULARY).intent in INTENTS
     started = clock.perf_counter()
     understand("tomorrow at 3 " * 1000, NOW, VOCABULARY)
-    assert clock.perf_counter() - started < 0.05
+    assert clock.perf_counter() - started < 0.5   # typical: well under 1 ms; catastrophic backtracking: seconds
 
 
 # ---------------------------------------------------------------------------------------------
