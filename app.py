@@ -6,6 +6,7 @@ serves on 127.0.0.1:$PORT. Production runs `gunicorn 'app:create_app()'`.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -65,6 +66,13 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_cl
             clinic = load_clinic(settings.clinic_config)
             install_clinic(session, clinic)
     audit = AuditTrail(vault)
+    # REMINDER_OFFSETS and QUIET_HOURS for the planner (bot/tools.py) and the sender.
+    from jobs import reminders
+    reminders.configure(reminders.ReminderPolicy.from_settings(settings))
+    # Patients' bookings, red flags and undelivered texts, told to SLACK_STAFF_CHANNEL after
+    # commit (a no-op without Slack). Imported here: adapters/slack.py loads slack_sdk.
+    from adapters import slack
+    slack.staff_notifier(settings, clinic).watch(audit)
     store = SessionStore(vault, settings.session_timeout)
     conversation = ConversationEngine(sessions=factory, clinic=clinic, vault=vault, audit=audit,
                                       store=store, clock=clock, llm=_llm(settings, clinic))
@@ -91,7 +99,8 @@ def services_of(app: Flask) -> Services:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """The app factory. `test_config` may carry "SETTINGS" (a Settings) and "CLOCK", and any
+    """The app factory. `test_config` may carry "SETTINGS" (a Settings), "CLOCK", "START_JOBS"
+    (start the in-process job scheduler although SETTINGS was given), and any
     upper-case Flask config (e.g. "TWILIO_REPLY_BUDGET_SECONDS", the SMS webhook's engine budget)."""
     test_config = test_config or {}
     settings = test_config.get("SETTINGS") or Settings.from_env()
@@ -132,8 +141,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     if settings.web_chat_enabled:
         app.register_blueprint(web_chat.blueprint)
 
+    from adapters import slack
+    # Always there: without SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET it answers 503.
+    slack.init_app(app, services)
+
     from adapters import cli
     cli.register(app)
+
+    # The in-process job scheduler (jobs/runner.py): with JOBS_IN_PROCESS, and in tests only
+    # when asked ("START_JOBS"); tests call the jobs directly with their own clock.
+    # Never for an operator command (`flask --app app ...`: the flask CLI sets the variable).
+    wanted = "SETTINGS" not in test_config and os.environ.get("FLASK_RUN_FROM_CLI") != "true"
+    if settings.jobs_in_process and test_config.get("START_JOBS", wanted):
+        from jobs.runner import start_in_process
+        app.extensions["job_scheduler"] = start_in_process(services)
     return app
 
 
@@ -142,7 +163,7 @@ def main() -> None:
         settings = Settings.from_env()
     except SettingsError as exc:
         sys.exit(f"configuration error: {exc}")
-    app = create_app({"SETTINGS": settings})
+    app = create_app({"SETTINGS": settings, "START_JOBS": True})
     base = f"http://127.0.0.1:{settings.port}"
     if settings.web_chat_enabled:
         sender = "texts through Twilio" if settings.twilio_configured else "messages to the outbox"

@@ -33,14 +33,20 @@ class Outbox:
     def send(self, message: OutboundMessage) -> int:
         """Record the message as sent; returns its outbox id."""
         with self.sessions.begin() as session:
-            row = OutboxMessage(channel=message.channel,
-                                recipient_index=self.vault.index(message.recipient),
-                                recipient_enc=self.vault.encrypt(message.recipient),
-                                text_enc=self.vault.encrypt(message.as_text()),
-                                kind=message.kind, created_at=self.clock())
-            session.add(row)
+            row = self.record(session, message)
             session.flush()
             return row.id
+
+    def record(self, session: Session, message: OutboundMessage) -> OutboxMessage:
+        """Record the message in the caller's transaction: the reminder sender commits it with
+        the reminder's "sent" mark, so an outbox text is recorded exactly once."""
+        row = OutboxMessage(channel=message.channel,
+                            recipient_index=self.vault.index(message.recipient),
+                            recipient_enc=self.vault.encrypt(message.recipient),
+                            text_enc=self.vault.encrypt(message.as_text()),
+                            kind=message.kind, created_at=self.clock())
+        session.add(row)
+        return row
 
     def messages_for(self, recipient: str, *, after_id: int = 0,
                      limit: int = 50) -> list[StoredMessage]:

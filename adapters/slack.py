@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -43,6 +42,7 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import IntegrityError
 
 from bot import logfiles
@@ -76,11 +76,21 @@ blueprint = Blueprint("slack", __name__)
 
 @blueprint.post("/slack/events")
 def slack_events():
-    handler: SlackRequestHandler | None = current_app.extensions.get(EXTENSION)
-    if handler is None:
+    staff_app: SlackStaffApp | None = current_app.extensions.get(EXTENSION)
+    if staff_app is None:
         return Response("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
                         "to accept Slack requests\n", status=503, mimetype="text/plain")
-    return handler.handle(request)
+    try:
+        return staff_app.handler.handle(request)
+    except ValueError:
+        # Bolt parses the body as it wraps the request, before its signature check: a body that
+        # is not JSON where JSON belongs is refused here, as unsigned (401) or malformed (400).
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signed = timestamp.isdigit() and SignatureVerifier(
+            staff_app.services.settings.slack_signing_secret).is_valid(
+            request.get_data(), timestamp, request.headers.get("X-Slack-Signature", ""))
+        return Response("malformed request\n" if signed else "invalid request\n",
+                        status=400 if signed else 401, mimetype="text/plain")
 
 
 def configured(settings: Settings) -> bool:
@@ -96,7 +106,7 @@ def init_app(app: Flask, services) -> None:
     """Mount /slack/events (503 until Slack is configured) and, when it is, the Bolt app."""
     app.register_blueprint(blueprint)
     if configured(services.settings):
-        app.extensions[EXTENSION] = SlackRequestHandler(SlackStaffApp(services).bolt)
+        app.extensions[EXTENSION] = SlackStaffApp(services)
 
 
 # --- the staff channel's notices -------------------------------------------------------------
@@ -143,7 +153,12 @@ class SlackStaffApp:
                         token_verification_enabled=False,   # auth.test on the first request
                         process_before_response=False, logger=_bolt_log,
                         listener_executor=self.executor)
+        self.handler = SlackRequestHandler(self.bolt)
         self._register()
+
+    def close(self) -> None:
+        """Let the work in progress finish (tests, and a clean shutdown)."""
+        self.executor.shutdown(wait=True)
 
     # --- wiring ---------------------------------------------------------------------------------
 
@@ -218,9 +233,8 @@ class SlackStaffApp:
         name = "appt-admin" if admin else "appt"
         caller = self.desk.authorize(user, f"{name} {_action_word(word)}", admin=admin)
         if caller is None:
-            role_known = admin and self.desk.authorize(user, f"{name} check") is not None
-            reply(StaffAnswer(say.admins_only() if role_known else say.not_authorized(),
-                              ok=False))
+            staff = admin and self.desk.role_of(user) is not None
+            reply(StaffAnswer(say.admins_only() if staff else say.not_authorized(), ok=False))
             return
         answer = (self.admin if admin else self.desk).command(caller, text)
         if answer.export is not None and client is not None:
@@ -309,9 +323,9 @@ class SlackStaffApp:
 
     def _unknown_action(self, ack, respond):
         ack()
-        self._guarded(self._responder(respond),
-                      lambda: self._responder(respond)(StaffAnswer(say.invalid_action(),
-                                                                   ok=False)))
+        if respond is not None:   # a click in a message (a modal has no response_url)
+            reply = self._responder(respond)
+            self._guarded(reply, lambda: reply(StaffAnswer(say.invalid_action(), ok=False)))
 
     def _caller(self, body: dict, action: str, admin: bool = False) -> Caller | None:
         user = (body.get("user") or {}).get("id", "")
@@ -372,11 +386,10 @@ class SlackStaffApp:
     # --- events -----------------------------------------------------------------------------------
 
     def _message(self, event, body, context, client):
-        """A DM to the bot: staff scheduling in plain words, through the engine."""
-        if not _person_in_dm(event, context):
-            return
-        self.executor.submit(self._guarded, lambda answer: None,
-                             lambda: self._dm(event, body, client))
+        """A DM to the bot: staff scheduling in plain words, through the engine. (Bolt acks
+        an event before its listener runs, on the pool.)"""
+        if _person_in_dm(event, context):
+            self._guarded(lambda answer: None, lambda: self._dm(event, body, client))
 
     def _dm(self, event: dict, body: dict, client: WebClient) -> None:
         event_id, user, channel = body.get("event_id", ""), event.get("user", ""), \
@@ -412,8 +425,7 @@ class SlackStaffApp:
         if event.get("tab", "home") != "home" or request.headers.get("x-slack-retry-num"):
             return
         user = event.get("user", "")
-        self.executor.submit(self._guarded, lambda answer: None,
-                             lambda: self._publish_home(user, client))
+        self._guarded(lambda answer: None, lambda: self._publish_home(user, client))
 
     def _publish_home(self, user: str, client: WebClient) -> None:
         caller = self.desk.authorize(user, "slack_home")
@@ -583,5 +595,3 @@ def booking_view(token: str) -> dict:
                  "element": {"type": "plain_text_input", "action_id": "value",
                              "max_length": 80}}]}
 
-
-_started = threading.Event()

@@ -13,7 +13,7 @@ scheduling tools on SQLite, the audit trail, the encrypted session, the three lo
 Baseline, measured in the same run: a bare `converse` call with the same client to the same
 endpoint (what signing, HTTP and parsing cost without the project), same delay subtracted.
 
-    .venv/bin/python bench/bench_llm.py [--patients 6] [--delay 1.0]
+    .venv/bin/python bench/bench_llm.py [--patients 6] [--delay 1.0] [--database-url URL]
 """
 from __future__ import annotations
 
@@ -49,13 +49,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=6)
     parser.add_argument("--delay", type=float, default=1.0)
+    parser.add_argument("--database-url", help="an empty database (default: SQLite in a temp dir)")
     parser.add_argument("--concurrent", type=int, default=4,
                         help="patients answering at the same moment, for the last figure")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-llm-"))
     fake = FakeBedrock(delay=args.delay)
-    settings = Settings(database_url=f"sqlite:///{workdir / 'bench.db'}",
+    settings = Settings(database_url=args.database_url or f"sqlite:///{workdir / 'bench.db'}",
                         log_dir=workdir / "logs", secret_key_file=workdir / "secret.key",
                         encryption_keys=(Fernet.generate_key().decode(),),
                         llm_engine="bedrock", aws_region="us-east-1",

@@ -142,7 +142,21 @@ class AdminDesk:
         which = args[0].lower() if args else "pending"
         if len(args) > 1 or which not in ("pending", "failed"):
             return StaffAnswer(say.usage(say.ADMIN_USAGE["reminders"]), ok=False)
-        return StaffAnswer(say.no_reminder_store(which))
+        from jobs import reminders   # the reminder store (jobs/reminders.py)
+        zone = self.clinic.zone
+        with self.sessions() as db:
+            total = reminders.count_by_status(db, which)
+            rows = reminders.reminders_listing(db, which)
+            lines = [f"#{r.id} {r.kind} for appointment #{r.appointment_id or '-'} "
+                     f"(patient #{r.patient_id}) due {say.when_text(r.due_at, zone)}"
+                     + (f", code {r.last_error_code}" if which == "failed" else "")
+                     + (f", {r.status}" if which == "pending" and r.status != "pending" else "")
+                     for r in rows]
+        if not total:
+            return StaffAnswer(f"No {which} reminders.")
+        head = f"{total} {which} reminder{'s' if total != 1 else ''}" + (
+            f" (showing {len(rows)})" if total > len(rows) else "") + ":"
+        return StaffAnswer("\n".join([head] + lines))
 
     # --- one patient's data --------------------------------------------------------------------------
 

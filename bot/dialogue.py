@@ -73,6 +73,8 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return _start(turn, u.intent, {})
     if step == "ask_name":
         return _answer_name(turn, state)
+    if step == "waitlist_type":
+        return _answer_waitlist_type(turn, state)
     if step == "ask_type":
         return _answer_type(turn, state)
     if step in ("ask_day", "offer_slots"):
@@ -99,8 +101,7 @@ def _start(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:
         turn.say(replies.help_text(turn.clinic))
         return {}
     if intent == "waitlist":
-        turn.say(replies.waitlist_by_phone(turn.clinic))
-        return {}
+        return _join_waitlist(turn, {"mode": "waitlist", **_entities(u)})
     if intent == "list":
         _list(turn)
         return {}
@@ -355,6 +356,55 @@ def _answer_cancel(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         turn.say(replies.kept())
         return {}
     turn.say(replies.not_understood("confirm_cancel"))
+    return state
+
+
+def describe(appointment: Appointment, clinic: Clinic) -> str:
+    """How an appointment is named to its patient (bot/reminder_replies.py)."""
+    return _describe(appointment, clinic)
+
+
+def start_reschedule(turn: Turn, appointment: Appointment) -> dict[str, Any]:
+    """Begin moving `appointment` (an "R" answer to its reminder)."""
+    return _act_on(turn, "reschedule", appointment, carry={})
+
+
+def _join_waitlist(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    """The waitlist: the type is required; a provider and a day (a window of two weeks from it)
+    are taken from the message when it names them."""
+    clinic = turn.clinic
+    if not state.get("type"):
+        turn.say(replies.waitlist_ask_type(), [t.name for t in clinic.appointment_types])
+        return {**state, "step": "waitlist_type"}
+    kind = clinic.appointment_type(state["type"])
+    earliest = date.fromisoformat(state["date"]) if state.get("date") else None
+    if earliest is not None and earliest < turn.today:
+        earliest = turn.today
+    latest = earliest + timedelta(days=14) if earliest else None
+    try:
+        entry, created = turn.tools.join_waitlist(kind.key, provider_key=state.get("provider"),
+                                                  earliest=earliest, latest=latest)
+    except SchedulingError as refusal:
+        turn.say(replies.booking_refused(str(refusal)))
+        return {}
+    if not created:
+        turn.say(replies.waitlist_already(kind.name))
+        return {}
+    provider = clinic.provider(entry.provider_key).name if entry.provider_key else None
+    window = (f"{replies.day_text(earliest)} to {replies.day_text(latest)}"
+              if earliest and latest else None)
+    turn.say(replies.waitlist_joined(kind.name, clinic, provider, window))
+    return {}
+
+
+def _answer_waitlist_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    u = turn.understanding
+    types = turn.clinic.appointment_types
+    if u.appointment_type:
+        return _join_waitlist(turn, _merge(state, u))
+    if u.intent == "choose" and u.choice and 1 <= u.choice <= len(types):
+        return _join_waitlist(turn, {**state, "type": types[u.choice - 1].key})
+    turn.say(replies.not_understood("ask_type"), [t.name for t in types])
     return state
 
 

@@ -30,7 +30,7 @@ from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
 from scheduler.patients import find_or_create_patient
 
-from . import dialogue, logfiles, replies, segments, triage
+from . import dialogue, logfiles, reminder_replies, replies, segments, triage
 from .audit import AuditTrail
 from .consent import SmsPolicy
 from .messages import InboundMessage, OutboundMessage
@@ -206,7 +206,11 @@ class ConversationEngine:
         state = self.store.load(db, message.channel, message.sender, now=now)
         had_state = bool(state)
         state.pop("more", None)   # a new message, not MORE: the rest of the last list is dropped
-        if self.llm is not None:   # the model answers; the local dialogue when it cannot
+        # A bare C/R/X after a reminder, or YES/NO to a waitlist offer (bot/reminder_replies.py).
+        answered = reminder_replies.respond(turn, state)
+        if answered is not None:
+            new_state = answered
+        elif self.llm is not None:   # the model answers; the local dialogue when it cannot
             new_state = self.llm.respond(turn, state, channel=message.channel,
                                          local=dialogue.respond)
         else:

@@ -55,7 +55,7 @@ _APPOINTMENT_KINDS = {"appointment_booked": "booked", "appointment_rescheduled":
 
 
 class StaffNotifier:
-    def __init__(self, post: Post | None = None, *, workers: int = 2):
+    def __init__(self, post: Post | None = None, *, workers: int = 1):
         self.post = post
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None
@@ -128,7 +128,7 @@ class StaffNotifier:
                         notice.kind, notice.patient_id, notice.appointment_id,
                         type(exc).__name__)
 
-    def drain(self, timeout: float = 5.0) -> None:
+    def drain(self) -> None:
         """Wait for the notices handed over so far (tests, and a clean shutdown)."""
         with self._lock:
             pool, self._pool = self._pool, None

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 from scheduler.clinic import Clinic
 
+from . import segments
+
 
 def day_text(day: date) -> str:
     return f"{day:%a %b} {day.day}"
@@ -246,3 +248,71 @@ def handoff_recorded(clinic: Clinic) -> str:
 def nothing_changed_yet(clinic: Clinic) -> str:
     return ("Sorry, I haven't booked, moved or cancelled anything yet. Tell me what you'd like "
             f"and I'll check the open times, or call {clinic.display_phone}.")
+
+
+# --- texts the clinic sends by itself (jobs/reminders.py), and the answers to them ---------------
+# Fixed templates, never model-written: at most one SMS segment (160 GSM-7 characters), and only
+# what is needed: no appointment type, specialty or reason; the provider only where the clinic
+# file allows it (`show_provider_in_reminders`).
+
+def reminder(clinic: Clinic, start: datetime, zone: ZoneInfo,
+             provider_name: str | None) -> str:
+    when = when_text(start, zone)
+    options = "Reply C to confirm, R to reschedule, X to cancel."
+    with_provider = (f"{clinic.name}: your visit is {when} with {provider_name}. "
+                     f"Call {clinic.display_phone}. {options}") if provider_name else None
+    plain = f"{clinic.name}: your visit is {when}. Call {clinic.display_phone}. {options}"
+    return segments.fit_one([t for t in (with_provider, plain) if t], clinic.name)
+
+
+def waitlist_offer(clinic: Clinic, start: datetime, zone: ZoneInfo, hold_minutes: int = 15) -> str:
+    text = (f"{clinic.name}: an earlier time opened, {when_text(start, zone)}. Reply YES within "
+            f"{hold_minutes} min to take it, or NO. Call {clinic.display_phone}.")
+    return segments.fit_one([text], clinic.name)
+
+
+def reminder_confirmed(description: str) -> str:
+    return f"Thanks, your {description} is confirmed. See you then."
+
+
+def reminder_cancel_check(description: str) -> str:
+    return f"Cancel your {description}? Reply X again to confirm, or anything else to keep it."
+
+
+def reminder_reply_stale(clinic: Clinic) -> str:
+    return (f"That appointment can no longer be changed by text. Please call "
+            f"{clinic.display_phone}.")
+
+
+def offer_accepted(description: str, clinic: Clinic) -> str:
+    return (f"It's yours: {description} at {clinic.name}. You're off the waitlist. To change it, "
+            "text 'reschedule' or 'cancel appointment'.")
+
+
+def offer_taken() -> str:
+    return ("Sorry, that time was just taken by someone else. You keep your place on the "
+            "waitlist and we'll text you when another time opens.")
+
+
+def offer_expired() -> str:
+    return ("Sorry, that offer has expired. You keep your place on the waitlist and we'll text "
+            "you when another time opens.")
+
+
+def offer_declined() -> str:
+    return "OK, we'll keep you on the waitlist and text you when another time opens."
+
+
+def waitlist_ask_type() -> str:
+    return "Which kind of visit do you want to wait for? Reply with a number."
+
+
+def waitlist_joined(type_name: str, clinic: Clinic, provider_name: str | None = None,
+                    window: str | None = None) -> str:
+    extra = (f" with {provider_name}" if provider_name else "") + (f", {window}" if window else "")
+    return (f"You're on the {clinic.name} waitlist for a {type_name}{extra}. When a time opens "
+            "we'll text you an offer; reply YES to take it.")
+
+
+def waitlist_already(type_name: str) -> str:
+    return f"You're already on the waitlist for a {type_name}. We'll text you when a time opens."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 # GSM 03.38 basic character set, and the extension table (each costs an escape plus itself).
 GSM7_BASIC = frozenset(
@@ -71,3 +72,24 @@ def paginate(text: str, limit: int = MAX_CHARS) -> list[str]:
         pages[-2:] = [pages[-2] + "\n" + pages[-1]]
     return [page + "\n" + MORE_SUFFIX if i < len(pages) - 1 else page
             for i, page in enumerate(pages)]
+
+
+ONE_SEGMENT = 160
+
+
+def plain_ascii(text: str) -> str:
+    """Plain ASCII (a subset of GSM-7): accents dropped, anything else removed."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def fit_one(candidates: list[str], shortenable: str) -> str:
+    """The first candidate that fits one segment as plain ASCII; failing all, the last one with
+    `shortenable` (the clinic's name) cut short, so a text the clinic sends goes out whole."""
+    for text in candidates:
+        text = plain_ascii(text)
+        if len(text) <= ONE_SEGMENT:
+            return text
+    last, name = plain_ascii(candidates[-1]), plain_ascii(shortenable)
+    over = len(last) - ONE_SEGMENT
+    short = name[: max(8, len(name) - over - 3)] + "..."
+    return last.replace(name, short, 1)[:ONE_SEGMENT]

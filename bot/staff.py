@@ -52,6 +52,7 @@ RECEIPT_CHANNEL = "slack"
 
 _PHONE_AT_START = re.compile(r"^\s*(\+?\(?\d[\d().\- ]{5,22}\d)(?=\s|$)")
 _PHONE_ANYWHERE = re.compile(r"(?<![\w#])\+?\(?\d[\d().\- ]{5,22}\d(?![\w])")
+_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 _APPOINTMENT_ID = re.compile(r"^#?(\d{1,9})$")
 _NAME = re.compile(r"^[^\W\d_][^\W\d_' .-]*(?:[ '.-]+[^\W\d_]+)*\.?$")
 _KEY = r"[a-z0-9][a-z0-9-]{0,63}"
@@ -184,7 +185,7 @@ def phone_in(text: str) -> tuple[str | None, str, bool]:
     """(E.164 phone, the text without it, whether something phone-like was there), anywhere."""
     for match in _PHONE_ANYWHERE.finditer(text):
         digits = re.sub(r"\D", "", match.group(0))
-        if len(digits) < 7:
+        if len(digits) < 7 or _ISO_DATE.fullmatch(match.group(0).strip()):
             continue
         rest = (text[:match.start()] + " " + text[match.end():]).strip()
         try:
@@ -222,6 +223,10 @@ class StaffDesk:
             self._refused(db, user_id, action, "not_admin" if role else "not_authorized",
                           channel)
         return None
+
+    def role_of(self, user_id: str) -> str | None:
+        with self.sessions() as db:
+            return staff_users.role_of(db, user_id)
 
     def refuse(self, user_id: str, action: str, reason: str, channel: str = "slack") -> None:
         """Audit a request refused before anyone's role was looked at (another workspace)."""
@@ -402,9 +407,12 @@ class StaffDesk:
         now = self.clock()
         try:
             with self.sessions.begin() as db:
+                once = once if action.op in ("book", "move") else None
+                if once and self._used(db, once):
+                    raise _Used()
                 tools = SchedulingTools(db, self.clinic, self.audit, caller, now)
                 answer = self._act(db, tools, action)
-                if once and answer.ok and action.op in ("book", "move"):
+                if once and answer.ok:
                     self._claim_once(db, once)
                 return answer
         except _Used:
@@ -447,10 +455,19 @@ class StaffDesk:
             db.flush()
             return self.book(db, tools, patient.id, slot)
 
+    @staticmethod
+    def _once_key(once: str) -> str:
+        return f"offer:{once}"[:128]
+
+    def _used(self, db: Session, once: str) -> bool:
+        return db.scalar(select(MessageReceipt.id).where(
+            MessageReceipt.channel == RECEIPT_CHANNEL,
+            MessageReceipt.external_id == self._once_key(once))) is not None
+
     def _claim_once(self, db: Session, once: str) -> None:
         try:
             with db.begin_nested():
-                db.add(MessageReceipt(channel=RECEIPT_CHANNEL, external_id=f"offer:{once}"[:128],
+                db.add(MessageReceipt(channel=RECEIPT_CHANNEL, external_id=self._once_key(once),
                                       created_at=self.clock()))
         except IntegrityError:
             raise _Used() from None

@@ -232,7 +232,7 @@ def provider_summary(entry: "ProviderDay") -> str:
     if not entry.working:
         return f"{entry.name}: not working"
     return (f"{entry.name}: {entry.booked} booked, {entry.free} open"
-            + (f" (for a {entry.free_type})" if entry.free_type else ""))
+            + (f" ({entry.free_type} times)" if entry.free_type else ""))
 
 
 def schedule_line(view: "AppointmentView", zone: ZoneInfo) -> str:
@@ -416,11 +416,6 @@ def audit_ok(checked: int) -> str:
 def audit_broken(seq: int | None, reason: str | None, checked: int) -> str:
     return (f"BROKEN at audit event #{seq}: {reason} ({checked} events before it verified). "
             "Nothing after it can be trusted; keep the database as it is and investigate.")
-
-
-def no_reminder_store(which: str) -> str:
-    return (f"There are no {which} reminders to show: this installation has no reminder store "
-            "yet (automatic reminders come in a later release).")
 
 
 def export_sent(patient_id: int) -> str:

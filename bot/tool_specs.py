@@ -367,16 +367,15 @@ class ToolRunner:
         latest = self._day(args.get("latest_date"), "latest_date", kind.max_days_ahead)
         if earliest and latest and latest < earliest:
             raise Refused("latest_date is before earliest_date")
-        # The waitlist itself is a later feature: the request is recorded for the clinic team.
-        self.tools.record_request(
-            "waitlist_requested", type=kind.key, provider=args.get("provider"),
-            earliest=earliest.isoformat() if earliest else None,
-            latest=latest.isoformat() if latest else None, part=args.get("part_of_day"))
-        self.outcomes.append(Outcome("waitlist", replies.waitlist_recorded(kind.name, self.clinic),
-                                     f"asked staff for the {kind.name} waitlist"))
-        return {"status": "recorded", "booked": False,
-                "note": "the clinic team will contact the patient if an earlier time opens; "
-                        "nothing is booked"}
+        # scheduler/waitlist.py: offered by text when a matching slot frees up.
+        _, created = self.tools.join_waitlist(kind.key, provider_key=args.get("provider"),
+                                              earliest=earliest, latest=latest)
+        said = (replies.waitlist_joined(kind.name, self.clinic) if created
+                else replies.waitlist_already(kind.name))
+        self.outcomes.append(Outcome("waitlist", said, f"joined the {kind.name} waitlist"))
+        return {"status": "joined" if created else "already_waiting", "booked": False,
+                "note": "when a matching time opens the patient is texted an offer and replies "
+                        "YES to take it; nothing is booked now"}
 
     def _hand_off_to_staff(self, args: dict[str, str]) -> dict[str, Any]:
         self.tools.record_request("handoff_requested", reason=args["reason"],

@@ -11,11 +11,13 @@ from datetime import date, datetime, time
 
 from sqlalchemy.orm import Session
 
-from scheduler import availability, booking
+from scheduler import availability, booking, waitlist
 from scheduler.availability import Slot
 from scheduler.clinic import Clinic
 from scheduler.errors import NotAllowed, NotFound, SchedulingError
 from scheduler.models import Appointment
+
+from jobs import reminders
 
 from .audit import AuditTrail
 from .messages import Role
@@ -97,6 +99,8 @@ class SchedulingTools:
         self._audit("appointment_booked", patient_id=target, appointment_id=appointment.id,
                     type=slot.type_key, provider=slot.provider_key,
                     start=appointment.start_at.isoformat())
+        # Its reminders, in the same transaction as the booking (jobs/reminders.py).
+        reminders.plan_reminders(self.db, self.clinic, appointment, now=self.now)
         return appointment
 
     def cancel_appointment(self, appointment_id: int) -> Appointment:
@@ -109,11 +113,15 @@ class SchedulingTools:
             raise
         self._audit("appointment_cancelled", patient_id=appointment.patient_id,
                     appointment_id=appointment.id)
+        reminders.cancel_reminders(self.db, appointment.id, now=self.now)
+        self._slot_freed(appointment)
         return appointment
 
     def reschedule_appointment(self, appointment_id: int, slot: Slot) -> Appointment:
         try:
-            old_start = self.get_appointment(appointment_id).start_at
+            old = self.get_appointment(appointment_id)
+            old_start = old.start_at
+            freed = waitlist.FreedSlot.of(old)
             appointment = booking.reschedule(self.db, self.clinic, appointment_id, slot,
                                              now=self.now, patient_id=self._scope())
         except SchedulingError as error:
@@ -123,7 +131,43 @@ class SchedulingTools:
         self._audit("appointment_rescheduled", patient_id=appointment.patient_id,
                     appointment_id=appointment.id, old_start=old_start.isoformat(),
                     start=appointment.start_at.isoformat(), provider=slot.provider_key)
+        reminders.plan_reminders(self.db, self.clinic, appointment, now=self.now)
+        self._slot_freed(freed)
         return appointment
+
+    def _slot_freed(self, freed: "Appointment | waitlist.FreedSlot") -> None:
+        """A time came free: offer it to the waitlist (the texts go out with the reminders)."""
+        if isinstance(freed, Appointment):
+            freed = waitlist.FreedSlot.of(freed)
+        waitlist.offer_freed_slot(self.db, self.clinic, freed, now=self.now)
+
+    def confirm_appointment(self, appointment_id: int) -> Appointment:
+        """The patient confirmed they will come (a "C" answer to a reminder)."""
+        appointment = self.get_appointment(appointment_id)
+        appointment.confirmed_at = appointment.confirmed_at or self.now
+        appointment.updated_at = self.now
+        self._audit("appointment_confirmed", patient_id=appointment.patient_id,
+                    appointment_id=appointment.id)
+        return appointment
+
+    def join_waitlist(self, type_key: str, *, patient_id: int | None = None,
+                      provider_key: str | None = None, earliest: date | None = None,
+                      latest: date | None = None, priority: str = "routine"):
+        """Put a patient on the waitlist (a patient for themself; staff for anyone, and only
+        staff may set priority "urgent"). Returns (entry, created)."""
+        target = self._patient_for(patient_id)
+        if self.caller.role == "patient":
+            priority = "routine"
+        entry, created = waitlist.join(self.db, self.clinic, patient_id=target,
+                                       type_key=type_key, provider_key=provider_key,
+                                       earliest=earliest, latest=latest, priority=priority,
+                                       now=self.now, created_by=self.caller.actor)
+        if created:
+            self._audit("waitlist_joined", patient_id=target, type=type_key,
+                        provider=provider_key, priority=priority,
+                        earliest=earliest.isoformat() if earliest else None,
+                        latest=latest.isoformat() if latest else None)
+        return entry, created
 
     def list_appointments(self, patient_id: int | None = None) -> list[Appointment]:
         return booking.upcoming_appointments(self.db, self._patient_for(patient_id), now=self.now)

@@ -79,6 +79,8 @@ class AppointmentTypeConfig:
     equipment: str | None
     min_notice_hours: float
     max_days_ahead: int
+    # Minutes before the visit its reminders go out; None: REMINDER_OFFSETS.
+    reminder_offsets: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -307,11 +309,12 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
             check.fail(f"{where}.equipment", f"no equipment with key {equip!r}")
         notice = check.number(raw, "min_notice_hours", where, default=0)
         ahead = check.number(raw, "max_days_ahead", where, default=90, minimum=1)
+        offsets = _reminder_offsets(check, raw, where)
         if all(v is not None for v in (key, tname, duration, buffer, notice, ahead)):
             types.append(AppointmentTypeConfig(
                 key, tname, check.words(raw, "synonyms", where), int(duration), int(buffer),
                 specialty.lower() if specialty else None, room_kind.lower() if room_kind else None,
-                equip, float(notice), int(ahead)))
+                equip, float(notice), int(ahead), offsets))
     if not types and not any(e.startswith("appointment_types") for e in check.errors):
         check.fail("appointment_types", "at least one appointment type is required")
 
@@ -319,6 +322,29 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
         raise ClinicConfigError(check.errors)
     return Clinic(name, phone, tz, int(step), show_provider, tuple(providers), tuple(rooms),
                   tuple(equipment), tuple(types), raw=_jsonable(data))
+
+
+_OFFSET = re.compile(r"^(\d+)\s*([mhd])$")
+
+
+def _reminder_offsets(check: _Checker, raw: dict, where: str) -> tuple[int, ...] | None:
+    """An appointment type's own reminder offsets ("48h", "90m", "2d"), as minutes, latest
+    first; an empty list means no reminders for the type."""
+    value = raw.get("reminder_offsets")
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        check.fail(f"{where}.reminder_offsets", 'must be a list like ["24h", "2h"]')
+        return None
+    minutes: set[int] = set()
+    for j, item in enumerate(value):
+        match = _OFFSET.match(str(item).strip().lower()) if isinstance(item, str) else None
+        if not match or int(match.group(1)) == 0:
+            check.fail(f"{where}.reminder_offsets[{j}]", f"{item!r} is not like 24h, 90m or 2d")
+            continue
+        amount = int(match.group(1))
+        minutes.add(amount * {"m": 1, "h": 60, "d": 1440}[match.group(2)])
+    return tuple(sorted(minutes, reverse=True))
 
 
 def load_clinic(path: str | Path | None = None) -> Clinic:

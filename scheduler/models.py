@@ -11,9 +11,9 @@ No double-booking is enforced by `Occupancy`: a booked appointment holds one row
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Enum, ForeignKey, Index, Integer,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer,
                         LargeBinary, MetaData, String, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -167,6 +167,9 @@ class Appointment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the maintenance job when the time passed without a check-in: staff record the
+    # outcome (fulfilled, noshow); the status and the occupancy are left alone.
+    outcome_needed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     patient: Mapped[Patient] = relationship(lazy="joined")
     provider: Mapped[Provider] = relationship(lazy="joined")
@@ -293,3 +296,87 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(16))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     added_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Reminder(Base):
+    """One text the clinic owes a patient at `due_at`: an appointment reminder, or a waitlist offer.
+
+    The database, not the job scheduler's memory, is the truth (jobs/reminders.py): a due row is
+    claimed with a lease (`status` "sending", `lease_owner`, `lease_until`), sent, and recorded
+    "sent"; a lease that runs out means its worker died, and another worker sends it. Statuses:
+    pending, sending, sent, failed, cancelled (the appointment changed or the patient opted out),
+    expired (its moment passed unsent: the appointment already started, or a later one superseded
+    it).
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "status", "due_at"),
+                      Index("ix_reminders_lease", "status", "lease_until"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="reminder")   # "reminder" | "offer"
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    patient_id: Mapped[int] = mapped_column(Integer, index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error_code: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobLease(Base):
+    """A named lease one process holds at a time (the in-process scheduler under several web
+    workers, a maintenance job), or a marker that a once-a-day job already ran."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WaitlistEntry(Base):
+    """A patient waiting for an earlier time of one appointment type (scheduler/waitlist.py)."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (Index("ix_waitlist_waiting", "status", "type_key", "priority_rank",
+                            "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    type_key: Mapped[str] = mapped_column(String(64))
+    provider_key: Mapped[str | None] = mapped_column(String(64))
+    earliest: Mapped[date | None] = mapped_column(Date)
+    latest: Mapped[date | None] = mapped_column(Date)
+    priority: Mapped[str] = mapped_column(String(16), default="routine")   # urgent | routine
+    priority_rank: Mapped[int] = mapped_column(Integer, default=1)          # 0 urgent, 1 routine
+    status: Mapped[str] = mapped_column(String(16), default="waiting")     # waiting|booked|removed
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    appointment_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class WaitlistOffer(Base):
+    """A freed slot offered to one waiting patient, held for them until `expires_at`.
+
+    Statuses: offered (held, texted or about to be), accepted (they got it), taken (someone else
+    got it first), expired (no answer in time), declined (they said NO)."""
+
+    __tablename__ = "waitlist_offers"
+    __table_args__ = (Index("ix_waitlist_offers_slot", "slot_key", "status"),
+                      Index("ix_waitlist_offers_patient", "patient_id", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("waitlist_entries.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(Integer)
+    slot_key: Mapped[str] = mapped_column(String(128))     # "<provider>@<start ISO>"
+    slot: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="offered")
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appointment_id: Mapped[int | None] = mapped_column(Integer)

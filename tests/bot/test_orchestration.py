@@ -211,7 +211,7 @@ def test_waitlist_request_is_recorded_for_staff_and_books_nothing(chat, model, s
                                     "latest_date": "2026-03-20", "part_of_day": "morning"})),
         answer("I've asked the team to add you to the echo waitlist; they'll call you."))
     assert "waitlist" in chat.text("anything earlier for a heart echo? put me on the waitlist")
-    [event] = audit_events(sessions, "waitlist_requested")
+    [event] = audit_events(sessions, "waitlist_joined")
     assert event.detail["type"] == "cardiac-echo" and event.detail["latest"] == "2026-03-20"
     assert appointments(sessions) == []
     assert result_json(model.requests[1])["booked"] is False

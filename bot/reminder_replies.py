@@ -1,0 +1,99 @@
+"""Answers to what the clinic texted by itself: C, R or X to a reminder, YES or NO to an offer.
+
+A bare "C", "R" or "X" (any case, punctuation ignored) means something only right after a
+reminder: it answers the last reminder sent to the patient in the last 48 hours, if that
+appointment is still upcoming (jobs/reminders.py `last_reminded`). "C" confirms it
+(`Appointment.confirmed_at`), "R" starts the dialogue's reschedule flow for it, "X" asks
+"Reply X again to confirm" and the second X (or YES) cancels it. Every change goes through
+`SchedulingTools`, so it is checked and audited like any other. Without such a reminder the letters
+go on to the dialogue as usual. None of them is an SMS keyword (bot/consent.py).
+
+A bare YES or NO with no dialogue step waiting for it answers the patient's latest waitlist
+offer (scheduler/waitlist.py): YES books the slot through the normal, occupancy-protected path,
+so of several YESes at the same moment exactly one gets it; the others are told it was taken and
+keep their place.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from jobs import reminders
+from scheduler import waitlist
+from scheduler.errors import SchedulingError
+
+from . import dialogue, replies
+from .consent import bare_word
+
+REMINDER_ANSWERS = {"C", "R", "X"}
+YES = {"YES", "Y"}
+NO = {"NO", "N"}
+
+
+def respond(turn: dialogue.Turn, state: dict[str, Any]) -> dict[str, Any] | None:
+    """Handle the turn and return the next state, or None to let the dialogue answer it."""
+    word = bare_word(turn.text)
+    step = state.get("step")
+    if step == "reminder_cancel":
+        if word in ({"X"} | YES):
+            return _cancel(turn, state)
+        state.clear()   # anything else keeps the appointment; the message is read afresh
+        step = None
+        if word in NO:
+            turn.say(replies.kept())
+            return {}
+    if word in REMINDER_ANSWERS:
+        appointment = reminders.last_reminded(turn.tools.db, turn.patient.id, now=turn.now)
+        if appointment is None:
+            return None
+        description = dialogue.describe(appointment, turn.clinic)
+        if word == "C":
+            turn.tools.confirm_appointment(appointment.id)
+            turn.say(replies.reminder_confirmed(description))
+            return {}
+        if word == "R":
+            return dialogue.start_reschedule(turn, appointment)
+        turn.say(replies.reminder_cancel_check(description))
+        return {"step": "reminder_cancel", "appointment": appointment.id,
+                "description": description}
+    if (word in YES or word in NO) and not step:
+        return _answer_offer(turn, word in YES)
+    return None
+
+
+def _cancel(turn: dialogue.Turn, state: dict[str, Any]) -> dict[str, Any]:
+    try:
+        turn.tools.cancel_appointment(state["appointment"])
+    except SchedulingError:
+        turn.say(replies.reminder_reply_stale(turn.clinic))
+        return {}
+    turn.say(replies.cancelled(state["description"]))
+    return {}
+
+
+def _answer_offer(turn: dialogue.Turn, yes: bool) -> dict[str, Any] | None:
+    db, now = turn.tools.db, turn.now
+    offer = waitlist.latest_offer(db, turn.patient.id, now=now)
+    if offer is None:
+        return None
+    if not yes:
+        waitlist.answered(db, offer, "declined", now=now)
+        turn.say(replies.offer_declined())
+        return {}
+    if offer.status == "taken":
+        waitlist.answered(db, offer, "taken", now=now)
+        turn.say(replies.offer_taken())
+        return {}
+    if offer.status == "expired" or offer.expires_at <= now:
+        waitlist.answered(db, offer, "expired", now=now)
+        turn.say(replies.offer_expired())
+        return {}
+    slot = waitlist.FreedSlot.from_dict(offer.slot).as_slot()
+    try:
+        appointment = turn.tools.book_appointment(slot)
+    except SchedulingError:
+        waitlist.answered(db, offer, "taken", now=now)
+        turn.say(replies.offer_taken())
+        return {}
+    waitlist.accepted(db, offer, appointment, now=now)
+    turn.say(replies.offer_accepted(dialogue.describe(appointment, turn.clinic), turn.clinic))
+    return {}

@@ -1,0 +1,50 @@
+"""`python -m jobs`: a job worker process (reminders and maintenance) for multi-process deployments.
+
+Run as many as needed beside the web processes (set JOBS_IN_PROCESS=false there). Each sends due
+reminders as they come (the claim is safe across workers); maintenance runs in one at a time.
+`--once` runs every job once, draining the reminders due now, and exits.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import timezone
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs", description=__doc__.splitlines()[0])
+    parser.add_argument("--once", action="store_true",
+                        help="run every job once (drain the due reminders) and exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from app import build_services
+    from bot import logfiles
+    from bot.settings import Settings, SettingsError
+
+    from .runner import Jobs, digest_poster
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logfiles.configure(settings.log_dir)
+    services = build_services(settings)
+    jobs = Jobs(services, in_process=False, post_digest=digest_poster(settings))
+    if args.once:
+        jobs.run_all_once()
+        return 0
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    scheduler = BlockingScheduler(timezone=timezone.utc)
+    jobs.schedule(scheduler)
+    logging.getLogger("scheduler.jobs").info("job worker %s started", jobs.owner)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Maintenance jobs: idle sessions, old conversation text, appointments needing an outcome, the digest.
+
+- `expire_sessions`: conversations idle past SESSION_TIMEOUT_MINUTES are deleted.
+- `purge_text`: conversation text older than `TEXT_RETENTION` (180 days) is removed: outbox rows
+  (texts sent when no SMS provider is configured) are deleted, and a receipt's stored reply is
+  cleared (the receipt itself stays: it is how a retried webhook is recognised). Audit events keep
+  their encrypted text: the hash chain covers it and must still verify.
+- `mark_outcomes`: an appointment whose time passed while still "booked" (no check-in) gets
+  `outcome_needed_at`; its status and occupancy are staff's call, not the job's.
+- `next_day_digest`: tomorrow's schedule, with the unconfirmed appointments, for the staff channel
+  (ids, times and providers only; never a name or a phone number).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bot.replies import time_text, day_text
+from scheduler.clinic import Clinic
+from scheduler.models import (Appointment, AppointmentStatus, MessageReceipt, OutboxMessage,
+                              Provider)
+
+log = logging.getLogger("scheduler.jobs.maintenance")
+
+TEXT_RETENTION = timedelta(days=180)
+
+
+def expire_sessions(db: Session, store, *, now: datetime) -> int:
+    count = store.expire(db, now=now)
+    if count:
+        log.info("maintenance: %d idle conversations ended", count)
+    return count
+
+
+def purge_text(db: Session, *, now: datetime, retention: timedelta = TEXT_RETENTION) -> int:
+    cutoff = now - retention
+    outbox = db.execute(delete(OutboxMessage).where(OutboxMessage.created_at < cutoff)).rowcount
+    receipts = db.execute(update(MessageReceipt)
+                          .where(MessageReceipt.created_at < cutoff,
+                                 MessageReceipt.reply_enc.is_not(None))
+                          .values(reply_enc=None)).rowcount
+    if outbox or receipts:
+        log.info("maintenance: purged %d outbox texts and %d stored replies older than %d days",
+                 outbox or 0, receipts or 0, retention.days)
+    return (outbox or 0) + (receipts or 0)
+
+
+def mark_outcomes(db: Session, *, now: datetime) -> int:
+    count = db.execute(update(Appointment)
+                       .where(Appointment.status == AppointmentStatus.BOOKED,
+                              Appointment.end_at <= now,
+                              Appointment.outcome_needed_at.is_(None))
+                       .values(outcome_needed_at=now)
+                       .execution_options(synchronize_session=False)).rowcount or 0
+    if count:
+        log.info("maintenance: %d appointments need an outcome", count)
+    return count
+
+
+def next_day_digest(db: Session, clinic: Clinic, *, now: datetime) -> str:
+    """Tomorrow's schedule in the clinic's zone, for staff: counts per provider, and the
+    appointments not yet confirmed by the patient."""
+    zone = clinic.zone
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    start = datetime.combine(tomorrow, datetime.min.time(), tzinfo=zone)
+    end = start + timedelta(days=1)
+    rows = db.execute(select(Appointment.id, Appointment.start_at, Appointment.confirmed_at,
+                             Provider.name)
+                      .join(Provider, Provider.id == Appointment.provider_id)
+                      .where(Appointment.status == AppointmentStatus.BOOKED,
+                             Appointment.start_at >= start, Appointment.start_at < end)
+                      .order_by(Appointment.start_at, Appointment.id)).all()
+    if not rows:
+        return f"Schedule for {day_text(tomorrow)}: no appointments."
+    per_provider: dict[str, int] = {}
+    for row in rows:
+        per_provider[row.name] = per_provider.get(row.name, 0) + 1
+    lines = [f"Schedule for {day_text(tomorrow)}: {len(rows)} appointments ("
+             + ", ".join(f"{name} {n}" for name, n in per_provider.items()) + ")."]
+    unconfirmed = [r for r in rows if r.confirmed_at is None]
+    if unconfirmed:
+        lines.append(f"Not confirmed yet ({len(unconfirmed)}):")
+        lines += [f"#{r.id} {time_text(r.start_at.astimezone(zone))} {r.name}"
+                  for r in unconfirmed[:50]]
+        if len(unconfirmed) > 50:
+            lines.append(f"... and {len(unconfirmed) - 50} more")
+    else:
+        lines.append("All confirmed.")
+    return "\n".join(lines)
+
+
+def post_digest(db: Session, clinic: Clinic, post: Callable[[str], None] | None, *,
+                now: datetime) -> str | None:
+    if post is None:
+        return None
+    text = next_day_digest(db, clinic, now=now)
+    post(text)
+    log.info("maintenance: next-day digest posted")
+    return text

@@ -1,0 +1,546 @@
+"""Reminders: planned with the booking, claimed with a lease, sent, recorded. The database is the truth.
+
+Planning (`plan_reminders`, `cancel_reminders`) runs inside the transaction that books, moves or
+cancels the appointment (bot/tools.py), so a reminder exists exactly when its appointment does.
+Offsets come from REMINDER_OFFSETS or the appointment type's own `reminder_offsets`; an offset of
+whole days keeps the wall-clock time in the patient's zone (a 9:00 visit is reminded at 9:00 the
+day before, across a daylight-saving change), a shorter one is elapsed time. A reminder that would
+land in QUIET_HOURS (patient's local time) moves earlier, to the last allowed minute; none is
+planned in the past, at or after the appointment, or for a patient who opted out.
+
+Sending (`ReminderSender.run`) is a loop of short transactions:
+
+1. sweep: a due reminder whose appointment already started (or was cancelled) is marked expired;
+   of several due reminders for one appointment (everything was down) only the latest goes out;
+2. claim: `UPDATE reminders SET status='sending', lease_owner=me, lease_until=now+lease WHERE id IN
+   (SELECT ... due or lease expired ... ORDER BY due_at LIMIT n FOR UPDATE SKIP LOCKED) RETURNING
+   id` (PostgreSQL; SQLite has no SKIP LOCKED and its BEGIN IMMEDIATE serializes the claim);
+3. for each claimed row: check it is still wanted (appointment upcoming, patient subscribed, not
+   quiet hours now), send it through the sender (Twilio), and record "sent" at once in its own
+   transaction (`WHERE lease_owner = me`). A sender that records in the database instead of
+   texting (the outbox, `record(session, message)`) writes each text in the same transaction as
+   its "sent" mark, a batch at a time: exactly once, with no window at all.
+
+The guarantee: a claimed reminder is sent by its claimer at most once. A worker that dies loses
+nothing: its leases expire and another worker claims those rows. The one window for a duplicate is
+a crash after the carrier accepted the text and before the "sent" row committed (one UPDATE); the
+reminder then goes out once more after the lease expires. We choose that over the opposite risk
+(never sending a reminder whose send might not have happened). See README "Reminders, waitlist and
+jobs".
+
+Log lines carry ids and counts only, never a phone number or a text.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from typing import Callable, Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from bot import replies
+from bot.audit import AuditTrail
+from bot.messages import DeliveryFailed, OutboundMessage, RecipientOptedOut, Sender
+from scheduler.clinic import Clinic
+from scheduler.crypto import Vault
+from scheduler.models import (ACTIVE_STATUSES, Appointment, Patient, Provider, Reminder,
+                              WaitlistOffer)
+
+log = logging.getLogger("scheduler.jobs.reminders")
+
+PENDING, SENDING, SENT, FAILED, CANCELLED, EXPIRED = (
+    "pending", "sending", "sent", "failed", "cancelled", "expired")
+MAX_ATTEMPTS = 3
+RETRY_AFTER = timedelta(minutes=5)
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """REMINDER_OFFSETS and QUIET_HOURS, as the planner and the sender use them."""
+
+    offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
+    quiet_hours: tuple[time, time] | None = (time(21, 0), time(8, 0))
+
+    @classmethod
+    def from_settings(cls, settings) -> "ReminderPolicy":
+        return cls(tuple(settings.reminder_offsets), tuple(settings.quiet_hours))
+
+    def offsets_for(self, clinic: Clinic, type_key: str) -> tuple[timedelta, ...]:
+        try:
+            own = clinic.appointment_type(type_key).reminder_offsets
+        except StopIteration:
+            own = None
+        if own is None:
+            return self.offsets
+        return tuple(timedelta(minutes=m) for m in own)
+
+
+# The process-wide policy, set from the settings by app.build_services (tests may pass their own).
+_policy = ReminderPolicy()
+
+
+def configure(policy: ReminderPolicy) -> None:
+    global _policy
+    _policy = policy
+
+
+def current_policy() -> ReminderPolicy:
+    return _policy
+
+
+# --- quiet hours ----------------------------------------------------------------------------------
+
+def in_quiet_hours(moment: datetime, zone: ZoneInfo, quiet: tuple[time, time] | None) -> bool:
+    if not quiet or quiet[0] == quiet[1]:
+        return False
+    local = moment.astimezone(zone).time()
+    start, end = quiet
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def _at(day, wall: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, wall, tzinfo=zone).astimezone(timezone.utc)
+
+
+def before_quiet_hours(moment: datetime, zone: ZoneInfo,
+                       quiet: tuple[time, time] | None) -> datetime:
+    """`moment`, or when it falls in quiet hours the last allowed minute before they began."""
+    if not in_quiet_hours(moment, zone, quiet):
+        return moment
+    start, end = quiet
+    local = moment.astimezone(zone)
+    day = local.date()
+    if start > end and local.time() < end:      # after midnight: the quiet began yesterday
+        day = day - DAY
+    last = (datetime.combine(day, start) - timedelta(minutes=1)).time()
+    last_day = day if start != time(0, 0) else day - DAY
+    return _at(last_day, last, zone)
+
+
+def after_quiet_hours(moment: datetime, zone: ZoneInfo,
+                      quiet: tuple[time, time] | None) -> datetime:
+    """`moment`, or when it falls in quiet hours the first minute they end."""
+    if not in_quiet_hours(moment, zone, quiet):
+        return moment
+    start, end = quiet
+    local = moment.astimezone(zone)
+    day = local.date()
+    if start > end and local.time() >= start:  # before midnight: they end tomorrow
+        day = day + DAY
+    return _at(day, end, zone)
+
+
+def patient_zone(patient: Patient | None, clinic: Clinic) -> ZoneInfo:
+    if patient is not None and patient.timezone:
+        try:
+            return ZoneInfo(patient.timezone)
+        except (KeyError, ValueError):
+            pass
+    return clinic.zone
+
+
+# --- planning (inside the booking's transaction) ------------------------------------------------
+
+def due_times(start: datetime, offsets: Iterable[timedelta], zone: ZoneInfo,
+              quiet: tuple[time, time] | None, *, now: datetime) -> list[datetime]:
+    """When an appointment at `start` is reminded: one instant per offset, moved out of quiet
+    hours, none in the past or at/after the start, duplicates merged; earliest first."""
+    found: set[datetime] = set()
+    for offset in offsets:
+        if offset % DAY == timedelta(0):
+            local = start.astimezone(zone)
+            wall = local.replace(tzinfo=None) - offset
+            due = wall.replace(tzinfo=zone).astimezone(timezone.utc)
+        else:
+            due = start - offset
+        due = before_quiet_hours(due, zone, quiet)
+        if now < due < start:
+            found.add(due.replace(second=0, microsecond=0) if due.second or due.microsecond
+                      else due)
+    return sorted(found)
+
+
+def plan_reminders(db: Session, clinic: Clinic, appointment: Appointment, *, now: datetime,
+                   policy: ReminderPolicy | None = None) -> list[Reminder]:
+    """Plan `appointment`'s reminders (its pending ones are replaced)."""
+    policy = policy or _policy
+    cancel_reminders(db, appointment.id, now=now)
+    patient = db.get(Patient, appointment.patient_id)
+    if patient is None or patient.opted_out_at is not None or patient.phone_enc is None:
+        return []
+    zone = patient_zone(patient, clinic)
+    type_key = appointment.appointment_type.key
+    rows = [Reminder(kind="reminder", appointment_id=appointment.id, patient_id=patient.id,
+                     due_at=due, status=PENDING, attempts=0, created_at=now)
+            for due in due_times(appointment.start_at, policy.offsets_for(clinic, type_key), zone,
+                                 policy.quiet_hours, now=now)]
+    db.add_all(rows)
+    db.flush()
+    return rows
+
+
+def cancel_reminders(db: Session, appointment_id: int, *, now: datetime) -> int:
+    """Cancel an appointment's reminders not yet sent (cancelled or moved appointment)."""
+    result = db.execute(update(Reminder)
+                        .where(Reminder.appointment_id == appointment_id,
+                               Reminder.status.in_((PENDING, SENDING)))
+                        .values(status=CANCELLED, lease_owner=None, last_error_code="replanned"))
+    return result.rowcount or 0
+
+
+def last_reminded(db: Session, patient_id: int, *, now: datetime,
+                  within: timedelta = timedelta(hours=48)) -> Appointment | None:
+    """The appointment of the last reminder sent to a patient within `within`, if it is still
+    upcoming and active: what a bare C, R or X answers."""
+    row = db.execute(select(Reminder.appointment_id)
+                     .where(Reminder.patient_id == patient_id, Reminder.kind == "reminder",
+                            Reminder.status == SENT, Reminder.sent_at >= now - within)
+                     .order_by(Reminder.sent_at.desc(), Reminder.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    appointment = db.get(Appointment, row[0])
+    if (appointment is None or appointment.status not in ACTIVE_STATUSES
+            or appointment.start_at <= now):
+        return None
+    return appointment
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class RunResult:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retried: int = 0
+    claimed: int = 0
+    sent_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Due:
+    id: int
+    kind: str
+    attempts: int
+    patient_id: int
+    phone_enc: bytes | None
+    opted_out: bool
+    patient_tz: str | None
+    start_at: datetime | None
+    active: bool
+    provider_name: str | None
+    offer_expires: datetime | None
+    offer_slot: dict | None
+    offer_id: int | None = None
+
+
+class ReminderSender:
+    """Claims due reminders (and waitlist offers) and sends them; many may run at once."""
+
+    def __init__(self, sessions: sessionmaker[Session], clinic: Clinic, vault: Vault,
+                 audit: AuditTrail, sender: Sender, *, clock: Callable[[], datetime],
+                 policy: ReminderPolicy | None = None, owner: str | None = None,
+                 lease: timedelta = timedelta(minutes=5), batch: int = 100,
+                 hold_minutes: int = 15):
+        self.sessions, self.clinic, self.vault = sessions, clinic, vault
+        self.audit, self.sender, self.clock = audit, sender, clock
+        self.policy = policy or _policy
+        self.owner = owner or worker_name()
+        self.lease, self.batch, self.hold_minutes = lease, batch, hold_minutes
+        self.postgres = sessions.kw["bind"].dialect.name == "postgresql"
+
+    # one pass: everything due now, batch after batch
+    def run(self, *, max_batches: int | None = None) -> RunResult:
+        result = RunResult()
+        self.sweep(self.clock())
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            ids = self.claim(self.clock())
+            if not ids:
+                break
+            batches += 1
+            result.claimed += len(ids)
+            self._send_batch(ids, result)
+        if result.claimed:
+            log.info("reminders: claimed %d, sent %d, failed %d, skipped %d, retrying %d "
+                     "(worker %s)", result.claimed, result.sent, result.failed, result.skipped,
+                     result.retried, self.owner)
+        return result
+
+    def sweep(self, now: datetime) -> int:
+        """Expire due reminders nobody should get any more (start-up catch-up)."""
+        later = aliased(Reminder)
+        with self.sessions.begin() as db:
+            started = db.execute(
+                update(Reminder)
+                .where(Reminder.status == PENDING, Reminder.due_at <= now,
+                       Reminder.kind == "reminder",
+                       Reminder.appointment_id.in_(
+                           select(Appointment.id).where(
+                               (Appointment.start_at <= now)
+                               | Appointment.status.not_in(ACTIVE_STATUSES))))
+                .values(status=EXPIRED, last_error_code="too_late")
+                .execution_options(synchronize_session=False)).rowcount or 0
+            superseded = db.execute(
+                update(Reminder)
+                .where(Reminder.status == PENDING, Reminder.due_at <= now,
+                       Reminder.kind == "reminder",
+                       exists(select(later.id).where(
+                           later.appointment_id == Reminder.appointment_id,
+                           later.status == PENDING, later.due_at <= now,
+                           (later.due_at > Reminder.due_at)
+                           | ((later.due_at == Reminder.due_at) & (later.id > Reminder.id)))))
+                .values(status=EXPIRED, last_error_code="superseded")
+                .execution_options(synchronize_session=False)).rowcount or 0
+        if started or superseded:
+            log.info("reminders: %d expired (appointment started), %d superseded",
+                     started, superseded)
+        return started + superseded
+
+    def claim(self, now: datetime, limit: int | None = None) -> list[int]:
+        """Take up to `limit` due rows (or rows whose lease ran out) for this worker."""
+        limit = limit or self.batch
+        claimed: list[int] = []
+        with self.sessions.begin() as db:
+            for due in ((Reminder.status == PENDING) & (Reminder.due_at <= now),
+                        (Reminder.status == SENDING) & (Reminder.lease_until < now)):
+                wanted = limit - len(claimed)
+                if wanted <= 0:
+                    break
+                pick = (select(Reminder.id).where(due).order_by(Reminder.due_at, Reminder.id)
+                        .limit(wanted))
+                if self.postgres:
+                    pick = pick.with_for_update(skip_locked=True)
+                rows = db.execute(
+                    update(Reminder).where(Reminder.id.in_(pick.scalar_subquery()))
+                    .values(status=SENDING, lease_owner=self.owner,
+                            lease_until=now + self.lease, attempts=Reminder.attempts + 1)
+                    .returning(Reminder.id)
+                    .execution_options(synchronize_session=False)).scalars().all()
+                claimed.extend(rows)
+        return sorted(claimed)
+
+    def _load(self, ids: list[int]) -> list[_Due]:
+        with self.sessions() as db:
+            rows = db.execute(
+                select(Reminder.id, Reminder.kind, Reminder.attempts, Reminder.patient_id,
+                       Reminder.offer_id,
+                       Patient.phone_enc, Patient.opted_out_at, Patient.timezone,
+                       Appointment.start_at, Appointment.status, Provider.name,
+                       WaitlistOffer.expires_at, WaitlistOffer.slot, WaitlistOffer.status)
+                .join(Patient, Patient.id == Reminder.patient_id)
+                .outerjoin(Appointment, Appointment.id == Reminder.appointment_id)
+                .outerjoin(Provider, Provider.id == Appointment.provider_id)
+                .outerjoin(WaitlistOffer, WaitlistOffer.id == Reminder.offer_id)
+                .where(Reminder.id.in_(ids), Reminder.lease_owner == self.owner)
+                .order_by(Reminder.due_at, Reminder.id)).all()
+        out = []
+        for (rid, kind, attempts, patient_id, offer_id, phone_enc, opted_out, tz, start, status, provider,
+             expires, slot, offer_status) in rows:
+            if kind == "offer":
+                active = offer_status == "offered"
+                start = datetime.fromisoformat(slot["start"]) if slot else None
+            else:
+                active = status in ACTIVE_STATUSES
+            out.append(_Due(rid, kind, attempts, patient_id, phone_enc, opted_out is not None,
+                            tz, start, active, provider, expires, slot, offer_id))
+        return out
+
+    def _send_batch(self, ids: list[int], result: RunResult) -> None:
+        if callable(getattr(self.sender, "record", None)):
+            return self._record_batch(ids, result)
+        claimed_at = self.clock()
+        sent_now: list[_Due] = []
+        for due in self._load(ids):
+            now = self.clock()
+            if now - claimed_at > self.lease / 2:
+                self._renew(ids, now)
+                claimed_at = now
+            outcome = self._send_one(due, now)
+            if outcome == SENT:
+                result.sent += 1
+                result.sent_ids.append(due.id)
+                sent_now.append(due)
+            elif outcome == FAILED:
+                result.failed += 1
+            elif outcome == PENDING:
+                result.retried += 1
+            else:
+                result.skipped += 1
+        if sent_now:
+            # One audit append per batch: the chain's lock is taken once, not once per text.
+            with self.sessions.begin() as db:
+                at = self.clock()
+                for due in sent_now:
+                    self.audit.record(db, f"{due.kind}_sent", at=at, channel="sms", actor="bot",
+                                      patient_id=due.patient_id,
+                                      detail={"reminder_id": due.id})
+
+    def _record_batch(self, ids: list[int], result: RunResult) -> None:
+        """A sender that records in the database (the outbox): each text and its reminder's
+        "sent" mark commit together, a batch per transaction: exactly once, no window."""
+        now = self.clock()
+        dues = self._load(ids)
+        later = []
+        with self.sessions.begin() as db:
+            sent: list[_Due] = []
+            for due in dues:
+                unwanted = self._unwanted(due, now)
+                if unwanted is not None:
+                    db.execute(update(Reminder)
+                               .where(Reminder.id == due.id, Reminder.lease_owner == self.owner)
+                               .values(status=unwanted[0], last_error_code=unwanted[1],
+                                       lease_owner=None, lease_until=None)
+                               .execution_options(synchronize_session=False))
+                    result.skipped += 1
+                    continue
+                zone = ZoneInfo(due.patient_tz) if due.patient_tz else self.clinic.zone
+                if in_quiet_hours(now, zone, self.policy.quiet_hours):
+                    later.append(due)   # the one-by-one path knows how to wait
+                    continue
+                self.sender.record(db, OutboundMessage(
+                    "sms", self.vault.decrypt(due.phone_enc), self._text(due, zone),
+                    kind=due.kind))
+                sent.append(due)
+            if sent:
+                marked = db.execute(update(Reminder)
+                                    .where(Reminder.id.in_([d.id for d in sent]),
+                                           Reminder.lease_owner == self.owner)
+                                    .values(status=SENT, sent_at=now, lease_owner=None,
+                                            lease_until=None)
+                                    .execution_options(synchronize_session=False)).rowcount
+                if marked != len(sent):   # a lease ran out under us: send nothing of this batch
+                    raise RuntimeError("reminder leases lost during a batch; rolled back")
+                for due in sent:
+                    self.audit.record(db, f"{due.kind}_sent", at=now, channel="sms", actor="bot",
+                                      patient_id=due.patient_id, detail={"reminder_id": due.id})
+        result.sent += len(sent)
+        result.sent_ids += [d.id for d in sent]
+        for due in later:
+            outcome = self._send_one(due, now)
+            result.retried += outcome == PENDING
+            result.skipped += outcome != PENDING
+
+    def _renew(self, ids: list[int], now: datetime) -> None:
+        with self.sessions.begin() as db:
+            db.execute(update(Reminder)
+                       .where(Reminder.id.in_(ids), Reminder.lease_owner == self.owner,
+                              Reminder.status == SENDING)
+                       .values(lease_until=now + self.lease)
+                       .execution_options(synchronize_session=False))
+
+    def _finish(self, reminder_id: int, status: str, now: datetime, *, code: str | None = None,
+                due_at: datetime | None = None, audit: str | None = None,
+                patient_id: int | None = None) -> bool:
+        values: dict = {"status": status, "lease_owner": None, "lease_until": None}
+        if status == SENT:
+            values["sent_at"] = now
+        if code is not None:
+            values["last_error_code"] = code
+        if due_at is not None:
+            values["due_at"] = due_at
+        with self.sessions.begin() as db:
+            done = db.execute(update(Reminder)
+                              .where(Reminder.id == reminder_id,
+                                     Reminder.lease_owner == self.owner)
+                              .values(**values)
+                              .execution_options(synchronize_session=False)).rowcount
+            if audit and done:
+                self.audit.record(db, audit, at=now, channel="sms", actor="bot",
+                                  patient_id=patient_id,
+                                  detail={"reminder_id": reminder_id, "code": code})
+        if not done:
+            log.warning("reminder %s: lease lost before it was recorded %s (worker %s)",
+                        reminder_id, status, self.owner)
+        return bool(done)
+
+    def _unwanted(self, due: _Due, now: datetime) -> tuple[str, str] | None:
+        """(status, code) when the reminder must not go out now; None to send it."""
+        if not due.active or due.start_at is None or due.start_at <= now:
+            return (EXPIRED if due.active else CANCELLED), "not_upcoming"
+        if due.kind == "offer" and (due.offer_expires is None or due.offer_expires <= now):
+            return EXPIRED, "offer_expired"
+        if due.opted_out or due.phone_enc is None:
+            return CANCELLED, "opted_out"
+        return None
+
+    def _send_one(self, due: _Due, now: datetime) -> str:
+        unwanted = self._unwanted(due, now)
+        if unwanted is not None:
+            self._finish(due.id, unwanted[0], now, code=unwanted[1])
+            return unwanted[0]
+        zone = ZoneInfo(due.patient_tz) if due.patient_tz else self.clinic.zone
+        if in_quiet_hours(now, zone, self.policy.quiet_hours):
+            later = after_quiet_hours(now, zone, self.policy.quiet_hours)
+            if later >= due.start_at:
+                self._finish(due.id, EXPIRED, now, code="quiet_hours")
+                return EXPIRED
+            if due.kind == "offer":   # the hold starts when the offer can be read
+                with self.sessions.begin() as db:
+                    db.execute(update(WaitlistOffer)
+                               .where(WaitlistOffer.id == due.offer_id)
+                               .values(expires_at=later + timedelta(minutes=self.hold_minutes)))
+            self._finish(due.id, PENDING, now, code="quiet_hours", due_at=later)
+            return PENDING
+        message = OutboundMessage("sms", self.vault.decrypt(due.phone_enc), self._text(due, zone),
+                                  kind=due.kind)
+        try:
+            self.sender.send(message)
+        except RecipientOptedOut:
+            self._finish(due.id, CANCELLED, now, code="opted_out")
+            return CANCELLED
+        except DeliveryFailed as exc:
+            return self._failed(due, now, str(exc.code or "error"), exc.retryable)
+        except Exception as exc:   # the sender's own bug or outage: retry, then give up
+            log.exception("reminder %s: sender raised %s", due.id, type(exc).__name__)
+            return self._failed(due, now, type(exc).__name__[:32], True)
+        self._finish(due.id, SENT, self.clock())
+        return SENT
+
+    def _failed(self, due: _Due, now: datetime, code: str, retryable: bool) -> str:
+        if retryable and due.attempts < MAX_ATTEMPTS:
+            retry = now + RETRY_AFTER * due.attempts
+            if retry < due.start_at:
+                self._finish(due.id, PENDING, now, code=code, due_at=retry)
+                return PENDING
+        self._finish(due.id, FAILED, now, code=code, audit=f"{due.kind}_failed",
+                     patient_id=due.patient_id)
+        log.warning("reminder %s not delivered (code %s, attempts %d)", due.id, code,
+                    due.attempts)
+        return FAILED
+
+    def _text(self, due: _Due, zone: ZoneInfo) -> str:
+        if due.kind == "offer":
+            return replies.waitlist_offer(self.clinic, due.start_at, zone, self.hold_minutes)
+        provider = due.provider_name if self.clinic.show_provider_in_reminders else None
+        return replies.reminder(self.clinic, due.start_at, zone, provider)
+
+
+def reminders_listing(db: Session, which: str, *, limit: int = 20) -> list[Reminder]:
+    """For the admin desk: the next pending reminders, or the latest failed ones."""
+    query = select(Reminder)
+    if which == "failed":
+        query = query.where(Reminder.status == FAILED).order_by(Reminder.due_at.desc())
+    else:
+        query = query.where(Reminder.status.in_((PENDING, SENDING))).order_by(Reminder.due_at)
+    return list(db.scalars(query.limit(limit)))
+
+
+def count_by_status(db: Session, which: str) -> int:
+    from sqlalchemy import func
+    statuses = (FAILED,) if which == "failed" else (PENDING, SENDING)
+    return db.scalar(select(func.count()).select_from(Reminder)
+                     .where(Reminder.status.in_(statuses))) or 0

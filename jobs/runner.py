@@ -1,0 +1,162 @@
+"""The job runner: APScheduler 3 driving the jobs over database state.
+
+Two ways to run, one set of jobs (`Jobs`):
+
+- in the web process (`JOBS_IN_PROCESS=true`, started by `create_app`): a BackgroundScheduler.
+  Under gunicorn every web worker starts one, so each tick first takes the `web-scheduler` row of
+  `job_leases` (held for `LEASE`, renewed by its holder each tick): one process runs the jobs,
+  the others skip, and when the holder dies another takes over after the lease runs out;
+- `python -m jobs`: a BlockingScheduler per worker process. Workers all send reminders at once
+  (the claim is safe); the other jobs take a lease of their own, so they run in one process.
+
+APScheduler only says "now"; what is due is in the database. Every job runs once at start-up,
+which is the catch-up: reminders missed while everything was down go out then (or are expired
+when their appointment already started).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduler import waitlist
+from scheduler.models import JobLease
+
+from . import maintenance
+from .reminders import ReminderPolicy, ReminderSender, worker_name
+
+log = logging.getLogger("scheduler.jobs")
+
+LEASE = timedelta(seconds=90)
+REMINDER_INTERVAL = 30        # seconds
+WAITLIST_INTERVAL = 60
+MAINTENANCE_INTERVAL = 15 * 60
+DIGEST_HOUR = 17              # clinic time, the day before
+
+
+def take_lease(sessions: sessionmaker[Session], name: str, owner: str, *, now: datetime,
+               ttl: timedelta = LEASE) -> bool:
+    """Take or renew the named lease; False while another owner holds it."""
+    with sessions.begin() as db:
+        taken = db.execute(update(JobLease)
+                           .where(JobLease.name == name,
+                                  (JobLease.owner == owner) | (JobLease.until < now))
+                           .values(owner=owner, until=now + ttl)).rowcount
+        if taken:
+            return True
+        try:
+            with db.begin_nested():
+                db.execute(insert(JobLease).values(name=name, owner=owner, until=now + ttl))
+            return True
+        except IntegrityError:
+            return False
+
+
+def once(sessions: sessionmaker[Session], name: str, owner: str, *, now: datetime) -> bool:
+    """True for the first caller ever with this name (e.g. "digest:2026-03-05")."""
+    return take_lease(sessions, name, owner, now=now, ttl=timedelta(days=3650))
+
+
+class Jobs:
+    """The jobs over one app's services (app.Services)."""
+
+    def __init__(self, services, *, in_process: bool, owner: str | None = None,
+                 post_digest: Callable[[str], None] | None = None):
+        self.services = services
+        self.in_process = in_process
+        self.owner = owner or worker_name()
+        self.post_digest = post_digest
+        self.reminders = ReminderSender(
+            services.sessions, services.clinic, services.vault, services.audit, services.sender,
+            clock=services.clock, policy=ReminderPolicy.from_settings(services.settings),
+            owner=self.owner)
+
+    def _now(self) -> datetime:
+        return self.services.clock()
+
+    def _may_run(self, name: str, *, exclusive: bool) -> bool:
+        now = self._now()
+        if self.in_process and not take_lease(self.services.sessions, "web-scheduler",
+                                              self.owner, now=now):
+            return False
+        if exclusive and not self.in_process:
+            return take_lease(self.services.sessions, f"job:{name}", self.owner, now=now)
+        return True
+
+    def _guarded(self, name: str, job: Callable[[], object], *, exclusive: bool = True):
+        try:
+            if self._may_run(name, exclusive=exclusive):
+                return job()
+        except Exception:   # a job's failure is logged; the scheduler carries on
+            log.exception("job %s failed (worker %s)", name, self.owner)
+        return None
+
+    # --- the jobs ----------------------------------------------------------------------------
+    def send_reminders(self):
+        return self._guarded("reminders", self.reminders.run, exclusive=False)
+
+    def advance_waitlist(self):
+        def job():
+            with self.services.sessions.begin() as db:
+                return waitlist.advance(db, self.services.clinic, now=self._now())
+        return self._guarded("waitlist", job)
+
+    def maintain(self):
+        def job():
+            now = self._now()
+            with self.services.sessions.begin() as db:
+                maintenance.expire_sessions(db, self.services.conversation.store, now=now)
+                maintenance.purge_text(db, now=now)
+                maintenance.mark_outcomes(db, now=now)
+            local = now.astimezone(self.services.clinic.zone)
+            if local.hour >= DIGEST_HOUR and self.post_digest is not None and once(
+                    self.services.sessions, f"digest:{local.date().isoformat()}", self.owner,
+                    now=now):
+                with self.services.sessions() as db:
+                    maintenance.post_digest(db, self.services.clinic, self.post_digest, now=now)
+        return self._guarded("maintenance", job)
+
+    def run_all_once(self) -> None:
+        """Every job once, now (start-up catch-up; `python -m jobs --once`)."""
+        self.send_reminders()
+        self.advance_waitlist()
+        self.maintain()
+
+    # --- APScheduler ---------------------------------------------------------------------------
+    def schedule(self, scheduler) -> None:
+        first = datetime.now(timezone.utc)
+        scheduler.add_job(self.send_reminders, "interval", seconds=REMINDER_INTERVAL,
+                          id="reminders", next_run_time=first, max_instances=1, coalesce=True)
+        scheduler.add_job(self.advance_waitlist, "interval", seconds=WAITLIST_INTERVAL,
+                          id="waitlist", next_run_time=first, max_instances=1, coalesce=True)
+        scheduler.add_job(self.maintain, "interval", seconds=MAINTENANCE_INTERVAL,
+                          id="maintenance", next_run_time=first, max_instances=1, coalesce=True)
+
+
+def digest_poster(settings) -> Callable[[str], None] | None:
+    """Posts the digest to SLACK_STAFF_CHANNEL; None when Slack is off."""
+    if not (settings.slack_bot_token and settings.slack_staff_channel):
+        return None
+    from adapters.slack import web_client   # loads slack_sdk only when Slack is on
+
+    client, channel = web_client(settings), settings.slack_staff_channel
+
+    def post(text: str) -> None:
+        client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+    return post
+
+
+def start_in_process(services):
+    """The web process's BackgroundScheduler (create_app, when JOBS_IN_PROCESS is true)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    jobs = Jobs(services, in_process=True, post_digest=digest_poster(services.settings))
+    scheduler = BackgroundScheduler(timezone=timezone.utc, daemon=True)
+    jobs.schedule(scheduler)
+    scheduler.start()
+    log.info("in-process job scheduler started (worker %s)", jobs.owner)
+    return scheduler

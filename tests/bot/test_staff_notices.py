@@ -1,0 +1,59 @@
+"""Staff notices: told after commit, never on rollback, ids and times only, Slack-free."""
+from __future__ import annotations
+
+import threading
+
+from bot import staff_replies
+from bot.audit import AuditTrail
+from bot.notices import StaffNotice, StaffNotifier
+
+
+def test_notices_go_out_after_commit_and_never_for_a_rolled_back_turn(sessions, vault, now,
+                                                                     demo_clinic):
+    posted, done = [], threading.Event()
+
+    def post(notice):
+        posted.append(notice)
+        done.set()
+
+    audit = AuditTrail(vault)
+    notifier = StaffNotifier(post)
+    notifier.watch(audit)
+    try:
+        with sessions.begin() as db:
+            audit.record(db, "red_flag", at=now, channel="sms", actor="patient:7", patient_id=7,
+                         detail={"category": "cardiac"})
+            raise RuntimeError("the turn failed")
+    except RuntimeError:
+        pass
+    with sessions.begin() as db:
+        audit.record(db, "appointment_booked", at=now, channel="sms", actor="staff:U0STAFF",
+                     patient_id=7, appointment_id=3, detail={"start": now.isoformat()})
+        audit.record(db, "red_flag", at=now, channel="sms", actor="patient:7", patient_id=7,
+                     detail={"category": "cardiac"})
+        assert posted == []            # not before the commit
+    assert done.wait(5)
+    notifier.drain()
+    assert posted == [StaffNotice("red_flag", at=now, channel="sms", patient_id=7)]
+    text = staff_replies.notice(posted[0], demo_clinic)
+    assert "patient #7" in text and "cardiac" not in text
+
+
+def test_without_a_poster_nothing_is_watched(vault):
+    audit = AuditTrail(vault)
+    StaffNotifier().watch(audit)
+    assert audit.observers == []
+
+
+def test_a_failing_poster_is_logged_not_raised(sessions, vault, now, caplog):
+    def post(notice):
+        raise ConnectionError("slack is down")
+
+    audit = AuditTrail(vault)
+    notifier = StaffNotifier(post)
+    notifier.watch(audit)
+    with sessions.begin() as db:
+        audit.record(db, "sms_failed", at=now, channel="sms", actor="bot", patient_id=2,
+                     detail={"kind": "reminder", "code": 30003})
+    notifier.drain()
+    assert "staff notice not posted (undelivered, patient 2" in caplog.text

@@ -1,0 +1,55 @@
+"""The real app's jobs: booked by text in the web chat's channel, reminded by the in-process runner
+(one web worker of several holds the scheduler lease), answered with C."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from app import create_app, services_of
+from bot.messages import InboundMessage
+from bot.settings import Settings
+from jobs.runner import Jobs, take_lease
+from scheduler.models import Appointment
+
+NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
+PHONE = "+12125550123"
+
+
+class Clock:
+    now = NOW
+
+    def __call__(self):
+        return self.now
+
+
+def test_booked_reminded_once_across_web_workers_and_confirmed(tmp_path):
+    clock = Clock()
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
+                        log_dir=tmp_path / "logs", secret_key_file=tmp_path / "secret.key",
+                        encryption_keys=(Fernet.generate_key().decode(),))
+    services = services_of(create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True}))
+    ids = iter(range(100))
+
+    def say(text):
+        message = InboundMessage("web", PHONE, text, f"m{next(ids)}", clock.now)
+        return "\n".join(r.as_text() for r in services.conversation.handle(message))
+
+    for text in ("book a checkup", "Jordan Testperson", "tomorrow at 10am", "1"):
+        answer = say(text)
+    assert "You're booked" in answer
+
+    # Two web workers each run the in-process jobs; only the lease holder sends.
+    first, second = (Jobs(services, in_process=True, owner=o) for o in ("web-1", "web-2"))
+    clock.now = NOW + timedelta(hours=24, minutes=1)
+    first.run_all_once()
+    second.run_all_once()
+    texts = services.sender.messages_for(PHONE)
+    assert [m.kind for m in texts] == ["reminder"]
+    assert "Reply C to confirm" in texts[0].text
+    assert not take_lease(services.sessions, "web-scheduler", "web-2", now=clock.now)
+
+    assert "is confirmed" in say("c")
+    with services.sessions() as db:
+        assert db.scalars(select(Appointment.confirmed_at)).one() == clock.now
