@@ -54,6 +54,8 @@ INVALID_TO = 21211        # "Invalid 'To' Phone Number"
 # Delivery statuses in the order a message moves through them. A callback may only move a
 # message to a higher rank; the final states share the top ranks (delivered above the failures,
 # since a delivery receipt is the carrier's last word).
+# What the carrier reports when a text it accepted never reached the phone.
+UNDELIVERED = frozenset({"failed", "undelivered"})
 STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
                "failed": 4, "undelivered": 4, "canceled": 4, "delivered": 5, "read": 6}
 
@@ -193,11 +195,13 @@ class TwilioSender:
 
 
 def record_status(sessions: sessionmaker[Session], clock: Callable[[], datetime],
-                  message_sid: str, status: str, error_code: int | None) -> bool:
+                  message_sid: str, status: str, error_code: int | None,
+                  audit: AuditTrail | None = None) -> bool:
     """Apply one status callback; True when it moved the message forward (or first recorded it).
 
     One conditional UPDATE (status rank strictly higher), so repeated and late callbacks, in any
-    order and in any process, never move a status back."""
+    order and in any process, never move a status back. A message the carrier reports as failed
+    or undelivered is audited as `sms_failed` once (so staff hear of it, see bot/notices.py)."""
     rank = STATUS_RANK.get(status)
     if rank is None:
         return False           # a status we do not know: keep what we have
@@ -215,13 +219,21 @@ def record_status(sessions: sessionmaker[Session], clock: Callable[[], datetime]
             moved = True
         except IntegrityError:
             moved = bool(_advance(sessions, message_sid, rank, values))
-    if moved and error_code == UNSUBSCRIBED:
+    if moved and (error_code == UNSUBSCRIBED or (audit and status in UNDELIVERED)):
         with sessions.begin() as db:
-            patient_id = db.scalar(select(SmsMessage.patient_id)
-                                   .where(SmsMessage.message_sid == message_sid))
-            patient = db.get(Patient, patient_id) if patient_id else None
-            if patient is not None and patient.opted_out_at is None:
-                patient.opted_out_at = now
+            sent = db.execute(select(SmsMessage.patient_id, SmsMessage.kind)
+                              .where(SmsMessage.message_sid == message_sid)).first()
+            patient_id = sent.patient_id if sent else None
+            if error_code == UNSUBSCRIBED:
+                patient = db.get(Patient, patient_id) if patient_id else None
+                if patient is not None and patient.opted_out_at is None:
+                    patient.opted_out_at = now
+            if audit is not None and status in UNDELIVERED:
+                audit.record(db, "sms_failed", at=now, channel="sms", actor="carrier",
+                             patient_id=patient_id,
+                             detail={"kind": sent.kind if sent else None, "status": status,
+                                     "code": error_code, "error": "carrier_report",
+                                     "retryable": False})
     return bool(moved)
 
 

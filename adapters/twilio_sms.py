@@ -183,7 +183,7 @@ def delivery_status():
         raise Refusal(400, "MessageSid and MessageStatus are required")
     code = form.get("ErrorCode", "")
     record_status(services.sessions, services.clock, sid, status,
-                  int(code) if code.isdigit() and len(code) <= 9 else None)
+                  int(code) if code.isdigit() and len(code) <= 9 else None, services.audit)
     return Response(status=204)
 
 

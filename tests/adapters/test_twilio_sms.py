@@ -379,6 +379,22 @@ def test_failure_status_keeps_its_error_code(client, services):
     assert (row.status, row.error_code) == ("undelivered", 30003)
 
 
+def test_a_late_delivery_failure_is_audited_once_for_staff(client, services, consented):
+    sid = new_sid()
+    with services.sessions.begin() as db:
+        patient = find_patient(db, services.vault, PHONE)
+        db.add(SmsMessage(message_sid=sid, patient_id=patient.id, kind="reminder",
+                          status="sent", status_rank=3, created_at=NOW, updated_at=NOW))
+    status(client, sid, "undelivered", ErrorCode="30003")
+    status(client, sid, "failed", ErrorCode="30003")       # a repeat report: no second event
+    with services.sessions() as db:
+        events = db.scalars(select(AuditEvent).where(AuditEvent.kind == "sms_failed")).all()
+    assert len(events) == 1
+    assert events[0].patient_id == patient.id
+    assert events[0].detail == {"kind": "reminder", "status": "undelivered", "code": 30003,
+                                "error": "carrier_report", "retryable": False}
+
+
 def test_unknown_status_is_accepted_and_changes_nothing(client, services):
     sid = new_sid()
     status(client, sid, "sent")
