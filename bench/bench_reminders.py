@@ -104,11 +104,13 @@ def main() -> int:
         for workers in (int(w) for w in args.workers.split(",")):
             result = run(url, key, workers, args.reminders, Path(logs))
             results.append(result)
-            base = results[0]["per_second"]
             print(f"{workers} worker(s): {result['seconds']:.1f} s, "
-                  f"{result['per_second']:.0f} reminders/s, x{result['per_second'] / base:.2f} "
-                  f"of one worker; sent {result['sent']}, duplicates {result['duplicates']}, "
-                  f"missed {result['missed']}", flush=True)
+                  f"{result['per_second']:.0f} reminders/s; sent {result['sent']}, duplicates "
+                  f"{result['duplicates']}, missed {result['missed']}", flush=True)
+    one = next((r for r in results if r["workers"] == 1), None)
+    if one is not None:
+        print("throughput vs one worker: " + ", ".join(
+            f"{r['workers']}: x{r['per_second'] / one['per_second']:.2f}" for r in results))
     ok = all(r["duplicates"] == 0 and r["missed"] == 0 and r["sent"] == args.reminders
              for r in results)
     four = next((r for r in results if r["workers"] == 4), None)

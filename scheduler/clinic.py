@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -102,8 +103,7 @@ class Clinic:
 
     @property
     def display_phone(self) -> str:
-        number = phonenumbers.parse(self.phone)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return _national(self.phone)
 
     def provider(self, key: str) -> ProviderConfig:
         return next(p for p in self.providers if p.key == key)
@@ -115,6 +115,13 @@ class Clinic:
         kind = self.appointment_type(type_key)
         return tuple(p for p in self.providers
                      if kind.specialty is None or kind.specialty in p.specialties)
+
+
+@lru_cache(maxsize=16)
+def _national(phone: str) -> str:
+    """The clinic's number as people write it (parsed once: every reminder shows it)."""
+    number = phonenumbers.parse(phone)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

@@ -10,7 +10,7 @@ from bot import segments
 from bot.messages import DeliveryFailed
 from jobs import reminders
 from jobs.reminders import ReminderPolicy
-from scheduler.models import OutboxMessage, Reminder
+from scheduler.models import Reminder
 
 NY = "America/New_York"
 MON = date(2026, 3, 9)     # the Monday after the spring-forward Sunday (2026-03-08)
