@@ -25,6 +25,7 @@ from . import logfiles
 
 GENESIS = "0" * 64
 _INSERT = insert(AuditEvent.__table__)
+_TAIL = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
 _LOCK_KEY = 7_210_001  # the advisory lock that serializes audit appends on PostgreSQL
 
 
@@ -120,10 +121,11 @@ def _append_buffered(session: Session) -> None:
     buffered = session.info.pop("audit_buffer", None)
     if not buffered:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    # Core on the session's connection: the ORM's execution path would cost more than the work.
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    last = connection.execute(_TAIL).first()
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     rows = []
     for fields in buffered:
@@ -131,8 +133,7 @@ def _append_buffered(session: Session) -> None:
         row = {**fields, "seq": seq, "prev_hash": prev}
         row["hash"] = prev = _digest(row, row.pop("text_digest"))
         rows.append(row)
-    # A cached Core executemany: the ORM's unit of work would cost more than the turn itself.
-    session.execute(_INSERT, rows)
+    connection.execute(_INSERT, rows)
     session.info.setdefault("audit_pending", []).extend(
         {name: row[name] for name in ("seq", "kind", "channel", "patient_id", "appointment_id",
                                       "hash", "prev_hash")} for row in rows)

@@ -259,9 +259,17 @@ _DIRECTORY_QUERY = union_all(
 )
 
 
+def _core_rows(session: Session, statement, params: dict | None = None) -> list:
+    """Plain rows of a Core statement, run on the session's connection after a flush (so pending
+    changes count): a search makes a few such reads per message, and the ORM's execution path
+    costs several times the query itself."""
+    session.flush()
+    return session.connection().execute(statement, params or {}).all()
+
+
 def _directory(session: Session) -> _Directory:
     found: dict[str, dict[str, int]] = {"p": {}, "r": {}, "t": {}}
-    for table, key, row_id in session.execute(_DIRECTORY_QUERY):
+    for table, key, row_id in _core_rows(session, _DIRECTORY_QUERY):
         found[table][key] = row_id
     return _Directory(found["p"], found["r"], found["t"])
 
@@ -379,13 +387,13 @@ def _busy(session: Session, lo: int, hi: int, provider_ids: Sequence[int],
             | {("r", i) for i in equipment_ids})
     if _indexed_by_holder(session):
         # all(): one fetch of every row from the driver, not a driver call per row.
-        rows = session.execute(_BUSY_BY_HOLDER, params).all()
+        rows = _core_rows(session, _BUSY_BY_HOLDER, params)
         for kind, holder, start, until in rows:
             runs.setdefault((kind, holder), []).append(
                 (start // CELL_SECONDS, -(-until // CELL_SECONDS)))
         return _BusyMap(read, runs, len(rows))
     providers, resources = set(provider_ids), set(room_ids) | set(equipment_ids)
-    rows = session.execute(_BUSY_BY_WINDOW, params).all()
+    rows = _core_rows(session, _BUSY_BY_WINDOW, params)
     for provider_id, room_id, equipment_id, start, until in rows:
         run = (start // CELL_SECONDS, -(-until // CELL_SECONDS))
         if provider_id in providers:
