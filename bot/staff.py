@@ -250,10 +250,11 @@ class StaffDesk:
         word = word.lower()
         if word in ("", "help"):
             return StaffAnswer(say.appt_help(self.clinic))
-        if word in ("waitlist", "wait-list"):
-            return StaffAnswer(say.waitlist_not_available(), ok=False)
+        if word == "wait-list":
+            word = "waitlist"
         handler = {"today": self._today, "slots": self._slots, "book": self._book,
-                   "cancel": self._cancel, "move": self._move, "find": self._find}.get(word)
+                   "cancel": self._cancel, "move": self._move, "find": self._find,
+                   "waitlist": self._waitlist}.get(word)
         if handler is None:
             return StaffAnswer(say.unknown_command(word, list(say.APPT_USAGE.values())),
                                ok=False)
@@ -312,6 +313,37 @@ class StaffDesk:
         patient = find_or_create_patient(db, self.vault, phone, now=tools.now)
         db.flush()
         return self.offer_or_book(db, tools, patient, u.appointment_type, day, u, note)
+
+    def _waitlist(self, db: Session, tools: SchedulingTools, rest: str) -> StaffAnswer:
+        phone, rest, seen = leading_phone(rest)
+        if phone is None:
+            return StaffAnswer(say.usage(say.APPT_USAGE["waitlist"],
+                                         say.bad_phone() if seen else None), ok=False)
+        return self.waitlist(db, tools, phone, self._understand(rest, tools.now))
+
+    def waitlist(self, db: Session, tools: SchedulingTools, phone: str,
+                 u: Understanding) -> StaffAnswer:
+        """Put a patient on the waitlist for a type: optionally one provider, from a day on,
+        and "urgent" (staff may set priority; patients cannot)."""
+        usage = say.APPT_USAGE["waitlist"]
+        if not u.appointment_type:
+            return StaffAnswer(say.usage(usage, say.unknown_type(self.clinic)), ok=False)
+        problem = self._provider_problem(u)
+        if problem:
+            return StaffAnswer(say.usage(usage, problem), ok=False)
+        earliest, note = self._day(u, tools.now) if (u.date or u.date_problem) else (None, None)
+        if note and earliest is None:
+            return StaffAnswer(say.usage(usage, note), ok=False)
+        patient = find_or_create_patient(db, self.vault, phone, now=tools.now)
+        db.flush()
+        priority = "urgent" if u.urgency == "urgent" else "routine"
+        entry, created = tools.join_waitlist(u.appointment_type, patient_id=patient.id,
+                                             provider_key=u.provider, earliest=earliest,
+                                             priority=priority)
+        type_name = self.clinic.appointment_type(u.appointment_type).name
+        provider = self.clinic.provider(entry.provider_key).name if entry.provider_key else None
+        return StaffAnswer(say.waitlisted(self.patient_label(patient), type_name, provider,
+                                          entry.priority, entry.earliest, created))
 
     def offer_or_book(self, db: Session, tools: SchedulingTools, patient: Patient,
                       type_key: str, day: date, u: Understanding,

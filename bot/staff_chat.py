@@ -10,8 +10,8 @@ times, and keeps its small state encrypted in `SessionStore` (a patient id, neve
 phone number only until the patient record exists).
 
 What it can do: book, find open slots, show a provider's day, reschedule, cancel, look a patient
-up. The waitlist is not there yet (no waitlist exists in the clinic's data): asked for it, the bot
-says so rather than pretend. Every change goes through the `StaffDesk`, so through
+up, and put a patient on the waitlist ("put +1 212 555 0123 on the waitlist for a checkup, urgent").
+Every change goes through the `StaffDesk`, so through
 `SchedulingTools` with a staff `Caller`: the same rules and audit trail as everywhere else.
 """
 from __future__ import annotations
@@ -119,7 +119,10 @@ class StaffChat:
             turn.say(say.chat_help(self.clinic))
             return {}
         if intent == "waitlist":
-            turn.say(say.waitlist_not_available())
+            if phone is None:
+                turn.say(say.bad_phone() if phone_seen else say.ask_patient_phone())
+                return {}
+            self._say(turn, self.desk.waitlist(turn.db, turn.tools, phone, u))
             return {}
         if intent == "schedule":
             if phone is not None:       # "appointments for +1 212 ..." is a look-up

@@ -25,6 +25,7 @@ APPT_USAGE = {
     "cancel": "/appt cancel <id>",
     "move": "/appt move <id> <when>",
     "find": "/appt find <phone>",
+    "waitlist": "/appt waitlist <phone> <type> [provider] [from when] [urgent]",
     "help": "/appt help",
 }
 
@@ -88,6 +89,7 @@ def appt_help(clinic: Clinic) -> str:
              f"  {APPT_USAGE['cancel']}  - cancel an appointment",
              f"  {APPT_USAGE['move']}  - reschedule an appointment",
              f"  {APPT_USAGE['find']}  - a patient and their upcoming appointments",
+             f"  {APPT_USAGE['waitlist']}  - offer them the next freed time",
              f"Types: {types}. Providers: {providers}.",
              "When: 'tomorrow', 'friday 3pm', 'next tuesday morning', '3/9 10:30'.",
              "Or send me a direct message in plain words, like 'book a checkup for "
@@ -211,9 +213,15 @@ def appointment_line(view: "AppointmentView") -> str:
     return f"#{view.id} {view.when}: {view.type_name} with {view.provider_name}"
 
 
-def waitlist_not_available() -> str:
-    return ("The waitlist isn't available in the staff tools yet. Book the nearest open time "
-            "instead, or note the request for the front desk.")
+def waitlisted(patient: str, type_name: str, provider: str | None, priority: str,
+               earliest: date | None, created: bool) -> str:
+    """A patient put on (or already on) the waitlist."""
+    what = f"{type_name}" + (f" with {provider}" if provider else "")
+    when = f" from {earliest:%a %b} {earliest.day}" if earliest else ""
+    if not created:
+        return f"{patient} is already on the waitlist for a {what} ({priority})."
+    return (f"{patient} is on the waitlist for a {what}{when} ({priority}). They will be texted "
+            "when a matching time frees up.")
 
 
 def patient_label(name: str | None, patient_id: int, erased: bool) -> str:

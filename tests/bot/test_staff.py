@@ -12,7 +12,7 @@ from bot.staff import StaffDesk, parse_action, slot_token
 from bot.tools import Caller
 from scheduler import staff_users
 from scheduler.availability import Slot
-from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient
+from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient, WaitlistEntry
 from scheduler.patients import find_patient
 
 STAFF, ADMIN = "U0STAFF", "U0ADMIN"
@@ -119,12 +119,27 @@ def test_move_and_cancel_by_id(desk, staff, sessions):
     ("find +12125550100", "No patient has that phone number"),
     ("today dr nobody", "I don't know that provider"),
     ("frobnicate", "I don't know the command 'frobnicate'"),
-    ("waitlist +12125550177", "waitlist isn't available"),
+    ("waitlist", "Usage: /appt waitlist"),
+    ("waitlist +12125550177", "Which kind of visit?"),
     ("x" * 3000, "too long"),
 ])
 def test_bad_commands_get_a_usage_line_not_an_error(desk, staff, text, expected):
     answer = desk.command(staff, text)
     assert not answer.ok and expected in answer.text
+
+
+def test_staff_put_a_patient_on_the_waitlist_with_priority(desk, staff, sessions):
+    answer = desk.command(staff, "waitlist +12125550177 checkup okafor from friday urgent")
+    assert answer.ok and "on the waitlist for a General check-up with Dr. Amara Okafor" in answer.text
+    assert "from Fri Mar 6" in answer.text and "(urgent)" in answer.text
+    again = desk.command(staff, "waitlist +12125550177 checkup")
+    assert again.ok and "already on the waitlist" in again.text
+    with sessions() as db:
+        [entry] = db.scalars(select(WaitlistEntry)).all()
+        kinds = db.scalars(select(AuditEvent.kind)).all()
+    assert (entry.type_key, entry.provider_key, entry.priority) == ("checkup", "okafor", "urgent")
+    assert entry.earliest.isoformat() == "2026-03-06" and entry.created_by == f"staff:{STAFF}"
+    assert kinds.count("waitlist_joined") == 1
 
 
 def test_today_lists_each_provider_with_booked_and_open_counts(desk, staff, clock):
@@ -174,11 +189,11 @@ def test_a_slot_token_round_trips_and_is_checked_again_when_used(desk, staff, de
 
 def test_booking_a_free_slot_for_a_new_patient_by_phone_and_name(desk, staff, sessions, vault):
     slot = desk.command(staff, "slots vaccination tomorrow").choices[0]
-    answer = desk.book_new_patient(staff, slot.token, "+1 212 555 0166", "Ada Lovelace")
-    assert answer.ok and "Ada Lovelace" in answer.text
+    answer = desk.book_new_patient(staff, slot.token, "+1 212 555 0166", "Casey Examplename")
+    assert answer.ok and "Casey Examplename" in answer.text
     with sessions() as db:
         patient = find_patient(db, vault, "+12125550166")
-        assert vault.decrypt(patient.name_enc) == "Ada Lovelace"
+        assert vault.decrypt(patient.name_enc) == "Casey Examplename"
     assert not desk.book_new_patient(staff, slot.token, "12", None).ok
     assert not desk.book_new_patient(staff, slot.token, "+12125550155", "R2D2 <script>").ok
     assert not desk.book_new_patient(staff, "b:1", "+12125550155", None).ok

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.messages import InboundMessage
-from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient
+from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient, WaitlistEntry
 from scheduler.patients import find_patient
 
 STAFF = "U0STAFF"
@@ -37,15 +37,15 @@ def appointments(sessions):
 def test_staff_books_for_a_new_patient_by_phone_and_name(staff, sessions, vault):
     asked = staff.text("book a checkup for +1 212 555 0199 tomorrow morning")
     assert "new to the clinic" in asked and "full name" in asked
-    offer = staff.text("Grace Hopper")
-    assert "Grace Hopper's General check-up on Thu Mar 5" in offer and "\n1. " in offer
+    offer = staff.text("Robin Testpatient")
+    assert "Robin Testpatient's General check-up on Thu Mar 5" in offer and "\n1. " in offer
     done = staff.text("2")
-    assert done.startswith("Booked #1: General check-up for Grace Hopper"), done
+    assert done.startswith("Booked #1: General check-up for Robin Testpatient"), done
     [appointment] = appointments(sessions)
     with sessions() as db:
         patient = find_patient(db, vault, "+12125550199")
         assert appointment.patient_id == patient.id and appointment.booked_via == "slack"
-        assert vault.decrypt(patient.name_enc) == "Grace Hopper"
+        assert vault.decrypt(patient.name_enc) == "Robin Testpatient"
         actors = {e.actor for e in db.scalars(select(AuditEvent))}
     assert f"staff:{STAFF}" in actors and not any(a.startswith("patient:") for a in actors if a)
 
@@ -79,10 +79,14 @@ def test_staff_find_slots_list_a_day_move_and_cancel(staff, sessions):
     assert appointments(sessions)[0].status == AppointmentStatus.CANCELLED
 
 
-def test_staff_answers_for_waitlist_honestly_and_never_fake_it(staff, sessions):
-    answer = staff.text("put +1 212 555 0199 on the waitlist for a checkup")
-    assert "waitlist isn't available" in answer
+def test_staff_put_a_patient_on_the_waitlist_in_plain_words(staff, sessions):
+    answer = staff.text("put +1 212 555 0199 on the waitlist for a checkup, urgent")
+    assert "on the waitlist for a General check-up" in answer and "(urgent)" in answer
     assert appointments(sessions) == []
+    with sessions() as db:
+        [entry] = db.scalars(select(WaitlistEntry)).all()
+    assert (entry.type_key, entry.priority) == ("checkup", "urgent")
+    assert "which patient" in staff.text("add to the waitlist for a checkup").lower()
 
 
 def test_staff_turns_never_trigger_patient_triage_or_create_patients(staff, sessions):
