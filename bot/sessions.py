@@ -10,16 +10,37 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from scheduler.crypto import Vault
 from scheduler.models import ConversationSession
 
+# The store reads and writes its table with Core on the session's connection (same transaction):
+# it runs two or three times in every turn, and the ORM's execution and flush machinery cost
+# several times the statements themselves. No ORM object of this table is ever loaded or
+# pending, so there is nothing to flush first and no identity map to keep in step.
+_TABLE = ConversationSession.__table__
 
-_BY_USER = select(ConversationSession).where(
-    ConversationSession.user_index.in_(bindparam("indexes", expanding=True)))
+_BY_USER = select(_TABLE.c.id, _TABLE.c.state_enc, _TABLE.c.expires_at).where(
+    _TABLE.c.user_index.in_(bindparam("indexes", expanding=True)))
+
+_UPDATE = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
+
+
+def _upsert(dialect):
+    # One atomic statement, safe when the same person's other message creates the row first.
+    statement = dialect.insert(_TABLE)
+    return statement.on_conflict_do_update(
+        index_elements=["user_index"],
+        set_={name: statement.excluded[name] for name in ("state_enc", "updated_at",
+                                                          "expires_at")}
+    ).returning(_TABLE.c.id)
+
+
+_UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
 
 
 class SessionStore:
@@ -27,45 +48,46 @@ class SessionStore:
         self.vault = vault
         self.timeout = timeout
 
-    def _row(self, session: Session, channel: str, sender: str) -> ConversationSession | None:
+    def _row(self, connection: Connection, session: Session, channel: str,
+             sender: str) -> tuple | None:
+        """(id, state_enc, expires_at) of the stored state, or None."""
         # The row a turn loaded is kept for the save at its end: one lookup per turn, not two.
         key = (channel, sender)
         cached = session.info.get("conversation_row")
         if cached is not None and cached[0] == key:
             return cached[1]
-        row = session.scalars(_BY_USER, {"indexes": self.vault.indexes(f"{channel}:{sender}")}
-                              ).first()
+        row = connection.execute(
+            _BY_USER, {"indexes": self.vault.indexes(f"{channel}:{sender}")}).first()
+        row = None if row is None else tuple(row)
         session.info["conversation_row"] = (key, row)
         return row
 
     def load(self, session: Session, channel: str, sender: str, *, now: datetime) -> dict[str, Any]:
         """The live state, or {} when there is none or it has expired."""
-        row = self._row(session, channel, sender)
-        if row is None or row.expires_at <= now:
+        row = self._row(session.connection(), session, channel, sender)
+        if row is None or row[2] <= now:
             return {}
-        return json.loads(self.vault.decrypt(row.state_enc))
+        return json.loads(self.vault.decrypt(row[1]))
 
     def save(self, session: Session, channel: str, sender: str, state: dict[str, Any], *,
              now: datetime) -> None:
         payload = self.vault.encrypt(json.dumps(state, separators=(",", ":")))
-        row = self._row(session, channel, sender)
+        connection = session.connection()
+        row = self._row(connection, session, channel, sender)
+        values = {"state_enc": payload, "updated_at": now, "expires_at": now + self.timeout}
         if row is None:
-            try:
-                with session.begin_nested():
-                    row = ConversationSession(
-                        user_index=self.vault.index(f"{channel}:{sender}"), state_enc=payload,
-                        updated_at=now, expires_at=now + self.timeout)
-                    session.add(row)
-                session.info["conversation_row"] = ((channel, sender), row)
-                return
-            except IntegrityError:  # the same person's other message created it first
-                session.info.pop("conversation_row", None)
-                row = self._row(session, channel, sender)
-        row.state_enc, row.updated_at, row.expires_at = payload, now, now + self.timeout
+            row_id = connection.execute(
+                _UPSERT[connection.dialect.name],
+                {"user_index": self.vault.index(f"{channel}:{sender}"), **values}).scalar_one()
+        else:
+            row_id = row[0]
+            connection.execute(_UPDATE, {"row_id": row_id, **values})
+        session.info["conversation_row"] = ((channel, sender),
+                                            (row_id, payload, values["expires_at"]))
 
     def end(self, session: Session, channel: str, sender: str) -> None:
         session.info.pop("conversation_row", None)
-        session.execute(delete(ConversationSession).where(ConversationSession.user_index.in_(
+        session.connection().execute(delete(_TABLE).where(_TABLE.c.user_index.in_(
             self.vault.indexes(f"{channel}:{sender}"))))
 
     def expire(self, session: Session, *, now: datetime) -> int:

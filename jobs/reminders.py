@@ -190,11 +190,17 @@ def plan_reminders(db: Session, clinic: Clinic, appointment: Appointment, *, now
 
 def cancel_reminders(db: Session, appointment_id: int, *, now: datetime) -> int:
     """Cancel an appointment's reminders not yet sent (cancelled or moved appointment)."""
-    result = db.execute(update(Reminder)
-                        .where(Reminder.appointment_id == appointment_id,
-                               Reminder.status.in_((PENDING, SENDING)))
-                        .values(status=CANCELLED, lease_owner=None, last_error_code="replanned"))
-    return result.rowcount or 0
+    statement = (update(Reminder)
+                 .where(Reminder.appointment_id == appointment_id,
+                        Reminder.status.in_((PENDING, SENDING)))
+                 .values(status=CANCELLED, lease_owner=None, last_error_code="replanned"))
+    db.flush()   # pending reminders (planned in this transaction) are cancelled too
+    if any(isinstance(obj, Reminder) for obj in db.identity_map.values()):
+        # Reminders loaded in this session: the ORM's UPDATE keeps them in step.
+        return db.execute(statement).rowcount or 0
+    # None loaded (a patient's cancel): Core on the session's connection, without the ORM's
+    # execution overhead, has no in-memory object to leave stale.
+    return db.connection().execute(statement).rowcount or 0
 
 
 def last_reminded(db: Session, patient_id: int, *, now: datetime,
