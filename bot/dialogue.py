@@ -101,21 +101,23 @@ def _start(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:
         turn.say(replies.help_text(turn.clinic))
         return {}
     if intent == "waitlist":
-        return _join_waitlist(turn, {"mode": "waitlist", **_entities(u)})
+        return _join_waitlist(turn, {"mode": "waitlist", **entities(u)})
     if intent == "list":
         _list(turn)
         return {}
     if intent in ("cancel", "reschedule"):
         return _pick_appointment(turn, intent)
     # book: remember what this message already said, then ask for what is missing.
-    state = {"mode": "book", **_entities(u)}
+    state = {"mode": "book", **entities(u)}
     if turn.patient.name_enc is None and not state.get("name_asked"):
         turn.say(replies.ask_name())
         return {**state, "step": "ask_name", "name_asked": True}
     return _next_booking_question(turn, state)
 
 
-def _entities(u: Understanding) -> dict[str, Any]:
+def entities(u: Understanding, *, flag_past: bool = True) -> dict[str, Any]:
+    """What a message said about the visit, as state keys (the staff chat shares this).
+    `flag_past`: keep a "past" date problem for the reply to explain (patients' dialogue)."""
     found: dict[str, Any] = {}
     if u.appointment_type:
         found["type"] = u.appointment_type
@@ -123,7 +125,7 @@ def _entities(u: Understanding) -> dict[str, Any]:
         found["date_problem"] = "impossible"
     elif u.date:
         found["date"] = u.date.isoformat()
-        if u.date_problem == "past":
+        if flag_past and u.date_problem == "past":
             found["date_problem"] = "past"
     if u.time:
         found["time"] = u.time.strftime("%H:%M")
@@ -134,12 +136,12 @@ def _entities(u: Understanding) -> dict[str, Any]:
     return found
 
 
-def _merge(state: dict[str, Any], u: Understanding) -> dict[str, Any]:
-    new = _entities(u)
+def merge(state: dict[str, Any], u: Understanding, *, flag_past: bool = True) -> dict[str, Any]:
+    """The state updated with what a new message said (a new day drops the old day's time)."""
+    new = entities(u, flag_past=flag_past)
     merged = {k: v for k, v in state.items() if k != "date_problem"}
     if "date" in new or "date_problem" in new:
         merged.pop("date", None)
-        # A new day without a time drops the old day's time.
         if "time" not in new:
             merged.pop("time", None)
     merged.update(new)
@@ -180,7 +182,7 @@ def _answer_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     u = turn.understanding
     types = turn.clinic.appointment_types
     if u.appointment_type:
-        return _next_booking_question(turn, _merge(state, u))
+        return _next_booking_question(turn, merge(state, u))
     if u.intent == "choose" and u.choice and 1 <= u.choice <= len(types):
         return _next_booking_question(turn, {**state, "type": types[u.choice - 1].key})
     if u.intent == "choose":
@@ -210,7 +212,7 @@ def _answer_when(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
             turn.say(replies.ask_day_again())
             return {**state, "step": "ask_day", "offers": [], "date": None, "time": None}
     if u.date or u.date_problem or u.time or u.part_of_day or u.provider or u.appointment_type:
-        return _next_booking_question(turn, _merge(state, u))
+        return _next_booking_question(turn, merge(state, u))
     if u.intent == "book":
         return _next_booking_question(turn, state)
     turn.say(replies.not_understood(state.get("step")), state.get("labels", ()))
@@ -308,7 +310,7 @@ def _pick_appointment(turn: Turn, action: str) -> dict[str, Any]:
     labels = [_describe(a, turn.clinic) for a in appointments]
     turn.say(replies.pick_appointment("cancel" if action == "cancel" else "move"), labels)
     return {"step": "pick_appointment", "action": action, "choices": [a.id for a in appointments],
-            "labels": labels, "carry": _entities(turn.understanding)}
+            "labels": labels, "carry": entities(turn.understanding)}
 
 
 def _answer_pick(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
@@ -335,7 +337,7 @@ def _act_on(turn: Turn, action: str, appointment: Appointment,
         turn.say(replies.confirm_cancel(description))
         return {"step": "confirm_cancel", "appointment": appointment.id,
                 "description": description}
-    carry = carry if carry is not None else _entities(turn.understanding)
+    carry = carry if carry is not None else entities(turn.understanding)
     state = {"mode": "reschedule", "appointment": appointment.id, "description": description,
              "type": appointment.appointment_type.key, "provider": appointment.provider.key}
     state.update({k: v for k, v in carry.items() if k != "type"})
@@ -401,7 +403,7 @@ def _answer_waitlist_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     u = turn.understanding
     types = turn.clinic.appointment_types
     if u.appointment_type:
-        return _join_waitlist(turn, _merge(state, u))
+        return _join_waitlist(turn, merge(state, u))
     if u.intent == "choose" and u.choice and 1 <= u.choice <= len(types):
         return _join_waitlist(turn, {**state, "type": types[u.choice - 1].key})
     turn.say(replies.not_understood("ask_type"), [t.name for t in types])

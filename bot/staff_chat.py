@@ -27,7 +27,7 @@ from scheduler.models import Patient
 from scheduler.patients import find_or_create_patient, find_patient, set_patient_name
 
 from . import staff_replies as say
-from .dialogue import Reply
+from .dialogue import Reply, entities, merge
 from .messages import InboundMessage
 from .nlu import Understanding
 from .sessions import SessionStore
@@ -139,7 +139,7 @@ class StaffChat:
                 turn.say(say.ask_appointment())
                 return {**state, "step": "ask_appointment"}
             return self._confirm_cancel(turn, ident)
-        state = {"mode": intent, **_entities(u)}
+        state = {"mode": intent, **entities(u, flag_past=False)}
         if intent == "move":
             if ident is None:
                 turn.say(say.ask_appointment())
@@ -202,7 +202,7 @@ class StaffChat:
             elif not u.appointment_type:
                 turn.say(say.ask_type(self.clinic), [t.name for t in types])
                 return state
-        merged = _merge(state, u)
+        merged = merge(state, u, flag_past=False)
         if merged == state and step != "ask_type":
             turn.say(_reprompt(step, state), state.get("labels", ()))
             return state
@@ -368,34 +368,6 @@ def _appointment_in(text: str) -> tuple[int | None, str]:
             start, end = match.span(1)
             return int(match.group(1)), (text[:start] + " " + text[end:]).strip()
     return None, text
-
-
-def _entities(u: Understanding) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    if u.appointment_type:
-        found["type"] = u.appointment_type
-    if u.date_problem == "impossible":
-        found["date_problem"] = "impossible"
-    elif u.date:
-        found["date"] = u.date.isoformat()
-    if u.time:
-        found["time"] = u.time.strftime("%H:%M")
-    if u.part_of_day:
-        found["part"] = u.part_of_day
-    if u.provider:
-        found["provider"] = u.provider
-    return found
-
-
-def _merge(state: dict[str, Any], u: Understanding) -> dict[str, Any]:
-    new = _entities(u)
-    merged = _without(state, "date_problem")
-    if "date" in new or "date_problem" in new:
-        merged.pop("date", None)
-        if "time" not in new:
-            merged.pop("time", None)
-    merged.update(new)
-    return merged
 
 
 def _without(state: dict[str, Any], *keys: str) -> dict[str, Any]:
