@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 
+from bot import logfiles
+
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
 from bot.messages import InboundMessage
@@ -61,3 +63,20 @@ def make_chat(conversation, clock):
 @pytest.fixture
 def chat(make_chat):
     return make_chat()
+
+
+@pytest.fixture
+def logs(tmp_path):
+    """The three log files, written into this test's own folder."""
+    folder = tmp_path / "logs"
+    logfiles.configure(folder)
+    return folder
+
+
+@pytest.fixture
+def model():
+    """A scripted Bedrock Runtime (botocore's Stubber on a real client)."""
+    from tests.bedrock_support import ScriptedModel
+    scripted = ScriptedModel()
+    yield scripted
+    scripted.stubber.deactivate()

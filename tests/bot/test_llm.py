@@ -9,32 +9,17 @@ from datetime import datetime, timezone
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from bot import logfiles
 from bot.llm import (DEFAULT_REGION, BedrockEngine, ModelCallFailed, Pipeline, RetryPolicy,
                      check_reply, claims, engine_from_settings, estimate_tokens, is_transient,
                      make_client, orchestrated_llm_call, redact, system_prompt)
 from bot.settings import Settings, SettingsError
 from bot.tool_specs import TOOL_NAMES, check_arguments, tool_config, tool_schemas
-from tests.bedrock_support import MODEL, ScriptedModel, answer, failure, log_lines
+from tests.bedrock_support import MODEL, answer, failure, log_lines
 
 NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
 AWS = {"AWS_ACCESS_KEY_ID": "AKIDTESTING", "AWS_SECRET_ACCESS_KEY": "secret-testing",
        "BEDROCK_MODEL_ID": MODEL}
 REQUEST = {"modelId": MODEL, "messages": [{"role": "user", "content": [{"text": "hi"}]}]}
-
-
-@pytest.fixture
-def logs(tmp_path):
-    folder = tmp_path / "logs"
-    logfiles.configure(folder)
-    return folder
-
-
-@pytest.fixture
-def model():
-    scripted = ScriptedModel()
-    yield scripted
-    scripted.stubber.deactivate()
 
 
 def no_wait(waits=None):

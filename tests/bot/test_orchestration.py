@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import logfiles, replies
+from bot import replies
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
 from bot.messages import InboundMessage
@@ -27,8 +27,7 @@ from bot.tools import Caller, SchedulingTools
 from scheduler import availability, booking
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent
 from scheduler.patients import find_or_create_patient, set_patient_name
-from tests.bedrock_support import (MODEL, ScriptedModel, answer, failure, log_lines,
-                                   tool_use)
+from tests.bedrock_support import MODEL, answer, failure, log_lines, tool_use
 
 PATIENT = "+12125550123"
 OTHER = "+12125550188"
@@ -43,20 +42,6 @@ class Ticks:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def logs(tmp_path):
-    folder = tmp_path / "logs"
-    logfiles.configure(folder)
-    return folder
-
-
-@pytest.fixture
-def model():
-    scripted = ScriptedModel()
-    yield scripted
-    scripted.stubber.deactivate()
 
 
 @pytest.fixture
