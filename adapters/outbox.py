@@ -12,9 +12,10 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.messages import OutboundMessage
+from bot.messages import OutboundMessage, RecipientOptedOut
 from scheduler.crypto import Vault
 from scheduler.models import OutboxMessage
+from scheduler.patients import find_patient
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,12 @@ class Outbox:
 
     def record(self, session: Session, message: OutboundMessage) -> OutboxMessage:
         """Record the message in the caller's transaction: the reminder sender commits it with
-        the reminder's "sent" mark, so an outbox text is recorded exactly once."""
+        the reminder's "sent" mark, so an outbox text is recorded exactly once.
+
+        Like the Twilio sender, it never texts a number that opted out (RecipientOptedOut)."""
+        patient = find_patient(session, self.vault, message.recipient)
+        if patient is not None and patient.opted_out_at is not None:
+            raise RecipientOptedOut("the recipient has opted out")
         row = OutboxMessage(channel=message.channel,
                             recipient_index=self.vault.index(message.recipient),
                             recipient_enc=self.vault.encrypt(message.recipient),
