@@ -94,12 +94,11 @@ def tool_schemas(clinic: Clinic) -> dict[str, tuple[str, dict[str, Any]]]:
             "List the patient's upcoming appointments, each with an appointment_id.",
             _object({})),
         "join_waitlist": (
-            "Ask the clinic team to put the patient on the waitlist for an earlier time. Staff "
-            "follow up; nothing is booked.",
+            "Put the patient on the waitlist for an appointment type: when a matching time "
+            "frees up they are texted an offer to take it. Nothing is booked now.",
             _object({"appointment_type": kind, "provider": provider,
                      "earliest_date": _string("YYYY-MM-DD (optional)", pattern=_DATE),
-                     "latest_date": _string("YYYY-MM-DD (optional)", pattern=_DATE),
-                     "part_of_day": part},
+                     "latest_date": _string("YYYY-MM-DD (optional)", pattern=_DATE)},
                     ("appointment_type",))),
         "hand_off_to_staff": (
             "Ask the clinic team to follow up with the patient about something you cannot do.",

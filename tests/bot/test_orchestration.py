@@ -190,11 +190,11 @@ def test_listing_may_say_booked_about_existing_appointments(chat, model, session
     assert listed[0]["type"] == "General check-up" and listed[0]["date"] == TOMORROW
 
 
-def test_waitlist_request_is_recorded_for_staff_and_books_nothing(chat, model, sessions):
+def test_join_waitlist_puts_the_patient_on_the_waitlist_and_books_nothing(chat, model, sessions):
     model.script(
         tool_use(("join_waitlist", {"appointment_type": "cardiac-echo",
-                                    "latest_date": "2026-03-20", "part_of_day": "morning"})),
-        answer("I've asked the team to add you to the echo waitlist; they'll call you."))
+                                    "latest_date": "2026-03-20"})),
+        answer("You're on the echo waitlist; we'll text you if an earlier time opens."))
     assert "waitlist" in chat.text("anything earlier for a heart echo? put me on the waitlist")
     [event] = audit_events(sessions, "waitlist_joined")
     assert event.detail["type"] == "cardiac-echo" and event.detail["latest"] == "2026-03-20"
