@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test bench bench-reminders clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,17 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
 
+# The benchmarks of BENCHMARKS.md (minutes, not part of `make test`); booking and reminders use
+# databases of their own on the local PostgreSQL server, and reminders take several minutes.
 bench: $(VENV)/.dev
-	$(BIN)/python bench/bench_slots.py
+	$(BIN)/python -m bench.bench_slots
 	$(BIN)/python bench/bench_engine.py
-	$(BIN)/python bench/bench_booking.py
+	$(BIN)/python -m bench.bench_booking
+	$(BIN)/python bench/bench_sms.py
 	$(BIN)/python bench/bench_llm.py
+
+bench-reminders: $(VENV)/.dev
+	$(BIN)/python bench/bench_reminders.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
