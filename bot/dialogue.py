@@ -198,16 +198,16 @@ def _answer_when(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if state.get("step") == "offer_slots" and offers:
         if u.intent == "choose" and u.choice:
             if 1 <= u.choice <= len(offers):
-                return _take(turn, state, _slot_from(offers[u.choice - 1]))
+                return _take(turn, state, Slot.from_dict(offers[u.choice - 1]))
             if not u.date:  # "the 7th" is a choice out of range but a fine day
                 turn.say(replies.choose_range(len(offers)), state.get("labels", []))
                 return state
         if u.time and not u.date:
             wanted = u.time.strftime("%H:%M")
             for offer in offers:
-                local = _slot_from(offer).start.astimezone(turn.clinic.zone)
+                local = Slot.from_dict(offer).start.astimezone(turn.clinic.zone)
                 if local.strftime("%H:%M") == wanted:
-                    return _take(turn, state, _slot_from(offer))
+                    return _take(turn, state, Slot.from_dict(offer))
         if u.intent == "deny":
             turn.say(replies.ask_day_again())
             return {**state, "step": "ask_day", "offers": [], "date": None, "time": None}
@@ -257,7 +257,7 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     requested_day = None if prefix else day
     turn.say(" ".join(prefix + [replies.slots_offer(requested_day, on_day, exact=exact)]), labels)
     return {**state, "step": "offer_slots", "date_problem": None,
-            "offers": [_slot_to(s) for s in slots], "labels": labels}
+            "offers": [s.as_dict() for s in slots], "labels": labels}
 
 
 def _take(turn: Turn, state: dict[str, Any], slot: Slot) -> dict[str, Any]:
@@ -280,7 +280,7 @@ def _take(turn: Turn, state: dict[str, Any], slot: Slot) -> dict[str, Any]:
         labels = [replies.slot_label(s.start, clinic.provider(s.provider_key).name, clinic.zone)
                   for s in alternatives]
         turn.say(replies.slot_taken() + " " + replies.slots_offer(None, True), labels)
-        return {**state, "step": "offer_slots", "offers": [_slot_to(s) for s in alternatives],
+        return {**state, "step": "offer_slots", "offers": [s.as_dict() for s in alternatives],
                 "labels": labels}
     except SchedulingError as refusal:
         turn.say(replies.booking_refused(str(refusal)))
@@ -408,14 +408,3 @@ def _answer_waitlist_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return _join_waitlist(turn, {**state, "type": types[u.choice - 1].key})
     turn.say(replies.not_understood("ask_type"), [t.name for t in types])
     return state
-
-
-def _slot_to(slot: Slot) -> dict[str, Any]:
-    return {"type": slot.type_key, "provider": slot.provider_key, "start": slot.start.isoformat(),
-            "end": slot.end.isoformat(), "room": slot.room_key, "equipment": slot.equipment_key}
-
-
-def _slot_from(data: dict[str, Any]) -> Slot:
-    return Slot(type_key=data["type"], provider_key=data["provider"],
-                start=datetime.fromisoformat(data["start"]), end=datetime.fromisoformat(data["end"]),
-                room_key=data["room"], equipment_key=data["equipment"])

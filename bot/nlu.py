@@ -204,8 +204,8 @@ _HELP_ANYWHERE = re.compile(r"\b(?:help|info|what can you do|how does this work|
 _GREETING_WORDS = (r"hi|hello|hey|hiya|heya|howdy|hullo|greetings"
                    r"|good (?:morning|afternoon|evening|day)")
 _GREETING = re.compile(rf"^(?:{_GREETING_WORDS})(?:[\W_]+(?:there|again|all|team|folks|doc|you))?$")
-_GREETING_START = re.compile(rf"^(?:hi|hello|hey|hiya|heya|howdy|greetings|good (?:morning|afternoon"
-                             rf"|evening|day))\b")
+_GREETING_START = re.compile(r"^(?:hi|hello|hey|hiya|heya|howdy|greetings|good (?:morning|afternoon"
+                             r"|evening|day))\b")
 _GREETING_PHRASE = re.compile(r"\bgood (?:morning|afternoon|evening|day|night)\b")
 
 _YES = (r"yes|y|ya|yeah|yea|yep|yup|ok|okay|k|kk|sure|confirm|confirmed|correct"

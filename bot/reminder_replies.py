@@ -19,6 +19,7 @@ from typing import Any
 
 from jobs import reminders
 from scheduler import waitlist
+from scheduler.availability import Slot
 from scheduler.errors import SchedulingError
 
 from . import dialogue, replies
@@ -87,7 +88,7 @@ def _answer_offer(turn: dialogue.Turn, yes: bool) -> dict[str, Any] | None:
         waitlist.answered(db, offer, "expired", now=now)
         turn.say(replies.offer_expired())
         return {}
-    slot = waitlist.FreedSlot.from_dict(offer.slot).as_slot()
+    slot = Slot.from_dict(offer.slot)
     try:
         appointment = turn.tools.book_appointment(slot)
     except SchedulingError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any, Callable
 
 from scheduler.availability import Slot
@@ -214,9 +214,9 @@ class ToolRunner:
         """Issue ids for what the local dialogue offered or was acting on (it served while
         Bedrock was failing), so "2" or "yes" can be acted on by the model."""
         for offer, label in zip(local_state.get("offers") or [], local_state.get("labels") or []):
-            slot = _slot_from(offer)
+            slot = Slot.from_dict(offer)
             self._issue("slots", f"{slot.type_key}|{slot.provider_key}|{slot.start.isoformat()}",
-                        {"slot": _slot_to(slot), "label": label})
+                        {"slot": slot.as_dict(), "label": label})
         for appointment_id, label in zip(local_state.get("choices") or [],
                                          local_state.get("labels") or []):
             self._issue("appts", str(appointment_id), {"id": appointment_id, "label": label})
@@ -243,7 +243,7 @@ class ToolRunner:
         label = replies.slot_label(slot.start, self.clinic.provider(slot.provider_key).name,
                                    self.clinic.zone)
         return self._issue("slots", f"{slot.type_key}|{slot.provider_key}|{slot.start.isoformat()}",
-                           {"slot": _slot_to(slot), "label": label})
+                           {"slot": slot.as_dict(), "label": label})
 
     def _appointment_id(self, appointment: Appointment) -> str:
         return self._issue("appts", str(appointment.id),
@@ -254,7 +254,7 @@ class ToolRunner:
         if entry is None:
             raise Refused("unknown slot_id: call find_slots and use one of the ids it returns",
                           reason="UnknownSlotId")
-        return _slot_from(entry["slot"])
+        return Slot.from_dict(entry["slot"])
 
     def _appointment(self, token: str) -> int:
         entry = self.memory["appts"].get(token)
@@ -433,15 +433,3 @@ def _clock_time(raw: str | None) -> time | None:
         return time.fromisoformat(raw)
     except ValueError:
         raise Refused("time is not a time of day (HH:MM, 24-hour)") from None
-
-
-def _slot_to(slot: Slot) -> dict[str, Any]:
-    return {"type": slot.type_key, "provider": slot.provider_key, "start": slot.start.isoformat(),
-            "end": slot.end.isoformat(), "room": slot.room_key, "equipment": slot.equipment_key}
-
-
-def _slot_from(data: dict[str, Any]) -> Slot:
-    return Slot(type_key=data["type"], provider_key=data["provider"],
-                start=datetime.fromisoformat(data["start"]),
-                end=datetime.fromisoformat(data["end"]),
-                room_key=data["room"], equipment_key=data["equipment"])

@@ -121,7 +121,7 @@ class SchedulingTools:
         try:
             old = self.get_appointment(appointment_id)
             old_start = old.start_at
-            freed = waitlist.FreedSlot.of(old)
+            freed = Slot.of(old)
             appointment = booking.reschedule(self.db, self.clinic, appointment_id, slot,
                                              now=self.now, patient_id=self._scope())
         except SchedulingError as error:
@@ -135,10 +135,10 @@ class SchedulingTools:
         self._slot_freed(freed)
         return appointment
 
-    def _slot_freed(self, freed: "Appointment | waitlist.FreedSlot") -> None:
+    def _slot_freed(self, freed: Appointment | Slot) -> None:
         """A time came free: offer it to the waitlist (the texts go out with the reminders)."""
         if isinstance(freed, Appointment):
-            freed = waitlist.FreedSlot.of(freed)
+            freed = Slot.of(freed)
         waitlist.offer_freed_slot(self.db, self.clinic, freed, now=self.now)
 
     def confirm_appointment(self, appointment_id: int) -> Appointment:

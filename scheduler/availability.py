@@ -23,7 +23,7 @@ import weakref
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Sequence
+from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, String, bindparam, inspect, literal, or_, select, union_all
@@ -55,6 +55,25 @@ class Slot:
 
     def local_start(self, zone: ZoneInfo) -> datetime:
         return self.start.astimezone(zone)
+
+    @classmethod
+    def of(cls, appointment: Appointment) -> "Slot":
+        """The time an appointment holds, as a slot (what a cancellation frees)."""
+        return cls(appointment.appointment_type.key, appointment.provider.key,
+                   appointment.start_at, appointment.end_at,
+                   appointment.room.key if appointment.room is not None else None,
+                   appointment.equipment.key if appointment.equipment is not None else None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able, for conversation state and stored offers."""
+        return {"type": self.type_key, "provider": self.provider_key,
+                "start": self.start.isoformat(), "end": self.end.isoformat(),
+                "room": self.room_key, "equipment": self.equipment_key}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Slot":
+        return cls(data["type"], data["provider"], datetime.fromisoformat(data["start"]),
+                   datetime.fromisoformat(data["end"]), data.get("room"), data.get("equipment"))
 
 
 # --- clinic-derived candidates ---------------------------------------------------------------

@@ -17,9 +17,7 @@ Takes the session and the clock; flushes, never commits.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -35,39 +33,9 @@ MAX_OFFERS_PER_DAY = 3
 PRIORITIES = {"urgent": 0, "routine": 1}
 
 
-@dataclass(frozen=True)
-class FreedSlot:
-    type_key: str
-    provider_key: str
-    start: datetime
-    end: datetime
-    room_key: str | None
-    equipment_key: str | None
-
-    @classmethod
-    def of(cls, appointment: Appointment) -> "FreedSlot":
-        return cls(appointment.appointment_type.key, appointment.provider.key,
-                   appointment.start_at, appointment.end_at,
-                   appointment.room.key if appointment.room is not None else None,
-                   appointment.equipment.key if appointment.equipment is not None else None)
-
-    @property
-    def key(self) -> str:
-        return f"{self.provider_key}@{self.start.isoformat()}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"type": self.type_key, "provider": self.provider_key,
-                "start": self.start.isoformat(), "end": self.end.isoformat(),
-                "room": self.room_key, "equipment": self.equipment_key}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FreedSlot":
-        return cls(data["type"], data["provider"], datetime.fromisoformat(data["start"]),
-                   datetime.fromisoformat(data["end"]), data.get("room"), data.get("equipment"))
-
-    def as_slot(self) -> Slot:
-        return Slot(self.type_key, self.provider_key, self.start, self.end, self.room_key,
-                    self.equipment_key)
+def slot_key(slot: Slot) -> str:
+    """Who and when: offers of the same freed time share it (one acceptance per key)."""
+    return f"{slot.provider_key}@{slot.start.isoformat()}"
 
 
 def join(db: Session, clinic: Clinic, *, patient_id: int, type_key: str, now: datetime,
@@ -114,7 +82,7 @@ _ANY_WAITING = select(WaitlistEntry.id).where(
     WaitlistEntry.status == "waiting", WaitlistEntry.type_key == bindparam("type_key")).limit(1)
 
 
-def offer_freed_slot(db: Session, clinic: Clinic, freed: FreedSlot, *, now: datetime,
+def offer_freed_slot(db: Session, clinic: Clinic, freed: Slot, *, now: datetime,
                      hold: timedelta = HOLD, at_once: int = OFFERS_AT_ONCE,
                      cap: int = MAX_OFFERS_PER_DAY) -> list[WaitlistOffer]:
     """Offer a free slot to the next best-matching waiting entries (up to `at_once` live)."""
@@ -126,16 +94,16 @@ def offer_freed_slot(db: Session, clinic: Clinic, freed: FreedSlot, *, now: date
     if db.connection().execute(_ANY_WAITING, {"type_key": freed.type_key}).first() is None:
         return []
     live = db.scalar(select(func.count()).select_from(WaitlistOffer).where(
-        WaitlistOffer.slot_key == freed.key, WaitlistOffer.status == "offered",
+        WaitlistOffer.slot_key == slot_key(freed), WaitlistOffer.status == "offered",
         WaitlistOffer.expires_at > now)) or 0
     if db.scalar(select(func.count()).select_from(WaitlistOffer).where(
-            WaitlistOffer.slot_key == freed.key, WaitlistOffer.status == "accepted")):
+            WaitlistOffer.slot_key == slot_key(freed), WaitlistOffer.status == "accepted")):
         return []
     wanted = at_once - live
     if wanted <= 0:
         return []
     day = freed.start.astimezone(clinic.zone).date()
-    asked = select(WaitlistOffer.entry_id).where(WaitlistOffer.slot_key == freed.key)
+    asked = select(WaitlistOffer.entry_id).where(WaitlistOffer.slot_key == slot_key(freed))
     candidates = db.scalars(
         select(WaitlistEntry)
         .join(Patient, Patient.id == WaitlistEntry.patient_id)
@@ -158,7 +126,7 @@ def offer_freed_slot(db: Session, clinic: Clinic, freed: FreedSlot, *, now: date
         if recent >= cap:
             continue
         offer = WaitlistOffer(entry_id=entry.id, patient_id=entry.patient_id,
-                              slot_key=freed.key, slot=freed.as_dict(), status="offered",
+                              slot_key=slot_key(freed), slot=freed.as_dict(), status="offered",
                               offered_at=now, expires_at=now + hold)
         db.add(offer)
         db.flush()
@@ -221,14 +189,14 @@ def advance(db: Session, clinic: Clinic, *, now: datetime) -> int:
     expired = db.scalars(select(WaitlistOffer).where(
         WaitlistOffer.status == "offered", WaitlistOffer.expires_at <= now)
         .with_for_update(skip_locked=True)).all()
-    slots: dict[str, FreedSlot] = {}
+    slots: dict[str, Slot] = {}
     for offer in expired:
         offer.status = "expired"
-        slots[offer.slot_key] = FreedSlot.from_dict(offer.slot)
+        slots[offer.slot_key] = Slot.from_dict(offer.slot)
     db.flush()
     for freed in slots.values():
         try:
-            is_bookable(db, clinic, freed.as_slot(), now=now)
+            is_bookable(db, clinic, freed, now=now)
         except SchedulingError:
             continue   # booked meanwhile, or too close now
         offer_freed_slot(db, clinic, freed, now=now)
