@@ -94,6 +94,18 @@ def _llm(settings: Settings, clinic: Clinic):
     return engine_from_settings(settings, clinic)
 
 
+def services_from_env() -> Services | None:
+    """Settings from the environment, logs configured, services built: what the console and job
+    workers start with. None (after saying which variable is wrong) when a setting is bad."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return None
+    logfiles.configure(settings.log_dir)
+    return build_services(settings)
+
+
 def services_of(app: Flask) -> Services:
     return app.extensions[EXTENSION]
 

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Callable, Iterator, Sequence, TextIO
 
 from bot.messages import InboundMessage, OutboundMessage, Role
-from bot.settings import Settings, SettingsError
 from scheduler.patients import InvalidPhoneNumber, normalize_phone
 
 CHANNEL = "console"
@@ -81,16 +80,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None,
          stdout: TextIO | None = None) -> int:
     args = parse_args(argv)          # exits with status 2 and a message on a bad argument
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    from app import services_from_env   # late: keeps `--help` and argument errors fast
+    services = services_from_env()
+    if services is None:
         return 2
-
-    from app import build_services   # late: keeps `--help` and argument errors fast
-    from bot import logfiles
-    logfiles.configure(settings.log_dir)
-    services = build_services(settings)
 
     interactive = stdin.isatty()
     if interactive:

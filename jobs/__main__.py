@@ -19,19 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from app import build_services
-    from bot import logfiles
-    from bot.settings import Settings, SettingsError
+    from app import services_from_env
 
     from .runner import Jobs, digest_poster
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    services = services_from_env()
+    if services is None:
         return 2
-    logfiles.configure(settings.log_dir)
-    services = build_services(settings)
-    jobs = Jobs(services, in_process=False, post_digest=digest_poster(settings))
+    jobs = Jobs(services, in_process=False, post_digest=digest_poster(services.settings))
     if args.once:
         jobs.run_all_once()
         return 0
