@@ -178,14 +178,23 @@ def _next_booking_question(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     return _offer(turn, state)
 
 
-def _answer_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+def _with_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any] | None:
+    """The state with the kind of visit the answer named or numbered, or None."""
     u = turn.understanding
     types = turn.clinic.appointment_types
     if u.appointment_type:
-        return _next_booking_question(turn, merge(state, u))
+        return merge(state, u)
     if u.intent == "choose" and u.choice and 1 <= u.choice <= len(types):
-        return _next_booking_question(turn, {**state, "type": types[u.choice - 1].key})
-    if u.intent == "choose":
+        return {**state, "type": types[u.choice - 1].key}
+    return None
+
+
+def _answer_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    picked = _with_type(turn, state)
+    if picked is not None:
+        return _next_booking_question(turn, picked)
+    types = turn.clinic.appointment_types
+    if turn.understanding.intent == "choose":
         turn.say(replies.choose_range(len(types)), [t.name for t in types])
         return state
     turn.say(replies.not_understood("ask_type"), [t.name for t in types])
@@ -400,11 +409,8 @@ def _join_waitlist(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _answer_waitlist_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
-    u = turn.understanding
-    types = turn.clinic.appointment_types
-    if u.appointment_type:
-        return _join_waitlist(turn, merge(state, u))
-    if u.intent == "choose" and u.choice and 1 <= u.choice <= len(types):
-        return _join_waitlist(turn, {**state, "type": types[u.choice - 1].key})
-    turn.say(replies.not_understood("ask_type"), [t.name for t in types])
+    picked = _with_type(turn, state)
+    if picked is not None:
+        return _join_waitlist(turn, picked)
+    turn.say(replies.not_understood("ask_type"), [t.name for t in turn.clinic.appointment_types])
     return state

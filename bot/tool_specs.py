@@ -15,9 +15,10 @@ and answered with a result of status "error" the model can read and recover from
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from scheduler.availability import Slot
 from scheduler.clinic import Clinic
@@ -297,21 +298,11 @@ class ToolRunner:
 
     def _book_appointment(self, args: dict[str, str]) -> dict[str, Any]:
         slot = self._slot(args["slot_id"])
-        try:
+        with self._refused_as("not booked"):
             appointment = self.tools.book_appointment(slot)
-        except (SlotUnavailable, OutsideBookingWindow) as refusal:
-            raise Refused(f"not booked: {refusal}", alternatives=self._alternatives(refusal),
-                          audited=True) from None
-        except SchedulingError as refusal:
-            raise Refused(f"not booked: {refusal}", audited=True) from None
-        type_name = appointment.appointment_type.name
-        provider = appointment.provider.name
-        when = replies.when_text(appointment.start_at, self.clinic.zone)
-        self.outcomes.append(Outcome(
-            "booked",
-            replies.booked(type_name, appointment.start_at, provider, self.clinic, appointment.id),
-            f"booked {type_name} {when} with {provider}"))
-        self.memory["slots"].pop(args["slot_id"], None)
+        type_name, when, provider = self._changed(args, appointment, "booked", replies.booked(
+            appointment.appointment_type.name, appointment.start_at, appointment.provider.name,
+            self.clinic, appointment.id), "booked {type} {when} with {provider}")
         return {"status": "booked", "appointment_id": self._appointment_id(appointment),
                 "type": type_name, "when": when, "provider": provider}
 
@@ -333,23 +324,34 @@ class ToolRunner:
     def _reschedule_appointment(self, args: dict[str, str]) -> dict[str, Any]:
         appointment_id = self._appointment(args["appointment_id"])
         slot = self._slot(args["slot_id"])
-        try:
+        with self._refused_as("not moved"):
             appointment = self.tools.reschedule_appointment(appointment_id, slot)
-        except (SlotUnavailable, OutsideBookingWindow) as refusal:
-            raise Refused(f"not moved: {refusal}", alternatives=self._alternatives(refusal),
-                          audited=True) from None
-        except SchedulingError as refusal:
-            raise Refused(f"not moved: {refusal}", audited=True) from None
-        type_name = appointment.appointment_type.name
-        provider = appointment.provider.name
-        when = replies.when_text(appointment.start_at, self.clinic.zone)
-        self.outcomes.append(Outcome(
-            "rescheduled",
-            replies.moved(type_name, appointment.start_at, provider, self.clinic),
-            f"moved {type_name} to {when} with {provider}"))
-        self.memory["slots"].pop(args["slot_id"], None)
+        type_name, when, provider = self._changed(args, appointment, "rescheduled", replies.moved(
+            appointment.appointment_type.name, appointment.start_at, appointment.provider.name,
+            self.clinic), "moved {type} to {when} with {provider}")
         self._appointment_id(appointment)   # its label now says the new time
         return {"status": "rescheduled", "type": type_name, "when": when, "provider": provider}
+
+    @contextmanager
+    def _refused_as(self, what: str) -> Iterator[None]:
+        """A booking change the tools refused, as the model's error result (already audited)."""
+        try:
+            yield
+        except (SlotUnavailable, OutsideBookingWindow) as refusal:
+            raise Refused(f"{what}: {refusal}", alternatives=self._alternatives(refusal),
+                          audited=True) from None
+        except SchedulingError as refusal:
+            raise Refused(f"{what}: {refusal}", audited=True) from None
+
+    def _changed(self, args: dict[str, str], appointment: Appointment, kind: str, said: str,
+                 summary: str) -> tuple[str, str, str]:
+        """Record a booking change the tools made (the patient is told in the clinic's words)."""
+        type_name, provider = appointment.appointment_type.name, appointment.provider.name
+        when = replies.when_text(appointment.start_at, self.clinic.zone)
+        self.outcomes.append(Outcome(kind, said, summary.format(type=type_name, when=when,
+                                                                provider=provider)))
+        self.memory["slots"].pop(args["slot_id"], None)
+        return type_name, when, provider
 
     def _list_appointments(self, args: dict[str, str]) -> dict[str, Any]:
         appointments = self.tools.list_appointments()[:MAX_LISTED]
