@@ -14,13 +14,13 @@ import itertools
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.stub import Stubber
+from tests.local_server import LocalServer
 
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 _ids = itertools.count(1)
@@ -106,41 +106,28 @@ class FakeBedrock:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with fake._lock:
-                    fake.requests.append({"path": self.path, "headers": dict(self.headers),
-                                          "body": json.loads(body or b"{}")})
-                    step = fake._script.pop(0) if fake._script else failure(
-                        "ValidationException", "nothing scripted")
-                if fake.delay:
-                    time.sleep(fake.delay)
-                if isinstance(step, bytes):
-                    status, payload, headers = 200, step, {}
-                elif isinstance(step, tuple):
-                    code, message, status = step
-                    payload = json.dumps({"message": message}).encode()
-                    headers = {"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/"}
-                else:
-                    status, payload, headers = 200, json.dumps(step).encode(), {}
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.send_header("x-amzn-RequestId", f"req-{next(_ids)}")
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+        def answer(path: str, headers, body: bytes):
+            with fake._lock:
+                fake.requests.append({"path": path, "headers": dict(headers),
+                                      "body": json.loads(body or b"{}")})
+                step = fake._script.pop(0) if fake._script else failure(
+                    "ValidationException", "nothing scripted")
+            if fake.delay:
+                time.sleep(fake.delay)
+            extra: dict[str, str] = {}
+            if isinstance(step, bytes):
+                status, payload = 200, step
+            elif isinstance(step, tuple):
+                code, message, status = step
+                payload = json.dumps({"message": message}).encode()
+                extra = {"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/"}
+            else:
+                status, payload = 200, json.dumps(step).encode()
+            return status, payload, {"Content-Type": "application/json",
+                                     "x-amzn-RequestId": f"req-{next(_ids)}", **extra}
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                        daemon=True)
-        self._thread.start()
+        self._server = LocalServer(answer)
+        self.url = self._server.url
 
     def script(self, *steps: Any) -> "FakeBedrock":
         """Each step: a Converse answer (a dict), failure(code), or raw bytes for the body."""
@@ -153,8 +140,7 @@ class FakeBedrock:
         return len(self._script)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._server.close()
 
 
 def log_lines(log_dir: Path, name: str) -> list[dict[str, Any]]:

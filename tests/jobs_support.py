@@ -1,24 +1,13 @@
-"""Helpers for the job tests (tests/jobs): a clock the test moves, a staff desk that books through
+"""Helpers for the job tests (tests/jobs): a staff desk that books through
 SchedulingTools, and a chat as one patient."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, time, timedelta
+from datetime import date, time
 
 from bot.messages import InboundMessage
 from bot.tools import Caller, SchedulingTools
 from scheduler.patients import find_or_create_patient
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
 
 
 class Desk:

@@ -15,13 +15,13 @@ import json
 import threading
 import time
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode
 
 from cryptography.fernet import Fernet
 from slack_sdk.signature import SignatureVerifier
 
 from bot.settings import Settings
+from tests.local_server import LocalServer
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-test-token"
@@ -137,28 +137,14 @@ class FakeSlack:
         self._ids = itertools.count(1)
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                length = int(self.headers.get("Content-Length", 0) or 0)
-                raw = self.rfile.read(length)
-                status, body = fake._answer(self.path, self.headers.get("Content-Type", ""),
-                                            raw)
-                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json" if not isinstance(
-                    body, str) else "text/plain")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        def answer(path: str, headers, body: bytes):
+            status, reply = fake._answer(path, headers.get("Content-Type", ""), body)
+            if isinstance(reply, str):
+                return status, reply.encode(), {"Content-Type": "text/plain"}
+            return status, json.dumps(reply).encode(), {"Content-Type": "application/json"}
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       daemon=True)
-        self.thread.start()
+        self._server = LocalServer(answer)
+        self.base_url = self._server.url
 
     def response_url(self) -> str:
         return f"{self.base_url}/respond/{next(self._ids)}"
@@ -233,8 +219,7 @@ class FakeSlack:
         return found[-1]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._server.close()
 
 
 def text_of(posted: dict) -> str:

@@ -14,13 +14,13 @@ import threading
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 from cryptography.fernet import Fernet
 from twilio.request_validator import RequestValidator
 
 from bot.settings import Settings
+from tests.local_server import LocalServer
 
 TOKEN = "test-auth-token-0123456789abcdef"
 ACCOUNT_SID = "AC" + "0" * 32
@@ -102,26 +102,13 @@ class FakeTwilio:
         self.arrived = threading.Condition()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                length = int(self.headers.get("Content-Length", 0))
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                status, body = fake._answer(self.path, form)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        def answer(path: str, headers, body: bytes):
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            status, reply = fake._answer(path, form)
+            return status, json.dumps(reply).encode(), {"Content-Type": "application/json"}
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       daemon=True)
-        self.thread.start()
+        self._server = LocalServer(answer)
+        self.base_url = self._server.url
 
     def _answer(self, path: str, form: dict) -> tuple[int, dict]:
         with self.arrived:
@@ -142,5 +129,4 @@ class FakeTwilio:
             return list(self.messages)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._server.close()

@@ -10,6 +10,7 @@ from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
 from bot.messages import InboundMessage
 from bot.sessions import SessionStore
+from tests.clock import Clock
 
 PATIENT = "+12125550123"
 
@@ -29,17 +30,6 @@ class Chat:
     def text(self, text):
         """The replies as one plain string (options numbered)."""
         return "\n".join(r.as_text() for r in self.say(text))
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -12,20 +12,14 @@ from bot.messages import InboundMessage
 from bot.settings import Settings
 from jobs.runner import Jobs, take_lease
 from scheduler.models import Appointment
+from tests.clock import Clock
 
 NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
 PHONE = "+12125550123"
 
 
-class Clock:
-    now = NOW
-
-    def __call__(self):
-        return self.now
-
-
 def test_booked_reminded_once_across_web_workers_and_confirmed(tmp_path):
-    clock = Clock()
+    clock = Clock(NOW)
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
                         log_dir=tmp_path / "logs", secret_key_file=tmp_path / "secret.key",
                         encryption_keys=(Fernet.generate_key().decode(),))

@@ -12,7 +12,8 @@ from bot.engine import ConversationEngine
 from bot.sessions import SessionStore
 from jobs import reminders
 from jobs.reminders import ReminderPolicy, ReminderSender
-from tests.jobs_support import Chat, Clock, Desk
+from tests.clock import Clock
+from tests.jobs_support import Chat, Desk
 
 
 @pytest.fixture

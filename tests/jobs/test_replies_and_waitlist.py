@@ -17,7 +17,8 @@ from scheduler.db import make_engine, session_factory
 from scheduler.models import (Appointment, AppointmentStatus, AuditEvent, WaitlistEntry,
                               WaitlistOffer)
 
-from tests.jobs_support import Chat, Clock, Desk
+from tests.clock import Clock
+from tests.jobs_support import Chat, Desk
 
 MON = date(2026, 3, 9)
 PHONE = "+12125550140"
