@@ -1,0 +1,106 @@
+"""SQLite's writer queue (scheduler/db.py): a transaction holds the queue's file lock from BEGIN
+to COMMIT or ROLLBACK, so other processes wait on the lock instead of in SQLite's sleeping busy
+handler; waiting is bounded; a forked process opens a lock of its own."""
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from scheduler import db as dbmod
+from scheduler.db import make_engine
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'queue.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        connection.execute(text("INSERT INTO counter VALUES (0)"))
+    yield engine
+    engine.dispose()
+
+
+def lock_is_free(path) -> bool:
+    """Whether another process could take the writer lock now (a new open file description)."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def test_a_transaction_holds_the_lock_until_commit_or_rollback(engine, tmp_path):
+    lock = tmp_path / "queue.db-writer.lock"
+    with engine.connect() as connection:
+        connection.execute(text("SELECT n FROM counter"))
+        assert not lock_is_free(lock)
+        connection.commit()
+        assert lock_is_free(lock)
+        connection.execute(text("UPDATE counter SET n = n + 1"))
+        assert not lock_is_free(lock)
+        connection.rollback()
+        assert lock_is_free(lock)
+    with pytest.raises(ZeroDivisionError), engine.begin() as connection:
+        connection.execute(text("UPDATE counter SET n = 99"))
+        raise ZeroDivisionError
+    assert lock_is_free(lock)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM counter")).scalar() == 0
+
+
+def test_threads_and_processes_take_turns(engine, tmp_path):
+    """Read-modify-write in Python (not n = n + 1): only mutual exclusion keeps every increment."""
+    def bump(times):
+        for _ in range(times):
+            with engine.begin() as connection:
+                n = connection.execute(text("SELECT n FROM counter")).scalar()
+                connection.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
+
+    children = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:      # the child: its own pool, its own lock file descriptor
+            code = 0
+            try:
+                engine.dispose(close=False)
+                bump(50)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        children.append(pid)
+    threads = [threading.Thread(target=bump, args=(50,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for pid in children:
+        assert os.waitpid(pid, 0)[1] == 0
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM counter")).scalar() == 6 * 50
+
+
+def test_a_writer_that_waits_too_long_fails_cleanly(engine, tmp_path, monkeypatch):
+    monkeypatch.setattr(dbmod, "WAIT_SECONDS", 0.3)
+    fd = os.open(tmp_path / "queue.db-writer.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)          # another process holds the writer lock
+    try:
+        started = time.monotonic()
+        with pytest.raises(Exception, match="database is locked"):
+            with engine.begin() as connection:
+                connection.execute(text("UPDATE counter SET n = 5"))
+        assert time.monotonic() - started < 5
+    finally:
+        os.close(fd)
+    # The thread lock was given back: the next transaction goes through.
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE counter SET n = 7"))
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM counter")).scalar() == 7
