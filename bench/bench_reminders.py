@@ -28,11 +28,11 @@ from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.seed import seed_due_reminders  # noqa: E402
 from scheduler.clinic import install_clinic, load_clinic  # noqa: E402
 from scheduler.crypto import Vault  # noqa: E402
 from scheduler.db import make_engine, session_factory, upgrade  # noqa: E402
 from scheduler.models import OutboxMessage, Reminder  # noqa: E402
-from tests.jobs.worker_process import seed_due_reminders  # noqa: E402
 
 DATABASE = "bench_reminders"
 

@@ -7,6 +7,9 @@ blocks between them, and a visit that needs a room or the scanner is placed only
 free. Rows go in with bulk Core inserts, `Occupancy` cells included, exactly as `book` would
 write them, so the benchmarks search and book against a consistent calendar.
 
+`seed_due_reminders` is the other seeding: patients with a reminder due now, for the reminder
+benchmark and the worker tests (tests/jobs).
+
     python -m bench.seed --database-url sqlite:///data/bench.db
 """
 from __future__ import annotations
@@ -22,9 +25,10 @@ from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from scheduler.clinic import Clinic, install_clinic, parse_clinic
+from scheduler.crypto import Vault
 from scheduler.db import make_engine, session_factory, upgrade
 from scheduler.models import (CELL_MINUTES, Appointment, AppointmentStatus, AppointmentType,
-                              Occupancy, Patient, Provider, Resource)
+                              Occupancy, Patient, Provider, Reminder, Resource)
 
 SEED = 20260302
 FIRST_DAY = date(2026, 3, 2)          # a Monday; the window crosses the spring DST change
@@ -230,6 +234,29 @@ def seed(url: str, *, appointments: int = APPOINTMENTS, random_seed: int = SEED)
     engine.dispose()
     return Seeded(clinic, len(appointment_rows), len(occupancy_rows),
                   clock.perf_counter() - began)
+
+
+def seed_due_reminders(sessions, vault: Vault, count: int) -> None:
+    """`count` patients, each with one appointment tomorrow and one reminder due a minute ago
+    (into a database where a clinic is installed)."""
+    now = datetime.now(timezone.utc)
+    with sessions.begin() as db:
+        provider = db.scalars(select(Provider.id)).first()
+        kind = db.scalars(select(AppointmentType.id)).first()
+        db.execute(insert(Patient), [
+            {"id": 10_000 + i, "phone_index": vault.index(f"+1212555{i:04d}"),
+             "phone_enc": vault.encrypt(f"+1212555{i:04d}"), "created_at": now,
+             "consented_at": now} for i in range(count)])
+        start = now + timedelta(days=1)
+        db.execute(insert(Appointment), [
+            {"id": 10_000 + i, "patient_id": 10_000 + i, "provider_id": provider, "type_id": kind,
+             "start_at": start, "end_at": start + timedelta(minutes=30),
+             "occupied_until": start + timedelta(minutes=30), "status": "booked",
+             "booked_via": "test", "created_at": now, "updated_at": now} for i in range(count)])
+        db.execute(insert(Reminder), [
+            {"kind": "reminder", "appointment_id": 10_000 + i, "patient_id": 10_000 + i,
+             "due_at": now - timedelta(minutes=1), "status": "pending", "attempts": 0,
+             "created_at": now} for i in range(count)])
 
 
 def main() -> None:

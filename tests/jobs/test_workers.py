@@ -17,7 +17,7 @@ from scheduler.crypto import Vault
 from scheduler.db import make_engine, session_factory
 from scheduler.models import OutboxMessage, Reminder
 
-from tests.jobs.worker_process import seed_due_reminders
+from bench.seed import seed_due_reminders
 
 WORKER = str(Path(__file__).with_name("worker_process.py"))
 

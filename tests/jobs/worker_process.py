@@ -1,4 +1,4 @@
-"""A reminder worker in its own process, for the crash and concurrency tests, and their seeding.
+"""A reminder worker in its own process, for the crash and concurrency tests.
 
     python tests/jobs/worker_process.py URL KEY OWNER LEASE_SECONDS [HANG_AFTER READY_FILE]
 
@@ -16,42 +16,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, select  # noqa: E402
-
 from adapters.outbox import Outbox  # noqa: E402
 from bot.audit import AuditTrail  # noqa: E402
 from jobs.reminders import ReminderSender  # noqa: E402
 from scheduler.clinic import installed_clinic  # noqa: E402
 from scheduler.crypto import Vault  # noqa: E402
 from scheduler.db import make_engine, session_factory  # noqa: E402
-from scheduler.models import (Appointment, AppointmentType, Patient, Provider,  # noqa: E402
-                              Reminder)
 
 
 def clock() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def seed_due_reminders(sessions, vault: Vault, count: int) -> None:
-    """`count` patients, each with one appointment tomorrow and one reminder due a minute ago."""
-    now = clock()
-    with sessions.begin() as db:
-        provider = db.scalars(select(Provider.id)).first()
-        kind = db.scalars(select(AppointmentType.id)).first()
-        db.execute(insert(Patient), [
-            {"id": 10_000 + i, "phone_index": vault.index(f"+1212555{i:04d}"),
-             "phone_enc": vault.encrypt(f"+1212555{i:04d}"), "created_at": now,
-             "consented_at": now} for i in range(count)])
-        start = now + timedelta(days=1)
-        db.execute(insert(Appointment), [
-            {"id": 10_000 + i, "patient_id": 10_000 + i, "provider_id": provider, "type_id": kind,
-             "start_at": start, "end_at": start + timedelta(minutes=30),
-             "occupied_until": start + timedelta(minutes=30), "status": "booked",
-             "booked_via": "test", "created_at": now, "updated_at": now} for i in range(count)])
-        db.execute(insert(Reminder), [
-            {"kind": "reminder", "appointment_id": 10_000 + i, "patient_id": 10_000 + i,
-             "due_at": now - timedelta(minutes=1), "status": "pending", "attempts": 0,
-             "created_at": now} for i in range(count)])
 
 
 class Hanging:
