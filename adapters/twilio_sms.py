@@ -39,7 +39,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -190,9 +190,15 @@ def delivery_status():
 # ---------------------------------------------------------------------------------------------
 # Exactly once, within Twilio's patience.
 
-_CLAIM = {name: dialect.insert(MessageReceipt).on_conflict_do_nothing(
-              index_elements=["channel", "external_id"]).returning(MessageReceipt.id)
+# Core on the turn's connection, statements built once: the receipt is written twice in every
+# SMS turn, and the ORM's execution path (and the flush an ORM update triggers) cost several
+# times the statements. No ORM object of this table is loaded in a turn.
+_RECEIPTS = MessageReceipt.__table__
+_CLAIM = {name: dialect.insert(_RECEIPTS).on_conflict_do_nothing(
+              index_elements=["channel", "external_id"]).returning(_RECEIPTS.c.id)
           for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
+_KEEP = (update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"))
+         .values(reply_via=bindparam("via"), reply_enc=bindparam("twiml_enc")))
 
 
 class _Handoff:
@@ -226,17 +232,17 @@ class SmsReceipt:
     def claim(self, db) -> bool:
         """One INSERT that does nothing when the key exists (in any process: on PostgreSQL it
         waits for a concurrent claim of the same key to commit or roll back)."""
-        statement = _CLAIM[db.get_bind().dialect.name]
-        self.id = db.execute(statement, {"channel": CHANNEL, "external_id": self.key,
-                                         "sender_index": self.index,
-                                         "created_at": self.services.clock()}).scalar()
+        connection = db.connection()
+        self.id = connection.execute(_CLAIM[connection.dialect.name], {
+            "channel": CHANNEL, "external_id": self.key, "sender_index": self.index,
+            "created_at": self.services.clock()}).scalar()
         return self.id is not None
 
     def keep(self, db, replies: list[OutboundMessage]) -> None:
         self.twiml = render(replies)
         self.via = "twiml" if self.handoff.take("twiml") else "rest"
-        db.execute(update(MessageReceipt).where(MessageReceipt.id == self.id)
-                   .values(reply_via=self.via, reply_enc=self.services.vault.encrypt(self.twiml)))
+        db.connection().execute(_KEEP, {"receipt_id": self.id, "via": self.via,
+                                        "twiml_enc": self.services.vault.encrypt(self.twiml)})
 
 
 def answer_once(services, inbound: InboundMessage, budget: float) -> str:
