@@ -24,6 +24,8 @@ Both read like Twilio's docs: verify, parse, hand over, render.
   `<Response/>` at once and the turn, when done, sends its reply through the configured sender.
   Which way the reply goes is decided once (under a lock, between the webhook and its turn) and
   written on the receipt (`reply_via`), so it goes exactly once, and a retry learns which way.
+  Should the process stop between the turn's commit and that send, the reply waits on its
+  receipt (encrypted) and a job sends it two minutes later (`send_stranded_replies`).
 - Render: `MessagingResponse`, one `<Message>` per reply (options as numbered lines), as
   application/xml. An empty reply is an empty `<Response/>`, never plain text.
 
@@ -37,9 +39,11 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from datetime import timedelta
+from xml.etree import ElementTree
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -47,7 +51,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot import logfiles
 from bot.engine import AlreadyHandled
 from bot.messages import DeliveryFailed, InboundMessage, OutboundMessage
-from scheduler.models import MessageReceipt
+from scheduler.models import MessageReceipt, Patient
 from scheduler.patients import InvalidPhoneNumber, normalize_phone
 
 from .twilio_sender import record_status
@@ -297,6 +301,7 @@ def _turn(services, inbound: InboundMessage, handoff: _Handoff) -> str | None:
     if receipt.via is None:
         # The turn failed and rolled back, claim included (a retry will run it again); its
         # apology still goes out, whichever way is open.
+        receipt.id = None
         receipt.twiml = render(replies)
         receipt.via = "twiml" if handoff.take("twiml") else "rest"
     if receipt.via == "twiml":
@@ -308,21 +313,97 @@ def _turn(services, inbound: InboundMessage, handoff: _Handoff) -> str | None:
 def _send_late(services, inbound: InboundMessage, replies: list[OutboundMessage],
                receipt: SmsReceipt) -> None:
     """The slow path's second half: the reply through the sender (Twilio's REST API)."""
+    if receipt.id is not None and not _take_for_sending(services, receipt.id):
+        return    # the stranded-reply job got there first (only after a long stall)
+    outcome = _send_each(services, replies, inbound.message_id)
+    if receipt.id is not None:
+        _settle(services, receipt.id, outcome)
+    logfiles.write("orchestration", "sms_late_reply", message_sid=inbound.message_id,
+                   outcome=outcome, replies=len(replies))
+
+
+def _send_each(services, replies: list[OutboundMessage], message_sid: str) -> str:
     outcome = "rest_sent"
     for reply in replies:
         try:
             services.sender.send(reply)
         except DeliveryFailed as exc:
             outcome = "rest_failed"
-            log.warning("late SMS reply not sent (message %s, code %s)", inbound.message_id,
-                        exc.code)
+            log.warning("late SMS reply not sent (message %s, code %s)", message_sid, exc.code)
         except Exception as exc:  # a bug must not lose the record of what happened
             outcome = "rest_failed"
-            log.error("late SMS reply failed (message %s, %s)", inbound.message_id,
+            log.error("late SMS reply failed (message %s, %s)", message_sid,
                       type(exc).__name__)
-    if receipt.id is not None:
-        with services.sessions.begin() as db:
-            db.execute(update(MessageReceipt).where(MessageReceipt.id == receipt.id)
-                       .values(reply_via=outcome))
-    logfiles.write("orchestration", "sms_late_reply", message_sid=inbound.message_id,
-                   outcome=outcome, replies=len(replies))
+    return outcome
+
+
+# A late reply's receipt goes "rest" (committed with the turn) -> "rest_sending" (taken by one
+# sender, in a transaction of its own, before anything is sent) -> "rest_sent" or "rest_failed".
+# The take is a conditional UPDATE, so the turn's own thread and the stranded-reply job never
+# both send it. A process that dies after the take and before the send's record leaves
+# "rest_sending": not sent again (at most once), and counted by the job for the operator.
+_TAKE = (update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"),
+                                 _RECEIPTS.c.reply_via == "rest")
+         .values(reply_via="rest_sending"))
+
+
+def _take_for_sending(services, receipt_id: int) -> bool:
+    with services.sessions.begin() as db:
+        return db.connection().execute(_TAKE, {"receipt_id": receipt_id}).rowcount == 1
+
+
+def _settle(services, receipt_id: int, outcome: str) -> None:
+    with services.sessions.begin() as db:
+        db.execute(update(MessageReceipt).where(MessageReceipt.id == receipt_id)
+                   .values(reply_via=outcome))
+
+
+STRANDED_AFTER = timedelta(minutes=2)    # a turn's own thread sends within seconds
+STRANDED_UNTIL = timedelta(hours=24)     # older than this, a reply is news no more: left unsent
+
+
+def send_stranded_replies(services) -> dict[str, int]:
+    """Send the late replies whose process stopped between the turn's commit and the send.
+
+    A job (jobs/runner.py) runs this every minute. It sends each reply still at "rest" between
+    2 minutes and 24 hours after its text came in, to the number that sent the text (found
+    through the patient's blind index), through the sender, which refuses opted-out numbers.
+    Returns counts for the log: sent, failed, and still "rest_sending" (sent or not, unknown)."""
+    now = services.clock()
+    with services.sessions() as db:
+        stranded = db.execute(
+            select(_RECEIPTS.c.id, _RECEIPTS.c.external_id, _RECEIPTS.c.reply_enc,
+                   Patient.phone_enc)
+            .join(Patient, Patient.phone_index == _RECEIPTS.c.sender_index, isouter=True)
+            .where(_RECEIPTS.c.channel == CHANNEL, _RECEIPTS.c.reply_via == "rest",
+                   _RECEIPTS.c.created_at <= now - STRANDED_AFTER,
+                   _RECEIPTS.c.created_at > now - STRANDED_UNTIL)
+            .order_by(_RECEIPTS.c.id).limit(100)).all()
+        unknown = db.execute(select(func.count()).select_from(_RECEIPTS).where(
+            _RECEIPTS.c.reply_via == "rest_sending",
+            _RECEIPTS.c.created_at <= now - STRANDED_AFTER)).scalar()
+    counts = {"sent": 0, "failed": 0, "unknown": unknown}
+    for row in stranded:
+        if not _take_for_sending(services, row.id):
+            continue
+        message_sid = row.external_id.partition(":")[2]
+        if row.phone_enc is None:    # the patient was erased since: nobody to tell
+            outcome = "rest_failed"
+        else:
+            phone = services.vault.decrypt(row.phone_enc)
+            texts = twiml_texts(services.vault.decrypt(row.reply_enc) or EMPTY)
+            outcome = _send_each(services, [OutboundMessage(CHANNEL, phone, text)
+                                            for text in texts], message_sid)
+        _settle(services, row.id, outcome)
+        counts["sent" if outcome == "rest_sent" else "failed"] += 1
+        logfiles.write("orchestration", "sms_stranded_reply", message_sid=message_sid,
+                       outcome=outcome)
+    if counts["unknown"]:
+        log.warning("%d late SMS replies were taken for sending by a process that stopped; "
+                    "whether they went out is unknown", counts["unknown"])
+    return counts
+
+
+def twiml_texts(twiml: str) -> list[str]:
+    """The <Message> bodies of a TwiML answer we rendered."""
+    return [element.text or "" for element in ElementTree.fromstring(twiml).iter("Message")]

@@ -23,6 +23,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.twilio_sms import send_stranded_replies
 from scheduler import waitlist
 from scheduler.models import JobLease
 
@@ -105,6 +106,9 @@ class Jobs:
                 return waitlist.advance(db, self.services.clinic, now=self._now())
         return self._guarded("waitlist", job)
 
+    def resend_stranded_sms(self):
+        return self._guarded("stranded-sms", lambda: send_stranded_replies(self.services))
+
     def maintain(self):
         def job():
             now = self._now()
@@ -124,6 +128,7 @@ class Jobs:
         """Every job once, now (start-up catch-up; `python -m jobs --once`)."""
         self.send_reminders()
         self.advance_waitlist()
+        self.resend_stranded_sms()
         self.maintain()
 
     # --- APScheduler ---------------------------------------------------------------------------
@@ -133,6 +138,8 @@ class Jobs:
                           id="reminders", next_run_time=first, max_instances=1, coalesce=True)
         scheduler.add_job(self.advance_waitlist, "interval", seconds=WAITLIST_INTERVAL,
                           id="waitlist", next_run_time=first, max_instances=1, coalesce=True)
+        scheduler.add_job(self.resend_stranded_sms, "interval", seconds=WAITLIST_INTERVAL,
+                          id="stranded-sms", next_run_time=first, max_instances=1, coalesce=True)
         scheduler.add_job(self.maintain, "interval", seconds=MAINTENANCE_INTERVAL,
                           id="maintenance", next_run_time=first, max_instances=1, coalesce=True)
 
