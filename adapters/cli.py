@@ -261,12 +261,14 @@ def patient_erase(phone: str, yes: bool) -> None:
     with services.sessions.begin() as db:
         patient = _patient_or_exit(db, phone)
         now = services.clock()
-        erasure = records.erase_patient(db, services.vault, patient, phone, now=now)
+        erasure = records.erase_patient(db, services.vault, patient, phone, now=now,
+                                        audit=services.audit)
         services.audit.record(db, "patient_erased", at=now, channel="cli", actor=ACTOR,
                               patient_id=patient.id, detail=erasure.as_detail())
     click.echo(f"erased patient #{erasure.patient_id}: name and phone removed, "
                f"{erasure.sessions} conversation(s) ended, {erasure.outbox_messages} sent "
                f"message(s) and {erasure.receipts} stored reply(ies) deleted, "
+               f"{erasure.audit_texts} audit text(s) replaced by their digests, "
                f"{erasure.appointments_kept} appointment(s) kept without personal data")
 
 

@@ -207,9 +207,10 @@ class AdminDesk:
             if patient.erased_at is not None or patient.phone_enc is None:
                 return StaffAnswer(say.already_erased(patient.id), ok=False)
             phone = self.vault.decrypt(patient.phone_enc)
-            erasure = records.erase_patient(db, self.vault, patient, phone, now=now)
+            erasure = records.erase_patient(db, self.vault, patient, phone, now=now,
+                                            audit=self.audit)
             self._record(db, caller, "patient_erased", patient_id=patient.id,
                          detail=erasure.as_detail())
         return StaffAnswer(say.erased(erasure.patient_id, erasure.sessions,
                                       erasure.outbox_messages, erasure.receipts,
-                                      erasure.appointments_kept))
+                                      erasure.audit_texts, erasure.appointments_kept))

@@ -6,6 +6,10 @@ fields and a digest of the clear text (not the ciphertext), so re-encrypting und
 the chain valid. Appends are serialized: an advisory lock on PostgreSQL, BEGIN IMMEDIATE on
 SQLite, and the primary key on `seq` as the last word. Each committed event is mirrored to
 `logs/audit.log` with ids and hashes only.
+
+Text does not stay forever: `remove_texts` replaces the text of old events (the retention job) or
+of one patient's events (erasure) by the digest the hash covered, still encrypted, and records a
+`texts_removed` event. The chain still verifies, and an edit of any other field still breaks it.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from scheduler.crypto import Vault
@@ -24,6 +28,10 @@ from scheduler.models import AuditEvent
 from . import logfiles
 
 GENESIS = "0" * 64
+# What a removed text becomes: this prefix and the SHA-256 digest of the text, encrypted. A
+# message that itself began with it (a NUL is nothing a person types) would be hashed and
+# verified the same way at every step, only shown as removed: nothing can pass as another text.
+REMOVED = "\x00removed:"
 _INSERT = insert(AuditEvent.__table__)
 _TAIL = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
 _LOCK_KEY = 7_210_001  # the advisory lock that serializes audit appends on PostgreSQL
@@ -34,7 +42,14 @@ _HASHED = ("seq", "kind", "channel", "actor", "patient_id", "appointment_id", "m
 
 
 def _text_digest(clear_text: str) -> str:
+    if clear_text.startswith(REMOVED):
+        return clear_text[len(REMOVED):]
     return hashlib.sha256(clear_text.encode()).hexdigest()
+
+
+def readable(clear_text: str | None) -> str | None:
+    """An event's decrypted text as people read it: None once removed."""
+    return None if clear_text is None or clear_text.startswith(REMOVED) else clear_text
 
 
 def _digest(fields: dict[str, Any], text_digest: str | None) -> str:
@@ -78,6 +93,33 @@ class AuditTrail:
         fields["text_digest"] = None if text_ is None else _text_digest(text_)
         fields["text_enc"] = self.vault.encrypt(text_)
         session.info.setdefault("audit_buffer", []).append(fields)
+
+    def remove_texts(self, session: Session, condition, *, now: datetime, reason: str,
+                     batch: int = 500) -> int:
+        """Replace the text of every event matching `condition` (a SQL expression on
+        AuditEvent) by its digest; returns how many. Audited as `texts_removed` when any."""
+        table = AuditEvent.__table__
+        connection = session.connection()
+        removed = 0
+        while True:
+            rows = connection.execute(
+                select(table.c.seq, table.c.text_enc)
+                .where(condition, table.c.text_removed_at.is_(None))
+                .order_by(table.c.seq).limit(batch)).all()
+            if not rows:
+                break
+            connection.execute(update(table).where(table.c.seq == bindparam("row_seq")), [
+                {"row_seq": row.seq, "text_removed_at": now,
+                 "text_enc": self._removed(row.text_enc)} for row in rows])
+            removed += sum(1 for row in rows if row.text_enc is not None)
+        if removed:
+            self.record(session, "texts_removed", at=now, actor="system",
+                        detail={"reason": reason, "events": removed})
+        return removed
+
+    def _removed(self, text_enc: bytes | None) -> bytes | None:
+        clear = self.vault.decrypt(text_enc)
+        return None if clear is None else self.vault.encrypt(REMOVED + _text_digest(clear))
 
     def verify(self, session: Session, batch: int = 1000) -> "Verification":
         """Walk the chain from the start; name the first event whose link or content is wrong."""

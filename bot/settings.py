@@ -51,6 +51,7 @@ class Settings:
     reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
     quiet_hours: tuple[time, time] = (time(21, 0), time(8, 0))
     session_timeout: timedelta = timedelta(minutes=30)
+    text_retention: timedelta = timedelta(days=180)
     jobs_in_process: bool = True
     log_dir: Path = ROOT / "logs"
     port: int = 5000
@@ -129,6 +130,8 @@ class Settings:
             values["quiet_hours"] = _parse_quiet_hours(quiet)
         if (minutes := get("SESSION_TIMEOUT_MINUTES")) is not None:
             values["session_timeout"] = timedelta(minutes=_positive_int("SESSION_TIMEOUT_MINUTES", minutes))
+        if (days := get("TEXT_RETENTION_DAYS")) is not None:
+            values["text_retention"] = timedelta(days=_positive_int("TEXT_RETENTION_DAYS", days))
         if (flag := get("JOBS_IN_PROCESS")) is not None:
             values["jobs_in_process"] = _bool("JOBS_IN_PROCESS", flag)
         if (flag := get("WEB_CHAT")) is not None:

@@ -449,10 +449,11 @@ def erase_question() -> str:
     return "This erases the patient's personal data for good."
 
 
-def erased(patient_id: int, sessions: int, messages: int, receipts: int,
+def erased(patient_id: int, sessions: int, messages: int, receipts: int, audit_texts: int,
            appointments: int) -> str:
     return (f"Erased patient #{patient_id}: name and phone removed, {sessions} conversation(s) "
             f"ended, {messages} sent message(s) and {receipts} stored reply(ies) deleted, "
+            f"{audit_texts} audit text(s) replaced by their digests, "
             f"{appointments} appointment(s) kept without personal data.")
 
 

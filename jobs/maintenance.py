@@ -1,10 +1,10 @@
 """Maintenance jobs: idle sessions, old conversation text, appointments needing an outcome, the digest.
 
 - `expire_sessions`: conversations idle past SESSION_TIMEOUT_MINUTES are deleted.
-- `purge_text`: conversation text older than `TEXT_RETENTION` (180 days) is removed: outbox rows
-  (texts sent when no SMS provider is configured) are deleted, and a receipt's stored reply is
-  cleared (the receipt itself stays: it is how a retried webhook is recognised). Audit events keep
-  their encrypted text: the hash chain covers it and must still verify.
+- `purge_text`: conversation text older than TEXT_RETENTION_DAYS (180) is removed: outbox rows
+  (texts sent when no SMS provider is configured) are deleted, a receipt's stored reply is
+  cleared (the receipt itself stays: it is how a retried webhook is recognised), and an audit
+  event's text is replaced by its digest (the event stays, and the hash chain still verifies).
 - `mark_outcomes`: an appointment whose time passed while still "booked" (no check-in) gets
   `outcome_needed_at`; its status and occupancy are staff's call, not the job's.
 - `next_day_digest`: tomorrow's schedule, with the unconfirmed appointments, for the staff channel
@@ -19,15 +19,13 @@ from typing import Callable
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from bot.audit import AuditTrail
 from bot.replies import time_text, day_text
 from scheduler.clinic import Clinic
-from scheduler.models import (Appointment, AppointmentStatus, MessageReceipt, OutboxMessage,
-                              Provider)
+from scheduler.models import (Appointment, AppointmentStatus, AuditEvent, MessageReceipt,
+                              OutboxMessage, Provider)
 
 log = logging.getLogger("scheduler.jobs.maintenance")
-
-TEXT_RETENTION = timedelta(days=180)
-
 
 def expire_sessions(db: Session, store, *, now: datetime) -> int:
     count = store.expire(db, now=now)
@@ -36,17 +34,21 @@ def expire_sessions(db: Session, store, *, now: datetime) -> int:
     return count
 
 
-def purge_text(db: Session, *, now: datetime, retention: timedelta = TEXT_RETENTION) -> int:
+def purge_text(db: Session, audit: AuditTrail, *, now: datetime, retention: timedelta) -> int:
+    """Remove conversation text older than `retention` (TEXT_RETENTION_DAYS): texts recorded in
+    the outbox, stored replies, and the texts of audit events (replaced by their digests, so the
+    chain still verifies; audited as `texts_removed`)."""
     cutoff = now - retention
     outbox = db.execute(delete(OutboxMessage).where(OutboxMessage.created_at < cutoff)).rowcount
     receipts = db.execute(update(MessageReceipt)
                           .where(MessageReceipt.created_at < cutoff,
                                  MessageReceipt.reply_enc.is_not(None))
                           .values(reply_enc=None)).rowcount
-    if outbox or receipts:
-        log.info("maintenance: purged %d outbox texts and %d stored replies older than %d days",
-                 outbox or 0, receipts or 0, retention.days)
-    return (outbox or 0) + (receipts or 0)
+    events = audit.remove_texts(db, AuditEvent.at < cutoff, now=now, reason="retention")
+    if outbox or receipts or events:
+        log.info("maintenance: purged %d outbox texts, %d stored replies and %d audit texts "
+                 "older than %d days", outbox or 0, receipts or 0, events, retention.days)
+    return (outbox or 0) + (receipts or 0) + events
 
 
 def mark_outcomes(db: Session, *, now: datetime) -> int:

@@ -58,8 +58,16 @@ def take_lease(sessions: sessionmaker[Session], name: str, owner: str, *, now: d
 
 
 def once(sessions: sessionmaker[Session], name: str, owner: str, *, now: datetime) -> bool:
-    """True for the first caller ever with this name (e.g. "digest:2026-03-05")."""
-    return take_lease(sessions, name, owner, now=now, ttl=timedelta(days=3650))
+    """True for the first caller ever with this name (e.g. "digest:2026-03-05"), and only once:
+    not a lease its owner renews (the digest went out every 15 minutes from one worker)."""
+    with sessions.begin() as db:
+        try:
+            with db.begin_nested():
+                db.execute(insert(JobLease).values(name=name, owner=owner,
+                                                   until=now + timedelta(days=3650)))
+            return True
+        except IntegrityError:
+            return False
 
 
 class Jobs:
@@ -114,7 +122,8 @@ class Jobs:
             now = self._now()
             with self.services.sessions.begin() as db:
                 maintenance.expire_sessions(db, self.services.conversation.store, now=now)
-                maintenance.purge_text(db, now=now)
+                maintenance.purge_text(db, self.services.audit, now=now,
+                                       retention=self.services.settings.text_retention)
                 maintenance.mark_outcomes(db, now=now)
             local = now.astimezone(self.services.clinic.zone)
             if local.hour >= DIGEST_HOUR and self.post_digest is not None and once(

@@ -14,7 +14,7 @@ import enum
 from datetime import date, datetime, timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer,
-                        LargeBinary, MetaData, String, TypeDecorator, UniqueConstraint)
+                        LargeBinary, MetaData, String, TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # The grain of the no-overlap guarantee. Durations and buffers are whole multiples of it.
@@ -279,6 +279,13 @@ class AuditEvent(Base):
     text_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # When the text was replaced by its digest (retention, erasure: bot/audit.py). Not hashed:
+    # it only lets the purge find what is left to do; the digest keeps the chain checkable.
+    text_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_audit_events_text_kept", "at",
+                            postgresql_where=text("text_removed_at IS NULL"),
+                            sqlite_where=text("text_removed_at IS NULL")),)
 
 
 

@@ -7,8 +7,9 @@ and return what they found or did; the caller records the audit event (`patient_
 
 Erasure deletes the name, phone number, conversation state, sent messages, stored replies (web
 chat and SMS) and SMS delivery statuses. Appointments stay, tied to a patient record with no
-personal fields, for the clinic's records. Audit texts stay too: editing them would break the
-hash chain, and they are encrypted.
+personal fields, for the clinic's records. The texts of the patient's audit events are replaced
+by their digests (`AuditTrail.remove_texts`, by the caller, so the chain still verifies); the
+events themselves stay.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
+
+from bot.audit import AuditTrail, readable
 
 from .crypto import Vault
 from .models import (Appointment, AuditEvent, ConversationSession, MessageReceipt,
@@ -56,7 +59,7 @@ def export_patient(session: Session, vault: Vault, patient: Patient) -> dict[str
         "messages_sent": [{"id": m.id, "at": _iso(m.created_at), "kind": m.kind,
                            "text": vault.decrypt(m.text_enc)} for m in messages],
         "audit_events": [{"seq": e.seq, "at": _iso(e.at), "kind": e.kind, "channel": e.channel,
-                          "text": vault.decrypt(e.text_enc)} for e in events],
+                          "text": readable(vault.decrypt(e.text_enc))} for e in events],
     }
 
 
@@ -69,6 +72,7 @@ class Erasure:
     outbox_messages: int
     receipts: int
     sms_statuses: int
+    audit_texts: int
     appointments_kept: int
 
     def as_detail(self) -> dict[str, int]:
@@ -78,7 +82,7 @@ class Erasure:
 
 
 def erase_patient(session: Session, vault: Vault, patient: Patient, phone: str, *,
-                  now: datetime) -> Erasure:
+                  now: datetime, audit: AuditTrail) -> Erasure:
     """Erase the personal data of `patient` (whose E.164 number is `phone`)."""
     sessions_ended = sum(session.execute(delete(ConversationSession).where(
         ConversationSession.user_index.in_(vault.indexes(f"{channel}:{phone}")))).rowcount or 0
@@ -95,7 +99,10 @@ def erase_patient(session: Session, vault: Vault, patient: Patient, phone: str, 
         SmsMessage.patient_id == patient.id)).rowcount or 0
     appointments = session.scalar(select(func.count()).select_from(Appointment)
                                   .where(Appointment.patient_id == patient.id)) or 0
+    audit_texts = audit.remove_texts(session, AuditEvent.patient_id == patient.id, now=now,
+                                     reason="erasure")
     patient.name_enc = patient.phone_enc = patient.phone_index = patient.timezone = None
     patient.erased_at = now
     session.flush()
-    return Erasure(patient.id, sessions_ended, messages, receipts, texts, appointments)
+    return Erasure(patient.id, sessions_ended, messages, receipts, texts, audit_texts,
+                   appointments)

@@ -9,6 +9,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 
 from app import create_app, services_of
+from bot.audit import readable
 from bot.messages import OutboundMessage
 from bot.settings import Settings
 from scheduler.clinic import DEMO_CLINIC, ClinicConfigError, load_clinic
@@ -257,6 +258,12 @@ def test_patient_erase_removes_personal_data_keeps_appointments_and_the_chain(ap
         assert db.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.kind == "patient_erased", AuditEvent.patient_id == patient_id)) == 1
         assert find_patient(db, services.vault, "+12125550188") is not None
+        texts = {e.patient_id: [] for e in db.scalars(select(AuditEvent))}
+        for event in db.scalars(select(AuditEvent).where(AuditEvent.text_enc.is_not(None))):
+            texts[event.patient_id].append(readable(services.vault.decrypt(event.text_enc)))
+        assert texts[patient_id] == [None, None]          # replaced by their digests
+        assert "my name is Riley Otherperson" in texts[patient_id + 1]
+    assert "2 audit text(s)" in result.output
     assert services.sender.messages_for(PHONE) == []
     assert invoke(app, "audit", "verify").exit_code == 0
 

@@ -98,3 +98,46 @@ def test_rolled_back_events_are_not_mirrored(sessions, vault, now, tmp_path):
     assert not (tmp_path / "audit.log").exists() or (tmp_path / "audit.log").read_text() == ""
     with sessions() as check:
         assert check.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_removed_texts_keep_the_chain_verifiable_and_edits_still_show(sessions, vault, now):
+    audit = AuditTrail(vault)
+    _record_three(sessions, audit, now)
+    with sessions.begin() as db:
+        audit.record(db, "message_in", at=now + timedelta(days=200), channel="web",
+                     patient_id=2, text_="a recent one")
+    later = now + timedelta(days=200, hours=1)
+    with sessions.begin() as db:     # the first two events are older than the cutoff
+        assert audit.remove_texts(db, AuditEvent.at < now + timedelta(seconds=2), now=later,
+                                  reason="retention") == 2
+    with sessions.begin() as db:     # done once: nothing left to remove, and nothing audited
+        assert audit.remove_texts(db, AuditEvent.at < now + timedelta(seconds=2), now=later,
+                                  reason="retention") == 0
+    with sessions() as db:
+        rows = db.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        texts = [vault.decrypt(r.text_enc) for r in rows]
+        assert not any("hello number 0" in t or "hello number 1" in t for t in texts if t)
+        assert texts[2] == "hello number 2" and texts[3] == "a recent one"
+        assert [r.text_removed_at is not None for r in rows[:4]] == [True, True, False, False]
+        assert rows[4].kind == "texts_removed"
+        assert rows[4].detail == {"reason": "retention", "events": 2}
+        assert audit.verify(db).ok and audit.verify(db).checked == 5
+    # A removed event is still covered by its hash: changing what it says breaks the chain.
+    with sessions.begin() as db:
+        db.execute(update(AuditEvent).where(AuditEvent.seq == 1).values(kind="message_out"))
+    with sessions() as db:
+        result = audit.verify(db)
+    assert not result.ok and result.first_broken_seq == 1
+
+
+def test_a_removed_text_cannot_be_swapped_for_another(sessions, vault, now):
+    audit = AuditTrail(vault)
+    _record_three(sessions, audit, now)
+    with sessions.begin() as db:
+        audit.remove_texts(db, AuditEvent.seq == 1, now=now, reason="erasure")
+    with sessions.begin() as db:    # someone with the key puts a different text back
+        db.execute(update(AuditEvent).where(AuditEvent.seq == 1)
+                   .values(text_enc=vault.encrypt("hello number 9")))
+    with sessions() as db:
+        result = audit.verify(db)
+    assert not result.ok and result.first_broken_seq == 1
