@@ -103,3 +103,60 @@ def red_flag(text: str) -> str | None:
         return None
     match = _RED_FLAGS.search(normalize(text))
     return match.lastgroup if match else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Urgent, not an emergency: symptoms that should be seen soon. They do not stop the conversation;
+# they rank the patient's waitlist entry "urgent" (scheduler/waitlist.py offers freed slots to
+# urgent entries first). A patient cannot ask for that rank ("urgent please" stays routine):
+# only what they describe, or staff, sets it.
+
+_URGENT_PATTERNS: dict[str, str] = {
+    "fever": r"""
+        (?:high|very\shigh|bad|persistent)\s(?:fever|temperature|temp)
+      | fever\s(?:of|is|was|at)\s(?:10[1-6]|3[89]|40)
+      | (?:fever|temperature)\s(?:for|since)\s(?:two|three|four|five|several|a\sfew|2|3|4|5)\s
+            (?:days|nights)
+    """,
+    "pain": r"""
+        (?:severe|unbearable|excruciating|terrible|awful|extreme|intense|really\sbad|very\sbad)
+            \s(?:\w+\s)?(?:pain|ache|toothache|headache|earache)
+      | (?:pain|ache|toothache)\s(?:is\s)?(?:getting|got)\s(?:worse|really\sbad)
+      | (?:cant|cannot|can\snot)\s(?:sleep|eat|walk)\s(?:because\sof|from|with)\s(?:the\s)?pain
+    """,
+    "worsening": r"""
+        getting\sworse | worse\sand\sworse | worsening | not\sgetting\sbetter
+    """,
+    "infection": r"""
+        infect(?:ed|ion) | abscess\w* | pus | spreading\s(?:redness|rash)
+      | (?:rash|redness)\s(?:is\s)?spreading
+    """,
+    "swelling": r"""
+        (?:face|jaw|cheek|gum|gums|eye|leg|foot|hand|ankle|knee|arm)\s(?:is\s|are\s)?
+            (?:swollen|swelling)
+      | swollen\s(?:face|jaw|cheek|gum|gums|eye|leg|foot|hand|ankle|knee|arm)
+    """,
+    "injury": r"""
+        broken\s(?:tooth|bone|arm|leg|wrist|finger|toe|ankle) | broke\smy\s\w+
+      | (?:cracked|chipped|knocked\sout)\s(?:a\s|my\s)?tooth | sprain\w*
+      | (?:fell|fall)\sand\s(?:hurt|hit|banged)
+    """,
+    "dehydration": r"""
+        (?:cant|cannot|can\snot)\skeep\s(?:anything|food|water|fluids)\sdown
+      | vomiting | throwing\sup | dehydrat\w* | diarrh\w*\s(?:for|since)
+    """,
+}
+
+_URGENT_CARE = re.compile(
+    r"\b(?:" + "|".join(rf"(?P<{name}>(?:{body})\b)" for name, body in _URGENT_PATTERNS.items())
+    + ")", re.VERBOSE,
+)
+
+
+def urgent_care(text: str) -> str | None:
+    """The category of a symptom that should be seen soon ("fever", "pain", "worsening",
+    "infection", "swelling", "injury", "dehydration"), or None. Red flags are `red_flag`'s: check it first."""
+    if not text:
+        return None
+    match = _URGENT_CARE.search(normalize(text))
+    return match.lastgroup if match else None

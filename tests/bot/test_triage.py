@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import triage
 from bot.triage import red_flag
 
 EMERGENCIES = [
@@ -85,3 +86,37 @@ def test_huge_and_odd_input_never_raises():
     assert red_flag("x" * 100_000) is None
     assert red_flag("😀" * 5000) is None
     assert red_flag("<script>alert('chest pain')</script>") == "cardiac"
+
+
+@pytest.mark.parametrize("text, category", [
+    ("I have a high fever since yesterday", "fever"),
+    ("she's had a fever for three days", "fever"),
+    ("my tooth pain is getting worse", "pain"),
+    ("severe tooth pain on the left", "pain"),
+    ("I can't sleep because of the pain", "pain"),
+    ("the cough is not getting better", "worsening"),
+    ("I think the cut is infected", "infection"),
+    ("the rash is spreading", "infection"),
+    ("my jaw is swollen", "swelling"),
+    ("I chipped my tooth on a fork", "injury"),
+    ("I can't keep anything down", "dehydration"),
+])
+def test_urgent_symptoms_are_recognised_with_their_category(text, category):
+    assert triage.urgent_care(text) == category
+    assert triage.red_flag(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "urgent please, asap",              # a wish, not a symptom: staff or triage set the rank
+    "I'd like a checkup next week",
+    "book a cleaning",
+    "feeling much better now",
+])
+def test_wishes_and_routine_requests_are_not_urgent(text):
+    assert triage.urgent_care(text) is None
+
+
+def test_urgent_care_errs_towards_urgent_like_red_flags():
+    assert triage.urgent_care("my swollen ankle is fine now, just a follow-up") == "swelling"
+    assert triage.urgent_care("x" * 50_000 + " high fever") is None     # only the start is read
+    assert triage.urgent_care("") is None and triage.urgent_care("\u202e\U0001F600") is None
