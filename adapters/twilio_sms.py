@@ -43,7 +43,7 @@ from datetime import timedelta
 from xml.etree import ElementTree
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -71,6 +71,9 @@ _SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 _PHONE_CHARS = re.compile(r"^\s*\+?[0-9][0-9 ().-]{1,30}\s*$")
 _STATUS = re.compile(r"^[a-z_-]{1,32}$")
 _TURN_THREADS = 32
+# A claim unanswered for this long belongs to a turn that died with its process: a live turn
+# answers well within it (bot/llm.py: 20 s read timeout a model call, at most six calls).
+UNANSWERED_AFTER = timedelta(minutes=5)
 
 blueprint = Blueprint("twilio_sms", __name__)
 
@@ -278,15 +281,24 @@ def answer_once(services, inbound: InboundMessage, budget: float) -> str:
 
 def _stored_answer(services, key: str) -> str | None:
     """A repeat's answer: the first delivery's TwiML, or empty when its reply went (or is going)
-    through REST; None when there is no receipt any more."""
+    through REST or its turn is still running (a model turn commits its claim before the model
+    answers: bot/engine.py); None when there is no receipt any more, or when the claim is still
+    unanswered after `UNANSWERED_AFTER` (the process running its turn died): the claim is freed
+    then, and this delivery runs the turn."""
     with services.sessions() as db:
-        receipt = db.execute(select(MessageReceipt.reply_via, MessageReceipt.reply_enc)
+        receipt = db.execute(select(MessageReceipt.id, MessageReceipt.reply_via,
+                                    MessageReceipt.reply_enc, MessageReceipt.created_at)
                              .where(MessageReceipt.channel == CHANNEL,
                                     MessageReceipt.external_id == key)).first()
     if receipt is None:
         return None
     if receipt.reply_via == "twiml":
         return services.vault.decrypt(receipt.reply_enc)
+    if receipt.reply_via is None and receipt.created_at <= services.clock() - UNANSWERED_AFTER:
+        with services.sessions.begin() as db:     # of two such repeats, one frees it
+            db.execute(delete(MessageReceipt).where(MessageReceipt.id == receipt.id,
+                                                    MessageReceipt.reply_via.is_(None)))
+        return None
     return EMPTY
 
 

@@ -6,10 +6,28 @@ dialogue decide, save the session, audit each reply. Whatever goes wrong inside,
 polite sentence with a next step and the operator a log line with an error id; nothing half-done
 is committed.
 
+A turn the model on Bedrock answers is the exception: it commits in three phases, so that no
+transaction stays open while the model thinks (seconds; on SQLite an open transaction holds the
+write lock, and every other patient's turn would wait for it):
+
+1. everything up to the dialogue, as above (receipt claim, inbound audit, SMS policy, triage,
+   session load), then commit;
+2. the model loop (bot/llm.py) with no transaction open; each tool call runs in a short one of
+   its own, so a booking and its audit commit together and a refused call is still audited;
+3. the model's answer, or the local dialogue's when the model has none (the fallback runs here,
+   its changes atomic with the rest), the session, the audit of the replies and the receipt's
+   answer, in one transaction.
+
+A crash in phase 2 or 3 rolls back that phase's open transaction only: what committed before
+stays, and the apology is kept as the receipt's answer. One person's turns run one after another
+in a process (`_turn_lock`), so two texts sent at once cannot both work from the same
+session state and overwrite each other's; between processes they still can (the later save wins).
+
 Exactly once: a channel that may deliver a message twice (a retried webhook) passes a `Receipt`.
-Its claim is the turn's first write and its answer the last, in the turn's own transaction, so a
-message is handled once or not at all (a failed turn rolls its claim back, and a retry runs it),
-and a repeat gets `AlreadyHandled` before anything else happens.
+Its claim is the turn's first write and its answer the last, so a local turn is handled once or
+not at all (a failed turn rolls its claim back, and a retry runs it), a model turn's claim stays
+committed while the model answers, and a repeat gets `AlreadyHandled` before anything else
+happens.
 
 On the "sms" channel it also applies the SMS policy (bot/consent.py: keywords, opt-out, rate
 limit, consent first) and shapes the answer for a phone: one text per turn, cut into pages of at
@@ -19,15 +37,20 @@ silence (an opted-out or rate-limited number), audited as `message_suppressed`.
 from __future__ import annotations
 
 import logging
+import threading
 import time as timer
 import uuid
+import weakref
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
+from scheduler.models import Patient
 from scheduler.patients import find_or_create_patient
 
 from . import dialogue, logfiles, reminder_replies, replies, segments, triage
@@ -64,6 +87,18 @@ class Receipt(Protocol):
         """Keep the answer with the claim, for the message's repeats."""
 
 
+@dataclass
+class ModelTurn:
+    """A turn the model answers, between the transaction that read it and the one that saves
+    its answer: the turn (its patient and tools are bound again in the second), the session
+    state as loaded, and, over SMS, the replies of the SMS policy that go first."""
+
+    turn: dialogue.Turn
+    state: dict
+    had_state: bool
+    before: list[dialogue.Reply] = field(default_factory=list)
+
+
 class ConversationEngine:
     def __init__(self, *, sessions: sessionmaker[Session], clinic: Clinic, vault: Vault,
                  audit: AuditTrail, store: SessionStore, clock: Callable[[], datetime],
@@ -71,6 +106,9 @@ class ConversationEngine:
         self.sessions, self.clinic, self.vault = sessions, clinic, vault
         self.audit, self.store, self.clock = audit, store, clock
         self.llm = llm   # the Bedrock engine when configured; the local dialogue otherwise
+        self._turn_locks: weakref.WeakValueDictionary[tuple[str, str], threading.Lock] = (
+            weakref.WeakValueDictionary())
+        self._turn_locks_lock = threading.Lock()
         self.vocabulary = Vocabulary.from_clinic(clinic)
         self.sms_policy = SmsPolicy(clinic, vault, store)
         # Staff and admins (Slack DMs, the staff console): their own scope, bot/staff_chat.py.
@@ -86,13 +124,18 @@ class ConversationEngine:
                receipt: Receipt | None = None) -> list[OutboundMessage]:
         """Answer one message. With a `receipt`, raises `AlreadyHandled` for a repeat."""
         started = timer.perf_counter()
+        kept: Receipt | None = None      # a receipt whose claim is committed, unanswered
         try:
-            with self.sessions.begin() as db:
-                if receipt is not None and not receipt.claim(db):
-                    raise AlreadyHandled(message.message_id)
-                out = self._outbound(message, self._handle(db, message))
-                if receipt is not None:
-                    receipt.keep(db, out)
+            with self._turn_lock(message):
+                with self.sessions.begin() as db:
+                    if receipt is not None and not receipt.claim(db):
+                        raise AlreadyHandled(message.message_id)
+                    answered = self._handle(db, message)
+                    if not isinstance(answered, ModelTurn):
+                        out = self._keep(db, message, receipt, answered)
+                if isinstance(answered, ModelTurn):
+                    kept = receipt
+                    out = self._model_turn(message, answered, receipt)
         except AlreadyHandled:
             raise
         except Exception:
@@ -100,11 +143,55 @@ class ConversationEngine:
             log.exception("turn failed (error id %s, channel %s)", error_id, message.channel)
             out = self._outbound(message, [dialogue.Reply(replies.internal_error(self.clinic),
                                                           kind="error")])
-            self._record_failure(message, error_id)
+            self._record_failure(message, error_id, kept, out)
         logfiles.write("performance", "turn", channel=message.channel, engine=self.engine_status,
                        ms=round((timer.perf_counter() - started) * 1000, 3),
                        replies=len(out))
         return out
+
+    def _turn_lock(self, message: InboundMessage) -> threading.Lock:
+        """The lock that runs one person's turns one after another in this process, so that a
+        model turn (committed in phases) never works from a state their other turn changes."""
+        key = (message.channel, message.sender)
+        with self._turn_locks_lock:
+            lock = self._turn_locks.get(key)
+            if lock is None:
+                lock = self._turn_locks[key] = threading.Lock()
+        return lock
+
+    def _keep(self, db: Session, message: InboundMessage, receipt: Receipt | None,
+              replies_: list[dialogue.Reply]) -> list[OutboundMessage]:
+        out = self._outbound(message, replies_)
+        if receipt is not None:
+            receipt.keep(db, out)
+        return out
+
+    def _model_turn(self, message: InboundMessage, pending: ModelTurn,
+                    receipt: Receipt | None) -> list[OutboundMessage]:
+        """Phases 2 and 3 of a turn the model answers (phase 1, everything before the dialogue,
+        has committed): the model loop with no transaction open, each tool call in one of its
+        own; then the answer, or the local dialogue's when the model has none, with the session,
+        the audit of the replies and the receipt's answer, in one transaction."""
+        turn = pending.turn
+        caller = turn.tools.caller
+        answer = self.llm.ask(turn, pending.state, channel=message.channel,
+                              open_tools=lambda: self._tools(caller, turn.now))
+        with self.sessions.begin() as db:
+            turn.tools = SchedulingTools(db, self.clinic, self.audit, caller, turn.now)
+            turn.patient = db.get(Patient, turn.patient.id)
+            new_state = self.llm.settle(turn, pending.state, answer, channel=message.channel,
+                                        local=dialogue.respond)
+            out = self._after_dialogue(db, message, turn, new_state, pending.had_state)
+            if message.channel == SMS:
+                out = _one_text(pending.before + out)
+            self._audit_replies(db, message, turn.patient.id, turn.now, out)
+            return self._keep(db, message, receipt, out)
+
+    @contextmanager
+    def _tools(self, caller: Caller, now: datetime) -> Iterator[SchedulingTools]:
+        """The scheduling tools for one of the model's tool calls, in a short transaction."""
+        with self.sessions.begin() as db:
+            yield SchedulingTools(db, self.clinic, self.audit, caller, now)
 
     @staticmethod
     def _outbound(message: InboundMessage,
@@ -112,7 +199,7 @@ class ConversationEngine:
         return [OutboundMessage(message.channel, message.sender, r.text, r.options, r.kind)
                 for r in replies_]
 
-    def _handle(self, db: Session, message: InboundMessage) -> list[dialogue.Reply]:
+    def _handle(self, db: Session, message: InboundMessage) -> list[dialogue.Reply] | ModelTurn:
         now = self.clock()
         text = " ".join((message.text or "")[:MAX_TEXT].split())
         if message.role != "patient":
@@ -132,13 +219,17 @@ class ConversationEngine:
             out = [dialogue.Reply(replies.empty_message())]
         else:
             out = self._converse(db, message, text, patient, now)
+        if not isinstance(out, ModelTurn):
+            self._audit_replies(db, message, patient.id, now, out)
+        return out
 
+    def _audit_replies(self, db: Session, message: InboundMessage, patient_id: int,
+                       now: datetime, out: list[dialogue.Reply]) -> None:
         for reply in out:
             self.audit.record(db, "message_out", at=now, channel=message.channel,
-                              actor="bot", patient_id=patient.id,
+                              actor="bot", patient_id=patient_id,
                               message_id=message.message_id, detail={"kind": reply.kind},
                               text_=reply.text)
-        return out
 
     def _red_flag(self, db: Session, message: InboundMessage, text: str, patient,
                   now: datetime) -> bool:
@@ -152,7 +243,7 @@ class ConversationEngine:
         return True
 
     def _sms_turn(self, db: Session, message: InboundMessage, text: str, patient,
-                  now: datetime) -> list[dialogue.Reply]:
+                  now: datetime) -> list[dialogue.Reply] | ModelTurn:
         """Policy first (keywords, opt-out, rate limit), then triage, consent, the dialogue;
         the answer comes back as one text of at most two segments, or nothing."""
         understanding = self._understand(text, now)
@@ -169,24 +260,27 @@ class ConversationEngine:
         if verdict.proceed:
             if verdict.text != text:
                 understanding = self._understand(verdict.text, now)
-            out = out + self._converse(db, message, verdict.text, patient, now,
-                                       understanding=understanding, shape=True)
+            conversed = self._converse(db, message, verdict.text, patient, now,
+                                       understanding=understanding)
+            if isinstance(conversed, ModelTurn):
+                conversed.before = out
+                return conversed
+            out = out + conversed
         elif not out:
             self.audit.record(db, "message_suppressed", at=now, channel=message.channel,
                               actor=f"patient:{patient.id}", patient_id=patient.id,
                               message_id=message.message_id, detail={"reason": verdict.reason})
-        if len(out) > 1:
-            kind = next((r.kind for r in out if r.kind != "reply"), "reply")
-            out = [dialogue.Reply("\n".join(_as_text(r) for r in out), kind=kind)]
-        return out
+        return _one_text(out)
 
     def _understand(self, text: str, now: datetime) -> Understanding:
         return understand(text, now.astimezone(self.clinic.zone), self.vocabulary)
 
     def _converse(self, db: Session, message: InboundMessage, text: str, patient,
-                  now: datetime, *, understanding: Understanding | None = None,
-                  shape: bool = False) -> list[dialogue.Reply]:
-        if shape and segments.bare_more(text):
+                  now: datetime, *, understanding: Understanding | None = None
+                  ) -> list[dialogue.Reply] | ModelTurn:
+        """The dialogue's answer, or a `ModelTurn` when the model is to answer (after this
+        transaction commits: see `_model_turn`)."""
+        if message.channel == SMS and segments.bare_more(text):
             state = self.store.load(db, message.channel, message.sender, now=now)
             if state.get("more"):
                 return self._page(db, message, state, state["more"], now)
@@ -210,19 +304,26 @@ class ConversationEngine:
         answered = reminder_replies.respond(turn, state)
         if answered is not None:
             new_state = answered
-        elif self.llm is not None:   # the model answers; the local dialogue when it cannot
-            new_state = self.llm.respond(turn, state, channel=message.channel,
-                                         local=dialogue.respond)
+        elif self.llm is not None and not self.llm.cooling_down:
+            return ModelTurn(turn, state, had_state)
+        elif self.llm is not None:   # Bedrock failed a moment ago: the local dialogue, at once
+            new_state = self.llm.settle(turn, state, None, channel=message.channel,
+                                        local=dialogue.respond)
         else:
             new_state = dialogue.respond(turn, state)
-        if shape:
+        return self._after_dialogue(db, message, turn, new_state, had_state)
+
+    def _after_dialogue(self, db: Session, message: InboundMessage, turn: dialogue.Turn,
+                        new_state: dict, had_state: bool) -> list[dialogue.Reply]:
+        """Save (or end) the session; over SMS, a long answer is paged ("Reply MORE")."""
+        if message.channel == SMS:
             text_ = "\n".join(_as_text(r) for r in turn.replies)
             if len(text_) > segments.MAX_CHARS:
                 kind = next((r.kind for r in turn.replies if r.kind != "reply"), "reply")
-                return self._page(db, message, new_state, segments.paginate(text_), now,
+                return self._page(db, message, new_state, segments.paginate(text_), turn.now,
                                   kind=kind)
         if new_state:
-            self.store.save(db, message.channel, message.sender, new_state, now=now)
+            self.store.save(db, message.channel, message.sender, new_state, now=turn.now)
         elif had_state:
             self.store.end(db, message.channel, message.sender)
         return turn.replies
@@ -240,14 +341,27 @@ class ConversationEngine:
             self.store.end(db, message.channel, message.sender)
         return [dialogue.Reply(first, kind=kind)]
 
-    def _record_failure(self, message: InboundMessage, error_id: str) -> None:
-        """Leave a trace of the failed turn, without its text, in a transaction of its own."""
+    def _record_failure(self, message: InboundMessage, error_id: str,
+                        receipt: Receipt | None, out: list[OutboundMessage]) -> None:
+        """Leave a trace of the failed turn, without its text, in a transaction of its own. A
+        `receipt` whose claim committed (a model turn that failed after its first phase) keeps
+        the apology, so a repeat of the message gets it too instead of silence."""
         try:
             with self.sessions.begin() as db:
                 self.audit.record(db, "turn_failed", at=self.clock(), channel=message.channel,
                                   message_id=message.message_id, detail={"error_id": error_id})
+                if receipt is not None:
+                    receipt.keep(db, out)
         except Exception:
             log.exception("could not audit failed turn (error id %s)", error_id)
+
+
+def _one_text(out: list[dialogue.Reply]) -> list[dialogue.Reply]:
+    """Over SMS a turn answers in one text: several replies joined, options as numbered lines."""
+    if len(out) <= 1:
+        return out
+    kind = next((r.kind for r in out if r.kind != "reply"), "reply")
+    return [dialogue.Reply("\n".join(_as_text(r) for r in out), kind=kind)]
 
 
 def _as_text(reply: dialogue.Reply) -> str:

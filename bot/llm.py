@@ -1,7 +1,7 @@
 """The AI engine: a model on Amazon Bedrock (Converse API, tool use) that schedules through the
 same tools as the local dialogue, and steps aside for it whenever it cannot answer well.
 
-One turn, in `BedrockEngine.respond`:
+One turn, in `BedrockEngine.ask` (run with no transaction open: bot/engine.py) and `settle`:
 
 1. The conversation sent is bounded: the clinic's facts and the current time in the system prompt,
    a short summary of older messages, the last few exchanges, the new message. Phone numbers and
@@ -18,7 +18,8 @@ One turn, in `BedrockEngine.respond`:
    `MAX_REPLY_CHARS`, no internal ids, GSM-7 characters) and a claim that something was booked,
    moved or cancelled must be backed by a tool result of this conversation.
 5. The new memory (recent exchanges, summary, the ids issued) goes into the session state, which
-   `SessionStore` keeps encrypted; `context_saved` is logged when the turn's transaction commits.
+   `SessionStore` keeps encrypted; `settle` runs in the transaction that saves it, and
+   `context_saved` is logged when that commits.
 
 When the model cannot be used (Bedrock failing after the retries, or a malformed, empty, cut-off
 or looping answer), the local dialogue answers the same message. After Bedrock fails, the local
@@ -27,10 +28,11 @@ engine serves for `cooldown` seconds before Bedrock is tried again (the health i
 exchanges join the model's memory, and the times or appointments it offered become ids the model
 can use, so the model picks up a conversation where the local engine left it.
 
-No partial change: a tool's change is atomic and audited in the turn's transaction, and a turn
-that crashes rolls back whole (bot/engine.py). A change a tool confirmed is never lost or
-denied: if the model breaks after a booking, the patient is told about the booking in the
-clinic's own words (bot/replies.py) instead of the local engine answering the message again.
+No partial change: each tool call is one transaction of its own, its change and its audit (or
+its refusal's audit) together, and a crash inside a call rolls that call back. A change a tool
+confirmed is never lost or denied: if the model breaks after a booking, the patient is told about
+the booking in the clinic's own words (bot/replies.py) instead of the local engine answering the
+message again; otherwise the local engine answers in `settle`, in the transaction that saves it.
 """
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ from . import logfiles, replies, segments
 from .dialogue import Reply, Turn
 from .messages import OutboundMessage
 from .settings import Settings
-from .tool_specs import ToolRunner, tool_config
+from .tool_specs import OpenTools, ToolRunner, tool_config
 
 log = logging.getLogger("scheduler.llm")
 
@@ -435,6 +437,17 @@ LocalDialogue = Callable[[Turn, dict[str, Any]], dict[str, Any]]
 _PENDING = "llm_context_pending"
 
 
+@dataclass(frozen=True)
+class ModelAnswer:
+    """What the model made of one turn: its checked text, or None when the local dialogue must
+    answer (`reason` says why); the conversation memory to save; the pipeline's id."""
+
+    text: str | None
+    memory: dict[str, Any]
+    turn_id: str
+    reason: str | None = None
+
+
 class BedrockEngine:
     """Answers patient turns with a Bedrock model; hands a turn to the local dialogue when the
     model cannot answer it well. Thread-safe: one instance serves every web worker thread."""
@@ -473,21 +486,23 @@ class BedrockEngine:
 
     # --- a turn ---------------------------------------------------------------------------
 
-    def respond(self, turn: Turn, state: dict[str, Any], *, channel: str,
-                local: LocalDialogue) -> dict[str, Any]:
-        """Answer `turn` (into `turn.replies`) and return the next state: the model's answer
-        when it gives a usable one, else the local dialogue's."""
-        memory = _memory(state.get("llm"))
-        local_state = {k: v for k, v in state.items() if k != "llm"}
-        if self.status == FAILING:
-            return self._local(turn, local_state, memory, local, channel, "cooldown")
+    @property
+    def cooling_down(self) -> bool:
+        """Bedrock failed a moment ago: the local dialogue answers without asking it."""
+        return self.status == FAILING
 
+    def ask(self, turn: Turn, state: dict[str, Any], *, channel: str,
+            open_tools: OpenTools) -> ModelAnswer:
+        """The model's part of a turn, run with no transaction open (bot/engine.py): each tool
+        call opens its own (`open_tools`). Touches nothing else of the database; `settle` then
+        turns the answer into replies and the next state, in the transaction that saves it."""
+        memory = _memory(state.get("llm"))
         pipeline = Pipeline(self.model_id, channel)
         pipeline.start(recent=len(memory["recent"]), dropped=memory["dropped"])
-        runner = ToolRunner(turn.tools, self.clinic, memory,
+        runner = ToolRunner(open_tools, self.clinic, memory, today=turn.today,
                             log=lambda event_, **fields: pipeline.log(event_, **fields))
         # The local engine served while Bedrock was failing: what it offered becomes usable ids.
-        runner.adopt(local_state)
+        runner.adopt(state)
         name = patient_name(turn.vault, turn.patient)
         phone = turn.vault.decrypt(turn.patient.phone_enc)
         text: str | None = None
@@ -501,6 +516,13 @@ class BedrockEngine:
             outcome, reason = "model_failed", failure.code
         except BadResponse as bad:
             outcome, reason = "bad_response", bad.reason
+        except Exception:
+            if not runner.outcomes:
+                raise               # a bug, nothing changed: the turn fails (bot/engine.py)
+            # A bug after a tool call committed a change (the failing call rolled back): the
+            # change is real, so the patient hears of it below rather than an apology.
+            log.exception("turn %s failed after a committed tool call", pipeline.id)
+            outcome, reason = "error", "exception"
         else:
             self._recovered()
 
@@ -519,16 +541,34 @@ class BedrockEngine:
             text, served = " ".join(o.reply for o in changed), "tool_results"
         if text is None:
             pipeline.end(outcome, reason, served="local")
-            return self._local(turn, local_state, memory, local, channel, reason or outcome,
-                               pipeline_id=pipeline.id)
-
-        turn.replies.append(Reply(text))
+            return ModelAnswer(None, memory, pipeline.id, reason or outcome)
         _remember(memory, turn, text, name=name, phone=phone)
         for o in changed:
             _note(memory, o.fact, o.kind)
         pipeline.end(outcome, reason, served=served)
-        self._context_pending(turn, pipeline.id, channel)
-        return {"llm": memory}
+        return ModelAnswer(text, memory, pipeline.id)
+
+    def settle(self, turn: Turn, state: dict[str, Any], answer: ModelAnswer | None, *,
+               channel: str, local: LocalDialogue) -> dict[str, Any]:
+        """Put the model's answer in `turn.replies` and return the next state; when it has
+        none (or `answer` is None: cooling down, Bedrock not asked), the local dialogue answers
+        the message with `turn.tools`, in the caller's transaction, and its exchange joins the
+        model's memory for later turns."""
+        if answer is None:
+            answer = ModelAnswer(None, _memory(state.get("llm")), uuid.uuid4().hex[:12],
+                                 "cooldown")
+        self._context_pending(turn, answer.turn_id, channel)
+        if answer.text is not None:
+            turn.replies.append(Reply(answer.text))
+            return {"llm": answer.memory}
+        new_state = local(turn, {k: v for k, v in state.items() if k != "llm"})
+        said = "\n".join(OutboundMessage("", "", r.text, r.options).as_text()
+                         for r in turn.replies)
+        _remember(answer.memory, turn, said, name=patient_name(turn.vault, turn.patient),
+                  phone=turn.vault.decrypt(turn.patient.phone_enc))
+        logfiles.write("orchestration", "served_locally", turn=answer.turn_id,
+                       reason=answer.reason, engine=self.status)
+        return {**new_state, "llm": answer.memory}
 
     def _converse(self, turn: Turn, memory: dict[str, Any], runner: ToolRunner,
                   pipeline: Pipeline, *, name: str | None, phone: str | None) -> str:
@@ -586,21 +626,6 @@ class BedrockEngine:
     def _bad(pipeline: Pipeline, reason: str) -> BadResponse:
         pipeline.log("bad_response", reason=reason)
         return BadResponse(reason)
-
-    def _local(self, turn: Turn, local_state: dict[str, Any], memory: dict[str, Any],
-               local: LocalDialogue, channel: str, reason: str,
-               pipeline_id: str | None = None) -> dict[str, Any]:
-        """The local dialogue answers; the exchange joins the model's memory for later turns."""
-        new_state = local(turn, local_state)
-        said = "\n".join(OutboundMessage("", "", r.text, r.options).as_text()
-                         for r in turn.replies)
-        name = patient_name(turn.vault, turn.patient)
-        _remember(memory, turn, said, name=name, phone=turn.vault.decrypt(turn.patient.phone_enc))
-        turn_id = pipeline_id or uuid.uuid4().hex[:12]
-        logfiles.write("orchestration", "served_locally", turn=turn_id, reason=reason,
-                       engine=self.status)
-        self._context_pending(turn, turn_id, channel)
-        return {**new_state, "llm": memory}
 
     @staticmethod
     def _context_pending(turn: Turn, turn_id: str, channel: str) -> None:

@@ -18,7 +18,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 from scheduler.availability import Slot
 from scheduler.clinic import Clinic
@@ -167,12 +167,19 @@ class Outcome:
     fact: str
 
 
-class ToolRunner:
-    """Runs the model's tool requests for one turn, through tools bound to the caller."""
+# Opens the tools for one call, in a transaction of that call's own (bot/engine.py).
+OpenTools = Callable[[], ContextManager[SchedulingTools]]
 
-    def __init__(self, tools: SchedulingTools, clinic: Clinic, memory: dict[str, Any], *,
-                 log: Callable[..., None] = lambda event, **fields: None):
-        self.tools, self.clinic, self.memory, self._log = tools, clinic, memory, log
+
+class ToolRunner:
+    """Runs the model's tool requests for one turn, through tools bound to the caller. Each
+    request runs in its own short transaction (`open_tools`): a change and its audit commit
+    together, a refusal's audit commits, and a crash rolls back that request only."""
+
+    def __init__(self, open_tools: OpenTools, clinic: Clinic, memory: dict[str, Any], *,
+                 today: date, log: Callable[..., None] = lambda event, **fields: None):
+        self.open_tools, self.clinic, self.memory, self._log = open_tools, clinic, memory, log
+        self.today = today
         self.schemas = tool_schemas(clinic)
         self.outcomes: list[Outcome] = []
         self.listed = False
@@ -184,25 +191,33 @@ class ToolRunner:
 
     def run(self, request: Any) -> dict[str, Any]:
         """One `toolUse` request in, one `toolResult` block out."""
-        request = request if isinstance(request, dict) else {}
+        committed = len(self.outcomes)
+        try:
+            with self.open_tools() as tools:
+                return self._run(tools, request if isinstance(request, dict) else {})
+        except BaseException:
+            del self.outcomes[committed:]      # the call rolled back: it changed nothing
+            raise
+
+    def _run(self, tools: SchedulingTools, request: dict[str, Any]) -> dict[str, Any]:
         tool_use_id = str(request.get("toolUseId") or "missing")
         name = request.get("name")
         arguments = request.get("input")
         if name not in self.schemas:
-            self.tools.record_refusal("unknown_tool", "UnknownTool")
+            tools.record_refusal("unknown_tool", "UnknownTool")
             self._log("tool_call", tool="unknown", status="error", reason="unknown_tool")
             return _result(tool_use_id, {"error": "no such tool; use one of: "
                                          + ", ".join(TOOL_NAMES)}, ok=False)
         problem = check_arguments(self.schemas[name][1], arguments)
         if problem is not None:
-            self.tools.record_refusal(name, "InvalidArguments")
+            tools.record_refusal(name, "InvalidArguments")
             self._log("tool_call", tool=name, status="error", reason="invalid_arguments")
             return _result(tool_use_id, {"error": problem}, ok=False)
         try:
-            answer = getattr(self, f"_{name}")(arguments)
+            answer = getattr(self, f"_{name}")(tools, arguments)
         except Refused as refusal:
             if not refusal.audited:
-                self.tools.record_refusal(name, refusal.reason)
+                tools.record_refusal(name, refusal.reason)
             self._log("tool_call", tool=name, status="error", reason="refused")
             body: dict[str, Any] = {"error": str(refusal)}
             if refusal.alternatives:
@@ -266,9 +281,9 @@ class ToolRunner:
 
     # --- the tools -------------------------------------------------------------------------
 
-    def _find_slots(self, args: dict[str, str]) -> dict[str, Any]:
+    def _find_slots(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
         kind = self.clinic.appointment_type(args["appointment_type"])
-        first = self._day(args.get("date"), "date", kind.max_days_ahead) or self._today
+        first = self._day(args.get("date"), "date", kind.max_days_ahead) or self.today
         last = self._day(args.get("end_date"), "end_date", kind.max_days_ahead)
         if last is not None and last < first:
             raise Refused("end_date is before date")
@@ -280,11 +295,11 @@ class ToolRunner:
         search = dict(provider_key=provider, part_of_day=args.get("part_of_day"), around=around,
                       limit=SLOTS_PER_SEARCH)
         try:
-            slots = self.tools.find_slots(kind.key, start_date=first, end_date=last or first,
+            slots = tools.find_slots(kind.key, start_date=first, end_date=last or first,
                                           **search)
             on_requested_days = bool(slots)
             if not slots and last is None:
-                slots = self.tools.find_slots(
+                slots = tools.find_slots(
                     kind.key, start_date=first, end_date=first + timedelta(days=FALLBACK_DAYS),
                     **search)
         except SchedulingError as error:
@@ -296,24 +311,24 @@ class ToolRunner:
                               "waitlist or calling the clinic")
         return answer
 
-    def _book_appointment(self, args: dict[str, str]) -> dict[str, Any]:
+    def _book_appointment(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
         slot = self._slot(args["slot_id"])
         with self._refused_as("not booked"):
-            appointment = self.tools.book_appointment(slot)
+            appointment = tools.book_appointment(slot)
         type_name, when, provider = self._changed(args, appointment, "booked", replies.booked(
             appointment.appointment_type.name, appointment.start_at, appointment.provider.name,
             self.clinic, appointment.id), "booked {type} {when} with {provider}")
         return {"status": "booked", "appointment_id": self._appointment_id(appointment),
                 "type": type_name, "when": when, "provider": provider}
 
-    def _cancel_appointment(self, args: dict[str, str]) -> dict[str, Any]:
+    def _cancel_appointment(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
         appointment_id = self._appointment(args["appointment_id"])
         try:
-            description = self._describe(self.tools.get_appointment(appointment_id))
+            description = self._describe(tools.get_appointment(appointment_id))
         except SchedulingError as refusal:
             raise Refused(f"not cancelled: {refusal}", reason=type(refusal).__name__) from None
         try:
-            self.tools.cancel_appointment(appointment_id)
+            tools.cancel_appointment(appointment_id)
         except SchedulingError as refusal:
             raise Refused(f"not cancelled: {refusal}", audited=True) from None
         self.outcomes.append(Outcome("cancelled", replies.cancelled(description),
@@ -321,11 +336,12 @@ class ToolRunner:
         self.memory["appts"].pop(args["appointment_id"], None)
         return {"status": "cancelled", "appointment": description}
 
-    def _reschedule_appointment(self, args: dict[str, str]) -> dict[str, Any]:
+    def _reschedule_appointment(self, tools: SchedulingTools,
+                                args: dict[str, str]) -> dict[str, Any]:
         appointment_id = self._appointment(args["appointment_id"])
         slot = self._slot(args["slot_id"])
         with self._refused_as("not moved"):
-            appointment = self.tools.reschedule_appointment(appointment_id, slot)
+            appointment = tools.reschedule_appointment(appointment_id, slot)
         type_name, when, provider = self._changed(args, appointment, "rescheduled", replies.moved(
             appointment.appointment_type.name, appointment.start_at, appointment.provider.name,
             self.clinic), "moved {type} to {when} with {provider}")
@@ -353,8 +369,8 @@ class ToolRunner:
         self.memory["slots"].pop(args["slot_id"], None)
         return type_name, when, provider
 
-    def _list_appointments(self, args: dict[str, str]) -> dict[str, Any]:
-        appointments = self.tools.list_appointments()[:MAX_LISTED]
+    def _list_appointments(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
+        appointments = tools.list_appointments()[:MAX_LISTED]
         self.listed = bool(appointments)
         return {"appointments": [
             {"appointment_id": self._appointment_id(a), "type": a.appointment_type.name,
@@ -362,14 +378,14 @@ class ToolRunner:
              "date": a.start_at.astimezone(self.clinic.zone).date().isoformat(),
              "provider": a.provider.name} for a in appointments]}
 
-    def _join_waitlist(self, args: dict[str, str]) -> dict[str, Any]:
+    def _join_waitlist(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
         kind = self.clinic.appointment_type(args["appointment_type"])
         earliest = self._day(args.get("earliest_date"), "earliest_date", kind.max_days_ahead)
         latest = self._day(args.get("latest_date"), "latest_date", kind.max_days_ahead)
         if earliest and latest and latest < earliest:
             raise Refused("latest_date is before earliest_date")
         # scheduler/waitlist.py: offered by text when a matching slot frees up.
-        _, created = self.tools.join_waitlist(kind.key, provider_key=args.get("provider"),
+        _, created = tools.join_waitlist(kind.key, provider_key=args.get("provider"),
                                               earliest=earliest, latest=latest)
         said = (replies.waitlist_joined(kind.name, self.clinic) if created
                 else replies.waitlist_already(kind.name))
@@ -378,8 +394,8 @@ class ToolRunner:
                 "note": "when a matching time opens the patient is texted an offer and replies "
                         "YES to take it; nothing is booked now"}
 
-    def _hand_off_to_staff(self, args: dict[str, str]) -> dict[str, Any]:
-        self.tools.record_request("handoff_requested", reason=args["reason"],
+    def _hand_off_to_staff(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
+        tools.record_request("handoff_requested", reason=args["reason"],
                                   urgency=args.get("urgency", "routine"))
         self.outcomes.append(Outcome("handoff", replies.handoff_recorded(self.clinic),
                                      f"asked staff to follow up ({args['reason']})"))
@@ -389,10 +405,6 @@ class ToolRunner:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    @property
-    def _today(self) -> date:
-        return self.tools.now.astimezone(self.clinic.zone).date()
-
     def _day(self, raw: str | None, field_name: str, max_days_ahead: int) -> date | None:
         if raw is None:
             return None
@@ -400,9 +412,9 @@ class ToolRunner:
             day = date.fromisoformat(raw)
         except ValueError:
             raise Refused(f"{field_name} is not a real date") from None
-        if day < self._today:
-            raise Refused(f"{field_name} has passed; today is {self._today.isoformat()}")
-        horizon = self._today + timedelta(days=max_days_ahead)
+        if day < self.today:
+            raise Refused(f"{field_name} has passed; today is {self.today.isoformat()}")
+        horizon = self.today + timedelta(days=max_days_ahead)
         if day > horizon:
             raise Refused(f"{field_name} is too far ahead: this type can be booked until "
                           f"{horizon.isoformat()}")

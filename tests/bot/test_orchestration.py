@@ -10,6 +10,7 @@ slot-1..slot-3, a list_appointments before it would have taken appt-1 first.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from datetime import date, timedelta
 
 import pytest
@@ -25,8 +26,8 @@ from bot import tool_specs
 from bot.tool_specs import ToolRunner
 from bot.tools import Caller, SchedulingTools
 from scheduler import availability, booking
-from scheduler.models import Appointment, AppointmentStatus, AuditEvent
-from scheduler.patients import find_or_create_patient, set_patient_name
+from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient
+from scheduler.patients import find_or_create_patient, patient_name, set_patient_name
 from tests.bedrock_support import MODEL, answer, failure, log_lines, tool_use
 
 PATIENT = "+12125550123"
@@ -372,16 +373,91 @@ def test_a_turn_that_crashes_after_booking_commits_nothing(chat, model, sessions
         answer("Tomorrow: 8:00, 8:15 or 8:30 AM. Which one?"),
         tool_use(("book_appointment", {"slot_id": "slot-1"})))
     chat.text("checkup tomorrow")
-
-    def broken(*_args, **_kwargs):
-        raise RuntimeError("a bug after the booking was written")
-
+    # A bug after the booking was written, inside the same tool call: that call rolls back.
     monkeypatch.setattr(tool_specs.ToolRunner, "_appointment_id", broken)
     reply = chat.text("8:00")
     assert reply == replies.internal_error(chat.engine.clinic)   # "... nothing was changed"
     assert appointments(sessions) == []
     assert audit_events(sessions, "appointment_booked") == []
     assert len(audit_events(sessions, "turn_failed")) == 1
+
+
+def broken(*_args, **_kwargs):
+    raise RuntimeError("a bug in a tool")
+
+
+def test_a_bug_after_a_committed_booking_still_tells_the_patient(chat, model, sessions, logs,
+                                                                 monkeypatch):
+    """Each tool call commits on its own: the booking stands, the buggy call rolled back."""
+    model.script(
+        tool_use(("find_slots", {"appointment_type": "checkup", "date": TOMORROW})),
+        answer("Tomorrow: 8:00, 8:15 or 8:30 AM. Which one?"),
+        tool_use(("book_appointment", {"slot_id": "slot-1"})),
+        tool_use(("list_appointments", {})))
+    chat.text("checkup tomorrow")
+    monkeypatch.setattr(tool_specs.ToolRunner, "_list_appointments", broken)
+    reply = chat.text("8:00")
+    assert reply.startswith("You're booked: General check-up") and "Thu Mar 5 at 8:00 AM" in reply
+    [booked] = appointments(sessions)
+    assert booked.status == AppointmentStatus.BOOKED
+    assert len(audit_events(sessions, "appointment_booked")) == 1
+    [_, ended] = orchestration(logs, "pipeline_end")
+    assert (ended["outcome"], ended["served"]) == ("error", "tool_results")
+
+
+class KeptReceipt:
+    """A channel's receipt of one message (bot.engine.Receipt), kept in memory."""
+
+    def __init__(self):
+        self.claims, self.answer = 0, None
+
+    def claim(self, db):
+        self.claims += 1
+        return self.claims == 1
+
+    def keep(self, db, replies_):
+        self.answer = [r.text for r in replies_]
+
+
+def test_a_model_turn_that_crashes_keeps_its_apology_as_the_receipts_answer(
+        conversation, model, sessions, clock, monkeypatch):
+    """The claim committed before the model was asked: a repeat of the message must find an
+    answer (the apology), not an unanswered claim."""
+    monkeypatch.setattr(tool_specs.ToolRunner, "_list_appointments", broken)
+    conversation.handle(InboundMessage("sms", PATIENT, "my appointments", "SM1", clock.now),
+                        receipt=KeptReceipt())
+    assert model.calls == 0                        # consent first: not a model turn yet
+    model.script(tool_use(("list_appointments", {})))
+    conversation.handle(InboundMessage("sms", PATIENT, "YES", "SM2", clock.now),
+                        receipt=(receipt := KeptReceipt()))
+    model.done()
+    assert receipt.answer == [replies.internal_error(conversation.clinic)]
+    kinds = [e.kind for e in audit_events(sessions)]
+    assert kinds[-2:] == ["message_in", "turn_failed"] and "request_refused" not in kinds
+
+
+def test_when_the_model_fails_the_local_engine_answers_and_its_changes_are_saved(
+        chat, model, sessions, vault, ticks):
+    """The local dialogue answers in the model turn's last transaction: the name it was told,
+    the booking, the replies' audit and the session commit together."""
+    said = []
+
+    def local_answer(text):
+        ticks.now += COOLDOWN_SECONDS + 1                  # Bedrock is asked every time
+        model.script(failure("ValidationException"))
+        said.extend(chat.say(text))
+        return said[-1].as_text()
+
+    assert "name" in local_answer("book a checkup tomorrow").lower()
+    assert "2. Thu Mar 5 at 8:15 AM" in local_answer("Jordan Testperson")
+    assert "Thu Mar 5 at 8:15 AM" in local_answer("2")
+    model.done()
+    [booked] = appointments(sessions)
+    assert booked.status == AppointmentStatus.BOOKED
+    with sessions() as db:
+        assert patient_name(vault, db.get(Patient, booked.patient_id)) == "Jordan Testperson"
+    assert [e.kind for e in audit_events(sessions)].count("message_out") == len(said)
+    assert len(audit_events(sessions, "appointment_booked")) == 1
 
 
 def test_a_booking_claim_without_a_booking_is_corrected(chat, model, sessions, logs):
@@ -461,7 +537,8 @@ def test_an_id_that_points_at_someone_elses_appointment_is_refused_by_the_tools(
         me = find_or_create_patient(db, vault, PATIENT, now=now)
         tools = SchedulingTools(db, demo_clinic, AuditTrail(vault),
                                 Caller(role="patient", channel="sms", patient_id=me.id), now)
-        runner = ToolRunner(tools, demo_clinic, {"appts": {"appt-1": {"id": theirs}}, "seq": 1})
+        runner = ToolRunner(lambda: nullcontext(tools), demo_clinic,
+                            {"appts": {"appt-1": {"id": theirs}}, "seq": 1}, today=now.date())
         result = runner.run({"toolUseId": "t1", "name": "cancel_appointment",
                              "input": {"appointment_id": "appt-1"}})
     assert result["toolResult"]["status"] == "error"

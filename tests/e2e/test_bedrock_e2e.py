@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from urllib.parse import unquote
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import create_app, services_of
 from bot.llm import FAILING, RetryPolicy
+from bot.messages import InboundMessage
 from bot.settings import SettingsError
-from scheduler.models import Appointment, AppointmentStatus
+from scheduler.models import Appointment, AppointmentStatus, AuditEvent
 from tests.bedrock_support import MODEL, FakeBedrock, answer, failure, log_lines, tool_use
+from tests.clock import Clock
+from tests.twilio_support import FakeTwilio, Phone, new_sid, sms_settings
 
 from tests.e2e.conftest import NOW
 
@@ -79,6 +86,7 @@ def test_a_patient_books_through_bedrock_with_signed_requests(chat, fake, servic
     assert first["headers"]["Authorization"].startswith(
         "AWS4-HMAC-SHA256 Credential=AKIDTESTING/20")
     assert "/us-east-1/bedrock/aws4_request" in first["headers"]["Authorization"]
+    assert "X-Amz-Security-Token" not in first["headers"]      # long-term keys: no token
     assert [t["toolSpec"]["name"] for t in first["body"]["toolConfig"]["tools"]][:2] == [
         "find_slots", "book_appointment"]
     assert "Maple Street Family Clinic" in first["body"]["system"][0]["text"]
@@ -126,3 +134,116 @@ def test_local_never_calls_aws(bedrock_settings, fake):
     client.post("/chat/phone", json={"phone": PHONE})
     assert "name" in say(client, "book a checkup tomorrow").lower()
     assert engine_of(client) == "local" and fake.requests == []
+
+
+# --- a model turn holds no transaction while the model answers (SQLite) -----------------------
+
+def turn(services, phone, text, channel="web"):
+    """One patient's turn through the app's engine; the seconds it took."""
+    started = time.perf_counter()
+    services.conversation.handle(InboundMessage(channel, phone, text, uuid.uuid4().hex, NOW))
+    return time.perf_counter() - started
+
+
+def test_four_patients_model_turns_overlap_on_sqlite(services, fake):
+    fake.delay = 0.5
+    fake.script(answer("Hello! How can I help?"))
+    alone = turn(services, "+12125550140", "hello")
+
+    fake.script(*[answer("Hello! How can I help?")] * 4)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda n: turn(services, f"+1212555015{n}", "hello"), range(4)))
+    together = time.perf_counter() - started
+    assert fake.pending == 0 and len(fake.requests) == 5
+    # One after another (a transaction held through each model call) would take 4 x 0.5 s.
+    assert together < 2 * alone, (together, alone)
+
+
+def test_another_patients_write_is_not_blocked_while_the_model_answers(services, fake):
+    fake.delay = 1.0
+    fake.script(answer("Hello! How can I help?"))
+    first = threading.Thread(target=turn, args=(services, "+12125550141", "hello"))
+    first.start()
+    while not fake.requests:               # the first patient's model call is under way
+        time.sleep(0.01)
+    # Another patient texts HELP: a turn that writes (patient, audit) without the model.
+    took = turn(services, "+12125550142", "HELP", channel="sms")
+    still_answering = first.is_alive()
+    first.join()
+    assert still_answering and took < 0.5, took
+    with services.sessions() as db:
+        kinds = db.scalars(select(AuditEvent.kind).order_by(AuditEvent.seq)).all()
+    assert kinds == ["message_in", "message_in", "message_out", "message_out"]
+
+
+def test_two_texts_from_one_patient_at_once_are_answered_one_after_the_other(services, fake):
+    fake.delay = 0.3
+    fake.script(answer("Hello! How can I help?"), answer("Sure, which day?"))
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(turn, services, PHONE, "hi")
+        while not fake.requests:           # the first text's model call is under way
+            time.sleep(0.01)
+        second = pool.submit(turn, services, PHONE, "I need a checkup")
+        first.result(), second.result()
+    # The second text's model call saw the first exchange, and the memory kept both.
+    later = fake.requests[1]["body"]["messages"]
+    assert [m["content"][0]["text"] for m in later] == [
+        "hi", "Hello! How can I help?", "I need a checkup"]
+    with services.sessions() as db:
+        state = services.conversation.store.load(db, "web", PHONE, now=NOW)
+    assert [exchange[0] for exchange in state["llm"]["recent"]] == ["hi", "I need a checkup"]
+
+
+# --- SMS: the receipt of a model turn ------------------------------------------------------------
+
+@pytest.fixture
+def sms(tmp_path, fake):
+    """The app over Twilio's webhook with Bedrock, on a clock the test moves."""
+    twilio = FakeTwilio()
+    clock = Clock(NOW)
+    settings = sms_settings(tmp_path, twilio_api_base_url=twilio.base_url, llm_engine="bedrock",
+                            aws_access_key_id="AKIDTESTING", aws_secret_access_key="secret",
+                            bedrock_model_id=MODEL, bedrock_endpoint_url=fake.url)
+    app = create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True,
+                      "TWILIO_REPLY_BUDGET_SECONDS": 5.0})
+    services_of(app).conversation.llm.retry = RetryPolicy(sleep=lambda _s: None)
+    phone = Phone(app.test_client(), PHONE)
+    fake.script(answer("Hello! How can I help?"))
+    phone.text("hi")                                  # the consent request
+    assert phone.text("YES").endswith("Hello! How can I help?")   # "hi", carried on
+    yield SimpleNamespace(phone=phone, clock=clock, services=services_of(app), twilio=twilio)
+    twilio.close()
+
+
+def audited(services, kind):
+    with services.sessions() as db:
+        return db.scalar(select(func.count()).select_from(AuditEvent)
+                         .where(AuditEvent.kind == kind))
+
+
+def test_a_repeat_of_a_text_whose_process_died_during_the_model_call(sms, fake):
+    """The first delivery's process dies while the model answers: its claim is committed and
+    never answered. A repeat soon after gets an empty answer (the turn may still be running
+    elsewhere) and runs nothing; a repeat after UNANSWERED_AFTER runs the turn."""
+    def process_dies(**_kwargs):
+        raise SystemExit("killed")
+
+    events = sms.services.conversation.llm.client.meta.events
+    events.register("before-send.bedrock-runtime.Converse", process_dies,
+                    unique_id="process-dies")
+    sid = new_sid()
+    with pytest.raises(SystemExit):
+        sms.phone.post("checkup tomorrow please", sid=sid)
+    events.unregister("before-send.bedrock-runtime.Converse", unique_id="process-dies")
+    assert audited(sms.services, "message_in") == 3        # hi, YES, and this one's phase 1
+
+    assert sms.phone.text("checkup tomorrow please", sid=sid) == ""
+    assert audited(sms.services, "message_in") == 3 and fake.pending == 0
+
+    sms.clock.advance(minutes=6)
+    fake.script(answer("Which time tomorrow suits you?"))
+    assert sms.phone.text("checkup tomorrow please", sid=sid) == "Which time tomorrow suits you?"
+    assert sms.phone.text("checkup tomorrow please", sid=sid) == "Which time tomorrow suits you?"
+    assert audited(sms.services, "message_in") == 4 and fake.pending == 0
+
