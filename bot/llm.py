@@ -262,6 +262,7 @@ def make_client(settings: Settings) -> Any:
         endpoint_url=settings.bedrock_endpoint_url or None,
         aws_access_key_id=settings.aws_access_key_id,
         aws_secret_access_key=settings.aws_secret_access_key,
+        aws_session_token=settings.aws_session_token,
         config=Config(connect_timeout=CONNECT_TIMEOUT_SECONDS,
                       read_timeout=READ_TIMEOUT_SECONDS,
                       retries={"total_max_attempts": 1, "mode": "standard"}))

@@ -34,6 +34,7 @@ class Settings:
     aws_region: str | None = None
     aws_access_key_id: str | None = _secret()
     aws_secret_access_key: str | None = _secret()
+    aws_session_token: str | None = _secret()     # temporary credentials (STS, SSO)
     bedrock_model_id: str | None = None
     bedrock_endpoint_url: str | None = None
     twilio_account_sid: str | None = None
@@ -98,6 +99,7 @@ class Settings:
         plain = {
             "AWS_REGION": "aws_region",
             "AWS_ACCESS_KEY_ID": "aws_access_key_id", "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
+            "AWS_SESSION_TOKEN": "aws_session_token",
             "BEDROCK_MODEL_ID": "bedrock_model_id", "BEDROCK_ENDPOINT_URL": "bedrock_endpoint_url",
             "TWILIO_ACCOUNT_SID": "twilio_account_sid", "TWILIO_AUTH_TOKEN": "twilio_auth_token",
             "TWILIO_FROM_NUMBER": "twilio_from_number",

@@ -136,6 +136,18 @@ def test_local_never_calls_aws(bedrock_settings, fake):
     assert engine_of(client) == "local" and fake.requests == []
 
 
+def test_temporary_credentials_sign_with_their_session_token(bedrock_settings, fake):
+    settings = dataclasses.replace(bedrock_settings, aws_session_token="FwoGZXIvYXdzTESTTOKEN")
+    client = create_app({"SETTINGS": settings, "CLOCK": lambda: NOW,
+                         "TESTING": True}).test_client()
+    client.post("/chat/phone", json={"phone": PHONE})
+    fake.script(answer("Hello! How can I help?"))
+    assert say(client, "hello") == "Hello! How can I help?"
+    [request] = fake.requests
+    assert request["headers"]["X-Amz-Security-Token"] == "FwoGZXIvYXdzTESTTOKEN"
+    assert "x-amz-security-token" in request["headers"]["Authorization"]   # signed, too
+
+
 # --- a model turn holds no transaction while the model answers (SQLite) -----------------------
 
 def turn(services, phone, text, channel="web"):
