@@ -7,15 +7,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import OutboundMessage, RecipientOptedOut
 from scheduler.crypto import Vault
-from scheduler.models import OutboxMessage
-from scheduler.patients import find_patient
+from scheduler.models import OutboxMessage, Patient
+
+# Core statements on the session's connection: a batch of reminders is one opt-out query and one
+# executemany insert, not an ORM object, a flush and a query per text.
+_OPTED_OUT = select(Patient.phone_index).where(
+    Patient.phone_index.in_(bindparam("indexes", expanding=True)),
+    Patient.opted_out_at.is_not(None))
+_INSERT = insert(OutboxMessage)
 
 
 @dataclass(frozen=True)
@@ -34,25 +40,37 @@ class Outbox:
     def send(self, message: OutboundMessage) -> int:
         """Record the message as sent; returns its outbox id."""
         with self.sessions.begin() as session:
-            row = self.record(session, message)
-            session.flush()
-            return row.id
+            [row] = self._rows(session, [message])
+            if row is None:
+                raise RecipientOptedOut("the recipient has opted out")
+            return session.connection().scalar(_INSERT.returning(OutboxMessage.id), row)
 
-    def record(self, session: Session, message: OutboundMessage) -> OutboxMessage:
-        """Record the message in the caller's transaction: the reminder sender commits it with
-        the reminder's "sent" mark, so an outbox text is recorded exactly once.
+    def record(self, session: Session, messages: Sequence[OutboundMessage]) -> list[bool]:
+        """Record the messages in the caller's transaction: the reminder sender commits them with
+        the reminders' "sent" marks, so an outbox text is recorded exactly once.
 
-        Like the Twilio sender, it never texts a number that opted out (RecipientOptedOut)."""
-        patient = find_patient(session, self.vault, message.recipient)
-        if patient is not None and patient.opted_out_at is not None:
-            raise RecipientOptedOut("the recipient has opted out")
-        row = OutboxMessage(channel=message.channel,
-                            recipient_index=self.vault.index(message.recipient),
-                            recipient_enc=self.vault.encrypt(message.recipient),
-                            text_enc=self.vault.encrypt(message.as_text()),
-                            kind=message.kind, created_at=self.clock())
-        session.add(row)
-        return row
+        Returns, for each message, whether it was recorded: not when its number opted out."""
+        rows = self._rows(session, messages)
+        recorded = [row for row in rows if row is not None]
+        if recorded:
+            session.connection().execute(_INSERT, recorded)
+        return [row is not None for row in rows]
+
+    def _rows(self, session: Session, messages: Sequence[OutboundMessage]) -> list[dict | None]:
+        """The outbox row of each message, encrypted; None where the number opted out (like the
+        Twilio sender, the outbox never texts a number that opted out). One query for them all."""
+        if not messages:
+            return []
+        indexes = [self.vault.indexes(message.recipient) for message in messages]
+        opted_out = set(session.connection().scalars(
+            _OPTED_OUT, {"indexes": sorted({i for each in indexes for i in each})}))
+        now = self.clock()
+        return [None if not opted_out.isdisjoint(each) else
+                {"channel": message.channel, "recipient_index": each[0],
+                 "recipient_enc": self.vault.encrypt(message.recipient),
+                 "text_enc": self.vault.encrypt(message.as_text()),
+                 "kind": message.kind, "created_at": now}
+                for message, each in zip(messages, indexes)]
 
     def messages_for(self, recipient: str, *, after_id: int = 0,
                      limit: int = 50) -> list[StoredMessage]:

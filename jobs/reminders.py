@@ -41,8 +41,8 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select, update
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import replies
 from bot.audit import AuditTrail
@@ -259,7 +259,7 @@ class ReminderSender:
     def __init__(self, sessions: sessionmaker[Session], clinic: Clinic, vault: Vault,
                  audit: AuditTrail, sender: Sender, *, clock: Callable[[], datetime],
                  policy: ReminderPolicy | None = None, owner: str | None = None,
-                 lease: timedelta = timedelta(minutes=5), batch: int = 100,
+                 lease: timedelta = timedelta(minutes=5), batch: int = 500,
                  hold_minutes: int = 15):
         self.sessions, self.clinic, self.vault = sessions, clinic, vault
         self.audit, self.sender, self.clock = audit, sender, clock
@@ -288,7 +288,14 @@ class ReminderSender:
 
     def sweep(self, now: datetime) -> int:
         """Expire due reminders nobody should get any more (start-up catch-up)."""
-        later = aliased(Reminder)
+        # Of an appointment's due reminders the latest ranks 1; the others are superseded. One
+        # scan and a sort, whatever the table's statistics say (a correlated EXISTS was planned
+        # as one index scan per row when the statistics missed a bulk of new reminders).
+        rank = func.row_number().over(partition_by=Reminder.appointment_id,
+                                      order_by=(Reminder.due_at.desc(), Reminder.id.desc()))
+        due = (select(Reminder.id, rank.label("rank"))
+               .where(Reminder.status == PENDING, Reminder.due_at <= now,
+                      Reminder.kind == "reminder").subquery())
         with self.sessions.begin() as db:
             started = db.execute(
                 update(Reminder)
@@ -302,13 +309,8 @@ class ReminderSender:
                 .execution_options(synchronize_session=False)).rowcount or 0
             superseded = db.execute(
                 update(Reminder)
-                .where(Reminder.status == PENDING, Reminder.due_at <= now,
-                       Reminder.kind == "reminder",
-                       exists(select(later.id).where(
-                           later.appointment_id == Reminder.appointment_id,
-                           later.status == PENDING, later.due_at <= now,
-                           (later.due_at > Reminder.due_at)
-                           | ((later.due_at == Reminder.due_at) & (later.id > Reminder.id)))))
+                .where(Reminder.status == PENDING,
+                       Reminder.id.in_(select(due.c.id).where(due.c.rank > 1)))
                 .values(status=EXPIRED, last_error_code="superseded")
                 .execution_options(synchronize_session=False)).rowcount or 0
         if started or superseded:
@@ -330,13 +332,17 @@ class ReminderSender:
                 pick = select(Reminder.id).where(due).order_by(Reminder.due_at).limit(wanted)
                 if self.postgres:
                     pick = pick.with_for_update(skip_locked=True)
-                rows = db.execute(
-                    update(Reminder).where(Reminder.id.in_(pick.scalar_subquery()))
-                    .values(status=SENDING, lease_owner=self.owner,
-                            lease_until=now + self.lease, attempts=Reminder.attempts + 1)
-                    .returning(Reminder.id)
-                    .execution_options(synchronize_session=False)).scalars().all()
-                claimed.extend(rows)
+                ids = db.scalars(pick).all()
+                if not ids:
+                    continue
+                # The picked rows are locked (or, on SQLite, the database is): update them by
+                # id, through the primary key. As one UPDATE ... WHERE id IN (subquery) the
+                # planner scanned the whole table to join the two.
+                db.execute(update(Reminder).where(Reminder.id.in_(ids))
+                           .values(status=SENDING, lease_owner=self.owner,
+                                   lease_until=now + self.lease, attempts=Reminder.attempts + 1)
+                           .execution_options(synchronize_session=False))
+                claimed.extend(ids)
         return sorted(claimed)
 
     def _load(self, ids: list[int]) -> list[_Due]:
@@ -396,49 +402,59 @@ class ReminderSender:
                                       detail={"reminder_id": due.id})
 
     def _record_batch(self, ids: list[int], result: RunResult) -> None:
-        """A sender that records in the database (the outbox): each text and its reminder's
-        "sent" mark commit together, a batch per transaction: exactly once, no window."""
+        """A sender that records in the database (the outbox): the batch's texts and its
+        reminders' "sent" marks commit together in one transaction: exactly once, no window."""
         now = self.clock()
         dues = self._load(ids)
-        later = []
+        later: list[_Due] = []
         with self.sessions.begin() as db:
-            sent: list[_Due] = []
+            connection = db.connection()
+            wanted: list[tuple[_Due, ZoneInfo]] = []
             for due in dues:
                 unwanted = self._unwanted(due, now)
                 if unwanted is not None:
-                    db.execute(update(Reminder)
-                               .where(Reminder.id == due.id, Reminder.lease_owner == self.owner)
-                               .values(status=unwanted[0], last_error_code=unwanted[1],
-                                       lease_owner=None, lease_until=None)
-                               .execution_options(synchronize_session=False))
+                    self._mark(connection, [due.id], unwanted[0], code=unwanted[1])
                     result.skipped += 1
                     continue
                 zone = ZoneInfo(due.patient_tz) if due.patient_tz else self.clinic.zone
                 if in_quiet_hours(now, zone, self.policy.quiet_hours):
                     later.append(due)   # the one-by-one path knows how to wait
                     continue
-                self.sender.record(db, OutboundMessage(
-                    "sms", self.vault.decrypt(due.phone_enc), self._text(due, zone),
-                    kind=due.kind))
-                sent.append(due)
-            if sent:
-                marked = db.execute(update(Reminder)
-                                    .where(Reminder.id.in_([d.id for d in sent]),
-                                           Reminder.lease_owner == self.owner)
-                                    .values(status=SENT, sent_at=now, lease_owner=None,
-                                            lease_until=None)
-                                    .execution_options(synchronize_session=False)).rowcount
-                if marked != len(sent):   # a lease ran out under us: send nothing of this batch
-                    raise RuntimeError("reminder leases lost during a batch; rolled back")
-                for due in sent:
-                    self.audit.record(db, f"{due.kind}_sent", at=now, channel="sms", actor="bot",
-                                      patient_id=due.patient_id, detail={"reminder_id": due.id})
+                wanted.append((due, zone))
+            recorded = self.sender.record(db, [
+                OutboundMessage("sms", self.vault.decrypt(due.phone_enc), self._text(due, zone),
+                                kind=due.kind) for due, zone in wanted])
+            sent = [due for (due, _), done in zip(wanted, recorded) if done]
+            refused = [due.id for (due, _), done in zip(wanted, recorded) if not done]
+            if refused:   # opted out since the batch was loaded: the outbox recorded nothing
+                self._mark(connection, refused, CANCELLED, code="opted_out")
+                result.skipped += len(refused)
+            marked = self._mark(connection, [d.id for d in sent], SENT, sent_at=now)
+            if marked != len(sent):   # a lease ran out under us: send none of this batch
+                raise RuntimeError("reminder leases lost during a batch; rolled back")
+            for due in sent:
+                self.audit.record(db, f"{due.kind}_sent", at=now, channel="sms", actor="bot",
+                                  patient_id=due.patient_id, detail={"reminder_id": due.id})
         result.sent += len(sent)
         result.sent_ids += [d.id for d in sent]
         for due in later:
             outcome = self._send_one(due, now)
             result.retried += outcome == PENDING
             result.skipped += outcome != PENDING
+
+    def _mark(self, connection, ids: list[int], status: str, *, code: str | None = None,
+              sent_at: datetime | None = None) -> int:
+        """Record the outcome of this worker's claimed rows `ids`; how many were still ours."""
+        if not ids:
+            return 0
+        values: dict = {"status": status, "lease_owner": None, "lease_until": None}
+        if code is not None:
+            values["last_error_code"] = code
+        if sent_at is not None:
+            values["sent_at"] = sent_at
+        return connection.execute(
+            update(Reminder).where(Reminder.id.in_(ids), Reminder.lease_owner == self.owner)
+            .values(**values)).rowcount
 
     def _renew(self, ids: list[int], now: datetime) -> None:
         with self.sessions.begin() as db:
@@ -546,7 +562,6 @@ def reminders_listing(db: Session, which: str, *, limit: int = 20) -> list[Remin
 
 
 def count_by_status(db: Session, which: str) -> int:
-    from sqlalchemy import func
     statuses = (FAILED,) if which == "failed" else (PENDING, SENDING)
     return db.scalar(select(func.count()).select_from(Reminder)
                      .where(Reminder.status.in_(statuses))) or 0

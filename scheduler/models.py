@@ -317,8 +317,13 @@ class Reminder(Base):
     """
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_due", "status", "due_at"),
-                      Index("ix_reminders_lease", "status", "lease_until"))
+    # Partial: the claim's indexes hold the rows still to send, not every reminder ever sent.
+    __table_args__ = (Index("ix_reminders_due", "status", "due_at",
+                            postgresql_where=text("status IN ('pending', 'sending')"),
+                            sqlite_where=text("status IN ('pending', 'sending')")),
+                      Index("ix_reminders_lease", "status", "lease_until",
+                            postgresql_where=text("status = 'sending'"),
+                            sqlite_where=text("status = 'sending'")))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="reminder")   # "reminder" | "offer"
