@@ -12,14 +12,16 @@ Sending (`ReminderSender.run`) is a loop of short transactions:
 
 1. sweep: a due reminder whose appointment already started (or was cancelled) is marked expired;
    of several due reminders for one appointment (everything was down) only the latest goes out;
-2. claim: `UPDATE reminders SET status='sending', lease_owner=me, lease_until=now+lease WHERE id IN
-   (SELECT ... due or lease expired ... ORDER BY due_at LIMIT n FOR UPDATE SKIP LOCKED) RETURNING
-   id` (PostgreSQL; SQLite has no SKIP LOCKED and its BEGIN IMMEDIATE serializes the claim);
+2. claim, in one transaction: `SELECT id ... due or lease expired ... ORDER BY due_at LIMIT n FOR
+   UPDATE SKIP LOCKED` (PostgreSQL; SQLite has no SKIP LOCKED and its BEGIN IMMEDIATE serializes
+   the claim), then `UPDATE reminders SET status='sending', lease_owner=me, lease_until=now+lease
+   WHERE id IN (those ids)`. The index the claim walks holds only pending and sending rows;
 3. for each claimed row: check it is still wanted (appointment upcoming, patient subscribed, not
    quiet hours now), send it through the sender (Twilio), and record "sent" at once in its own
    transaction (`WHERE lease_owner = me`). A sender that records in the database instead of
-   texting (the outbox, `record(session, message)`) writes each text in the same transaction as
-   its "sent" mark, a batch at a time: exactly once, with no window at all.
+   texting (the outbox, `record(session, messages)`) writes a batch's texts in the transaction
+   that marks them "sent": exactly once, with no window at all, and a few statements per batch
+   whatever its size (one opt-out query, one insert, one update, one audit append).
 
 The guarantee: a claimed reminder is sent by its claimer at most once. A worker that dies loses
 nothing: its leases expire and another worker claims those rows. The one window for a duplicate is
@@ -443,15 +445,14 @@ class ReminderSender:
             result.skipped += outcome != PENDING
 
     def _mark(self, connection, ids: list[int], status: str, *, code: str | None = None,
-              sent_at: datetime | None = None) -> int:
+              sent_at: datetime | None = None, due_at: datetime | None = None) -> int:
         """Record the outcome of this worker's claimed rows `ids`; how many were still ours."""
         if not ids:
             return 0
         values: dict = {"status": status, "lease_owner": None, "lease_until": None}
-        if code is not None:
-            values["last_error_code"] = code
-        if sent_at is not None:
-            values["sent_at"] = sent_at
+        for name, value in (("last_error_code", code), ("sent_at", sent_at), ("due_at", due_at)):
+            if value is not None:
+                values[name] = value
         return connection.execute(
             update(Reminder).where(Reminder.id.in_(ids), Reminder.lease_owner == self.owner)
             .values(**values)).rowcount
@@ -467,19 +468,9 @@ class ReminderSender:
     def _finish(self, reminder_id: int, status: str, now: datetime, *, code: str | None = None,
                 due_at: datetime | None = None, audit: str | None = None,
                 patient_id: int | None = None) -> bool:
-        values: dict = {"status": status, "lease_owner": None, "lease_until": None}
-        if status == SENT:
-            values["sent_at"] = now
-        if code is not None:
-            values["last_error_code"] = code
-        if due_at is not None:
-            values["due_at"] = due_at
         with self.sessions.begin() as db:
-            done = db.execute(update(Reminder)
-                              .where(Reminder.id == reminder_id,
-                                     Reminder.lease_owner == self.owner)
-                              .values(**values)
-                              .execution_options(synchronize_session=False)).rowcount
+            done = self._mark(db.connection(), [reminder_id], status, code=code,
+                              sent_at=now if status == SENT else None, due_at=due_at)
             if audit and done:
                 self.audit.record(db, audit, at=now, channel="sms", actor="bot",
                                   patient_id=patient_id,
