@@ -13,6 +13,11 @@ scheduling tools on SQLite, the audit trail, the encrypted session, the three lo
 Baseline, measured in the same run: a bare `converse` call with the same client to the same
 endpoint (what signing, HTTP and parsing cost without the project), same delay subtracted.
 
+Then `--concurrent` patients at once, one model call each (their turns overlap when no
+transaction is held through a model call), and one patient's 30-turn conversation with tool
+rounds (tests/bedrock_support.THIRTY_TURNS, no delay): the input tokens of each turn's requests
+together (target: under 3,000), and how many earlier exchanges went in full.
+
     .venv/bin/python bench/bench_llm.py [--patients 6] [--delay 1.0] [--database-url URL]
 """
 from __future__ import annotations
@@ -35,7 +40,8 @@ from app import build_services  # noqa: E402
 from bot import logfiles  # noqa: E402
 from bot.messages import InboundMessage  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from tests.bedrock_support import MODEL, FakeBedrock, answer, tool_use  # noqa: E402
+from tests.bedrock_support import (MODEL, THIRTY_TURNS, FakeBedrock, Issued, answer,  # noqa: E402
+                                   tool_use)
 
 NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
 
@@ -43,6 +49,15 @@ NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def tokens_per_turn(perf: list[dict]) -> list[int]:
+    """Estimated input tokens of each turn's model calls together, from performance.log lines."""
+    turns: dict[str, int] = {}
+    for call in perf:
+        if call["event"] == "model_call":
+            turns[call["turn"]] = turns.get(call["turn"], 0) + call["estimated_input_tokens"]
+    return list(turns.values())
 
 
 def main() -> None:
@@ -112,16 +127,28 @@ def main() -> None:
     for thread in threads:
         thread.join()
     concurrent_s = time.perf_counter() - started
-    fake.close()
 
-    perf = [json.loads(line) for line in (settings.log_dir / "performance.log").read_text()
-            .splitlines()]
+    log = settings.log_dir / "performance.log"
+    perf = [json.loads(line) for line in log.read_text().splitlines()]
+
+    # One patient's 30-turn conversation with tool rounds (tokens only: no delay needed).
+    fake.delay = 0
+    first_call = len(fake.requests)
+    talk: list[int] = []                   # the index of each turn's first request
+    for i, (text, steps) in enumerate(THIRTY_TURNS):
+        talk.append(len(fake.requests))
+        fake.script(*steps(Issued([r["body"] for r in fake.requests[first_call:]])))
+        engine.handle(InboundMessage("web", "+12125550199", text, f"bench-talk-{i}", NOW))
+    fake.close()
+    talk_tokens = tokens_per_turn([json.loads(line) for line in
+                                   log.read_text().splitlines()[len(perf):]])
+    # Earlier exchanges the model saw in full in each turn's first request.
+    history = [(len(fake.requests[first]["body"]["messages"]) - 1) // 2 for first in talk]
+    tools_used = sum(b - a > 1 for a, b in zip(talk, talk[1:] + [len(fake.requests)]))
+
     llm_turns = [p for p in perf if p["event"] == "llm_turn"]
     model_calls = [p for p in perf if p["event"] == "model_call"]
-    per_turn_tokens: dict[str, int] = {}
-    for call in model_calls:
-        per_turn_tokens[call["turn"]] = per_turn_tokens.get(call["turn"], 0) + \
-            call["estimated_input_tokens"]
+    per_turn_tokens = tokens_per_turn(perf)
     overheads = [o for o, _ in turns]
     sdk = statistics.median(bare)
     ours = [o - calls * sdk for o, calls in turns]
@@ -135,7 +162,7 @@ def main() -> None:
     print(f"  input tokens per model call (estimated): median {statistics.median(estimates):.0f},"
           f" max {max(estimates)}")
     print(f"  input tokens per turn, all its calls together: median "
-          f"{statistics.median(per_turn_tokens.values()):.0f}, max {max(per_turn_tokens.values())}")
+          f"{statistics.median(per_turn_tokens):.0f}, max {max(per_turn_tokens)}")
     print(f"  overhead per turn beyond the model's latency: median "
           f"{statistics.median(overheads):.1f} ms, p90 {percentile(overheads, 90):.1f} ms, "
           f"max {max(overheads):.1f} ms (target: median < 20 ms)")
@@ -144,6 +171,11 @@ def main() -> None:
     print(f"  so the project's part, without the SDK's per call: median "
           f"{statistics.median(ours):.1f} ms per turn; LLM pipeline alone (prompt, tools, checks,"
           f" logs): median {statistics.median(t['overhead_ms'] for t in llm_turns):.1f} ms")
+    print(f"  30-turn conversation ({tools_used} turns with a tool round): input tokens per "
+          f"turn, all its calls together: median {statistics.median(talk_tokens):.0f}, max "
+          f"{max(talk_tokens)} (target: < 3,000); "
+          f"earlier exchanges sent in full: median {statistics.median(history):g}, "
+          f"min {min(history)}, max {max(history)}")
     print(f"  {args.concurrent} patients at once, one model call each: {concurrent_s:.2f} s "
           f"(overlapping: {args.delay:g} s; one after another: {args.concurrent * args.delay:g} s)")
     print("  target met" if statistics.median(overheads) < 20 else "  TARGET MISSED")

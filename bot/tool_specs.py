@@ -46,8 +46,8 @@ TOOL_NAMES = ("find_slots", "book_appointment", "cancel_appointment", "reschedul
               "list_appointments", "join_waitlist", "hand_off_to_staff")
 
 
-def _string(description: str, **rules: Any) -> dict[str, Any]:
-    return {"type": "string", "description": description, **rules}
+def _string(description: str | None = None, **rules: Any) -> dict[str, Any]:
+    return {"type": "string", **({"description": description} if description else {}), **rules}
 
 
 def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -56,66 +56,59 @@ def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[
 
 
 def tool_schemas(clinic: Clinic) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Each tool's description and JSON schema, with this clinic's types and providers as enums."""
-    types = [t.key for t in clinic.appointment_types]
-    providers = [p.key for p in clinic.providers]
-    kind = _string("appointment type key", enum=types)
-    provider = _string("provider key (optional)", enum=providers)
-    part = _string("preferred part of the day", enum=PARTS_OF_DAY)
+    """Each tool's description and JSON schema, with this clinic's types and providers as enums.
+    Every word is sent with every model call: what a name or an enum says is not said again."""
+    kind = _string(enum=[t.key for t in clinic.appointment_types])
+    provider = _string(enum=[p.key for p in clinic.providers])
+    slot_id = _string("from find_slots", pattern=_SLOT_ID)
+    appointment_id = _string("from list_appointments", pattern=_APPOINTMENT_ID)
     return {
         "find_slots": (
-            "Find open times for an appointment type. Returns up to 3 times, each with a slot_id "
-            "to pass to book_appointment or reschedule_appointment. If the day is full, the "
-            "nearest later days are searched.",
+            "Open times of a type: up to 3, each with a slot_id. If the day is full, later days "
+            "are searched.",
             _object({"appointment_type": kind,
-                     "date": _string("first day to search, YYYY-MM-DD (default: today)",
-                                     pattern=_DATE),
-                     "end_date": _string("last day to search, YYYY-MM-DD (optional)",
-                                         pattern=_DATE),
-                     "provider": provider, "part_of_day": part,
-                     "time": _string("preferred start, HH:MM (24-hour, clinic time)",
-                                     pattern=_TIME)},
+                     "date": _string("first day, YYYY-MM-DD (default today)", pattern=_DATE),
+                     "end_date": _string("last day, YYYY-MM-DD", pattern=_DATE),
+                     "provider": provider, "part_of_day": _string(enum=PARTS_OF_DAY),
+                     "time": _string("preferred start, HH:MM 24h", pattern=_TIME)},
                     ("appointment_type",))),
         "book_appointment": (
-            "Book an open time for the patient. Only after the patient chose that time.",
-            _object({"slot_id": _string("a slot_id (slot-N) from find_slots", pattern=_SLOT_ID)},
-                    ("slot_id",))),
+            "Book the time the patient chose.",
+            _object({"slot_id": slot_id}, ("slot_id",))),
         "cancel_appointment": (
-            "Cancel one of the patient's appointments. Only after the patient confirmed.",
-            _object({"appointment_id": _string("an appointment_id (appt-N) from list_appointments",
-                                               pattern=_APPOINTMENT_ID)},
-                    ("appointment_id",))),
+            "Cancel an appointment, once the patient confirmed.",
+            _object({"appointment_id": appointment_id}, ("appointment_id",))),
         "reschedule_appointment": (
-            "Move one of the patient's appointments to an open time of the same type.",
-            _object({"appointment_id": _string("an appointment_id (appt-N) from list_appointments",
-                                               pattern=_APPOINTMENT_ID),
-                     "slot_id": _string("a slot_id (slot-N) from find_slots", pattern=_SLOT_ID)},
+            "Move an appointment to an open time of its type.",
+            _object({"appointment_id": appointment_id, "slot_id": slot_id},
                     ("appointment_id", "slot_id"))),
         "list_appointments": (
-            "List the patient's upcoming appointments, each with an appointment_id.",
+            "The patient's upcoming appointments, each with an appointment_id.",
             _object({})),
         "join_waitlist": (
-            "Put the patient on the waitlist for an appointment type: when a matching time "
-            "frees up they are texted an offer to take it. Nothing is booked now.",
+            "Waitlist for a type: the patient is texted an offer when a matching time frees up. "
+            "Books nothing.",
             _object({"appointment_type": kind, "provider": provider,
-                     "earliest_date": _string("YYYY-MM-DD (optional)", pattern=_DATE),
-                     "latest_date": _string("YYYY-MM-DD (optional)", pattern=_DATE)},
+                     "earliest_date": _string("YYYY-MM-DD", pattern=_DATE),
+                     "latest_date": _string("YYYY-MM-DD", pattern=_DATE)},
                     ("appointment_type",))),
         "hand_off_to_staff": (
-            "Ask the clinic team to follow up with the patient about something you cannot do.",
-            _object({"reason": _string("why", enum=HANDOFF_REASONS),
-                     "urgency": _string("how soon", enum=["routine", "today"])},
+            "Ask the clinic team to follow up on what you cannot do.",
+            _object({"reason": _string(enum=HANDOFF_REASONS),
+                     "urgency": _string(enum=["routine", "today"])},
                     ("reason",))),
     }
 
 
 def tool_config(clinic: Clinic) -> dict[str, Any]:
     """The Converse API's `toolConfig` for this clinic. Formats are said in the descriptions;
-    the regular expressions stay here (`check_arguments`), as they cost tokens on every call."""
+    the regular expressions, the ban on extra arguments and empty lists stay here
+    (`check_arguments`), as they cost tokens on every call."""
     def sent(schema: dict[str, Any]) -> dict[str, Any]:
         properties = {name: {k: v for k, v in rule.items() if k != "pattern"}
                       for name, rule in schema["properties"].items()}
-        return {**schema, "properties": properties}
+        shown = {"type": "object", "properties": properties}
+        return {**shown, "required": schema["required"]} if schema["required"] else shown
 
     return {"tools": [{"toolSpec": {"name": name, "description": description,
                                     "inputSchema": {"json": sent(schema)}}}

@@ -7,6 +7,8 @@
   the app's real client signs each request (SigV4, fake credentials) and parses each answer, and
   the fake can also answer what AWS never would (malformed JSON) or after a delay (benchmarks).
 - `tool_use`, `answer` and `failure` build Converse answers; `log_lines` reads a JSON-lines log.
+- `THIRTY_TURNS` is a long conversation with tool rounds (input tokens per turn: the test in
+  tests/bot/test_orchestration.py and bench/bench_llm.py).
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ import itertools
 import json
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
@@ -57,6 +60,69 @@ def answer(text: str, stop: str = "end_turn", tokens: tuple[int, int] = (900, 40
 
 def failure(code: str, message: str = "scripted failure") -> tuple[str, str, int]:
     return code, message, ERROR_STATUS.get(code, 500)
+
+
+class Issued:
+    """The ids the tools gave the model so far in a conversation, read from the requests sent
+    (each request's last message carries the newest tool results)."""
+
+    def __init__(self, requests: list[dict[str, Any]]) -> None:
+        self.slots: list[str] = []
+        self.appointment: str | None = None
+        for request in requests:
+            for block in request["messages"][-1]["content"]:
+                result = block.get("toolResult", {}).get("content", [{}])[0].get("json", {})
+                if result.get("slots"):
+                    self.slots = [slot["slot_id"] for slot in result["slots"]]
+                listed = result.get("appointments") or [result]
+                self.appointment = listed[-1].get("appointment_id", self.appointment)
+
+
+def _booking_round(day: date) -> list[tuple[str, Callable[[Issued], list[dict[str, Any]]]]]:
+    """Ten texts around one visit: find, book, ask, list, move, cancel, waitlist."""
+    when, next_day = f"{day:%a %b} {day.day}", day + timedelta(days=1)
+    return [
+        (f"Hi, can I book a checkup on {day:%A} morning?", lambda ids: [
+            tool_use(("find_slots", {"appointment_type": "checkup", "date": day.isoformat(),
+                                     "part_of_day": "morning"})),
+            answer(f"On {when} I have 8:00, 8:15 or 8:30 AM with Dr. Amara Okafor. Which one "
+                   "suits you?")]),
+        ("Anything after lunch instead?", lambda ids: [
+            tool_use(("find_slots", {"appointment_type": "checkup", "date": day.isoformat(),
+                                     "part_of_day": "afternoon"})),
+            answer("That afternoon I have 1:00, 1:15 or 1:30 PM. Which one?")]),
+        ("1:15 please", lambda ids: [
+            tool_use(("book_appointment", {"slot_id": ids.slots[1]})),
+            answer(f"You're booked for a check-up on {when} at 1:15 PM. See you then!")]),
+        ("Great, thanks. Do I need to bring anything?", lambda ids: [
+            answer("Please bring your insurance card and a photo ID. Anything else I can do?")]),
+        ("What appointments do I have now?", lambda ids: [
+            tool_use(("list_appointments", {})),
+            answer(f"You have a check-up on {when} at 1:15 PM with Dr. Amara Okafor.")]),
+        ("Can you move it to the next day, same time?", lambda ids: [
+            tool_use(("find_slots", {"appointment_type": "checkup",
+                                     "date": next_day.isoformat(), "time": "13:15"})),
+            answer("The next day I have 1:15, 1:30 or 1:45 PM. Which one?")]),
+        ("The first one", lambda ids: [
+            tool_use(("reschedule_appointment", {"appointment_id": ids.appointment,
+                                                 "slot_id": ids.slots[0]})),
+            answer("Done: your check-up is moved to 1:15 PM the next day.")]),
+        ("Actually please cancel it, I will call later", lambda ids: [
+            answer("Just to confirm: cancel your check-up at 1:15 PM? Reply YES to cancel.")]),
+        ("yes", lambda ids: [
+            tool_use(("cancel_appointment", {"appointment_id": ids.appointment})),
+            answer("Your check-up has been cancelled.")]),
+        ("Put me on the waitlist for a heart echo if anything opens earlier", lambda ids: [
+            tool_use(("join_waitlist", {"appointment_type": "cardiac-echo"})),
+            answer("You're on the echo waitlist; we'll text you if an earlier time opens.")]),
+    ]
+
+
+# A 30-turn conversation with the demo clinic on Wednesday 2026-03-04, as a model with tools
+# has it: 24 turns with a tool round, 6 answered at once. Each turn: the patient's text, and
+# the model's answers given the ids issued so far (`Issued`).
+THIRTY_TURNS = [turn for day in (date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11))
+                for turn in _booking_round(day)]
 
 
 class ScriptedModel:

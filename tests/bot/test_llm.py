@@ -40,6 +40,12 @@ def test_auto_uses_bedrock_only_with_credentials_and_a_model():
     assert not Settings.from_env({**AWS, "LLM_ENGINE": "local"}).uses_bedrock
 
 
+def test_a_session_token_is_read_from_the_environment_and_never_shown():
+    settings = Settings.from_env({**AWS, "AWS_SESSION_TOKEN": "FwoGZXIvYXdzTESTTOKEN"})
+    assert settings.aws_session_token == "FwoGZXIvYXdzTESTTOKEN" and settings.uses_bedrock
+    assert "FwoG" not in repr(settings) and settings.describe()["aws_session_token"] == "set"
+
+
 def test_local_never_builds_a_client(demo_clinic):
     assert engine_from_settings(Settings.from_env({**AWS, "LLM_ENGINE": "local"}),
                                 demo_clinic) is None
@@ -213,7 +219,7 @@ def test_the_system_prompt_carries_the_clinics_facts_and_the_time(demo_clinic):
     assert "Maple Street Family Clinic" in prompt and "(212) 555-0100" in prompt
     assert "Now: Wednesday 2026-03-04 09:00 clinic time." in prompt
     assert "okafor: Dr. Amara Okafor; Mon-Thu 08:00-17:00, Fri 08:00-13:00" in prompt
-    assert "vaccination: Vaccination, 15 min, book 1h to 60 days ahead; providers moreau" in prompt
+    assert "vaccination: Vaccination, 15 min, 1h to 60d; moreau" in prompt
 
 
 def test_the_seven_tools_are_declared_with_schemas(demo_clinic, model):

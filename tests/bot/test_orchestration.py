@@ -28,7 +28,8 @@ from bot.tools import Caller, SchedulingTools
 from scheduler import availability, booking
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient
 from scheduler.patients import find_or_create_patient, patient_name, set_patient_name
-from tests.bedrock_support import MODEL, answer, failure, log_lines, tool_use
+from tests.bedrock_support import (MODEL, THIRTY_TURNS, Issued, answer, failure, log_lines,
+                                   tool_use)
 
 PATIENT = "+12125550123"
 OTHER = "+12125550188"
@@ -587,27 +588,39 @@ def test_the_context_is_saved_after_every_interaction(chat, model, conversation,
     assert saved["turn"] == started["turn"]
 
 
-def test_input_tokens_per_turn_stay_bounded_over_a_30_turn_conversation(chat, model, logs):
-    """Every request of a long conversation stays under 3,000 input tokens (estimated from what
-    is sent), and the usage Bedrock reports is what performance.log records."""
-    for turn in range(30):
-        steps = []
-        if turn % 3 == 0:
-            steps.append(tool_use(("find_slots", {"appointment_type": "checkup",
-                                                  "date": "2026-03-10"}), tokens=(1500, 30)))
-        steps.append(answer(f"Reply {turn}: " + "We have times on Tuesday. " * 8,
-                            tokens=(1600 + turn, 60)))
-        model.script(*steps)
-        chat.text(f"Message {turn}: " + "I'd like to see what is open next week please. " * 5)
+def test_input_tokens_per_turn_stay_under_3000_over_a_30_turn_conversation(chat, model, logs,
+                                                                          sessions):
+    """All the requests of one turn together (a tool round sends the context twice) stay under
+    3,000 input tokens, estimated from what is sent, in a long conversation with tool rounds;
+    the usage Bedrock reports is what performance.log records."""
+    per_turn = []
+    for text, steps in THIRTY_TURNS:
+        before = model.calls
+        model.script(*steps(Issued(model.requests)))
+        chat.text(text)
+        per_turn.append(sum(estimate_tokens(r) for r in model.requests[before:]))
     model.done()
-    estimates = [estimate_tokens(request) for request in model.requests]
-    assert max(estimates) < 3000
-    assert estimates[-1] <= max(estimates[:10]) + 200       # bounded, not growing with the talk
+    assert max(per_turn) < 3000, per_turn
+    assert len(audit_events(sessions, "appointment_rescheduled")) == 3    # the tools did work
+    assert len(audit_events(sessions, "appointment_cancelled")) == 3
     calls = [line for line in log_lines(logs, "performance") if line["event"] == "model_call"]
-    assert len(calls) == len(model.requests) == 40
-    assert calls[-1]["input_tokens"] == 1629 and calls[-1]["output_tokens"] == 60
-    assert all(c["estimated_input_tokens"] < 3000 for c in calls)
+    assert len(calls) == len(model.requests) == 54
+    assert [c["estimated_input_tokens"] for c in calls] == [estimate_tokens(r)
+                                                            for r in model.requests]
+    assert calls[-1]["input_tokens"] == 900 and calls[-1]["output_tokens"] == 40
     turns = [line for line in log_lines(logs, "performance") if line["event"] == "llm_turn"]
     assert len(turns) == 30 and all(t["input_tokens"] > 0 for t in turns)
     # Older messages live on as a short summary in the system prompt.
     assert "older messages" in model.requests[-1]["system"][0]["text"]
+
+
+def test_long_messages_are_trimmed_to_the_turns_budget(chat, model):
+    """Texts at the engine's length limit: the oldest exchanges leave the request first."""
+    for turn in range(8):
+        model.script(tool_use(("find_slots", {"appointment_type": "checkup",
+                                              "date": "2026-03-10"})),
+                     answer(f"Reply {turn}: " + "We have times on Tuesday. " * 11))
+        before = model.calls
+        chat.text(f"Message {turn}: " + "I'd like to see what is open next week please. " * 20)
+        assert sum(estimate_tokens(r) for r in model.requests[before:]) < 3000
+    model.done()
