@@ -71,6 +71,7 @@ log = logging.getLogger("scheduler.engine")
 # What the engine reads of one message: enough for any real request, bounded for abuse.
 MAX_TEXT = 1000
 SMS = "sms"
+URGENT_CARE = "urgent_care"   # the session state's key for what triage heard (bot/triage.py)
 
 
 class AlreadyHandled(Exception):
@@ -293,13 +294,16 @@ class ConversationEngine:
             patient.opted_out_at = None
             return [dialogue.Reply(replies.opted_in(self.clinic))]
 
-        caller = Caller(role="patient", channel=message.channel, patient_id=patient.id)
-        tools = SchedulingTools(db, self.clinic, self.audit, caller, now)
-        turn = dialogue.Turn(text=text, understanding=understanding, patient=patient,
-                             tools=tools, clinic=self.clinic, vault=self.vault, now=now)
         state = self.store.load(db, message.channel, message.sender, now=now)
         had_state = bool(state)
         state.pop("more", None)   # a new message, not MORE: the rest of the last list is dropped
+        # An urgent symptom heard in this conversation ranks a waitlist entry (bot/tools.py);
+        # it is kept with the conversation's state for as long as that lasts.
+        caller = Caller(role="patient", channel=message.channel, patient_id=patient.id,
+                        urgent_care=triage.urgent_care(text) or state.pop(URGENT_CARE, None))
+        tools = SchedulingTools(db, self.clinic, self.audit, caller, now)
+        turn = dialogue.Turn(text=text, understanding=understanding, patient=patient,
+                             tools=tools, clinic=self.clinic, vault=self.vault, now=now)
         # A bare C/R/X after a reminder, or YES/NO to a waitlist offer (bot/reminder_replies.py).
         answered = reminder_replies.respond(turn, state)
         if answered is not None:
@@ -316,6 +320,8 @@ class ConversationEngine:
     def _after_dialogue(self, db: Session, message: InboundMessage, turn: dialogue.Turn,
                         new_state: dict, had_state: bool) -> list[dialogue.Reply]:
         """Save (or end) the session; over SMS, a long answer is paged ("Reply MORE")."""
+        if turn.tools.caller.urgent_care:
+            new_state = {**new_state, URGENT_CARE: turn.tools.caller.urgent_care}
         if message.channel == SMS:
             text_ = "\n".join(_as_text(r) for r in turn.replies)
             if len(text_) > segments.MAX_CHARS:

@@ -29,6 +29,9 @@ class Caller:
     channel: str
     patient_id: int | None = None     # the patient themself, when role is "patient"
     staff_id: str | None = None       # e.g. a Slack user id, when role is staff or admin
+    # What triage heard in this patient's conversation (bot/triage.urgent_care), if anything:
+    # it, not the patient's wish, ranks their waitlist entry urgent.
+    urgent_care: str | None = None
 
     @property
     def actor(self) -> str:
@@ -153,11 +156,12 @@ class SchedulingTools:
     def join_waitlist(self, type_key: str, *, patient_id: int | None = None,
                       provider_key: str | None = None, earliest: date | None = None,
                       latest: date | None = None, priority: str = "routine"):
-        """Put a patient on the waitlist (a patient for themself; staff for anyone, and only
-        staff may set priority "urgent"). Returns (entry, created)."""
+        """Put a patient on the waitlist (a patient for themself; staff for anyone). Staff set
+        the priority; a patient's is "urgent" only when triage heard an urgent symptom in their
+        conversation (`Caller.urgent_care`), whatever the request says. Returns (entry, created)."""
         target = self._patient_for(patient_id)
         if self.caller.role == "patient":
-            priority = "routine"
+            priority = "urgent" if self.caller.urgent_care else "routine"
         entry, created = waitlist.join(self.db, self.clinic, patient_id=target,
                                        type_key=type_key, provider_key=provider_key,
                                        earliest=earliest, latest=latest, priority=priority,
@@ -165,6 +169,7 @@ class SchedulingTools:
         if created:
             self._audit("waitlist_joined", patient_id=target, type=type_key,
                         provider=provider_key, priority=priority,
+                        triage=self.caller.urgent_care if self.caller.role == "patient" else None,
                         earliest=earliest.isoformat() if earliest else None,
                         latest=latest.isoformat() if latest else None)
         return entry, created

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.messages import OutboundMessage
-from scheduler.models import Appointment, AppointmentStatus, AuditEvent, MessageReceipt
+from scheduler.models import (Appointment, AppointmentStatus, AuditEvent, MessageReceipt,
+                              WaitlistEntry)
 from scheduler.patients import find_patient, patient_name
 
 PHONE = "+12125550123"
@@ -153,3 +154,30 @@ def test_malformed_json_is_a_400_json_error(client, services):
     assert response.is_json and "error" in response.get_json()
     with services.sessions() as db:
         assert db.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def waitlist_entries(services, phone=PHONE):
+    with services.sessions() as db:
+        patient = find_patient(db, services.vault, phone)
+        return db.execute(select(WaitlistEntry.priority, AuditEvent.detail)
+                          .join(AuditEvent, (AuditEvent.patient_id == WaitlistEntry.patient_id)
+                                & (AuditEvent.kind == "waitlist_joined"))
+                          .where(WaitlistEntry.patient_id == patient.id)).all()
+
+
+def test_an_urgent_symptom_ranks_the_waitlist_entry_urgent(client, services):
+    """Triage, not the patient's wish, sets the rank; it holds for the conversation."""
+    choose_phone(client)
+    say(client, "my jaw is swollen and it keeps hurting")
+    asked = joined(say(client, "put me on the waitlist"))
+    assert "checkup" in asked.lower() or "which" in asked.lower()
+    assert "waitlist" in joined(say(client, "checkup")).lower()
+    [(priority, detail)] = waitlist_entries(services)
+    assert priority == "urgent" and detail["triage"] == "swelling"
+
+
+def test_asking_for_urgent_does_not_rank_the_waitlist_entry_urgent(client, services):
+    choose_phone(client, OTHER_PHONE)
+    say(client, "put me on the waitlist for a checkup asap, it's urgent")
+    [(priority, detail)] = waitlist_entries(services, OTHER_PHONE)
+    assert priority == "routine" and detail["triage"] is None
