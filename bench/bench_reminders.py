@@ -2,13 +2,14 @@
 
 PostgreSQL, a database named `bench_reminders` on the server of TEST_DATABASE_URL (created, wiped
 and migrated by the bench). For each run: N patients, each with one appointment tomorrow and one
-reminder due a minute ago; then W worker processes (`python -m jobs --once`, the real entry point:
-build_services, the claim with FOR UPDATE SKIP LOCKED, the outbox as the sender, which records each
-text encrypted instead of texting, and the per-batch audit append). Timed from the workers' start to
-the last one's exit (their start-up included). Checked after each run: every reminder "sent",
-exactly one outbox text per patient (zero duplicates, zero missed).
+reminder due a minute ago, and ANALYZE (a table in service has statistics; with `--no-analyze` the
+first claims are planned on a table never analyzed); then W worker processes (`python -m jobs
+--once`, the real entry point: build_services, the claim with FOR UPDATE SKIP LOCKED, the outbox as
+the sender, which records each text encrypted instead of texting, and the per-batch audit append).
+Timed from the workers' start to the last one's exit (their start-up included). Checked after each
+run: every reminder "sent", exactly one outbox text per patient (zero duplicates, zero missed).
 
-    .venv/bin/python bench/bench_reminders.py [--reminders 100000] [--workers 1,2,4]
+    .venv/bin/python bench/bench_reminders.py [--reminders 100000] [--workers 1,2,4] [--no-analyze]
 """
 from __future__ import annotations
 
