@@ -50,7 +50,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
-from scheduler.models import Patient
 from scheduler.patients import find_or_create_patient
 
 from . import dialogue, logfiles, reminder_replies, replies, segments, triage
@@ -179,7 +178,7 @@ class ConversationEngine:
                               open_tools=lambda: self._tools(caller, turn.now))
         with self.sessions.begin() as db:
             turn.tools = SchedulingTools(db, self.clinic, self.audit, caller, turn.now)
-            turn.patient = db.get(Patient, turn.patient.id)
+            turn.patient = db.merge(turn.patient, load=False)   # as phase 1 committed it
             new_state = self.llm.settle(turn, pending.state, answer, channel=message.channel,
                                         local=dialogue.respond)
             out = self._after_dialogue(db, message, turn, new_state, pending.had_state)
