@@ -1,7 +1,9 @@
 """Notices for the clinic team: what patients did, told to the staff channel once it is committed.
 
 The team hears about bookings, moves and cancellations made by patients (SMS, web chat), about
-emergency red flags a patient raised, and about texts that could not be delivered. A notice
+emergency red flags a patient raised, about patients whose waitlist entry triage ranked urgent
+(someone may want to find them a slot before one frees up), and about texts that could not be
+delivered. A notice
 carries ids, times and codes only: never message text, a name or a phone number, and for a red
 flag not even its category, since a staff channel is read by many.
 
@@ -37,7 +39,7 @@ _PENDING = "staff_notices"
 
 @dataclass(frozen=True)
 class StaffNotice:
-    kind: str                          # "booked", "rescheduled", "cancelled", "red_flag", "undelivered"
+    kind: str     # "booked", "rescheduled", "cancelled", "red_flag", "urgent_waitlist", "undelivered"
     at: datetime                       # when it happened (aware UTC)
     channel: str | None = None         # where the patient was: "sms", "web", ...
     patient_id: int | None = None
@@ -46,6 +48,7 @@ class StaffNotice:
     provider: str | None = None        # provider key
     message_kind: str | None = None    # undelivered: "reply", "reminder", ...
     code: int | None = None            # undelivered: the provider's error code, if it gave one
+    appointment_type: str | None = None    # urgent_waitlist: the type's key
 
 
 Post = Callable[[StaffNotice], None]
@@ -104,6 +107,10 @@ class StaffNotifier:
                                             start=start, provider=detail.get("provider")))
         elif kind == "red_flag":
             self.queue(session, StaffNotice("red_flag", **common))
+        elif kind == "waitlist_joined" and detail.get("triage") and actor.startswith("patient:"):
+            # Like a red flag, the symptom's category stays out of a channel read by many.
+            self.queue(session, StaffNotice("urgent_waitlist", **common,
+                                            appointment_type=detail.get("type")))
         elif kind == "sms_failed":
             code = detail.get("code")
             self.queue(session, StaffNotice("undelivered", **common,

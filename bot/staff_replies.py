@@ -350,6 +350,14 @@ def notice(n: "StaffNotice", clinic: Clinic) -> str:
     if n.kind == "red_flag":
         return (f"EMERGENCY red flag from patient #{n.patient_id} ({via}) at {at}. They were "
                 "told to call 911. Look them up with /appt-admin logs, or call them.")
+    if n.kind == "urgent_waitlist":
+        try:
+            kind = clinic.appointment_type(n.appointment_type).name
+        except StopIteration:
+            kind = "an appointment"
+        return (f"Patient #{n.patient_id} ({via}) joined the waitlist for {kind}, ranked urgent "
+                "by triage from what they described. They get the first freed slot; to see "
+                "them sooner, /appt slots and /appt book.")
     if n.kind == "undelivered":
         what = n.message_kind or "message"
         code = f", error {n.code}" if n.code is not None else ""

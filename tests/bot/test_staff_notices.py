@@ -57,3 +57,26 @@ def test_a_failing_poster_is_logged_not_raised(sessions, vault, now, caplog):
                      detail={"kind": "reminder", "code": 30003})
     notifier.drain()
     assert "staff notice not posted (undelivered, patient 2" in caplog.text
+
+
+def test_a_waitlist_entry_ranked_urgent_by_triage_is_told_without_the_symptom(sessions, vault,
+                                                                               now, demo_clinic):
+    posted = []
+    audit = AuditTrail(vault)
+    notifier = StaffNotifier(posted.append)
+    notifier.watch(audit)
+    with sessions.begin() as db:
+        audit.record(db, "waitlist_joined", at=now, channel="sms", actor="patient:7",
+                     patient_id=7, detail={"type": "checkup", "priority": "urgent",
+                                           "triage": "swelling"})
+        audit.record(db, "waitlist_joined", at=now, channel="sms", actor="patient:8",
+                     patient_id=8, detail={"type": "checkup", "priority": "routine",
+                                           "triage": None})
+        audit.record(db, "waitlist_joined", at=now, channel="slack", actor="staff:U0STAFF",
+                     patient_id=9, detail={"type": "checkup", "priority": "urgent"})
+    notifier.drain()
+    assert posted == [StaffNotice("urgent_waitlist", at=now, channel="sms", patient_id=7,
+                                  appointment_type="checkup")]
+    text = staff_replies.notice(posted[0], demo_clinic)
+    assert "Patient #7 (SMS)" in text and "urgent" in text and "swelling" not in text
+    assert demo_clinic.appointment_type("checkup").name in text
