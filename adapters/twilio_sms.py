@@ -51,6 +51,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot import logfiles
 from bot.engine import AlreadyHandled
 from bot.messages import DeliveryFailed, InboundMessage, OutboundMessage
+from bot.replies import unanswered
 from scheduler.models import MessageReceipt, Patient
 from scheduler.patients import InvalidPhoneNumber, normalize_phone
 
@@ -354,14 +355,17 @@ def _send_each(services, replies: list[OutboundMessage], message_sid: str) -> st
 # The take is a conditional UPDATE, so the turn's own thread and the stranded-reply job never
 # both send it. A process that dies after the take and before the send's record leaves
 # "rest_sending": not sent again (at most once), and counted by the job for the operator.
-_TAKE = (update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"),
-                                 _RECEIPTS.c.reply_via == "rest")
-         .values(reply_via="rest_sending"))
+# An unanswered claim (reply_via NULL: the process died during a model turn, bot/engine.py) is
+# taken the same way, from NULL, by the job only.
+_TAKE = {via: update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"),
+                                      _RECEIPTS.c.reply_via == via if via
+                                      else _RECEIPTS.c.reply_via.is_(None))
+         .values(reply_via="rest_sending") for via in ("rest", None)}
 
 
-def _take_for_sending(services, receipt_id: int) -> bool:
+def _take_for_sending(services, receipt_id: int, via: str | None = "rest") -> bool:
     with services.sessions.begin() as db:
-        return db.connection().execute(_TAKE, {"receipt_id": receipt_id}).rowcount == 1
+        return db.connection().execute(_TAKE[via], {"receipt_id": receipt_id}).rowcount == 1
 
 
 def _settle(services, receipt_id: int, outcome: str) -> None:
@@ -375,41 +379,48 @@ STRANDED_UNTIL = timedelta(hours=24)     # older than this, a reply is news no m
 
 
 def send_stranded_replies(services) -> dict[str, int]:
-    """Send the late replies whose process stopped between the turn's commit and the send.
+    """Send the replies a stopped process left unsent.
 
-    A job (jobs/runner.py) runs this every minute. It sends each reply still at "rest" between
-    2 minutes and 24 hours after its text came in, to the number that sent the text (found
-    through the patient's blind index), through the sender, which refuses opted-out numbers.
-    Returns counts for the log: sent, failed, and still "rest_sending" (sent or not, unknown)."""
+    A job (jobs/runner.py) runs this every minute, for texts that came in within the last 24
+    hours: a late reply still at "rest" 2 minutes on is sent as the turn wrote it; a claim still
+    unanswered `UNANSWERED_AFTER` on (the process died while the model answered) gets an apology
+    asking the patient to send it again, so no text goes unanswered in silence. Each goes to the
+    number that sent the text (found through the patient's blind index), through the sender,
+    which refuses opted-out numbers. Returns counts for the log: sent, failed, and still
+    "rest_sending" (sent or not, unknown)."""
     now = services.clock()
+    recent = _RECEIPTS.c.created_at > now - STRANDED_UNTIL
     with services.sessions() as db:
         stranded = db.execute(
-            select(_RECEIPTS.c.id, _RECEIPTS.c.external_id, _RECEIPTS.c.reply_enc,
-                   Patient.phone_enc)
+            select(_RECEIPTS.c.id, _RECEIPTS.c.external_id, _RECEIPTS.c.reply_via,
+                   _RECEIPTS.c.reply_enc, Patient.phone_enc)
             .join(Patient, Patient.phone_index == _RECEIPTS.c.sender_index, isouter=True)
-            .where(_RECEIPTS.c.channel == CHANNEL, _RECEIPTS.c.reply_via == "rest",
-                   _RECEIPTS.c.created_at <= now - STRANDED_AFTER,
-                   _RECEIPTS.c.created_at > now - STRANDED_UNTIL)
+            .where(_RECEIPTS.c.channel == CHANNEL, recent,
+                   ((_RECEIPTS.c.reply_via == "rest")
+                    & (_RECEIPTS.c.created_at <= now - STRANDED_AFTER))
+                   | (_RECEIPTS.c.reply_via.is_(None)
+                      & (_RECEIPTS.c.created_at <= now - UNANSWERED_AFTER)))
             .order_by(_RECEIPTS.c.id).limit(100)).all()
         unknown = db.execute(select(func.count()).select_from(_RECEIPTS).where(
             _RECEIPTS.c.reply_via == "rest_sending",
             _RECEIPTS.c.created_at <= now - STRANDED_AFTER)).scalar()
     counts = {"sent": 0, "failed": 0, "unknown": unknown}
     for row in stranded:
-        if not _take_for_sending(services, row.id):
+        if not _take_for_sending(services, row.id, row.reply_via):
             continue
         message_sid = row.external_id.partition(":")[2]
         if row.phone_enc is None:    # the patient was erased since: nobody to tell
             outcome = "rest_failed"
         else:
             phone = services.vault.decrypt(row.phone_enc)
-            texts = twiml_texts(services.vault.decrypt(row.reply_enc) or EMPTY)
+            texts = (twiml_texts(services.vault.decrypt(row.reply_enc) or EMPTY)
+                     if row.reply_via == "rest" else [unanswered(services.clinic)])
             outcome = _send_each(services, [OutboundMessage(CHANNEL, phone, text)
                                             for text in texts], message_sid)
         _settle(services, row.id, outcome)
         counts["sent" if outcome == "rest_sent" else "failed"] += 1
         logfiles.write("orchestration", "sms_stranded_reply", message_sid=message_sid,
-                       outcome=outcome)
+                       outcome=outcome, answered=row.reply_via == "rest")
     if counts["unknown"]:
         log.warning("%d late SMS replies were taken for sending by a process that stopped; "
                     "whether they went out is unknown", counts["unknown"])

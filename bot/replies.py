@@ -197,6 +197,12 @@ def internal_error(clinic: Clinic) -> str:
             f"or call {clinic.display_phone}.")
 
 
+def unanswered(clinic: Clinic) -> str:
+    """A text that went unanswered (the server stopped while it was being answered)."""
+    return (f"{clinic.name}: sorry, we could not answer your last text. Please send it again, "
+            f"or call {clinic.display_phone}.")
+
+
 def staff_only() -> str:
     return "Staff tools are not available here yet. Please use the clinic's Slack app."
 

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import func, select
 
+from adapters.twilio_sms import send_stranded_replies
 from app import create_app, services_of
 from bot.llm import FAILING, RetryPolicy
 from bot.messages import InboundMessage
@@ -259,3 +260,27 @@ def test_a_repeat_of_a_text_whose_process_died_during_the_model_call(sms, fake):
     assert sms.phone.text("checkup tomorrow please", sid=sid) == "Which time tomorrow suits you?"
     assert audited(sms.services, "message_in") == 4 and fake.pending == 0
 
+
+
+def test_a_text_left_unanswered_by_a_dead_process_gets_an_apology_once(sms, fake):
+    """Twilio does not retry a text whose webhook it gave up on: the stranded-sms job tells the
+    patient, five minutes on, to send it again, once."""
+    def process_dies(**_kwargs):
+        raise SystemExit("killed")
+
+    events = sms.services.conversation.llm.client.meta.events
+    events.register("before-send.bedrock-runtime.Converse", process_dies,
+                    unique_id="process-dies")
+    with pytest.raises(SystemExit):
+        sms.phone.post("checkup tomorrow please")
+    events.unregister("before-send.bedrock-runtime.Converse", unique_id="process-dies")
+
+    sms.clock.advance(minutes=4)
+    assert send_stranded_replies(sms.services)["sent"] == 0   # the turn may still be running
+    sms.clock.advance(minutes=2)
+    assert send_stranded_replies(sms.services) == {"sent": 1, "failed": 0, "unknown": 0}
+    [message] = sms.twilio.wait_for(1)
+    assert message["To"] == PHONE and "Please send it again" in message["Body"]
+    assert send_stranded_replies(sms.services)["sent"] == 0
+    time.sleep(0.2)
+    assert len(sms.twilio.messages) == 1 and fake.pending == 0
