@@ -61,6 +61,7 @@ class Outbox:
         Twilio sender, the outbox never texts a number that opted out). One query for them all."""
         if not messages:
             return []
+        session.flush()    # an opt-out made earlier in this transaction counts (fail closed)
         indexes = [self.vault.indexes(message.recipient) for message in messages]
         opted_out = set(session.connection().scalars(
             _OPTED_OUT, {"indexes": sorted({i for each in indexes for i in each})}))

@@ -32,3 +32,12 @@ def test_nothing_is_sent_to_a_number_that_opted_out(outbox, sessions, vault, now
         outbox.send(OutboundMessage("sms", PHONE, "A reminder"))
     with sessions() as db:
         assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_an_opt_out_earlier_in_the_same_transaction_is_honoured(sessions, vault, now):
+    outbox = Outbox(sessions, vault, lambda: now)
+    with sessions.begin() as db:
+        patient = find_or_create_patient(db, vault, "+12125550123", now=now)
+        patient.opted_out_at = now             # not flushed yet
+        assert outbox.record(db, [OutboundMessage("sms", "+12125550123", "Reminder")]) == [False]
+    assert outbox.messages_for("+12125550123") == []
