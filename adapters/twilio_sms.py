@@ -43,7 +43,7 @@ from datetime import timedelta
 from xml.etree import ElementTree
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -354,7 +354,7 @@ def _send_each(services, replies: list[OutboundMessage], message_sid: str) -> st
 # sender, in a transaction of its own, before anything is sent) -> "rest_sent" or "rest_failed".
 # The take is a conditional UPDATE, so the turn's own thread and the stranded-reply job never
 # both send it. A process that dies after the take and before the send's record leaves
-# "rest_sending": not sent again (at most once), and counted by the job for the operator.
+# "rest_sending": not sent again (at most once); the job marks it "rest_unknown" and logs it.
 # An unanswered claim (reply_via NULL: the process died during a model turn, bot/engine.py) is
 # taken the same way, from NULL, by the job only.
 _TAKE = {via: update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"),
@@ -386,8 +386,9 @@ def send_stranded_replies(services) -> dict[str, int]:
     unanswered `UNANSWERED_AFTER` on (the process died while the model answered) gets an apology
     asking the patient to send it again, so no text goes unanswered in silence. Each goes to the
     number that sent the text (found through the patient's blind index), through the sender,
-    which refuses opted-out numbers. Returns counts for the log: sent, failed, and still
-    "rest_sending" (sent or not, unknown)."""
+    which refuses opted-out numbers. Returns counts for the log: sent, failed, and unknown
+    (left at "rest_sending" by a process that stopped: sent or not, nobody knows; marked
+    "rest_unknown" and never retried)."""
     now = services.clock()
     recent = _RECEIPTS.c.created_at > now - STRANDED_UNTIL
     with services.sessions() as db:
@@ -401,9 +402,11 @@ def send_stranded_replies(services) -> dict[str, int]:
                    | (_RECEIPTS.c.reply_via.is_(None)
                       & (_RECEIPTS.c.created_at <= now - UNANSWERED_AFTER)))
             .order_by(_RECEIPTS.c.id).limit(100)).all()
-        unknown = db.execute(select(func.count()).select_from(_RECEIPTS).where(
+    with services.sessions.begin() as db:     # taken by a process that stopped: said once
+        unknown = db.execute(update(_RECEIPTS).where(
             _RECEIPTS.c.reply_via == "rest_sending",
-            _RECEIPTS.c.created_at <= now - STRANDED_AFTER)).scalar()
+            _RECEIPTS.c.created_at <= now - STRANDED_AFTER).values(reply_via="rest_unknown")
+        ).rowcount
     counts = {"sent": 0, "failed": 0, "unknown": unknown}
     for row in stranded:
         if not _take_for_sending(services, row.id, row.reply_via):
@@ -423,7 +426,8 @@ def send_stranded_replies(services) -> dict[str, int]:
                        outcome=outcome, answered=row.reply_via == "rest")
     if counts["unknown"]:
         log.warning("%d late SMS replies were taken for sending by a process that stopped; "
-                    "whether they went out is unknown", counts["unknown"])
+                    "whether they went out is unknown (receipts marked rest_unknown)",
+                    counts["unknown"])
     return counts
 
 

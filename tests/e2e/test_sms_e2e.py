@@ -229,6 +229,13 @@ def test_a_late_reply_is_sent_by_one_sender_only(app, phone, services):
     assert not twilio_sms._take_for_sending(services, receipt.id)
     with services.sessions() as db:
         assert db.get(MessageReceipt, receipt.id).reply_via == "rest_sending"
+    # The taker stops before recording the send: sent or not is unknown, said once, not retried.
+    with services.sessions.begin() as db:
+        db.execute(update(MessageReceipt).values(created_at=NOW - timedelta(minutes=3)))
+    assert send_stranded_replies(services) == {"sent": 0, "failed": 0, "unknown": 1}
+    assert send_stranded_replies(services) == {"sent": 0, "failed": 0, "unknown": 0}
+    with services.sessions() as db:
+        assert db.get(MessageReceipt, receipt.id).reply_via == "rest_unknown"
 
 
 @pytest.mark.parametrize("budget", [2.0])
