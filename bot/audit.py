@@ -95,19 +95,23 @@ class AuditTrail:
         session.info.setdefault("audit_buffer", []).append(fields)
 
     def remove_texts(self, session: Session, condition, *, now: datetime, reason: str,
-                     batch: int = 500) -> int:
-        """Replace the text of every event matching `condition` (a SQL expression on
-        AuditEvent) by its digest; returns how many. Audited as `texts_removed` when any."""
+                     batch: int = 500, limit: int | None = None) -> int:
+        """Replace the text of the events matching `condition` (a SQL expression on
+        AuditEvent) by its digest, oldest first, at most `limit` events (the rest on the next
+        call: a long backlog never holds the write lock for long); returns how many texts.
+        Audited as `texts_removed` when any."""
         table = AuditEvent.__table__
         connection = session.connection()
-        removed = 0
-        while True:
+        removed = done = 0
+        while limit is None or done < limit:
+            size = batch if limit is None else min(batch, limit - done)
             rows = connection.execute(
                 select(table.c.seq, table.c.text_enc)
                 .where(condition, table.c.text_removed_at.is_(None))
-                .order_by(table.c.seq).limit(batch)).all()
+                .order_by(table.c.seq).limit(size)).all()
             if not rows:
                 break
+            done += len(rows)
             connection.execute(update(table).where(table.c.seq == bindparam("row_seq")), [
                 {"row_seq": row.seq, "text_removed_at": now,
                  "text_enc": self._removed(row.text_enc)} for row in rows])

@@ -34,6 +34,11 @@ def expire_sessions(db: Session, store, *, now: datetime) -> int:
     return count
 
 
+# Audit events whose text one maintenance run removes at most: a backlog (the first run after a
+# long time, or a lower TEXT_RETENTION_DAYS) is worked off over the following runs.
+PURGE_PER_RUN = 5000
+
+
 def purge_text(db: Session, audit: AuditTrail, *, now: datetime, retention: timedelta) -> int:
     """Remove conversation text older than `retention` (TEXT_RETENTION_DAYS): texts recorded in
     the outbox, stored replies, and the texts of audit events (replaced by their digests, so the
@@ -44,7 +49,8 @@ def purge_text(db: Session, audit: AuditTrail, *, now: datetime, retention: time
                           .where(MessageReceipt.created_at < cutoff,
                                  MessageReceipt.reply_enc.is_not(None))
                           .values(reply_enc=None)).rowcount
-    events = audit.remove_texts(db, AuditEvent.at < cutoff, now=now, reason="retention")
+    events = audit.remove_texts(db, AuditEvent.at < cutoff, now=now, reason="retention",
+                                limit=PURGE_PER_RUN)
     if outbox or receipts or events:
         log.info("maintenance: purged %d outbox texts, %d stored replies and %d audit texts "
                  "older than %d days", outbox or 0, receipts or 0, events, retention.days)

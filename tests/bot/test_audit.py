@@ -141,3 +141,18 @@ def test_a_removed_text_cannot_be_swapped_for_another(sessions, vault, now):
     with sessions() as db:
         result = audit.verify(db)
     assert not result.ok and result.first_broken_seq == 1
+
+
+def test_a_backlog_of_texts_is_removed_a_limited_number_at_a_time(sessions, vault, now):
+    audit = AuditTrail(vault)
+    for _ in range(3):
+        _record_three(sessions, audit, now)          # nine events with text
+    old = AuditEvent.at < now + timedelta(days=1)
+    with sessions.begin() as db:
+        assert audit.remove_texts(db, old, now=now, reason="retention", batch=2, limit=5) == 5
+    with sessions.begin() as db:
+        assert audit.remove_texts(db, old, now=now, reason="retention", batch=2, limit=5) == 4
+    with sessions() as db:
+        kept = db.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.kind == "message_in", AuditEvent.text_removed_at.is_(None)))
+        assert kept == 0 and audit.verify(db).ok
