@@ -404,7 +404,8 @@ def _join_waitlist(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     provider = clinic.provider(entry.provider_key).name if entry.provider_key else None
     window = (f"{replies.day_text(earliest)} to {replies.day_text(latest)}"
               if earliest and latest else None)
-    turn.say(replies.waitlist_joined(kind.name, clinic, provider, window))
+    turn.say(replies.waitlist_joined(kind.name, clinic, provider, window,
+                                     urgent=entry.priority == "urgent"))
     return {}
 
 

@@ -314,10 +314,14 @@ def waitlist_ask_type() -> str:
 
 
 def waitlist_joined(type_name: str, clinic: Clinic, provider_name: str | None = None,
-                    window: str | None = None) -> str:
+                    window: str | None = None, *, urgent: bool = False) -> str:
     extra = (f" with {provider_name}" if provider_name else "") + (f", {window}" if window else "")
-    return (f"You're on the {clinic.name} waitlist for a {type_name}{extra}. When a time opens "
+    said = (f"You're on the {clinic.name} waitlist for a {type_name}{extra}. When a time opens "
             "we'll text you an offer; reply YES to take it.")
+    if urgent:   # ranked urgent by triage (bot/triage.urgent_care): near the front, and a way now
+        said += (" From what you told us, you're near the front of the list. If it gets worse, "
+                 f"call us at {clinic.display_phone}.")
+    return said
 
 
 def waitlist_already(type_name: str) -> str:

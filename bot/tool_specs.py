@@ -378,9 +378,10 @@ class ToolRunner:
         if earliest and latest and latest < earliest:
             raise Refused("latest_date is before earliest_date")
         # scheduler/waitlist.py: offered by text when a matching slot frees up.
-        _, created = tools.join_waitlist(kind.key, provider_key=args.get("provider"),
-                                              earliest=earliest, latest=latest)
-        said = (replies.waitlist_joined(kind.name, self.clinic) if created
+        entry, created = tools.join_waitlist(kind.key, provider_key=args.get("provider"),
+                                             earliest=earliest, latest=latest)
+        said = (replies.waitlist_joined(kind.name, self.clinic,
+                                        urgent=entry.priority == "urgent") if created
                 else replies.waitlist_already(kind.name))
         self.outcomes.append(Outcome("waitlist", said, f"joined the {kind.name} waitlist"))
         return {"status": "joined" if created else "already_waiting", "booked": False,

@@ -171,13 +171,16 @@ def test_an_urgent_symptom_ranks_the_waitlist_entry_urgent(client, services):
     say(client, "my jaw is swollen and it keeps hurting")
     asked = joined(say(client, "put me on the waitlist"))
     assert "checkup" in asked.lower() or "which" in asked.lower()
-    assert "waitlist" in joined(say(client, "checkup")).lower()
+    confirmation = joined(say(client, "checkup"))
+    assert "waitlist" in confirmation.lower() and "near the front" in confirmation
+    assert services.clinic.display_phone in confirmation
     [(priority, detail)] = waitlist_entries(services)
     assert priority == "urgent" and detail["triage"] == "swelling"
 
 
 def test_asking_for_urgent_does_not_rank_the_waitlist_entry_urgent(client, services):
     choose_phone(client, OTHER_PHONE)
-    say(client, "put me on the waitlist for a checkup asap, it's urgent")
+    assert "near the front" not in joined(
+        say(client, "put me on the waitlist for a checkup asap, it's urgent"))
     [(priority, detail)] = waitlist_entries(services, OTHER_PHONE)
     assert priority == "routine" and detail["triage"] is None
