@@ -15,6 +15,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -49,14 +50,16 @@ WAIT_SECONDS = 30     # how long a transaction waits for SQLite's write lock bef
 
 class WriterQueue:
     """One writer at a time, per database file: a thread lock for this process's threads, then
-    an exclusive `flock` between processes (opened per process, so a fork gets its own)."""
+    an exclusive `flock` between processes, on a descriptor opened for the transaction and closed
+    after it (closing releases the lock; nothing is left open, and a fork inherits nothing)."""
 
     _POLL = (0.0001, 0.0002, 0.0005, 0.001)    # seconds between tries for another process's lock
 
     def __init__(self, path: str | None):
         self.path = path
         self._threads = threading.Lock()
-        self._file: tuple[int, int] | None = None     # (pid, fd)
+        self._fd: int | None = None           # the holder's descriptor (one holder a process)
+        _QUEUES.add(self)
 
     def acquire(self) -> None:
         deadline = time.monotonic() + WAIT_SECONDS
@@ -64,12 +67,13 @@ class WriterQueue:
             raise sqlite3.OperationalError("database is locked (writer queue)")
         if self.path is None:
             return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fd = self._fd()
             tries = 0
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    self._fd = fd
                     return
                 except BlockingIOError:
                     if time.monotonic() > deadline:
@@ -77,19 +81,28 @@ class WriterQueue:
                     time.sleep(self._POLL[min(tries, len(self._POLL) - 1)])
                     tries += 1
         except BaseException:
+            os.close(fd)
             self._threads.release()
             raise
 
     def release(self) -> None:
-        if self.path is not None:
-            fcntl.flock(self._fd(), fcntl.LOCK_UN)
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
         self._threads.release()
 
-    def _fd(self) -> int:
-        pid = os.getpid()
-        if self._file is None or self._file[0] != pid:
-            self._file = (pid, os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        return self._file[1]
+    def _after_fork(self) -> None:
+        """In a forked child: what the parent's threads held is not this process's. Its copy of
+        a held descriptor is closed (not unlocked: that would free the parent's lock), so that
+        the lock ends when the parent lets go, however long the child lives."""
+        if self._fd is not None:
+            os.close(self._fd)
+        self._threads = threading.Lock()
+        self._fd = None
+
+
+_QUEUES: weakref.WeakSet[WriterQueue] = weakref.WeakSet()
+os.register_at_fork(after_in_child=lambda: [queue._after_fork() for queue in list(_QUEUES)])
 
 
 def _queued_connection(queue: WriterQueue) -> type[sqlite3.Connection]:

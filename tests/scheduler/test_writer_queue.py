@@ -104,3 +104,22 @@ def test_a_writer_that_waits_too_long_fails_cleanly(engine, tmp_path, monkeypatc
         connection.execute(text("UPDATE counter SET n = 7"))
     with engine.connect() as connection:
         assert connection.execute(text("SELECT n FROM counter")).scalar() == 7
+
+
+def test_a_child_forked_during_a_transaction_does_not_keep_the_lock(engine, tmp_path):
+    lock = tmp_path / "queue.db-writer.lock"
+    with engine.connect() as connection:
+        connection.execute(text("UPDATE counter SET n = 1"))     # holds the writer lock
+        ready, started = os.pipe()
+        pid = os.fork()
+        if pid == 0:      # the child (its fork hooks have run) lives on a while, touching nothing
+            os.write(started, b"1")
+            time.sleep(1.0)
+            os._exit(0)
+        assert os.read(ready, 1) == b"1"
+        os.close(ready), os.close(started)
+        connection.commit()
+        try:
+            assert lock_is_free(lock)
+        finally:
+            os.waitpid(pid, 0)
