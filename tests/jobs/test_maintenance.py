@@ -15,23 +15,16 @@ from bot.messages import InboundMessage, OutboundMessage
 from bot.settings import Settings
 from jobs.runner import Jobs
 from scheduler.models import Appointment, AuditEvent, ConversationSession, OutboxMessage
+from tests.clock import Clock
 
 NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)     # 09:00 in New York, a Wednesday
 PHONE = "+12125550123"
 NAME = "Jordan Testperson"
 
 
-class Clock:
-    def __init__(self):
-        self.now = NOW
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture
