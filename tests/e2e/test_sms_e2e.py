@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from adapters import twilio_sms
 from adapters.twilio_sms import send_stranded_replies
 from app import create_app, services_of
-from bot import consent
+from bot import consent, dialogue
 from jobs.runner import Jobs
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, MessageReceipt
 from scheduler.patients import find_patient
@@ -125,7 +125,6 @@ def test_a_slow_engine_answers_empty_at_once_and_the_reply_comes_by_rest(app, ph
     phone.text("book a checkup tomorrow")
     phone.text("YES")
     phone.text("Jordan Testperson")
-    from bot import dialogue
     respond = dialogue.respond
 
     def slow(turn, state):
@@ -160,6 +159,18 @@ def test_a_slow_engine_answers_empty_at_once_and_the_reply_comes_by_rest(app, ph
             AuditEvent.kind == "sms_sent")) == 1
 
 
+def process_dies_before_the_late_send(monkeypatch):
+    """The next turn runs past the webhook's budget, and its process stops between the turn's
+    commit and the REST send (`_send_late` never runs). Returns the event set at that point and
+    the real dialogue."""
+    respond = dialogue.respond
+    died = threading.Event()
+    monkeypatch.setattr(dialogue, "respond",
+                        lambda turn, state: (time.sleep(0.6), respond(turn, state))[1])
+    monkeypatch.setattr(twilio_sms, "_send_late", lambda *args: died.set())
+    return died, respond
+
+
 @pytest.mark.parametrize("budget", [0.3])
 def test_a_late_reply_stranded_by_a_dead_process_is_sent_once_by_the_job(tmp_path, fake_twilio,
                                                                          budget, monkeypatch):
@@ -174,12 +185,7 @@ def test_a_late_reply_stranded_by_a_dead_process_is_sent_once_by_the_job(tmp_pat
     phone.text("book a checkup tomorrow")
     phone.text("YES")
     phone.text("Jordan Testperson")
-    from bot import dialogue
-    respond = dialogue.respond
-    died = threading.Event()
-    monkeypatch.setattr(dialogue, "respond",
-                        lambda turn, state: (time.sleep(0.6), respond(turn, state))[1])
-    monkeypatch.setattr(twilio_sms, "_send_late", lambda *args: died.set())
+    died, _ = process_dies_before_the_late_send(monkeypatch)
     assert twiml_messages(phone.post("1").get_data()) == []
     assert died.wait(5) and len(booked(services)) == 1 and fake_twilio.messages == []
 
@@ -202,12 +208,7 @@ def test_a_late_reply_stranded_by_a_dead_process_is_sent_once_by_the_job(tmp_pat
 def test_a_stranded_reply_is_not_sent_to_a_number_that_opted_out_since(app, phone, services,
                                                                       fake_twilio, monkeypatch):
     phone.text("hi")
-    from bot import dialogue
-    respond = dialogue.respond
-    died = threading.Event()
-    monkeypatch.setattr(dialogue, "respond",
-                        lambda turn, state: (time.sleep(0.6), respond(turn, state))[1])
-    monkeypatch.setattr(twilio_sms, "_send_late", lambda *args: died.set())
+    died, respond = process_dies_before_the_late_send(monkeypatch)
     phone.post("YES")
     assert died.wait(5)
     monkeypatch.setattr(dialogue, "respond", respond)
@@ -243,7 +244,6 @@ def test_a_turn_just_within_the_budget_is_answered_in_twiml_and_not_by_rest(app,
                                                                            fake_twilio,
                                                                            monkeypatch):
     phone.text("hi")
-    from bot import dialogue
     respond = dialogue.respond
     monkeypatch.setattr(dialogue, "respond",
                         lambda turn, state: (time.sleep(0.1), respond(turn, state))[1])
