@@ -236,7 +236,8 @@ def patient_export(phone: str) -> None:
     services = _services()
     with services.sessions.begin() as db:
         patient = _patient_or_exit(db, phone)
-        export = records.export_patient(db, services.vault, patient)
+        export = records.export_patient(db, services.vault, patient,
+                                        audit=services.audit)
         services.audit.record(db, "patient_exported", at=services.clock(), channel="cli",
                               actor=ACTOR, patient_id=patient.id)
     click.echo(json.dumps(export, indent=2, ensure_ascii=False))

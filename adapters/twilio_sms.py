@@ -363,6 +363,10 @@ _TAKE = {via: update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"),
          .values(reply_via="rest_sending") for via in ("rest", None)}
 
 
+_SETTLE = (update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"))
+           .values(reply_via=bindparam("via")))
+
+
 def _take_for_sending(services, receipt_id: int, via: str | None = "rest") -> bool:
     with services.sessions.begin() as db:
         return db.connection().execute(_TAKE[via], {"receipt_id": receipt_id}).rowcount == 1
@@ -370,8 +374,7 @@ def _take_for_sending(services, receipt_id: int, via: str | None = "rest") -> bo
 
 def _settle(services, receipt_id: int, outcome: str) -> None:
     with services.sessions.begin() as db:
-        db.execute(update(MessageReceipt).where(MessageReceipt.id == receipt_id)
-                   .values(reply_via=outcome))
+        db.connection().execute(_SETTLE, {"receipt_id": receipt_id, "via": outcome})
 
 
 STRANDED_AFTER = timedelta(minutes=2)    # a turn's own thread sends within seconds
@@ -404,7 +407,7 @@ def send_stranded_replies(services) -> dict[str, int]:
             .order_by(_RECEIPTS.c.id).limit(100)).all()
     with services.sessions.begin() as db:     # taken by a process that stopped: said once
         unknown = db.execute(update(_RECEIPTS).where(
-            _RECEIPTS.c.reply_via == "rest_sending",
+            _RECEIPTS.c.channel == CHANNEL, recent, _RECEIPTS.c.reply_via == "rest_sending",
             _RECEIPTS.c.created_at <= now - STRANDED_AFTER).values(reply_via="rest_unknown")
         ).rowcount
     counts = {"sent": 0, "failed": 0, "unknown": unknown}

@@ -187,7 +187,7 @@ class AdminDesk:
             patient = find_patient(db, self.vault, phone)
             if patient is None:
                 return StaffAnswer(say.no_such_patient(), ok=False)
-            data = records.export_patient(db, self.vault, patient)
+            data = records.export_patient(db, self.vault, patient, audit=self.audit)
             self._record(db, caller, "patient_exported", patient_id=patient.id)
             patient_id = patient.id
         content = json.dumps(data, indent=2, ensure_ascii=False)

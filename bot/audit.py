@@ -47,11 +47,6 @@ def _text_digest(clear_text: str) -> str:
     return hashlib.sha256(clear_text.encode()).hexdigest()
 
 
-def readable(clear_text: str | None) -> str | None:
-    """An event's decrypted text as people read it: None once removed."""
-    return None if clear_text is None or clear_text.startswith(REMOVED) else clear_text
-
-
 def _digest(fields: dict[str, Any], text_digest: str | None) -> str:
     body = {name: fields[name] for name in _HASHED}
     body["at"] = fields["at"].isoformat()
@@ -120,6 +115,11 @@ class AuditTrail:
             self.record(session, "texts_removed", at=now, actor="system",
                         detail={"reason": reason, "events": removed})
         return removed
+
+    def text(self, text_enc: bytes | None) -> str | None:
+        """An event's text as people read it: None when it had none or it was removed."""
+        clear = self.vault.decrypt(text_enc)
+        return None if clear is None or clear.startswith(REMOVED) else clear
 
     def _removed(self, text_enc: bytes | None) -> bytes | None:
         clear = self.vault.decrypt(text_enc)

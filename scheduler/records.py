@@ -8,23 +8,23 @@ and return what they found or did; the caller records the audit event (`patient_
 Erasure deletes the name, phone number, conversation state, sent messages, stored replies (web
 chat and SMS) and SMS delivery statuses. Appointments stay, tied to a patient record with no
 personal fields, for the clinic's records. The texts of the patient's audit events are replaced
-by their digests (`AuditTrail.remove_texts`, by the caller, so the chain still verifies); the
-events themselves stay.
+by their digests (`AuditTrail.remove_texts`, so the chain still verifies); the events stay.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.audit import AuditTrail, readable
-
 from .crypto import Vault
 from .models import (Appointment, AuditEvent, ConversationSession, MessageReceipt,
                      OutboxMessage, Patient, SmsMessage)
+
+if TYPE_CHECKING:   # the audit trail lives in bot/; erasure and export are handed one
+    from bot.audit import AuditTrail
 
 # Channels whose conversation sessions are keyed by the patient's phone number.
 PHONE_CHANNELS = ("sms", "web", "console")
@@ -34,7 +34,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def export_patient(session: Session, vault: Vault, patient: Patient) -> dict[str, Any]:
+def export_patient(session: Session, vault: Vault, patient: Patient, *,
+                   audit: AuditTrail) -> dict[str, Any]:
     """Everything held about `patient`, decrypted, as a JSON-able dict."""
     phone = vault.decrypt(patient.phone_enc)
     appointments = session.scalars(select(Appointment)
@@ -59,7 +60,7 @@ def export_patient(session: Session, vault: Vault, patient: Patient) -> dict[str
         "messages_sent": [{"id": m.id, "at": _iso(m.created_at), "kind": m.kind,
                            "text": vault.decrypt(m.text_enc)} for m in messages],
         "audit_events": [{"seq": e.seq, "at": _iso(e.at), "kind": e.kind, "channel": e.channel,
-                          "text": readable(vault.decrypt(e.text_enc))} for e in events],
+                          "text": audit.text(e.text_enc)} for e in events],
     }
 
 

@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app import services_of
 from scheduler.clinic import install_clinic, load_clinic
 from scheduler.crypto import Vault
 from scheduler.db import make_engine, session_factory, upgrade
@@ -113,3 +114,9 @@ def sessions(engine, demo_clinic):
 def now():
     """A fixed instant: Wednesday 2026-03-04 09:00 in New York (14:00 UTC)."""
     return datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def services(app):
+    """The app's services (app.Services), in any test module or folder that defines `app`."""
+    return services_of(app)

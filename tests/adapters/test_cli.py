@@ -9,7 +9,6 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 
 from app import create_app, services_of
-from bot.audit import readable
 from bot.messages import OutboundMessage
 from bot.settings import Settings
 from scheduler.clinic import DEMO_CLINIC, ClinicConfigError, load_clinic
@@ -37,11 +36,6 @@ def key():
 @pytest.fixture
 def app(tmp_path, key):
     return make_app(tmp_path, key)
-
-
-@pytest.fixture
-def services(app):
-    return services_of(app)
 
 
 def invoke(app, *args, input=None):
@@ -260,7 +254,7 @@ def test_patient_erase_removes_personal_data_keeps_appointments_and_the_chain(ap
         assert find_patient(db, services.vault, "+12125550188") is not None
         texts = {e.patient_id: [] for e in db.scalars(select(AuditEvent))}
         for event in db.scalars(select(AuditEvent).where(AuditEvent.text_enc.is_not(None))):
-            texts[event.patient_id].append(readable(services.vault.decrypt(event.text_enc)))
+            texts[event.patient_id].append(services.audit.text(event.text_enc))
         assert texts[patient_id] == [None, None]          # replaced by their digests
         assert "my name is Riley Otherperson" in texts[patient_id + 1]
     assert "2 audit text(s)" in result.output

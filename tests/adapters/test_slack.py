@@ -46,11 +46,6 @@ def slack_app(app) -> slack_adapter.SlackStaffApp:
 
 
 @pytest.fixture
-def services(app):
-    return services_of(app)
-
-
-@pytest.fixture
 def slack(app, fake):
     return SlackClient(app.test_client(), fake)
 

@@ -44,11 +44,6 @@ def app(make_app):
 
 
 @pytest.fixture
-def services(app):
-    return services_of(app)
-
-
-@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from adapters import web_chat
-from app import create_app, services_of
+from app import create_app
 from bot.settings import Settings
 from scheduler.models import AuditEvent, MessageReceipt
 
@@ -27,11 +27,6 @@ def app(tmp_path):
                         encryption_keys=(Fernet.generate_key().decode(),),
                         secret_key_file=tmp_path / "secret.key")
     return create_app({"SETTINGS": settings, "CLOCK": lambda: NOW, "TESTING": True})
-
-
-@pytest.fixture
-def services(app):
-    return services_of(app)
 
 
 @pytest.fixture

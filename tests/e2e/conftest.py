@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 from cryptography.fernet import Fernet
 
-from app import create_app, services_of
+from app import create_app
 from bot.settings import Settings
 
 # Wednesday 2026-03-04, 09:00 in New York.
@@ -23,11 +23,6 @@ def settings(tmp_path):
 @pytest.fixture
 def app(settings):
     return create_app({"SETTINGS": settings, "CLOCK": lambda: NOW, "TESTING": True})
-
-
-@pytest.fixture
-def services(app):
-    return services_of(app)
 
 
 @pytest.fixture

@@ -5,22 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from adapters import twilio_sms
-from adapters.twilio_sms import send_stranded_replies
 from app import create_app, services_of
 from bot import consent, dialogue
-from jobs.runner import Jobs
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, MessageReceipt
 from scheduler.patients import find_patient
-from tests.clock import Clock
 from tests.twilio_support import (NOW, FakeTwilio, Phone, new_sid, signature, sms_settings,
                                   twiml_messages)
 
@@ -47,11 +42,6 @@ def app(tmp_path, fake_twilio, budget):
     settings = sms_settings(tmp_path, twilio_api_base_url=fake_twilio.base_url)
     return create_app({"SETTINGS": settings, "CLOCK": lambda: NOW, "TESTING": True,
                        "TWILIO_REPLY_BUDGET_SECONDS": budget})
-
-
-@pytest.fixture
-def services(app):
-    return services_of(app)
 
 
 @pytest.fixture
@@ -157,86 +147,6 @@ def test_a_slow_engine_answers_empty_at_once_and_the_reply_comes_by_rest(app, ph
         assert receipt.reply_via == "rest_sent"
         assert db.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.kind == "sms_sent")) == 1
-
-
-def process_dies_before_the_late_send(monkeypatch):
-    """The next turn runs past the webhook's budget, and its process stops between the turn's
-    commit and the REST send (`_send_late` never runs). Returns the event set at that point and
-    the real dialogue."""
-    respond = dialogue.respond
-    died = threading.Event()
-    monkeypatch.setattr(dialogue, "respond",
-                        lambda turn, state: (time.sleep(0.6), respond(turn, state))[1])
-    monkeypatch.setattr(twilio_sms, "_send_late", lambda *args: died.set())
-    return died, respond
-
-
-@pytest.mark.parametrize("budget", [0.3])
-def test_a_late_reply_stranded_by_a_dead_process_is_sent_once_by_the_job(tmp_path, fake_twilio,
-                                                                         budget, monkeypatch):
-    """The process stops after the turn committed and before the REST send (the turn thread's
-    `_send_late` never runs): the job sends the stored reply once, after two minutes."""
-    clock = Clock(NOW)
-    settings = sms_settings(tmp_path, twilio_api_base_url=fake_twilio.base_url)
-    app = create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True,
-                      "TWILIO_REPLY_BUDGET_SECONDS": budget})
-    services, phone = services_of(app), Phone(app.test_client(), PHONE)
-    jobs = Jobs(services, in_process=False)
-    phone.text("book a checkup tomorrow")
-    phone.text("YES")
-    phone.text("Jordan Testperson")
-    died, _ = process_dies_before_the_late_send(monkeypatch)
-    assert twiml_messages(phone.post("1").get_data()) == []
-    assert died.wait(5) and len(booked(services)) == 1 and fake_twilio.messages == []
-
-    clock.advance(seconds=60)
-    assert send_stranded_replies(services) == {"sent": 0, "failed": 0, "unknown": 0}
-    clock.advance(seconds=61)
-    jobs.run_all_once()
-    [message] = fake_twilio.wait_for(1)
-    assert message["To"] == PHONE and "You're booked" in message["Body"]
-    jobs.run_all_once()
-    assert send_stranded_replies(services)["sent"] == 0
-    time.sleep(0.2)
-    assert len(fake_twilio.messages) == 1
-    with services.sessions() as db:
-        assert db.scalars(select(MessageReceipt.reply_via).where(
-            MessageReceipt.reply_via.like("rest%"))).all() == ["rest_sent"]
-
-
-@pytest.mark.parametrize("budget", [0.3])
-def test_a_stranded_reply_is_not_sent_to_a_number_that_opted_out_since(app, phone, services,
-                                                                      fake_twilio, monkeypatch):
-    phone.text("hi")
-    died, respond = process_dies_before_the_late_send(monkeypatch)
-    phone.post("YES")
-    assert died.wait(5)
-    monkeypatch.setattr(dialogue, "respond", respond)
-    assert "Reply START" in phone.text("STOP")
-    with services.sessions.begin() as db:     # two minutes on, as the job sees it
-        db.execute(update(MessageReceipt).values(created_at=NOW - timedelta(minutes=3)))
-    assert send_stranded_replies(services) == {"sent": 0, "failed": 1, "unknown": 0}
-    time.sleep(0.2)
-    assert fake_twilio.messages == []
-
-
-def test_a_late_reply_is_sent_by_one_sender_only(app, phone, services):
-    """The turn's thread and the job both try: the conditional take lets one through."""
-    phone.text("hi")
-    with services.sessions.begin() as db:
-        receipt = db.scalars(select(MessageReceipt)).one()
-        receipt.reply_via = "rest"
-    assert twilio_sms._take_for_sending(services, receipt.id)
-    assert not twilio_sms._take_for_sending(services, receipt.id)
-    with services.sessions() as db:
-        assert db.get(MessageReceipt, receipt.id).reply_via == "rest_sending"
-    # The taker stops before recording the send: sent or not is unknown, said once, not retried.
-    with services.sessions.begin() as db:
-        db.execute(update(MessageReceipt).values(created_at=NOW - timedelta(minutes=3)))
-    assert send_stranded_replies(services) == {"sent": 0, "failed": 0, "unknown": 1}
-    assert send_stranded_replies(services) == {"sent": 0, "failed": 0, "unknown": 0}
-    with services.sessions() as db:
-        assert db.get(MessageReceipt, receipt.id).reply_via == "rest_unknown"
 
 
 @pytest.mark.parametrize("budget", [2.0])

@@ -10,7 +10,6 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from app import create_app, services_of
-from bot.audit import readable
 from bot.messages import InboundMessage, OutboundMessage
 from bot.settings import Settings
 from jobs.runner import Jobs
@@ -80,7 +79,7 @@ def test_text_older_than_the_retention_setting_is_removed_and_the_chain_verifies
     jobs.maintain()
     with services.sessions() as db:
         assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
-        texts = {e.seq: (e.at, readable(services.vault.decrypt(e.text_enc)))
+        texts = {e.seq: (e.at, services.audit.text(e.text_enc))
                  for e in db.scalars(select(AuditEvent))}
         old = [text for at, text in texts.values() if at < NOW + timedelta(days=1)]
         recent = [text for at, text in texts.values() if at > NOW + timedelta(days=19)]
