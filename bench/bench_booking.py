@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import event, insert, text
 from sqlalchemy.exc import IntegrityError
 
-from bench.seed import FIRST_DAY, install, reset, scaled_clinic
+from bench.seed import FIRST_DAY, OVERLAPS, install, reset, scaled_clinic
 from scheduler.availability import Slot, find_slots
 from scheduler.booking import book
 from scheduler.db import make_engine, session_factory
@@ -36,14 +36,6 @@ from scheduler.models import Appointment, AppointmentStatus
 CLIENTS = 8
 TYPE = "checkup"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
-
-OVERLAPS = text("""
-    SELECT count(*) FROM appointments a JOIN appointments b ON a.id < b.id
-    WHERE a.status IN ('booked', 'arrived') AND b.status IN ('booked', 'arrived')
-      AND a.start_at < b.occupied_until AND b.start_at < a.occupied_until
-      AND (a.provider_id = b.provider_id OR a.room_id = b.room_id
-           OR a.equipment_id = b.equipment_id)
-""")
 
 
 def back_to_back(factory, clinic, provider: str, room: str, count: int,

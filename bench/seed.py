@@ -47,6 +47,16 @@ TYPES = {
     "abdominal-ultrasound": (30, 10, "imaging", "exam", "ultrasound", 3),
     "minor-procedure": (30, 10, "procedures", "procedure", None, 5),
 }
+# The no-overlap guarantee, checked from outside: active appointments of one provider, room or
+# piece of equipment that overlap in time (the booking benchmark and the concurrency tests).
+OVERLAPS = text("""
+    SELECT count(*) FROM appointments a JOIN appointments b ON a.id < b.id
+    WHERE a.status IN ('booked', 'arrived') AND b.status IN ('booked', 'arrived')
+      AND a.start_at < b.occupied_until AND b.start_at < a.occupied_until
+      AND (a.provider_id = b.provider_id OR a.room_id = b.room_id
+           OR a.equipment_id = b.equipment_id)
+""")
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

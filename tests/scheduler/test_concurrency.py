@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
+from bench.seed import OVERLAPS
 from scheduler import availability, booking
 from scheduler.availability import Slot
 from scheduler.booking import book, reschedule
@@ -24,14 +25,6 @@ from scheduler.models import Patient
 NEW_YORK = ZoneInfo("America/New_York")
 THURSDAY = date(2026, 3, 5)
 THREADS = 24
-
-OVERLAPS = text("""
-    SELECT count(*) FROM appointments a JOIN appointments b ON a.id < b.id
-    WHERE a.status IN ('booked', 'arrived') AND b.status IN ('booked', 'arrived')
-      AND a.start_at < b.occupied_until AND b.start_at < a.occupied_until
-      AND (a.provider_id = b.provider_id OR a.room_id = b.room_id
-           OR a.equipment_id = b.equipment_id)
-""")
 
 
 def at(hour: int, minute: int = 0) -> datetime:
