@@ -4,9 +4,9 @@ SQLite runs in WAL mode, and every transaction starts with BEGIN IMMEDIATE so th
 for the lock instead of failing half-way with a stale snapshot. They queue on a `WriterQueue`
 first: SQLite's own busy handler waits for the lock by sleeping 1, 2, 5 ... 100 ms at a time, so
 under load a turn of 2 ms waited tens of milliseconds for a lock that was free after one. The
-queue hands the lock over at once inside a process (a thread lock) and within a fraction of a
-millisecond between processes (a polled `flock` on a file beside the database); SQLite's busy
-timeout stays as the backstop for any other program writing to the file.
+queue hands the lock over at once, inside a process (a thread lock) and between processes (a
+blocking `flock` on a file beside the database: the kernel wakes the next waiter when the holder
+lets go); SQLite's busy timeout stays as the backstop for any other program writing to the file.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from pathlib import Path
 
 from alembic import command
@@ -51,14 +52,20 @@ WAIT_SECONDS = 30     # how long a transaction waits for SQLite's write lock bef
 class WriterQueue:
     """One writer at a time, per database file: a thread lock for this process's threads, then
     an exclusive `flock` between processes, on a descriptor opened for the transaction and closed
-    after it (closing releases the lock; nothing is left open, and a fork inherits nothing)."""
+    after it (closing releases the lock; nothing is left open, and a fork inherits nothing).
 
-    _POLL = (0.0001, 0.0002, 0.0005, 0.001)    # seconds between tries for another process's lock
+    A blocking `flock` cannot time out, so a contended one waits in the queue's own thread (one
+    waiter a process: the thread lock comes first) while the transaction's thread waits for it
+    at most `WAIT_SECONDS`. Past that the transaction fails, and the waiter, once it gets the
+    lock, lets it go at once. (Polling with LOCK_NB instead left the lock idle for up to a
+    polling interval at each hand-over between processes: about a tenth of SMS throughput.)"""
 
     def __init__(self, path: str | None):
         self.path = path
         self._threads = threading.Lock()
         self._fd: int | None = None           # the holder's descriptor (one holder a process)
+        self._waiting: set[int] = set()       # descriptors handed to the waiter, not yet closed
+        self._waiter: ThreadPoolExecutor | None = None
         _QUEUES.add(self)
 
     def acquire(self) -> None:
@@ -67,23 +74,44 @@ class WriterQueue:
             raise sqlite3.OperationalError("database is locked (writer queue)")
         if self.path is None:
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            tries = 0
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    self._fd = fd
-                    return
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise sqlite3.OperationalError("database is locked (writer queue)")
-                    time.sleep(self._POLL[min(tries, len(self._POLL) - 1)])
-                    tries += 1
+            self._fd = self._lock_file(self.path, max(0.0, deadline - time.monotonic()))
         except BaseException:
-            os.close(fd)
             self._threads.release()
             raise
+
+    def _lock_file(self, path: str, timeout: float) -> int:
+        """A new descriptor of the lock file, holding its lock (within `timeout` seconds)."""
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            pass                              # another process holds it: wait below
+        except BaseException:
+            os.close(fd)
+            raise
+        if self._waiter is None:
+            self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._waiting.add(fd)
+        taken = self._waiter.submit(fcntl.flock, fd, fcntl.LOCK_EX)
+        try:
+            taken.result(timeout=timeout)
+            self._waiting.discard(fd)
+            return fd
+        except BaseException as exc:
+            # Not ours in time: the descriptor is closed (and a lock it got, let go) as soon as
+            # the waiter is done with it, or at once if the wait never started.
+            taken.cancel()
+            taken.add_done_callback(lambda _: self._close_waited(fd))
+            if isinstance(exc, FutureTimeout):
+                raise sqlite3.OperationalError("database is locked (writer queue)") from None
+            raise
+
+    def _close_waited(self, fd: int) -> None:
+        if fd in self._waiting:
+            self._waiting.discard(fd)
+            os.close(fd)
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
@@ -94,11 +122,13 @@ class WriterQueue:
     def _after_fork(self) -> None:
         """In a forked child: what the parent's threads held is not this process's. Its copy of
         a held descriptor is closed (not unlocked: that would free the parent's lock), so that
-        the lock ends when the parent lets go, however long the child lives."""
-        if self._fd is not None:
-            os.close(self._fd)
+        the lock ends when the parent lets go, however long the child lives. So are descriptors
+        the parent's waiter thread has (one may have got the lock just before the fork, its
+        transaction not yet told); that thread does not exist here."""
+        for fd in ({self._fd} | self._waiting) - {None}:
+            os.close(fd)
         self._threads = threading.Lock()
-        self._fd = None
+        self._fd, self._waiting, self._waiter = None, set(), None
 
 
 _QUEUES: weakref.WeakSet[WriterQueue] = weakref.WeakSet()
