@@ -19,9 +19,13 @@ write lock, and every other patient's turn would wait for it):
    answer, in one transaction.
 
 A crash in phase 2 or 3 rolls back that phase's open transaction only: what committed before
-stays, and the apology is kept as the receipt's answer. One person's turns run one after another
-in a process (`_turn_lock`), so two texts sent at once cannot both work from the same
-session state and overwrite each other's; between processes they still can (the later save wins).
+stays, and the apology is kept as the receipt's answer.
+
+One person's turns run one after another, so two texts sent at once cannot both work from the
+same session state and overwrite each other's: in a process a lock per person (`_turn_lock`);
+between processes on PostgreSQL, a transaction-scoped advisory lock per person taken first in
+each of the turn's transactions (on SQLite the single writer already orders them). Between the
+phases of a model turn, a turn of the same person in another process can still run.
 
 Exactly once: a channel that may deliver a message twice (a retried webhook) passes a `Receipt`.
 Its claim is the turn's first write and its answer the last, so a local turn is handled once or
@@ -46,6 +50,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.clinic import Clinic
@@ -128,6 +133,7 @@ class ConversationEngine:
         try:
             with self._turn_lock(message):
                 with self.sessions.begin() as db:
+                    self._hold_person(db, message)
                     if receipt is not None and not receipt.claim(db):
                         raise AlreadyHandled(message.message_id)
                     answered = self._handle(db, message)
@@ -159,6 +165,12 @@ class ConversationEngine:
                 lock = self._turn_locks[key] = threading.Lock()
         return lock
 
+    def _hold_person(self, db: Session, message: InboundMessage) -> None:
+        """On PostgreSQL, make this person's turns in other processes wait for this transaction
+        (SQLite has one writer at a time: they wait already)."""
+        if db.get_bind().dialect.name == "postgresql":
+            db.execute(_PERSON_LOCK, {"key": person_lock_key(self.vault, message)})
+
     def _keep(self, db: Session, message: InboundMessage, receipt: Receipt | None,
               replies_: list[dialogue.Reply]) -> list[OutboundMessage]:
         out = self._outbound(message, replies_)
@@ -177,6 +189,7 @@ class ConversationEngine:
         answer = self.llm.ask(turn, pending.state, channel=message.channel,
                               open_tools=lambda: self._tools(caller, turn.now))
         with self.sessions.begin() as db:
+            self._hold_person(db, message)
             turn.tools = SchedulingTools(db, self.clinic, self.audit, caller, turn.now)
             turn.patient = db.merge(turn.patient, load=False)   # as phase 1 committed it
             new_state = self.llm.settle(turn, pending.state, answer, channel=message.channel,
@@ -359,6 +372,16 @@ class ConversationEngine:
                     receipt.keep(db, out)
         except Exception:
             log.exception("could not audit failed turn (error id %s)", error_id)
+
+
+_PERSON_LOCK = sql("SELECT pg_advisory_xact_lock(:key)")
+
+
+def person_lock_key(vault: Vault, message: InboundMessage) -> int:
+    """The advisory lock key of the message's sender on its channel: 64 bits of their blind
+    index (never the number itself). Two people sharing a key only wait for each other."""
+    index = vault.index(f"{message.channel}:{message.sender}")
+    return int(index[:16], 16) - (1 << 63)
 
 
 def _one_text(out: list[dialogue.Reply]) -> list[dialogue.Reply]:
