@@ -378,7 +378,8 @@ def main() -> int:
     print(f"  throughput ratio ours / bare: {ratio:.2f}  (target >= 0.5)")
     print(f"  p99 latency ours: {results['ours']['p99']:.1f} ms  (target < 50 ms)")
     print(f"  for scale, floor / bare: {results['floor']['rps'] / results['bare']['rps']:.2f}, "
-          f"ours / floor: {results['ours']['rps'] / results['floor']['rps']:.2f}")
+          f"ours / floor: {results['ours']['rps'] / results['floor']['rps']:.2f}"
+          + ("  (the floor is on SQLite)" if args.database_url else ""))
     failed = [f for result in results.values() for f in result["failures"]]
     if failed:
         print(f"  {len(failed)} failed requests: {sorted(set(failed))}")
