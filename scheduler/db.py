@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import queue
 import sqlite3
 import threading
 import time
 import weakref
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from concurrent.futures import Future, TimeoutError as FutureTimeout
 from pathlib import Path
 
 from alembic import command
@@ -65,7 +66,7 @@ class WriterQueue:
         self._threads = threading.Lock()
         self._fd: int | None = None           # the holder's descriptor (one holder a process)
         self._waiting: set[int] = set()       # descriptors handed to the waiter, not yet closed
-        self._waiter: ThreadPoolExecutor | None = None
+        self._waiter: _FlockWaiter | None = None
         _QUEUES.add(self)
 
     def acquire(self) -> None:
@@ -92,9 +93,9 @@ class WriterQueue:
             os.close(fd)
             raise
         if self._waiter is None:
-            self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+            self._waiter = _FlockWaiter()
         self._waiting.add(fd)
-        taken = self._waiter.submit(fcntl.flock, fd, fcntl.LOCK_EX)
+        taken = self._waiter.submit(fd)
         try:
             taken.result(timeout=timeout)
             self._waiting.discard(fd)
@@ -129,6 +130,33 @@ class WriterQueue:
             os.close(fd)
         self._threads = threading.Lock()
         self._fd, self._waiting, self._waiter = None, set(), None
+
+
+class _FlockWaiter:
+    """One daemon thread that takes blocking `flock`s in turn, each answered on a Future. A
+    daemon, unlike a ThreadPoolExecutor's thread, which the interpreter joins at exit: a wait
+    for a lock that another process never lets go must not keep this process from exiting."""
+
+    def __init__(self):
+        self._jobs: queue.SimpleQueue[tuple[Future, int]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="sqlite-writer", daemon=True).start()
+
+    def submit(self, fd: int) -> Future:
+        taken: Future = Future()
+        self._jobs.put((taken, fd))
+        return taken
+
+    def _run(self) -> None:
+        while True:
+            taken, fd = self._jobs.get()
+            if not taken.set_running_or_notify_cancel():
+                continue                      # given up on before its turn came
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException as exc:
+                taken.set_exception(exc)
+            else:
+                taken.set_result(None)
 
 
 _QUEUES: weakref.WeakSet[WriterQueue] = weakref.WeakSet()

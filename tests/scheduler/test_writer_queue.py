@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -128,3 +131,28 @@ def test_a_child_forked_during_a_transaction_does_not_keep_the_lock(engine, tmp_
             assert lock_is_free(lock)
         finally:
             os.waitpid(pid, 0)
+
+
+def test_a_process_whose_writer_gave_up_waiting_still_exits(engine, tmp_path):
+    """The wait that gave up goes on in the background until the lock is free; it must not keep
+    the process from exiting (a worker's restart, the jobs runner's shutdown)."""
+    script = textwrap.dedent(f"""
+        import sys
+        from sqlalchemy import text
+        from scheduler import db
+        db.WAIT_SECONDS = 0.3
+        engine = db.make_engine({str(engine.url)!r})
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("UPDATE counter SET n = 9"))
+        except Exception as exc:
+            sys.exit(3 if "database is locked" in str(exc) else 4)
+        sys.exit(5)
+    """)
+    fd = os.open(tmp_path / "queue.db-writer.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)          # held by "another process" until the end
+    try:
+        child = subprocess.run([sys.executable, "-c", script], cwd=dbmod.ROOT, timeout=20)
+        assert child.returncode == 3
+    finally:
+        os.close(fd)
