@@ -120,3 +120,12 @@ def now():
 def services(app):
     """The app's services (app.Services), in any test module or folder that defines `app`."""
     return services_of(app)
+
+
+@pytest.fixture
+def fake_twilio():
+    """Twilio's REST API on 127.0.0.1 (tests/twilio_support.py), for TWILIO_API_BASE_URL."""
+    from tests.twilio_support import FakeTwilio
+    fake = FakeTwilio()
+    yield fake
+    fake.close()

@@ -19,16 +19,9 @@ from bot import dialogue
 from jobs.runner import Jobs
 from scheduler.models import Appointment, AppointmentStatus, MessageReceipt
 from tests.clock import Clock
-from tests.twilio_support import NOW, FakeTwilio, Phone, sms_settings, twiml_messages
+from tests.twilio_support import NOW, Phone, sms_settings, twiml_messages
 
 PHONE = "+12125550123"
-
-
-@pytest.fixture
-def fake_twilio():
-    fake = FakeTwilio()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture

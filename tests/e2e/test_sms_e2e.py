@@ -16,18 +16,10 @@ from app import create_app, services_of
 from bot import consent, dialogue
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, MessageReceipt
 from scheduler.patients import find_patient
-from tests.twilio_support import (NOW, FakeTwilio, Phone, new_sid, signature, sms_settings,
-                                  twiml_messages)
+from tests.twilio_support import NOW, Phone, new_sid, signature, sms_settings, twiml_messages
 
 PHONE = "+12125550123"
 NEW_YORK = ZoneInfo("America/New_York")
-
-
-@pytest.fixture
-def fake_twilio():
-    fake = FakeTwilio()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture
