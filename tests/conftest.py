@@ -123,6 +123,22 @@ def services(app):
 
 
 @pytest.fixture
+def clock(now):
+    """The time the app and engine see (tests/clock.py): `now`, moved by hand."""
+    from tests.clock import Clock
+    return Clock(now)
+
+
+@pytest.fixture
+def fake_slack():
+    """Slack's Web API on 127.0.0.1 (tests/slack_support.py), for SLACK_API_URL."""
+    from tests.slack_support import FakeSlack
+    server = FakeSlack()
+    yield server
+    server.close()
+
+
+@pytest.fixture
 def fake_twilio():
     """Twilio's REST API on 127.0.0.1 (tests/twilio_support.py), for TWILIO_API_BASE_URL."""
     from tests.twilio_support import FakeTwilio

@@ -16,22 +16,15 @@ from bot.messages import InboundMessage
 from scheduler import staff_users
 from scheduler.models import AuditEvent, MessageReceipt
 from tests.slack_support import (ADMIN, BOT_USER, NOW, OTHER_TEAM, STAFF, STAFF_CHANNEL,
-                                 STRANGER, FakeSlack, SlackClient, elements, slack_settings,
+                                 STRANGER, SlackClient, elements, slack_settings,
                                  text_of)
 
 PHONE = "+12125550177"
 
 
 @pytest.fixture
-def fake():
-    server = FakeSlack()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def app(tmp_path, fake):
-    app = create_app({"SETTINGS": slack_settings(tmp_path, fake), "CLOCK": lambda: NOW,
+def app(tmp_path, fake_slack):
+    app = create_app({"SETTINGS": slack_settings(tmp_path, fake_slack), "CLOCK": lambda: NOW,
                       "TESTING": True})
     services = services_of(app)
     with services.sessions.begin() as db:
@@ -46,15 +39,15 @@ def slack_app(app) -> slack_adapter.SlackStaffApp:
 
 
 @pytest.fixture
-def slack(app, fake):
-    return SlackClient(app.test_client(), fake)
+def slack(app, fake_slack):
+    return SlackClient(app.test_client(), fake_slack)
 
 
-def run(slack, fake, user, command, text=""):
+def run(slack, fake_slack, user, command, text=""):
     """A slash command's status and what it answered through its response_url."""
     response, url = slack.command(user, command, text)
     assert response.status_code == 200, response.data
-    return fake.answer_to(url)
+    return fake_slack.answer_to(url)
 
 
 def count(services, model, *where):
@@ -85,14 +78,14 @@ def test_slack_off_answers_503_and_the_rest_of_the_app_runs(tmp_path):
     {"timestamp": int(time.time()) - 301},          # outside the 5-minute replay window
     {"timestamp": int(time.time()) + 400},
 ])
-def test_forged_or_stale_requests_are_401_and_store_nothing(slack, fake, services, signing):
+def test_forged_or_stale_requests_are_401_and_store_nothing(slack, fake_slack, services, signing):
     before = count(services, AuditEvent)
     response, _ = slack.command(STAFF, "/appt", "book +12125550177 checkup tomorrow 10am",
                                 **signing)
     assert response.status_code == 401
     time.sleep(0.2)
     assert count(services, AuditEvent) == before and count(services, MessageReceipt) == 0
-    assert fake.calls == []
+    assert fake_slack.calls == []
 
 
 def test_unsigned_request_is_401(app):
@@ -109,7 +102,7 @@ def test_url_verification_is_answered_with_the_challenge(slack):
 
 # --- within 3 seconds, exactly once ------------------------------------------------------------------
 
-def test_ack_comes_within_3_seconds_while_the_engine_takes_5(app, slack, fake, services,
+def test_ack_comes_within_3_seconds_while_the_engine_takes_5(app, slack, fake_slack, services,
                                                              monkeypatch):
     engine, desk = services.conversation, slack_app(app).desk
     slow_handle, slow_command = engine.handle, desk.command
@@ -131,12 +124,12 @@ def test_ack_comes_within_3_seconds_while_the_engine_takes_5(app, slack, fake, s
     both_acked = time.monotonic() - started
     assert dm.status_code == 200 and response.status_code == 200
     assert dm_acked < 3 and both_acked < 3, (dm_acked, both_acked)
-    assert "Maple Street" in text_of(fake.answer_to(url, timeout=15))
-    [posted] = fake.wait_for("chat.postMessage", timeout=15)
+    assert "Maple Street" in text_of(fake_slack.answer_to(url, timeout=15))
+    [posted] = fake_slack.wait_for("chat.postMessage", timeout=15)
     assert posted["channel"] == f"D{STAFF}" and "Wed Mar 4" in posted["text"]
 
 
-def test_a_retried_event_runs_the_engine_once_and_posts_once(app, slack, fake, services,
+def test_a_retried_event_runs_the_engine_once_and_posts_once(app, slack, fake_slack, services,
                                                              monkeypatch):
     calls = []
     handle = services.conversation.handle
@@ -153,7 +146,7 @@ def test_a_retried_event_runs_the_engine_once_and_posts_once(app, slack, fake, s
     assert {first.status_code, retry.status_code, later.status_code} == {200}
     slack_app(app).close()
     assert calls == ["Ev0RETRY"]
-    assert len(fake.of("chat.postMessage")) == 1
+    assert len(fake_slack.of("chat.postMessage")) == 1
 
 
 @pytest.mark.parametrize("event", [
@@ -168,34 +161,34 @@ def test_a_retried_event_runs_the_engine_once_and_posts_once(app, slack, fake, s
     {"type": "message", "channel_type": "channel", "channel": "C1", "user": STAFF, "text": "hi"},
     {"type": "reaction_added", "user": STAFF, "reaction": "tada"},
 ])
-def test_bot_messages_edits_own_and_other_events_are_acked_and_ignored(app, slack, fake,
+def test_bot_messages_edits_own_and_other_events_are_acked_and_ignored(app, slack, fake_slack,
                                                                       services, event):
     response = slack.event(event)
     assert response.status_code == 200
     slack_app(app).close()
-    assert [name for name, _ in fake.calls if name != "auth.test"] == []
+    assert [name for name, _ in fake_slack.calls if name != "auth.test"] == []
     assert count(services, MessageReceipt) == 0
 
 
 # --- who ------------------------------------------------------------------------------------------
 
-def test_a_stranger_is_told_not_authorized_everywhere_and_it_is_audited(app, slack, fake,
+def test_a_stranger_is_told_not_authorized_everywhere_and_it_is_audited(app, slack, fake_slack,
                                                                         services):
-    answer = run(slack, fake, STRANGER, "/appt", "today")
+    answer = run(slack, fake_slack, STRANGER, "/appt", "today")
     assert "not authorized" in answer["text"] and answer["response_type"] == "ephemeral"
     slack.dm(STRANGER, "book a checkup")
-    [ephemeral] = fake.wait_for("chat.postEphemeral")
+    [ephemeral] = fake_slack.wait_for("chat.postEphemeral")
     assert ephemeral["user"] == STRANGER and "not authorized" in ephemeral["text"]
     response, url = slack.click(STRANGER, "appointment_cancel", "c:1")
-    assert "not authorized" in fake.answer_to(url)["text"]
+    assert "not authorized" in fake_slack.answer_to(url)["text"]
     slack_app(app).close()
     assert refusals(services) == [("slack:U0STRANGER", "appt today", "not_authorized"),
                                   ("slack:U0STRANGER", "slack_dm", "not_authorized"),
                                   ("slack:U0STRANGER", "slack_action", "not_authorized")]
-    assert "Maple" not in json.dumps(fake.calls)
+    assert "Maple" not in json.dumps(fake_slack.calls)
 
 
-def test_another_workspace_is_refused_with_a_clear_answer(app, slack, fake, services):
+def test_another_workspace_is_refused_with_a_clear_answer(app, slack, fake_slack, services):
     response, url = slack.command(ADMIN, "/appt", "today", team=OTHER_TEAM)
     assert response.status_code == 200
     assert response.get_json()["text"] == "This app belongs to another Slack workspace; it " \
@@ -203,7 +196,7 @@ def test_another_workspace_is_refused_with_a_clear_answer(app, slack, fake, serv
     other = slack.dm(ADMIN, "help", team=OTHER_TEAM)
     assert other.status_code == 200
     slack_app(app).close()
-    assert fake.of("respond") == [] and fake.of("chat.postMessage") == []
+    assert fake_slack.of("respond") == [] and fake_slack.of("chat.postMessage") == []
     assert [r[2] for r in refusals(services)] == ["other_workspace", "other_workspace"]
 
 
@@ -216,16 +209,16 @@ ADMIN_COMMANDS = ["help", "users list", "logs 3", "audit verify", "reminders pen
 
 @pytest.mark.parametrize("user, allowed", [(STRANGER, False), (STAFF, True), (ADMIN, True)])
 @pytest.mark.parametrize("text", STAFF_COMMANDS)
-def test_authorization_matrix_appt(slack, fake, user, allowed, text):
-    answer = run(slack, fake, user, "/appt", text)
+def test_authorization_matrix_appt(slack, fake_slack, user, allowed, text):
+    answer = run(slack, fake_slack, user, "/appt", text)
     assert ("not authorized" in answer["text"]) is not allowed, answer["text"]
 
 
 @pytest.mark.parametrize("user, refusal", [(STRANGER, "not authorized"),
                                            (STAFF, "only clinic admins"), (ADMIN, None)])
 @pytest.mark.parametrize("text", ADMIN_COMMANDS)
-def test_authorization_matrix_appt_admin(slack, fake, user, refusal, text):
-    answer = run(slack, fake, user, "/appt-admin", text)
+def test_authorization_matrix_appt_admin(slack, fake_slack, user, refusal, text):
+    answer = run(slack, fake_slack, user, "/appt-admin", text)
     if refusal:
         assert refusal in answer["text"]
     else:
@@ -233,34 +226,34 @@ def test_authorization_matrix_appt_admin(slack, fake, user, refusal, text):
             answer["text"]
 
 
-def test_staff_cannot_click_the_erase_button(slack, fake, services):
+def test_staff_cannot_click_the_erase_button(slack, fake_slack, services):
     response, url = slack.click(STAFF, "patient_erase", "e:1")
-    assert "only clinic admins" in fake.answer_to(url)["text"]
+    assert "only clinic admins" in fake_slack.answer_to(url)["text"]
 
 
 # --- what staff see ---------------------------------------------------------------------------------
 
-def test_slot_choices_are_a_select_menu_past_five_and_buttons_up_to_five(slack, fake,
+def test_slot_choices_are_a_select_menu_past_five_and_buttons_up_to_five(slack, fake_slack,
                                                                        monkeypatch):
-    many = run(slack, fake, STAFF, "/appt", "book +12125550177 checkup friday")
+    many = run(slack, fake_slack, STAFF, "/appt", "book +12125550177 checkup friday")
     [select_menu] = elements(many)
     assert select_menu["type"] == "static_select" and len(select_menu["options"]) == 8
     assert all(len(o["value"]) <= 150 and len(o["text"]["text"]) <= 75
                for o in select_menu["options"])
     monkeypatch.setattr(staff_module, "CHOICES", 4)
-    few = run(slack, fake, STAFF, "/appt", "slots checkup friday")
+    few = run(slack, fake_slack, STAFF, "/appt", "slots checkup friday")
     buttons = elements(few)
     assert [b["type"] for b in buttons] == ["button"] * 4
     assert [b["action_id"] for b in buttons] == ["slot_1", "slot_2", "slot_3", "slot_4"]
 
 
 def test_choosing_from_the_menu_books_and_the_confirmation_has_cancel_and_reschedule(
-        slack, fake, services):
-    offer = run(slack, fake, STAFF, "/appt", "book +12125550177 checkup friday")
+        slack, fake_slack, services):
+    offer = run(slack, fake_slack, STAFF, "/appt", "book +12125550177 checkup friday")
     option = elements(offer)[0]["options"][1]
     response, url = slack.click(STAFF, "slot_select", selected=option["value"], message_ts="9.1")
     assert response.status_code == 200
-    confirmation = fake.answer_to(url)
+    confirmation = fake_slack.answer_to(url)
     assert confirmation["replace_original"] is True
     assert "Booked #1" in confirmation["text"] and "Fri Mar 6 at 8:15 AM" in confirmation["text"]
     buttons = {b["action_id"]: b for b in elements(confirmation)}
@@ -270,52 +263,52 @@ def test_choosing_from_the_menu_books_and_the_confirmation_has_cancel_and_resche
     # A second pick from the same menu is refused: one booking per offer.
     response, url = slack.click(STAFF, "slot_select", selected=elements(offer)[0]["options"][5]
                                 ["value"], message_ts="9.1")
-    assert "already used" in fake.answer_to(url)["text"]
+    assert "already used" in fake_slack.answer_to(url)["text"]
     response, url = slack.click(STAFF, "appointment_cancel", "c:1")
-    assert "Cancelled #1" in fake.answer_to(url)["text"]
+    assert "Cancelled #1" in fake_slack.answer_to(url)["text"]
 
 
-def test_reschedule_opens_a_loading_modal_at_once_then_fills_in_times(slack, fake, services):
-    run(slack, fake, STAFF, "/appt", "book +12125550177 checkup tomorrow 10am")
+def test_reschedule_opens_a_loading_modal_at_once_then_fills_in_times(slack, fake_slack, services):
+    run(slack, fake_slack, STAFF, "/appt", "book +12125550177 checkup tomorrow 10am")
     response, _ = slack.click(STAFF, "appointment_reschedule", "r:1")
     assert response.status_code == 200
-    [opened] = fake.wait_for("views.open")
+    [opened] = fake_slack.wait_for("views.open")
     assert "Working on it" in text_of(opened)
-    [updated] = fake.wait_for("views.update")
+    [updated] = fake_slack.wait_for("views.update")
     view = updated["view"]
     assert updated["view_id"] and "new time for appointment #1" in text_of(updated)
     choice = elements(updated)[0]["options"][0]["value"]
     slack.click(STAFF, "slot_select", selected=choice,
                 view={"id": updated["view_id"], **view})
-    moved = fake.wait_for("views.update", count=2)[-1]
+    moved = fake_slack.wait_for("views.update", count=2)[-1]
     assert "Moved #1" in text_of(moved)
 
 
-def test_a_free_slot_is_booked_through_a_modal_asking_for_the_patient(slack, fake, services):
-    offer = run(slack, fake, STAFF, "/appt", "slots vaccination tomorrow")
+def test_a_free_slot_is_booked_through_a_modal_asking_for_the_patient(slack, fake_slack, services):
+    offer = run(slack, fake_slack, STAFF, "/appt", "slots vaccination tomorrow")
     token = elements(offer)[0]["options"][0]["value"]
     slack.click(STAFF, "slot_select", selected=token)
-    [opened] = fake.wait_for("views.open")
+    [opened] = fake_slack.wait_for("views.open")
     view = {"id": "V0BOOK", **opened["view"]}
     assert view["callback_id"] == "book_patient" and view["private_metadata"] == token
     bad = slack.submit(STAFF, view, {"phone": "call me", "name": ""})
     assert bad.status_code == 200 and bad.get_json()["response_action"] == "errors"
     good = slack.submit(STAFF, view, {"phone": "+1 212 555 0166", "name": "Casey Examplename"})
     assert good.get_json()["response_action"] == "update"
-    [done] = fake.wait_for("views.update")
+    [done] = fake_slack.wait_for("views.update")
     assert done["view_id"] == "V0BOOK" and "Booked #1" in text_of(done) \
         and "Casey Examplename" in text_of(done)
 
 
-def test_app_home_shows_todays_schedule_with_booked_and_open_counts(slack, fake):
-    run(slack, fake, STAFF, "/appt", "book +12125550177 sick visit today 3pm okafor")
+def test_app_home_shows_todays_schedule_with_booked_and_open_counts(slack, fake_slack):
+    run(slack, fake_slack, STAFF, "/appt", "book +12125550177 sick visit today 3pm okafor")
     slack.event({"type": "app_home_opened", "user": STAFF, "tab": "home", "channel": "D1"})
-    [published] = fake.wait_for("views.publish")
+    [published] = fake_slack.wait_for("views.publish")
     home = text_of(published)
     assert published["user_id"] == STAFF and published["view"]["type"] == "home"
     assert "Dr. Amara Okafor: 1 booked" in home and "open" in home and "3:00 PM" in home
     slack.event({"type": "app_home_opened", "user": STRANGER, "tab": "home", "channel": "D2"})
-    stranger = fake.wait_for("views.publish", count=2)[-1]
+    stranger = fake_slack.wait_for("views.publish", count=2)[-1]
     assert "Ask a clinic admin" in text_of(stranger) and "Okafor" not in text_of(stranger)
 
 
@@ -327,14 +320,14 @@ def test_app_home_shows_todays_schedule_with_booked_and_open_counts(slack, fake)
     ("slots", "Usage: /appt slots"),
     ("x" * 3000, "too long"),
 ])
-def test_bad_commands_get_a_clear_ephemeral_answer(slack, fake, text, expected):
-    answer = run(slack, fake, STAFF, "/appt", text)
+def test_bad_commands_get_a_clear_ephemeral_answer(slack, fake_slack, text, expected):
+    answer = run(slack, fake_slack, STAFF, "/appt", text)
     assert expected in answer["text"] and answer["response_type"] == "ephemeral"
 
 
-def test_a_3000_character_dm_gets_a_clear_answer(slack, fake):
+def test_a_3000_character_dm_gets_a_clear_answer(slack, fake_slack):
     slack.dm(STAFF, "book " * 600)
-    [posted] = fake.wait_for("chat.postMessage")
+    [posted] = fake_slack.wait_for("chat.postMessage")
     assert "too long" in posted["text"]
 
 
@@ -343,10 +336,11 @@ def test_a_3000_character_dm_gets_a_clear_answer(slack, fake):
     ("appointment_cancel", "c:abc"), ("appointment_cancel", None), ("slot_9", ""),
     ("something_else", "x"),
 ])
-def test_block_actions_with_unexpected_values_get_a_clear_answer(slack, fake, action_id, value):
+def test_block_actions_with_unexpected_values_get_a_clear_answer(slack, fake_slack, action_id,
+                                                                  value):
     response, url = slack.click(STAFF, action_id, value)
     assert response.status_code == 200
-    assert "no longer valid" in fake.answer_to(url)["text"]
+    assert "no longer valid" in fake_slack.answer_to(url)["text"]
 
 
 def test_a_malformed_payload_is_400_signed_and_401_unsigned_never_a_500(app, slack):
@@ -357,21 +351,21 @@ def test_a_malformed_payload_is_400_signed_and_401_unsigned_never_a_500(app, sla
     assert unsigned.status_code == 401
 
 
-def test_names_typed_by_staff_cannot_become_slack_markup(slack, fake):
-    offer = run(slack, fake, STAFF, "/appt", "slots vaccination tomorrow")
+def test_names_typed_by_staff_cannot_become_slack_markup(slack, fake_slack):
+    offer = run(slack, fake_slack, STAFF, "/appt", "slots vaccination tomorrow")
     token = elements(offer)[0]["options"][0]["value"]
     slack.click(STAFF, "slot_select", selected=token)
-    [opened] = fake.wait_for("views.open")
+    [opened] = fake_slack.wait_for("views.open")
     slack.submit(STAFF, {"id": "V1", **opened["view"]},
                  {"phone": "+12125550166", "name": "Bob <!channel>"})
-    [answer] = fake.wait_for("views.update")
+    [answer] = fake_slack.wait_for("views.update")
     assert "<!channel>" not in json.dumps(answer) and "booked" not in text_of(answer).lower()
 
 
 # --- the staff channel ---------------------------------------------------------------------------------
 
 def test_patient_bookings_red_flags_and_failed_texts_are_told_to_the_staff_channel(
-        app, fake, services):
+        app, fake_slack, services):
     handle = services.conversation.handle
     phone = "+12125550123"
     for i, text in enumerate(["book a checkup tomorrow at 10am", "Jordan Testperson", "1"]):
@@ -380,7 +374,7 @@ def test_patient_bookings_red_flags_and_failed_texts_are_told_to_the_staff_chann
     with services.sessions.begin() as db:
         services.audit.record(db, "sms_failed", at=NOW, channel="sms", actor="bot",
                               patient_id=1, detail={"kind": "reminder", "code": 30006})
-    posts = fake.wait_for("chat.postMessage", count=3)
+    posts = fake_slack.wait_for("chat.postMessage", count=3)
     texts = [p["text"] for p in posts]
     assert all(p["channel"] == STAFF_CHANNEL for p in posts)
     assert texts[0].startswith("New booking #1 by patient #1 (web chat): Thu Mar 5 at 10:00 AM")
@@ -391,23 +385,23 @@ def test_patient_bookings_red_flags_and_failed_texts_are_told_to_the_staff_chann
 
 
 def test_staff_bookings_are_not_announced_and_slack_errors_never_touch_patients(
-        app, slack, fake, services):
-    run(slack, fake, STAFF, "/appt", "book +12125550177 checkup tomorrow 10am")
-    fake.failures["chat.postMessage"] = "channel_not_found"
+        app, slack, fake_slack, services):
+    run(slack, fake_slack, STAFF, "/appt", "book +12125550177 checkup tomorrow 10am")
+    fake_slack.failures["chat.postMessage"] = "channel_not_found"
     replies = services.conversation.handle(
         InboundMessage("web", "+12125550123", "cancel my appointment", "w1", NOW))
     assert replies and replies[0].text
     slack_app(app).close()
-    assert [p["channel"] for p in fake.of("chat.postMessage")] == []
+    assert [p["channel"] for p in fake_slack.of("chat.postMessage")] == []
 
 
-def test_a_slow_staff_channel_never_delays_the_patient(app, fake, services):
-    fake.delays["chat.postMessage"] = 3
+def test_a_slow_staff_channel_never_delays_the_patient(app, fake_slack, services):
+    fake_slack.delays["chat.postMessage"] = 3
     started = time.monotonic()
     replies = services.conversation.handle(
         InboundMessage("web", "+12125550123", "I can't breathe", "w1", NOW))
     assert time.monotonic() - started < 1 and replies[0].kind == "emergency"
-    [notice] = fake.wait_for("chat.postMessage")
+    [notice] = fake_slack.wait_for("chat.postMessage")
     assert notice["text"].startswith("EMERGENCY red flag from patient #1")
 
 

@@ -18,15 +18,9 @@ from app import create_app
 from bot import dialogue
 from jobs.runner import Jobs
 from scheduler.models import Appointment, AppointmentStatus, MessageReceipt
-from tests.clock import Clock
-from tests.twilio_support import NOW, Phone, sms_settings, twiml_messages
+from tests.twilio_support import Phone, sms_settings, twiml_messages
 
 PHONE = "+12125550123"
-
-
-@pytest.fixture
-def clock():
-    return Clock(NOW)
 
 
 @pytest.fixture

@@ -18,16 +18,10 @@ from bot import consent
 from scheduler.models import (Appointment, AuditEvent, ConversationSession, MessageReceipt,
                               Patient, SmsMessage)
 from scheduler.patients import find_patient
-from tests.clock import Clock
 from tests.twilio_support import (ACCOUNT_SID, NOW, PUBLIC_BASE_URL, TOKEN, Phone, new_sid,
                                   signature, signed_post, sms_settings, twiml_messages)
 
 PHONE = "+12125550123"
-
-
-@pytest.fixture
-def clock():
-    return Clock(NOW)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
 from bot.messages import InboundMessage
 from bot.sessions import SessionStore
-from tests.clock import Clock
 
 PATIENT = "+12125550123"
 
@@ -30,11 +29,6 @@ class Chat:
     def text(self, text):
         """The replies as one plain string (options numbered)."""
         return "\n".join(r.as_text() for r in self.say(text))
-
-
-@pytest.fixture
-def clock(now):
-    return Clock(now)
 
 
 @pytest.fixture

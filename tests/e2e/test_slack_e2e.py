@@ -13,37 +13,30 @@ from app import create_app, services_of
 from bot.messages import InboundMessage
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient
 from scheduler.patients import find_patient
-from tests.slack_support import (ADMIN, NOW, STAFF, STAFF_CHANNEL, FakeSlack, SlackClient,
+from tests.slack_support import (ADMIN, NOW, STAFF, STAFF_CHANNEL, SlackClient,
                                  elements, slack_settings, text_of)
 
 PATIENT = "+12125550123"
 
 
 @pytest.fixture
-def fake():
-    server = FakeSlack()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def app(tmp_path, fake, database_url):
+def app(tmp_path, fake_slack, database_url):
     """The app on SQLite and on PostgreSQL (conftest's `database_url`)."""
-    app = create_app({"SETTINGS": slack_settings(tmp_path, fake, database_url=database_url),
+    app = create_app({"SETTINGS": slack_settings(tmp_path, fake_slack, database_url=database_url),
                       "CLOCK": lambda: NOW, "TESTING": True})
     yield app
     app.extensions[slack_adapter.EXTENSION].close()
 
 
 @pytest.fixture
-def slack(app, fake):
-    return SlackClient(app.test_client(), fake)
+def slack(app, fake_slack):
+    return SlackClient(app.test_client(), fake_slack)
 
 
-def run(slack, fake, user, command, text):
+def run(slack, fake_slack, user, command, text):
     response, url = slack.command(user, command, text)
     assert response.status_code == 200
-    return fake.answer_to(url)
+    return fake_slack.answer_to(url)
 
 
 def kinds(services, **where):
@@ -54,26 +47,26 @@ def kinds(services, **where):
         return [e.kind for e in db.scalars(query)]
 
 
-def test_first_admin_from_the_shell_then_staff_from_slack(app, slack, fake):
+def test_first_admin_from_the_shell_then_staff_from_slack(app, slack, fake_slack):
     cli = app.test_cli_runner()
-    assert "not authorized" in run(slack, fake, ADMIN, "/appt-admin", "users list")["text"]
+    assert "not authorized" in run(slack, fake_slack, ADMIN, "/appt-admin", "users list")["text"]
     result = cli.invoke(args=["users", "add", "--slack-id", ADMIN, "--role", "admin"])
     assert result.exit_code == 0 and "added as admin" in result.output
-    assert "not authorized" in run(slack, fake, STAFF, "/appt", "today")["text"]
-    added = run(slack, fake, ADMIN, "/appt-admin", f"users add <@{STAFF}|sam> staff")
+    assert "not authorized" in run(slack, fake_slack, STAFF, "/appt", "today")["text"]
+    added = run(slack, fake_slack, ADMIN, "/appt-admin", f"users add <@{STAFF}|sam> staff")
     assert f"{STAFF} is now staff" in added["text"]
-    assert "Maple Street" in run(slack, fake, STAFF, "/appt", "today")["text"]
+    assert "Maple Street" in run(slack, fake_slack, STAFF, "/appt", "today")["text"]
     listed = cli.invoke(args=["users", "list"])
     assert ADMIN in listed.output and STAFF in listed.output
-    removed = run(slack, fake, ADMIN, "/appt-admin", f"users remove <@{STAFF}>")
+    removed = run(slack, fake_slack, ADMIN, "/appt-admin", f"users remove <@{STAFF}>")
     assert "no longer has access" in removed["text"]
-    assert "not authorized" in run(slack, fake, STAFF, "/appt", "today")["text"]
+    assert "not authorized" in run(slack, fake_slack, STAFF, "/appt", "today")["text"]
     services = services_of(app)
     assert kinds(services, actor=f"admin:{ADMIN}")[:2] == ["staff_user_added",
                                                            "staff_user_removed"]
 
 
-def test_a_day_at_the_front_desk_and_a_patient_erased(app, slack, fake):
+def test_a_day_at_the_front_desk_and_a_patient_erased(app, slack, fake_slack):
     services = services_of(app)
     cli = app.test_cli_runner()
     cli.invoke(args=["users", "add", "--slack-id", ADMIN, "--role", "admin"])
@@ -82,44 +75,45 @@ def test_a_day_at_the_front_desk_and_a_patient_erased(app, slack, fake):
     # A patient books on the web chat; the staff channel hears of it (ids and time only).
     for i, text in enumerate(["book a checkup tomorrow at 10am", "Jordan Testperson", "1"]):
         services.conversation.handle(InboundMessage("web", PATIENT, text, f"w{i}", NOW))
-    [notice] = fake.wait_for("chat.postMessage", where=lambda p: p["channel"] == STAFF_CHANNEL)
+    [notice] = fake_slack.wait_for("chat.postMessage",
+                                   where=lambda p: p["channel"] == STAFF_CHANNEL)
     assert "New booking #1 by patient #1" in notice["text"] and "Jordan" not in notice["text"]
 
     # Staff look the patient up, book them a second visit in a DM, then move it.
-    found = run(slack, fake, STAFF, "/appt", "find 212-555-0123")
+    found = run(slack, fake_slack, STAFF, "/appt", "find 212-555-0123")
     assert "Jordan Testperson (patient #1)" in found["text"] and "#1 Thu Mar 5" in found["text"]
     slack.dm(STAFF, f"book a vaccination for {PATIENT} friday morning")
-    offer = fake.wait_for("chat.postMessage", where=lambda p: p["channel"] == f"D{STAFF}")[-1]
+    offer = fake_slack.wait_for("chat.postMessage", where=lambda p: p["channel"] == f"D{STAFF}")[-1]
     assert "Choose a time for Jordan Testperson's Vaccination on Fri Mar 6" in offer["text"]
     slack.dm(STAFF, "1")
-    booked = fake.wait_for("chat.postMessage", count=2,
+    booked = fake_slack.wait_for("chat.postMessage", count=2,
                            where=lambda p: p["channel"] == f"D{STAFF}")[-1]
     assert booked["text"].startswith("Booked #2: Vaccination for Jordan Testperson")
-    moved = run(slack, fake, STAFF, "/appt", "move 2 monday 2pm")
+    moved = run(slack, fake_slack, STAFF, "/appt", "move 2 monday 2pm")
     assert "Moved #2" in moved["text"] and "Mon Mar 9 at 2:00 PM" in moved["text"]
     buttons = {b["action_id"] for b in elements(moved)}
     assert buttons == {"appointment_cancel", "appointment_reschedule"}
 
     # The admin exports the patient's data: a file in the admin's own DM, nowhere else.
-    exported = run(slack, fake, ADMIN, "/appt-admin", f"patient export {PATIENT}")
+    exported = run(slack, fake_slack, ADMIN, "/appt-admin", f"patient export {PATIENT}")
     assert "sent to you alone" in exported["text"] and PATIENT not in exported["text"]
-    [opened] = fake.of("conversations.open")
+    [opened] = fake_slack.of("conversations.open")
     assert opened["users"] == ADMIN
-    [completed] = fake.of("files.completeUploadExternal")
+    [completed] = fake_slack.of("files.completeUploadExternal")
     assert completed["channel_id"] == f"D{ADMIN}"
-    [upload] = fake.of("upload")
+    [upload] = fake_slack.of("upload")
     data = json.loads(upload["content"])
     assert data["patient"]["phone"] == PATIENT and data["patient"]["name"] == "Jordan Testperson"
     assert len(data["appointments"]) == 2
 
     # Erasure asks first: nothing happens until the admin clicks the confirmation.
-    asked = run(slack, fake, ADMIN, "/appt-admin", f"patient erase {PATIENT}")
+    asked = run(slack, fake_slack, ADMIN, "/appt-admin", f"patient erase {PATIENT}")
     [button] = elements(asked)
     assert button["style"] == "danger" and button["confirm"] and button["value"] == "e:1"
     with services.sessions() as db:
         assert find_patient(db, services.vault, PATIENT) is not None
     response, url = slack.click(ADMIN, "patient_erase", button["value"])
-    erased = fake.answer_to(url)
+    erased = fake_slack.answer_to(url)
     assert "Erased patient #1" in erased["text"] and "2 appointment(s) kept" in erased["text"]
     with services.sessions() as db:
         patient = db.get(Patient, 1)
@@ -127,9 +121,9 @@ def test_a_day_at_the_front_desk_and_a_patient_erased(app, slack, fake):
         assert [a.status for a in db.scalars(select(Appointment).order_by(Appointment.id))] \
             == [AppointmentStatus.BOOKED, AppointmentStatus.BOOKED]
     response, url = slack.click(ADMIN, "patient_erase", button["value"])
-    assert "already erased" in fake.answer_to(url)["text"]
-    day = run(slack, fake, STAFF, "/appt", "find 212-555-0123")
+    assert "already erased" in fake_slack.answer_to(url)["text"]
+    day = run(slack, fake_slack, STAFF, "/appt", "find 212-555-0123")
     assert "No patient has that phone number" in day["text"]
-    assert text_of(run(slack, fake, ADMIN, "/appt-admin", "audit verify")).startswith("OK")
+    assert text_of(run(slack, fake_slack, ADMIN, "/appt-admin", "audit verify")).startswith("OK")
     admin_kinds = kinds(services, actor=f"admin:{ADMIN}")
     assert admin_kinds[:2] == ["patient_exported", "patient_erased"]

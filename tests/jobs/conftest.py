@@ -12,13 +12,7 @@ from bot.engine import ConversationEngine
 from bot.sessions import SessionStore
 from jobs import reminders
 from jobs.reminders import ReminderPolicy, ReminderSender
-from tests.clock import Clock
 from tests.jobs_support import Chat, Desk
-
-
-@pytest.fixture
-def clock(now):
-    return Clock(now)
 
 
 @pytest.fixture(autouse=True)

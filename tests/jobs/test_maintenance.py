@@ -14,16 +14,10 @@ from bot.messages import InboundMessage, OutboundMessage
 from bot.settings import Settings
 from jobs.runner import Jobs
 from scheduler.models import Appointment, AuditEvent, ConversationSession, OutboxMessage
-from tests.clock import Clock
 
 NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)     # 09:00 in New York, a Wednesday
 PHONE = "+12125550123"
 NAME = "Jordan Testperson"
-
-
-@pytest.fixture
-def clock():
-    return Clock(NOW)
 
 
 @pytest.fixture
