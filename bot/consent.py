@@ -29,7 +29,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from scheduler.clinic import Clinic
-from scheduler.crypto import Vault
+from scheduler.crypto import Vault, index_match
 from scheduler.models import MessageReceipt, Patient
 from scheduler.patients import patient_name
 
@@ -49,12 +49,6 @@ RATE_LIMIT = 20
 RATE_WINDOW = timedelta(minutes=10)
 
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
-_RECENT = (select(func.count()).select_from(MessageReceipt)
-           .where(MessageReceipt.channel == CHANNEL,
-                  MessageReceipt.sender_index.in_(bindparam("indexes", expanding=True)),
-                  MessageReceipt.created_at > bindparam("since")))
-
-
 def bare_word(text: str | None) -> str:
     """The whole message as one upper-case word, without surrounding space and punctuation."""
     return _EDGES.sub("", text or "").upper()
@@ -92,12 +86,17 @@ class SmsPolicy:
                  rate_limit: int = RATE_LIMIT, rate_window: timedelta = RATE_WINDOW):
         self.clinic, self.vault, self.store = clinic, vault, store
         self.rate_limit, self.rate_window = rate_limit, rate_window
+        self._recent = (select(func.count()).select_from(MessageReceipt)
+                        .where(MessageReceipt.channel == CHANNEL,
+                               index_match(MessageReceipt.sender_index, vault.key_count),
+                               MessageReceipt.created_at > bindparam("since")))
 
     def recent_messages(self, db: Session, sender: str, now: datetime) -> int:
         """Texts received from `sender` within the rate window, this one included."""
         # Core on the turn's connection: the ORM's execution path costs more than the count.
-        return db.connection().execute(_RECENT, {"indexes": self.vault.indexes(sender),
-                                                 "since": now - self.rate_window}).scalar() or 0
+        return db.connection().execute(self._recent, {**self.vault.index_params(sender),
+                                                      "since": now - self.rate_window}
+                                       ).scalar() or 0
 
     def screen(self, db: Session, message: InboundMessage, text: str, patient: Patient,
                now: datetime, *, intent: str | None = None) -> Verdict | None:

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from scheduler.crypto import Vault
+from scheduler.crypto import Vault, index_match
 from scheduler.models import ConversationSession
 
 # The store reads and writes its table with Core on the session's connection (same transaction):
@@ -23,9 +23,6 @@ from scheduler.models import ConversationSession
 # several times the statements themselves. No ORM object of this table is ever loaded or
 # pending, so there is nothing to flush first and no identity map to keep in step.
 _TABLE = ConversationSession.__table__
-
-_BY_USER = select(_TABLE.c.id, _TABLE.c.state_enc, _TABLE.c.expires_at).where(
-    _TABLE.c.user_index.in_(bindparam("indexes", expanding=True)))
 
 _UPDATE = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
 
@@ -47,6 +44,9 @@ class SessionStore:
     def __init__(self, vault: Vault, timeout: timedelta):
         self.vault = vault
         self.timeout = timeout
+        mine = index_match(_TABLE.c.user_index, vault.key_count)
+        self._by_user = select(_TABLE.c.id, _TABLE.c.state_enc, _TABLE.c.expires_at).where(mine)
+        self._end = delete(_TABLE).where(mine)
 
     def _row(self, connection: Connection, session: Session, channel: str,
              sender: str) -> tuple | None:
@@ -57,7 +57,7 @@ class SessionStore:
         if cached is not None and cached[0] == key:
             return cached[1]
         row = connection.execute(
-            _BY_USER, {"indexes": self.vault.indexes(f"{channel}:{sender}")}).first()
+            self._by_user, self.vault.index_params(f"{channel}:{sender}")).first()
         row = None if row is None else tuple(row)
         session.info["conversation_row"] = (key, row)
         return row
@@ -87,8 +87,7 @@ class SessionStore:
 
     def end(self, session: Session, channel: str, sender: str) -> None:
         session.info.pop("conversation_row", None)
-        session.connection().execute(delete(_TABLE).where(_TABLE.c.user_index.in_(
-            self.vault.indexes(f"{channel}:{sender}"))))
+        session.connection().execute(self._end, self.vault.index_params(f"{channel}:{sender}"))
 
     def expire(self, session: Session, *, now: datetime) -> int:
         """Delete every expired session (the maintenance job); returns how many."""

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import ColumnElement, bindparam
 
 
 class KeyConfigError(ValueError):
@@ -60,10 +61,26 @@ class Vault:
         return self.indexes(value)[0]
 
     def indexes(self, value: str) -> list[str]:
-        """The blind index under every configured key: what lookups match (as an expanding
-        `IN` parameter, so the statement is compiled once whatever the number of keys)."""
+        """The blind index under every configured key: what lookups match."""
         data = value.encode("utf-8")
         return [hmac.new(k, data, hashlib.sha256).hexdigest() for k in self._index_keys]
+
+    @property
+    def key_count(self) -> int:
+        return len(self._index_keys)
+
+    def index_params(self, value: str) -> dict[str, str]:
+        """The parameters of `index_match(column, self.key_count)` for `value`."""
+        return {f"index_{n}": index for n, index in enumerate(self.indexes(value))}
+
+
+def index_match(column, key_count: int) -> ColumnElement[bool]:
+    """`column` holds a value's blind index under any of `key_count` keys, bound as index_0,
+    index_1, ... (`Vault.index_params`). One parameter per key, not an expanding IN: SQLAlchemy
+    renders an expanding IN again at every execution, and these lookups run in every turn."""
+    if key_count == 1:
+        return column == bindparam("index_0")
+    return column.in_([bindparam(f"index_{n}") for n in range(key_count)])
 
 
 def load_or_create_key_file(path: Path) -> list[str]:

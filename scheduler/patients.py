@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 import phonenumbers
 from sqlalchemy import bindparam, inspect, select, update
@@ -9,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .crypto import Vault
+from .crypto import Vault, index_match
 from .errors import SchedulingError
 from .models import Patient
 
@@ -29,11 +30,13 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-_BY_PHONE = select(Patient).where(Patient.phone_index.in_(bindparam("indexes", expanding=True)))
+@cache
+def _by_phone(key_count: int):
+    return select(Patient).where(index_match(Patient.phone_index, key_count))
 
 
 def find_patient(session: Session, vault: Vault, phone: str) -> Patient | None:
-    return session.scalars(_BY_PHONE, {"indexes": vault.indexes(phone)}).first()
+    return session.scalars(_by_phone(vault.key_count), vault.index_params(phone)).first()
 
 
 _INSERT = {name: dialect.insert(Patient).on_conflict_do_nothing(index_elements=["phone_index"])

@@ -238,6 +238,25 @@ def test_rate_limit_counts_receipts_in_the_window(consented, sessions, vault, cl
     assert "no upcoming appointments" in consented.text("my appointments")
 
 
+
+def test_the_rate_count_includes_receipts_under_the_previous_key(sessions, demo_clinic, clock):
+    from cryptography.fernet import Fernet
+
+    from bot.sessions import SessionStore
+    from scheduler.crypto import Vault
+    from scheduler.models import MessageReceipt
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    old, both = Vault([old_key]), Vault([new_key, old_key])
+    with sessions.begin() as db:
+        for i, vault in enumerate((old, both, both)):
+            index = vault.index(PHONE)
+            db.add(MessageReceipt(channel="sms", external_id=f"{index[:16]}:{i}",
+                                  sender_index=index, created_at=clock.now))
+    policy = consent.SmsPolicy(demo_clinic, both, SessionStore(both, consent.RATE_WINDOW))
+    with sessions() as db:
+        assert policy.recent_messages(db, PHONE, clock.now + consent.RATE_WINDOW / 2) == 3
+
+
 # --- SMS-shaped replies ---------------------------------------------------------------------------
 
 SAMPLES = {"clinic": None, "name": "Jordan Testperson", "step": "ask_day", "type_name":

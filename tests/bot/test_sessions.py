@@ -4,6 +4,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.sessions import SessionStore
+from scheduler.crypto import Vault
 from scheduler.models import ConversationSession
 
 PHONE = "+12125550123"
@@ -48,3 +49,24 @@ def test_expire_removes_only_idle_sessions(sessions, vault, now):
         assert store.expire(db, now=now) == 1
     with sessions() as db:
         assert store.load(db, "web", "+12125550124", now=now) == {"step": "b"}
+
+
+def test_state_under_the_previous_key_is_found_updated_and_ended_after_a_key_is_added(
+        sessions, now):
+    from cryptography.fernet import Fernet
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    old, both = Vault([old_key]), Vault([new_key, old_key])
+    with sessions.begin() as db:
+        SessionStore(old, timedelta(minutes=30)).save(db, "sms", PHONE, {"step": "a"}, now=now)
+    store = SessionStore(both, timedelta(minutes=30))
+    with sessions.begin() as db:
+        assert store.load(db, "sms", PHONE, now=now) == {"step": "a"}
+        store.save(db, "sms", PHONE, {"step": "b"}, now=now)
+    with sessions() as db:
+        assert db.scalars(select(ConversationSession.user_index)).all() == [
+            old.index(f"sms:{PHONE}")]           # the same row, not a second one
+        assert store.load(db, "sms", PHONE, now=now) == {"step": "b"}
+    with sessions.begin() as db:
+        store.end(db, "sms", PHONE)
+    with sessions() as db:
+        assert db.scalars(select(ConversationSession)).all() == []
