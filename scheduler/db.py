@@ -7,15 +7,10 @@ under load a turn of 2 ms waited tens of milliseconds for a lock that was free a
 queue hands the lock over at once, inside a process (a thread lock) and between processes (a
 blocking `flock` on a file beside the database: the kernel wakes the next waiter when the holder
 lets go); SQLite's busy timeout stays as the backstop for any other program writing to the file.
-
-The WAL is copied back into the database by a thread of its own, not by a commit: SQLite's
-automatic checkpoint runs inside the commit that crosses its threshold, holding the write lock
-for several milliseconds while every other writer waits (`Checkpointer`).
 """
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import queue
 import sqlite3
@@ -34,7 +29,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
-log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -42,7 +36,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        queue = WriterQueue(parsed.database
+        queue = WriterQueue(f"{parsed.database}-writer.lock"
                             if parsed.database and parsed.database != ":memory:" else None)
         engine = create_engine(url, connect_args={"timeout": WAIT_SECONDS,
                                                   "check_same_thread": False,
@@ -54,8 +48,6 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 WAIT_SECONDS = 30     # how long a transaction waits for SQLite's write lock before it fails
-CHECKPOINT_EVERY = 100    # commits between two checkpoints by the checkpoint thread
-BACKSTOP_PAGES = 10_000   # WAL pages at which a commit checkpoints after all (thread stuck)
 
 
 class WriterQueue:
@@ -69,15 +61,12 @@ class WriterQueue:
     lock, lets it go at once. (Polling with LOCK_NB instead left the lock idle for up to a
     polling interval at each hand-over between processes: about a tenth of SMS throughput.)"""
 
-    def __init__(self, database: str | None):
-        self.database = database
-        self.path = None if database is None else f"{database}-writer.lock"
+    def __init__(self, path: str | None):
+        self.path = path
         self._threads = threading.Lock()
         self._fd: int | None = None           # the holder's descriptor (one holder a process)
         self._waiting: set[int] = set()       # descriptors handed to the waiter, not yet closed
         self._waiter: _FlockWaiter | None = None
-        self._commits = 0
-        self._checkpointer: Checkpointer | None = None
         _QUEUES.add(self)
 
     def acquire(self) -> None:
@@ -125,20 +114,11 @@ class WriterQueue:
             self._waiting.discard(fd)
             os.close(fd)
 
-    def release(self, committed: bool = False) -> None:
+    def release(self) -> None:
         fd, self._fd = self._fd, None
-        checkpoint = False
-        if committed and self.database is not None:
-            self._commits += 1
-            checkpoint = self._commits % CHECKPOINT_EVERY == 0
         if fd is not None:
             os.close(fd)
         self._threads.release()
-        if checkpoint:
-            if self._checkpointer is None:
-                self._checkpointer = checkpointer = Checkpointer(self)
-                weakref.finalize(self, checkpointer.stop)    # the engine is gone: so is it
-            self._checkpointer.request()
 
     def _after_fork(self) -> None:
         """In a forked child: what the parent's threads held is not this process's. Its copy of
@@ -150,11 +130,6 @@ class WriterQueue:
             os.close(fd)
         self._threads = threading.Lock()
         self._fd, self._waiting, self._waiter = None, set(), None
-        if self._checkpointer is not None:
-            # Its thread is the parent's; its SQLite connection must not be closed here (SQLite
-            # forbids using a connection across fork), so it is kept, unused, for good.
-            _FORSAKEN.append(self._checkpointer)
-            self._checkpointer = None
 
 
 class _FlockWaiter:
@@ -184,57 +159,6 @@ class _FlockWaiter:
                 taken.set_result(None)
 
 
-class Checkpointer:
-    """A daemon thread that copies the WAL back into the database when asked (every
-    `CHECKPOINT_EVERY` commits of its process), on a connection of its own, in two passes of
-    `PRAGMA wal_checkpoint(PASSIVE)`. The first copies nearly all of it while writers go on (the
-    driver lets other threads run meanwhile). The second, holding the writer queue, copies
-    the few pages written since: a WAL copied back to its end starts again from the beginning
-    at the next write, so it stays small. (Without that moment alone it would only ever grow:
-    someone is always writing.) Should the thread fall behind, SQLite's own checkpoint, inside
-    a commit, takes over at `BACKSTOP_PAGES`."""
-
-    def __init__(self, queue: WriterQueue):
-        self.database = queue.database
-        self.runs = 0                      # checkpoints done (tests)
-        self._queue = weakref.ref(queue)
-        self._due = threading.Event()
-        self._stopping = False
-        self.thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
-        self.thread.start()
-
-    def request(self) -> None:
-        self._due.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._due.set()
-
-    def _run(self) -> None:
-        connection = sqlite3.connect(self.database)
-        try:
-            while True:
-                self._due.wait()
-                self._due.clear()
-                queue = self._queue()
-                if self._stopping or queue is None:
-                    return
-                try:
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    queue.acquire()
-                    try:
-                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    finally:
-                        queue.release()
-                except sqlite3.Error as exc:   # the next request tries again
-                    log.warning("WAL checkpoint failed: %s", exc)
-                del queue
-                self.runs += 1
-        finally:
-            connection.close()
-
-
-_FORSAKEN: list[Checkpointer] = []
 _QUEUES: weakref.WeakSet[WriterQueue] = weakref.WeakSet()
 os.register_at_fork(after_in_child=lambda: [queue._after_fork() for queue in list(_QUEUES)])
 
@@ -257,10 +181,8 @@ def _queued_connection(queue: WriterQueue) -> type[sqlite3.Connection]:
         def commit(self) -> None:
             try:
                 super().commit()
-            except BaseException:
+            finally:
                 self._leave()
-                raise
-            self._leave(committed=True)
 
         def rollback(self) -> None:
             try:
@@ -274,10 +196,10 @@ def _queued_connection(queue: WriterQueue) -> type[sqlite3.Connection]:
             finally:
                 self._leave()
 
-        def _leave(self, committed: bool = False) -> None:
+        def _leave(self) -> None:
             if self._queued:
                 self._queued = False
-                queue.release(committed)
+                queue.release()
 
     return QueuedConnection
 
@@ -292,7 +214,6 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={WAIT_SECONDS * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")   # see Checkpointer
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -156,35 +156,3 @@ def test_a_process_whose_writer_gave_up_waiting_still_exits(engine, tmp_path):
         assert child.returncode == 3
     finally:
         os.close(fd)
-
-
-def test_the_wal_is_checkpointed_by_a_thread_and_stays_small(tmp_path, monkeypatch):
-    """SQLite's own checkpoint would run inside a commit, holding the write lock for
-    milliseconds; here a thread copies the WAL back every CHECKPOINT_EVERY commits, and SQLite's
-    is only the backstop."""
-    monkeypatch.setattr(dbmod, "CHECKPOINT_EVERY", 10)
-    path = tmp_path / "wal.db"
-    engine = make_engine(f"sqlite:///{path}")
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE blobs (data BLOB NOT NULL)"))
-        assert connection.execute(text("PRAGMA wal_autocheckpoint")).scalar() == (
-            dbmod.BACKSTOP_PAGES)
-    # 3,000 commits of three pages each: 36 MB of WAL if nothing copied it back, about 4 MB
-    # with SQLite's default checkpoint (every 1,000 pages).
-    for _ in range(3000):
-        with engine.begin() as connection:
-            connection.execute(text("INSERT INTO blobs VALUES (zeroblob(8000))"))
-    [queue] = [q for q in dbmod._QUEUES if q.database == str(path)]
-    checkpointer = queue._checkpointer
-    assert checkpointer is not None and checkpointer.runs > 0
-    assert os.path.getsize(f"{path}-wal") < 2_000_000
-    with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM blobs")).scalar() == 3000
-
-    # Gone with its engine: the thread ends and closes its connection.
-    engine.dispose()
-    del engine, queue, connection
-    import gc
-    gc.collect()
-    checkpointer.thread.join(timeout=5)
-    assert not checkpointer.thread.is_alive()
