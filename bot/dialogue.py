@@ -34,6 +34,13 @@ from .tools import SchedulingTools
 FALLBACK_DAYS = 21
 INTERRUPTING = {"cancel", "reschedule", "list", "help", "waitlist"}
 _NAME = re.compile(r"^[^\W\d_][^\W\d_' .-]*(?:[ '.-]+[^\W\d_]+)*\.?$")
+# How people answer "what is your full name?" besides the bare name.
+_NAME_LEAD = re.compile(r"^(?:(?:hi|hello|hey)\b[\s,!.]*)?(?:my name is|my name's|name's|"
+                        r"name is|i am|i'm|im|it is|it's|this is)\s+", re.IGNORECASE)
+_DECLINE = re.compile(r"^(?:skip|no|nope|no thanks?)\W*$|\b(?:rather not|prefer not|"
+                      r"don'?t want|do not want|not telling|not saying)\b", re.IGNORECASE)
+_NOT_A_NAME = frozenset({"hi", "hello", "hey", "thanks", "thank you", "ty", "ok", "okay", "yes",
+                         "yeah", "sure", "please", "what", "why", "huh", "sorry"})
 
 
 @dataclass
@@ -149,14 +156,28 @@ def merge(state: dict[str, Any], u: Understanding, *, flag_past: bool = True) ->
 
 
 def _answer_name(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    """The answer to "what is your full name?": a name (also "my name is ...", "I'm ..."), a
+    refusal (SKIP, "I'd rather not"), a question about why, or what the visit is instead, which
+    is kept while the name is asked once more. Anything else is asked again, never stored."""
+    u = turn.understanding
     text = " ".join(turn.text.split())
-    if text.lower() not in ("skip", "no", "no thanks"):
-        if not (2 <= len(text) <= 80 and _NAME.match(text)) or turn.understanding.intent in (
-                "confirm", "choose", "stop", "start"):
-            turn.say(replies.not_understood("ask_name"))
-            return state
-        set_patient_name(turn.vault, turn.patient, text)
-        turn.say(replies.name_thanks(text))
+    if _DECLINE.search(text):
+        return _next_booking_question(turn, {**state, "step": None})
+    if u.intent == "book" or entities(u):
+        turn.say(replies.ask_name_again())
+        return merge(state, u)
+    if "?" in text or text.split()[0].lower() in ("why", "what", "how", "who"):
+        turn.say(replies.why_name())
+        return state
+    lead = _NAME_LEAD.match(text)        # "my name is ...": then "hi" or "yes" is no answer
+    name = text[lead.end():].rstrip(".!") if lead else text.rstrip(".!")
+    if (not (2 <= len(name) <= 80 and len(name.split()) <= 6 and _NAME.match(name))
+            or name.lower() in _NOT_A_NAME
+            or (not lead and u.intent in ("confirm", "choose", "stop", "start", "greeting"))):
+        turn.say(replies.not_understood("ask_name"))
+        return state
+    set_patient_name(turn.vault, turn.patient, name)
+    turn.say(replies.name_thanks(name))
     return _next_booking_question(turn, {**state, "step": None})
 
 

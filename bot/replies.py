@@ -68,6 +68,15 @@ def ask_name() -> str:
     return "Before I book, what is your full name? (You can reply SKIP.)"
 
 
+def ask_name_again() -> str:
+    return "Got it. And your full name, please? (You can reply SKIP.)"
+
+
+def why_name() -> str:
+    return ("Your name tells the clinic who is coming. Please reply with your full name, "
+            "or SKIP.")
+
+
 def name_thanks(name: str) -> str:
     return f"Thanks, {name.split()[0]}."
 

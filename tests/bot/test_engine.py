@@ -45,6 +45,58 @@ def test_name_is_asked_only_once(chat, sessions):
     assert "name" not in reply.lower() and "Fri Mar 6" in reply
 
 
+def _stored_name(sessions, vault):
+    from scheduler.patients import patient_name
+    with sessions() as db:
+        return patient_name(vault, db.scalars(select(Patient)).one())
+
+
+def test_what_the_visit_is_is_not_taken_for_a_name_and_is_kept(chat, sessions, vault):
+    assert "name" in chat.text("I'd like to see someone")
+    again = chat.text("i need a checkup")
+    assert "full name" in again and "Thanks, i" not in again
+    assert "full name" in chat.text("tomorrow please")
+    offered = chat.text("Jordan Testperson")
+    # The type and the day said instead of the name are not asked again.
+    assert offered.startswith("Thanks, Jordan.") and "Thu Mar 5" in offered and "1." in offered
+    assert _stored_name(sessions, vault) == "Jordan Testperson"
+
+
+@pytest.mark.parametrize("answer, stored", [
+    ("My name is Jordan Testperson", "Jordan Testperson"),
+    ("I'm Jordan Testperson.", "Jordan Testperson"),
+    ("hi, this is Jordan", "Jordan"),
+    ("Anh Do", "Anh Do"),
+    ("Maria Guadalupe Garcia Lopez", "Maria Guadalupe Garcia Lopez"),
+])
+def test_a_name_is_taken_from_how_people_say_it(chat, sessions, vault, answer, stored):
+    chat.text("book a checkup")
+    assert chat.text(answer).startswith(f"Thanks, {stored.split()[0]}.")
+    assert _stored_name(sessions, vault) == stored
+
+
+@pytest.mark.parametrize("answer", ["why do you need my name", "what for?"])
+def test_asking_why_the_name_is_answered_and_nothing_is_stored(chat, sessions, vault, answer):
+    chat.text("book a checkup")
+    assert "who is coming" in chat.text(answer)
+    assert _stored_name(sessions, vault) is None
+    assert chat.text("Jordan Testperson").startswith("Thanks, Jordan.")
+
+
+@pytest.mark.parametrize("answer", ["I'd rather not say", "no thanks", "Skip."])
+def test_declining_to_give_a_name_goes_on_without_one(chat, sessions, vault, answer):
+    chat.text("book a checkup")
+    assert "What day" in chat.text(answer)
+    assert _stored_name(sessions, vault) is None
+
+
+@pytest.mark.parametrize("answer", ["hello", "thanks", "ok", "12345", "x" * 90])
+def test_words_that_are_not_names_are_asked_again(chat, sessions, vault, answer):
+    chat.text("book a checkup")
+    assert "full name" in chat.text(answer)
+    assert _stored_name(sessions, vault) is None
+
+
 def test_booking_asks_for_the_type_then_the_day(chat, sessions):
     chat.text("I'd like an appointment")
     asked_type = chat.text("skip")
