@@ -76,6 +76,9 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     u = turn.understanding
     step = state.get("step")
 
+    if not step and _is_thanks(turn.text):   # mid-question, "ok thanks" is no answer
+        turn.say(replies.you_are_welcome())
+        return {}
     if u.intent in INTERRUPTING:
         return _start(turn, u.intent, {})
     if step == "ask_name":
@@ -97,6 +100,20 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return {}
     turn.say(replies.not_understood(None))
     return {}
+
+
+_THANKS = frozenset({"thanks", "thank", "thankyou", "thx", "ty", "cheers", "bye", "goodbye"})
+_THANKS_AROUND = _THANKS | frozenset({
+    "ok", "okay", "k", "great", "perfect", "cool", "awesome", "good", "wonderful", "excellent",
+    "got", "it", "i", "you", "your", "so", "much", "very", "again", "a", "lot", "alright", "all",
+    "set", "sounds", "see", "then", "have", "nice", "day", "for", "that", "the", "help",
+    "appreciate"})
+
+
+def _is_thanks(text: str) -> bool:
+    """A thank-you or goodbye and nothing else ("ok thanks!", "thank you so much", "bye")."""
+    words = re.findall(r"[a-z]+", text.lower())
+    return bool(_THANKS.intersection(words)) and _THANKS_AROUND.issuperset(words)
 
 
 def _start(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:

@@ -258,11 +258,16 @@ _CONTAINED_INTENTS: tuple[tuple[str, re.Pattern], ...] = (
         r"|is available|opens up))\b")),
     ("list", re.compile(
         r"\b(?:my (?:upcoming |next |future )?(?:appointments|appts|bookings)"
-        r"|(?:when|what time|what day|where)(?: is|s|was)? my (?:next )?(?:appointment|appt|booking)"
+        r"|(?:when|what|what time|what day|where)(?: is|s|was)? my (?:next )?(?:appointment|appt"
+        r"|booking)|is my (?:appointment|appt|booking) still on"
         r"|what (?:do|did) i have (?:booked|scheduled|coming up)"
         r"|do i have (?:an |any )?(?:appointment|appointments|appt|appts|bookings?)"
+        r"|do i have anything (?:booked|scheduled|coming up)"
+        r"|(?:what |which )?(?:appointments|appts|bookings) (?:do|did) i have"
+        r"|upcoming (?:appointments|appts|bookings)"
         r"|(?:list|show|see|check|view)(?: me)? my (?:appointment|appt|booking)s?"
-        r"|am i (?:booked|scheduled))\b")),
+        r"|am i (?:booked|scheduled)|when am i (?:coming in|booked|scheduled|due)"
+        r"|when do i (?:come in|see the (?:doctor|doc|nurse)))\b")),
     ("book", re.compile(
         r"\b(?:book\w*|appointment|appt|schedule|sched|make an? |set up"
         r"|see (?:the|a|my) (?:doctor|doc|dr|nurse|provider|physician)|see dr|see doctor"

@@ -183,6 +183,10 @@ def kept() -> str:
     return "OK, your appointment is unchanged."
 
 
+def you_are_welcome() -> str:
+    return "You're welcome. Text any time to book, move or cancel a visit."
+
+
 def nothing_to_confirm() -> str:
     return ("I'm not sure what you're answering. I can book, move or cancel a visit, or list "
             "your appointments.")

@@ -45,6 +45,28 @@ def test_name_is_asked_only_once(chat, sessions):
     assert "name" not in reply.lower() and "Fri Mar 6" in reply
 
 
+@pytest.mark.parametrize("closing", ["thanks!", "ok thanks", "Thank you so much for your help",
+                                     "bye", "great, thank you!"])
+def test_a_thank_you_after_booking_gets_a_welcome_not_a_puzzle(chat, closing):
+    _book(chat)
+    reply = chat.text(closing)
+    assert reply.startswith("You're welcome.") and "didn't catch" not in reply
+
+
+def test_a_thank_you_in_the_middle_of_a_question_keeps_the_question(chat, sessions):
+    chat.text("book a checkup tomorrow")
+    offered = chat.text("Jordan Testperson")
+    assert "1." in offered
+    assert "welcome" not in chat.text("thanks")
+    chat.text("2")
+    assert len(_appointments(sessions)) == 1
+
+
+def test_what_appointments_do_i_have_lists_them(chat):
+    _book(chat)
+    assert "Your upcoming appointment" in chat.text("what appointments do I have?")
+
+
 def _stored_name(sessions, vault):
     from scheduler.patients import patient_name
     with sessions() as db:

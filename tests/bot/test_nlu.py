@@ -82,6 +82,13 @@ PHRASINGS = [
     ("When is my appointment?", expect("list")),
     ("what do I have booked", expect("list")),
     ("what are my appointments next week", expect("list", d=D(3, 9))),
+    ("what appointments do I have", expect("list")),
+    ("Which appointments do I have?", expect("list")),
+    ("what's my next appointment", expect("list")),
+    ("upcoming appointments", expect("list")),
+    ("is my appointment still on", expect("list")),
+    ("when am I coming in", expect("list")),
+    ("what appointments do you have tomorrow", expect("book", d=D(3, 5))),
     # confirm
     ("yes", expect("confirm")),
     ("y", expect("confirm")),
