@@ -109,7 +109,9 @@ class SmsPolicy:
             if patient.opted_out_at is not None:
                 return Verdict(reason="opted_out")
             patient.opted_out_at = now
-            return Verdict([Reply(replies.opted_out(self.clinic), kind="opt_out")])
+            return Verdict([Reply(replies.opted_out(self.clinic,
+                                                    said_cancel=bare_word(text) == "CANCEL"),
+                                  kind="opt_out")])
 
         if patient.opted_out_at is not None and kind not in ("opt_in", "help"):
             return Verdict(reason="opted_out")

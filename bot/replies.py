@@ -197,8 +197,13 @@ def waitlist_by_phone(clinic: Clinic) -> str:
             "open time for you: text 'book'.")
 
 
-def opted_out(clinic: Clinic) -> str:
-    return (f"You won't get any more messages from {clinic.name}. Reply START to opt back in.")
+def opted_out(clinic: Clinic, *, said_cancel: bool = False) -> str:
+    """The one confirmation of an opt-out. A bare CANCEL opts out, as carriers read it; someone
+    who meant their visit learns how to cancel that, since no more texts will come."""
+    text = f"You won't get any more messages from {clinic.name}. Reply START to opt back in."
+    if said_cancel:
+        text += f" To cancel a visit, call {clinic.display_phone}."
+    return text
 
 
 def opted_in(clinic: Clinic) -> str:

@@ -197,8 +197,16 @@ def test_cancel_my_appointment_is_a_request_but_bare_cancel_opts_out(consented, 
     assert "Reply YES to cancel" in asked
     assert patient(sessions, vault).opted_out_at is None
     assert "is cancelled" in consented.text("yes")     # YES here answers the question
-    assert "won't get any more messages" in consented.text("CANCEL")
+    confirmation = consented.text("CANCEL")
+    assert "won't get any more messages" in confirmation
+    # Someone who meant a visit is told how to cancel one: no more texts will come.
+    assert "To cancel a visit, call (212) 555-0100" in confirmation
     assert patient(sessions, vault).opted_out_at is not None
+
+
+def test_a_stop_confirmation_does_not_talk_about_visits(consented):
+    confirmation = consented.text("STOP")
+    assert "won't get any more messages" in confirmation and "cancel" not in confirmation
 
 
 def test_opt_out_type_from_twilio_is_honoured_whatever_the_words(consented, sessions, vault):
