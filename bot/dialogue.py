@@ -80,7 +80,10 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         turn.say(replies.you_are_welcome())
         return {}
     if u.intent in INTERRUPTING:
-        return _start(turn, u.intent, {})
+        # "put me on the waitlist" while booking: for the visit being booked.
+        carried = ({k: state[k] for k in ("type", "provider", "date") if state.get(k)}
+                   if u.intent == "waitlist" else {})
+        return _start(turn, u.intent, carried)
     if step == "ask_name":
         return _answer_name(turn, state)
     if step == "waitlist_type":
@@ -125,7 +128,7 @@ def _start(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:
         turn.say(replies.help_text(turn.clinic))
         return {}
     if intent == "waitlist":
-        return _join_waitlist(turn, {"mode": "waitlist", **entities(u)})
+        return _join_waitlist(turn, {**state, "mode": "waitlist", **entities(u)})
     if intent == "list":
         _list(turn)
         return {}
@@ -162,7 +165,10 @@ def entities(u: Understanding, *, flag_past: bool = True) -> dict[str, Any]:
 
 def merge(state: dict[str, Any], u: Understanding, *, flag_past: bool = True) -> dict[str, Any]:
     """The state updated with what a new message said (a new day drops the old day's time)."""
-    new = entities(u, flag_past=flag_past)
+    return _merge_found(state, entities(u, flag_past=flag_past))
+
+
+def _merge_found(state: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     merged = {k: v for k, v in state.items() if k != "date_problem"}
     if "date" in new or "date_problem" in new:
         merged.pop("date", None)
@@ -174,28 +180,37 @@ def merge(state: dict[str, Any], u: Understanding, *, flag_past: bool = True) ->
 
 def _answer_name(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     """The answer to "what is your full name?": a name (also "my name is ...", "I'm ..."), a
-    refusal (SKIP, "I'd rather not"), a question about why, or what the visit is instead, which
-    is kept while the name is asked once more. Anything else is asked again, never stored."""
+    refusal (SKIP, "I'd rather not"), a question about why, or what the visit is instead. That
+    is kept, and the name asked once more; the same words sent again are a name after all
+    ("Hope Friday"), and what they seemed to say about the visit is dropped. Anything else is
+    asked again. Nothing but a name is ever stored as one."""
     u = turn.understanding
     text = " ".join(turn.text.split())
+    unsure = state.get("unsure")     # the last answer that read as the visit, not a name
+    settled = {k: v for k, v in state.items() if k != "unsure"}
+    if unsure:
+        settled = _merge_found(settled, unsure["found"])
     if _DECLINE.search(text):
-        return _next_booking_question(turn, {**state, "step": None})
-    if u.intent == "book" or entities(u):
-        turn.say(replies.ask_name_again())
-        return merge(state, u)
-    if "?" in text or text.split()[0].lower() in ("why", "what", "how", "who"):
-        turn.say(replies.why_name())
-        return state
+        return _next_booking_question(turn, {**settled, "step": None})
     lead = _NAME_LEAD.match(text)        # "my name is ...": then "hi" or "yes" is no answer
+    repeated = unsure is not None and unsure["text"] == text.lower()
+    if not lead and not repeated:
+        if u.intent == "book" or entities(u):
+            turn.say(replies.ask_name_again())
+            return {**settled, "unsure": {"text": text.lower(), "found": entities(u)}}
+        if "?" in text or text.split()[0].lower() in ("why", "what", "how", "who"):
+            turn.say(replies.why_name())
+            return state
     name = text[lead.end():].rstrip(".!") if lead else text.rstrip(".!")
     if (not (2 <= len(name) <= 80 and len(name.split()) <= 6 and _NAME.match(name))
             or name.lower() in _NOT_A_NAME
-            or (not lead and u.intent in ("confirm", "choose", "stop", "start", "greeting"))):
+            or (not lead and not repeated and u.intent != "unknown")):
         turn.say(replies.not_understood("ask_name"))
         return state
     set_patient_name(turn.vault, turn.patient, name)
     turn.say(replies.name_thanks(name))
-    return _next_booking_question(turn, {**state, "step": None})
+    kept = {k: v for k, v in state.items() if k != "unsure"} if repeated else settled
+    return _next_booking_question(turn, {**kept, "step": None})
 
 
 def _next_booking_question(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:

@@ -119,6 +119,39 @@ def test_words_that_are_not_names_are_asked_again(chat, sessions, vault, answer)
     assert _stored_name(sessions, vault) is None
 
 
+def test_a_name_that_reads_like_a_day_is_taken_when_sent_again(chat, sessions, vault):
+    chat.text("book a checkup")
+    assert "full name" in chat.text("Hope Friday")
+    asked_day = chat.text("Hope Friday")
+    # Taken as the name, and "Friday" is not kept as the day of the visit.
+    assert asked_day.startswith("Thanks, Hope.") and "What day" in asked_day
+    assert _stored_name(sessions, vault) == "Hope Friday"
+
+
+def test_my_name_is_is_trusted_whatever_the_words(chat, sessions, vault):
+    chat.text("book a checkup")
+    assert chat.text("my name is Grace Free").startswith("Thanks, Grace.")
+    assert _stored_name(sessions, vault) == "Grace Free"
+
+
+def test_an_answer_to_some_other_question_is_not_a_name(chat, sessions, vault):
+    chat.text("book a checkup")
+    assert "full name" in chat.text("none of those work")
+    assert _stored_name(sessions, vault) is None
+
+
+def test_the_waitlist_asked_for_while_booking_is_for_that_visit(chat, sessions):
+    from scheduler.models import WaitlistEntry
+    chat.text("book a checkup with Dr. Okafor tomorrow")
+    assert "1." in chat.text("Jordan Testperson")
+    joined = chat.text("put me on the waitlist")
+    assert "Which kind of visit" not in joined
+    with sessions() as db:
+        entry = db.scalars(select(WaitlistEntry)).one()
+    assert (entry.type_key, entry.provider_key) == ("checkup", "okafor")
+    assert entry.earliest.isoformat() == "2026-03-05"
+
+
 def test_booking_asks_for_the_type_then_the_day(chat, sessions):
     chat.text("I'd like an appointment")
     asked_type = chat.text("skip")
