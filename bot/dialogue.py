@@ -376,11 +376,17 @@ def _pick_appointment(turn: Turn, action: str) -> dict[str, Any]:
 
 
 def _answer_pick(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    """Which of the listed appointments: its number, or words that fit only one of them ("the
+    vaccination", "the one on Tuesday", "the 8am"). A new booking request starts one."""
     u = turn.understanding
     choices = state.get("choices", [])
     if u.intent == "choose" and u.choice and 1 <= u.choice <= len(choices):
+        picked = [choices[u.choice - 1]]
+    else:
+        picked = _described(turn, choices)
+    if len(picked) == 1:
         try:
-            appointment = turn.tools.get_appointment(choices[u.choice - 1])
+            appointment = turn.tools.get_appointment(picked[0])
         except SchedulingError:
             turn.say(replies.no_appointments())
             return {}
@@ -388,8 +394,31 @@ def _answer_pick(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if u.intent == "deny":
         turn.say(replies.kept())
         return {}
+    if u.intent == "book" and not picked:
+        return _start(turn, "book", {})
     turn.say(replies.not_understood("pick_appointment"), state.get("labels", ()))
     return state
+
+
+def _described(turn: Turn, appointment_ids: list[int]) -> list[int]:
+    """The appointments among `appointment_ids` that fit what the message says of a visit."""
+    u = turn.understanding
+    if not (u.appointment_type or u.provider or u.date or u.time):
+        return []
+    fitting = []
+    for appointment_id in appointment_ids:
+        try:
+            appointment = turn.tools.get_appointment(appointment_id)
+        except SchedulingError:
+            continue
+        start = appointment.start_at.astimezone(turn.clinic.zone)
+        if ((u.appointment_type and appointment.appointment_type.key != u.appointment_type)
+                or (u.provider and appointment.provider.key != u.provider)
+                or (u.date and start.date() != u.date)
+                or (u.time and (start.hour, start.minute) != (u.time.hour, u.time.minute))):
+            continue
+        fitting.append(appointment_id)
+    return fitting
 
 
 def _act_on(turn: Turn, action: str, appointment: Appointment,

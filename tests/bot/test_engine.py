@@ -67,6 +67,42 @@ def test_what_appointments_do_i_have_lists_them(chat):
     assert "Your upcoming appointment" in chat.text("what appointments do I have?")
 
 
+def _two_booked(chat):
+    _book(chat)                                          # a check-up, Thu Mar 5
+    chat.text("book a vaccination on friday")
+    assert "You're booked" in chat.text("1")             # a vaccination, Fri Mar 6
+
+
+def test_which_appointment_can_be_said_in_words(chat, sessions):
+    _two_booked(chat)
+    assert "Which appointment" in chat.text("cancel my appointment")
+    asked = chat.text("the vaccination")
+    assert asked.startswith("Cancel your Vaccination") and "Fri Mar 6" in asked
+    chat.text("yes")
+    statuses = {a.appointment_type.key: a.status for a in _appointments(sessions)}
+    assert statuses == {"checkup": AppointmentStatus.BOOKED,
+                        "vaccination": AppointmentStatus.CANCELLED}
+
+
+def test_which_appointment_by_its_day(chat):
+    _two_booked(chat)
+    chat.text("reschedule")
+    assert "General check-up, Thu Mar 5" in chat.text("the one on thursday")
+
+
+def test_words_that_fit_both_appointments_are_asked_again(chat):
+    _two_booked(chat)
+    chat.text("cancel my appointment")
+    assert "number of the appointment" in chat.text("the one with the clinic")
+    assert "number of the appointment" in chat.text("this week")
+
+
+def test_a_new_booking_request_while_picking_starts_the_booking(chat):
+    _two_booked(chat)
+    chat.text("reschedule")
+    assert "These times are open" in chat.text("book a sick visit on monday")
+
+
 def _stored_name(sessions, vault):
     from scheduler.patients import patient_name
     with sessions() as db:
