@@ -33,6 +33,9 @@ from .tools import SchedulingTools
 # How far past the requested day to look when that day has nothing open.
 FALLBACK_DAYS = 21
 INTERRUPTING = {"cancel", "reschedule", "list", "help", "waitlist"}
+# "anything later?" / "earlier?" about the times offered.
+_LATER = re.compile(r"\b(?:later|after (?:that|those))\b", re.IGNORECASE)
+_EARLIER = re.compile(r"\b(?:earlier|sooner|before (?:that|those))\b", re.IGNORECASE)
 _NAME = re.compile(r"^[^\W\d_][^\W\d_' .-]*(?:[ '.-]+[^\W\d_]+)*\.?$")
 # How people answer "what is your full name?" besides the bare name.
 _NAME_LEAD = re.compile(r"^(?:(?:hi|hello|hey)\b[\s,!.]*)?(?:my name is|my name's|name's|"
@@ -79,6 +82,13 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if not step and _is_thanks(turn.text):   # mid-question, "ok thanks" is no answer
         turn.say(replies.you_are_welcome())
         return {}
+    if step == "offer_slots" and state.get("offers") and not (
+            u.date or u.time or u.part_of_day or u.intent in INTERRUPTING - {"reschedule"}):
+        # "a later time?" reads as moving an appointment; here it is about these times.
+        if _LATER.search(turn.text):
+            return _offer_beside(turn, state, later=True)
+        if _EARLIER.search(turn.text):
+            return _offer_beside(turn, state, later=False)
     if u.intent in INTERRUPTING:
         # "put me on the waitlist" while booking: for the visit being booked.
         carried = ({k: state[k] for k in ("type", "provider", "date") if state.get(k)}
@@ -272,7 +282,8 @@ def _answer_when(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
                     return _take(turn, state, Slot.from_dict(offer))
         if u.intent == "deny":
             turn.say(replies.ask_day_again())
-            return {**state, "step": "ask_day", "offers": [], "date": None, "time": None}
+            return {**state, "step": "ask_day", "offers": [], "labels": [], "date": None,
+                    "time": None}
     if u.date or u.date_problem or u.time or u.part_of_day or u.provider or u.appointment_type:
         return _next_booking_question(turn, merge(state, u))
     if u.intent == "book":
@@ -314,12 +325,42 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return {}
     exact = wanted_time is None or any(
         s.start.astimezone(clinic.zone).time() == wanted_time for s in slots)
+    requested_day = None if prefix else day
+    return _present(turn, state, slots,
+                    " ".join(prefix + [replies.slots_offer(requested_day, on_day, exact=exact)]))
+
+
+def _present(turn: Turn, state: dict[str, Any], slots: list[Slot], intro: str) -> dict[str, Any]:
+    clinic = turn.clinic
     labels = [replies.slot_label(s.start, clinic.provider(s.provider_key).name, clinic.zone)
               for s in slots]
-    requested_day = None if prefix else day
-    turn.say(" ".join(prefix + [replies.slots_offer(requested_day, on_day, exact=exact)]), labels)
+    turn.say(intro, labels)
     return {**state, "step": "offer_slots", "date_problem": None,
             "offers": [s.as_dict() for s in slots], "labels": labels}
+
+
+def _offer_beside(turn: Turn, state: dict[str, Any], *, later: bool) -> dict[str, Any]:
+    """The nearest times after the latest offered (or before the earliest), the same day."""
+    clinic = turn.clinic
+    offered = [Slot.from_dict(o).start for o in state["offers"]]
+    edge = (max(offered) if later else min(offered)).astimezone(clinic.zone)
+    provider = state.get("provider")
+    if provider and provider not in {p.key for p in clinic.providers_for(state["type"])}:
+        provider = None
+    try:
+        nearby = turn.tools.find_slots(state["type"], start_date=edge.date(),
+                                       end_date=edge.date(), provider_key=provider,
+                                       around=edge.time(), limit=12)
+    except SchedulingError:
+        nearby = []
+    beside = sorted((s for s in nearby if (s.start > edge if later else s.start < edge)),
+                    key=lambda s: abs(s.start - edge))[:3]
+    if not beside:
+        turn.say(replies.nothing_beside(edge.date(), later=later))
+        return {**state, "step": "ask_day", "offers": [], "labels": [], "date": None,
+                "time": None}
+    return _present(turn, state, sorted(beside, key=lambda s: s.start),
+                    replies.slots_offer(None, True))
 
 
 def _take(turn: Turn, state: dict[str, Any], slot: Slot) -> dict[str, Any]:

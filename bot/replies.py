@@ -119,6 +119,11 @@ def slots_offer(day: date | None, on_requested_day: bool, *, exact: bool = True)
     return "These times are open. Reply with a number:"
 
 
+def nothing_beside(day: date, *, later: bool) -> str:
+    return (f"There is nothing {'later' if later else 'earlier'} on {day_text(day)}. "
+            "What other day works for you?")
+
+
 def no_slots(type_name: str, clinic: Clinic) -> str:
     return (f"I couldn't find an opening for a {type_name} in the next few weeks. "
             f"Please call {clinic.display_phone} and we will fit you in.")

@@ -274,7 +274,8 @@ SAMPLES = {"clinic": None, "name": "Jordan Testperson", "step": "ask_day", "type
            "moment": datetime(2026, 3, 5, 13, tzinfo=timezone.utc),
            "provider_name": "Nurse Practitioner Celine Moreau", "appointment_id": 123456,
            "reason": "that time is outside the clinic's hours", "count": 3, "action": "cancel",
-           "lines": ["General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor"]}
+           "lines": ["General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor"],
+           "later": False}
 
 
 def every_reply(clinic):

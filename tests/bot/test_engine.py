@@ -103,6 +103,42 @@ def test_a_new_booking_request_while_picking_starts_the_booking(chat):
     assert "These times are open" in chat.text("book a sick visit on monday")
 
 
+def _offered_times(reply):
+    """The times of the numbered offers in a reply, as (hour, minute) on a 24-hour clock."""
+    import re
+    times = []
+    for hour, minute, half in re.findall(r"^\d\. \w{3} \w{3} \d+ at (\d+):(\d\d) (AM|PM)",
+                                         reply, re.MULTILINE):
+        times.append((int(hour) % 12 + (12 if half == "PM" else 0), int(minute)))
+    return times
+
+
+def test_anything_later_or_earlier_offers_the_neighbouring_times_that_day(chat):
+    chat.text("book a checkup tomorrow at 11am")
+    first = _offered_times(chat.text("Jordan Testperson"))
+    assert len(first) == 3
+    later = chat.text("do you have anything later?")
+    assert "Thu Mar 5" in later and min(_offered_times(later)) > max(first)
+    earlier = chat.text("anything earlier?")
+    assert "Thu Mar 5" in earlier and max(_offered_times(earlier)) < min(_offered_times(later))
+    # "a later time" reads as moving an appointment elsewhere; here it is about these times.
+    again = chat.text("is there a later time?")
+    assert "upcoming" not in again and _offered_times(again)
+
+
+def test_when_nothing_is_later_that_day_it_asks_for_another_day(chat):
+    chat.text("book a checkup tomorrow")
+    chat.text("Jordan Testperson")
+    reply = ""
+    for _ in range(60):
+        reply = chat.text("later")
+        if "nothing later" in reply:
+            break
+    assert reply == "There is nothing later on Thu Mar 5. What other day works for you?"
+    # The old offers are gone: a re-prompt does not list them again.
+    assert "1." not in chat.text("hmm")
+
+
 def _stored_name(sessions, vault):
     from scheduler.patients import patient_name
     with sessions() as db:
