@@ -33,13 +33,21 @@ from .tools import SchedulingTools
 # How far past the requested day to look when that day has nothing open.
 FALLBACK_DAYS = 21
 INTERRUPTING = {"cancel", "reschedule", "list", "help", "waitlist"}
+# Questions beside scheduling that patients ask anyway: a person, and where the clinic is.
+_PERSON = re.compile(r"\b(?:(?:talk|speak|chat)(?: to| with)? (?:a |an |the |some |real )*"
+                     r"(?:person|human|someone|somebody|staff|receptionist|representative"
+                     r"|operator|agent|nurse|doctor)|real person|human being"
+                     r"|(?:someone|somebody|anyone|you) (?:to )?call me)\b", re.IGNORECASE)
+_WHERE = re.compile(r"\b(?:where (?:is|are)\b|where's|address|directions|located|location"
+                    r"|parking|get there|find you)", re.IGNORECASE)
 # "anything later?" / "earlier?" about the times offered.
 _LATER = re.compile(r"\b(?:later|after (?:that|those))\b", re.IGNORECASE)
 _EARLIER = re.compile(r"\b(?:earlier|sooner|before (?:that|those))\b", re.IGNORECASE)
 _NAME = re.compile(r"^[^\W\d_][^\W\d_' .-]*(?:[ '.-]+[^\W\d_]+)*\.?$")
 # How people answer "what is your full name?" besides the bare name.
 _NAME_LEAD = re.compile(r"^(?:(?:hi|hello|hey)\b[\s,!.]*)?(?:my name is|my name's|name's|"
-                        r"name is|i am|i'm|im|it is|it's|this is)\s+", re.IGNORECASE)
+                        r"name is|i am|i'm|im|it is|it's|this is|(?:you can |please )?call me)"
+                        r"\s+", re.IGNORECASE)
 _DECLINE = re.compile(r"^(?:skip|no|nope|no thanks?)\W*$|\b(?:rather not|prefer not|"
                       r"don'?t want|do not want|not telling|not saying)\b", re.IGNORECASE)
 _NOT_A_NAME = frozenset({"hi", "hello", "hey", "thanks", "thank you", "ty", "ok", "okay", "yes",
@@ -79,6 +87,13 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     u = turn.understanding
     step = state.get("step")
 
+    # Answered whatever is under way, which stays where it was.
+    if _PERSON.search(turn.text):
+        turn.say(replies.talk_to_person(turn.clinic))
+        return state
+    if u.intent == "unknown" and _WHERE.search(turn.text):
+        turn.say(replies.where_we_are(turn.clinic))
+        return state
     if not step and _is_thanks(turn.text):   # mid-question, "ok thanks" is no answer
         turn.say(replies.you_are_welcome())
         return {}

@@ -192,6 +192,19 @@ def you_are_welcome() -> str:
     return "You're welcome. Text any time to book, move or cancel a visit."
 
 
+def talk_to_person(clinic: Clinic) -> str:
+    return (f"To talk to a person, call {clinic.name} at {clinic.display_phone}. Or text 'book' "
+            "to make an appointment here.")
+
+
+def where_we_are(clinic: Clinic) -> str:
+    if clinic.address:
+        return (f"{clinic.name} is at {clinic.address}. For directions or parking, call "
+                f"{clinic.display_phone}.")
+    return (f"For directions, parking or anything else, call {clinic.name} at "
+            f"{clinic.display_phone}.")
+
+
 def nothing_to_confirm() -> str:
     return ("I'm not sure what you're answering. I can book, move or cancel a visit, or list "
             "your appointments.")

@@ -25,6 +25,7 @@ from .models import (CELL_MINUTES, AppointmentType, ClinicRecord, Provider, Reso
 
 DEMO_CLINIC = Path(__file__).resolve().parent / "demo_clinic.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ADDRESS_CHARS = 120
 
 
 class ClinicConfigError(ValueError):
@@ -96,6 +97,7 @@ class Clinic:
     equipment: tuple[EquipmentConfig, ...]
     appointment_types: tuple[AppointmentTypeConfig, ...]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    address: str | None = None     # one line, told to patients who ask where the clinic is
 
     @property
     def zone(self) -> ZoneInfo:
@@ -232,6 +234,13 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
     show_provider = head.get("show_provider_in_reminders", True)
     if not isinstance(show_provider, bool):
         check.fail("clinic.show_provider_in_reminders", "must be true or false")
+    address = head.get("address")
+    if address is not None:
+        if not isinstance(address, str) or not 0 < len(address.strip()) <= ADDRESS_CHARS:
+            check.fail("clinic.address", f"must be one line of at most {ADDRESS_CHARS} characters")
+            address = None
+        else:
+            address = " ".join(address.split())
 
     def entries(section: str) -> list[dict]:
         value = data.get(section, [])
@@ -328,7 +337,7 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
     if check.errors:
         raise ClinicConfigError(check.errors)
     return Clinic(name, phone, tz, int(step), show_provider, tuple(providers), tuple(rooms),
-                  tuple(equipment), tuple(types), raw=_jsonable(data))
+                  tuple(equipment), tuple(types), raw=_jsonable(data), address=address)
 
 
 _OFFSET = re.compile(r"^(\d+)\s*([mhd])$")

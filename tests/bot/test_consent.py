@@ -296,6 +296,13 @@ def every_reply(clinic):
         yield name, function(**values)
 
 
+def test_where_the_clinic_is_without_an_address_gives_the_phone(demo_clinic):
+    import dataclasses
+    reply = replies.where_we_are(dataclasses.replace(demo_clinic, address=None))
+    assert "(212) 555-0100" in reply and "Maple Street Family Clinic" in reply
+    assert " is at " not in reply
+
+
 def test_every_reply_template_is_gsm7(demo_clinic):
     for name, text in every_reply(demo_clinic):
         assert segments.is_gsm7(text), name

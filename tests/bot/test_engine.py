@@ -139,6 +139,28 @@ def test_when_nothing_is_later_that_day_it_asks_for_another_day(chat):
     assert "1." not in chat.text("hmm")
 
 
+@pytest.mark.parametrize("asked", ["can I talk to a person", "I want to speak to someone",
+                                   "can someone call me back?", "real person please"])
+def test_asking_for_a_person_gets_the_clinic_phone_and_the_question_stays(chat, asked):
+    chat.text("book a checkup tomorrow")
+    assert "1." in chat.text("Jordan Testperson")
+    reply = chat.text(asked)
+    assert reply.startswith("To talk to a person, call") and "(212) 555-0100" in reply
+    assert "You're booked" in chat.text("2")       # the times offered still stand
+
+
+@pytest.mark.parametrize("asked", ["where are you located?", "what's your address",
+                                   "is there parking"])
+def test_where_the_clinic_is_is_answered(chat, asked):
+    assert "12 Maple Street" in chat.text(asked)
+
+
+def test_call_me_is_a_way_of_giving_a_name(chat, sessions, vault):
+    chat.text("book a checkup")
+    assert chat.text("call me Jordan Testperson").startswith("Thanks, Jordan.")
+    assert _stored_name(sessions, vault) == "Jordan Testperson"
+
+
 def _stored_name(sessions, vault):
     from scheduler.patients import patient_name
     with sessions() as db:

@@ -41,6 +41,19 @@ def test_every_error_is_named_by_its_field(raw):
                       "rooms[1].key"}
 
 
+def test_the_address_is_optional_one_line_and_checked(raw):
+    assert parse_clinic(raw).address == "12 Maple Street, 2nd floor, New York, NY 10001"
+    folded = copy.deepcopy(raw)
+    folded["clinic"]["address"] = "  12 Maple Street,\n  New York  "
+    assert parse_clinic(folded).address == "12 Maple Street, New York"
+    del folded["clinic"]["address"]
+    assert parse_clinic(folded).address is None
+    for bad in ("", "x" * 121, 12):
+        folded["clinic"]["address"] = bad
+        with pytest.raises(ClinicConfigError, match=r"clinic.address"):
+            parse_clinic(folded)
+
+
 def test_missing_sections_are_reported(raw):
     with pytest.raises(ClinicConfigError) as caught:
         parse_clinic({"clinic": {"name": "X"}})
