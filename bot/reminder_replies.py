@@ -2,7 +2,8 @@
 
 A bare "C", "R" or "X" (any case, punctuation ignored) means something only right after a
 reminder: it answers the last reminder sent to the patient in the last 48 hours, if that
-appointment is still upcoming (jobs/reminders.py `last_reminded`). "C" confirms it
+appointment is still upcoming (jobs/reminders.py `last_reminded`). "C" (or a yes in words: "Yes",
+"ok see you then", "I'll be there", when no waitlist offer and no question waits) confirms it
 (`Appointment.confirmed_at`), "R" starts the dialogue's reschedule flow for it, "X" asks
 "Reply X again to confirm" and the second X (or YES) cancels it. Every change goes through
 `SchedulingTools`, so it is checked and audited like any other. Without such a reminder the letters
@@ -43,22 +44,31 @@ def respond(turn: dialogue.Turn, state: dict[str, Any]) -> dict[str, Any] | None
             turn.say(replies.kept())
             return {}
     if word in REMINDER_ANSWERS:
-        appointment = reminders.last_reminded(turn.tools.db, turn.patient.id, now=turn.now)
-        if appointment is None:
-            return None
-        description = dialogue.describe(appointment, turn.clinic)
-        if word == "C":
-            turn.tools.confirm_appointment(appointment.id)
-            turn.say(replies.reminder_confirmed(description))
-            return {}
-        if word == "R":
-            return dialogue.start_reschedule(turn, appointment)
-        turn.say(replies.reminder_cancel_check(description))
-        return {"step": "reminder_cancel", "appointment": appointment.id,
-                "description": description}
+        return _answer_reminder(turn, word)
     if (word in YES or word in NO) and not step:
-        return _answer_offer(turn, word in YES)
+        answered = _answer_offer(turn, word in YES)
+        if answered is not None:
+            return answered
+    if turn.understanding.intent == "confirm" and not step:
+        # "Yes", "ok see you then", "I'll be there": people answer a reminder in words, too.
+        return _answer_reminder(turn, "C")
     return None
+
+
+def _answer_reminder(turn: dialogue.Turn, word: str) -> dict[str, Any] | None:
+    appointment = reminders.last_reminded(turn.tools.db, turn.patient.id, now=turn.now)
+    if appointment is None:
+        return None
+    description = dialogue.describe(appointment, turn.clinic)
+    if word == "C":
+        turn.tools.confirm_appointment(appointment.id)
+        turn.say(replies.reminder_confirmed(description))
+        return {}
+    if word == "R":
+        return dialogue.start_reschedule(turn, appointment)
+    turn.say(replies.reminder_cancel_check(description))
+    return {"step": "reminder_cancel", "appointment": appointment.id,
+            "description": description}
 
 
 def _cancel(turn: dialogue.Turn, state: dict[str, Any]) -> dict[str, Any]:

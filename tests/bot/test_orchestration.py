@@ -565,8 +565,10 @@ def test_logs_carry_no_message_text_or_phone_numbers(chat, model, logs):
     model.script(tool_use(("find_slots", {"appointment_type": "checkup", "date": TOMORROW})),
                  answer("Tomorrow 8:00, 8:15 or 8:30 AM with Dr. Amara Okafor. Which one?"))
     chat.text("Jordan here, checkup tomorrow please, my cell is 917 555 0142")
-    text = "".join((logs / name).read_text() for name in
-                   ("orchestration.log", "performance.log", "audit.log"))
+    # Every field but the line's own timestamp (whose clock time could read "...8:15").
+    text = "".join(json.dumps({k: v for k, v in json.loads(line).items() if k != "ts"})
+                   for name in ("orchestration.log", "performance.log", "audit.log")
+                   for line in (logs / name).read_text().splitlines())
     # (Whole numbers only: short digit runs occur in hashes and timings.)
     for secret in ("Jordan", "checkup tomorrow", "917 555 0142", "9175550142", "2125550123",
                    "Okafor", "8:15"):

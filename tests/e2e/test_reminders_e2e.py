@@ -47,3 +47,26 @@ def test_booked_reminded_once_across_web_workers_and_confirmed(tmp_path):
     assert "is confirmed" in say("c")
     with services.sessions() as db:
         assert db.scalars(select(Appointment.confirmed_at)).one() == clock.now
+
+
+def test_a_reminder_answered_in_words_is_confirmed(tmp_path):
+    clock = Clock(NOW)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
+                        log_dir=tmp_path / "logs", secret_key_file=tmp_path / "secret.key",
+                        encryption_keys=(Fernet.generate_key().decode(),))
+    services = services_of(create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True}))
+    ids = iter(range(100))
+
+    def say(text):
+        message = InboundMessage("web", PHONE, text, f"m{next(ids)}", clock.now)
+        return "\n".join(r.as_text() for r in services.conversation.handle(message))
+
+    for text in ("book a checkup", "Jordan Testperson", "tomorrow at 10am", "1"):
+        say(text)
+    # Before any reminder, a yes answers nothing.
+    assert "not sure what you're answering" in say("ok")
+    clock.now = NOW + timedelta(hours=24, minutes=1)
+    Jobs(services, in_process=True, owner="web-1").run_all_once()
+    assert "is confirmed" in say("Yes, I'll be there")
+    with services.sessions() as db:
+        assert db.scalars(select(Appointment.confirmed_at)).one() == clock.now
