@@ -94,7 +94,7 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if u.intent == "unknown" and _WHERE.search(turn.text):
         turn.say(replies.where_we_are(turn.clinic))
         return state
-    if not step and _is_thanks(turn.text):   # mid-question, "ok thanks" is no answer
+    if not step and is_thanks(turn.text):   # mid-question, "ok thanks" is no answer
         turn.say(replies.you_are_welcome())
         return {}
     if step == "offer_slots" and state.get("offers") and not (
@@ -138,7 +138,7 @@ _THANKS_AROUND = _THANKS | frozenset({
     "appreciate"})
 
 
-def _is_thanks(text: str) -> bool:
+def is_thanks(text: str) -> bool:
     """A thank-you or goodbye and nothing else ("ok thanks!", "thank you so much", "bye")."""
     words = re.findall(r"[a-z]+", text.lower())
     return bool(_THANKS.intersection(words)) and _THANKS_AROUND.issuperset(words)

@@ -27,7 +27,7 @@ from scheduler.models import Patient
 from scheduler.patients import find_or_create_patient, find_patient, set_patient_name
 
 from . import staff_replies as say
-from .dialogue import Reply, entities, merge
+from .dialogue import Reply, entities, is_thanks, merge
 from .messages import InboundMessage
 from .nlu import Understanding
 from .sessions import SessionStore
@@ -51,6 +51,7 @@ _INTENTS = (
                         r"the patient)|add (?:a|an) (?:appointment|visit))\b")),
     ("slots", re.compile(r"\b(?:slots?|openings?|open times?|free|available|availability|"
                          r"what'?s open|whats open|open)\b")),
+    ("schedule", re.compile(r"\bwho(?:'s| is| are)? (?:booked|coming|scheduled|seeing|on)\b")),
     ("find", re.compile(r"\b(?:find|look ?up|search|who is|details)\b")),
     ("schedule", re.compile(r"\b(?:schedule|agenda|calendar|day|list|who'?s in|whos in|"
                             r"appointments|today)\b")),
@@ -101,6 +102,9 @@ class StaffChat:
         elif u.appointment_type or u.date or u.provider:
             new = self._start(turn, "slots" if u.appointment_type else "schedule", phone,
                               phone_seen, ident, u)
+        elif is_thanks(text):
+            turn.say(say.you_are_welcome())
+            new = {}
         elif u.intent in ("confirm", "deny", "choose"):
             turn.say(say.nothing_pending())
             new = {}

@@ -320,6 +320,10 @@ def kept() -> str:
     return "OK, nothing changed."
 
 
+def you_are_welcome() -> str:
+    return "You're welcome."
+
+
 def nothing_pending() -> str:
     return "There is nothing waiting for a yes or no. " + chat_help_short()
 

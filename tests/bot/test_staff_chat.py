@@ -109,6 +109,17 @@ def test_staff_bad_input_gets_a_clear_answer(staff, text, expected):
     assert expected in staff.text(text)
 
 
+def test_who_is_booked_with_a_provider_shows_their_day(staff):
+    staff.text("book a sick visit for +12125550199 tomorrow at 9")
+    staff.text("skip")
+    day = staff.text("who is booked with dr okafor tomorrow?")
+    assert "Thu Mar 5" in day and "9:00 AM  #1 Sick visit" in day
+
+
+def test_thanks_gets_a_welcome(staff):
+    assert staff.text("thanks!") == "You're welcome."
+
+
 def test_an_offer_reprompts_for_an_out_of_range_number(staff):
     staff.text("book a checkup for +12125550199 friday")
     staff.text("skip")
