@@ -40,6 +40,8 @@ _PERSON = re.compile(r"\b(?:(?:talk|speak|chat)(?: to| with)? (?:a |an |the |som
                      r"|(?:someone|somebody|anyone|you) (?:to )?call me)\b", re.IGNORECASE)
 _WHERE = re.compile(r"\b(?:where (?:is|are)\b|where's|address|directions|located|location"
                     r"|parking|get there|find you)", re.IGNORECASE)
+# No day, but "asap", "first available", "any day": the earliest openings, from today.
+_ANY_DAY = re.compile(r"\b(?:any ?day|whenever)\b", re.IGNORECASE)
 # "anything later?" / "earlier?" about the times offered.
 _LATER = re.compile(r"\b(?:later|after (?:that|those))\b", re.IGNORECASE)
 _EARLIER = re.compile(r"\b(?:earlier|sooner|before (?:that|those))\b", re.IGNORECASE)
@@ -160,11 +162,24 @@ def _start(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:
     if intent in ("cancel", "reschedule"):
         return _pick_appointment(turn, intent)
     # book: remember what this message already said, then ask for what is missing.
-    state = {"mode": "book", **entities(u)}
+    state = _soonest({"mode": "book", **entities(u)}, turn)
     if turn.patient.name_enc is None and not state.get("name_asked"):
         turn.say(replies.ask_name())
         return {**state, "step": "ask_name", "name_asked": True}
     return _next_booking_question(turn, state)
+
+
+def _asks_soonest(turn: Turn) -> bool:
+    """No day, but "asap", "first available", "any day": the earliest openings."""
+    u = turn.understanding
+    return not (u.date or u.date_problem) and bool(u.urgency or _ANY_DAY.search(turn.text))
+
+
+def _soonest(state: dict[str, Any], turn: Turn) -> dict[str, Any]:
+    """The state searching from today when the message asks for the soonest and no day."""
+    if "date" in state or "date_problem" in state or not _asks_soonest(turn):
+        return state
+    return {**state, "date": turn.today.isoformat(), "soonest": True}
 
 
 def entities(u: Understanding, *, flag_past: bool = True) -> dict[str, Any]:
@@ -197,6 +212,7 @@ def _merge_found(state: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     merged = {k: v for k, v in state.items() if k != "date_problem"}
     if "date" in new or "date_problem" in new:
         merged.pop("date", None)
+        merged.pop("soonest", None)
         if "time" not in new:
             merged.pop("time", None)
     merged.update(new)
@@ -299,6 +315,9 @@ def _answer_when(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
             turn.say(replies.ask_day_again())
             return {**state, "step": "ask_day", "offers": [], "labels": [], "date": None,
                     "time": None}
+    if _asks_soonest(turn):
+        return _next_booking_question(turn, {**merge(state, u), "date": turn.today.isoformat(),
+                                             "time": None, "soonest": True})
     if u.date or u.date_problem or u.time or u.part_of_day or u.provider or u.appointment_type:
         return _next_booking_question(turn, merge(state, u))
     if u.intent == "book":
@@ -340,7 +359,7 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return {}
     exact = wanted_time is None or any(
         s.start.astimezone(clinic.zone).time() == wanted_time for s in slots)
-    requested_day = None if prefix else day
+    requested_day = None if prefix or state.get("soonest") else day
     return _present(turn, state, slots,
                     " ".join(prefix + [replies.slots_offer(requested_day, on_day, exact=exact)]))
 

@@ -161,6 +161,30 @@ def test_call_me_is_a_way_of_giving_a_name(chat, sessions, vault):
     assert _stored_name(sessions, vault) == "Jordan Testperson"
 
 
+@pytest.mark.parametrize("first, when", [
+    ("book a checkup asap", None),
+    ("earliest available checkup", None),
+    ("book a checkup", "first available please"),
+    ("book a checkup", "any day is fine"),
+])
+def test_the_soonest_asked_for_offers_the_earliest_openings(chat, first, when):
+    chat.text(first)
+    reply = chat.text("Jordan Testperson")
+    if when is not None:
+        assert "What day" in reply
+        reply = chat.text(when)
+    # Wednesday 9:00: the day's first openings, without "no openings on ..." for a day not asked.
+    assert reply.startswith("Thanks, Jordan.\nThese times are open") or reply.startswith(
+        "These times are open")
+    assert "Wed Mar 4" in reply or "Thu Mar 5" in reply
+
+
+def test_a_day_named_after_asking_for_the_soonest_is_that_day(chat):
+    chat.text("book a checkup asap")
+    chat.text("Jordan Testperson")
+    assert "Tue Mar 10" in chat.text("actually next tuesday")
+
+
 def _stored_name(sessions, vault):
     from scheduler.patients import patient_name
     with sessions() as db:
