@@ -18,7 +18,8 @@ NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
 PHONE = "+12125550123"
 
 
-def test_booked_reminded_once_across_web_workers_and_confirmed(tmp_path):
+def booked(tmp_path):
+    """The real app with a check-up booked tomorrow at 10 in the web chat; (services, clock, say)."""
     clock = Clock(NOW)
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
                         log_dir=tmp_path / "logs", secret_key_file=tmp_path / "secret.key",
@@ -30,10 +31,14 @@ def test_booked_reminded_once_across_web_workers_and_confirmed(tmp_path):
         message = InboundMessage("web", PHONE, text, f"m{next(ids)}", clock.now)
         return "\n".join(r.as_text() for r in services.conversation.handle(message))
 
-    for text in ("book a checkup", "Jordan Testperson", "tomorrow at 10am", "1"):
-        answer = say(text)
-    assert "You're booked" in answer
+    for text in ("book a checkup", "Jordan Testperson", "tomorrow at 10am"):
+        say(text)
+    assert "You're booked" in say("1")
+    return services, clock, say
 
+
+def test_booked_reminded_once_across_web_workers_and_confirmed(tmp_path):
+    services, clock, say = booked(tmp_path)
     # Two web workers each run the in-process jobs; only the lease holder sends.
     first, second = (Jobs(services, in_process=True, owner=o) for o in ("web-1", "web-2"))
     clock.now = NOW + timedelta(hours=24, minutes=1)
@@ -50,19 +55,7 @@ def test_booked_reminded_once_across_web_workers_and_confirmed(tmp_path):
 
 
 def test_a_reminder_answered_in_words_is_confirmed(tmp_path):
-    clock = Clock(NOW)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
-                        log_dir=tmp_path / "logs", secret_key_file=tmp_path / "secret.key",
-                        encryption_keys=(Fernet.generate_key().decode(),))
-    services = services_of(create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True}))
-    ids = iter(range(100))
-
-    def say(text):
-        message = InboundMessage("web", PHONE, text, f"m{next(ids)}", clock.now)
-        return "\n".join(r.as_text() for r in services.conversation.handle(message))
-
-    for text in ("book a checkup", "Jordan Testperson", "tomorrow at 10am", "1"):
-        say(text)
+    services, clock, say = booked(tmp_path)
     # Before any reminder, a yes answers nothing.
     assert "not sure what you're answering" in say("ok")
     clock.now = NOW + timedelta(hours=24, minutes=1)
