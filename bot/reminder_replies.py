@@ -1,11 +1,11 @@
 """Answers to what the clinic texted by itself: C, R or X to a reminder, YES or NO to an offer.
 
-A bare "C", "R" or "X" (any case, punctuation ignored) means something only right after a
-reminder: it answers the last reminder sent to the patient in the last 48 hours, if that
-appointment is still upcoming (jobs/reminders.py `last_reminded`). "C" (or a yes in words: "Yes",
-"ok see you then", "I'll be there", when no waitlist offer and no question waits) confirms it
-(`Appointment.confirmed_at`), "R" starts the dialogue's reschedule flow for it, "X" asks
-"Reply X again to confirm" and the second X (or YES) cancels it. Every change goes through
+A bare "C", "R" or "X" (any case, punctuation ignored) means something only right after a reminder:
+it answers the last reminder sent to the patient in the last 48 hours, if that appointment is still
+upcoming (jobs/reminders.py `last_reminded`). "C" (or a yes in words: "Yes", "ok see you then",
+"I'll be there", as the first message since the reminder, when no waitlist offer and no question
+waits) confirms it (`Appointment.confirmed_at`), "R" starts the dialogue's reschedule flow for it,
+"X" asks "Reply X again to confirm" and the second X (or YES) cancels it. Every change goes through
 `SchedulingTools`, so it is checked and audited like any other. Without such a reminder the letters
 go on to the dialogue as usual. None of them is an SMS keyword (bot/consent.py).
 
@@ -50,13 +50,16 @@ def respond(turn: dialogue.Turn, state: dict[str, Any]) -> dict[str, Any] | None
         if answered is not None:
             return answered
     if turn.understanding.intent == "confirm" and not step:
-        # "Yes", "ok see you then", "I'll be there": people answer a reminder in words, too.
-        return _answer_reminder(turn, "C")
+        # "Yes", "ok see you then", "I'll be there": people answer a reminder in words, too,
+        # when it is the last thing they were sent.
+        return _answer_reminder(turn, "C", in_words=True)
     return None
 
 
-def _answer_reminder(turn: dialogue.Turn, word: str) -> dict[str, Any] | None:
-    appointment = reminders.last_reminded(turn.tools.db, turn.patient.id, now=turn.now)
+def _answer_reminder(turn: dialogue.Turn, word: str, *,
+                     in_words: bool = False) -> dict[str, Any] | None:
+    appointment = reminders.last_reminded(turn.tools.db, turn.patient.id, now=turn.now,
+                                          unanswered=in_words)
     if appointment is None:
         return None
     description = dialogue.describe(appointment, turn.clinic)

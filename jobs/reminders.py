@@ -51,8 +51,8 @@ from bot.audit import AuditTrail
 from bot.messages import DeliveryFailed, OutboundMessage, RecipientOptedOut, Sender
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
-from scheduler.models import (ACTIVE_STATUSES, Appointment, Patient, Provider, Reminder,
-                              WaitlistOffer)
+from scheduler.models import (ACTIVE_STATUSES, Appointment, AuditEvent, Patient, Provider,
+                              Reminder, WaitlistOffer)
 
 log = logging.getLogger("scheduler.jobs.reminders")
 
@@ -206,14 +206,21 @@ def cancel_reminders(db: Session, appointment_id: int, *, now: datetime) -> int:
 
 
 def last_reminded(db: Session, patient_id: int, *, now: datetime,
-                  within: timedelta = timedelta(hours=48)) -> Appointment | None:
+                  within: timedelta = timedelta(hours=48),
+                  unanswered: bool = False) -> Appointment | None:
     """The appointment of the last reminder sent to a patient within `within`, if it is still
-    upcoming and active: what a bare C, R or X answers."""
-    row = db.execute(select(Reminder.appointment_id)
+    upcoming and active: what a bare C, R or X answers. `unanswered`: only if the patient has
+    sent nothing since (a "yes" after some other exchange is about that exchange)."""
+    row = db.execute(select(Reminder.appointment_id, Reminder.sent_at)
                      .where(Reminder.patient_id == patient_id, Reminder.kind == "reminder",
                             Reminder.status == SENT, Reminder.sent_at >= now - within)
                      .order_by(Reminder.sent_at.desc(), Reminder.id.desc()).limit(1)).first()
     if row is None:
+        return None
+    if unanswered and db.scalar(
+            select(AuditEvent.seq).where(AuditEvent.patient_id == patient_id,
+                                         AuditEvent.kind == "message_in",
+                                         AuditEvent.at >= row.sent_at).limit(1)) is not None:
         return None
     appointment = db.get(Appointment, row[0])
     if (appointment is None or appointment.status not in ACTIVE_STATUSES

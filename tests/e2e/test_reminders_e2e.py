@@ -63,3 +63,13 @@ def test_a_reminder_answered_in_words_is_confirmed(tmp_path):
     assert "is confirmed" in say("Yes, I'll be there")
     with services.sessions() as db:
         assert db.scalars(select(Appointment.confirmed_at)).one() == clock.now
+
+
+def test_a_yes_after_some_other_exchange_does_not_confirm_the_reminded_visit(tmp_path):
+    services, clock, say = booked(tmp_path)
+    clock.now = NOW + timedelta(hours=24, minutes=1)
+    Jobs(services, in_process=True, owner="web-1").run_all_once()
+    clock.now += timedelta(minutes=5)
+    assert "upcoming" in say("what time is my appointment?")
+    assert "is confirmed" not in say("ok")          # about the answer, not the reminder
+    assert "is confirmed" in say("C")                # the letter still answers the reminder
