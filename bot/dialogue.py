@@ -338,9 +338,7 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if day > turn.today + timedelta(days=kind.max_days_ahead):
         turn.say(replies.beyond_horizon(kind.name, kind.max_days_ahead))
         return {**state, "step": "ask_day", "date": None, "time": None}
-    provider = state.get("provider")
-    if provider and provider not in {p.key for p in clinic.providers_for(kind.key)}:
-        provider = None  # this provider does not do this kind of visit: offer the others
+    provider = _provider_for(clinic, state)
     search = dict(provider_key=provider, part_of_day=state.get("part"), around=wanted_time)
     try:
         slots = turn.tools.find_slots(kind.key, start_date=day, end_date=day, **search)
@@ -364,6 +362,14 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
                     " ".join(prefix + [replies.slots_offer(requested_day, on_day, exact=exact)]))
 
 
+def _provider_for(clinic: Clinic, state: dict[str, Any]) -> str | None:
+    """The provider asked for, unless they do not do this kind of visit (then: any)."""
+    provider = state.get("provider")
+    if provider and provider not in {p.key for p in clinic.providers_for(state["type"])}:
+        return None
+    return provider
+
+
 def _present(turn: Turn, state: dict[str, Any], slots: list[Slot], intro: str) -> dict[str, Any]:
     clinic = turn.clinic
     labels = [replies.slot_label(s.start, clinic.provider(s.provider_key).name, clinic.zone)
@@ -378,9 +384,7 @@ def _offer_beside(turn: Turn, state: dict[str, Any], *, later: bool) -> dict[str
     clinic = turn.clinic
     offered = [Slot.from_dict(o).start for o in state["offers"]]
     edge = (max(offered) if later else min(offered)).astimezone(clinic.zone)
-    provider = state.get("provider")
-    if provider and provider not in {p.key for p in clinic.providers_for(state["type"])}:
-        provider = None
+    provider = _provider_for(clinic, state)
     try:
         nearby = turn.tools.find_slots(state["type"], start_date=edge.date(),
                                        end_date=edge.date(), provider_key=provider,
