@@ -49,6 +49,8 @@ RATE_LIMIT = 20
 RATE_WINDOW = timedelta(minutes=10)
 
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+
+
 def bare_word(text: str | None) -> str:
     """The whole message as one upper-case word, without surrounding space and punctuation."""
     return _EDGES.sub("", text or "").upper()

@@ -246,7 +246,6 @@ def test_rate_limit_counts_receipts_in_the_window(consented, sessions, vault, cl
     assert "no upcoming appointments" in consented.text("my appointments")
 
 
-
 def test_the_rate_count_includes_receipts_under_the_previous_key(sessions, demo_clinic, clock):
     from cryptography.fernet import Fernet
 

@@ -19,7 +19,7 @@ PHONE = "+12125550123"
 
 
 def booked(tmp_path):
-    """The real app with a check-up booked tomorrow at 10 in the web chat; (services, clock, say)."""
+    """The real app, a check-up booked tomorrow at 10 in the web chat: (services, clock, say)."""
     clock = Clock(NOW)
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
                         log_dir=tmp_path / "logs", secret_key_file=tmp_path / "secret.key",
