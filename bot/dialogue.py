@@ -40,6 +40,17 @@ _PERSON = re.compile(r"\b(?:(?:talk|speak|chat)(?: to| with)? (?:a |an |the |som
                      r"|(?:someone|somebody|anyone|you) (?:to )?call me)\b", re.IGNORECASE)
 _WHERE = re.compile(r"\b(?:where (?:is|are)\b|where's|address|directions|located|location"
                     r"|parking|get there|find you)", re.IGNORECASE)
+# ... and, whatever else the message seems to ask, being late, opening hours, costs.
+_SIDE_QUESTIONS = (
+    (re.compile(r"\b(?:(?:running|gonna be|going to be|will be|i'?ll be|i'?m|i am)(?: \w+){0,3}"
+                r" late\b(?! afternoon| morning| evening| in the)|stuck in traffic)",
+                re.IGNORECASE), replies.running_late),
+    (re.compile(r"\b(?:opening hours|office hours|your hours|what hours|are you open"
+                r"|when (?:are|do) you (?:open|close)|what time do you (?:open|close))\b",
+                re.IGNORECASE), replies.opening_hours),
+    (re.compile(r"\b(?:cost|costs|price|how much|insurance|medicare|medicaid|co-?pay"
+                r"|billing)\b", re.IGNORECASE), replies.front_desk),
+)
 # No day, but "asap", "first available", "any day": the earliest openings, from today.
 _ANY_DAY = re.compile(r"\b(?:any ?day|whenever)\b", re.IGNORECASE)
 # "anything later?" / "earlier?" about the times offered.
@@ -93,9 +104,14 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if _PERSON.search(turn.text):
         turn.say(replies.talk_to_person(turn.clinic))
         return state
-    if u.intent == "unknown" and _WHERE.search(turn.text):
-        turn.say(replies.where_we_are(turn.clinic))
-        return state
+    if step != "ask_name":          # where "Bill Price" may be a name
+        for pattern, answer in _SIDE_QUESTIONS:
+            if pattern.search(turn.text):
+                turn.say(answer(turn.clinic))
+                return state
+        if u.intent == "unknown" and _WHERE.search(turn.text):
+            turn.say(replies.where_we_are(turn.clinic))
+            return state
     if not step and is_thanks(turn.text):   # mid-question, "ok thanks" is no answer
         turn.say(replies.you_are_welcome())
         return {}

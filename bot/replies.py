@@ -205,6 +205,29 @@ def where_we_are(clinic: Clinic) -> str:
             f"{clinic.display_phone}.")
 
 
+def running_late(clinic: Clinic) -> str:
+    return (f"Thanks for letting us know. Please call {clinic.display_phone} so the front desk "
+            "can tell whether your visit can still go ahead.")
+
+
+def opening_hours(clinic: Clinic) -> str:
+    spans: list[tuple[list[int], object]] = []        # runs of weekdays with the same hours
+    for day, span in clinic.open_hours().items():
+        if spans and spans[-1][1] == span and spans[-1][0][-1] == day - 1:
+            spans[-1][0].append(day)
+        else:
+            spans.append(([day], span))
+    names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    parts = [f"{names[days[0]]}{'-' + names[days[-1]] if len(days) > 1 else ''} "
+             f"{time_text(span.start)}-{time_text(span.end)}" for days, span in spans]
+    return f"{clinic.name} is open {', '.join(parts)}. Call {clinic.display_phone} with questions."
+
+
+def front_desk(clinic: Clinic) -> str:
+    return (f"The front desk can answer that (costs, insurance, billing): call "
+            f"{clinic.display_phone}. I can book, move or cancel a visit.")
+
+
 def nothing_to_confirm() -> str:
     return ("I'm not sure what you're answering. I can book, move or cancel a visit, or list "
             "your appointments.")

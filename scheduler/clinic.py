@@ -107,6 +107,16 @@ class Clinic:
     def display_phone(self) -> str:
         return _national(self.phone)
 
+    def open_hours(self) -> dict[int, TimeRange]:
+        """Weekday (0 = Monday) -> from the first provider's start to the last one's end."""
+        days: dict[int, TimeRange] = {}
+        for provider in self.providers:
+            for day, span in provider.hours.items():
+                known = days.get(day)
+                days[day] = span if known is None else TimeRange(
+                    min(known.start, span.start), max(known.end, span.end))
+        return dict(sorted(days.items()))
+
     def provider(self, key: str) -> ProviderConfig:
         return next(p for p in self.providers if p.key == key)
 

@@ -185,6 +185,40 @@ def test_a_day_named_after_asking_for_the_soonest_is_that_day(chat):
     assert "Tue Mar 10" in chat.text("actually next tuesday")
 
 
+@pytest.mark.parametrize("asked", ["what are your hours?", "are you open on saturday",
+                                   "what time do you close"])
+def test_opening_hours_are_told_from_the_providers_hours(chat, asked):
+    assert chat.text(asked) == (
+        "Maple Street Family Clinic is open Mon 8:00 AM-6:00 PM, Tue-Fri 8:00 AM-7:00 PM, "
+        "Sat 9:00 AM-1:00 PM. Call (212) 555-0100 with questions.")
+
+
+@pytest.mark.parametrize("said", ["I'm running 10 minutes late", "I'll be a bit late",
+                                  "stuck in traffic!"])
+def test_running_late_gets_the_phone_and_books_nothing(chat, said):
+    _book(chat)
+    assert "Please call (212) 555-0100" in chat.text(said)
+
+
+def test_late_afternoon_is_a_time_of_day_not_running_late(chat):
+    chat.text("book a checkup tomorrow")
+    chat.text("skip")
+    reply = chat.text("late afternoon")
+    assert "letting us know" not in reply and "1. Thu Mar 5" in reply and "PM" in reply
+
+
+@pytest.mark.parametrize("asked", ["how much does a checkup cost", "do you take medicare?",
+                                   "what's my copay"])
+def test_cost_and_insurance_go_to_the_front_desk(chat, asked):
+    assert chat.text(asked).startswith("The front desk can answer that")
+
+
+def test_at_the_name_question_a_name_is_never_a_side_question(chat, sessions, vault):
+    chat.text("book a checkup")
+    assert chat.text("Bill Price").startswith("Thanks, Bill.")
+    assert _stored_name(sessions, vault) == "Bill Price"
+
+
 def _stored_name(sessions, vault):
     from scheduler.patients import patient_name
     with sessions() as db:
