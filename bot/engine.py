@@ -226,8 +226,8 @@ class ConversationEngine:
 
         if message.channel == SMS:
             out = self._sms_turn(db, message, text, patient, now)
-        elif self._red_flag(db, message, text, patient, now):
-            out = [dialogue.Reply(replies.emergency(self.clinic), kind="emergency")]
+        elif (urgent := self._emergency(db, message, text, patient, now)) is not None:
+            out = urgent
         elif not text:
             out = [dialogue.Reply(replies.empty_message())]
         else:
@@ -244,16 +244,18 @@ class ConversationEngine:
                               message_id=message.message_id, detail={"kind": reply.kind},
                               text_=reply.text)
 
-    def _red_flag(self, db: Session, message: InboundMessage, text: str, patient,
-                  now: datetime) -> bool:
+    def _emergency(self, db: Session, message: InboundMessage, text: str, patient,
+                   now: datetime) -> list[dialogue.Reply] | None:
+        """The emergency answer when the message describes one (recorded, the conversation
+        ended), else None."""
         flag = triage.red_flag(text)
         if flag is None:
-            return False
+            return None
         self.audit.record(db, "red_flag", at=now, channel=message.channel,
                           actor=f"patient:{patient.id}", patient_id=patient.id,
                           message_id=message.message_id, detail={"category": flag})
         self.store.end(db, message.channel, message.sender)
-        return True
+        return [dialogue.Reply(replies.emergency(self.clinic, flag), kind="emergency")]
 
     def _sms_turn(self, db: Session, message: InboundMessage, text: str, patient,
                   now: datetime) -> list[dialogue.Reply] | ModelTurn:
@@ -263,8 +265,9 @@ class ConversationEngine:
         verdict = self.sms_policy.screen(db, message, text, patient, now,
                                          intent=understanding.intent)
         if verdict is None:
-            if self._red_flag(db, message, text, patient, now):
-                return [dialogue.Reply(replies.emergency(self.clinic), kind="emergency")]
+            urgent = self._emergency(db, message, text, patient, now)
+            if urgent is not None:
+                return urgent
             if not text:
                 return [dialogue.Reply(replies.media_only() if message.media
                                        else replies.empty_message())]

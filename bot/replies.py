@@ -39,7 +39,13 @@ def help_text(clinic: Clinic) -> str:
             f"To talk to a person call {clinic.display_phone}. For an emergency call 911.")
 
 
-def emergency(clinic: Clinic) -> str:
+def emergency(clinic: Clinic, category: str | None = None) -> str:
+    """What to do now. Thoughts of self-harm get the crisis line too (988, in the US and Canada:
+    the clinic's number tells where it is)."""
+    if category == "self_harm" and clinic.phone.startswith("+1"):
+        return ("If you are thinking about harming yourself, please call or text 988 (Suicide & "
+                "Crisis Lifeline) now, or call 911. You don't have to go through this alone. "
+                f"The clinic can be reached at {clinic.display_phone}.")
     return ("This sounds like it could be an emergency. Call 911 (or your local emergency "
             "number) now, or go to the nearest emergency room. Do not wait for an appointment. "
             f"The clinic can be reached at {clinic.display_phone}.")

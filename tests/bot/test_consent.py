@@ -287,6 +287,8 @@ def every_reply(clinic):
                   for p, spec in parameters.items() if p != "zone" and spec.default is spec.empty}
         if "zone" in parameters:
             values["zone"] = clinic.zone
+        if name == "emergency":                 # the crisis line's own words too
+            yield "emergency(self_harm)", function(clinic, "self_harm")
         if name == "not_understood":
             for step in (None, "ask_type", "ask_day", "offer_slots", "confirm_cancel",
                          "pick_appointment", "ask_name"):

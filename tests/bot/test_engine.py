@@ -408,6 +408,24 @@ def test_a_time_outside_hours_offers_the_nearest(chat):
     assert "isn't available" in reply and "1." in reply
 
 
+def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
+    [reply] = chat.say("I don't want to live anymore, I want to die")
+    assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text
+    with sessions() as db:
+        flags = db.scalars(select(AuditEvent.detail).where(AuditEvent.kind == "red_flag")).all()
+    assert flags == [{"category": "self_harm"}]
+
+
+def test_other_emergencies_and_clinics_outside_north_america_get_no_988(demo_clinic):
+    import dataclasses
+
+    from bot import replies
+    assert "988" not in replies.emergency(demo_clinic, "cardiac")
+    abroad = dataclasses.replace(demo_clinic, phone="+442079460000")
+    assert "988" not in replies.emergency(abroad, "self_harm")
+    assert "emergency" in replies.emergency(abroad, "self_harm")
+
+
 def test_red_flag_gets_emergency_reply_and_no_booking(chat, sessions):
     replies = chat.say("I have chest pain and want an appointment tomorrow")
     assert replies[0].kind == "emergency" and "911" in replies[0].text
