@@ -53,6 +53,8 @@ _SIDE_QUESTIONS = (
 )
 # No day, but "asap", "first available", "any day": the earliest openings, from today.
 _ANY_DAY = re.compile(r"\b(?:any ?day|whenever)\b", re.IGNORECASE)
+# Moving a visit: "next week, same time".
+_SAME_TIME = re.compile(r"\bsame (?:time|hour)\b", re.IGNORECASE)
 # "anything later?" / "earlier?" about the times offered.
 _LATER = re.compile(r"\b(?:later|after (?:that|those))\b", re.IGNORECASE)
 _EARLIER = re.compile(r"\b(?:earlier|sooner|before (?:that|those))\b", re.IGNORECASE)
@@ -278,6 +280,9 @@ def _next_booking_question(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if state.get("date_problem") == "impossible":
         turn.say(replies.impossible_date())
         return {**state, "step": "ask_day", "date_problem": None}
+    if (not state.get("date") and state.get("mode") == "reschedule"
+            and (state.get("time") or state.get("part"))):
+        state = {**state, "date": state["from_date"]}      # "move it to 3pm": the same day
     if not state.get("date"):
         type_name = turn.clinic.appointment_type(state["type"]).name
         if state.get("mode") == "reschedule":
@@ -334,6 +339,8 @@ def _answer_when(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if _asks_soonest(turn):
         return _next_booking_question(turn, {**merge(state, u), "date": turn.today.isoformat(),
                                              "time": None, "soonest": True})
+    if state.get("mode") == "reschedule" and _SAME_TIME.search(turn.text):
+        return _next_booking_question(turn, {**merge(state, u), "time": state["from_time"]})
     if u.date or u.date_problem or u.time or u.part_of_day or u.provider or u.appointment_type:
         return _next_booking_question(turn, merge(state, u))
     if u.intent == "book":
@@ -523,10 +530,15 @@ def _act_on(turn: Turn, action: str, appointment: Appointment,
         turn.say(replies.confirm_cancel(description))
         return {"step": "confirm_cancel", "appointment": appointment.id,
                 "description": description}
+    same_time = carry is None and _SAME_TIME.search(turn.text)
     carry = carry if carry is not None else entities(turn.understanding)
+    start = appointment.start_at.astimezone(turn.clinic.zone)
     state = {"mode": "reschedule", "appointment": appointment.id, "description": description,
-             "type": appointment.appointment_type.key, "provider": appointment.provider.key}
+             "type": appointment.appointment_type.key, "provider": appointment.provider.key,
+             "from_date": start.date().isoformat(), "from_time": start.strftime("%H:%M")}
     state.update({k: v for k, v in carry.items() if k != "type"})
+    if same_time and "time" not in carry:
+        state["time"] = state["from_time"]
     return _next_booking_question(turn, state)
 
 

@@ -219,6 +219,22 @@ def test_at_the_name_question_a_name_is_never_a_side_question(chat, sessions, va
     assert _stored_name(sessions, vault) == "Bill Price"
 
 
+def test_moving_to_a_time_without_a_day_keeps_the_day(chat):
+    _book(chat)                                   # a check-up, Thu Mar 5 in the morning
+    offered = chat.text("move my appointment to 3pm")
+    assert "1. Thu Mar 5 at 3:00 PM" in offered
+
+
+def test_same_time_on_another_day_keeps_the_time(chat, sessions, demo_clinic):
+    _book(chat)
+    booked = _appointments(sessions)[0].start_at.astimezone(demo_clinic.zone)
+    clock = f"{booked.hour % 12 or 12}:{booked:%M} {'AM' if booked.hour < 12 else 'PM'}"
+    assert f"1. Mon Mar 9 at {clock}" in chat.text("move it to next monday same time")
+    chat.text("reschedule")
+    chat.text("tuesday")
+    assert f"1. Tue Mar 10 at {clock}" in chat.text("same time please")
+
+
 def _stored_name(sessions, vault):
     from scheduler.patients import patient_name
     with sessions() as db:
