@@ -471,6 +471,11 @@ def _pick_appointment(turn: Turn, action: str) -> dict[str, Any]:
         return {}
     if len(appointments) == 1:
         return _act_on(turn, action, appointments[0])
+    # "cancel my vaccination", "cancel my appointment tomorrow": the one it names. (A day in a
+    # request to move one is where to, not which.)
+    named = _described(turn, [a.id for a in appointments], by_when=action == "cancel")
+    if len(named) == 1:
+        return _act_on(turn, action, next(a for a in appointments if a.id == named[0]))
     labels = [_describe(a, turn.clinic) for a in appointments]
     turn.say(replies.pick_appointment("cancel" if action == "cancel" else "move"), labels)
     return {"step": "pick_appointment", "action": action, "choices": [a.id for a in appointments],
@@ -502,10 +507,12 @@ def _answer_pick(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def _described(turn: Turn, appointment_ids: list[int]) -> list[int]:
-    """The appointments among `appointment_ids` that fit what the message says of a visit."""
+def _described(turn: Turn, appointment_ids: list[int], *, by_when: bool = True) -> list[int]:
+    """The appointments among `appointment_ids` that fit what the message says of a visit (its
+    kind, provider and, `by_when`, day and time)."""
     u = turn.understanding
-    if not (u.appointment_type or u.provider or u.date or u.time):
+    date_, time_ = (u.date, u.time) if by_when else (None, None)
+    if not (u.appointment_type or u.provider or date_ or time_):
         return []
     fitting = []
     for appointment_id in appointment_ids:
@@ -516,8 +523,8 @@ def _described(turn: Turn, appointment_ids: list[int]) -> list[int]:
         start = appointment.start_at.astimezone(turn.clinic.zone)
         if ((u.appointment_type and appointment.appointment_type.key != u.appointment_type)
                 or (u.provider and appointment.provider.key != u.provider)
-                or (u.date and start.date() != u.date)
-                or (u.time and (start.hour, start.minute) != (u.time.hour, u.time.minute))):
+                or (date_ and start.date() != date_)
+                or (time_ and (start.hour, start.minute) != (time_.hour, time_.minute))):
             continue
         fitting.append(appointment_id)
     return fitting

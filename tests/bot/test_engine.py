@@ -90,6 +90,21 @@ def test_which_appointment_by_its_day(chat):
     assert "General check-up, Thu Mar 5" in chat.text("the one on thursday")
 
 
+def test_a_request_that_names_one_appointment_acts_on_it(chat):
+    _two_booked(chat)                      # a check-up Thu Mar 5, a vaccination Fri Mar 6
+    assert chat.text("cancel my vaccination").startswith("Cancel your Vaccination, Fri Mar 6")
+    chat.text("no")
+    assert chat.text("cancel my appointment on thursday").startswith(
+        "Cancel your General check-up, Thu Mar 5")
+    chat.text("no")
+    assert "1. Mon Mar 9" in chat.text("move my vaccination to monday")
+
+
+def test_a_day_in_a_request_to_move_is_where_to_not_which(chat):
+    _two_booked(chat)
+    assert "Which appointment" in chat.text("move my appointment to friday")
+
+
 def test_words_that_fit_both_appointments_are_asked_again(chat):
     _two_booked(chat)
     chat.text("cancel my appointment")
