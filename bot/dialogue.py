@@ -40,6 +40,9 @@ _PERSON = re.compile(r"\b(?:(?:talk|speak|chat)(?: to| with)? (?:a |an |the |som
                      r"|(?:someone|somebody|anyone|you) (?:to )?call me)\b", re.IGNORECASE)
 _WHERE = re.compile(r"\b(?:where (?:is|are)\b|where's|address|directions|located|location"
                     r"|parking|get there|find you)", re.IGNORECASE)
+# Spanish: the local engine reads English only, and says so in both (Bedrock reads Spanish).
+_SPANISH = re.compile(r"\b(?:hola|quiero|necesito|cita|citas|gracias|ayuda|espa(?:n|ñ)ol|hablo"
+                      r"|por favor)\b", re.IGNORECASE)
 # ... and, whatever else the message seems to ask, being late, opening hours, costs.
 _SIDE_QUESTIONS = (
     (re.compile(r"\b(?:(?:running|gonna be|going to be|will be|i'?ll be|i'?m|i am)(?: \w+){0,3}"
@@ -105,6 +108,9 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     # Answered whatever is under way, which stays where it was.
     if _PERSON.search(turn.text):
         turn.say(replies.talk_to_person(turn.clinic))
+        return state
+    if u.intent == "unknown" and _SPANISH.search(turn.text):
+        turn.say(replies.english_only(turn.clinic))
         return state
     if step != "ask_name":          # where "Bill Price" may be a name
         for pattern, answer in _SIDE_QUESTIONS:

@@ -211,6 +211,11 @@ def where_we_are(clinic: Clinic) -> str:
             f"{clinic.display_phone}.")
 
 
+def english_only(clinic: Clinic) -> str:
+    return (f"Sorry, I can only read English here. En español: llame al {clinic.display_phone}. "
+            "I can book, move or cancel a visit.")
+
+
 def running_late(clinic: Clinic) -> str:
     return (f"Thanks for letting us know. Please call {clinic.display_phone} so the front desk "
             "can tell whether your visit can still go ahead.")

@@ -250,6 +250,16 @@ def test_same_time_on_another_day_keeps_the_time(chat, sessions, demo_clinic):
     assert f"1. Tue Mar 10 at {clock}" in chat.text("same time please")
 
 
+@pytest.mark.parametrize("said", ["hola quiero una cita", "necesito ayuda por favor"])
+def test_spanish_is_told_in_both_languages_and_never_taken_for_a_name(chat, sessions, vault,
+                                                                      said):
+    chat.text("book a checkup")
+    reply = chat.text(said)
+    assert "only read English" in reply and "En español: llame al (212) 555-0100" in reply
+    assert _stored_name(sessions, vault) is None
+    assert chat.text("Jordan Testperson").startswith("Thanks, Jordan.")   # the question stands
+
+
 def _stored_name(sessions, vault):
     from scheduler.patients import patient_name
     with sessions() as db:
