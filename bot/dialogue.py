@@ -105,21 +105,10 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     u = turn.understanding
     step = state.get("step")
 
-    # Answered whatever is under way, which stays where it was.
-    if _PERSON.search(turn.text):
-        turn.say(replies.talk_to_person(turn.clinic))
+    aside = _aside(turn, step)
+    if aside is not None:          # answered whatever is under way, which stays where it was
+        turn.say(aside)
         return state
-    if u.intent == "unknown" and _SPANISH.search(turn.text):
-        turn.say(replies.english_only(turn.clinic))
-        return state
-    if step != "ask_name":          # where "Bill Price" may be a name
-        for pattern, answer in _SIDE_QUESTIONS:
-            if pattern.search(turn.text):
-                turn.say(answer(turn.clinic))
-                return state
-        if u.intent == "unknown" and _WHERE.search(turn.text):
-            turn.say(replies.where_we_are(turn.clinic))
-            return state
     if not step and is_thanks(turn.text):   # mid-question, "ok thanks" is no answer
         turn.say(replies.you_are_welcome())
         return {}
@@ -154,6 +143,23 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return {}
     turn.say(replies.not_understood(None))
     return {}
+
+
+def _aside(turn: Turn, step: str | None) -> str | None:
+    """The answer to a question beside scheduling, or None."""
+    u, text, clinic = turn.understanding, turn.text, turn.clinic
+    if _PERSON.search(text):
+        return replies.talk_to_person(clinic)
+    if u.intent == "unknown" and _SPANISH.search(text):
+        return replies.english_only(clinic)
+    if step == "ask_name":         # where "Bill Price" may be a name
+        return None
+    for pattern, answer in _SIDE_QUESTIONS:
+        if pattern.search(text):
+            return answer(clinic)
+    if u.intent == "unknown" and _WHERE.search(text):
+        return replies.where_we_are(clinic)
+    return None
 
 
 _THANKS = frozenset({"thanks", "thank", "thankyou", "thx", "ty", "cheers", "bye", "goodbye"})
