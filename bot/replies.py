@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from scheduler.clinic import Clinic
+from scheduler.clinic import Clinic, TimeRange
 
 from . import segments
 
@@ -222,7 +222,7 @@ def running_late(clinic: Clinic) -> str:
 
 
 def opening_hours(clinic: Clinic) -> str:
-    spans: list[tuple[list[int], object]] = []        # runs of weekdays with the same hours
+    spans: list[tuple[list[int], TimeRange]] = []     # runs of weekdays with the same hours
     for day, span in clinic.open_hours().items():
         if spans and spans[-1][1] == span and spans[-1][0][-1] == day - 1:
             spans[-1][0].append(day)
