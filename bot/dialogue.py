@@ -192,7 +192,9 @@ def _start(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:
     if intent in ("cancel", "reschedule"):
         return _pick_appointment(turn, intent)
     # book: remember what this message already said, then ask for what is missing.
-    state = _soonest({"mode": "book", **entities(u)}, turn)
+    state = {"mode": "book", **entities(u)}
+    if _asks_soonest(turn):
+        state.update(date=turn.today.isoformat(), soonest=True)
     if turn.patient.name_enc is None and not state.get("name_asked"):
         turn.say(replies.ask_name())
         return {**state, "step": "ask_name", "name_asked": True}
@@ -203,13 +205,6 @@ def _asks_soonest(turn: Turn) -> bool:
     """No day, but "asap", "first available", "any day": the earliest openings."""
     u = turn.understanding
     return not (u.date or u.date_problem) and bool(u.urgency or _ANY_DAY.search(turn.text))
-
-
-def _soonest(state: dict[str, Any], turn: Turn) -> dict[str, Any]:
-    """The state searching from today when the message asks for the soonest and no day."""
-    if "date" in state or "date_problem" in state or not _asks_soonest(turn):
-        return state
-    return {**state, "date": turn.today.isoformat(), "soonest": True}
 
 
 def entities(u: Understanding, *, flag_past: bool = True) -> dict[str, Any]:

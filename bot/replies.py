@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from scheduler.clinic import Clinic, TimeRange
+from scheduler.clinic import WEEKDAYS, Clinic, TimeRange
 
 from . import segments
 
@@ -228,7 +228,7 @@ def opening_hours(clinic: Clinic) -> str:
             spans[-1][0].append(day)
         else:
             spans.append(([day], span))
-    names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    names = [day.title() for day in WEEKDAYS]
     parts = [f"{names[days[0]]}{'-' + names[days[-1]] if len(days) > 1 else ''} "
              f"{time_text(span.start)}-{time_text(span.end)}" for days, span in spans]
     return f"{clinic.name} is open {', '.join(parts)}. Call {clinic.display_phone} with questions."

@@ -105,11 +105,14 @@ def test_a_day_in_a_request_to_move_is_where_to_not_which(chat):
     assert "Which appointment" in chat.text("move my appointment to friday")
 
 
-def test_words_that_fit_both_appointments_are_asked_again(chat):
-    _two_booked(chat)
-    chat.text("cancel my appointment")
-    assert "number of the appointment" in chat.text("the one with the clinic")
-    assert "number of the appointment" in chat.text("this week")
+def test_words_that_fit_several_appointments_are_asked_again(chat, sessions):
+    _book(chat)                                          # a check-up, Thu Mar 5
+    chat.text("book a checkup on friday")
+    assert "You're booked" in chat.text("1")             # another, Fri Mar 6
+    assert "Which appointment" in chat.text("cancel my checkup")      # fits both
+    assert "number of the appointment" in chat.text("the checkup")    # still both
+    assert "number of the appointment" in chat.text("the one with the clinic")   # neither
+    assert chat.text("the one on friday").startswith("Cancel your General check-up, Fri Mar 6")
 
 
 def test_a_new_booking_request_while_picking_starts_the_booking(chat):
