@@ -32,6 +32,7 @@ from .tools import SchedulingTools
 
 # How far past the requested day to look when that day has nothing open.
 FALLBACK_DAYS = 21
+CHOICES = 3           # openings offered at a time
 INTERRUPTING = {"cancel", "reschedule", "list", "help", "waitlist"}
 # Questions beside scheduling that patients ask anyway: a person, and where the clinic is.
 _PERSON = re.compile(r"\b(?:(?:talk|speak|chat)(?: to| with)? (?:a |an |the |some |real )*"
@@ -372,24 +373,26 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     search = dict(provider_key=provider, part_of_day=state.get("part"), around=wanted_time)
     try:
         slots = turn.tools.find_slots(kind.key, start_date=day, end_date=day, **search)
-        on_day = bool(slots)
-        if not slots:
-            slots = turn.tools.find_slots(kind.key, start_date=day,
-                                          end_date=day + timedelta(days=FALLBACK_DAYS), **search)
+        on_day = len(slots)
+        if on_day < CHOICES:
+            # A full or nearly full day: the nearest openings after it, so there is a choice.
+            slots += turn.tools.find_slots(kind.key, start_date=day + timedelta(days=1),
+                                           end_date=day + timedelta(days=FALLBACK_DAYS),
+                                           limit=CHOICES - on_day, **search)
         if not slots and provider:
             slots = turn.tools.find_slots(kind.key, start_date=day,
                                           end_date=day + timedelta(days=FALLBACK_DAYS),
                                           part_of_day=state.get("part"), around=wanted_time)
     except SchedulingError:
-        slots, on_day = [], False
+        slots, on_day = [], 0
     if not slots:
         turn.say(" ".join(prefix + [replies.no_slots(kind.name, clinic)]))
         return {}
     exact = wanted_time is None or any(
-        s.start.astimezone(clinic.zone).time() == wanted_time for s in slots)
+        s.start.astimezone(clinic.zone).time() == wanted_time for s in slots[:on_day])
     requested_day = None if prefix or state.get("soonest") else day
-    return _present(turn, state, slots,
-                    " ".join(prefix + [replies.slots_offer(requested_day, on_day, exact=exact)]))
+    return _present(turn, state, slots, " ".join(prefix + [
+        replies.slots_offer(requested_day, on_day, exact=exact, shown=len(slots))]))
 
 
 def _provider_for(clinic: Clinic, state: dict[str, Any]) -> str | None:
@@ -434,14 +437,13 @@ def _offer_beside(turn: Turn, state: dict[str, Any], *, later: bool) -> dict[str
 def _take(turn: Turn, state: dict[str, Any], slot: Slot) -> dict[str, Any]:
     clinic = turn.clinic
     try:
-        if state.get("mode") == "reschedule":
-            appointment = turn.tools.reschedule_appointment(state["appointment"], slot)
-            turn.say(replies.moved(appointment.appointment_type.name, appointment.start_at,
-                                   appointment.provider.name, clinic))
-        else:
-            appointment = turn.tools.book_appointment(slot)
-            turn.say(replies.booked(appointment.appointment_type.name, appointment.start_at,
-                                    appointment.provider.name, clinic, appointment.id))
+        moving = state.get("mode") == "reschedule"
+        appointment = (turn.tools.reschedule_appointment(state["appointment"], slot) if moving
+                       else turn.tools.book_appointment(slot))
+        # The names from the clinic, not the appointment's relationships (a query each).
+        names = (clinic.appointment_type(slot.type_key).name, appointment.start_at,
+                 clinic.provider(slot.provider_key).name, clinic)
+        turn.say(replies.moved(*names) if moving else replies.booked(*names, appointment.id))
         return {}
     except (SlotUnavailable, OutsideBookingWindow) as refusal:
         alternatives = refusal.alternatives[:3]

@@ -117,11 +117,18 @@ def beyond_horizon(type_name: str, days: int) -> str:
             "works for you?")
 
 
-def slots_offer(day: date | None, on_requested_day: bool, *, exact: bool = True) -> str:
+def slots_offer(day: date | None, on_requested_day: int, *, exact: bool = True,
+                shown: int = 0) -> str:
+    """The line above offered openings: `on_requested_day` of the `shown` are on `day`, the
+    day asked for (None: no day was asked for)."""
     if day is not None and not on_requested_day:
         return f"There are no openings on {day_text(day)}. The nearest are:"
     if day is not None and not exact:
         return f"That time isn't available on {day_text(day)}. The nearest openings are:"
+    if day is not None and on_requested_day < shown:
+        left = "one opening" if on_requested_day == 1 else f"{on_requested_day} openings"
+        return (f"{day_text(day)} has only {left} left, so the next ones are listed too. "
+                "Reply with a number:")
     return "These times are open. Reply with a number:"
 
 

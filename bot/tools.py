@@ -103,7 +103,8 @@ class SchedulingTools:
                     type=slot.type_key, provider=slot.provider_key,
                     start=appointment.start_at.isoformat())
         # Its reminders, in the same transaction as the booking (jobs/reminders.py).
-        reminders.plan_reminders(self.db, self.clinic, appointment, now=self.now)
+        reminders.plan_reminders(self.db, self.clinic, appointment, slot.type_key, now=self.now,
+                                 new=True)
         return appointment
 
     def cancel_appointment(self, appointment_id: int) -> Appointment:
@@ -134,7 +135,7 @@ class SchedulingTools:
         self._audit("appointment_rescheduled", patient_id=appointment.patient_id,
                     appointment_id=appointment.id, old_start=old_start.isoformat(),
                     start=appointment.start_at.isoformat(), provider=slot.provider_key)
-        reminders.plan_reminders(self.db, self.clinic, appointment, now=self.now)
+        reminders.plan_reminders(self.db, self.clinic, appointment, slot.type_key, now=self.now)
         self._slot_freed(freed)
         return appointment
 

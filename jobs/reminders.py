@@ -43,7 +43,7 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import replies
@@ -171,23 +171,29 @@ def due_times(start: datetime, offsets: Iterable[timedelta], zone: ZoneInfo,
     return sorted(found)
 
 
-def plan_reminders(db: Session, clinic: Clinic, appointment: Appointment, *, now: datetime,
-                   policy: ReminderPolicy | None = None) -> list[Reminder]:
-    """Plan `appointment`'s reminders (its pending ones are replaced)."""
+_PLAN = insert(Reminder.__table__)
+
+
+def plan_reminders(db: Session, clinic: Clinic, appointment: Appointment, type_key: str, *,
+                   now: datetime, new: bool = False,
+                   policy: ReminderPolicy | None = None) -> int:
+    """Plan the reminders of `appointment`, of type `type_key`; returns how many. Its pending
+    ones are replaced, unless it is `new` (booked in this transaction: it has none)."""
     policy = policy or _policy
-    cancel_reminders(db, appointment.id, now=now)
+    if not new:
+        cancel_reminders(db, appointment.id, now=now)
     patient = db.get(Patient, appointment.patient_id)
     if patient is None or patient.opted_out_at is not None or patient.phone_enc is None:
-        return []
+        return 0
     zone = patient_zone(patient, clinic)
-    type_key = appointment.appointment_type.key
-    rows = [Reminder(kind="reminder", appointment_id=appointment.id, patient_id=patient.id,
-                     due_at=due, status=PENDING, attempts=0, created_at=now)
+    rows = [{"kind": "reminder", "appointment_id": appointment.id, "patient_id": patient.id,
+             "due_at": due, "status": PENDING, "attempts": 0, "created_at": now}
             for due in due_times(appointment.start_at, policy.offsets_for(clinic, type_key), zone,
                                  policy.quiet_hours, now=now)]
-    db.add_all(rows)
-    db.flush()
-    return rows
+    if rows:
+        # Core, one statement for all: nothing reads these rows back in this transaction.
+        db.connection().execute(_PLAN, rows)
+    return len(rows)
 
 
 def cancel_reminders(db: Session, appointment_id: int, *, now: datetime) -> int:

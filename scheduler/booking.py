@@ -70,7 +70,7 @@ def book(session: Session, clinic: Clinic, *, patient_id: int, slot: Slot, now: 
     """Book `slot` for a patient. Another free room of the same kind is taken if the slot's own
     was booked meanwhile; otherwise `SlotUnavailable` (or `OutsideBookingWindow` for a time that
     cannot be booked at all) is raised with the nearest free `alternatives`."""
-    if session.scalar(select(Patient.id).where(Patient.id == patient_id)) is None:
+    if session.get(Patient, patient_id) is None:    # (the turn's patient: no query)
         raise NotFound("no such patient")
     resolved = resolve_slot(session, clinic, slot, now=now)
     for room in _attempts(session, clinic, resolved, now):

@@ -2,6 +2,7 @@
 
 The clock is Wednesday 2026-03-04 09:00 in New York.
 """
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -450,6 +451,45 @@ def test_a_time_outside_hours_offers_the_nearest(chat):
     chat.text("skip")
     reply = chat.text("tomorrow at 11pm")
     assert "isn't available" in reply and "1." in reply
+
+
+def _nearly_fill(sessions, vault, clinic, now, day):
+    """Book every check-up opening of `day` for another patient, then cancel one of those
+    bookings: one or two openings are left (two when the slot before it was a gap)."""
+    from scheduler import availability, booking
+    from scheduler.patients import find_or_create_patient
+
+    def free():
+        return availability.find_slots(db, clinic, "checkup", now=now, start_date=day,
+                                       end_date=day)
+
+    with sessions.begin() as db:
+        other = find_or_create_patient(db, vault, "+12125550188", now=now)
+        made = []
+        while openings := free():
+            made.append(booking.book(db, clinic, patient_id=other.id, slot=openings[0],
+                                     now=now).id)
+        booking.cancel(db, made[len(made) // 2], now=now)
+        left = len(free())
+    assert left in (1, 2)
+    return left
+
+
+def test_a_nearly_full_day_is_offered_with_the_next_openings(chat, sessions, vault, demo_clinic,
+                                                             clock):
+    tomorrow = clock.now.astimezone(demo_clinic.zone).date() + timedelta(days=1)
+    left = _nearly_fill(sessions, vault, demo_clinic, clock.now, tomorrow)
+    chat.text("book a checkup tomorrow")
+    offered = chat.text("skip")
+    assert offered.startswith(f"Thu Mar 5 has only {'one opening' if left == 1 else '2 openings'}"
+                              " left, so the next ones are listed too")
+    lines = [line for line in offered.splitlines() if line[:2] in ("1.", "2.", "3.")]
+    assert len(lines) == 3
+    assert ["Thu Mar 5" in line for line in lines] == [True] * left + [False] * (3 - left)
+    before = {a.id for a in _appointments(sessions)}
+    assert "You're booked" in chat.text("3")
+    [mine] = [a for a in _appointments(sessions) if a.id not in before]
+    assert mine.start_at.astimezone(demo_clinic.zone).date() > tomorrow
 
 
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
