@@ -14,7 +14,8 @@ the conversation state, two hash-chained audit events, with the same encryption 
 What it reaches is what any Python implementation of the turn could hope for on this machine.
 
 Patients follow a script of texts (consent, YES, help, list, a booking with a slot search,
-a choice that books); each number sends at most 10 texts, so the rate limit never applies.
+a choice that books, each patient on another day); each number sends at most 10 texts, so the
+rate limit never applies. At the end the benchmark counts ours' bookings: one a patient.
 Requests are signed before timing starts; each client thread keeps its numbers in order.
 
     .venv/bin/python bench/bench_sms.py [--requests 3000] [--connections 16] [--workers 2]
@@ -40,8 +41,10 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,13 +52,20 @@ sys.path.insert(0, str(ROOT))
 import phonenumbers  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from flask import Flask, Response, request  # noqa: E402
+from sqlalchemy import create_engine, text as sql  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 from twilio.twiml.messaging_response import MessagingResponse  # noqa: E402
 
 TOKEN = "bench-auth-token-" + "0" * 16
 ACCOUNT_SID = "AC" + "0" * 32
-SCRIPT = ["hi", "YES", "help", "my appointments", "book a checkup next week", "skip", "2",
-          "my appointments", "thanks", "what can you do"]
+# Each patient asks for a day and an hour of their own among those whose conversations overlap
+# (`booking_days`), so that every "2" books: asked for one day, the calendar would fill up
+# within the run; asked for nearby times at once, two patients would pick the same opening and
+# one would be offered others.
+SCRIPT = ["hi", "YES", "help", "my appointments", "book a checkup on {day} at {hour}", "skip",
+          "2", "my appointments", "thanks", "what can you do"]
+HOURS = ["8am", "9am", "10am", "11am", "12pm", "1pm", "2pm", "3pm", "4pm"]
+CHOICE = b"&Body=2&"          # the text that books, as it is sent
 BARE_REPLY = ("Maple Street Family Clinic: appointment texts to book, move or cancel visits. Msg & "
               "data rates may apply. Reply YES to continue, HELP for help, STOP to opt out.")
 
@@ -203,26 +213,46 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def booking_days() -> list[str]:
+    """Mondays to Thursdays from the day after tomorrow to 85 days ahead (the check-up's
+    horizon is 90), as patients write them ("December 3"): days on which every general
+    practitioner of the demo clinic works."""
+    today = datetime.now(ZoneInfo("America/New_York")).date()
+    days = (today + timedelta(days=n) for n in range(2, 86))
+    return [f"{day:%B} {day.day}" for day in days if day.weekday() < 4]
+
+
 def signed_requests(base_url: str, count: int, connections: int, first_number: int
                     ) -> list[list[tuple[bytes, str]]]:
     """`count` signed webhook bodies, split over the connections; each patient's texts stay in
-    one connection, in script order."""
+    one connection, in script order.
+
+    Lane k begins with a patient who sends only the first k * 10 / connections texts of the
+    script: the lanes are spread over the script from the start, as independent patients are.
+    Begun together, they would stay in step, every lane sending its booking ("2") at about the
+    same moment, a burst that no population of patients produces."""
     validator = RequestValidator(TOKEN)
     url = base_url + "/twilio/sms"
+    days = booking_days()
     per_connection: list[list[tuple[bytes, str]]] = [[] for _ in range(connections)]
-    patients = -(-count // len(SCRIPT))
-    made = 0
-    for patient in range(patients):
-        number = f"+1646{first_number + patient:07d}"
-        lane = per_connection[patient % connections]
-        for text in SCRIPT:
-            if made == count:
-                break
-            params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT_SID,
-                      "From": number, "To": "+12125550100", "Body": text, "NumMedia": "0",
-                      "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
-            lane.append((urlencode(params).encode(), validator.compute_signature(url, params)))
-            made += 1
+    openers = [SCRIPT[:lane * len(SCRIPT) // connections] or SCRIPT
+               for lane in range(connections)]
+    made, serial = 0, first_number
+    while made < count:
+        for lane in range(connections):
+            texts, openers[lane] = openers[lane], SCRIPT
+            number = f"+1646{serial:07d}"
+            for text in texts[:count - made]:
+                body = text.format(day=days[serial % len(days)],
+                                   hour=HOURS[serial // len(days) % len(HOURS)])
+                params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT_SID,
+                          "From": number, "To": "+12125550100", "Body": body, "NumMedia": "0",
+                          "NumSegments": "1", "SmsStatus": "received",
+                          "ApiVersion": "2010-04-01"}
+                per_connection[lane].append((urlencode(params).encode(),
+                                             validator.compute_signature(url, params)))
+                made += 1
+            serial += 1
     return per_connection
 
 
@@ -230,13 +260,14 @@ def load(port: int, lanes: list[list[tuple[bytes, str]]], time_limit: float) -> 
     """Send every lane's requests on its own connection, all lanes at once."""
     latencies: list[float] = []
     failures: list[str] = []
+    chosen: list[int] = []
     lock = threading.Lock()
     start = threading.Barrier(len(lanes) + 1)
     stop_at = [0.0]
 
     def run(lane):
         connection = None
-        mine, bad = [], []
+        mine, bad, chose = [], [], 0
         start.wait()
         for body, sig in lane:
             if time.monotonic() > stop_at[0]:
@@ -258,6 +289,7 @@ def load(port: int, lanes: list[list[tuple[bytes, str]]], time_limit: float) -> 
                 connection = None
                 continue
             mine.append(time.perf_counter() - began)
+            chose += CHOICE in body
             if response.status != 200 or b"<Response" not in data:
                 bad.append(f"HTTP {response.status}")
         if connection is not None:
@@ -265,6 +297,7 @@ def load(port: int, lanes: list[list[tuple[bytes, str]]], time_limit: float) -> 
         with lock:
             latencies.extend(mine)
             failures.extend(bad)
+            chosen.append(chose)
 
     threads = [threading.Thread(target=run, args=(lane,)) for lane in lanes]
     for thread in threads:
@@ -284,7 +317,8 @@ def load(port: int, lanes: list[list[tuple[bytes, str]]], time_limit: float) -> 
 
     return {"requests": len(latencies), "seconds": elapsed, "rps": len(latencies) / elapsed,
             "p50": pct(50), "p90": pct(90), "p99": pct(99), "max": ordered[-1] * 1000,
-            "mean": statistics.fmean(latencies) * 1000, "failures": failures}
+            "mean": statistics.fmean(latencies) * 1000, "failures": failures,
+            "choices": sum(chosen)}
 
 
 def describe(name: str, result: dict) -> str:
@@ -339,11 +373,12 @@ def main() -> int:
                 target, ports[name], {**env, "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports[name]}"},
                 args.workers, args.worker_class, args.threads)
         number = 0
+        choices = dict.fromkeys(ports, 0)     # texts that chose an offered opening ("2")
         for name, port in ports.items():
             lanes = signed_requests(f"http://127.0.0.1:{port}", args.warmup, args.connections,
                                     number)
             number += args.warmup
-            load(port, lanes, args.time_limit)
+            choices[name] += load(port, lanes, args.time_limit)["choices"]
         # Side by side: bare, floor, ours, twice; each figure is the sum over its two halves.
         halves: dict[str, list[dict]] = {name: [] for name in ports}
         for _ in range(2):
@@ -352,6 +387,7 @@ def main() -> int:
                                         args.connections, number)
                 number += args.requests
                 halves[name].append(load(port, lanes, args.time_limit / 2))
+                choices[name] += halves[name][-1]["choices"]
         for name, parts in halves.items():
             latencies_note = {k: max(p[k] for p in parts) for k in ("p99", "max")}
             requests_ = sum(p["requests"] for p in parts)
@@ -380,6 +416,12 @@ def main() -> int:
     print(f"  for scale, floor / bare: {results['floor']['rps'] / results['bare']['rps']:.2f}, "
           f"ours / floor: {results['ours']['rps'] / results['floor']['rps']:.2f}"
           + ("  (the floor is on SQLite)" if args.database_url else ""))
+    engine = create_engine(database)
+    with engine.connect() as connection:
+        booked = connection.execute(sql("SELECT count(*) FROM appointments")).scalar()
+    engine.dispose()
+    print(f"  ours booked {booked} appointments for the {choices['ours']} texts that chose an "
+          f"opening (\"2\")")
     failed = [f for result in results.values() for f in result["failures"]]
     if failed:
         print(f"  {len(failed)} failed requests: {sorted(set(failed))}")
