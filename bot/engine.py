@@ -92,6 +92,16 @@ class Receipt(Protocol):
         """Keep the answer with the claim, for the message's repeats."""
 
 
+@dataclass(frozen=True)
+class Heard:
+    """A message as the engine reads it: `text` cleaned and bounded, the turn's `now`, and
+    what the local understanding makes of it (patients' messages only)."""
+
+    now: datetime
+    text: str
+    understanding: Understanding | None
+
+
 @dataclass
 class ModelTurn:
     """A turn the model answers, between the transaction that read it and the one that saves
@@ -132,11 +142,12 @@ class ConversationEngine:
         kept: Receipt | None = None      # a receipt whose claim is committed, unanswered
         try:
             with self._turn_lock(message):
+                heard = self._hear(message)
                 with self.sessions.begin() as db:
                     self._hold_person(db, message)
                     if receipt is not None and not receipt.claim(db):
                         raise AlreadyHandled(message.message_id)
-                    answered = self._handle(db, message)
+                    answered = self._handle(db, message, heard)
                     if not isinstance(answered, ModelTurn):
                         out = self._keep(db, message, receipt, answered)
                 if isinstance(answered, ModelTurn):
@@ -212,9 +223,18 @@ class ConversationEngine:
         return [OutboundMessage(message.channel, message.sender, r.text, r.options, r.kind)
                 for r in replies_]
 
-    def _handle(self, db: Session, message: InboundMessage) -> list[dialogue.Reply] | ModelTurn:
+    def _hear(self, message: InboundMessage) -> Heard:
+        """The message's text, time and meaning, worked out before the turn's transaction: on
+        SQLite that transaction holds the one write lock from its first statement to its
+        commit, so what needs no database comes first."""
         now = self.clock()
         text = " ".join((message.text or "")[:MAX_TEXT].split())
+        return Heard(now, text, self._understand(text, now) if message.role == "patient"
+                     else None)
+
+    def _handle(self, db: Session, message: InboundMessage,
+                heard: Heard) -> list[dialogue.Reply] | ModelTurn:
+        now, text = heard.now, heard.text
         if message.role != "patient":
             # The adapter vouched for the role (Slack: the staff_users table); never a patient's.
             return self.staff.respond(db, message, text, now)
@@ -225,13 +245,14 @@ class ConversationEngine:
                           detail={"chars": len(message.text or "")}, text_=text)
 
         if message.channel == SMS:
-            out = self._sms_turn(db, message, text, patient, now)
+            out = self._sms_turn(db, message, text, patient, now, heard.understanding)
         elif (urgent := self._emergency(db, message, text, patient, now)) is not None:
             out = urgent
         elif not text:
             out = [dialogue.Reply(replies.empty_message())]
         else:
-            out = self._converse(db, message, text, patient, now)
+            out = self._converse(db, message, text, patient, now,
+                                 understanding=heard.understanding)
         if not isinstance(out, ModelTurn):
             self._audit_replies(db, message, patient.id, now, out)
         return out
@@ -258,10 +279,10 @@ class ConversationEngine:
         return [dialogue.Reply(replies.emergency(self.clinic, flag), kind="emergency")]
 
     def _sms_turn(self, db: Session, message: InboundMessage, text: str, patient,
-                  now: datetime) -> list[dialogue.Reply] | ModelTurn:
+                  now: datetime, understanding: Understanding
+                  ) -> list[dialogue.Reply] | ModelTurn:
         """Policy first (keywords, opt-out, rate limit), then triage, consent, the dialogue;
         the answer comes back as one text of at most two segments, or nothing."""
-        understanding = self._understand(text, now)
         verdict = self.sms_policy.screen(db, message, text, patient, now,
                                          intent=understanding.intent)
         if verdict is None:

@@ -167,6 +167,8 @@ def booking_refused(reason: str) -> str:
 
 
 def choose_range(count: int) -> str:
+    if count == 1:
+        return "Please reply 1 to choose it."
     return f"Please reply with a number from 1 to {count}."
 
 

@@ -492,6 +492,18 @@ def test_a_nearly_full_day_is_offered_with_the_next_openings(chat, sessions, vau
     assert mine.start_at.astimezone(demo_clinic.zone).date() > tomorrow
 
 
+def test_a_choice_out_of_range_repeats_the_offer(chat):
+    chat.text("book a checkup tomorrow")
+    chat.text("skip")
+    reply = chat.text("7")
+    assert reply.startswith("Please reply with a number from 1 to 3.") and "3. Thu Mar 5" in reply
+
+
+def test_a_single_option_is_not_a_range_from_1_to_1():
+    from bot import replies
+    assert replies.choose_range(1) == "Please reply 1 to choose it."
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text
