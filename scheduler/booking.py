@@ -19,9 +19,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from .availability import ResolvedSlot, Slot, alternatives, cells, refresh, resolve_slot
 from .clinic import Clinic
@@ -169,10 +169,18 @@ def reschedule(session: Session, clinic: Clinic, appointment_id: int, new_slot: 
     raise AssertionError("unreachable: _attempts raises when it runs out")
 
 
+# Built once. The type and provider come joined (every list names them); the patient (the
+# caller's, already loaded), the room and the equipment only if asked for. The statuses are
+# compared one by one: an IN list would be rendered again at every execution.
+_UPCOMING = (select(Appointment)
+             .options(lazyload(Appointment.patient), lazyload(Appointment.room),
+                      lazyload(Appointment.equipment))
+             .where(Appointment.patient_id == bindparam("patient_id"),
+                    or_(*(Appointment.status == status for status in ACTIVE_STATUSES)),
+                    Appointment.start_at >= bindparam("now"))
+             .order_by(Appointment.start_at, Appointment.id))
+
+
 def upcoming_appointments(session: Session, patient_id: int, *, now: datetime) -> list[Appointment]:
     """A patient's active appointments starting from `now`, earliest first."""
-    return list(session.scalars(
-        select(Appointment)
-        .where(Appointment.patient_id == patient_id, Appointment.status.in_(ACTIVE_STATUSES),
-               Appointment.start_at >= now)
-        .order_by(Appointment.start_at, Appointment.id)).unique())
+    return list(session.scalars(_UPCOMING, {"patient_id": patient_id, "now": now}).unique())
