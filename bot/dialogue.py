@@ -54,6 +54,8 @@ _SIDE_QUESTIONS = (
                 re.IGNORECASE), replies.opening_hours),
     (re.compile(r"\b(?:cost|costs|price|how much|insurance|medicare|medicaid|co-?pay"
                 r"|billing)\b", re.IGNORECASE), replies.front_desk),
+    (re.compile(r"\b(?:bring|prepare|preparation|fasting|fast before|paperwork|forms)\b",
+                re.IGNORECASE), replies.how_to_prepare),
 )
 # No day, but "asap", "first available", "any day": the earliest openings, from today.
 _ANY_DAY = re.compile(r"\b(?:any ?day|whenever)\b", re.IGNORECASE)
@@ -222,6 +224,7 @@ def entities(u: Understanding, *, flag_past: bool = True) -> dict[str, Any]:
             found["date_problem"] = "past"
     if u.time:
         found["time"] = u.time.strftime("%H:%M")
+        found["bound"] = u.time_bound       # "after 3": a limit, not a wish
     if u.part_of_day:
         found["part"] = u.part_of_day
     if u.provider:
@@ -241,6 +244,7 @@ def _merge_found(state: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         merged.pop("soonest", None)
         if "time" not in new:
             merged.pop("time", None)
+            merged.pop("bound", None)
     merged.update(new)
     return merged
 
@@ -317,9 +321,14 @@ def _answer_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if picked is not None:
         return _next_booking_question(turn, picked)
     types = turn.clinic.appointment_types
-    if turn.understanding.intent == "choose":
+    u = turn.understanding
+    if u.intent == "choose":
         turn.say(replies.choose_range(len(types)), [t.name for t in types])
         return state
+    if u.date or u.time or u.part_of_day or u.provider:
+        # "tomorrow morning" before the kind of visit: kept, and the kind asked once more.
+        turn.say("Got it. " + replies.ask_type(), [t.name for t in types])
+        return merge(state, u)
     turn.say(replies.not_understood("ask_type"), [t.name for t in types])
     return state
 
@@ -334,7 +343,7 @@ def _answer_when(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
             if not u.date:  # "the 7th" is a choice out of range but a fine day
                 turn.say(replies.choose_range(len(offers)), state.get("labels", []))
                 return state
-        if u.time and not u.date:
+        if u.time and not u.date and not u.time_bound:
             wanted = u.time.strftime("%H:%M")
             for offer in offers:
                 local = Slot.from_dict(offer).start.astimezone(turn.clinic.zone)
@@ -370,29 +379,47 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         turn.say(replies.beyond_horizon(kind.name, kind.max_days_ahead))
         return {**state, "step": "ask_day", "date": None, "time": None}
     provider = _provider_for(clinic, state)
-    search = dict(provider_key=provider, part_of_day=state.get("part"), around=wanted_time)
+    bound = state.get("bound") if wanted_time else None
+
+    def find(first: date, last: date, limit: int, provider_key: str | None) -> list[Slot]:
+        """Openings from `first` to `last`; with a bound ("after 3"), only those within it,
+        earliest first (more are read, since the search takes them nearest the time)."""
+        found = turn.tools.find_slots(kind.key, start_date=first, end_date=last,
+                                      provider_key=provider_key, part_of_day=state.get("part"),
+                                      around=wanted_time, limit=limit * 4 if bound else limit)
+        if bound:
+            found = sorted((s for s in found if _within(s, wanted_time, bound, clinic)),
+                           key=lambda s: s.start)
+        return found[:limit]
+
     try:
-        slots = turn.tools.find_slots(kind.key, start_date=day, end_date=day, **search)
+        slots = find(day, day, CHOICES, provider)
         on_day = len(slots)
         if on_day < CHOICES:
             # A full or nearly full day: the nearest openings after it, so there is a choice.
-            slots += turn.tools.find_slots(kind.key, start_date=day + timedelta(days=1),
-                                           end_date=day + timedelta(days=FALLBACK_DAYS),
-                                           limit=CHOICES - on_day, **search)
+            slots += find(day + timedelta(days=1), day + timedelta(days=FALLBACK_DAYS),
+                          CHOICES - on_day, provider)
         if not slots and provider:
-            slots = turn.tools.find_slots(kind.key, start_date=day,
-                                          end_date=day + timedelta(days=FALLBACK_DAYS),
-                                          part_of_day=state.get("part"), around=wanted_time)
+            slots = find(day, day + timedelta(days=FALLBACK_DAYS), CHOICES, None)
+        if not slots and bound:      # nothing within it: the nearest times, said as such
+            return _offer(turn, {**state, "bound": None})
     except SchedulingError:
         slots, on_day = [], 0
     if not slots:
         turn.say(" ".join(prefix + [replies.no_slots(kind.name, clinic)]))
         return {}
-    exact = wanted_time is None or any(
+    exact = wanted_time is None or bool(bound and on_day) or any(
         s.start.astimezone(clinic.zone).time() == wanted_time for s in slots[:on_day])
     requested_day = None if prefix or state.get("soonest") else day
     return _present(turn, state, slots, " ".join(prefix + [
         replies.slots_offer(requested_day, on_day, exact=exact, shown=len(slots))]))
+
+
+def _within(slot: Slot, limit: time, bound: str, clinic: Clinic) -> bool:
+    """Whether the slot starts within "after `limit`" or "before `limit`" (the limit itself
+    included: "after 3" takes 3:00, as people mean it)."""
+    start = slot.start.astimezone(clinic.zone).time()
+    return start >= limit if bound == "after" else start <= limit
 
 
 def _provider_for(clinic: Clinic, state: dict[str, Any]) -> str | None:
@@ -426,10 +453,9 @@ def _offer_beside(turn: Turn, state: dict[str, Any], *, later: bool) -> dict[str
         nearby = []
     beside = sorted((s for s in nearby if (s.start > edge if later else s.start < edge)),
                     key=lambda s: abs(s.start - edge))[:3]
-    if not beside:
-        turn.say(replies.nothing_beside(edge.date(), later=later))
-        return {**state, "step": "ask_day", "offers": [], "labels": [], "date": None,
-                "time": None}
+    if not beside:     # the times offered stay open; another day works too
+        turn.say(replies.nothing_beside(edge.date(), later=later), state.get("labels", []))
+        return state
     return _present(turn, state, sorted(beside, key=lambda s: s.start),
                     replies.slots_offer(None, True))
 

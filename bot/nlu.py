@@ -28,6 +28,7 @@ Rules, in the clinic's words (all relative to `now.date()`, the clinic's today):
   "noon". A bare hour ("at 3", "tomorrow 10") is read in clinic hours: 7-11 morning, 12 noon, 1-6
   afternoon; a part of day said with it overrides ("8 in the evening" -> 20:00). A message that is
   only a number ("3") is a choice, never a time. Numbers inside dates and phone numbers are neither.
+  "after 3" and "before 10am" make the time a limit (`time_bound`), not a wish.
 * A message that is only a digit ordinal ("2nd", "the 7th") is a choose with that choice AND the
   date it would name, so the dialogue can use whichever its state expects.
 
@@ -161,6 +162,8 @@ class Understanding:
     urgency: str | None = None            # "urgent" | None
     choice: int | None = None             # 1-based numbered option
     date_problem: str | None = None       # "impossible" | "past" | None
+    # "after" | "before": `time` is a limit ("after 3"). Not in `as_json` (the CLI's contract).
+    time_bound: str | None = None
 
     def as_json(self) -> dict:
         return {
@@ -573,6 +576,23 @@ def _clock(hour: int, minute: int, meridiem: str | None, part: str | None,
     return hour * 60 + minute
 
 
+# "after 3", "before 10am", "any time after 2:30": the time is a limit, not a wish.
+_BOUND_LEAD = re.compile(r"\b(?P<bound>after|before)\s+(?:about\s+|around\s+)?$")
+
+
+def find_time(text: str, part: str | None) -> tuple[int | None, str | None, str]:
+    """Minutes after midnight of the time the message names, whether it is a limit ("after",
+    "before", else None), and the text with the time masked."""
+    minutes, masked = _find_time(text, part)
+    if minutes is None:
+        return None, None, text
+    at = next((i for i, (a, b) in enumerate(zip(text, masked)) if a != b), 0)
+    said = text[at:]         # "after 3" is one match of _TIME_AT, "after 3pm" two parts
+    lead = _BOUND_LEAD.search(text[:at] + (said.split(" ", 1)[0] + " "
+                                           if said.startswith(("after ", "before ")) else ""))
+    return minutes, lead["bound"] if lead else None, masked
+
+
 def _find_time(text: str, part: str | None) -> tuple[int | None, str]:
     """Minutes after midnight of the time the message names, and the text with it masked."""
     m = _TIME_MERIDIEM.search(text)
@@ -671,7 +691,7 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
     # Entities.
     date, problem, rest = _find_date(s, today)
     part = _find_part(s)
-    minutes, rest = _find_time(rest, part)
+    minutes, bound, rest = find_time(rest, part)
     when = dt.time(minutes // 60, minutes % 60) if minutes is not None else None
     provider = vocabulary.provider_in(s) if vocabulary else None
     kind = vocabulary.appointment_type_in(s) if vocabulary else None
@@ -696,7 +716,8 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
         else:
             intent = "unknown"
     return Understanding(intent=intent, date=date, time=when, part_of_day=part, provider=provider,
-                         appointment_type=kind, urgency=urgency, date_problem=problem)
+                         appointment_type=kind, urgency=urgency, date_problem=problem,
+                         time_bound=bound if when else None)
 
 
 def _choice(m: re.Match) -> int | None:

@@ -133,8 +133,8 @@ def slots_offer(day: date | None, on_requested_day: int, *, exact: bool = True,
 
 
 def nothing_beside(day: date, *, later: bool) -> str:
-    return (f"There is nothing {'later' if later else 'earlier'} on {day_text(day)}. "
-            "What other day works for you?")
+    return (f"There is nothing {'later' if later else 'earlier'} on {day_text(day)}. Reply "
+            "with a number for one of these, or tell me another day:")
 
 
 def no_slots(type_name: str, clinic: Clinic) -> str:
@@ -245,6 +245,11 @@ def opening_hours(clinic: Clinic) -> str:
 
 def front_desk(clinic: Clinic) -> str:
     return (f"The front desk can answer that (costs, insurance, billing): call "
+            f"{clinic.display_phone}. I can book, move or cancel a visit.")
+
+
+def how_to_prepare(clinic: Clinic) -> str:
+    return (f"The front desk can tell you what to bring and how to prepare: call "
             f"{clinic.display_phone}. I can book, move or cancel a visit.")
 
 

@@ -145,17 +145,21 @@ def test_anything_later_or_earlier_offers_the_neighbouring_times_that_day(chat):
     assert "upcoming" not in again and _offered_times(again)
 
 
-def test_when_nothing_is_later_that_day_it_asks_for_another_day(chat):
+def test_when_nothing_is_later_that_day_the_last_times_stay_offered(chat, sessions):
     chat.text("book a checkup tomorrow")
     chat.text("Jordan Testperson")
-    reply = ""
+    last = reply = ""
     for _ in range(60):
-        reply = chat.text("later")
+        last, reply = reply, chat.text("later")
         if "nothing later" in reply:
             break
-    assert reply == "There is nothing later on Thu Mar 5. What other day works for you?"
-    # The old offers are gone: a re-prompt does not list them again.
-    assert "1." not in chat.text("hmm")
+    assert reply.startswith("There is nothing later on Thu Mar 5. Reply with a number for one "
+                            "of these, or tell me another day:")
+    assert _offered_times(reply) == _offered_times(last)
+    assert "You're booked" in chat.text("3")
+    [booked] = _appointments(sessions)
+    local = booked.start_at.astimezone(ZoneInfo("America/New_York"))
+    assert (local.hour, local.minute) == _offered_times(reply)[2]
 
 
 @pytest.mark.parametrize("asked", ["can I talk to a person", "I want to speak to someone",
@@ -502,6 +506,45 @@ def test_a_choice_out_of_range_repeats_the_offer(chat):
 def test_a_single_option_is_not_a_range_from_1_to_1():
     from bot import replies
     assert replies.choose_range(1) == "Please reply 1 to choose it."
+
+
+def test_a_day_given_when_asked_the_kind_of_visit_is_kept(chat):
+    chat.text("book an appointment")
+    assert "What kind of visit" in chat.text("skip")
+    reply = chat.text("tomorrow morning")
+    assert reply.startswith("Got it. What kind of visit") and "didn't catch" not in reply
+    offered = chat.text("1")
+    assert "Thu Mar 5 at 8:" in offered or "Thu Mar 5 at 9:" in offered
+
+
+@pytest.mark.parametrize("question", ["do i need to bring anything", "How should I prepare?",
+                                      "is there paperwork to fill out"])
+def test_what_to_bring_goes_to_the_front_desk_and_the_offer_stays(chat, question):
+    chat.text("book a checkup tomorrow")
+    offered = chat.text("skip")
+    reply = chat.text(question)
+    assert "what to bring" in reply and "(212) 555-0100" in reply
+    assert "You're booked" in chat.text("1") and "1." in offered
+
+
+def test_after_a_time_offers_only_later_openings_earliest_first(chat):
+    chat.text("book a checkup tomorrow after 3pm")
+    times = _offered_times(chat.text("skip"))
+    assert len(times) == 3 and times == sorted(times) and min(times) >= (15, 0)
+
+
+def test_before_a_time_offers_only_earlier_openings(chat):
+    chat.text("book a checkup tomorrow")
+    chat.text("skip")
+    reply = chat.text("anything before 10am?")
+    times = _offered_times(reply)
+    assert "Thu Mar 5" in reply and len(times) == 3 and max(times) <= (10, 0)
+
+
+def test_after_a_time_nobody_works_offers_the_nearest_and_says_so(chat):
+    chat.text("book a checkup tomorrow after 8pm")
+    reply = chat.text("skip")
+    assert reply.startswith("That time isn't available on Thu Mar 5") and _offered_times(reply)
 
 
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):

@@ -358,6 +358,18 @@ def test_a_bare_number_is_a_choice_never_a_time():
     assert understand("3 o'clock", NOW).time == T(15)
 
 
+@pytest.mark.parametrize("text, time_, bound", [
+    ("any time after 3", T(15), "after"), ("after 3pm", T(15), "after"),
+    ("tomorrow after 2:30", T(14, 30), "after"), ("friday after about 4", T(16), "after"),
+    ("before 10am", T(10), "before"), ("before noon", T(12), "before"),
+    ("anytime before 11 on monday", T(11), "before"),
+    ("at 3", T(15), None), ("3pm", T(15), None), ("ten after 3", T(15, 10), None),
+    ("half past 2", T(14, 30), None), ("after lunch", None, None)])
+def test_after_or_before_a_time_makes_it_a_limit(text, time_, bound):
+    result = understand(text, NOW)
+    assert (result.time, result.time_bound) == (time_, bound)
+
+
 def test_as_json_has_exactly_the_contract_keys_in_iso_form():
     data = understand("tomorrow 9:15am with dr okafor asap", NOW, VOCABULARY).as_json()
     assert set(data) == JSON_KEYS
