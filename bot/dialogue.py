@@ -56,6 +56,8 @@ _SIDE_QUESTIONS = (
                 r"|billing)\b", re.IGNORECASE), replies.front_desk),
     (re.compile(r"\b(?:bring|prepare|preparation|fasting|fast before|paperwork|forms)\b",
                 re.IGNORECASE), replies.how_to_prepare),
+    (re.compile(r"\breminders?\b|\bremind me\b(?! (?:of|about|when|what|which)\b)",
+                re.IGNORECASE), replies.about_reminders),
 )
 # No day, but "asap", "first available", "any day": the earliest openings, from today.
 _ANY_DAY = re.compile(r"\b(?:any ?day|whenever)\b", re.IGNORECASE)
@@ -349,10 +351,9 @@ def _answer_when(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
                 local = Slot.from_dict(offer).start.astimezone(turn.clinic.zone)
                 if local.strftime("%H:%M") == wanted:
                     return _take(turn, state, Slot.from_dict(offer))
-        if u.intent == "deny":
+        if u.intent == "deny":       # the times offered stay open: "1" still takes one
             turn.say(replies.ask_day_again())
-            return {**state, "step": "ask_day", "offers": [], "labels": [], "date": None,
-                    "time": None}
+            return state
     if _asks_soonest(turn):
         return _next_booking_question(turn, {**merge(state, u), "date": turn.today.isoformat(),
                                              "time": None, "soonest": True})
@@ -496,7 +497,9 @@ def _list(turn: Turn) -> None:
     if not appointments:
         turn.say(replies.no_appointments())
         return
-    turn.say(replies.appointments_list([_describe(a, turn.clinic) for a in appointments]))
+    # With each one's reference, which the booking's confirmation gave and the desk asks for.
+    turn.say(replies.appointments_list([f"{_describe(a, turn.clinic)} (ref #{a.id})"
+                                        for a in appointments]))
 
 
 def _pick_appointment(turn: Turn, action: str) -> dict[str, Any]:

@@ -270,7 +270,8 @@ _CONTAINED_INTENTS: tuple[tuple[str, re.Pattern], ...] = (
         r"|upcoming (?:appointments|appts|bookings)"
         r"|(?:list|show|see|check|view)(?: me)? my (?:appointment|appt|booking)s?"
         r"|am i (?:booked|scheduled)|when am i (?:coming in|booked|scheduled|due)"
-        r"|when do i (?:come in|see the (?:doctor|doc|nurse)))\b")),
+        r"|when do i (?:come in|see the (?:doctor|doc|nurse))"
+        r"|(?:ref|reference|confirmation|booking|appointment|appt) (?:number|no|num|#))\b")),
     ("book", re.compile(
         r"\b(?:book\w*|appointment|appt|schedule|sched|make an? |set up"
         r"|see (?:the|a|my) (?:doctor|doc|dr|nurse|provider|physician)|see dr|see doctor"

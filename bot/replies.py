@@ -253,6 +253,11 @@ def how_to_prepare(clinic: Clinic) -> str:
             f"{clinic.display_phone}. I can book, move or cancel a visit.")
 
 
+def about_reminders(clinic: Clinic) -> str:
+    return ("Reminders go out by text before visits: reply C to confirm, R to reschedule or X "
+            f"to cancel. For anything else about them, call {clinic.display_phone}.")
+
+
 def nothing_to_confirm() -> str:
     return ("I'm not sure what you're answering. I can book, move or cancel a visit, or list "
             "your appointments.")

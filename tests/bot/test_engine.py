@@ -547,6 +547,31 @@ def test_after_a_time_nobody_works_offers_the_nearest_and_says_so(chat):
     assert reply.startswith("That time isn't available on Thu Mar 5") and _offered_times(reply)
 
 
+def test_no_to_the_offered_times_asks_for_a_day_and_a_number_still_takes_one(chat, sessions):
+    chat.text("book a checkup tomorrow")
+    offered = _offered_times(chat.text("skip"))
+    assert chat.text("no") == "No problem. What other day works for you?"
+    assert "You're booked" in chat.text("2")
+    local = _appointments(sessions)[0].start_at.astimezone(ZoneInfo("America/New_York"))
+    assert (local.hour, local.minute) == offered[1]
+
+
+@pytest.mark.parametrize("asked", ["what is my ref number", "whats the confirmation number?"])
+def test_the_reference_number_is_in_the_list(chat, sessions, asked):
+    _book(chat)
+    [booked] = _appointments(sessions)
+    reply = chat.text(asked)
+    assert reply.startswith("Your upcoming appointment:") and f"(ref #{booked.id})" in reply
+
+
+def test_a_question_about_reminders_is_answered_and_the_offer_stays(chat):
+    chat.text("book a checkup tomorrow")
+    chat.text("skip")
+    reply = chat.text("will I get a reminder?")
+    assert "Reminders go out by text" in reply and "C to confirm" in reply
+    assert "You're booked" in chat.text("1")
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text
