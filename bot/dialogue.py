@@ -117,6 +117,9 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if not step and is_thanks(turn.text):   # mid-question, "ok thanks" is no answer
         turn.say(replies.you_are_welcome())
         return {}
+    if not step and is_acknowledgement(turn.text):
+        turn.say(replies.acknowledged())
+        return {}
     if step == "offer_slots" and state.get("offers") and not (
             u.date or u.time or u.part_of_day or u.intent in INTERRUPTING - {"reschedule"}):
         # "a later time?" reads as moving an appointment; here it is about these times.
@@ -179,6 +182,19 @@ def is_thanks(text: str) -> bool:
     """A thank-you or goodbye and nothing else ("ok thanks!", "thank you so much", "bye")."""
     words = re.findall(r"[a-z]+", text.lower())
     return bool(_THANKS.intersection(words)) and _THANKS_AROUND.issuperset(words)
+
+
+# "ok", "great", a thumbs-up: taking note, once nothing is asked. (Skin tones and the emoji
+# variation selector are dropped first.)
+_ACKNOWLEDGED = re.compile(
+    r"^(?:ok(?:ay)?|k+|great|perfect|cool|awesome|alright|all right|sounds good|got it|good"
+    r"|fine|noted|will do|see you then|[\U0001F44D\U0001F44C\U0001F642\U0001F60A\u263A])"
+    r"[\s!.]*$", re.IGNORECASE)
+_EMOJI_MODIFIERS = re.compile("[\U0001F3FB-\U0001F3FF\uFE0F]")
+
+
+def is_acknowledgement(text: str) -> bool:
+    return bool(_ACKNOWLEDGED.match(_EMOJI_MODIFIERS.sub("", text).strip()))
 
 
 def _start(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:

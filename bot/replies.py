@@ -207,6 +207,10 @@ def you_are_welcome() -> str:
     return "You're welcome. Text any time to book, move or cancel a visit."
 
 
+def acknowledged() -> str:
+    return "Great. Text any time to book, move or cancel a visit."
+
+
 def talk_to_person(clinic: Clinic) -> str:
     return (f"To talk to a person, call {clinic.name} at {clinic.display_phone}. Or text 'book' "
             "to make an appointment here.")

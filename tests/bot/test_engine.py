@@ -572,6 +572,20 @@ def test_a_question_about_reminders_is_answered_and_the_offer_stays(chat):
     assert "You're booked" in chat.text("1")
 
 
+@pytest.mark.parametrize("ack", ["ok", "Okay!", "sounds good", "\U0001F44D", "\U0001F44D\U0001F3FD",
+                                 "great."])
+def test_an_ok_after_booking_is_taken_note_of(chat, ack):
+    _book(chat)
+    assert chat.text(ack) == "Great. Text any time to book, move or cancel a visit."
+
+
+def test_an_ok_to_a_question_is_no_answer(chat):
+    chat.text("book a checkup tomorrow")
+    chat.text("skip")
+    reply = chat.text("ok")
+    assert not reply.startswith("Great.") and "1." in reply
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text
