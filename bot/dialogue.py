@@ -14,6 +14,7 @@ A clear new request (cancel, reschedule, list, help) interrupts any step; entiti
 """
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -73,6 +74,17 @@ _NAME_LEAD = re.compile(r"^(?:(?:hi|hello|hey)\b[\s,!.]*)?(?:my name is|my name'
                         r"\s+", re.IGNORECASE)
 _DECLINE = re.compile(r"^(?:skip|no|nope|no thanks?)\W*$|\b(?:rather not|prefer not|"
                       r"don'?t want|do not want|not telling|not saying)\b", re.IGNORECASE)
+# A name given with the request ("Hi, my name is Lee Example. I need a checkup"): capitalized
+# words after "my name is" or "this is", or two or more after "I'm" / "I am" opening the
+# message ("I'm Sick" is no name; "I'm Sam Example" is).
+_NAME_WORD = r"[A-Z][^\W\d_'-]*(?:['-][^\W\d_]+)*"
+_INTRODUCED = re.compile(
+    rf"(?:(?i:my name is|my name's|this is)\s+(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}})"
+    rf"|^(?i:(?:(?:hi|hello|hey)\b[\s,!.]*)?(?:i'm|i am|im))\s+"
+    rf"(?P<full>{_NAME_WORD}(?:\s+{_NAME_WORD}){{1,3}}))(?![\w'-])")
+_NOT_NAME_WORDS = frozenset({"dr", "doctor", "nurse", "the", "a", "an", "not", "so", "very",
+                             "i", "im", *(d.lower() for d in calendar.day_name),
+                             *(m.lower() for m in calendar.month_name if m)})
 _NOT_A_NAME = frozenset({"hi", "hello", "hey", "thanks", "thank you", "ty", "ok", "okay", "yes",
                          "yeah", "sure", "please", "what", "why", "huh", "sorry"})
 
@@ -217,9 +229,29 @@ def _start(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:
     if _asks_soonest(turn):
         state.update(date=turn.today.isoformat(), soonest=True)
     if turn.patient.name_enc is None and not state.get("name_asked"):
-        turn.say(replies.ask_name())
-        return {**state, "step": "ask_name", "name_asked": True}
+        name = introduced_name(turn.text)
+        if name is None:
+            turn.say(replies.ask_name())
+            return {**state, "step": "ask_name", "name_asked": True}
+        set_patient_name(turn.vault, turn.patient, name)
+        turn.say(replies.name_thanks(name))
     return _next_booking_question(turn, state)
+
+
+def introduced_name(text: str) -> str | None:
+    """The name a message introduces its sender by ("my name is Lee Example", "this is
+    Robert"), or None. Only capitalized words count, and only as many as a name has."""
+    m = _INTRODUCED.search(text)
+    if m is None:
+        return None
+    words = (m["name"] or m["full"]).split()
+    while words and words[-1] in ("I", "Im"):
+        words.pop()
+    name = " ".join(words)
+    if (not words or any(w.lower() in _NOT_NAME_WORDS for w in words)
+            or name.lower() in _NOT_A_NAME or not _NAME.match(name) or len(name) > 80):
+        return None
+    return name
 
 
 def _asks_soonest(turn: Turn) -> bool:

@@ -586,6 +586,21 @@ def test_an_ok_to_a_question_is_no_answer(chat):
     assert not reply.startswith("Great.") and "1." in reply
 
 
+def test_a_name_given_with_the_request_is_not_asked_again(chat, sessions, vault):
+    reply = chat.text("Hi, my name is Lee Example. I need a checkup tomorrow, mornings are best")
+    assert reply.startswith("Thanks, Lee.\n") and "name" not in reply and "Thu Mar 5" in reply
+    with sessions() as db:
+        [patient] = db.scalars(select(Patient)).all()
+        assert vault.decrypt(patient.name_enc) == "Lee Example"
+
+
+@pytest.mark.parametrize("said", ["I am Very Sick, can I come in tomorrow",
+                                  "this is Thursday ok? book a checkup",
+                                  "i'm sick, book a sick visit tomorrow"])
+def test_words_after_i_am_or_this_is_are_not_taken_for_a_name(chat, said):
+    assert "what is your full name?" in chat.text(said)
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text
