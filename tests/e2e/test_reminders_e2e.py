@@ -57,7 +57,7 @@ def test_booked_reminded_once_across_web_workers_and_confirmed(tmp_path):
 def test_a_reminder_answered_in_words_is_confirmed(tmp_path):
     services, clock, say = booked(tmp_path)
     # Before any reminder, a yes answers nothing.
-    assert "not sure what you're answering" in say("ok")
+    assert "not sure what you're answering" in say("yes")
     clock.now = NOW + timedelta(hours=24, minutes=1)
     Jobs(services, in_process=True, owner="web-1").run_all_once()
     assert "is confirmed" in say("Yes, I'll be there")
