@@ -244,6 +244,12 @@ _CONTAINED_INTENTS: tuple[tuple[str, re.Pattern], ...] = (
         r"\b(?:re ?schedul\w*|re-schedul\w*|rebook\w*|re-book\w*|^move$|moved|postpone\w*"
         r"|move (?:it|this|that|to|back|forward|my (?:\w+ )?(?:appointment|appt|booking|visit|slot"
         r"|time)|the (?:appointment|appt|booking|visit|time))"
+        # "move my flu shot", "move the checkup to friday", "change the vaccination to monday",
+        # "push the checkup back": the visit named by its kind.
+        r"|(?:move|shift) (?:my|the|our|his|her) [a-z][a-z -]{0,30}?(?:\b(?:to|till|until|back"
+        r"|forward|up|out|later|earlier)\b|$)"
+        r"|change (?:my|the|our|his|her) (?!name|number|phone|address|email)[a-z][a-z -]{0,30}?"
+        r" to\b|push (?:my|the|our|his|her) [a-z][a-z -]{0,30}? (?:back|forward|out)"
         r"|push (?:it|my appointment|my appt|the appointment) (?:back|forward|out)|bring (?:it|my appointment) forward"
         r"|change (?:my|the|our|his|her) (?:appointment|appt|booking|time|day|date)|change it"
         r"|(?:a |an )?(?:different|another|other|new|later|earlier) (?:time|day|date|slot)"
@@ -471,6 +477,8 @@ def _resolve_numeric(m: re.Match, today: dt.date):
 
 
 def _resolve_named_month(m: re.Match, today: dt.date):
+    if not 1 <= int(m["day"]) <= 31:    # dateutil would read "dec 45" as December 2045
+        return None, "impossible"
     phrase = f"{m['month']} {m['day']}"
     if m["year"]:
         return _explicit(f"{phrase} {m['year']}", today)

@@ -601,6 +601,19 @@ def test_words_after_i_am_or_this_is_are_not_taken_for_a_name(chat, said):
     assert "what is your full name?" in chat.text(said)
 
 
+@pytest.mark.parametrize("asked", ["move the vaccination to monday",
+                                   "can you move my flu shot to monday?"])
+def test_moving_a_visit_named_by_its_kind_moves_it_and_books_nothing(chat, sessions, asked):
+    _two_booked(chat)                           # a check-up Thu Mar 5, a vaccination Fri Mar 6
+    before = {a.id: a.start_at for a in _appointments(sessions)}
+    assert "Mon Mar 9" in chat.text(asked)
+    assert "is now on Mon Mar 9" in chat.text("1")
+    after = _appointments(sessions)
+    assert {a.id for a in after} == set(before)           # moved, not booked anew
+    moved = [a for a in after if a.start_at != before[a.id]]
+    assert [a.appointment_type.key for a in moved] == ["vaccination"]
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text

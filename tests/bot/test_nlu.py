@@ -77,6 +77,12 @@ PHRASINGS = [
     ("is there a different time", expect("reschedule")),
     ("cancel it and find me another day", expect("reschedule")),
     ("move it to friday at 2", expect("reschedule", d=D(3, 6), t=T(14))),
+    ("move the flu shot to thursday", expect("reschedule", d=D(3, 5), kind="vaccination")),
+    ("can you move my cleaning to next week", expect("reschedule", d=D(3, 9), kind="cleaning")),
+    ("change the checkup to friday", expect("reschedule", d=D(3, 6), kind="checkup")),
+    ("push the checkup back a week", expect("reschedule", kind="checkup")),
+    ("i need to move my physical", expect("reschedule", kind="checkup")),
+    ("change my phone number", expect("unknown")),
     # list
     ("my appointments", expect("list")),
     ("When is my appointment?", expect("list")),
@@ -190,6 +196,7 @@ PHRASINGS = [
     ("2026-03-01", expect("book", d=D(3, 1), problem="past")),
     ("February 30th", expect("book", problem="impossible")),
     ("April 31", expect("book", problem="impossible")),
+    ("dec 45", expect("book", problem="impossible")),        # not December 2045
     ("Feb 29 2028", expect("book", d=D(2, 29, 2028))),
     ("Feb 29 2027", expect("book", problem="impossible")),
     ("Feb 29", expect("book", problem="impossible")),
