@@ -259,7 +259,15 @@ _CONTAINED_INTENTS: tuple[tuple[str, re.Pattern], ...] = (
         r"|(?:dont|do not|no longer) need (?:my|the|that) (?:appointment|appt|booking)"
         r"|(?:cant|cannot|can not|wont|will not|unable to|not able to|wont be able to"
         r"|will not be able to|not going to|couldnt) (?:make it|come|come in|attend"
-        r"|make (?:my|the) (?:appointment|appt)))\b")),
+        r"|make (?:my|the) (?:appointment|appt)))\b"
+        # The visit named by its kind: "I can't make the checkup", "drop the flu shot", "get
+        # rid of my physical", "I don't need the vaccination anymore".
+        r"|\b(?:cant|cannot|can not|wont|will not|unable to|not able to|couldnt)(?: be able to)?"
+        r" (?:make|attend|go to|come to|come for) (?:my|the|our|his|her|that|this)\b"
+        r"|\b(?:drop|scratch|delete|remove|get rid of|call off) (?:my|the|our|his|her|that|this)"
+        r" [a-z]|\bno longer (?:need|want) (?:my|the|our|his|her|that|this)\b"
+        r"|\b(?:dont|do not) (?:need|want) (?:my|the|our|his|her|that|this) [a-z][a-z -]{0,30}?"
+        r"\b(?:anymore|any more)\b")),
     ("waitlist", re.compile(
         r"\b(?:wait ?list\w*|wait-list\w*|waiting list|cancellation list|put me on (?:the|a|your) list"
         r"|(?:notify|tell|text|let) me (?:know )?(?:if|when) (?:something|anything|a slot|a spot"
@@ -277,7 +285,11 @@ _CONTAINED_INTENTS: tuple[tuple[str, re.Pattern], ...] = (
         r"|(?:list|show|see|check|view)(?: me)? my (?:appointment|appt|booking)s?"
         r"|am i (?:booked|scheduled)|when am i (?:coming in|booked|scheduled|due)"
         r"|when do i (?:come in|see the (?:doctor|doc|nurse))"
-        r"|(?:ref|reference|confirmation|booking|appointment|appt) (?:number|no|num|#))\b")),
+        r"|(?:ref|reference|confirmation|booking|appointment|appt) (?:number|no|num|#))\b"
+        # The visit named by its kind: "when is my vaccination", "is my flu shot still on".
+        r"|\b(?:when|what time|what day)(?: is|s|was) my [a-z]"
+        r"|\bis my [a-z][a-z -]{0,30}? still (?:on|happening|booked|scheduled)\b"
+        r"|\bdo i have (?:a|an|my) [a-z][a-z -]{0,30}? (?:booked|scheduled|coming up)\b")),
     ("book", re.compile(
         r"\b(?:book\w*|appointment|appt|schedule|sched|make an? |set up"
         r"|see (?:the|a|my) (?:doctor|doc|dr|nurse|provider|physician)|see dr|see doctor"

@@ -614,6 +614,15 @@ def test_moving_a_visit_named_by_its_kind_moves_it_and_books_nothing(chat, sessi
     assert [a.appointment_type.key for a in moved] == ["vaccination"]
 
 
+def test_i_cant_make_the_visit_named_asks_to_cancel_it_and_books_nothing(chat, sessions):
+    _two_booked(chat)                           # a check-up Thu Mar 5, a vaccination Fri Mar 6
+    asked = chat.text("I can't make the vaccination, sorry")
+    assert asked.startswith("Cancel your Vaccination") and "Fri Mar 6" in asked
+    chat.text("yes")
+    statuses = {a.appointment_type.key: a.status.value for a in _appointments(sessions)}
+    assert statuses == {"checkup": "booked", "vaccination": "cancelled"}
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text

@@ -70,6 +70,13 @@ PHRASINGS = [
     ("CANCEL", expect("cancel")),
     ("I can't make it tomorrow", expect("cancel", d=D(3, 5))),
     ("Cancel my 3pm appointment tomorrow", expect("cancel", d=D(3, 5), t=T(15))),
+    ("I can't make the checkup on friday", expect("cancel", d=D(3, 6), kind="checkup")),
+    ("drop the cleaning", expect("cancel", kind="cleaning")),
+    ("get rid of my physical", expect("cancel", kind="checkup")),
+    ("i dont need the flu shot anymore", expect("cancel", kind="vaccination")),
+    ("no longer need my checkup", expect("cancel", kind="checkup")),
+    ("scratch my appointment", expect("cancel")),
+    ("book a checkup, I can't do mornings", expect("book", kind="checkup", part="morning")),
     # reschedule
     ("can we move my appointment", expect("reschedule")),
     ("reschedule", expect("reschedule")),
@@ -84,6 +91,9 @@ PHRASINGS = [
     ("i need to move my physical", expect("reschedule", kind="checkup")),
     ("change my phone number", expect("unknown")),
     # list
+    ("when is my vaccination", expect("list", kind="vaccination")),
+    ("is my flu shot still on", expect("list", kind="vaccination")),
+    ("do i have a checkup booked", expect("list", kind="checkup")),
     ("my appointments", expect("list")),
     ("When is my appointment?", expect("list")),
     ("what do I have booked", expect("list")),
