@@ -154,6 +154,8 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return _answer_when(turn, state)
     if step == "pick_appointment":
         return _answer_pick(turn, state)
+    if step == "confirm_second":
+        return _answer_second(turn, state)
     if step == "confirm_cancel":
         return _answer_cancel(turn, state)
     if u.intent in ("book", "greeting"):
@@ -511,8 +513,15 @@ def _offer_beside(turn: Turn, state: dict[str, Any], *, later: bool) -> dict[str
 
 def _take(turn: Turn, state: dict[str, Any], slot: Slot) -> dict[str, Any]:
     clinic = turn.clinic
+    moving = state.get("mode") == "reschedule"
+    if not moving and not state.get("second_ok"):
+        # The same kind of visit twice the same day is nearly always a slip (booking again
+        # instead of moving): asked first.
+        same = _booked_same_day(turn, slot)
+        if same is not None:
+            turn.say(replies.already_booked_that_day(_describe(same, clinic)))
+            return {**state, "step": "confirm_second", "slot": slot.as_dict()}
     try:
-        moving = state.get("mode") == "reschedule"
         appointment = (turn.tools.reschedule_appointment(state["appointment"], slot) if moving
                        else turn.tools.book_appointment(slot))
         # The names from the clinic, not the appointment's relationships (a query each).
@@ -533,6 +542,26 @@ def _take(turn: Turn, state: dict[str, Any], slot: Slot) -> dict[str, Any]:
     except SchedulingError as refusal:
         turn.say(replies.booking_refused(str(refusal)))
         return {}
+
+
+def _booked_same_day(turn: Turn, slot: Slot) -> Appointment | None:
+    """The patient's upcoming appointment of the slot's kind on the slot's day, if any."""
+    day = slot.start.astimezone(turn.clinic.zone).date()
+    return next((a for a in turn.tools.list_appointments()
+                 if a.appointment_type.key == slot.type_key
+                 and a.start_at.astimezone(turn.clinic.zone).date() == day), None)
+
+
+def _answer_second(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    """YES books the second visit that day after all; NO books nothing."""
+    u = turn.understanding
+    if u.intent == "confirm":
+        return _take(turn, {**state, "second_ok": True}, Slot.from_dict(state["slot"]))
+    if u.intent == "deny":
+        turn.say(replies.nothing_booked())
+        return {}
+    turn.say(replies.not_understood("confirm_second"))
+    return state
 
 
 def _describe(appointment: Appointment, clinic: Clinic) -> str:

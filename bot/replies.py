@@ -57,6 +57,7 @@ def not_understood(step: str | None) -> str:
         "ask_day": "What day works for you? For example 'tomorrow', 'next Tuesday' or 'March 9'.",
         "offer_slots": "Please reply with the number of the time you want, or tell me another day.",
         "confirm_cancel": "Please reply YES to cancel it or NO to keep it.",
+        "confirm_second": "Please reply YES to book it as well, or NO to book nothing.",
         "pick_appointment": "Please reply with the number of the appointment.",
         "ask_name": "Please tell me your full name, or reply SKIP.",
     }
@@ -189,6 +190,16 @@ def no_appointments() -> str:
 
 def pick_appointment(action: str) -> str:
     return f"Which appointment do you want to {action}? Reply with a number."
+
+
+def already_booked_that_day(description: str) -> str:
+    return (f"You already have that kind of visit that day: {description}. Book this one as "
+            "well? Reply YES to book it, or NO to book nothing. (To move that one, text "
+            "'reschedule'.)")
+
+
+def nothing_booked() -> str:
+    return "OK, nothing new is booked."
 
 
 def confirm_cancel(description: str) -> str:

@@ -623,6 +623,26 @@ def test_i_cant_make_the_visit_named_asks_to_cancel_it_and_books_nothing(chat, s
     assert statuses == {"checkup": "booked", "vaccination": "cancelled"}
 
 
+@pytest.mark.parametrize("answer, booked", [("yes", 2), ("no", 1)])
+def test_the_same_kind_of_visit_twice_a_day_is_asked_first(chat, sessions, answer, booked):
+    _book(chat)                                            # a check-up, Thu Mar 5
+    chat.text("book a checkup tomorrow at 3pm")
+    asked = chat.text("1")
+    assert asked.startswith("You already have that kind of visit that day: General check-up, "
+                            "Thu Mar 5") and "Reply YES" in asked
+    assert len(_appointments(sessions)) == 1
+    reply = chat.text(answer)
+    assert ("You're booked" in reply) == (answer == "yes")
+    assert len(_appointments(sessions)) == booked
+
+
+def test_another_kind_of_visit_the_same_day_is_booked_at_once(chat, sessions):
+    _book(chat)                                            # a check-up, Thu Mar 5
+    chat.text("book a vaccination tomorrow at 3pm")
+    assert "You're booked" in chat.text("1")
+    assert len(_appointments(sessions)) == 2
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text
