@@ -134,7 +134,13 @@ def _lookup(matcher: tuple[re.Pattern | None, dict], text: str) -> str | None:
     pattern, lookup = matcher
     if pattern is None:
         return None
-    match = pattern.search(text)
+    match = None
+    for found in pattern.finditer(text):
+        # The first named, unless the next follows at once: then the pair is one name and the
+        # last word its head ("flu vaccine" is a vaccine, though "flu" alone is a sick visit).
+        if match is not None and text[match.end():found.start()].strip(" -"):
+            break
+        match = found
     if match is None:
         return None
     words = tuple(_WORD.findall(match.group()))

@@ -643,6 +643,13 @@ def test_another_kind_of_visit_the_same_day_is_booked_at_once(chat, sessions):
     assert len(_appointments(sessions)) == 2
 
 
+def test_a_flu_vaccine_is_a_vaccination_not_a_sick_visit(chat, sessions):
+    chat.text("Could I please book a flu vaccine tomorrow morning?")
+    chat.text("skip")
+    assert "You're booked: Vaccination" in chat.text("1")
+    assert [a.appointment_type.key for a in _appointments(sessions)] == ["vaccination"]
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text

@@ -65,6 +65,9 @@ PHRASINGS = [
     ("can I come in tuesday", expect("book", d=D(3, 10))),
     ("tomorrow at 3", expect("book", d=D(3, 5), t=T(15))),
     ("a cleaning on friday", expect("book", d=D(3, 6), kind="cleaning")),
+    ("book a flu vaccination", expect("book", kind="vaccination")),   # not the "flu" sick visit
+    ("I have the flu", expect("book", kind="sick-visit")),
+    ("I need a shot, I have the flu", expect("book", kind="vaccination")),
     # cancel
     ("cancel my appointment", expect("cancel")),
     ("CANCEL", expect("cancel")),
