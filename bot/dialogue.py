@@ -46,19 +46,24 @@ _WHERE = re.compile(r"\b(?:where (?:is|are)\b|where's|address|directions|located
 _SPANISH = re.compile(r"\b(?:hola|quiero|necesito|cita|citas|gracias|ayuda|espa(?:n|ñ)ol|hablo"
                       r"|por favor)\b", re.IGNORECASE)
 # ... and, whatever else the message seems to ask, being late, opening hours, costs.
+# Each: the pattern, the answer, and whether it may be asked while the name is (a pattern of
+# single words, "Bill Price", "Grace Bringham", could be a name, so it waits).
 _SIDE_QUESTIONS = (
     (re.compile(r"\b(?:(?:running|gonna be|going to be|will be|i'?ll be|i'?m|i am)(?: \w+){0,3}"
                 r" late\b(?! afternoon| morning| evening| in the)|stuck in traffic)",
-                re.IGNORECASE), replies.running_late),
+                re.IGNORECASE), replies.running_late, True),
     (re.compile(r"\b(?:opening hours|office hours|your hours|what hours|are you open"
                 r"|when (?:are|do) you (?:open|close)|what time do you (?:open|close))\b",
-                re.IGNORECASE), replies.opening_hours),
+                re.IGNORECASE), replies.opening_hours, True),
+    (re.compile(r"\b(?:(?:taking|accepting|take|accept) new patients|new patients? welcome)\b",
+                re.IGNORECASE), replies.new_patients, True),
     (re.compile(r"\b(?:cost|costs|price|how much|insurance|medicare|medicaid|co-?pay"
-                r"|billing)\b", re.IGNORECASE), replies.front_desk),
+                r"|billing)\b", re.IGNORECASE), replies.front_desk, False),
     (re.compile(r"\b(?:bring|prepare|preparation|fasting|fast before|paperwork|forms)\b",
-                re.IGNORECASE), replies.how_to_prepare),
-    (re.compile(r"\breminders?\b|\bremind me\b(?! (?:of|about|when|what|which)\b)",
-                re.IGNORECASE), replies.about_reminders),
+                re.IGNORECASE), replies.how_to_prepare, False),
+    (re.compile(r"\breminders?\b|\bremind me\b(?! (?:of|about|when|what|which)\b)"
+                r"|\btext me (?:the day|a day|the night) before\b",
+                re.IGNORECASE), replies.about_reminders, True),
 )
 # No day, but "asap", "first available", "any day": the earliest openings, from today.
 _ANY_DAY = re.compile(r"\b(?:any ?day|whenever)\b", re.IGNORECASE)
@@ -80,7 +85,8 @@ _DECLINE = re.compile(r"^(?:skip|no|nope|no thanks?)\W*$|\b(?:rather not|prefer 
 _NAME_WORD = r"[A-Z][^\W\d_'-]*(?:['-][^\W\d_]+)*"
 _INTRODUCED = re.compile(
     rf"(?:(?i:my name is|my name's|this is)\s+(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}})"
-    rf"|^(?i:(?:(?:hi|hello|hey)\b[\s,!.]*)?(?:i'm|i am|im))\s+"
+    rf"|^(?i:(?:(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?\b[\s,!.]*)?"
+    rf"(?:i'm|i am|im))\s+"
     rf"(?P<full>{_NAME_WORD}(?:\s+{_NAME_WORD}){{1,3}}))(?![\w'-])")
 _NOT_NAME_WORDS = frozenset({"dr", "doctor", "nurse", "the", "a", "an", "not", "so", "very",
                              "i", "im", *(d.lower() for d in calendar.day_name),
@@ -174,11 +180,11 @@ def _aside(turn: Turn, step: str | None) -> str | None:
         return replies.talk_to_person(clinic)
     if u.intent == "unknown" and _SPANISH.search(text):
         return replies.english_only(clinic)
-    if step == "ask_name":         # where "Bill Price" may be a name
-        return None
-    for pattern, answer in _SIDE_QUESTIONS:
-        if pattern.search(text):
+    for pattern, answer, while_naming in _SIDE_QUESTIONS:
+        if (while_naming or step != "ask_name") and pattern.search(text):
             return answer(clinic)
+    if step == "ask_name":         # where "Rio Where" may be a name
+        return None
     if u.intent == "unknown" and _WHERE.search(text):
         return replies.where_we_are(clinic)
     return None
@@ -326,7 +332,7 @@ def _answer_name(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
             return state
     name = text[lead.end():].rstrip(".!") if lead else text.rstrip(".!")
     if (not (2 <= len(name) <= 80 and len(name.split()) <= 6 and _NAME.match(name))
-            or name.lower() in _NOT_A_NAME
+            or name.lower() in _NOT_A_NAME or is_thanks(name) or is_acknowledgement(name)
             or (not lead and not repeated and u.intent != "unknown")):
         turn.say(replies.not_understood("ask_name"))
         return state

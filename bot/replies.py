@@ -263,6 +263,11 @@ def front_desk(clinic: Clinic) -> str:
             f"{clinic.display_phone}. I can book, move or cancel a visit.")
 
 
+def new_patients(clinic: Clinic) -> str:
+    return ("I can book a visit for you by text: just tell me what you need. For questions about "
+            f"joining the practice, call {clinic.display_phone}.")
+
+
 def how_to_prepare(clinic: Clinic) -> str:
     return (f"The front desk can tell you what to bring and how to prepare: call "
             f"{clinic.display_phone}. I can book, move or cancel a visit.")

@@ -650,6 +650,32 @@ def test_a_flu_vaccine_is_a_vaccination_not_a_sick_visit(chat, sessions):
     assert [a.appointment_type.key for a in _appointments(sessions)] == ["vaccination"]
 
 
+def test_a_name_after_a_greeting_and_im_is_kept(chat):
+    reply = chat.text("Hi there, I'm Sam Example. Can I book a physical tomorrow after 2?")
+    assert reply.startswith("Thanks, Sam.\n") and "Thu Mar 5 at 2:" in reply
+
+
+@pytest.mark.parametrize("said", ["bye", "ok bye", "thanks"])
+def test_a_goodbye_is_never_taken_for_a_name(chat, sessions, vault, said):
+    chat.text("book a checkup")
+    reply = chat.text(said)
+    assert "full name" in reply and not reply.startswith("Thanks,")
+    with sessions() as db:
+        assert db.scalars(select(Patient.name_enc)).one() is None
+
+
+def test_being_late_or_reminders_are_answered_while_the_name_is_asked(chat):
+    chat.text("book a checkup")
+    assert "call (212) 555-0100" in chat.text("What should I do if I'm going to be 10 min late")
+    assert "Reminders go out by text" in chat.text("can you text me the day before?")
+    assert chat.text("Jordan Testperson").startswith("Thanks, Jordan.")
+
+
+def test_a_question_about_new_patients_is_answered(chat):
+    reply = chat.text("Is Dr Lindqvist taking new patients?")
+    assert reply.startswith("I can book a visit for you by text") and "full name" not in reply
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text
