@@ -67,6 +67,8 @@ _SIDE_QUESTIONS = (
 )
 # No day, but "asap", "first available", "any day": the earliest openings, from today.
 _ANY_DAY = re.compile(r"\b(?:any ?day|whenever)\b", re.IGNORECASE)
+# Changing what was just booked, with nothing under way: "can we make it 10am instead".
+_INSTEAD = re.compile(r"\b(?:instead|make it|change it to|switch it to)\b", re.IGNORECASE)
 # Moving a visit: "next week, same time".
 _SAME_TIME = re.compile(r"\bsame (?:time|hour)\b", re.IGNORECASE)
 # "anything later?" / "earlier?" about the times offered.
@@ -164,6 +166,9 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return _answer_second(turn, state)
     if step == "confirm_cancel":
         return _answer_cancel(turn, state)
+    if u.intent == "book" and _INSTEAD.search(turn.text) and turn.tools.list_appointments():
+        # "can we make it 10am instead", right after booking: the change of an appointment.
+        return _start(turn, "reschedule", {})
     if u.intent in ("book", "greeting"):
         return _start(turn, u.intent, {})
     if u.intent in ("confirm", "deny", "choose"):

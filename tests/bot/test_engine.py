@@ -676,6 +676,20 @@ def test_a_question_about_new_patients_is_answered(chat):
     assert reply.startswith("I can book a visit for you by text") and "full name" not in reply
 
 
+def test_make_it_another_time_instead_right_after_booking_moves_it(chat, sessions):
+    _book(chat)                                            # a check-up, Thu Mar 5
+    [booked] = _appointments(sessions)
+    assert "Thu Mar 5 at 10:00 AM" in chat.text("Actually can we make it 10am instead?")
+    assert "is now on Thu Mar 5 at 10:00 AM" in chat.text("1")
+    [moved] = _appointments(sessions)
+    assert moved.id == booked.id
+
+
+def test_make_it_instead_with_nothing_booked_is_a_booking(chat, sessions):
+    assert "full name" in chat.text("can we make it 10am tomorrow instead")
+    assert _appointments(sessions) == []
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text
