@@ -45,9 +45,9 @@ _WHERE = re.compile(r"\b(?:where (?:is|are)\b|where's|address|directions|located
 # Spanish: the local engine reads English only, and says so in both (Bedrock reads Spanish).
 _SPANISH = re.compile(r"\b(?:hola|quiero|necesito|cita|citas|gracias|ayuda|espa(?:n|ñ)ol|hablo"
                       r"|por favor)\b", re.IGNORECASE)
-# ... and, whatever else the message seems to ask, being late, opening hours, costs.
-# Each: the pattern, the answer, and whether it may be asked while the name is (a pattern of
-# single words, "Bill Price", "Grace Bringham", could be a name, so it waits).
+# ... and, whatever else the message seems to ask: being late, opening hours, new patients,
+# costs, what to bring, reminders. Each: the pattern, the answer, and whether it is answered
+# while the name is asked too (not a pattern that single words match: "Bill Price" is a name).
 _SIDE_QUESTIONS = (
     (re.compile(r"\b(?:(?:running|gonna be|going to be|will be|i'?ll be|i'?m|i am)(?: \w+){0,3}"
                 r" late\b(?! afternoon| morning| evening| in the)|stuck in traffic)",
@@ -188,7 +188,7 @@ def _aside(turn: Turn, step: str | None) -> str | None:
     for pattern, answer, while_naming in _SIDE_QUESTIONS:
         if (while_naming or step != "ask_name") and pattern.search(text):
             return answer(clinic)
-    if step == "ask_name":         # where "Rio Where" may be a name
+    if step == "ask_name":         # a name could hold the words the rest look for
         return None
     if u.intent == "unknown" and _WHERE.search(text):
         return replies.where_we_are(clinic)

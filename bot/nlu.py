@@ -607,7 +607,7 @@ def _clock(hour: int, minute: int, meridiem: str | None, part: str | None,
 _BOUND_LEAD = re.compile(r"\b(?P<bound>after|before)\s+(?:about\s+|around\s+)?$")
 
 
-def find_time(text: str, part: str | None) -> tuple[int | None, str | None, str]:
+def _time_and_bound(text: str, part: str | None) -> tuple[int | None, str | None, str]:
     """Minutes after midnight of the time the message names, whether it is a limit ("after",
     "before", else None), and the text with the time masked."""
     minutes, masked = _find_time(text, part)
@@ -718,7 +718,7 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
     # Entities.
     date, problem, rest = _find_date(s, today)
     part = _find_part(s)
-    minutes, bound, rest = find_time(rest, part)
+    minutes, bound, rest = _time_and_bound(rest, part)
     when = dt.time(minutes // 60, minutes % 60) if minutes is not None else None
     provider = vocabulary.provider_in(s) if vocabulary else None
     kind = vocabulary.appointment_type_in(s) if vocabulary else None
