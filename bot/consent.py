@@ -13,8 +13,9 @@ asks `SmsPolicy` twice per inbound text, in this order:
      web process and worker sees the same count; a retried webhook adds no row.
    - HELP and INFO answer with the clinic's name and phone number, consented or not.
 2. `require_consent` (after red-flag triage, so an emergency is always answered): a number that
-   never said YES gets the consent request; its first request is remembered (encrypted, in the
-   conversation state) and carried on once it replies YES (or START, UNSTOP).
+   never said YES gets the consent request; what it asks until then is remembered (encrypted, in
+   the conversation state) and carried on once it replies YES (or START, UNSTOP; once it has
+   the request, also "Y", "yes please", "OK", ...).
 
 Keywords are matched as Twilio matches them: the whole body, case-insensitive, with surrounding
 spaces and punctuation ignored. "CANCEL" alone opts out; "cancel my appointment" is a request.
@@ -42,6 +43,10 @@ CHANNEL = "sms"
 OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN = frozenset({"START", "YES", "UNSTOP"})
 HELP = frozenset({"HELP", "INFO"})
+# Besides YES (and START, UNSTOP), how people answer the consent request once they have it.
+CONSENT = frozenset({"Y", "YEAH", "YEP", "YUP", "YES PLEASE", "SURE", "OK", "OKAY", "AGREE",
+                     "I AGREE"})
+HELD_MAX = 1000        # characters of held-back request kept (the engine reads no more)
 # Twilio's Advanced Opt-Out names the kind of keyword it matched (in any configured language).
 OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
 
@@ -138,15 +143,20 @@ class SmsPolicy:
         """Hold everything from a number that has not said YES; carry its first request on."""
         if patient.consented_at is not None:
             return Verdict(proceed=True, text=text)
-        if keyword(text, message.keyword) == "opt_in":
+        state = self.store.load(db, CHANNEL, message.sender, now=now)
+        pending = state.get("pending")
+        asked = pending is not None          # the consent request went out
+        if (keyword(text, message.keyword) == "opt_in"
+                or (asked and bare_word(text) in CONSENT)):
             patient.consented_at = now
             return self._carry_on(db, message, patient, now,
                                   Reply(replies.consent_given(self.clinic), kind="consent"))
-        state = self.store.load(db, CHANNEL, message.sender, now=now)
-        if state.get("pending") is not None:
+        # What it asked is remembered (encrypted with the conversation state) and carried on
+        # after YES; what a later text adds before YES is added to it ("hi", then the request).
+        held = " ".join(t for t in (pending, text) if t and bare_word(t) not in CONSENT)
+        self.store.save(db, CHANNEL, message.sender, {"pending": held[:HELD_MAX]}, now=now)
+        if asked:
             return Verdict([Reply(replies.consent_reminder(self.clinic), kind="consent")])
-        # The first message: remember what it asked (encrypted with the conversation state).
-        self.store.save(db, CHANNEL, message.sender, {"pending": text}, now=now)
         return Verdict([Reply(replies.consent_request(self.clinic), kind="consent")])
 
     def _carry_on(self, db: Session, message: InboundMessage, patient: Patient, now: datetime,

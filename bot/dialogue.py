@@ -41,7 +41,8 @@ _PERSON = re.compile(r"\b(?:(?:talk|speak|chat)(?: to| with)? (?:a |an |the |som
                      r"|operator|agent|nurse|doctor)|real person|human being"
                      r"|(?:someone|somebody|anyone|you) (?:to )?call me)\b", re.IGNORECASE)
 _WHERE = re.compile(r"\b(?:where (?:is|are)\b|where's|address|directions|located|location"
-                    r"|parking|get there|find you)", re.IGNORECASE)
+                    r"|parking|where (?:do|can|should) (?:i|we) (?:go|park)\b|get there|find you)",
+                    re.IGNORECASE)
 # Spanish: the local engine reads English only, and says so in both (Bedrock reads Spanish).
 _SPANISH = re.compile(r"\b(?:hola|quiero|necesito|cita|citas|gracias|ayuda|espa(?:n|ñ)ol|hablo"
                       r"|por favor)\b", re.IGNORECASE)
@@ -93,6 +94,13 @@ _INTRODUCED = re.compile(
 _NOT_NAME_WORDS = frozenset({"dr", "doctor", "nurse", "the", "a", "an", "not", "so", "very",
                              "i", "im", *(d.lower() for d in calendar.day_name),
                              *(m.lower() for m in calendar.month_name if m)})
+# A question, not a name: "?" or a question word first ("what's the address again").
+_QUESTION = re.compile(r"\?|^\W*(?:why|what|whats|what's|how|who|where|wheres|where's|when"
+                       r"|can|could|do|does|is|are|will|would)\b", re.IGNORECASE)
+# Words of a sentence that no name holds (names may hold "de", "la", "van", "der", "da").
+_NOT_IN_A_NAME = frozenset({"the", "is", "are", "my", "your", "you", "me", "to", "for", "again",
+                            "what", "whats", "where", "when", "how", "why", "can", "could",
+                            "please", "it", "this", "that", "appointment", "and", "with"})
 _NOT_A_NAME = frozenset({"hi", "hello", "hey", "thanks", "thank you", "ty", "ok", "okay", "yes",
                          "yeah", "sure", "please", "what", "why", "huh", "sorry"})
 
@@ -188,9 +196,8 @@ def _aside(turn: Turn, step: str | None) -> str | None:
     for pattern, answer, while_naming in _SIDE_QUESTIONS:
         if (while_naming or step != "ask_name") and pattern.search(text):
             return answer(clinic)
-    if step == "ask_name":         # a name could hold the words the rest look for
-        return None
-    if u.intent == "unknown" and _WHERE.search(text):
+    if u.intent == "unknown" and _WHERE.search(text) and (
+            step != "ask_name" or _QUESTION.search(text)):   # a name could be "Parking"
         return replies.where_we_are(clinic)
     return None
 
@@ -332,12 +339,13 @@ def _answer_name(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         if u.intent == "book" or entities(u):
             turn.say(replies.ask_name_again())
             return {**settled, "unsure": {"text": text.lower(), "found": entities(u)}}
-        if "?" in text or text.split()[0].lower() in ("why", "what", "how", "who"):
+        if _QUESTION.search(text):
             turn.say(replies.why_name())
             return state
     name = text[lead.end():].rstrip(".!") if lead else text.rstrip(".!")
     if (not (2 <= len(name) <= 80 and len(name.split()) <= 6 and _NAME.match(name))
             or name.lower() in _NOT_A_NAME or is_thanks(name) or is_acknowledgement(name)
+            or _NOT_IN_A_NAME.intersection(re.findall(r"[a-z]+", name.lower()))
             or (not lead and not repeated and u.intent != "unknown")):
         turn.say(replies.not_understood("ask_name"))
         return state

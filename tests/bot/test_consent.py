@@ -121,6 +121,27 @@ def test_yes_records_consent_and_carries_the_first_request_on(sms, sessions, vau
     assert len(appointments(sessions)) == 1
 
 
+@pytest.mark.parametrize("agreed", ["Y", "yes please!", "OK", "Yeah"])
+def test_once_asked_a_yes_in_other_words_is_consent(sms, sessions, vault, agreed):
+    sms.text("book a checkup tomorrow")
+    reply = sms.text(agreed)
+    assert "signed up" in reply and "name" in reply.lower()
+    assert patient(sessions, vault).consented_at is not None
+
+
+def test_a_first_y_is_no_consent_it_has_not_seen_the_request(sms, sessions, vault):
+    assert "Reply YES to continue" in sms.text("Y")
+    assert patient(sessions, vault).consented_at is None
+
+
+def test_a_request_sent_after_the_consent_request_is_carried_on_too(sms, sessions):
+    sms.text("Y")
+    assert "reply YES first" in sms.text("I'd like a checkup tomorrow at 11:30")
+    assert "name" in sms.text("yes").lower()
+    offered = sms.text("Jordan Testperson")
+    assert "Thu Mar 5 at 11:30 AM" in offered
+
+
 def test_yes_without_a_remembered_request_greets(sms, demo_clinic):
     reply = sms.text("YES")
     assert "signed up" in reply and "What would you like to do?" in reply

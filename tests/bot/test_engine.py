@@ -690,6 +690,22 @@ def test_make_it_instead_with_nothing_booked_is_a_booking(chat, sessions):
     assert _appointments(sessions) == []
 
 
+@pytest.mark.parametrize("asked", ["what's the address again", "where do I park?"])
+def test_where_the_clinic_is_is_answered_while_the_name_is_asked(chat, sessions, asked):
+    chat.text("book a checkup")
+    assert "12 Maple Street" in chat.text(asked)
+    with sessions() as db:
+        assert db.scalars(select(Patient.name_enc)).one() is None
+    assert chat.text("Jordan Testperson").startswith("Thanks, Jordan.")
+
+
+def test_a_sentence_is_not_taken_for_a_name(chat, sessions):
+    chat.text("book a checkup")
+    assert "full name" in chat.text("see you at the appointment")
+    with sessions() as db:
+        assert db.scalars(select(Patient.name_enc)).one() is None
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text
