@@ -67,7 +67,8 @@ _SIDE_QUESTIONS = (
                 re.IGNORECASE), replies.about_reminders, True),
 )
 # No day, but "asap", "first available", "any day": the earliest openings, from today.
-_ANY_DAY = re.compile(r"\b(?:any ?day|whenever)\b", re.IGNORECASE)
+_ANY_DAY = re.compile(r"\b(?:any ?day|whenever|this week|next available|soonest)\b",
+                      re.IGNORECASE)
 # Changing what was just booked, with nothing under way: "can we make it 10am instead".
 _INSTEAD = re.compile(r"\b(?:instead|make it|change it to|switch it to)\b", re.IGNORECASE)
 # Moving a visit: "next week, same time".

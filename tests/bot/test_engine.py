@@ -189,6 +189,8 @@ def test_call_me_is_a_way_of_giving_a_name(chat, sessions, vault):
     ("earliest available checkup", None),
     ("book a checkup", "first available please"),
     ("book a checkup", "any day is fine"),
+    ("can I get in this week for a checkup?", None),
+    ("book a checkup", "next available"),
 ])
 def test_the_soonest_asked_for_offers_the_earliest_openings(chat, first, when):
     chat.text(first)

@@ -95,6 +95,7 @@ PHRASINGS = [
     ("change my phone number", expect("unknown")),
     # list
     ("when is my vaccination", expect("list", kind="vaccination")),
+    ("wait what day was that again", expect("list")),
     ("is my flu shot still on", expect("list", kind="vaccination")),
     ("do i have a checkup booked", expect("list", kind="checkup")),
     ("my appointments", expect("list")),
