@@ -421,6 +421,11 @@ def _answer_when(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
                 local = Slot.from_dict(offer).start.astimezone(turn.clinic.zone)
                 if local.strftime("%H:%M") == wanted:
                     return _take(turn, state, Slot.from_dict(offer))
+        if u.intent == "confirm" and state.get("time") and not state.get("bound") and (
+                Slot.from_dict(offers[0]).start.astimezone(turn.clinic.zone)
+                .strftime("%H:%M") == state["time"]):
+            # "monday 9am" offered 9:00 first; "yes" takes it.
+            return _take(turn, state, Slot.from_dict(offers[0]))
         if u.intent == "deny":       # the times offered stay open: "1" still takes one
             turn.say(replies.ask_day_again())
             return state

@@ -708,6 +708,27 @@ def test_a_sentence_is_not_taken_for_a_name(chat, sessions):
         assert db.scalars(select(Patient.name_enc)).one() is None
 
 
+def test_symptoms_when_asked_the_kind_of_visit_make_it_a_sick_visit(chat):
+    chat.text("I want to make an appointment")
+    chat.text("skip")
+    assert "your Sick visit" in chat.text("I don't know, I've been having headaches")
+
+
+def test_yes_to_offers_led_by_the_time_asked_for_takes_that_time(chat, sessions):
+    chat.text("book a checkup tomorrow at 10am")
+    offered = chat.text("skip")
+    assert offered.splitlines()[1].startswith("1. Thu Mar 5 at 10:00 AM")
+    assert "You're booked" in chat.text("yes")
+    local = _appointments(sessions)[0].start_at.astimezone(ZoneInfo("America/New_York"))
+    assert (local.hour, local.minute) == (10, 0)
+
+
+def test_yes_to_offers_without_a_time_asked_for_is_no_choice(chat, sessions):
+    chat.text("book a checkup tomorrow")
+    chat.text("skip")
+    assert "number" in chat.text("yes") and _appointments(sessions) == []
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text
