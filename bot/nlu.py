@@ -296,7 +296,8 @@ _CONTAINED_INTENTS: tuple[tuple[str, re.Pattern], ...] = (
         r"|\b(?:when|what time|what day)(?: is|s|was) my [a-z]"
         r"|\bis my [a-z][a-z -]{0,30}? still (?:on|happening|booked|scheduled)\b"
         r"|\bdo i have (?:a|an|my) [a-z][a-z -]{0,30}? (?:booked|scheduled|coming up)\b"
-        r"|\bwhat (?:day|time|date) (?:was|is) (?:that|it)\b|\bwhen (?:is|was) (?:it|that)\b")),
+        r"|\bwhat (?:day|time|date) (?:was|is) (?:that|it)\b|\bwhen (?:is|was) (?:it|that)\b"
+        r"|\b(?:send|text|give) me (?:a |the |my )?confirmation\b")),
     ("book", re.compile(
         r"\b(?:book\w*|appointment|appt|schedule|sched|make an? |set up"
         r"|see (?:the|a|my) (?:doctor|doc|dr|nurse|provider|physician)|see dr|see doctor"

@@ -96,6 +96,7 @@ PHRASINGS = [
     # list
     ("when is my vaccination", expect("list", kind="vaccination")),
     ("wait what day was that again", expect("list")),
+    ("Can you send me a confirmation?", expect("list")),
     ("is my flu shot still on", expect("list", kind="vaccination")),
     ("do i have a checkup booked", expect("list", kind="checkup")),
     ("my appointments", expect("list")),
