@@ -69,6 +69,8 @@ _SIDE_QUESTIONS = (
 # No day, but "asap", "first available", "any day": the earliest openings, from today.
 _ANY_DAY = re.compile(r"\b(?:any ?day|whenever|this week|next available|soonest)\b",
                       re.IGNORECASE)
+# Giving up on what is under way.
+_NEVER_MIND = re.compile(r"^\W*(?:nvm|never ?mind|forget it|forget about it)\W*$", re.IGNORECASE)
 # Changing what was just booked, with nothing under way: "can we make it 10am instead".
 _INSTEAD = re.compile(r"\b(?:instead|make it|change it to|switch it to)\b", re.IGNORECASE)
 # Moving a visit: "next week, same time".
@@ -143,6 +145,9 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if aside is not None:          # answered whatever is under way, which stays where it was
         turn.say(aside)
         return state
+    if _NEVER_MIND.match(turn.text):       # whatever was under way is dropped
+        turn.say(replies.never_mind())
+        return {}
     if not step and is_thanks(turn.text):   # mid-question, "ok thanks" is no answer
         turn.say(replies.you_are_welcome())
         return {}

@@ -674,8 +674,15 @@ def _find_part(text: str) -> str | None:
     return m.lastgroup if m else None
 
 
+# Texting shorthand for the words the rules read ("nxt wk"): spelled out first.
+_SHORTHAND = {"nxt": "next", "wk": "week", "wks": "weeks", "appt": "appointment",
+              "appts": "appointments", "aft": "afternoon", "eve": "evening"}
+_SHORT = re.compile(r"\b(?:" + "|".join(_SHORTHAND) + r")\b")
+
+
 def _normalize(text: str) -> str:
-    return _SPACES.sub(" ", text[:MAX_CHARS].lower().translate(_APOSTROPHES)).strip()
+    text = _SPACES.sub(" ", text[:MAX_CHARS].lower().translate(_APOSTROPHES)).strip()
+    return _SHORT.sub(lambda m: _SHORTHAND[m.group()], text)
 
 
 # ---------------------------------------------------------------------------------------------

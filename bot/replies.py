@@ -218,6 +218,10 @@ def you_are_welcome() -> str:
     return "You're welcome. Text any time to book, move or cancel a visit."
 
 
+def never_mind() -> str:
+    return "OK, nothing was changed. Text any time to book, move or cancel a visit."
+
+
 def acknowledged() -> str:
     return "Great. Text any time to book, move or cancel a visit."
 

@@ -729,6 +729,15 @@ def test_yes_to_offers_without_a_time_asked_for_is_no_choice(chat, sessions):
     assert "number" in chat.text("yes") and _appointments(sessions) == []
 
 
+@pytest.mark.parametrize("said", ["nvm", "Never mind.", "forget it"])
+def test_never_mind_drops_what_was_under_way(chat, sessions, said):
+    chat.text("book a checkup tomorrow")
+    chat.text("skip")
+    assert chat.text(said).startswith("OK, nothing was changed.")
+    assert "not sure what you're answering" in chat.text("1")
+    assert _appointments(sessions) == []
+
+
 def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
     [reply] = chat.say("I don't want to live anymore, I want to die")
     assert reply.kind == "emergency" and "988" in reply.text and "911" in reply.text

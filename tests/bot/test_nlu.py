@@ -96,6 +96,8 @@ PHRASINGS = [
     # list
     ("when is my vaccination", expect("list", kind="vaccination")),
     ("wait what day was that again", expect("list")),
+    ("nxt wk", expect("book", d=D(3, 9))),
+    ("appt tmrw aft", expect("book", d=D(3, 5), part="afternoon")),
     ("Can you send me a confirmation?", expect("list")),
     ("is my flu shot still on", expect("list", kind="vaccination")),
     ("do i have a checkup booked", expect("list", kind="checkup")),
