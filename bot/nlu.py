@@ -676,7 +676,7 @@ def _find_part(text: str) -> str | None:
 
 # Texting shorthand for the words the rules read ("nxt wk"): spelled out first.
 _SHORTHAND = {"nxt": "next", "wk": "week", "wks": "weeks", "appt": "appointment",
-              "appts": "appointments", "aft": "afternoon", "eve": "evening"}
+              "appts": "appointments", "aft": "afternoon"}
 _SHORT = re.compile(r"\b(?:" + "|".join(_SHORTHAND) + r")\b")
 
 
