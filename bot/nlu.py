@@ -204,7 +204,8 @@ _STOP = re.compile(r"^(?:stop|stopall|stop all|unsubscribe|end|quit|(?:please )?
 _STOP_ANYWHERE = re.compile(
     r"\b(?:stop (?:texting|messaging|contacting|emailing|calling)(?: me)?|unsubscribe"
     r"|stop sending (?:me )?(?:texts|messages|reminders)"
-    r"|(?:dont|do not) (?:text|message|contact) me|opt me out|opt out)\b")
+    r"|(?:dont|do not) (?:text|message|contact) me|opt me out|opt out"
+    r"|(?:remove|delete|take) my (?:phone |cell )?number (?:from|off) (?:your|the) (?:list|texts))\b")
 _START = re.compile(r"^(?:start|unstop)$")
 _HELP = re.compile(r"^(?:help|help me|info|information|menu|commands|\?+|what can you do"
                    r"|how does this work)$")
@@ -271,7 +272,7 @@ _CONTAINED_INTENTS: tuple[tuple[str, re.Pattern], ...] = (
         r"|\b(?:cant|cannot|can not|wont|will not|unable to|not able to|couldnt)(?: be able to)?"
         r" (?:make|attend|go to|come to|come for) (?:my|the|our|his|her|that|this)\b"
         r"|\b(?:drop|scratch|delete|remove|get rid of|call off) (?:my|the|our|his|her|that|this)"
-        r" [a-z]|\bno longer (?:need|want) (?:my|the|our|his|her|that|this)\b"
+        r" (?!(?:phone |cell )?(?:number|info|details|data|name|address|email|reminders?)\b)[a-z]|\bno longer (?:need|want) (?:my|the|our|his|her|that|this)\b"
         r"|\b(?:dont|do not) (?:need|want) (?:my|the|our|his|her|that|this) [a-z][a-z -]{0,30}?"
         r"\b(?:anymore|any more)\b")),
     ("waitlist", re.compile(

@@ -79,6 +79,7 @@ PHRASINGS = [
     ("i dont need the flu shot anymore", expect("cancel", kind="vaccination")),
     ("no longer need my checkup", expect("cancel", kind="checkup")),
     ("scratch my appointment", expect("cancel")),
+    ("remove my number from your list", expect("stop")),     # no visit to cancel: opt-out
     ("book a checkup, I can't do mornings", expect("book", kind="checkup", part="morning")),
     # reschedule
     ("can we move my appointment", expect("reschedule")),
