@@ -94,9 +94,6 @@ _INTRODUCED = re.compile(
     rf"|^(?i:(?:(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?\b[\s,!.]*)?"
     rf"(?:i'm|i am|im))\s+"
     rf"(?P<full>{_NAME_WORD}(?:\s+{_NAME_WORD}){{1,3}}))(?![\w'-])")
-_NOT_NAME_WORDS = frozenset({"dr", "doctor", "nurse", "the", "a", "an", "not", "so", "very",
-                             "i", "im", *(d.lower() for d in calendar.day_name),
-                             *(m.lower() for m in calendar.month_name if m)})
 # A question, not a name: "?" or a question word first ("what's the address again").
 _QUESTION = re.compile(r"\?|^\W*(?:why|what|whats|what's|how|who|where|wheres|where's|when"
                        r"|can|could|do|does|is|are|will|would)\b", re.IGNORECASE)
@@ -104,6 +101,10 @@ _QUESTION = re.compile(r"\?|^\W*(?:why|what|whats|what's|how|who|where|wheres|wh
 _NOT_IN_A_NAME = frozenset({"the", "is", "are", "my", "your", "you", "me", "to", "for", "again",
                             "what", "whats", "where", "when", "how", "why", "can", "could",
                             "please", "it", "this", "that", "appointment", "and", "with"})
+# In a name the message introduces, also no title, weekday or month ("this is Thursday").
+_NOT_NAME_WORDS = _NOT_IN_A_NAME | {"dr", "doctor", "nurse", "a", "an", "not", "so", "very", "i",
+                                    "im", *(d.lower() for d in calendar.day_name),
+                                    *(m.lower() for m in calendar.month_name if m)}
 _NOT_A_NAME = frozenset({"hi", "hello", "hey", "thanks", "thank you", "ty", "ok", "okay", "yes",
                          "yeah", "sure", "please", "what", "why", "huh", "sorry"})
 
@@ -180,9 +181,11 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return _answer_second(turn, state)
     if step == "confirm_cancel":
         return _answer_cancel(turn, state)
-    if u.intent == "book" and _INSTEAD.search(turn.text) and turn.tools.list_appointments():
+    if u.intent == "book" and _INSTEAD.search(turn.text):
         # "can we make it 10am instead", right after booking: the change of an appointment.
-        return _start(turn, "reschedule", {})
+        appointments = turn.tools.list_appointments()
+        if appointments:
+            return _pick_appointment(turn, "reschedule", appointments)
     if u.intent in ("book", "greeting"):
         return _start(turn, u.intent, {})
     if u.intent in ("confirm", "deny", "choose"):
@@ -464,14 +467,12 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
 
     def find(first: date, last: date, limit: int, provider_key: str | None) -> list[Slot]:
         """Openings from `first` to `last`; with a bound ("after 3"), only those within it,
-        earliest first (more are read, since the search takes them nearest the time)."""
+        earliest first (the search puts them first; what fills in after them is dropped)."""
         found = turn.tools.find_slots(kind.key, start_date=first, end_date=last,
                                       provider_key=provider_key, part_of_day=state.get("part"),
-                                      around=wanted_time, limit=limit * 4 if bound else limit)
-        if bound:
-            found = sorted((s for s in found if _within(s, wanted_time, bound, clinic)),
-                           key=lambda s: s.start)
-        return found[:limit]
+                                      around=None if bound else wanted_time, limit=limit,
+                                      **({bound: wanted_time} if bound else {}))
+        return [s for s in found if _within(s, wanted_time, bound, clinic)] if bound else found
 
     try:
         slots = find(day, day, CHOICES, provider)
@@ -538,7 +539,7 @@ def _offer_beside(turn: Turn, state: dict[str, Any], *, later: bool) -> dict[str
         turn.say(replies.nothing_beside(edge.date(), later=later), state.get("labels", []))
         return state
     return _present(turn, state, sorted(beside, key=lambda s: s.start),
-                    replies.slots_offer(None, True))
+                    replies.slots_offer(None))
 
 
 def _take(turn: Turn, state: dict[str, Any], slot: Slot) -> dict[str, Any]:
@@ -566,7 +567,7 @@ def _take(turn: Turn, state: dict[str, Any], slot: Slot) -> dict[str, Any]:
             return {**state, "step": "ask_day", "offers": []}
         labels = [replies.slot_label(s.start, clinic.provider(s.provider_key).name, clinic.zone)
                   for s in alternatives]
-        turn.say(replies.slot_taken() + " " + replies.slots_offer(None, True), labels)
+        turn.say(replies.slot_taken() + " " + replies.slots_offer(None), labels)
         return {**state, "step": "offer_slots", "offers": [s.as_dict() for s in alternatives],
                 "labels": labels}
     except SchedulingError as refusal:
@@ -609,8 +610,10 @@ def _list(turn: Turn) -> None:
                                         for a in appointments]))
 
 
-def _pick_appointment(turn: Turn, action: str) -> dict[str, Any]:
-    appointments = turn.tools.list_appointments()
+def _pick_appointment(turn: Turn, action: str,
+                      appointments: list[Appointment] | None = None) -> dict[str, Any]:
+    if appointments is None:
+        appointments = turn.tools.list_appointments()
     if not appointments:
         turn.say(replies.no_appointments())
         return {}

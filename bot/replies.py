@@ -118,7 +118,7 @@ def beyond_horizon(type_name: str, days: int) -> str:
             "works for you?")
 
 
-def slots_offer(day: date | None, on_requested_day: int, *, exact: bool = True,
+def slots_offer(day: date | None, on_requested_day: int = 0, *, exact: bool = True,
                 shown: int = 0) -> str:
     """The line above offered openings: `on_requested_day` of the `shown` are on `day`, the
     day asked for (None: no day was asked for)."""

@@ -85,11 +85,12 @@ class SchedulingTools:
     def find_slots(self, type_key: str, *, start_date: date | None = None,
                    end_date: date | None = None, provider_key: str | None = None,
                    part_of_day: str | None = None, around: time | None = None,
+                   after: time | None = None, before: time | None = None,
                    limit: int = 3) -> list[Slot]:
         return availability.find_slots(self.db, self.clinic, type_key, now=self.now,
                                        start_date=start_date, end_date=end_date,
                                        provider_key=provider_key, part_of_day=part_of_day,
-                                       around=around, limit=limit)
+                                       around=around, after=after, before=before, limit=limit)
 
     def book_appointment(self, slot: Slot, patient_id: int | None = None) -> Appointment:
         try:

@@ -498,9 +498,9 @@ class _Search:
     scanner, an evening wanted from a provider who rarely works late) makes few queries."""
 
     def __init__(self, session: Session, plan: _Plan, request: _Request, limit: int,
-                 part_of_day: str | None, around: time | None):
+                 part: tuple[int, int] | None, around: time | None):
         self.session, self.plan, self.request, self.limit = session, plan, request, limit
-        self.part = PARTS_OF_DAY[part_of_day] if part_of_day else None
+        self.part = part             # the preferred local minutes [start, end), or None
         self.around = _minutes(around) if around is not None else None
         kind = request.kind
         self.duration = kind.duration_minutes * 60
@@ -597,25 +597,32 @@ class _Search:
 def find_slots(session: Session, clinic: Clinic, type_key: str, *, now: datetime,
                start_date: date | None = None, end_date: date | None = None,
                provider_key: str | None = None, part_of_day: str | None = None,
-               around: time | None = None, limit: int = 3) -> list[Slot]:
+               around: time | None = None, after: time | None = None,
+               before: time | None = None, limit: int = 3) -> list[Slot]:
     """Free slots for `type_key` between two clinic-local dates (inclusive; default: today to
     the type's horizon), each a distinct start time.
 
     `provider_key` restricts the search to one provider. `part_of_day` ("morning" before 12:00,
     "afternoon" 12:00-17:00, "evening" from 17:00) is a preference: matching slots come first,
-    earliest first, and others fill in. With `around` (a local time) each day's slots are taken
-    nearest that time first. Raises `NotFound` for an unknown or inactive type or provider, or a
-    provider who does not offer the type.
+    earliest first, and others fill in. `after` and `before` (local times, each included) narrow
+    that preference the same way ("after 3": from 15:00). With `around` (a local time) each
+    day's slots are taken nearest that time first. Raises `NotFound` for an unknown or inactive
+    type or provider, or a provider who does not offer the type.
     """
     if part_of_day is not None and part_of_day not in PARTS_OF_DAY:
         raise ValueError(f"part_of_day must be one of {sorted(PARTS_OF_DAY)}, not {part_of_day!r}")
+    part = PARTS_OF_DAY[part_of_day] if part_of_day else None
+    if after is not None or before is not None:
+        start, end = part or (0, 24 * 60)
+        part = (max(start, _minutes(after) if after is not None else 0),
+                min(end, _minutes(before) + 1 if before is not None else 24 * 60))
     plan = _plan(clinic)
     request = _request(session, plan, type_key, provider_key, now)
     if not request.bookable or limit <= 0:
         return []
     first = max(start_date or request.today, request.today)
     last = min(end_date or request.horizon, request.horizon)
-    return _Search(session, plan, request, limit, part_of_day, around).run(first, last)
+    return _Search(session, plan, request, limit, part, around).run(first, last)
 
 
 # --- checking one slot (what booking relies on) -----------------------------------------------

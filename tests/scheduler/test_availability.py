@@ -203,6 +203,22 @@ def test_part_of_day_is_preferred_and_others_fill_in(sessions, demo_clinic, now)
     assert local_times(afternoon) == ["Thu 13:00", "Thu 13:15", "Thu 13:30"]
 
 
+def test_after_and_before_narrow_the_preference_limits_included(sessions, demo_clinic, now):
+    from datetime import time
+    after = search(sessions, demo_clinic, "checkup", now, provider_key="okafor",
+                   after=time(15, 30), start_date=THURSDAY, end_date=THURSDAY, limit=6)
+    # Okafor works until 17:00 and a check-up takes 30 minutes: 16:30 is her last start.
+    assert local_times(after) == ["Thu 15:30", "Thu 15:45", "Thu 16:00", "Thu 16:15",
+                                  "Thu 16:30",                                 # preferred
+                                  "Thu 08:00"]                                 # filling in
+    before = search(sessions, demo_clinic, "checkup", now, provider_key="lindqvist",
+                    part_of_day="afternoon", before=time(14, 15), start_date=THURSDAY,
+                    end_date=THURSDAY, limit=5)
+    # The afternoon and "no later than 14:15" together, around Lindqvist's 13:00-14:00 break.
+    assert local_times(before) == ["Thu 12:00", "Thu 12:15", "Thu 12:30", "Thu 14:00",
+                                   "Thu 14:15"]
+
+
 def test_part_of_day_preference_looks_at_later_days_first(sessions, demo_clinic, now):
     # Okafor never works evenings, Lindqvist does: over the whole window evening slots win.
     found = search(sessions, demo_clinic, "checkup", now, part_of_day="evening")
