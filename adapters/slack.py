@@ -64,6 +64,8 @@ DEFAULT_API_URL = "https://slack.com/api/"
 MAX_BUTTONS = 5
 SECTION_CHARS = 2900          # Slack allows 3,000 characters in a section's text
 _WORKERS = 16
+# X-Slack-Request-Timestamp: Unix seconds, ASCII digits only (str.isdigit takes "²" too).
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 # Bolt logs a refused request's body at INFO: it may hold what staff typed about a patient.
 _bolt_log = logging.getLogger("scheduler.slack_bolt")
@@ -80,17 +82,24 @@ def slack_events():
     if staff_app is None:
         return Response("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
                         "to accept Slack requests\n", status=503, mimetype="text/plain")
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    if not _TIMESTAMP.fullmatch(timestamp):
+        # slack_sdk's verifier reads the timestamp with int(): "abc", "1e3", "-" or nothing
+        # would raise inside Bolt (a 500). A timestamp that is not whole seconds is unsigned.
+        return _invalid()
     try:
         return staff_app.handler.handle(request)
     except ValueError:
         # Bolt parses the body as it wraps the request, before its signature check: a body that
         # is not JSON where JSON belongs is refused here, as unsigned (401) or malformed (400).
-        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-        signed = timestamp.isdigit() and SignatureVerifier(
-            staff_app.services.settings.slack_signing_secret).is_valid(
+        signed = SignatureVerifier(staff_app.services.settings.slack_signing_secret).is_valid(
             request.get_data(), timestamp, request.headers.get("X-Slack-Signature", ""))
-        return Response("malformed request\n" if signed else "invalid request\n",
-                        status=400 if signed else 401, mimetype="text/plain")
+        return (Response("malformed request\n", status=400, mimetype="text/plain") if signed
+                else _invalid())
+
+
+def _invalid() -> Response:
+    return Response("invalid request\n", status=401, mimetype="text/plain")
 
 
 def configured(settings: Settings) -> bool:

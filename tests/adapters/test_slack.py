@@ -88,6 +88,21 @@ def test_forged_or_stale_requests_are_401_and_store_nothing(slack, fake_slack, s
     assert fake_slack.calls == []
 
 
+@pytest.mark.parametrize("timestamp", ["abc", "1e3", "-", "", " 1700000000", "１２３"])
+def test_a_malformed_timestamp_is_401_stores_nothing_and_logs_no_traceback(
+        slack, fake_slack, services, caplog, timestamp):
+    before = count(services, AuditEvent)
+    body = "command=%2Fappt&text=help&user_id=U0STAFF&team_id=T0CLINIC"
+    response = slack.client.post("/slack/events", data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": "v0=" + "0" * 64})
+    assert response.status_code == 401
+    time.sleep(0.2)
+    assert count(services, AuditEvent) == before and count(services, MessageReceipt) == 0
+    assert fake_slack.calls == []
+    assert not [r for r in caplog.records if r.exc_info or r.levelname == "ERROR"]
+
+
 def test_unsigned_request_is_401(app):
     response = app.test_client().post("/slack/events", data="command=%2Fappt",
                                       content_type="application/x-www-form-urlencoded")
