@@ -605,15 +605,26 @@ def _list(turn: Turn) -> None:
     if not appointments:
         turn.say(replies.no_appointments())
         return
-    # With each one's reference, which the booking's confirmation gave and the desk asks for.
-    turn.say(replies.appointments_list([f"{_describe(a, turn.clinic)} (ref #{a.id})"
-                                        for a in appointments]))
+    turn.say(replies.appointments_list(_referenced(appointments, turn.clinic)))
+
+
+def _referenced(appointments: list[Appointment], clinic: Clinic) -> list[str]:
+    """Each appointment with its reference, which the booking's confirmation gave and the
+    desk asks for."""
+    return [f"{_describe(a, clinic)} (ref #{a.id})" for a in appointments]
 
 
 def _pick_appointment(turn: Turn, action: str,
                       appointments: list[Appointment] | None = None) -> dict[str, Any]:
     if appointments is None:
         appointments = turn.tools.list_appointments()
+    reference = turn.understanding.reference
+    if reference is not None:
+        # The appointment the patient names by its reference, and never another in its place.
+        named = next((a for a in appointments if a.id == reference), None)
+        if named is None:
+            return _unknown_reference(turn, action, reference, appointments)
+        return _act_on(turn, action, named)
     if not appointments:
         turn.say(replies.no_appointments())
         return {}
@@ -635,8 +646,13 @@ def _answer_pick(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     vaccination", "the one on Tuesday", "the 8am"). A new booking request starts one."""
     u = turn.understanding
     choices = state.get("choices", [])
-    if u.intent == "choose" and u.choice and 1 <= u.choice <= len(choices):
-        picked = [choices[u.choice - 1]]
+    if u.reference in choices:
+        picked = [u.reference]
+    elif u.intent == "choose" and u.choice and 1 <= u.choice <= len(choices):
+        picked = [choices[u.choice - 1]]     # "2" or "#2": the second listed
+    elif u.reference is not None:
+        return _unknown_reference(turn, state["action"], u.reference,
+                                  turn.tools.list_appointments())
     else:
         picked = _described(turn, choices)
     if len(picked) == 1:
@@ -653,6 +669,16 @@ def _answer_pick(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return _start(turn, "book", {})
     turn.say(replies.not_understood("pick_appointment"), state.get("labels", ()))
     return state
+
+
+def _unknown_reference(turn: Turn, action: str, reference: int,
+                       appointments: list[Appointment]) -> dict[str, Any]:
+    """A reference that is none of the patient's upcoming appointments (another patient's, a
+    past one, or none at all): said so, with their own listed; nothing changes, and the attempt
+    is audited (the reference as the event's appointment id, for whoever looks into it)."""
+    turn.tools.record_refusal(action, "unknown_reference", appointment_id=reference)
+    turn.say(replies.unknown_reference(reference, _referenced(appointments, turn.clinic)))
+    return {}
 
 
 def _described(turn: Turn, appointment_ids: list[int], *, by_when: bool = True) -> list[int]:

@@ -170,6 +170,9 @@ class Understanding:
     date_problem: str | None = None       # "impossible" | "past" | None
     # "after" | "before": `time` is a limit ("after 3"). Not in `as_json` (the CLI's contract).
     time_bound: str | None = None
+    # An appointment's reference number the message names ("cancel #8", "move appointment 8",
+    # "ref 8"): the dialogue acts on it only if it is the patient's. Not in `as_json` either.
+    reference: int | None = None
 
     def as_json(self) -> dict:
         return {
@@ -383,6 +386,17 @@ _TIME_AFTER_DATE = re.compile(rf"\x00[\x00\s,]*?[\s,](?:at\s+)?(?P<hour>\d{{1,2}
                               rf"{_NOT_A_TIME_AFTER}")
 _MINUTES_WORDS = {"half": 30, "quarter": 15, "a quarter": 15, "five": 5, "ten": 10, "twenty": 20,
                   "twenty five": 25, "twenty-five": 25}
+
+# ---------------------------------------------------------------------------------------------
+# An appointment's reference number: "#8", "ref 8", "reference no. 8", "appointment #8", "booking
+# 8" (the confirmation says "ref #8"), but not "appointment 2 weeks from now" or "appt 3pm".
+
+_REFERENCE = re.compile(
+    r"(?:\b(?:ref|reference|confirmation|booking|appointment)(?:\s+(?:number|num|no\.?))?"
+    r"\s*#?\s*|#\s*)(?P<ref>\d{1,9})\b(?!\s*(?:[:./-]\d|[ap]\.?\s?m\b|st\b|nd\b|rd\b|th\b"
+    r"|o\s?clock|days?\b|weeks?\b|months?\b|hours?\b|hrs?\b|mins?\b|minutes?\b))")
+# With a reference, these words move it: "move #8 to 3pm", "change appointment 8 to friday".
+_MOVE_WORD = re.compile(r"\b(?:move|shift|change|switch|push|bring)\b")
 
 # ---------------------------------------------------------------------------------------------
 # Part of day and urgency.
@@ -714,7 +728,8 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
             date = problem = None
             if m["suffix"]:
                 date, problem = _day_of_month(today, int(m["num"]), None)
-            return Understanding(intent="choose", choice=choice, date=date, date_problem=problem)
+            return Understanding(intent="choose", choice=choice, date=date, date_problem=problem,
+                                 reference=choice if "#" in s else None)
 
     if _HELP.match(bare) or (not bare and "?" in s):
         return Understanding(intent="help")
@@ -725,8 +740,10 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
     if _DENY.match(bare):
         return Understanding(intent="deny")
 
-    # Entities.
-    date, problem, rest = _find_date(s, today)
+    # Entities. A reference number is no date or time ("move #12 to friday").
+    found_reference = _REFERENCE.search(s)
+    reference = int(found_reference["ref"]) if found_reference else None
+    date, problem, rest = _find_date(_mask(s, found_reference) if found_reference else s, today)
     part = _find_part(s)
     minutes, bound, rest = _time_and_bound(rest, part)
     when = dt.time(minutes // 60, minutes % 60) if minutes is not None else None
@@ -739,6 +756,8 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
         if pattern.search(s):
             intent = name
             break
+    if reference is not None and intent in (None, "book", "list") and _MOVE_WORD.search(s):
+        intent = "reschedule"
     if intent is None:
         if date or problem or when or part or provider or kind or urgency:
             intent = "book"
@@ -754,7 +773,7 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
             intent = "unknown"
     return Understanding(intent=intent, date=date, time=when, part_of_day=part, provider=provider,
                          appointment_type=kind, urgency=urgency, date_problem=problem,
-                         time_bound=bound if when else None)
+                         time_bound=bound if when else None, reference=reference)
 
 
 def _choice(m: re.Match) -> int | None:

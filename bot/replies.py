@@ -184,6 +184,14 @@ def appointments_list(lines: list[str]) -> str:
         f"{i}. {line}" for i, line in enumerate(lines, 1))
 
 
+def unknown_reference(reference: int, lines: list[str]) -> str:
+    if not lines:
+        return (f"None of your appointments has the reference #{reference}, and you have no "
+                "upcoming appointments. Text 'book' to make one.")
+    return (f"None of your upcoming appointments has the reference #{reference}. "
+            + appointments_list(lines))
+
+
 def no_appointments() -> str:
     return "You have no upcoming appointments. Text 'book' to make one."
 

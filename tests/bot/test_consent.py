@@ -295,7 +295,7 @@ SAMPLES = {"clinic": None, "name": "Jordan Testperson", "step": "ask_day", "type
            "provider_name": "Nurse Practitioner Celine Moreau", "appointment_id": 123456,
            "reason": "that time is outside the clinic's hours", "count": 3, "action": "cancel",
            "lines": ["General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor"],
-           "later": False}
+           "later": False, "reference": 123456}
 
 
 def every_reply(clinic):

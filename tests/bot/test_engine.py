@@ -835,3 +835,23 @@ def test_an_engine_failure_is_a_polite_reply_and_an_audit_trace(chat, sessions, 
     with sessions() as db:
         kinds = db.scalars(select(AuditEvent.kind)).all()
     assert kinds == ["turn_failed"]
+
+
+def test_asked_which_appointment_a_number_is_its_place_and_a_reference_must_be_theirs(
+        chat, sessions):
+    _two_booked(chat)
+    first, second = _appointments(sessions)
+    assert "Which appointment" in chat.text("cancel my appointment")
+    # "#2" answers the question: the second listed.
+    assert chat.text("#2").startswith("Cancel your Vaccination, Fri Mar 6")
+    chat.text("no")
+    # Asked again, a reference that is theirs picks it; one that is not changes nothing.
+    chat.text("cancel my appointment")
+    assert chat.text(f"appointment {first.id}").startswith("Cancel your General check-up")
+    chat.text("no")
+    chat.text("cancel my appointment")
+    refused = chat.text("appointment 99")
+    assert "None of your upcoming appointments has the reference #99" in refused
+    assert f"(ref #{first.id})" in refused and f"(ref #{second.id})" in refused
+    assert "Cancel" not in chat.text("yes")
+    assert all(a.status == AppointmentStatus.BOOKED for a in _appointments(sessions))

@@ -461,3 +461,22 @@ def test_cli_answers_a_bad_line_with_an_error_and_goes_on():
     for answer in answers[:5]:
         assert set(answer) == {"error"}
     assert answers[5]["intent"] == "cancel"
+
+
+@pytest.mark.parametrize("text, intent, reference, time_", [
+    ("cancel appointment #1", "cancel", 1, None),
+    ("cancel ref 8", "cancel", 8, None),
+    ("please cancel booking number 12", "cancel", 12, None),
+    ("move #1 to 3pm", "reschedule", 1, T(15)),
+    ("move appointment 1 to friday 3pm", "reschedule", 1, T(15)),
+    ("change appt #7 at 10", "reschedule", 7, T(10)),
+    ("#3", "choose", 3, None),
+    ("book an appointment 2 weeks from now", "book", None, None),
+    ("appointment 3pm tomorrow", "book", None, T(15)),
+    ("cancel my appointment on 3/9", "cancel", None, None),
+    ("what's my ref number", "list", None, None),
+])
+def test_a_reference_number_is_read_and_is_never_a_time(text, intent, reference, time_):
+    understood = understand(text, NOW, VOCABULARY)
+    assert (understood.intent, understood.reference, understood.time) == (
+        intent, reference, time_)

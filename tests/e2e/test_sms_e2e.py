@@ -210,3 +210,55 @@ def test_thirty_numbers_racing_for_one_slot_over_http_book_it_once(tmp_path, dat
             Appointment.status == AppointmentStatus.BOOKED)).all()
     assert len(active) == 1
     assert active[0].start_at.astimezone(NEW_YORK).strftime("%a %H:%M") == "Thu 10:00"
+
+
+# --- a reference that is not the patient's -------------------------------------------------------
+
+def _book_by_sms(phone: Phone, day: str, name: str | None = None) -> str:
+    """A check-up on `day` (first consent and the name, when `name` is given); the booking's
+    confirmation."""
+    phone.text(f"book a checkup {day}")
+    if name is not None:
+        phone.text("YES")
+        phone.text(name)
+    return phone.text("1")
+
+
+def _refusals(services) -> list[tuple[str, int | None, str]]:
+    with services.sessions() as db:
+        return [(e.actor, e.appointment_id, e.detail.get("reason")) for e in db.scalars(
+            select(AuditEvent).where(AuditEvent.kind == "request_refused"))]
+
+
+@pytest.mark.parametrize("request_text", [
+    "cancel appointment #{ref}", "cancel ref {ref}", "move #{ref} to 3pm",
+    "move appointment {ref} to friday 3pm"])
+def test_another_patients_reference_is_never_taken_for_ones_own(app, services, request_text):
+    other = Phone(app.test_client(), "+12125550124")
+    _book_by_sms(other, "tomorrow", "Blake Otherperson")
+    [theirs] = booked(services, "+12125550124")
+    patient = Phone(app.test_client(), PHONE)
+    _book_by_sms(patient, "friday", "Avery Testperson")
+    [mine] = booked(services)
+    before = {(a.id, a.start_at) for a in booked(services) + booked(services, "+12125550124")}
+
+    answer = patient.text(request_text.format(ref=theirs.id))
+    assert f"None of your upcoming appointments has the reference #{theirs.id}" in answer
+    assert f"(ref #{mine.id})" in answer and "YES" not in answer
+    patient.text("yes")
+    patient.text("1")
+    after = {(a.id, a.start_at) for a in booked(services) + booked(services, "+12125550124")}
+    assert after == before
+    [patient_id] = {a.patient_id for a in booked(services)}
+    assert _refusals(services) == [(f"patient:{patient_id}", theirs.id, "unknown_reference")]
+
+
+def test_ones_own_reference_is_acted_on(app, services):
+    patient = Phone(app.test_client(), PHONE)
+    _book_by_sms(patient, "tomorrow", "Avery Testperson")
+    assert "You're booked" in _book_by_sms(patient, "friday")
+    first, second = booked(services)
+    assert f"{second.start_at.astimezone(NEW_YORK):%a %b} 6" in patient.text(
+        f"cancel appointment #{second.id}")
+    assert "is cancelled" in patient.text("YES")
+    assert [a.id for a in booked(services)] == [first.id]
