@@ -34,7 +34,7 @@ from scheduler.crypto import KeyConfigError
 from scheduler.db import upgrade
 from scheduler.models import (Base, ConversationSession, MessageReceipt, OutboxMessage,
                               Patient)
-from scheduler.patients import InvalidPhoneNumber, find_patient, normalize_phone
+from scheduler.patients import InvalidPhoneNumber, find_patient, identity, normalize_phone
 from scheduler.staff_users import ROLES, StaffUserError
 
 ACTOR = "operator:cli"
@@ -173,7 +173,8 @@ def keys_rotate() -> None:
                         changed += 1
                 counts[table.name] = changed
             for patient in db.scalars(select(Patient).where(Patient.phone_enc.is_not(None))):
-                patient.phone_index = vault.index(vault.decrypt(patient.phone_enc))
+                patient.phone_index = vault.index(identity(vault.decrypt(patient.phone_enc),
+                                                           patient.scope))
             for message in db.scalars(select(OutboxMessage)):
                 message.recipient_index = vault.index(vault.decrypt(message.recipient_enc))
             sms_receipts = _rekey_sms_receipts(db, vault)

@@ -1,8 +1,10 @@
 """The web chat: a demo patient channel in the browser, for trying the bot on one machine.
 
 The page identifies its demo patient by a phone number kept in Flask's signed session cookie.
-The web chat cannot prove anyone owns a number, so it accepts only fictional ones (NANP 555
-numbers): it must never become a way to read or change a real patient's appointments.
+The web chat cannot prove anyone owns a number, so it accepts only fictional ones (555-0100 to
+555-0199 in any NANP area code), and its patients are its own: the engine finds them by the
+channel and the number (`bot.messages.DEMO_CHANNELS`), so typing an SMS patient's number here
+never shows or changes that patient's appointments.
 
 JSON API (POSTs require `Content-Type: application/json`: a cross-site form cannot send that
 without a CORS preflight, which this app never answers, so that and SameSite=Lax cookies are the
@@ -39,8 +41,9 @@ log = logging.getLogger("scheduler.web_chat")
 CHANNEL = "web"
 PHONE_KEY = "web_chat_phone"
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-# +1, an area code, the 555 exchange: numbers no real patient has.
-_FICTIONAL = re.compile(r"^\+1[2-9]\d{2}555\d{4}$")
+# +1, an area code, 555-0100 to 555-0199: the only 555 numbers reserved for fiction (others in
+# the 555 exchange are assigned, e.g. 555-1212 directory assistance).
+_FICTIONAL = re.compile(r"^\+1[2-9]\d{2}55501\d{2}$")
 # How long a repeat waits for the first request's reply before answering 409.
 REPEAT_WAIT_SECONDS = 5.0
 
@@ -81,7 +84,7 @@ def parse_demo_phone(raw: Any) -> str:
     except InvalidPhoneNumber:
         raise ChatError("that does not look like a phone number") from None
     if not _FICTIONAL.match(phone):
-        raise ChatError("the demo chat accepts only fictional 555 numbers, "
+        raise ChatError("the demo chat accepts only fictional numbers, 555-0100 to 555-0199, "
                          "like +1 212 555 0123")
     return phone
 

@@ -60,7 +60,7 @@ from scheduler.patients import find_or_create_patient
 from . import dialogue, logfiles, reminder_replies, replies, segments, triage
 from .audit import AuditTrail
 from .consent import SmsPolicy
-from .messages import InboundMessage, OutboundMessage
+from .messages import DEMO_CHANNELS, InboundMessage, OutboundMessage
 from .nlu import Understanding, Vocabulary, understand
 from .sessions import SessionStore
 from .staff import StaffDesk
@@ -238,7 +238,9 @@ class ConversationEngine:
         if message.role != "patient":
             # The adapter vouched for the role (Slack: the staff_users table); never a patient's.
             return self.staff.respond(db, message, text, now)
-        patient = find_or_create_patient(db, self.vault, message.sender, now=now)
+        patient = find_or_create_patient(
+            db, self.vault, message.sender, now=now,
+            scope=message.channel if message.channel in DEMO_CHANNELS else None)
         self.audit.record(db, "message_in", at=now, channel=message.channel,
                           actor=f"patient:{patient.id}", patient_id=patient.id,
                           message_id=message.message_id,

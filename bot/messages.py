@@ -11,6 +11,9 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 Role = Literal["patient", "staff", "admin"]
+# Channels where a phone number proves nothing (anyone may type one): their patients are their
+# own, never the SMS channel's patient with the same number (scheduler.patients.identity).
+DEMO_CHANNELS = frozenset({"web"})
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,10 @@ class Patient(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phone_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A demo channel's own patients ("web": the web chat, where anyone may type any fictional
+    # number): their index is of "web:" and the number (scheduler/patients.py), so they are
+    # never the SMS channel's patient with that number. None: a real patient.
+    scope: Mapped[str | None] = mapped_column(String(16))
     name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     timezone: Mapped[str | None] = mapped_column(String(64))
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -203,6 +207,23 @@ class ConversationSession(Base):
     state_enc: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RefusalTally(Base):
+    """Refused webhook requests of one source address, minute, endpoint and reason, added by
+    each web process about once a minute (adapters/refusals.py): a flood of forged requests
+    costs one write a minute, not one each."""
+
+    __tablename__ = "refusal_tallies"
+    __table_args__ = (UniqueConstraint("source", "minute", "endpoint", "reason",
+                                       name="uq_refusal_tallies_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    endpoint: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class MessageReceipt(Base):

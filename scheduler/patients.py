@@ -30,13 +30,21 @@ def normalize_phone(raw: str, default_region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def identity(phone: str, scope: str | None = None) -> str:
+    """What a patient's blind index is of: the number, or for a demo channel's own patients
+    (`scope`, e.g. "web") the scope and the number, so the two never meet."""
+    return phone if scope is None else f"{scope}:{phone}"
+
+
 @cache
 def _by_phone(key_count: int):
     return select(Patient).where(index_match(Patient.phone_index, key_count))
 
 
-def find_patient(session: Session, vault: Vault, phone: str) -> Patient | None:
-    return session.scalars(_by_phone(vault.key_count), vault.index_params(phone)).first()
+def find_patient(session: Session, vault: Vault, phone: str, *,
+                 scope: str | None = None) -> Patient | None:
+    return session.scalars(_by_phone(vault.key_count),
+                           vault.index_params(identity(phone, scope))).first()
 
 
 _INSERT = {name: dialect.insert(Patient).on_conflict_do_nothing(index_elements=["phone_index"])
@@ -45,20 +53,21 @@ _INSERT = {name: dialect.insert(Patient).on_conflict_do_nothing(index_elements=[
 
 
 def find_or_create_patient(session: Session, vault: Vault, phone: str, *,
-                           now: datetime) -> Patient:
-    """The patient with this E.164 number, created on first contact (safe under a race)."""
-    patient = find_patient(session, vault, phone)
+                           now: datetime, scope: str | None = None) -> Patient:
+    """The patient with this E.164 number (in `scope`), created on first contact (safe under
+    a race)."""
+    patient = find_patient(session, vault, phone, scope=scope)
     if patient is not None:
         return patient
     # One INSERT ... ON CONFLICT DO NOTHING RETURNING the new row as a Patient: a first contact
     # costs one statement instead of a savepoint, an ORM flush and its release, and a race with
     # the same number's other message (a conflict, nothing returned) reads the winner's row.
     insert = _INSERT[session.get_bind().dialect.name]
-    patient = session.scalars(insert, {"phone_index": vault.index(phone),
-                                       "phone_enc": vault.encrypt(phone),
+    patient = session.scalars(insert, {"phone_index": vault.index(identity(phone, scope)),
+                                       "phone_enc": vault.encrypt(phone), "scope": scope,
                                        "created_at": now}).first()
     if patient is None:
-        patient = find_patient(session, vault, phone)
+        patient = find_patient(session, vault, phone, scope=scope)
         if patient is None:
             raise RuntimeError("patient insert conflicted, but no patient has this number")
     return patient

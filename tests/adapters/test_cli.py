@@ -197,6 +197,20 @@ def test_keys_rotate_keeps_patients_findable_under_the_new_key_alone(tmp_path, a
     assert invoke(after, "patient", "export", PHONE).exit_code == 0
 
 
+def test_keys_rotate_keeps_the_web_chats_own_patient_apart(tmp_path, app, services, key):
+    add_patient(services)
+    with services.sessions.begin() as db:
+        web = find_or_create_patient(db, services.vault, PHONE, now=NOW, scope="web")
+        set_patient_name(services.vault, web, "Webb Demoperson")
+    new_key = Fernet.generate_key().decode()
+    assert invoke(make_app(tmp_path, new_key, key), "keys", "rotate").exit_code == 0
+    fresh = services_of(make_app(tmp_path, new_key))
+    with fresh.sessions() as db:
+        assert patient_name(fresh.vault, find_patient(db, fresh.vault, PHONE)) == NAME
+        assert patient_name(fresh.vault, find_patient(db, fresh.vault, PHONE, scope="web")) == (
+            "Webb Demoperson")
+
+
 def test_keys_rotate_without_the_old_key_changes_nothing(tmp_path, app, services):
     add_patient(services)
     with services.sessions() as db:

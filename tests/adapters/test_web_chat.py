@@ -99,6 +99,19 @@ def test_real_looking_number_is_refused_because_the_demo_cannot_verify_it(app):
     assert "555" in response.get_json()["error"]
 
 
+@pytest.mark.parametrize("phone", ["+1 415 555 1212", "+1 212 555 0000", "+1 212 555 8801",
+                                   "+1 212 555 0200", "+1 212 555 0099"])
+def test_only_the_fictional_555_0100_to_0199_range_may_be_chosen(app, phone):
+    response = app.test_client().post("/chat/phone", json={"phone": phone})
+    assert response.status_code == 400
+    assert "555-0100 to 555-0199" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("phone", ["+1 212 555 0100", "+1 415 555 0199"])
+def test_the_ends_of_the_fictional_range_may_be_chosen(app, phone):
+    assert app.test_client().post("/chat/phone", json={"phone": phone}).status_code == 200
+
+
 def test_message_reply_carries_text_options_and_kind(client):
     replies = client.post("/chat/messages", json=message("book")).get_json()["replies"]
     assert replies and all(set(r) == {"text", "options", "kind"} for r in replies)

@@ -14,8 +14,8 @@ from werkzeug.serving import make_server
 
 from app import create_app, services_of
 from bot import consent, dialogue
-from scheduler.models import Appointment, AppointmentStatus, AuditEvent, MessageReceipt
-from scheduler.patients import find_patient
+from scheduler.models import Appointment, AppointmentStatus, AuditEvent, MessageReceipt, Patient
+from scheduler.patients import find_patient, patient_name
 from tests.twilio_support import NOW, Phone, new_sid, signature, sms_settings, twiml_messages
 
 PHONE = "+12125550123"
@@ -262,3 +262,39 @@ def test_ones_own_reference_is_acted_on(app, services):
         f"cancel appointment #{second.id}")
     assert "is cancelled" in patient.text("YES")
     assert [a.id for a in booked(services)] == [first.id]
+
+
+# --- the demo web chat never reaches an SMS patient -----------------------------------------------
+
+def test_the_web_chat_with_an_sms_patients_number_is_another_patient(tmp_path, fake_twilio):
+    settings = sms_settings(tmp_path, twilio_api_base_url=fake_twilio.base_url, web_chat=True)
+    app = create_app({"SETTINGS": settings, "CLOCK": lambda: NOW, "TESTING": True})
+    services = services_of(app)
+    sms = Phone(app.test_client(), PHONE)
+    assert "You're booked" in _book_by_sms(sms, "tomorrow", "Avery Testperson")
+    [appointment] = booked(services)
+
+    web = app.test_client()
+    assert web.post("/chat/phone", json={"phone": PHONE}).status_code == 200
+
+    def chat(text):
+        answer = web.post("/chat/messages", json={"text": text, "message_id": new_sid()})
+        return "\n".join(r["text"] for r in answer.get_json()["replies"])
+
+    assert "no upcoming appointments" in chat("my appointments")
+    assert "None of your appointments has the reference" in chat(
+        f"cancel appointment #{appointment.id}")
+    chat("yes")
+    assert [a.id for a in booked(services)] == [appointment.id]
+    # The web chat's own patient: a name of their own, a booking of their own.
+    chat("book a vaccination on friday")
+    chat("Webb Demoperson")
+    assert "You're booked" in chat("1")
+    with services.sessions() as db:
+        web_patient = find_patient(db, services.vault, PHONE, scope="web")
+        assert db.scalar(select(func.count()).select_from(Patient)) == 2
+        assert web_patient.id != appointment.patient_id
+        assert patient_name(services.vault, web_patient) == "Webb Demoperson"
+    assert [a.id for a in booked(services)] == [appointment.id]
+    listing = sms.text("my appointments")
+    assert f"#{appointment.id}" in listing and "Vaccination" not in listing

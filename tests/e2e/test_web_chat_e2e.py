@@ -40,7 +40,7 @@ def offer(replies):
 
 def appointments_of(services, phone=PHONE):
     with services.sessions() as db:
-        patient = find_patient(db, services.vault, phone)
+        patient = find_patient(db, services.vault, phone, scope="web")
         if patient is None:
             return []
         return db.scalars(select(Appointment).where(Appointment.patient_id == patient.id)
@@ -68,7 +68,7 @@ def test_patient_books_lists_reschedules_and_cancels_through_the_web_chat(client
     assert appointment.provider.name in text and appointment.provider.name in label
     assert services.clinic.name in text
     with services.sessions() as db:
-        patient = find_patient(db, services.vault, PHONE)
+        patient = find_patient(db, services.vault, PHONE, scope="web")
         assert patient_name(services.vault, patient) == "Jordan Testperson"
 
     listing = joined(say(client, "my appointments"))
@@ -158,7 +158,7 @@ def test_malformed_json_is_a_400_json_error(client, services):
 
 def waitlist_entries(services, phone=PHONE):
     with services.sessions() as db:
-        patient = find_patient(db, services.vault, phone)
+        patient = find_patient(db, services.vault, phone, scope="web")
         return db.execute(select(WaitlistEntry.priority, AuditEvent.detail)
                           .join(AuditEvent, (AuditEvent.patient_id == WaitlistEntry.patient_id)
                                 & (AuditEvent.kind == "waitlist_joined"))
