@@ -268,15 +268,19 @@ class ConversationEngine:
                               text_=reply.text)
 
     def _emergency(self, db: Session, message: InboundMessage, text: str, patient,
-                   now: datetime) -> list[dialogue.Reply] | None:
+                   now: datetime, *, answer: bool = True) -> list[dialogue.Reply] | None:
         """The emergency answer when the message describes one (recorded, the conversation
-        ended), else None."""
+        ended), else None. With `answer` false (a number that opted out of texts) nothing is
+        said to the patient; the audit event says so, and the staff notice asks for a call."""
         flag = triage.red_flag(text)
         if flag is None:
             return None
+        detail: dict[str, object] = {"category": flag}
+        if not answer:
+            detail["answered"] = False
         self.audit.record(db, "red_flag", at=now, channel=message.channel,
                           actor=f"patient:{patient.id}", patient_id=patient.id,
-                          message_id=message.message_id, detail={"category": flag})
+                          message_id=message.message_id, detail=detail)
         self.store.end(db, message.channel, message.sender)
         return [dialogue.Reply(replies.emergency(self.clinic, flag), kind="emergency")]
 
@@ -287,6 +291,10 @@ class ConversationEngine:
         the answer comes back as one text of at most two segments, or nothing."""
         verdict = self.sms_policy.screen(db, message, text, patient, now,
                                          intent=understanding.intent)
+        if verdict is not None and verdict.reason == "opted_out":
+            # Carriers block texts to a number that opted out, and the law says not to send
+            # them: an emergency it describes goes to the staff, urgently, to call them.
+            self._emergency(db, message, text, patient, now, answer=False)
         if verdict is None:
             urgent = self._emergency(db, message, text, patient, now)
             if urgent is not None:

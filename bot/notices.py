@@ -39,7 +39,9 @@ _PENDING = "staff_notices"
 
 @dataclass(frozen=True)
 class StaffNotice:
-    kind: str     # "booked", "rescheduled", "cancelled", "red_flag", "urgent_waitlist", "undelivered"
+    # "booked", "rescheduled", "cancelled", "red_flag", "red_flag_unanswered" (the patient opted
+    # out of texts: nobody answered them), "urgent_waitlist", "undelivered"
+    kind: str
     at: datetime                       # when it happened (aware UTC)
     channel: str | None = None         # where the patient was: "sms", "web", ...
     patient_id: int | None = None
@@ -106,7 +108,9 @@ class StaffNotifier:
                                             appointment_id=event_.get("appointment_id"),
                                             start=start, provider=detail.get("provider")))
         elif kind == "red_flag":
-            self.queue(session, StaffNotice("red_flag", **common))
+            # Unanswered: the number opted out of texts, so only a call can reach them.
+            self.queue(session, StaffNotice("red_flag" if detail.get("answered", True)
+                                            else "red_flag_unanswered", **common))
         elif kind == "waitlist_joined" and detail.get("triage") and actor.startswith("patient:"):
             # Like a red flag, the symptom's category stays out of a channel read by many.
             self.queue(session, StaffNotice("urgent_waitlist", **common,

@@ -254,7 +254,7 @@ class StaffDesk:
             word = "waitlist"
         handler = {"today": self._today, "slots": self._slots, "book": self._book,
                    "cancel": self._cancel, "move": self._move, "find": self._find,
-                   "waitlist": self._waitlist}.get(word)
+                   "contact": self._contact, "waitlist": self._waitlist}.get(word)
         if handler is None:
             return StaffAnswer(say.unknown_command(word, list(say.APPT_USAGE.values())),
                                ok=False)
@@ -417,6 +417,22 @@ class StaffDesk:
             return StaffAnswer(say.usage(say.APPT_USAGE["find"], say.bad_phone() if seen
                                          else None), ok=False)
         return self.lookup(db, tools, phone)
+
+    def _contact(self, db: Session, tools: SchedulingTools, rest: str) -> StaffAnswer:
+        """A patient's name and number by their id (the # a notice gives), to call them: the
+        staff channel's notices never carry a number. Shown to the one who asked, audited."""
+        word = rest.strip().lstrip("#")
+        if not word.isdigit() or len(word) > 12:
+            return StaffAnswer(say.usage(say.APPT_USAGE["contact"]), ok=False)
+        patient = db.get(Patient, int(word))
+        if patient is None:
+            return StaffAnswer(say.no_patient_with_id(), ok=False)
+        self.audit.record(db, "patient_contact_shown", at=tools.now,
+                          channel=tools.caller.channel, actor=tools.caller.actor,
+                          patient_id=patient.id)
+        return StaffAnswer(say.patient_contact(self.patient_label(patient), patient.id,
+                                               self.vault.decrypt(patient.phone_enc),
+                                               patient.opted_out_at is not None))
 
     def lookup(self, db: Session, tools: SchedulingTools, phone: str) -> StaffAnswer:
         patient = find_patient(db, self.vault, phone)

@@ -25,6 +25,7 @@ APPT_USAGE = {
     "cancel": "/appt cancel <id>",
     "move": "/appt move <id> <when>",
     "find": "/appt find <phone>",
+    "contact": "/appt contact <patient id>",
     "waitlist": "/appt waitlist <phone> <type> [provider] [from when] [urgent]",
     "help": "/appt help",
 }
@@ -89,6 +90,7 @@ def appt_help(clinic: Clinic) -> str:
              f"  {APPT_USAGE['cancel']}  - cancel an appointment",
              f"  {APPT_USAGE['move']}  - reschedule an appointment",
              f"  {APPT_USAGE['find']}  - a patient and their upcoming appointments",
+             f"  {APPT_USAGE['contact']}  - a patient's name and number, to call them",
              f"  {APPT_USAGE['waitlist']}  - offer them the next freed time",
              f"Types: {types}. Providers: {providers}.",
              "When: 'tomorrow', 'friday 3pm', 'next tuesday morning', '3/9 10:30'.",
@@ -135,6 +137,18 @@ def no_such_appointment(appointment_id: int) -> str:
 
 def no_such_patient() -> str:
     return "No patient has that phone number."
+
+
+def no_patient_with_id() -> str:
+    return "No patient has that number (the # in a notice, like 12)."
+
+
+def patient_contact(patient: str, patient_id: int, phone: str | None,
+                    opted_out: bool) -> str:
+    if phone is None:
+        return f"{patient} (patient #{patient_id}) has no phone number on file (erased)."
+    note = " They have opted out of texts: call, do not text." if opted_out else ""
+    return f"{patient} (patient #{patient_id}): {phone}.{note}"
 
 
 def bad_when() -> str:
@@ -354,6 +368,10 @@ def notice(n: "StaffNotice", clinic: Clinic) -> str:
     if n.kind == "red_flag":
         return (f"EMERGENCY red flag from patient #{n.patient_id} ({via}) at {at}. They were "
                 "told to call 911. Look them up with /appt-admin logs, or call them.")
+    if n.kind == "red_flag_unanswered":
+        return (f"URGENT, CALL NOW: patient #{n.patient_id} texted an emergency red flag at "
+                f"{at}, but has opted out of texts, so nobody answered them. Call them: "
+                f"/appt contact {n.patient_id} shows their number.")
     if n.kind == "urgent_waitlist":
         try:
             kind = clinic.appointment_type(n.appointment_type).name

@@ -333,6 +333,9 @@ def test_app_home_shows_todays_schedule_with_booked_and_open_counts(slack, fake_
     ("cancel 424242", "There is no appointment #424242"),
     ("move 1", "Usage: /appt move &lt;id&gt; &lt;when&gt;"),
     ("slots", "Usage: /appt slots"),
+    ("contact", "Usage: /appt contact &lt;patient id&gt;"),
+    ("contact twelve", "Usage: /appt contact &lt;patient id&gt;"),
+    ("contact 424242", "No patient has that number"),
     ("x" * 3000, "too long"),
 ])
 def test_bad_commands_get_a_clear_ephemeral_answer(slack, fake_slack, text, expected):

@@ -72,9 +72,10 @@ def test_a_day_at_the_front_desk_and_a_patient_erased(app, slack, fake_slack):
     cli.invoke(args=["users", "add", "--slack-id", ADMIN, "--role", "admin"])
     cli.invoke(args=["users", "add", "--slack-id", STAFF, "--role", "staff"])
 
-    # A patient books on the web chat; the staff channel hears of it (ids and time only).
+    # A patient books by text (the console: no consent step); the staff channel hears of it
+    # (ids and time only). The web chat's patients are its own, never found by staff.
     for i, text in enumerate(["book a checkup tomorrow at 10am", "Jordan Testperson", "1"]):
-        services.conversation.handle(InboundMessage("web", PATIENT, text, f"w{i}", NOW))
+        services.conversation.handle(InboundMessage("console", PATIENT, text, f"w{i}", NOW))
     [notice] = fake_slack.wait_for("chat.postMessage",
                                    where=lambda p: p["channel"] == STAFF_CHANNEL)
     assert "New booking #1 by patient #1" in notice["text"] and "Jordan" not in notice["text"]
@@ -127,3 +128,44 @@ def test_a_day_at_the_front_desk_and_a_patient_erased(app, slack, fake_slack):
     assert text_of(run(slack, fake_slack, ADMIN, "/appt-admin", "audit verify")).startswith("OK")
     admin_kinds = kinds(services, actor=f"admin:{ADMIN}")
     assert admin_kinds[:2] == ["patient_exported", "patient_erased"]
+
+
+# --- an opted-out patient's emergency ---------------------------------------------------------------
+
+def test_an_opted_out_patients_emergency_is_not_texted_but_staff_are_told_to_call(
+        tmp_path, fake_slack, fake_twilio):
+    from tests.twilio_support import Phone, sms_settings, twiml_messages
+
+    settings = sms_settings(tmp_path, twilio_api_base_url=fake_twilio.base_url,
+                            **{k: v for k, v in vars(slack_settings(tmp_path, fake_slack)).items()
+                               if k.startswith("slack_")})
+    app = create_app({"SETTINGS": settings, "CLOCK": lambda: NOW, "TESTING": True})
+    services = services_of(app)
+    with services.sessions.begin() as db:
+        from scheduler import staff_users
+        staff_users.add_user(db, STAFF, "staff", added_by="test", now=NOW)
+    phone = Phone(app.test_client(), PATIENT)
+    phone.text("hi")
+    phone.text("YES")
+    assert "Reply START" in phone.text("STOP")
+
+    response = phone.post("I have chest pain and I can't breathe")
+    assert response.status_code == 200 and twiml_messages(response.get_data()) == []
+    assert fake_twilio.messages == []                      # nothing texted, by REST either
+    [notice] = fake_slack.wait_for("chat.postMessage")
+    assert notice["channel"] == STAFF_CHANNEL
+    assert notice["text"].startswith("URGENT, CALL NOW: patient #1 texted an emergency red flag")
+    assert "opted out" in notice["text"] and "/appt contact 1" in notice["text"]
+    assert PATIENT[2:] not in json.dumps(notice) and "chest" not in json.dumps(notice)
+    with services.sessions() as db:
+        [flag] = db.scalars(select(AuditEvent).where(AuditEvent.kind == "red_flag")).all()
+        assert flag.detail == {"category": "cardiac", "answered": False}
+        assert db.scalars(select(AuditEvent.detail).where(
+            AuditEvent.kind == "message_suppressed")).all()[-1] == {"reason": "opted_out"}
+
+    # The notice's command gives the one who asks the number to call, audited.
+    slack = SlackClient(app.test_client(), fake_slack)
+    shown = run(slack, fake_slack, STAFF, "/appt", "contact 1")["text"]
+    assert "+12125550123" in shown and "opted out of texts: call, do not text" in shown
+    assert "patient_contact_shown" in kinds(services, patient_id=1)
+    app.extensions[slack_adapter.EXTENSION].close()
