@@ -13,9 +13,11 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters import refusals
 from adapters.outbox import Outbox
 from adapters.twilio_sender import TwilioSender
 from bot import logfiles
@@ -125,6 +127,11 @@ def create_app(test_config: dict | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=256 * 1024)
     app.config.update({k: v for k, v in test_config.items() if k.isupper()})
     app.extensions[EXTENSION] = services
+    if settings.trusted_proxy_hops:
+        # The client's address (the refusal counts' key) from the proxies' X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
+    app.extensions[refusals.EXTENSION] = refusals.RefusalLedger(services.sessions,
+                                                                services.clock)
 
     @app.get("/healthz")
     def healthz():

@@ -56,6 +56,8 @@ from bot.tools import Caller
 from scheduler.clinic import Clinic
 from scheduler.models import MessageReceipt
 
+from .refusals import RefusalLedger, ledger_of
+
 log = logging.getLogger("scheduler.slack")
 
 CHANNEL = "slack"
@@ -82,23 +84,31 @@ def slack_events():
     if staff_app is None:
         return Response("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
                         "to accept Slack requests\n", status=503, mimetype="text/plain")
+    ledger, source = ledger_of(current_app), request.remote_addr or "unknown"
+    if ledger.limited(source):     # refused too often this minute: not even verified
+        return Response("too many refused requests from this address; wait a minute\n",
+                        status=429, mimetype="text/plain")
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     if not _TIMESTAMP.fullmatch(timestamp):
         # slack_sdk's verifier reads the timestamp with int(): "abc", "1e3", "-" or nothing
         # would raise inside Bolt (a 500). A timestamp that is not whole seconds is unsigned.
-        return _invalid()
+        return _invalid(ledger, source, "bad_timestamp")
     try:
-        return staff_app.handler.handle(request)
+        response = staff_app.handler.handle(request)
     except ValueError:
         # Bolt parses the body as it wraps the request, before its signature check: a body that
         # is not JSON where JSON belongs is refused here, as unsigned (401) or malformed (400).
         signed = SignatureVerifier(staff_app.services.settings.slack_signing_secret).is_valid(
             request.get_data(), timestamp, request.headers.get("X-Slack-Signature", ""))
         return (Response("malformed request\n", status=400, mimetype="text/plain") if signed
-                else _invalid())
+                else _invalid(ledger, source, "bad_signature"))
+    if response.status_code == 401:      # Bolt's signature or replay-window check said no
+        ledger.refused(source, "slack", "bad_signature")
+    return response
 
 
-def _invalid() -> Response:
+def _invalid(ledger: RefusalLedger, source: str, reason: str) -> Response:
+    ledger.refused(source, "slack", reason)
     return Response("invalid request\n", status=401, mimetype="text/plain")
 
 

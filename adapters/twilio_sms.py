@@ -8,8 +8,10 @@ Both read like Twilio's docs: verify, parse, hand over, render.
 - Verify: twilio's `RequestValidator` over the URL Twilio called (`PUBLIC_BASE_URL` + path when
   set, so it works behind a proxy or tunnel; the request's own URL otherwise) and every posted
   parameter, whatever Twilio adds. A missing or wrong `X-Twilio-Signature` is a 403 that stores
-  nothing but a `security` audit event (no text, no number). Without `TWILIO_AUTH_TOKEN` both
-  endpoints answer 503 and say why. No setting turns the check off.
+  nothing: it is counted, and each source address's refusals of a minute become one `security`
+  audit event (adapters/refusals.py); past 30 in a minute, that address gets 429 before the
+  check. Without `TWILIO_AUTH_TOKEN` both endpoints answer 503 and say why. No setting turns
+  the check off.
 - Parse: `From` in E.164 (the patient's identity; not a phone number: 400), `Body`, `MessageSid`
   (the idempotency key), `NumMedia`, and `OptOutType` when Twilio's Advanced Opt-Out matched a
   keyword.
@@ -55,6 +57,7 @@ from bot.replies import unanswered
 from scheduler.models import MessageReceipt, Patient
 from scheduler.patients import InvalidPhoneNumber, normalize_phone
 
+from .refusals import ledger_of
 from .twilio_sender import record_status
 
 log = logging.getLogger("scheduler.twilio_sms")
@@ -132,20 +135,22 @@ def called_url(public_base_url: str | None) -> str:
 
 
 def _verify(services, endpoint: str) -> None:
-    """Refuse (503, 403) unless Twilio signed this request with our auth token."""
+    """Refuse (503, 429, 403) unless Twilio signed this request with our auth token. A refusal
+    is counted, not written (adapters/refusals.py); an address refused too often this minute
+    gets 429 before its signature is even checked."""
     token = services.settings.twilio_auth_token
     if not token:
         raise Refusal(503, "SMS is not configured: set TWILIO_AUTH_TOKEN to accept Twilio "
                            "webhooks")
+    ledger, source = ledger_of(current_app), request.remote_addr or "unknown"
+    if ledger.limited(source):
+        raise Refusal(429, "too many refused requests from this address; wait a minute")
     signature = request.headers.get(SIGNATURE_HEADER, "")
     params = request.form if request.mimetype == FORM else {}
     if signature and RequestValidator(token).validate(
             called_url(services.settings.public_base_url), params, signature):
         return
-    reason = "bad_signature" if signature else "missing_signature"
-    with services.sessions.begin() as db:
-        services.audit.record(db, "security", at=services.clock(), channel=CHANNEL,
-                              actor="webhook", detail={"endpoint": endpoint, "reason": reason})
+    ledger.refused(source, endpoint, "bad_signature" if signature else "missing_signature")
     raise Refusal(403, "invalid Twilio signature")
 
 

@@ -57,6 +57,8 @@ class Settings:
     log_dir: Path = ROOT / "logs"
     port: int = 5000
     web_chat: bool = False
+    # Proxies in front whose X-Forwarded-For is trusted for the client's address (nginx: 1).
+    trusted_proxy_hops: int = 0
 
     @property
     def twilio_configured(self) -> bool:
@@ -138,6 +140,10 @@ class Settings:
             values["jobs_in_process"] = _bool("JOBS_IN_PROCESS", flag)
         if (flag := get("WEB_CHAT")) is not None:
             values["web_chat"] = _bool("WEB_CHAT", flag)
+        if (hops := get("TRUSTED_PROXY_HOPS")) is not None:
+            if not hops.isdigit() or int(hops) > 10:
+                raise SettingsError("TRUSTED_PROXY_HOPS must be a whole number from 0 to 10")
+            values["trusted_proxy_hops"] = int(hops)
         if (log_dir := get("LOG_DIR")) is not None:
             values["log_dir"] = Path(log_dir)
         if (port := get("PORT")) is not None:

@@ -7,6 +7,8 @@
   event's text is replaced by its digest (the event stays, and the hash chain still verifies).
 - `mark_outcomes`: an appointment whose time passed while still "booked" (no check-in) gets
   `outcome_needed_at`; its status and occupancy are staff's call, not the job's.
+- `close_refusal_tallies`: refused webhook requests (forged signatures, rate-limited addresses),
+  counted by the web processes, become one `security` audit event per address and minute.
 - `next_day_digest`: tomorrow's schedule, with the unconfirmed appointments, for the staff channel
   (ids, times and providers only; never a name or a phone number).
 """
@@ -23,9 +25,10 @@ from bot.audit import AuditTrail
 from bot.replies import time_text, day_text
 from scheduler.clinic import Clinic
 from scheduler.models import (Appointment, AppointmentStatus, AuditEvent, MessageReceipt,
-                              OutboxMessage, Provider)
+                              OutboxMessage, Provider, RefusalTally)
 
 log = logging.getLogger("scheduler.jobs.maintenance")
+REFUSALS_GRACE = timedelta(minutes=2)
 
 def expire_sessions(db: Session, store, *, now: datetime) -> int:
     count = store.expire(db, now=now)
@@ -109,3 +112,29 @@ def post_digest(db: Session, clinic: Clinic, post: Callable[[str], None] | None,
     post(text)
     log.info("maintenance: next-day digest posted")
     return text
+
+
+def close_refusal_tallies(db: Session, audit: AuditTrail, *, now: datetime) -> int:
+    """One `security` audit event for each address and minute ended `REFUSALS_GRACE` ago,
+    carrying its counts (by endpoint and reason), and a log line; the tallies are then deleted.
+    Returns how many events were written. The web processes count refused webhook requests in memory and add
+    them to `refusal_tallies` about once a minute (adapters/refusals.py); a minute is closed two
+    minutes after it ends, so that every process has added its counts first."""
+    cutoff = now.replace(second=0, microsecond=0) - REFUSALS_GRACE
+    rows = db.scalars(select(RefusalTally).where(RefusalTally.minute < cutoff)
+                      .order_by(RefusalTally.minute, RefusalTally.source)).all()
+    grouped: dict[tuple[str, datetime], dict[str, int]] = {}
+    for row in rows:
+        by = grouped.setdefault((row.source, row.minute), {})
+        by[f"{row.endpoint}:{row.reason}"] = by.get(f"{row.endpoint}:{row.reason}", 0) + row.count
+    for (source, minute), by in grouped.items():
+        total = sum(by.values())
+        audit.record(db, "security", at=now, channel="webhook", actor="webhook",
+                     detail={"source": source, "minute": minute.isoformat(), "refused": total,
+                             "by": by})
+        log.warning("refused %d webhook requests from %s in the minute from %s (%s)", total,
+                    source, minute.isoformat(), ", ".join(f"{k} {v}" for k, v in sorted(
+                        by.items())))
+    if rows:
+        db.execute(delete(RefusalTally).where(RefusalTally.id.in_([r.id for r in rows])))
+    return len(grouped)

@@ -114,6 +114,13 @@ class Jobs:
                 return waitlist.advance(db, self.services.clinic, now=self._now())
         return self._guarded("waitlist", job)
 
+    def close_refusals(self):
+        def job():
+            with self.services.sessions.begin() as db:
+                return maintenance.close_refusal_tallies(db, self.services.audit,
+                                                         now=self._now())
+        return self._guarded("refusals", job)
+
     def resend_stranded_sms(self):
         return self._guarded("stranded-sms", lambda: send_stranded_replies(self.services))
 
@@ -138,6 +145,7 @@ class Jobs:
         self.send_reminders()
         self.advance_waitlist()
         self.resend_stranded_sms()
+        self.close_refusals()
         self.maintain()
 
     # --- APScheduler ---------------------------------------------------------------------------
@@ -149,6 +157,8 @@ class Jobs:
                           id="waitlist", next_run_time=first, max_instances=1, coalesce=True)
         scheduler.add_job(self.resend_stranded_sms, "interval", seconds=WAITLIST_INTERVAL,
                           id="stranded-sms", next_run_time=first, max_instances=1, coalesce=True)
+        scheduler.add_job(self.close_refusals, "interval", seconds=WAITLIST_INTERVAL,
+                          id="refusals", next_run_time=first, max_instances=1, coalesce=True)
         scheduler.add_job(self.maintain, "interval", seconds=MAINTENANCE_INTERVAL,
                           id="maintenance", next_run_time=first, max_instances=1, coalesce=True)
 

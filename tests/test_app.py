@@ -69,11 +69,17 @@ def test_web_chat_is_off_when_twilio_is_configured_unless_asked_for(tmp_path):
     ("LLM_ENGINE", "gpt"), ("SESSION_TIMEOUT_MINUTES", "0"), ("JOBS_IN_PROCESS", "maybe"),
     ("REMINDER_OFFSETS", "tomorrow"), ("DATABASE_URL", "mysql://db"),
     ("CLINIC_CONFIG", "/no/such/clinic.toml"), ("SLACK_API_URL", "ftp://slack"),
+    ("TRUSTED_PROXY_HOPS", "-1"), ("TRUSTED_PROXY_HOPS", "many"),
 ])
 def test_bad_setting_is_refused_naming_the_variable(name, value):
     with pytest.raises(SettingsError) as error:
         Settings.from_env({name: value})
     assert name in str(error.value)
+
+
+def test_trusted_proxy_hops_is_read():
+    assert Settings.from_env({"TRUSTED_PROXY_HOPS": "1"}).trusted_proxy_hops == 1
+    assert Settings.from_env({}).trusted_proxy_hops == 0
 
 
 def test_secrets_are_masked_in_repr_and_describe():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -101,6 +102,24 @@ def test_a_malformed_timestamp_is_401_stores_nothing_and_logs_no_traceback(
     assert count(services, AuditEvent) == before and count(services, MessageReceipt) == 0
     assert fake_slack.calls == []
     assert not [r for r in caplog.records if r.exc_info or r.levelname == "ERROR"]
+
+
+def test_forged_requests_are_counted_into_one_event_and_cut_off_past_the_limit(
+        app, slack, fake_slack, services):
+    from adapters.refusals import ledger_of
+    from jobs.maintenance import close_refusal_tallies
+
+    statuses = [slack.command(STAFF, "/appt", "today", secret="not-the-secret")[0].status_code
+                for _ in range(35)]
+    assert statuses == [401] * 30 + [429] * 5
+    assert count(services, AuditEvent) == 0 and fake_slack.calls == []
+    ledger_of(app).flush(everything=True)
+    with services.sessions.begin() as db:
+        close_refusal_tallies(db, services.audit, now=NOW + timedelta(minutes=3))
+    with services.sessions() as db:
+        [event] = db.scalars(select(AuditEvent).where(AuditEvent.kind == "security")).all()
+    assert event.detail["refused"] == 35
+    assert event.detail["by"] == {"slack:bad_signature": 30, "any:rate_limited": 5}
 
 
 def test_unsigned_request_is_401(app):

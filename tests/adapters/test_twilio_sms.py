@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app import create_app, services_of
 from bot import consent
 from scheduler.models import (Appointment, AuditEvent, ConversationSession, MessageReceipt,
-                              Patient, SmsMessage)
+                              Patient, RefusalTally, SmsMessage)
 from scheduler.patients import find_patient
 from tests.twilio_support import (ACCOUNT_SID, NOW, PUBLIC_BASE_URL, TOKEN, Phone, new_sid,
                                   signature, signed_post, sms_settings, twiml_messages)
@@ -79,31 +79,46 @@ def test_signed_message_is_answered_with_twiml(phone, demo_clinic):
     assert demo_clinic.name in text and "Reply YES" in text
 
 
-def assert_refused_and_nothing_stored(response, services, reason):
+def security_events(app, services, clock):
+    """The `security` events the refusals counted so far become, once their minute is closed:
+    each process's counts flushed, then the maintenance job run three minutes later."""
+    from adapters.refusals import ledger_of
+    from jobs.maintenance import close_refusal_tallies
+
+    ledger_of(app).flush(everything=True)
+    with services.sessions.begin() as db:
+        close_refusal_tallies(db, services.audit, now=clock.now + timedelta(minutes=3))
+    with services.sessions() as db:
+        return db.scalars(select(AuditEvent).where(AuditEvent.kind == "security")).all()
+
+
+def assert_refused_and_nothing_stored(response, app, services, clock, reason):
     assert response.status_code == 403
     assert stored_rows(services) == {"patients": 0, "message_receipts": 0,
                                      "conversation_sessions": 0, "appointments": 0}
-    with services.sessions() as db:
-        [event] = db.scalars(select(AuditEvent)).all()
-    assert event.kind == "security" and event.text_enc is None
-    assert event.detail == {"endpoint": "sms", "reason": reason}
-    assert PHONE not in json.dumps(event.detail) and event.patient_id is None
+    assert audit_kinds(services) == []          # counted, not written one by one
+    [event] = security_events(app, services, clock)
+    assert event.text_enc is None and event.patient_id is None
+    assert event.detail == {"source": "127.0.0.1", "minute": "2026-03-04T14:00:00+00:00",
+                            "refused": 1, "by": {f"sms:{reason}": 1}}
+    assert PHONE not in json.dumps(event.detail)
 
 
-def test_missing_signature_is_403_and_stores_only_a_security_event(client, phone, services):
+def test_missing_signature_is_403_and_stores_only_a_counted_security_event(app, client, phone,
+                                                                          services, clock):
     response = client.post("/twilio/sms", data=phone.params("book a checkup"))
-    assert_refused_and_nothing_stored(response, services, "missing_signature")
+    assert_refused_and_nothing_stored(response, app, services, clock, "missing_signature")
 
 
-def test_signature_made_with_another_token_is_403(client, phone, services):
+def test_signature_made_with_another_token_is_403(app, client, phone, services, clock):
     params = phone.params("hello")
     response = client.post("/twilio/sms", data=params, headers={
         "X-Twilio-Signature": signature(PUBLIC_BASE_URL + "/twilio/sms", params, "not-ours")})
-    assert_refused_and_nothing_stored(response, services, "bad_signature")
+    assert_refused_and_nothing_stored(response, app, services, clock, "bad_signature")
 
 
 @pytest.mark.parametrize("change", ["body", "from", "added", "removed"])
-def test_replay_with_altered_parameters_is_403(client, phone, services, change):
+def test_replay_with_altered_parameters_is_403(app, client, phone, services, clock, change):
     params = phone.params("my appointments")
     header = {"X-Twilio-Signature": signature(PUBLIC_BASE_URL + "/twilio/sms", params)}
     if change == "body":
@@ -115,12 +130,52 @@ def test_replay_with_altered_parameters_is_403(client, phone, services, change):
     else:
         del params["NumMedia"]
     response = client.post("/twilio/sms", data=params, headers=header)
-    assert_refused_and_nothing_stored(response, services, "bad_signature")
+    assert_refused_and_nothing_stored(response, app, services, clock, "bad_signature")
 
 
-def test_signature_for_another_url_is_403(client, phone, services):
+def test_signature_for_another_url_is_403(app, client, phone, services, clock):
     response = signed_post(client, "/twilio/sms", phone.params("hi"), base="http://localhost")
-    assert_refused_and_nothing_stored(response, services, "bad_signature")
+    assert_refused_and_nothing_stored(response, app, services, clock, "bad_signature")
+
+
+def test_a_flood_of_forged_posts_writes_one_event_a_minute_and_is_cut_off_before_the_check(
+        app, client, phone, services, clock):
+    forged = {"X-Twilio-Signature": "bm90LWEtc2lnbmF0dXJl"}
+    statuses = [client.post("/twilio/sms", data=phone.params("hi"), headers=forged).status_code
+                for _ in range(200)]
+    assert statuses == [403] * 30 + [429] * 170
+    clock.advance(minutes=1)
+    statuses = [client.post("/twilio/sms", data=phone.params("hi"), headers=forged).status_code
+                for _ in range(40)]
+    assert statuses == [403] * 30 + [429] * 10
+    assert audit_kinds(services) == []
+    assert stored_rows(services)["message_receipts"] == 0
+    # What the flood wrote: one row per minute, endpoint and reason, added by the flusher.
+    from adapters.refusals import ledger_of
+    assert ledger_of(app).flush() == 2            # the minute that has ended
+    assert count(services, RefusalTally) == 2
+    events = security_events(app, services, clock)
+    assert [e.detail for e in events] == [
+        {"source": "127.0.0.1", "minute": "2026-03-04T14:00:00+00:00", "refused": 200,
+         "by": {"sms:bad_signature": 30, "any:rate_limited": 170}},
+        {"source": "127.0.0.1", "minute": "2026-03-04T14:01:00+00:00", "refused": 40,
+         "by": {"sms:bad_signature": 30, "any:rate_limited": 10}}]
+    with services.sessions() as db:
+        assert services.audit.verify(db).ok
+    # A real Twilio request from another address is answered as ever.
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    assert "Reply YES" in Phone(elsewhere, PHONE).text("hi")
+
+
+def test_behind_a_trusted_proxy_the_clients_address_is_counted(make_app, services, clock):
+    app = make_app(trusted_proxy_hops=1)
+    client = app.test_client()
+    response = client.post("/twilio/sms", data=Phone(client, PHONE).params("hi"),
+                           headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.status_code == 403
+    [event] = security_events(app, services_of(app), clock)
+    assert event.detail["source"] == "203.0.113.7"
 
 
 def test_without_public_base_url_the_request_url_is_checked(make_app):
@@ -396,14 +451,15 @@ def test_status_callback_with_21610_opts_the_patient_out(client, services, conse
         assert find_patient(db, services.vault, PHONE).opted_out_at is not None
 
 
-def test_unsigned_or_malformed_status_callbacks_are_refused(client, services):
+def test_unsigned_or_malformed_status_callbacks_are_refused(app, client, services, clock):
     sid = new_sid()
     unsigned = client.post("/twilio/status", data={"MessageSid": sid, "MessageStatus": "sent"})
     assert unsigned.status_code == 403
     assert signed_post(client, "/twilio/status", {"MessageStatus": "sent"}).status_code == 400
     assert signed_post(client, "/twilio/status", {"MessageSid": sid}).status_code == 400
-    assert count(services, SmsMessage) == 0
-    assert audit_kinds(services) == ["security"]
+    assert count(services, SmsMessage) == 0 and audit_kinds(services) == []
+    [event] = security_events(app, services, clock)
+    assert event.detail["by"] == {"status:missing_signature": 1}
 
 
 # --- privacy -------------------------------------------------------------------------------------
