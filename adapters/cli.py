@@ -3,7 +3,10 @@
     db upgrade                 migrate the database to the newest revision
     clinic load FILE           validate a clinic file and install it (all or nothing)
     clinic show                what the database holds now
-    audit verify               walk the audit chain; exit 1 at the first broken event
+    audit verify [--checkpoint TEXT]
+                               walk the audit chain and hold its end against logs/audit.log
+                               (and a checkpoint from the staff channel); exit 1 if broken
+    audit checkpoint           record, print and post (Slack) a signed checkpoint of its head
     keys rotate                re-encrypt everything under the newest key in ENCRYPTION_KEYS
     patient export PHONE       everything held about one patient, as JSON on stdout
     patient erase PHONE --yes  erase one patient's personal data (appointments kept, pseudonymous)
@@ -27,6 +30,7 @@ from flask.cli import AppGroup
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from bot.audit import Checkpoint, audit_mirror, checkpoint_notice
 from scheduler import records, staff_users
 from scheduler.clinic import (WEEKDAYS, ClinicConfigError, install_clinic, installed_clinic,
                               load_clinic)
@@ -117,16 +121,46 @@ def clinic_show() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Check every link of the audit chain; exit 1 at the first broken event."""
+@click.option("--checkpoint", "checkpoint_text", default=None, metavar="TEXT",
+              help="a checkpoint line as the staff channel shows it (\"audit checkpoint ...\")")
+def audit_verify(checkpoint_text: str | None) -> None:
+    """Check every link of the audit chain, and that none is missing from its end (against
+    logs/audit.log and the checkpoint given); exit 1 at the first problem."""
     services = _services()
+    checkpoints = []
+    if checkpoint_text is not None:
+        checkpoint = Checkpoint.parse(checkpoint_text)
+        if checkpoint is None:
+            _fail("that is not a checkpoint line (\"audit checkpoint <time> event <n> hash "
+                  "<hex> sig <hex>\")")
+        if not services.audit.signed_by_us(checkpoint):
+            _fail("BROKEN: the checkpoint's signature does not match ENCRYPTION_KEYS (forged, "
+                  "or made with a key no longer listed)")
+        checkpoints.append(checkpoint)
     with services.sessions() as db:
-        result = services.audit.verify(db)
+        result = services.audit.verify(db, mirror=audit_mirror(services.settings),
+                                       checkpoints=checkpoints)
     if result.ok:
         click.echo(f"OK: {result.checked} audit events verified")
         return
     _fail(f"BROKEN at event seq {result.first_broken_seq}: {result.reason} "
           f"({result.checked} events before it verified)")
+
+
+@audit_group.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Record a signed checkpoint of the chain's head, print it, and post it to the staff
+    channel (when Slack is configured): keep it where the database's admins cannot edit it."""
+    services = _services()
+    with services.sessions.begin() as db:
+        checkpoint = services.audit.checkpoint(db, now=services.clock())
+    if checkpoint is None:
+        _fail("the audit trail is empty: nothing to checkpoint yet")
+    from jobs.runner import digest_poster
+    post = digest_poster(services.settings)
+    if post is not None:
+        post(checkpoint_notice(checkpoint))
+    click.echo(checkpoint.text())
 
 
 def _encrypted_tables() -> list[tuple[Table, list[str]]]:

@@ -48,6 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import logfiles
 from bot import staff_replies as say
 from bot.admin import AdminDesk
+from bot.audit import audit_mirror
 from bot.messages import InboundMessage, OutboundMessage
 from bot.notices import StaffNotice, StaffNotifier
 from bot.settings import Settings
@@ -164,7 +165,8 @@ class SlackStaffApp:
         self.desk = StaffDesk(sessions=services.sessions, clinic=services.clinic,
                               vault=services.vault, audit=services.audit, clock=services.clock)
         self.admin = AdminDesk(sessions=services.sessions, clinic=services.clinic,
-                               vault=services.vault, audit=services.audit, clock=services.clock)
+                               vault=services.vault, audit=services.audit, clock=services.clock,
+                               audit_mirror=audit_mirror(services.settings))
         self.executor = executor or ThreadPoolExecutor(max_workers=_WORKERS,
                                                        thread_name_prefix="slack")
         self.bolt = App(client=web_client(services.settings),

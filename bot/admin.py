@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import select
@@ -43,9 +44,10 @@ def mentioned_user(word: str) -> str | None:
 
 class AdminDesk:
     def __init__(self, *, sessions: sessionmaker[Session], clinic: Clinic, vault: Vault,
-                 audit: AuditTrail, clock: Callable):
+                 audit: AuditTrail, clock: Callable, audit_mirror: Path | None = None):
         self.sessions, self.clinic, self.vault = sessions, clinic, vault
         self.audit, self.clock = audit, clock
+        self.audit_mirror = audit_mirror     # logs/audit.log, which anchors the chain's end
 
     def command(self, caller: Caller, text: str) -> StaffAnswer:
         """One `/appt-admin` command (its text after the command name)."""
@@ -128,7 +130,7 @@ class AdminDesk:
         if [a.lower() for a in args] != ["verify"]:
             return StaffAnswer(say.usage(say.ADMIN_USAGE["audit"]), ok=False)
         with self.sessions() as db:
-            result = self.audit.verify(db)
+            result = self.audit.verify(db, mirror=self.audit_mirror)
         with self.sessions.begin() as db:
             self._record(db, caller, "audit_verified",
                          detail={"ok": result.ok, "checked": result.checked,

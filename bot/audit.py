@@ -7,6 +7,14 @@ the chain valid. Appends are serialized: an advisory lock on PostgreSQL, BEGIN I
 SQLite, and the primary key on `seq` as the last word. Each committed event is mirrored to
 `logs/audit.log` with ids and hashes only.
 
+Cutting events off the end leaves every remaining link intact, so the chain's head is anchored
+outside the table too: every append's seq and hash are mirrored to `logs/audit.log` (with the
+chain's id, the hash of its first event, so a new database never reads an old one's lines), and
+a signed checkpoint of the head (`checkpoint`: seq, hash, time, an HMAC under the vault's keys)
+is recorded and posted to the staff channel every day. `verify` compares the chain with the
+mirror and any checkpoints given, and names how many events are missing from the end, and since
+when.
+
 Text does not stay forever: `remove_texts` replaces the text of old events (the retention job) or
 of one patient's events (erasure) by the digest the hash covered, still encrypted, and records a
 `texts_removed` event. The chain still verifies, and an edit of any other field still breaks it.
@@ -15,9 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import weakref
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -34,6 +45,7 @@ GENESIS = "0" * 64
 REMOVED = "\x00removed:"
 _INSERT = insert(AuditEvent.__table__)
 _TAIL = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_FIRST = select(AuditEvent.hash).where(AuditEvent.seq == 1)
 _LOCK_KEY = 7_210_001  # the advisory lock that serializes audit appends on PostgreSQL
 
 
@@ -125,15 +137,25 @@ class AuditTrail:
         clear = self.vault.decrypt(text_enc)
         return None if clear is None else self.vault.encrypt(REMOVED + _text_digest(clear))
 
-    def verify(self, session: Session, batch: int = 1000) -> "Verification":
-        """Walk the chain from the start; name the first event whose link or content is wrong."""
+    def verify(self, session: Session, batch: int = 1000, *, mirror: Path | None = None,
+               checkpoints: Sequence["Checkpoint"] = ()) -> "Verification":
+        """Walk the chain from the start and name the first event whose link or content is
+        wrong; then hold its end against the anchors outside the table (the `mirror`, i.e.
+        logs/audit.log, and the `checkpoints` given) and name the events missing from it."""
+        chain = session.scalar(_FIRST)
+        anchors = list(checkpoints)
+        mirrored = _mirror_head(mirror, chain) if mirror is not None and chain else None
+        if mirrored is not None:
+            anchors.append(mirrored)
+        wanted = {anchor.seq for anchor in anchors}
+        seen: dict[int, str] = {}
         expected_prev, expected_seq, checked = GENESIS, 1, 0
-        last_seq = 0
+        last_seq, last_at = 0, None
         while True:
             rows = session.scalars(select(AuditEvent).where(AuditEvent.seq > last_seq)
                                    .order_by(AuditEvent.seq).limit(batch)).all()
             if not rows:
-                return Verification(True, checked, None, None)
+                break
             for row in rows:
                 if row.seq != expected_seq:
                     return Verification(False, checked, expected_seq,
@@ -147,8 +169,48 @@ class AuditTrail:
                     return Verification(False, checked, row.seq, "text cannot be decrypted")
                 if _digest(_fields(row), None if clear is None else _text_digest(clear)) != row.hash:
                     return Verification(False, checked, row.seq, "content does not match its hash")
+                if row.seq in wanted:
+                    seen[row.seq] = row.hash
                 expected_prev, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
+                last_at = row.at
                 checked += 1
+        for anchor in sorted(anchors, key=lambda a: a.seq):
+            if anchor.seq <= last_seq and seen[anchor.seq] != anchor.hash:
+                return Verification(False, checked, anchor.seq,
+                                    f"event {anchor.seq} is not the one {anchor.source} names")
+        beyond = max((a for a in anchors if a.seq > last_seq), key=lambda a: a.seq,
+                     default=None)
+        if beyond is not None:
+            missing = beyond.seq - last_seq
+            since = (f"after event {last_seq} of {last_at.isoformat()}" if last_at
+                     else "from the first event")
+            first = _mirror_time(mirror, chain, last_seq + 1) if mirror and chain else None
+            if first:
+                since += f"; event {last_seq + 1} was written at {first}"
+            return Verification(False, checked, last_seq + 1,
+                                f"{missing} event{'s' if missing != 1 else ''} missing from the "
+                                f"end (events {last_seq + 1} to {beyond.seq}, which "
+                                f"{beyond.source} names), {since}")
+        return Verification(True, checked, None, None)
+
+    # --- checkpoints ---------------------------------------------------------------------------
+
+    def checkpoint(self, session: Session, *, now: datetime) -> "Checkpoint | None":
+        """A signed checkpoint of the chain's head (None while the chain is empty), recorded as
+        an `audit_checkpoint` event, for the staff channel and `audit verify --checkpoint`."""
+        head = session.execute(_TAIL).first()
+        if head is None:
+            return None
+        at = now.astimezone(timezone.utc).replace(microsecond=0)
+        unsigned = Checkpoint(head.seq, head.hash, at, "")
+        signed = Checkpoint(head.seq, head.hash, at, self.vault.sign(unsigned.signed_text))
+        self.record(session, "audit_checkpoint", at=now, actor="system",
+                    detail={"seq": signed.seq, "hash": signed.hash,
+                            "checkpoint_at": at.isoformat(), "signature": signed.signature})
+        return signed
+
+    def signed_by_us(self, checkpoint: "Checkpoint") -> bool:
+        return self.vault.signed(checkpoint.signed_text, checkpoint.signature)
 
 
 @dataclass(frozen=True)
@@ -157,6 +219,126 @@ class Verification:
     checked: int
     first_broken_seq: int | None
     reason: str | None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A point of the chain known outside the table: event `seq` had `hash`."""
+
+    seq: int
+    hash: str
+    source: str
+
+
+_CHECKPOINT = re.compile(r"audit checkpoint (?P<at>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) "
+                         r"event (?P<seq>\d{1,18}) hash (?P<hash>[0-9a-f]{64}) "
+                         r"sig (?P<sig>[0-9a-f]{64})")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain's head at a moment, signed: what the staff channel is given each day."""
+
+    seq: int
+    hash: str
+    at: datetime
+    signature: str
+
+    @property
+    def source(self) -> str:
+        return f"the checkpoint of {self.at:%Y-%m-%dT%H:%M:%SZ}"
+
+    @property
+    def signed_text(self) -> str:
+        return f"audit-checkpoint:{self.at:%Y-%m-%dT%H:%M:%SZ}:{self.seq}:{self.hash}"
+
+    def text(self) -> str:
+        return (f"audit checkpoint {self.at:%Y-%m-%dT%H:%M:%SZ} event {self.seq} "
+                f"hash {self.hash} sig {self.signature}")
+
+    @classmethod
+    def parse(cls, text: str) -> "Checkpoint | None":
+        m = _CHECKPOINT.search(text or "")
+        if m is None:
+            return None
+        at = datetime.strptime(m["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return cls(int(m["seq"]), m["hash"], at, m["sig"])
+
+
+def checkpoint_notice(checkpoint: Checkpoint) -> str:
+    """What the staff channel is given each day (ids and hashes only)."""
+    return (f"Daily audit checkpoint: keep this line. To check that no audit event was removed "
+            f"since, an admin runs `flask --app app audit verify --checkpoint \"...\"` with it.\n"
+            f"{checkpoint.text()}")
+
+
+def audit_mirror(settings) -> Path:
+    """Where the audit log mirrors the chain (LOG_DIR/audit.log)."""
+    return Path(settings.log_dir) / logfiles.FILES["audit"]
+
+
+# --- the mirror in logs/audit.log -----------------------------------------------------------------
+
+_MIRROR_BLOCK = 64 * 1024
+# Lines from several processes interleave a little: this far below a seq, its line is surely
+# read by the time the backward scan stops.
+_MIRROR_SLACK = 200
+
+
+def _mirror_lines(path: Path, chain: str):
+    """The mirror's lines of this chain, newest first (read backwards in blocks)."""
+    try:
+        handle = open(path, "rb")
+    except OSError:
+        return
+    with handle:
+        handle.seek(0, 2)
+        position, rest = handle.tell(), b""
+        while position > 0:
+            size = min(_MIRROR_BLOCK, position)
+            position -= size
+            handle.seek(position)
+            lines = (handle.read(size) + rest).split(b"\n")
+            rest = lines.pop(0) if position > 0 else b""
+            for raw in reversed(lines):
+                line = _mirror_line(raw, chain)
+                if line is not None:
+                    yield line
+        line = _mirror_line(rest, chain)
+        if line is not None:
+            yield line
+
+
+def _mirror_line(raw: bytes, chain: str) -> dict | None:
+    try:
+        line = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(line, dict) or line.get("chain") != chain or not isinstance(
+            line.get("seq"), int):
+        return None
+    return line
+
+
+def _mirror_head(path: Path, chain: str) -> Anchor | None:
+    """The newest event of this chain that the mirror names."""
+    best: dict | None = None
+    for line in _mirror_lines(path, chain):
+        if best is None or line["seq"] > best["seq"]:
+            best = line
+        elif line["seq"] < best["seq"] - _MIRROR_SLACK:
+            break
+    return Anchor(best["seq"], best["hash"], path.name) if best else None
+
+
+def _mirror_time(path: Path, chain: str, seq: int) -> str | None:
+    """When the mirror wrote event `seq` of this chain, if it did."""
+    for line in _mirror_lines(path, chain):
+        if line["seq"] == seq:
+            return line.get("ts")
+        if line["seq"] < seq - _MIRROR_SLACK:
+            return None
+    return None
 
 
 @event.listens_for(Session, "before_commit")
@@ -180,9 +362,25 @@ def _append_buffered(session: Session) -> None:
         row["hash"] = prev = _digest(row, row.pop("text_digest"))
         rows.append(row)
     connection.execute(_INSERT, rows)
+    chain = rows[0]["hash"] if rows[0]["seq"] == 1 else _chain_of(connection)
     session.info.setdefault("audit_pending", []).extend(
-        {name: row[name] for name in ("seq", "kind", "channel", "patient_id", "appointment_id",
-                                      "hash", "prev_hash")} for row in rows)
+        {"chain": chain, **{name: row[name] for name in (
+            "seq", "kind", "channel", "patient_id", "appointment_id", "hash", "prev_hash")}}
+        for row in rows)
+
+
+# The chain's id (its first event's hash) per database, looked up once per process.
+_chains: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _chain_of(connection) -> str | None:
+    engine = connection.engine
+    chain = _chains.get(engine)
+    if chain is None:
+        chain = connection.execute(_FIRST).scalar()
+        if chain is not None:
+            _chains[engine] = chain
+    return chain
 
 
 @event.listens_for(Session, "after_commit")

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.twilio_sms import send_stranded_replies
+from bot.audit import checkpoint_notice
 from scheduler import waitlist
 from scheduler.models import JobLease
 
@@ -133,12 +134,25 @@ class Jobs:
                                        retention=self.services.settings.text_retention)
                 maintenance.mark_outcomes(db, now=now)
             local = now.astimezone(self.services.clinic.zone)
+            if once(self.services.sessions, f"checkpoint:{local.date().isoformat()}",
+                    self.owner, now=now):
+                self.checkpoint(now)
             if local.hour >= DIGEST_HOUR and self.post_digest is not None and once(
                     self.services.sessions, f"digest:{local.date().isoformat()}", self.owner,
                     now=now):
                 with self.services.sessions() as db:
                     maintenance.post_digest(db, self.services.clinic, self.post_digest, now=now)
         return self._guarded("maintenance", job)
+
+    def checkpoint(self, now: datetime) -> None:
+        """The day's signed checkpoint of the audit chain's head, to the staff channel: kept
+        where whoever can edit the database cannot reach (bot/audit.py)."""
+        with self.services.sessions.begin() as db:
+            checkpoint = self.services.audit.checkpoint(db, now=now)
+        if checkpoint is not None and self.post_digest is not None:
+            self.post_digest(checkpoint_notice(checkpoint))
+        if checkpoint is not None:
+            log.info("audit checkpoint at event %d recorded", checkpoint.seq)
 
     def run_all_once(self) -> None:
         """Every job once, now (start-up catch-up; `python -m jobs --once`)."""

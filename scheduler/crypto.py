@@ -32,6 +32,7 @@ class Vault:
                             "(32 url-safe base64-encoded bytes)") from exc
         self._multi = MultiFernet(self._fernets)
         self._index_keys = [hashlib.sha256(b"index:" + k.encode()).digest() for k in keys]
+        self._signing_keys = [hashlib.sha256(b"sign:" + k.encode()).digest() for k in keys]
 
     @classmethod
     def from_settings(cls, keys: tuple[str, ...], key_file: Path) -> "Vault":
@@ -64,6 +65,17 @@ class Vault:
         """The blind index under every configured key: what lookups match."""
         data = value.encode("utf-8")
         return [hmac.new(k, data, hashlib.sha256).hexdigest() for k in self._index_keys]
+
+    def sign(self, text: str) -> str:
+        """An HMAC-SHA256 of `text` under the newest key (audit checkpoints)."""
+        return hmac.new(self._signing_keys[0], text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def signed(self, text: str, signature: str) -> bool:
+        """Whether `signature` is `text`'s under any configured key (rotation keeps old ones
+        checkable)."""
+        data = text.encode("utf-8")
+        return any(hmac.compare_digest(hmac.new(k, data, hashlib.sha256).hexdigest(), signature)
+                   for k in self._signing_keys)
 
     @property
     def key_count(self) -> int:

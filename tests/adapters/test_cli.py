@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -173,6 +174,82 @@ def test_audit_verify_names_a_deleted_event(app, services):
     broken = invoke(app, "audit", "verify")
     assert broken.exit_code == 1
     assert "seq 2" in broken.output and "missing" in broken.output
+
+
+def _record_many(services, count):
+    with services.sessions.begin() as db:
+        for n in range(count):
+            services.audit.record(db, "message_in", at=NOW + timedelta(seconds=n),
+                                  channel="sms", detail={"n": n})
+
+
+def _cut_from(services, seq):
+    with services.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_events WHERE seq >= :seq"), {"seq": seq})
+
+
+@pytest.mark.parametrize("cut", [1, 10])
+def test_audit_verify_names_events_cut_off_the_end_and_since_when(app, services, cut):
+    _record_many(services, 20)
+    assert invoke(app, "audit", "verify").exit_code == 0
+    _cut_from(services, 21 - cut)
+
+    broken = invoke(app, "audit", "verify")
+
+    assert broken.exit_code == 1
+    plural = "s" if cut > 1 else ""
+    assert f"{cut} event{plural} missing from the end (events {21 - cut} to 20, which " \
+           f"audit.log names)" in broken.output
+    last_left = (NOW + timedelta(seconds=19 - cut)).isoformat()
+    assert f"after event {20 - cut} of {last_left}" in broken.output
+    assert re.search(rf"event {21 - cut} was written at \d{{4}}-\d\d-\d\dT", broken.output)
+
+
+def test_audit_verify_ignores_another_databases_mirror(tmp_path, services):
+    _record_many(services, 5)
+    other = make_app(tmp_path / "fresh", Fernet.generate_key().decode())
+    other_services = services_of(other)
+    (tmp_path / "fresh" / "logs").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "fresh" / "logs" / "audit.log").write_bytes(
+        (tmp_path / "logs" / "audit.log").read_bytes())     # an old log beside a new database
+    with other_services.sessions.begin() as db:
+        other_services.audit.record(db, "clinic_loaded", at=NOW + timedelta(days=1))
+    assert invoke(other, "audit", "verify").exit_code == 0
+
+
+def test_a_signed_checkpoint_names_what_was_cut_even_with_the_mirror_gone(tmp_path, app,
+                                                                        services):
+    _record_many(services, 8)
+    made = invoke(app, "audit", "checkpoint")
+    assert made.exit_code == 0, made.output
+    line = made.output.strip().splitlines()[-1]
+    assert line.startswith("audit checkpoint 2026-03-04T14:00:00Z event 8 hash ")
+    assert invoke(app, "audit", "verify", "--checkpoint", line).exit_code == 0
+    _record_many(services, 2)
+    _cut_from(services, 6)
+    (tmp_path / "logs" / "audit.log").unlink()       # whoever cut the table cleaned the log too
+
+    broken = invoke(app, "audit", "verify", "--checkpoint", line)
+
+    assert broken.exit_code == 1
+    assert "3 events missing from the end (events 6 to 8, which the checkpoint of " \
+           "2026-03-04T14:00:00Z names)" in broken.output
+    forged = line[:-4] + ("0000" if not line.endswith("0000") else "1111")
+    refused = invoke(app, "audit", "verify", "--checkpoint", forged)
+    assert refused.exit_code == 1 and "signature does not match" in refused.output
+    assert invoke(app, "audit", "verify", "--checkpoint", "hello").exit_code == 1
+
+
+def test_a_rewritten_event_that_the_mirror_names_is_caught(app, services):
+    _record_many(services, 5)
+    # Someone rewrites event 5 and its hash (recomputed to keep the chain linked).
+    with services.sessions.begin() as db:
+        row = db.get(AuditEvent, 5)
+        row.detail = {"n": 99}
+        from bot.audit import _digest, _fields
+        row.hash = _digest(_fields(row), None)
+    broken = invoke(app, "audit", "verify")
+    assert broken.exit_code == 1 and "event 5 is not the one audit.log names" in broken.output
 
 
 def test_keys_rotate_keeps_patients_findable_under_the_new_key_alone(tmp_path, app, services, key):

@@ -156,3 +156,28 @@ def test_a_backlog_of_texts_is_removed_a_limited_number_at_a_time(sessions, vaul
         kept = db.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.kind == "message_in", AuditEvent.text_removed_at.is_(None)))
         assert kept == 0 and audit.verify(db).ok
+
+
+def test_the_mirror_head_is_found_in_a_long_log_whose_lines_interleave(sessions, vault, now,
+                                                                      tmp_path):
+    audit = AuditTrail(vault)
+    _record_three(sessions, audit, now)
+    with sessions() as db:
+        chain = db.get(AuditEvent, 1).hash
+        rows = {r.seq: r.hash for r in db.scalars(select(AuditEvent))}
+    mirror = tmp_path / "audit.log"
+    lines = [{"ts": f"t{seq}", "event": "audit_event", "chain": "another-chain", "seq": seq,
+              "hash": "f" * 64} for seq in range(1, 3000)]          # another database's
+    lines += [{"ts": f"t{seq}", "event": "audit_event", "chain": chain, "seq": seq,
+               "hash": rows.get(seq, "e" * 64)} for seq in (1, 2, 3, 5, 4)]   # two processes
+    mirror.write_text("\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
+    assert len(mirror.read_bytes()) > 3 * 64 * 1024
+
+    with sessions() as db:
+        result = audit.verify(db, mirror=mirror)
+    assert not result.ok and result.first_broken_seq == 4
+    assert result.reason.startswith("2 events missing from the end (events 4 to 5, which "
+                                    "audit.log names), after event 3 of ")
+    assert result.reason.endswith("event 4 was written at t4")
+    with sessions() as db:
+        assert audit.verify(db, mirror=tmp_path / "no-such.log").ok

@@ -98,16 +98,40 @@ def test_a_past_appointment_without_check_in_needs_an_outcome(services, clock):
         assert db.scalars(select(Appointment.outcome_needed_at)).one() == clock.now
 
 
+def digests(posted: list[str]) -> list[str]:
+    return [text for text in posted if not text.startswith("Daily audit checkpoint")]
+
+
+def test_a_signed_checkpoint_of_the_audit_chain_is_posted_once_a_day(services, clock):
+    from bot.audit import Checkpoint
+
+    book(services, clock)
+    posted: list[str] = []
+    jobs = Jobs(services, in_process=False, post_digest=posted.append)
+    jobs.maintain()
+    jobs.maintain()
+    [notice] = [text for text in posted if text not in digests(posted)]
+    checkpoint = Checkpoint.parse(notice)
+    assert checkpoint is not None and services.audit.signed_by_us(checkpoint)
+    with services.sessions() as db:
+        assert services.audit.verify(db, checkpoints=[checkpoint]).ok
+        recorded = db.scalars(select(AuditEvent).where(AuditEvent.kind == "audit_checkpoint")).one()
+    assert recorded.detail["seq"] == checkpoint.seq == recorded.seq - 1
+    clock.now += timedelta(days=1)
+    jobs.maintain()
+    assert len(posted) - len(digests(posted)) == 2       # the next day's
+
+
 def test_tomorrows_schedule_is_posted_once_a_day_without_names_or_numbers(services, clock):
     book(services, clock)
     posted: list[str] = []
     jobs = Jobs(services, in_process=False, post_digest=posted.append)
     jobs.maintain()
-    assert posted == []                       # 09:00: the digest waits for 17:00
+    assert digests(posted) == []              # 09:00: the digest waits for 17:00
     clock.now = NOW + timedelta(hours=8)      # 17:00 in New York
     jobs.maintain()
     jobs.maintain()
-    [digest] = posted
+    [digest] = digests(posted)
     with services.sessions() as db:
         appointment_id = db.scalars(select(Appointment.id)).one()
     assert "Thu Mar 5" in digest and "1 appointments" in digest
