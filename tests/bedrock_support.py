@@ -168,6 +168,12 @@ class FakeBedrock:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.requests: list[dict[str, Any]] = []
+        # Ordering, not timing: `gate` (a Barrier) holds each request until that many are in
+        # flight together; `hold` (an Event) holds each until the test sets it. Either gives up
+        # after `HOLD_SECONDS`, so a test whose requests never overlap fails instead of hanging.
+        self.gate: threading.Barrier | None = None
+        self.hold: threading.Event | None = None
+        self.in_flight = self.most_in_flight = 0
         self._script: list[Any] = []
         self._lock = threading.Lock()
         fake = self
@@ -178,8 +184,13 @@ class FakeBedrock:
                                       "body": json.loads(body or b"{}")})
                 step = fake._script.pop(0) if fake._script else failure(
                     "ValidationException", "nothing scripted")
-            if fake.delay:
-                time.sleep(fake.delay)
+                fake.in_flight += 1
+                fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+            try:
+                fake._wait()
+            finally:
+                with fake._lock:
+                    fake.in_flight -= 1
             extra: dict[str, str] = {}
             if isinstance(step, bytes):
                 status, payload = 200, step
@@ -194,6 +205,19 @@ class FakeBedrock:
 
         self._server = LocalServer(answer)
         self.url = self._server.url
+
+    HOLD_SECONDS = 10.0
+
+    def _wait(self) -> None:
+        if self.gate is not None:
+            try:
+                self.gate.wait(self.HOLD_SECONDS)
+            except threading.BrokenBarrierError:
+                pass
+        if self.hold is not None:
+            self.hold.wait(self.HOLD_SECONDS)
+        if self.delay:
+            time.sleep(self.delay)
 
     def script(self, *steps: Any) -> "FakeBedrock":
         """Each step: a Converse answer (a dict), failure(code), or raw bytes for the body."""

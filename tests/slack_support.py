@@ -133,6 +133,8 @@ class FakeSlack:
         self.calls: list[tuple[str, dict]] = []
         self.failures: dict[str, str] = {}     # method -> Slack error to answer with
         self.delays: dict[str, float] = {}     # method -> seconds to wait before answering
+        # method -> an Event the call waits for (at most 10 s) before it is recorded and answered
+        self.holds: dict[str, threading.Event] = {}
         self.arrived = threading.Condition()
         self._ids = itertools.count(1)
         fake = self
@@ -168,6 +170,8 @@ class FakeSlack:
             return 200, "OK - 1"
         method = path.split("?")[0].rsplit("/", 1)[-1]
         time.sleep(self.delays.get(method, 0))
+        if method in self.holds:
+            self.holds[method].wait(10)
         self._record(method, params)
         if method in self.failures:
             return 200, {"ok": False, "error": self.failures[method]}
