@@ -100,13 +100,14 @@ def test_every_opt_out_keyword_over_sms_then_silence_until_an_opt_in(app, word):
         phone.text("STOP")
 
 
-@pytest.mark.parametrize("budget", [0.3])
 def test_a_slow_engine_answers_empty_at_once_and_the_reply_comes_by_rest(app, phone, services,
                                                                          fake_twilio,
                                                                          monkeypatch):
     phone.text("book a checkup tomorrow")
     phone.text("YES")
     phone.text("Jordan Testperson")
+    # Only now a short budget: on a busy machine the texts above may take longer than it.
+    app.config["TWILIO_REPLY_BUDGET_SECONDS"] = 0.3
     respond = dialogue.respond
     release, finished = threading.Event(), threading.Event()
 
