@@ -31,6 +31,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.bench_booking
 	$(BIN)/python bench/bench_sms.py
 	$(BIN)/python bench/bench_llm.py
+	$(BIN)/python bench/bench_flood.py
 
 bench-reminders: $(VENV)/.dev
 	$(BIN)/python bench/bench_reminders.py
