@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-reminders clean
+.PHONY: run test bench bench-reminders catalogs catalogs-extract clean
+
+# The translations (bot/locales/*/LC_MESSAGES/messages.po), compiled to .mo when installing.
+PO := $(wildcard bot/locales/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +21,23 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-run: $(VENV)/.runtime
+%.mo: %.po | $(VENV)/.runtime
+	$(BIN)/pybabel compile -D messages -i $< -o $@
+
+catalogs: $(MO)
+
+# After changing a patient-facing sentence: the template, then each language's .po to translate.
+catalogs-extract: $(VENV)/.runtime
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \
+		--sort-output --project=medical-ai-scheduler \
+		--copyright-holder=Medical-AI-Scheduler -o bot/locales/messages.pot .
+	$(BIN)/pybabel update -D messages -i bot/locales/messages.pot -d bot/locales \
+		--no-location --width 100
+
+run: $(VENV)/.runtime $(MO)
 	$(BIN)/python app.py
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(MO)
 	$(BIN)/python -m pytest
 
 # The benchmarks of BENCHMARKS.md (minutes, not part of `make test`); booking and reminders use

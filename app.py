@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters import refusals
 from adapters.outbox import Outbox
 from adapters.twilio_sender import TwilioSender
-from bot import logfiles
+from bot import i18n, logfiles
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
 from bot.messages import Sender
@@ -67,6 +67,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_cl
         if clinic is None:
             clinic = load_clinic(settings.clinic_config)
             install_clinic(session, clinic)
+    i18n.check_catalogs()      # a missing translation stops the start, not a patient's turn
     audit = AuditTrail(vault)
     # REMINDER_OFFSETS and QUIET_HOURS for the planner (bot/tools.py) and the sender.
     from jobs import reminders

@@ -50,7 +50,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import logfiles
+from bot import i18n, logfiles, segments
 from bot.engine import AlreadyHandled
 from bot.messages import DeliveryFailed, InboundMessage, OutboundMessage
 from bot.replies import unanswered
@@ -402,7 +402,7 @@ def send_stranded_replies(services) -> dict[str, int]:
     with services.sessions() as db:
         stranded = db.execute(
             select(_RECEIPTS.c.id, _RECEIPTS.c.external_id, _RECEIPTS.c.reply_via,
-                   _RECEIPTS.c.reply_enc, Patient.phone_enc)
+                   _RECEIPTS.c.reply_enc, Patient.phone_enc, Patient.language)
             .join(Patient, Patient.phone_index == _RECEIPTS.c.sender_index, isouter=True)
             .where(_RECEIPTS.c.channel == CHANNEL, recent,
                    ((_RECEIPTS.c.reply_via == "rest")
@@ -424,8 +424,11 @@ def send_stranded_replies(services) -> dict[str, int]:
             outcome = "rest_failed"
         else:
             phone = services.vault.decrypt(row.phone_enc)
-            texts = (twiml_texts(services.vault.decrypt(row.reply_enc) or EMPTY)
-                     if row.reply_via == "rest" else [unanswered(services.clinic)])
+            if row.reply_via == "rest":
+                texts = twiml_texts(services.vault.decrypt(row.reply_enc) or EMPTY)
+            else:
+                with i18n.speaking(row.language):
+                    texts = [segments.for_sms(unanswered(services.clinic))]
             outcome = _send_each(services, [OutboundMessage(CHANNEL, phone, text)
                                             for text in texts], message_sid)
         _settle(services, row.id, outcome)

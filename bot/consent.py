@@ -40,12 +40,14 @@ from .messages import InboundMessage
 from .sessions import SessionStore
 
 CHANNEL = "sms"
-OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+# Twilio's and the CTIA's keywords, and their Spanish ones (ALTO, BAJA; AYUDA).
+OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT",
+                     "ALTO", "BAJA"})
 OPT_IN = frozenset({"START", "YES", "UNSTOP"})
-HELP = frozenset({"HELP", "INFO"})
+HELP = frozenset({"HELP", "INFO", "AYUDA"})
 # Besides YES (and START, UNSTOP), how people answer the consent request once they have it.
 CONSENT = frozenset({"Y", "YEAH", "YEP", "YUP", "YES PLEASE", "SURE", "OK", "OKAY", "AGREE",
-                     "I AGREE"})
+                     "I AGREE", "SI", "SÍ", "CLARO", "DE ACUERDO", "ACEPTO", "VALE"})
 HELD_MAX = 1000        # characters of held-back request kept (the engine reads no more)
 # Twilio's Advanced Opt-Out names the kind of keyword it matched (in any configured language).
 OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}

@@ -43,9 +43,6 @@ _PERSON = re.compile(r"\b(?:(?:talk|speak|chat)(?: to| with)? (?:a |an |the |som
 _WHERE = re.compile(r"\b(?:where (?:is|are)\b|where's|address|directions|located|location"
                     r"|parking|where (?:do|can|should) (?:i|we) (?:go|park)\b|get there|find you)",
                     re.IGNORECASE)
-# Spanish: the local engine reads English only, and says so in both (Bedrock reads Spanish).
-_SPANISH = re.compile(r"\b(?:hola|quiero|necesito|cita|citas|gracias|ayuda|espa(?:n|ñ)ol|hablo"
-                      r"|por favor)\b", re.IGNORECASE)
 # ... and, whatever else the message seems to ask: being late, opening hours, new patients,
 # costs, what to bring, reminders. Each: the pattern, the answer, and whether it is answered
 # while the name is asked too (not a pattern that single words match: "Bill Price" is a name).
@@ -200,8 +197,6 @@ def _aside(turn: Turn, step: str | None) -> str | None:
     u, text, clinic = turn.understanding, turn.text, turn.clinic
     if _PERSON.search(text):
         return replies.talk_to_person(clinic)
-    if u.intent == "unknown" and _SPANISH.search(text):
-        return replies.english_only(clinic)
     for pattern, answer, while_naming in _SIDE_QUESTIONS:
         if (while_naming or step != "ask_name") and pattern.search(text):
             return answer(clinic)
@@ -366,8 +361,7 @@ def _answer_name(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
 
 def _next_booking_question(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if not state.get("type"):
-        names = [t.name for t in turn.clinic.appointment_types]
-        turn.say(replies.ask_type(), names)
+        turn.say(replies.ask_type(), replies.type_names(turn.clinic))
         return {**state, "step": "ask_type"}
     if state.get("date_problem") == "impossible":
         turn.say(replies.impossible_date())
@@ -376,7 +370,7 @@ def _next_booking_question(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
             and (state.get("time") or state.get("part"))):
         state = {**state, "date": state["from_date"]}      # "move it to 3pm": the same day
     if not state.get("date"):
-        type_name = turn.clinic.appointment_type(state["type"]).name
+        type_name = replies.type_name(turn.clinic.appointment_type(state["type"]))
         if state.get("mode") == "reschedule":
             turn.say(replies.ask_reschedule_day(state["description"]))
         else:
@@ -403,13 +397,13 @@ def _answer_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     types = turn.clinic.appointment_types
     u = turn.understanding
     if u.intent == "choose":
-        turn.say(replies.choose_range(len(types)), [t.name for t in types])
+        turn.say(replies.choose_range(len(types)), replies.type_names(turn.clinic))
         return state
     if u.date or u.time or u.part_of_day or u.provider:
         # "tomorrow morning" before the kind of visit: kept, and the kind asked once more.
-        turn.say("Got it. " + replies.ask_type(), [t.name for t in types])
+        turn.say(replies.ask_type_keeping_when(), replies.type_names(turn.clinic))
         return merge(state, u)
-    turn.say(replies.not_understood("ask_type"), [t.name for t in types])
+    turn.say(replies.not_understood("ask_type"), replies.type_names(turn.clinic))
     return state
 
 
@@ -460,7 +454,7 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         prefix.append(replies.past_date(day))
         day = turn.today
     if day > turn.today + timedelta(days=kind.max_days_ahead):
-        turn.say(replies.beyond_horizon(kind.name, kind.max_days_ahead))
+        turn.say(replies.beyond_horizon(replies.type_name(kind), kind.max_days_ahead))
         return {**state, "step": "ask_day", "date": None, "time": None}
     provider = _provider_for(clinic, state)
     bound = state.get("bound") if wanted_time else None
@@ -488,7 +482,7 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     except SchedulingError:
         slots, on_day = [], 0
     if not slots:
-        turn.say(" ".join(prefix + [replies.no_slots(kind.name, clinic)]))
+        turn.say(" ".join(prefix + [replies.no_slots(replies.type_name(kind), clinic)]))
         return {}
     exact = wanted_time is None or bool(bound and on_day) or any(
         s.start.astimezone(clinic.zone).time() == wanted_time for s in slots[:on_day])
@@ -514,11 +508,15 @@ def _provider_for(clinic: Clinic, state: dict[str, Any]) -> str | None:
 
 def _present(turn: Turn, state: dict[str, Any], slots: list[Slot], intro: str) -> dict[str, Any]:
     clinic = turn.clinic
-    labels = [replies.slot_label(s.start, clinic.provider(s.provider_key).name, clinic.zone)
-              for s in slots]
+    labels = _labels(slots, clinic)
     turn.say(intro, labels)
     return {**state, "step": "offer_slots", "date_problem": None,
             "offers": [s.as_dict() for s in slots], "labels": labels}
+
+
+def _labels(slots: list[Slot], clinic: Clinic) -> list[str]:
+    return [replies.slot_label(s.start, replies.provider_name(clinic.provider(s.provider_key)),
+                               clinic.zone) for s in slots]
 
 
 def _offer_beside(turn: Turn, state: dict[str, Any], *, later: bool) -> dict[str, Any]:
@@ -556,22 +554,21 @@ def _take(turn: Turn, state: dict[str, Any], slot: Slot) -> dict[str, Any]:
         appointment = (turn.tools.reschedule_appointment(state["appointment"], slot) if moving
                        else turn.tools.book_appointment(slot))
         # The names from the clinic, not the appointment's relationships (a query each).
-        names = (clinic.appointment_type(slot.type_key).name, appointment.start_at,
-                 clinic.provider(slot.provider_key).name, clinic)
+        names = (replies.type_name(clinic.appointment_type(slot.type_key)), appointment.start_at,
+                 replies.provider_name(clinic.provider(slot.provider_key)), clinic)
         turn.say(replies.moved(*names) if moving else replies.booked(*names, appointment.id))
         return {}
     except (SlotUnavailable, OutsideBookingWindow) as refusal:
         alternatives = refusal.alternatives[:3]
         if not alternatives:
-            turn.say(replies.slot_taken() + " " + replies.ask_day_again())
+            turn.say(replies.slot_taken_ask_day())
             return {**state, "step": "ask_day", "offers": []}
-        labels = [replies.slot_label(s.start, clinic.provider(s.provider_key).name, clinic.zone)
-                  for s in alternatives]
-        turn.say(replies.slot_taken() + " " + replies.slots_offer(None), labels)
+        labels = _labels(alternatives, clinic)
+        turn.say(replies.slot_taken_offer(), labels)
         return {**state, "step": "offer_slots", "offers": [s.as_dict() for s in alternatives],
                 "labels": labels}
     except SchedulingError as refusal:
-        turn.say(replies.booking_refused(str(refusal)))
+        turn.say(replies.booking_refused(refusal, turn.clinic))
         return {}
 
 
@@ -596,8 +593,11 @@ def _answer_second(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _describe(appointment: Appointment, clinic: Clinic) -> str:
-    return replies.appointment_line(appointment.appointment_type.name, appointment.start_at,
-                                    appointment.provider.name, clinic.zone)
+    kind, provider = appointment.appointment_type, appointment.provider
+    return replies.appointment_line(replies.type_name_of(clinic, kind.key, kind.name),
+                                    appointment.start_at,
+                                    replies.provider_name_of(clinic, provider.key, provider.name),
+                                    clinic.zone)
 
 
 def _list(turn: Turn) -> None:
@@ -611,7 +611,7 @@ def _list(turn: Turn) -> None:
 def _referenced(appointments: list[Appointment], clinic: Clinic) -> list[str]:
     """Each appointment with its reference, which the booking's confirmation gave and the
     desk asks for."""
-    return [f"{_describe(a, clinic)} (ref #{a.id})" for a in appointments]
+    return [replies.with_reference(_describe(a, clinic), a.id) for a in appointments]
 
 
 def _pick_appointment(turn: Turn, action: str,
@@ -729,7 +729,7 @@ def _answer_cancel(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         try:
             turn.tools.cancel_appointment(state["appointment"])
         except SchedulingError as refusal:
-            turn.say(replies.booking_refused(str(refusal)))
+            turn.say(replies.booking_refused(refusal, turn.clinic))
             return {}
         turn.say(replies.cancelled(state["description"]))
         return {}
@@ -755,7 +755,7 @@ def _join_waitlist(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     are taken from the message when it names them."""
     clinic = turn.clinic
     if not state.get("type"):
-        turn.say(replies.waitlist_ask_type(), [t.name for t in clinic.appointment_types])
+        turn.say(replies.waitlist_ask_type(), replies.type_names(clinic))
         return {**state, "step": "waitlist_type"}
     kind = clinic.appointment_type(state["type"])
     earliest = date.fromisoformat(state["date"]) if state.get("date") else None
@@ -766,15 +766,15 @@ def _join_waitlist(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         entry, created = turn.tools.join_waitlist(kind.key, provider_key=state.get("provider"),
                                                   earliest=earliest, latest=latest)
     except SchedulingError as refusal:
-        turn.say(replies.booking_refused(str(refusal)))
+        turn.say(replies.booking_refused(refusal, turn.clinic))
         return {}
     if not created:
-        turn.say(replies.waitlist_already(kind.name))
+        turn.say(replies.waitlist_already(replies.type_name(kind)))
         return {}
-    provider = clinic.provider(entry.provider_key).name if entry.provider_key else None
-    window = (f"{replies.day_text(earliest)} to {replies.day_text(latest)}"
-              if earliest and latest else None)
-    turn.say(replies.waitlist_joined(kind.name, clinic, provider, window,
+    provider = (replies.provider_name(clinic.provider(entry.provider_key))
+                if entry.provider_key else None)
+    window = replies.period_text(earliest, latest) if earliest and latest else None
+    turn.say(replies.waitlist_joined(replies.type_name(kind), clinic, provider, window,
                                      urgent=entry.priority == "urgent"))
     return {}
 
@@ -783,5 +783,5 @@ def _answer_waitlist_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     picked = _with_type(turn, state)
     if picked is not None:
         return _join_waitlist(turn, picked)
-    turn.say(replies.not_understood("ask_type"), [t.name for t in turn.clinic.appointment_types])
+    turn.say(replies.not_understood("ask_type"), replies.type_names(turn.clinic))
     return state

@@ -57,7 +57,7 @@ from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
 from scheduler.patients import find_or_create_patient
 
-from . import dialogue, logfiles, reminder_replies, replies, segments, triage
+from . import dialogue, i18n, language, logfiles, reminder_replies, replies, segments, triage
 from .audit import AuditTrail
 from .consent import SmsPolicy
 from .messages import DEMO_CHANNELS, InboundMessage, OutboundMessage
@@ -139,6 +139,12 @@ class ConversationEngine:
                receipt: Receipt | None = None) -> list[OutboundMessage]:
         """Answer one message. With a `receipt`, raises `AlreadyHandled` for a repeat."""
         started = timer.perf_counter()
+        # English until the turn knows whose it is (`_speak`); the apology below too, then.
+        with i18n.speaking(None):
+            return self._handle_in_language(message, receipt, started)
+
+    def _handle_in_language(self, message: InboundMessage, receipt: Receipt | None,
+                            started: float) -> list[OutboundMessage]:
         kept: Receipt | None = None      # a receipt whose claim is committed, unanswered
         try:
             with self._turn_lock(message):
@@ -220,6 +226,10 @@ class ConversationEngine:
     @staticmethod
     def _outbound(message: InboundMessage,
                   replies_: list[dialogue.Reply]) -> list[OutboundMessage]:
+        if message.channel == SMS:    # GSM-7, so a Spanish accent never costs a UCS-2 text
+            return [OutboundMessage(message.channel, message.sender, segments.for_sms(r.text),
+                                    tuple(segments.for_sms(o) for o in r.options), r.kind)
+                    for r in replies_]
         return [OutboundMessage(message.channel, message.sender, r.text, r.options, r.kind)
                 for r in replies_]
 
@@ -241,6 +251,7 @@ class ConversationEngine:
         patient = find_or_create_patient(
             db, self.vault, message.sender, now=now,
             scope=message.channel if message.channel in DEMO_CHANNELS else None)
+        self._speak(patient, text)
         self.audit.record(db, "message_in", at=now, channel=message.channel,
                           actor=f"patient:{patient.id}", patient_id=patient.id,
                           message_id=message.message_id,
@@ -258,6 +269,19 @@ class ConversationEngine:
         if not isinstance(out, ModelTurn):
             self._audit_replies(db, message, patient.id, now, out)
         return out
+
+    @staticmethod
+    def _speak(patient, text: str) -> None:
+        """The turn's language: the one the message is in, or asks for ("en español"), else
+        the conversation's (`patient.language`: "sí" or "2" tell nothing). A message in a
+        language the clinic does not serve is answered in the closest one it does. Kept on the
+        patient, for this and for every text the clinic sends them first."""
+        asked = language.switch(text)
+        told = language.tell(text, first=patient.language is None)
+        chosen = asked or language.CLOSEST.get(told or "", told) or patient.language
+        if chosen is not None and chosen != patient.language:
+            patient.language = chosen
+        i18n.use(chosen)
 
     def _audit_replies(self, db: Session, message: InboundMessage, patient_id: int,
                        now: datetime, out: list[dialogue.Reply]) -> None:
@@ -339,6 +363,12 @@ class ConversationEngine:
         if understanding.intent == "start":
             patient.opted_out_at = None
             return [dialogue.Reply(replies.opted_in(self.clinic))]
+        if language.tell(text) in language.CLOSEST:
+            # Portuguese, Italian, French: read as Spanish, they could be misread; nothing is
+            # acted on, and what was under way stays.
+            return [dialogue.Reply(replies.other_language(self.clinic))]
+        if language.switch(text) and understanding.intent in ("unknown", "greeting", "help"):
+            return [dialogue.Reply(replies.language_switched())]    # what was under way stays
 
         state = self.store.load(db, message.channel, message.sender, now=now)
         had_state = bool(state)
@@ -372,7 +402,8 @@ class ConversationEngine:
             text_ = "\n".join(_as_text(r) for r in turn.replies)
             if len(text_) > segments.MAX_CHARS:
                 kind = next((r.kind for r in turn.replies if r.kind != "reply"), "reply")
-                return self._page(db, message, new_state, segments.paginate(text_), turn.now,
+                pages = segments.paginate(text_, suffix=replies.more_suffix())
+                return self._page(db, message, new_state, pages, turn.now,
                                   kind=kind)
         if new_state:
             self.store.save(db, message.channel, message.sender, new_state, now=turn.now)

@@ -59,7 +59,7 @@ from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_aft
 from scheduler.clinic import Clinic, WEEKDAYS
 from scheduler.patients import patient_name
 
-from . import logfiles, replies, segments
+from . import i18n, logfiles, replies, segments
 from .dialogue import Reply, Turn
 from .messages import OutboundMessage
 from .settings import Settings
@@ -417,8 +417,14 @@ RULES = "\n".join([
 ])
 
 
-def system_prompt(clinic: Clinic, now: datetime, memory: dict[str, Any]) -> str:
-    parts = [RULES, clinic_facts(clinic, now)]
+_LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+
+
+def system_prompt(clinic: Clinic, now: datetime, memory: dict[str, Any],
+                  language: str = "en") -> str:
+    # The tools and their results stay in English; the patient is answered in their language.
+    parts = [RULES + f"\n- Write to the patient in {_LANGUAGE_NAMES.get(language, 'English')}.",
+             clinic_facts(clinic, now)]
     if memory.get("earlier"):
         parts.append(f"Earlier in this conversation ({memory.get('dropped', 0)} older "
                      f"messages): " + "; ".join(memory["earlier"]) + ".")
@@ -620,7 +626,8 @@ class BedrockEngine:
     def _request(self, turn: Turn, memory: dict[str, Any],
                  messages: list[dict[str, Any]]) -> dict[str, Any]:
         return {"modelId": self.model_id,
-                "system": [{"text": system_prompt(self.clinic, turn.now, memory)}],
+                "system": [{"text": system_prompt(self.clinic, turn.now, memory,
+                                                  i18n.current())}],
                 "messages": messages, "toolConfig": self.tool_config,
                 "inferenceConfig": {"maxTokens": MAX_OUTPUT_TOKENS, "temperature": 0.2}}
 

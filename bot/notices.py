@@ -28,7 +28,7 @@ from typing import Any, Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from scheduler.models import Appointment
+from scheduler.models import Appointment, Patient
 
 from .audit import AuditTrail
 
@@ -51,6 +51,7 @@ class StaffNotice:
     message_kind: str | None = None    # undelivered: "reply", "reminder", ...
     code: int | None = None            # undelivered: the provider's error code, if it gave one
     appointment_type: str | None = None    # urgent_waitlist: the type's key
+    language: str | None = None        # the patient's, when known ("es"): staff may need it
 
 
 Post = Callable[[StaffNotice], None]
@@ -97,8 +98,9 @@ class StaffNotifier:
     def _observe(self, session: Session, event_: dict[str, Any]) -> None:
         kind, actor = event_["kind"], event_.get("actor") or ""
         detail = event_.get("detail") or {}
-        common = dict(at=event_["at"], channel=event_.get("channel"),
-                      patient_id=event_.get("patient_id"))
+        patient_id = event_.get("patient_id")
+        common = dict(at=event_["at"], channel=event_.get("channel"), patient_id=patient_id,
+                      language=_language_of(session, patient_id))
         if kind in _APPOINTMENT_KINDS and actor.startswith("patient:"):
             start = _instant(detail.get("start"))
             if start is None:   # a cancellation names no time: the appointment has it
@@ -145,6 +147,14 @@ class StaffNotifier:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+
+
+def _language_of(session: Session, patient_id: Any) -> str | None:
+    """The patient's language (from the session's identity map in a turn: no query)."""
+    if not isinstance(patient_id, int):
+        return None
+    patient = session.get(Patient, patient_id)
+    return patient.language if patient is not None else None
 
 
 def _instant(value: Any) -> datetime | None:

@@ -5,7 +5,8 @@ it answers the last reminder sent to the patient in the last 48 hours, if that a
 upcoming (jobs/reminders.py `last_reminded`). "C" (or a yes in words: "Yes", "ok see you then",
 "I'll be there", as the first message since the reminder, when no waitlist offer and no question
 waits) confirms it (`Appointment.confirmed_at`), "R" starts the dialogue's reschedule flow for it,
-"X" asks "Reply X again to confirm" and the second X (or YES) cancels it. Every change goes through
+"X" asks "Reply X again to confirm" and the second X (or YES) cancels it. In Spanish also
+"CONFIRMAR", "CAMBIAR" and "CANCELAR" (and SI for yes), while a reminder waits for its answer. Every change goes through
 `SchedulingTools`, so it is checked and audited like any other. Without such a reminder the letters
 go on to the dialogue as usual. None of them is an SMS keyword (bot/consent.py).
 
@@ -27,13 +28,17 @@ from . import dialogue, replies
 from .consent import bare_word
 
 REMINDER_ANSWERS = {"C", "R", "X"}
-YES = {"YES", "Y"}
+# The same answers in Spanish words, as the Spanish reminder spells them out.
+REMINDER_WORDS = {"CONFIRMAR": "C", "CONFIRMO": "C", "CAMBIAR": "R", "CANCELAR": "X"}
+YES = {"YES", "Y", "SI", "SÍ"}
 NO = {"NO", "N"}
 
 
 def respond(turn: dialogue.Turn, state: dict[str, Any]) -> dict[str, Any] | None:
     """Handle the turn and return the next state, or None to let the dialogue answer it."""
     word = bare_word(turn.text)
+    if word in REMINDER_WORDS and _reminded(turn):
+        word = REMINDER_WORDS[word]
     step = state.get("step")
     if step == "reminder_cancel":
         if word in ({"X"} | YES):
@@ -54,6 +59,12 @@ def respond(turn: dialogue.Turn, state: dict[str, Any]) -> dict[str, Any] | None
         # when it is the last thing they were sent.
         return _answer_reminder(turn, "C", in_words=True)
     return None
+
+
+def _reminded(turn: dialogue.Turn) -> bool:
+    """Whether a reminder is waiting for an answer ("cancelar" alone is otherwise the dialogue's
+    cancel request, which asks which appointment)."""
+    return reminders.last_reminded(turn.tools.db, turn.patient.id, now=turn.now) is not None
 
 
 def _answer_reminder(turn: dialogue.Turn, word: str, *,

@@ -1,121 +1,187 @@
-"""Every sentence a patient can receive from the local engine, in one place for review.
+"""Every sentence a patient can receive, in one place for review, in every language the clinic serves.
 
-Plain ASCII (GSM-7 friendly: no smart quotes, no emoji), short, one next step per message. Dates
-and times are shown in the clinic's zone as people say them ("Tue Mar 10 at 2:30 PM").
+Each is an English message id (gettext, through bot/i18n.py) whose translations live in
+`bot/locales/<lang>/LC_MESSAGES/messages.po`; the language is the turn's (`i18n.speaking`).
+Placeholders are named, so a translation may order them its own way; counts use plural forms.
+A sentence is never built from pieces in one language: every variant is a message of its own.
+
+Short, one next step per message, GSM-7 friendly in the message ids (no smart quotes, no emoji);
+over SMS the channel also drops the accents outside GSM-7 (bot/segments.py). Dates and times are
+the clinic's zone, as each language says them ("Tue Mar 10 at 2:30 PM", "martes 10 de marzo,
+2:30 p.m.").
 """
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Sequence
 from zoneinfo import ZoneInfo
 
-from scheduler.clinic import WEEKDAYS, Clinic, TimeRange
+from scheduler.clinic import AppointmentTypeConfig, Clinic, ProviderConfig, TimeRange
+from scheduler.errors import SchedulingError
 
 from . import segments
+from .i18n import _, current, ngettext
+from .i18n import day_text as _day_text, time_text as _time_text, weekday_names
 
+
+# --- dates, times and names, as the patient's language says them --------------------------------
 
 def day_text(day: date) -> str:
-    return f"{day:%a %b} {day.day}"
+    return _day_text(day)
 
 
 def time_text(moment: datetime) -> str:
-    hour = moment.hour % 12 or 12
-    return f"{hour}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'}"
+    return _time_text(moment.time() if isinstance(moment, datetime) else moment)
 
 
 def when_text(moment: datetime, zone: ZoneInfo) -> str:
     local = moment.astimezone(zone)
-    return f"{day_text(local.date())} at {time_text(local)}"
+    return _("{day} at {time}").format(day=day_text(local.date()), time=time_text(local))
 
+
+def type_name(kind: AppointmentTypeConfig) -> str:
+    return kind.name_in(current())
+
+
+def provider_name(provider: ProviderConfig) -> str:
+    return provider.name_in(current())
+
+
+def type_name_of(clinic: Clinic, key: str, stored: str) -> str:
+    """An appointment type's name by its key (`stored`, the database's, if the clinic file no
+    longer has it)."""
+    try:
+        return type_name(clinic.appointment_type(key))
+    except StopIteration:
+        return stored
+
+
+def provider_name_of(clinic: Clinic, key: str, stored: str) -> str:
+    try:
+        return provider_name(clinic.provider(key))
+    except StopIteration:
+        return stored
+
+
+def type_names(clinic: Clinic) -> list[str]:
+    """The clinic's kinds of visit, numbered in this order when a patient is asked to choose."""
+    return [type_name(kind) for kind in clinic.appointment_types]
+
+
+def period_text(first: date, last: date) -> str:
+    return _("{first} to {last}").format(first=day_text(first), last=day_text(last))
+
+
+# --- the conversation ------------------------------------------------------------------------------
 
 def greeting(clinic: Clinic, name: str | None) -> str:
-    hello = f"Hi {name.split()[0]}!" if name else "Hi!"
-    return (f"{hello} This is the {clinic.name} scheduling assistant. I can book, move or cancel "
-            "a visit, or list your appointments. What would you like to do?")
+    if name:
+        return _("Hi {name}! This is the {clinic} scheduling assistant. I can book, move or "
+                 "cancel a visit, or list your appointments. What would you like to do?"
+                 ).format(name=name.split()[0], clinic=clinic.name)
+    return _("Hi! This is the {clinic} scheduling assistant. I can book, move or cancel a "
+             "visit, or list your appointments. What would you like to do?"
+             ).format(clinic=clinic.name)
 
 
 def help_text(clinic: Clinic) -> str:
-    return (f"{clinic.name}: text 'book' to make an appointment, 'my appointments' to see them, "
-            f"'reschedule' to move one or 'cancel appointment' to cancel. "
-            f"To talk to a person call {clinic.display_phone}. For an emergency call 911.")
+    return _("{clinic}: text 'book' to make an appointment, 'my appointments' to see them, "
+             "'reschedule' to move one or 'cancel appointment' to cancel. To talk to a person "
+             "call {phone}. For an emergency call 911.").format(clinic=clinic.name,
+                                                                  phone=clinic.display_phone)
 
 
 def emergency(clinic: Clinic, category: str | None = None) -> str:
     """What to do now. Thoughts of self-harm get the crisis line too (988, in the US and Canada:
-    the clinic's number tells where it is)."""
+    the clinic's number tells where it is; it answers in Spanish too)."""
     if category == "self_harm" and clinic.phone.startswith("+1"):
-        return ("If you are thinking about harming yourself, please call or text 988 (Suicide & "
-                "Crisis Lifeline) now, or call 911. You don't have to go through this alone. "
-                f"The clinic can be reached at {clinic.display_phone}.")
-    return ("This sounds like it could be an emergency. Call 911 (or your local emergency "
-            "number) now, or go to the nearest emergency room. Do not wait for an appointment. "
-            f"The clinic can be reached at {clinic.display_phone}.")
+        return _("If you are thinking about harming yourself, please call or text 988 (Suicide "
+                 "& Crisis Lifeline) now, or call 911. You don't have to go through this alone. "
+                 "The clinic can be reached at {phone}.").format(phone=clinic.display_phone)
+    return _("This sounds like it could be an emergency. Call 911 (or your local emergency "
+             "number) now, or go to the nearest emergency room. Do not wait for an appointment. "
+             "The clinic can be reached at {phone}.").format(phone=clinic.display_phone)
 
 
 def not_understood(step: str | None) -> str:
     hints = {
-        "ask_type": "Please reply with the number of the kind of visit you need.",
-        "ask_day": "What day works for you? For example 'tomorrow', 'next Tuesday' or 'March 9'.",
-        "offer_slots": "Please reply with the number of the time you want, or tell me another day.",
-        "confirm_cancel": "Please reply YES to cancel it or NO to keep it.",
-        "confirm_second": "Please reply YES to book it as well, or NO to book nothing.",
-        "pick_appointment": "Please reply with the number of the appointment.",
-        "ask_name": "Please tell me your full name, or reply SKIP.",
+        "ask_type": _("Sorry, I didn't catch that. Please reply with the number of the kind of "
+                      "visit you need."),
+        "ask_day": _("Sorry, I didn't catch that. What day works for you? For example "
+                     "'tomorrow', 'next Tuesday' or 'March 9'."),
+        "offer_slots": _("Sorry, I didn't catch that. Please reply with the number of the time "
+                         "you want, or tell me another day."),
+        "confirm_cancel": _("Sorry, I didn't catch that. Please reply YES to cancel it or NO to "
+                            "keep it."),
+        "confirm_second": _("Sorry, I didn't catch that. Please reply YES to book it as well, or "
+                            "NO to book nothing."),
+        "pick_appointment": _("Sorry, I didn't catch that. Please reply with the number of the "
+                              "appointment."),
+        "ask_name": _("Sorry, I didn't catch that. Please tell me your full name, or reply "
+                      "SKIP."),
     }
-    return "Sorry, I didn't catch that. " + hints.get(
-        step, "I can book, move or cancel a visit, or list your appointments. "
-              "Text 'help' for more.")
+    return hints.get(step) or _("Sorry, I didn't catch that. I can book, move or cancel a "
+                                "visit, or list your appointments. Text 'help' for more.")
 
 
 def empty_message() -> str:
-    return ("I didn't get any text. I can book, move or cancel a visit, or list your "
-            "appointments. What would you like to do?")
+    return _("I didn't get any text. I can book, move or cancel a visit, or list your "
+             "appointments. What would you like to do?")
 
 
 def ask_name() -> str:
-    return "Before I book, what is your full name? (You can reply SKIP.)"
+    return _("Before I book, what is your full name? (You can reply SKIP.)")
 
 
 def ask_name_again() -> str:
-    return "Got it. And your full name, please? (You can reply SKIP.)"
+    return _("Got it. And your full name, please? (You can reply SKIP.)")
 
 
 def why_name() -> str:
-    return ("Your name tells the clinic who is coming. Please reply with your full name, "
-            "or SKIP.")
+    return _("Your name tells the clinic who is coming. Please reply with your full name, "
+             "or SKIP.")
 
 
 def name_thanks(name: str) -> str:
-    return f"Thanks, {name.split()[0]}."
+    return _("Thanks, {name}.").format(name=name.split()[0])
 
 
 def ask_type() -> str:
-    return "What kind of visit do you need? Reply with a number."
+    return _("What kind of visit do you need? Reply with a number.")
+
+
+def ask_type_keeping_when() -> str:
+    """The kind of visit asked again, the day or time the answer gave kept."""
+    return _("Got it. What kind of visit do you need? Reply with a number.")
 
 
 def ask_day(type_name: str) -> str:
-    return (f"What day works for your {type_name}? For example 'tomorrow', 'next Tuesday' "
-            "or 'March 9'.")
+    return _("What day works for your {type}? For example 'tomorrow', 'next Tuesday' or "
+             "'March 9'.").format(type=type_name)
 
 
 def ask_day_again() -> str:
-    return "No problem. What other day works for you?"
+    return _("No problem. What other day works for you?")
 
 
 def ask_reschedule_day(description: str) -> str:
-    return f"When would you like to move your {description} to? Tell me a day."
+    return _("When would you like to move your {appointment} to? Tell me a day."
+             ).format(appointment=description)
 
 
 def impossible_date() -> str:
-    return "That date doesn't exist on the calendar. What day works for you?"
+    return _("That date doesn't exist on the calendar. What day works for you?")
 
 
 def past_date(day: date) -> str:
-    return f"{day_text(day)} has already passed."
+    return _("{day} has already passed.").format(day=day_text(day))
 
 
 def beyond_horizon(type_name: str, days: int) -> str:
-    return (f"A {type_name} can be booked up to {days} days ahead. What day within that "
-            "works for you?")
+    return ngettext("A {type} can be booked up to {days} day ahead. What day within that works "
+                    "for you?",
+                    "A {type} can be booked up to {days} days ahead. What day within that works "
+                    "for you?", days).format(type=type_name, days=days)
 
 
 def slots_offer(day: date | None, on_requested_day: int = 0, *, exact: bool = True,
@@ -123,138 +189,187 @@ def slots_offer(day: date | None, on_requested_day: int = 0, *, exact: bool = Tr
     """The line above offered openings: `on_requested_day` of the `shown` are on `day`, the
     day asked for (None: no day was asked for)."""
     if day is not None and not on_requested_day:
-        return f"There are no openings on {day_text(day)}. The nearest are:"
+        return _("There are no openings on {day}. The nearest are:").format(day=day_text(day))
     if day is not None and not exact:
-        return f"That time isn't available on {day_text(day)}. The nearest openings are:"
+        return _("That time isn't available on {day}. The nearest openings are:"
+                 ).format(day=day_text(day))
     if day is not None and on_requested_day < shown:
-        left = "one opening" if on_requested_day == 1 else f"{on_requested_day} openings"
-        return (f"{day_text(day)} has only {left} left, so the next ones are listed too. "
-                "Reply with a number:")
-    return "These times are open. Reply with a number:"
+        return ngettext("{day} has only one opening left, so the next ones are listed too. "
+                        "Reply with a number:",
+                        "{day} has only {count} openings left, so the next ones are listed "
+                        "too. Reply with a number:", on_requested_day
+                        ).format(day=day_text(day), count=on_requested_day)
+    return _("These times are open. Reply with a number:")
 
 
 def nothing_beside(day: date, *, later: bool) -> str:
-    return (f"There is nothing {'later' if later else 'earlier'} on {day_text(day)}. Reply "
-            "with a number for one of these, or tell me another day:")
+    if later:
+        return _("There is nothing later on {day}. Reply with a number for one of these, or "
+                 "tell me another day:").format(day=day_text(day))
+    return _("There is nothing earlier on {day}. Reply with a number for one of these, or tell "
+             "me another day:").format(day=day_text(day))
 
 
 def no_slots(type_name: str, clinic: Clinic) -> str:
-    return (f"I couldn't find an opening for a {type_name} in the next few weeks. "
-            f"Please call {clinic.display_phone} and we will fit you in.")
+    return _("I couldn't find an opening for a {type} in the next few weeks. Please call {phone} "
+             "and we will fit you in.").format(type=type_name, phone=clinic.display_phone)
 
 
 def slot_label(start: datetime, provider_name: str, zone: ZoneInfo) -> str:
-    return f"{when_text(start, zone)} with {provider_name}"
+    return _("{when} with {provider}").format(when=when_text(start, zone),
+                                              provider=provider_name)
 
 
 def booked(type_name: str, start: datetime, provider_name: str, clinic: Clinic,
            appointment_id: int) -> str:
-    return (f"You're booked: {type_name} with {provider_name} on {when_text(start, clinic.zone)} "
-            f"at {clinic.name} (ref #{appointment_id}). To change it, text 'reschedule' or "
-            "'cancel appointment'.")
+    return _("You're booked: {type} with {provider} on {when} at {clinic} (ref #{ref}). To "
+             "change it, text 'reschedule' or 'cancel appointment'.").format(
+        type=type_name, provider=provider_name, when=when_text(start, clinic.zone),
+        clinic=clinic.name, ref=appointment_id)
 
 
 def moved(type_name: str, start: datetime, provider_name: str, clinic: Clinic) -> str:
-    return (f"Done. Your {type_name} is now on {when_text(start, clinic.zone)} with "
-            f"{provider_name} at {clinic.name}.")
+    return _("Done. Your {type} is now on {when} with {provider} at {clinic}.").format(
+        type=type_name, when=when_text(start, clinic.zone), provider=provider_name,
+        clinic=clinic.name)
 
 
-def slot_taken() -> str:
-    return "Sorry, that time was just taken."
+def slot_taken_ask_day() -> str:
+    return _("Sorry, that time was just taken. What other day works for you?")
 
 
-def booking_refused(reason: str) -> str:
-    return f"Sorry, I can't book that: {reason}."
+def slot_taken_offer() -> str:
+    return _("Sorry, that time was just taken. These times are open. Reply with a number:")
+
+
+def booking_refused(error: SchedulingError, clinic: Clinic) -> str:
+    """Why a booking, move or cancellation was refused, by the refusal's code."""
+    reasons = {
+        "already_cancelled": _("Sorry, that appointment is already cancelled."),
+        "closed": _("Sorry, that appointment is closed, so it can't be changed by text. Please "
+                    "call {phone}."),
+        "started": _("Sorry, that appointment has already started, so it can't be changed by "
+                     "text. Please call {phone}."),
+        "other_type": _("Sorry, a move keeps the kind of visit. To book a different kind, text "
+                        "'book'."),
+        "passed": _("Sorry, that time has already passed. What other day works for you?"),
+        "notice": _("Sorry, that is too soon to book by text. What other day works for you? Or "
+                    "call {phone}."),
+        "horizon": _("Sorry, that is too far ahead to book yet. What day closer to now works "
+                     "for you?"),
+        "out_of_service": _("Sorry, that kind of visit can't be booked right now. Please call "
+                            "{phone}."),
+    }
+    said = reasons.get(error.code) or _("Sorry, I can't do that by text. Please call {phone}.")
+    return said.format(phone=clinic.display_phone)
 
 
 def choose_range(count: int) -> str:
     if count == 1:
-        return "Please reply 1 to choose it."
-    return f"Please reply with a number from 1 to {count}."
+        return _("Please reply 1 to choose it.")
+    return _("Please reply with a number from 1 to {count}.").format(count=count)
 
 
 def appointment_line(type_name: str, start: datetime, provider_name: str, zone: ZoneInfo) -> str:
-    return f"{type_name}, {when_text(start, zone)} with {provider_name}"
+    return _("{type}, {when} with {provider}").format(type=type_name, when=when_text(start, zone),
+                                                     provider=provider_name)
 
 
-def appointments_list(lines: list[str]) -> str:
+def with_reference(line: str, appointment_id: int) -> str:
+    return _("{appointment} (ref #{ref})").format(appointment=line, ref=appointment_id)
+
+
+def appointments_list(lines: Sequence[str]) -> str:
     if len(lines) == 1:
-        return "Your upcoming appointment: " + lines[0] + "."
-    return f"You have {len(lines)} upcoming appointments:\n" + "\n".join(
+        return _("Your upcoming appointment: {appointment}.").format(appointment=lines[0])
+    return ngettext("You have {count} upcoming appointment:",
+                    "You have {count} upcoming appointments:", len(lines)
+                    ).format(count=len(lines)) + "\n" + "\n".join(
         f"{i}. {line}" for i, line in enumerate(lines, 1))
 
 
-def unknown_reference(reference: int, lines: list[str]) -> str:
+def unknown_reference(reference: int, lines: Sequence[str]) -> str:
     if not lines:
-        return (f"None of your appointments has the reference #{reference}, and you have no "
-                "upcoming appointments. Text 'book' to make one.")
-    return (f"None of your upcoming appointments has the reference #{reference}. "
-            + appointments_list(lines))
+        return _("None of your appointments has the reference #{ref}, and you have no upcoming "
+                 "appointments. Text 'book' to make one.").format(ref=reference)
+    return _("None of your upcoming appointments has the reference #{ref}.").format(
+        ref=reference) + " " + appointments_list(lines)
 
 
 def no_appointments() -> str:
-    return "You have no upcoming appointments. Text 'book' to make one."
+    return _("You have no upcoming appointments. Text 'book' to make one.")
 
 
 def pick_appointment(action: str) -> str:
-    return f"Which appointment do you want to {action}? Reply with a number."
+    if action == "cancel":
+        return _("Which appointment do you want to cancel? Reply with a number.")
+    return _("Which appointment do you want to move? Reply with a number.")
 
 
 def already_booked_that_day(description: str) -> str:
-    return (f"You already have that kind of visit that day: {description}. Book this one as "
-            "well? Reply YES to book it, or NO to book nothing. (To move that one, text "
-            "'reschedule'.)")
+    return _("You already have that kind of visit that day: {appointment}. Book this one as "
+             "well? Reply YES to book it, or NO to book nothing. (To move that one, text "
+             "'reschedule'.)").format(appointment=description)
 
 
 def nothing_booked() -> str:
-    return "OK, nothing new is booked."
+    return _("OK, nothing new is booked.")
 
 
 def confirm_cancel(description: str) -> str:
-    return f"Cancel your {description}? Reply YES to cancel or NO to keep it."
+    return _("Cancel your {appointment}? Reply YES to cancel or NO to keep it."
+             ).format(appointment=description)
 
 
 def cancelled(description: str) -> str:
-    return f"Your {description} is cancelled. Text 'book' any time to make a new one."
+    return _("Your {appointment} is cancelled. Text 'book' any time to make a new one."
+             ).format(appointment=description)
 
 
 def kept() -> str:
-    return "OK, your appointment is unchanged."
+    return _("OK, your appointment is unchanged.")
 
 
 def you_are_welcome() -> str:
-    return "You're welcome. Text any time to book, move or cancel a visit."
+    return _("You're welcome. Text any time to book, move or cancel a visit.")
 
 
 def never_mind() -> str:
-    return "OK, nothing was changed. Text any time to book, move or cancel a visit."
+    return _("OK, nothing was changed. Text any time to book, move or cancel a visit.")
 
 
 def acknowledged() -> str:
-    return "Great. Text any time to book, move or cancel a visit."
+    return _("Great. Text any time to book, move or cancel a visit.")
 
 
 def talk_to_person(clinic: Clinic) -> str:
-    return (f"To talk to a person, call {clinic.name} at {clinic.display_phone}. Or text 'book' "
-            "to make an appointment here.")
+    return _("To talk to a person, call {clinic} at {phone}. Or text 'book' to make an "
+             "appointment here.").format(clinic=clinic.name, phone=clinic.display_phone)
 
 
 def where_we_are(clinic: Clinic) -> str:
     if clinic.address:
-        return (f"{clinic.name} is at {clinic.address}. For directions or parking, call "
-                f"{clinic.display_phone}.")
-    return (f"For directions, parking or anything else, call {clinic.name} at "
-            f"{clinic.display_phone}.")
+        return _("{clinic} is at {address}. For directions or parking, call {phone}.").format(
+            clinic=clinic.name, address=clinic.address, phone=clinic.display_phone)
+    return _("For directions, parking or anything else, call {clinic} at {phone}.").format(
+        clinic=clinic.name, phone=clinic.display_phone)
 
 
-def english_only(clinic: Clinic) -> str:
-    return (f"Sorry, I can only read English here. En español: llame al {clinic.display_phone}. "
-            "I can book, move or cancel a visit.")
+def language_switched() -> str:
+    """Said in the language just switched to."""
+    return _("OK, I'll write in English from now on. How can I help?")
+
+
+def other_language(clinic: Clinic) -> str:
+    """A message in a language the clinic does not serve (said in the closest one it does)."""
+    return _("Sorry, I can read only English and Spanish here. For help in another language, "
+             "call {phone}. I can book, move or cancel a visit.").format(
+        phone=clinic.display_phone)
 
 
 def running_late(clinic: Clinic) -> str:
-    return (f"Thanks for letting us know. Please call {clinic.display_phone} so the front desk "
-            "can tell whether your visit can still go ahead.")
+    return _("Thanks for letting us know. Please call {phone} so the front desk can tell "
+             "whether your visit can still go ahead.").format(phone=clinic.display_phone)
 
 
 def opening_hours(clinic: Clinic) -> str:
@@ -264,117 +379,127 @@ def opening_hours(clinic: Clinic) -> str:
             spans[-1][0].append(day)
         else:
             spans.append(([day], span))
-    names = [day.title() for day in WEEKDAYS]
+    names = weekday_names()
     parts = [f"{names[days[0]]}{'-' + names[days[-1]] if len(days) > 1 else ''} "
              f"{time_text(span.start)}-{time_text(span.end)}" for days, span in spans]
-    return f"{clinic.name} is open {', '.join(parts)}. Call {clinic.display_phone} with questions."
+    return _("{clinic} is open {hours}. Call {phone} with questions.").format(
+        clinic=clinic.name, hours=", ".join(parts), phone=clinic.display_phone)
 
 
 def front_desk(clinic: Clinic) -> str:
-    return (f"The front desk can answer that (costs, insurance, billing): call "
-            f"{clinic.display_phone}. I can book, move or cancel a visit.")
+    return _("The front desk can answer that (costs, insurance, billing): call {phone}. I can "
+             "book, move or cancel a visit.").format(phone=clinic.display_phone)
 
 
 def new_patients(clinic: Clinic) -> str:
-    return ("I can book a visit for you by text: just tell me what you need. For questions about "
-            f"joining the practice, call {clinic.display_phone}.")
+    return _("I can book a visit for you by text: just tell me what you need. For questions "
+             "about joining the practice, call {phone}.").format(phone=clinic.display_phone)
 
 
 def how_to_prepare(clinic: Clinic) -> str:
-    return (f"The front desk can tell you what to bring and how to prepare: call "
-            f"{clinic.display_phone}. I can book, move or cancel a visit.")
+    return _("The front desk can tell you what to bring and how to prepare: call {phone}. I can "
+             "book, move or cancel a visit.").format(phone=clinic.display_phone)
 
 
 def about_reminders(clinic: Clinic) -> str:
-    return ("Reminders go out by text before visits: reply C to confirm, R to reschedule or X "
-            f"to cancel. For anything else about them, call {clinic.display_phone}.")
+    return _("Reminders go out by text before visits: reply C to confirm, R to reschedule or X "
+             "to cancel. For anything else about them, call {phone}.").format(
+        phone=clinic.display_phone)
 
 
 def nothing_to_confirm() -> str:
-    return ("I'm not sure what you're answering. I can book, move or cancel a visit, or list "
-            "your appointments.")
-
-
-def waitlist_by_phone(clinic: Clinic) -> str:
-    return (f"To join the waitlist, please call {clinic.display_phone}. I can also book the next "
-            "open time for you: text 'book'.")
+    return _("I'm not sure what you're answering. I can book, move or cancel a visit, or list "
+             "your appointments.")
 
 
 def opted_out(clinic: Clinic, *, said_cancel: bool = False) -> str:
     """The one confirmation of an opt-out. A bare CANCEL opts out, as carriers read it; someone
     who meant their visit learns how to cancel that, since no more texts will come."""
-    text = f"You won't get any more messages from {clinic.name}. Reply START to opt back in."
     if said_cancel:
-        text += f" To cancel a visit, call {clinic.display_phone}."
-    return text
+        return _("You won't get any more messages from {clinic}. Reply START to opt back in. To "
+                 "cancel a visit, call {phone}.").format(clinic=clinic.name,
+                                                         phone=clinic.display_phone)
+    return _("You won't get any more messages from {clinic}. Reply START to opt back in."
+             ).format(clinic=clinic.name)
 
 
 def opted_in(clinic: Clinic) -> str:
-    return f"You're subscribed to {clinic.name} messages again. Text 'help' for options."
+    return _("You're subscribed to {clinic} messages again. Text 'help' for options."
+             ).format(clinic=clinic.name)
 
 
 def internal_error(clinic: Clinic) -> str:
-    return (f"Sorry, something went wrong on our side and nothing was changed. Please try again, "
-            f"or call {clinic.display_phone}.")
+    return _("Sorry, something went wrong on our side and nothing was changed. Please try "
+             "again, or call {phone}.").format(phone=clinic.display_phone)
 
 
 def unanswered(clinic: Clinic) -> str:
     """A text that went unanswered (the server stopped while it was being answered)."""
-    return (f"{clinic.name}: sorry, we could not answer your last text. Please send it again, "
-            f"or call {clinic.display_phone}.")
+    return _("{clinic}: sorry, we could not answer your last text. Please send it again, or "
+             "call {phone}.").format(clinic=clinic.name, phone=clinic.display_phone)
 
 
 def staff_only() -> str:
-    return "Staff tools are not available here yet. Please use the clinic's Slack app."
+    return _("Staff tools are not available here yet. Please use the clinic's Slack app.")
+
+
+def more_suffix() -> str:
+    """The end of each page of a long list but the last (bot/segments.py)."""
+    return _("Reply MORE for more.")
 
 
 # SMS: consent, carrier keywords and abuse limits (bot/consent.py decides when each is said).
 
 def consent_request(clinic: Clinic) -> str:
-    return (f"{clinic.name}: appointment texts to book, move or cancel visits. Msg & data rates "
-            "may apply. Reply YES to continue, HELP for help, STOP to opt out.")
+    return _("{clinic}: appointment texts to book, move or cancel visits. Msg & data rates may "
+             "apply. Reply YES to continue, HELP for help, STOP to opt out.").format(
+        clinic=clinic.name)
 
 
 def consent_reminder(clinic: Clinic) -> str:
-    return (f"To text with {clinic.name}, please reply YES first. Reply HELP for help or STOP "
-            "to opt out.")
+    return _("To text with {clinic}, please reply YES first. Reply HELP for help or STOP to opt "
+             "out.").format(clinic=clinic.name)
 
 
 def consent_given(clinic: Clinic) -> str:
-    return f"Thanks, you're signed up for {clinic.name} texts. Reply STOP any time to opt out."
+    return _("Thanks, you're signed up for {clinic} texts. Reply STOP any time to opt out."
+             ).format(clinic=clinic.name)
 
 
 def sms_help(clinic: Clinic) -> str:
-    return (f"{clinic.name} scheduling: text 'book', 'my appointments', 'reschedule' or "
-            f"'cancel appointment'. Call {clinic.display_phone} to talk to a person, 911 in an "
-            "emergency. Msg & data rates may apply. Reply STOP to opt out.")
+    return _("{clinic} scheduling: text 'book', 'my appointments', 'reschedule' or 'cancel "
+             "appointment'. Call {phone} to talk to a person, 911 in an emergency. Msg & data "
+             "rates may apply. Reply STOP to opt out.").format(clinic=clinic.name,
+                                                              phone=clinic.display_phone)
 
 
 def media_only() -> str:
-    return ("I can only read text, not pictures or files. Please type your message, or text "
-            "'help' for options.")
+    return _("I can only read text, not pictures or files. Please type your message, or text "
+             "'help' for options.")
 
 
 def rate_limited(clinic: Clinic) -> str:
-    return ("You've sent a lot of messages in a few minutes, so I'll pause replies for a "
-            f"little while. For anything urgent call {clinic.display_phone}.")
+    return _("You've sent a lot of messages in a few minutes, so I'll pause replies for a "
+             "little while. For anything urgent call {phone}.").format(phone=clinic.display_phone)
 
 
 # The AI engine (bot/llm.py): what is said when the model's own words cannot be used.
 
 def waitlist_recorded(type_name: str, clinic: Clinic) -> str:
-    return (f"I've asked the {clinic.name} team to add you to the waitlist for a {type_name}. "
-            "They will contact you if an earlier time opens up. Nothing is booked yet.")
+    return _("I've asked the {clinic} team to add you to the waitlist for a {type}. They will "
+             "contact you if an earlier time opens up. Nothing is booked yet.").format(
+        clinic=clinic.name, type=type_name)
 
 
 def handoff_recorded(clinic: Clinic) -> str:
-    return (f"I've asked the {clinic.name} team to follow up with you. For anything that can't "
-            f"wait, call {clinic.display_phone}.")
+    return _("I've asked the {clinic} team to follow up with you. For anything that can't wait, "
+             "call {phone}.").format(clinic=clinic.name, phone=clinic.display_phone)
 
 
 def nothing_changed_yet(clinic: Clinic) -> str:
-    return ("Sorry, I haven't booked, moved or cancelled anything yet. Tell me what you'd like "
-            f"and I'll check the open times, or call {clinic.display_phone}.")
+    return _("Sorry, I haven't booked, moved or cancelled anything yet. Tell me what you'd like "
+             "and I'll check the open times, or call {phone}.").format(
+        phone=clinic.display_phone)
 
 
 # --- texts the clinic sends by itself (jobs/reminders.py), and the answers to them ---------------
@@ -385,65 +510,86 @@ def nothing_changed_yet(clinic: Clinic) -> str:
 def reminder(clinic: Clinic, start: datetime, zone: ZoneInfo,
              provider_name: str | None) -> str:
     when = when_text(start, zone)
-    options = "Reply C to confirm, R to reschedule, X to cancel."
-    with_provider = (f"{clinic.name}: your visit is {when} with {provider_name}. "
-                     f"Call {clinic.display_phone}. {options}") if provider_name else None
-    plain = f"{clinic.name}: your visit is {when}. Call {clinic.display_phone}. {options}"
-    return segments.fit_one([t for t in (with_provider, plain) if t], clinic.name)
+    plain = _("{clinic}: your visit is {when}. Call {phone}. Reply C to confirm, R to "
+              "reschedule, X to cancel.").format(clinic=clinic.name, when=when,
+                                                 phone=clinic.display_phone)
+    if not provider_name:
+        return segments.fit_one([plain], clinic.name)
+    with_provider = _("{clinic}: your visit is {when} with {provider}. Call {phone}. Reply C to "
+                      "confirm, R to reschedule, X to cancel.").format(
+        clinic=clinic.name, when=when, provider=provider_name, phone=clinic.display_phone)
+    return segments.fit_one([with_provider, plain], clinic.name)
 
 
 def waitlist_offer(clinic: Clinic, start: datetime, zone: ZoneInfo, hold_minutes: int = 15) -> str:
-    text = (f"{clinic.name}: an earlier time opened, {when_text(start, zone)}. Reply YES within "
-            f"{hold_minutes} min to take it, or NO. Call {clinic.display_phone}.")
+    text = _("{clinic}: an earlier time opened, {when}. Reply YES within {minutes} min to take "
+             "it, or NO. Call {phone}.").format(
+        clinic=clinic.name, when=when_text(start, zone), minutes=hold_minutes,
+        phone=clinic.display_phone)
     return segments.fit_one([text], clinic.name)
 
 
 def reminder_confirmed(description: str) -> str:
-    return f"Thanks, your {description} is confirmed. See you then."
+    return _("Thanks, your {appointment} is confirmed. See you then.").format(
+        appointment=description)
 
 
 def reminder_cancel_check(description: str) -> str:
-    return f"Cancel your {description}? Reply X again to confirm, or anything else to keep it."
+    return _("Cancel your {appointment}? Reply X again to confirm, or anything else to keep it."
+             ).format(appointment=description)
 
 
 def reminder_reply_stale(clinic: Clinic) -> str:
-    return (f"That appointment can no longer be changed by text. Please call "
-            f"{clinic.display_phone}.")
+    return _("That appointment can no longer be changed by text. Please call {phone}."
+             ).format(phone=clinic.display_phone)
 
 
 def offer_accepted(description: str, clinic: Clinic) -> str:
-    return (f"It's yours: {description} at {clinic.name}. You're off the waitlist. To change it, "
-            "text 'reschedule' or 'cancel appointment'.")
+    return _("It's yours: {appointment} at {clinic}. You're off the waitlist. To change it, text "
+             "'reschedule' or 'cancel appointment'.").format(appointment=description,
+                                                            clinic=clinic.name)
 
 
 def offer_taken() -> str:
-    return ("Sorry, that time was just taken by someone else. You keep your place on the "
-            "waitlist and we'll text you when another time opens.")
+    return _("Sorry, that time was just taken by someone else. You keep your place on the "
+             "waitlist and we'll text you when another time opens.")
 
 
 def offer_expired() -> str:
-    return ("Sorry, that offer has expired. You keep your place on the waitlist and we'll text "
-            "you when another time opens.")
+    return _("Sorry, that offer has expired. You keep your place on the waitlist and we'll text "
+             "you when another time opens.")
 
 
 def offer_declined() -> str:
-    return "OK, we'll keep you on the waitlist and text you when another time opens."
+    return _("OK, we'll keep you on the waitlist and text you when another time opens.")
 
 
 def waitlist_ask_type() -> str:
-    return "Which kind of visit do you want to wait for? Reply with a number."
+    return _("Which kind of visit do you want to wait for? Reply with a number.")
 
 
 def waitlist_joined(type_name: str, clinic: Clinic, provider_name: str | None = None,
                     window: str | None = None, *, urgent: bool = False) -> str:
-    extra = (f" with {provider_name}" if provider_name else "") + (f", {window}" if window else "")
-    said = (f"You're on the {clinic.name} waitlist for a {type_name}{extra}. When a time opens "
-            "we'll text you an offer; reply YES to take it.")
+    values = dict(clinic=clinic.name, type=type_name, provider=provider_name, period=window)
+    if provider_name and window:
+        said = _("You're on the {clinic} waitlist for a {type} with {provider}, {period}. When a "
+                 "time opens we'll text you an offer; reply YES to take it.")
+    elif provider_name:
+        said = _("You're on the {clinic} waitlist for a {type} with {provider}. When a time "
+                 "opens we'll text you an offer; reply YES to take it.")
+    elif window:
+        said = _("You're on the {clinic} waitlist for a {type}, {period}. When a time opens "
+                 "we'll text you an offer; reply YES to take it.")
+    else:
+        said = _("You're on the {clinic} waitlist for a {type}. When a time opens we'll text you "
+                 "an offer; reply YES to take it.")
+    said = said.format(**values)
     if urgent:   # ranked urgent by triage (bot/triage.urgent_care): near the front, and a way now
-        said += (" From what you told us, you're near the front of the list. If it gets worse, "
-                 f"call us at {clinic.display_phone}.")
+        said += " " + _("From what you told us, you're near the front of the list. If it gets "
+                        "worse, call us at {phone}.").format(phone=clinic.display_phone)
     return said
 
 
 def waitlist_already(type_name: str) -> str:
-    return f"You're already on the waitlist for a {type_name}. We'll text you when a time opens."
+    return _("You're already on the waitlist for a {type}. We'll text you when a time opens."
+             ).format(type=type_name)

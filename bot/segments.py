@@ -19,13 +19,31 @@ GSM7_BASIC = frozenset(
 GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
 
 MAX_CHARS = 306          # two GSM-7 segments of 153
-MORE_KEYWORD = "MORE"
-MORE_SUFFIX = "Reply MORE for more."
+MORE_KEYWORDS = frozenset({"MORE", "MAS", "MÁS"})     # "más" in Spanish
+MORE_SUFFIX = "Reply MORE for more."     # English; the engine passes the patient's language's
 
 
 def bare_more(text: str) -> bool:
     """Whether the whole message is the MORE keyword (any case, punctuation around it ignored)."""
-    return re.sub(r"^[\W_]+|[\W_]+$", "", text or "").upper() == MORE_KEYWORD
+    return re.sub(r"^[\W_]+|[\W_]+$", "", text or "").upper() in MORE_KEYWORDS
+
+
+def for_sms(text: str) -> str:
+    """`text` in GSM-7 as far as it can be: a letter outside it loses its accent ("á" -> "a";
+    "é", "ñ", "ü", "¿" and "¡" are GSM-7 and stay), odd spaces become spaces. One character
+    outside GSM-7 would turn the whole text into UCS-2: 70 characters a segment, not 160."""
+    if is_gsm7(text):
+        return text
+    shaped = []
+    for char in text:
+        if char in GSM7_BASIC or char in GSM7_EXTENDED:
+            shaped.append(char)
+        elif char.isspace():
+            shaped.append(" ")
+        else:
+            base = unicodedata.normalize("NFD", char)[0]
+            shaped.append(base if base in GSM7_BASIC else char)
+    return "".join(shaped)
 
 
 def is_gsm7(text: str) -> bool:
@@ -43,12 +61,12 @@ def segments(text: str) -> int:
     return 1 if units <= 70 else math.ceil(units / 67)
 
 
-def paginate(text: str, limit: int = MAX_CHARS) -> list[str]:
+def paginate(text: str, limit: int = MAX_CHARS, suffix: str = MORE_SUFFIX) -> list[str]:
     """`text` in pages of at most `limit` characters, cut at line breaks (at spaces when one line
-    is too long); every page but the last ends with `MORE_SUFFIX`."""
+    is too long); every page but the last ends with `suffix` ("Reply MORE for more.")."""
     if len(text) <= limit:
         return [text]
-    budget = limit - len(MORE_SUFFIX) - 1
+    budget = limit - len(suffix) - 1
     pieces: list[str] = []
     for line in text.split("\n"):
         while len(line) > budget:
@@ -70,11 +88,17 @@ def paginate(text: str, limit: int = MAX_CHARS) -> list[str]:
     if len(pages) > 1 and len(pages[-1]) + len(pages[-2]) + 1 <= limit:
         # The last two fit together without a "MORE" between them.
         pages[-2:] = [pages[-2] + "\n" + pages[-1]]
-    return [page + "\n" + MORE_SUFFIX if i < len(pages) - 1 else page
+    return [page + "\n" + suffix if i < len(pages) - 1 else page
             for i, page in enumerate(pages)]
 
 
 ONE_SEGMENT = 160
+
+
+def _gsm7(text: str) -> str:
+    shaped = for_sms(text)
+    return shaped if is_gsm7(shaped) and not any(c in GSM7_EXTENDED for c in shaped) \
+        else plain_ascii(text)
 
 
 def plain_ascii(text: str) -> str:
@@ -83,13 +107,13 @@ def plain_ascii(text: str) -> str:
 
 
 def fit_one(candidates: list[str], shortenable: str) -> str:
-    """The first candidate that fits one segment as plain ASCII; failing all, the last one with
+    """The first candidate that fits one GSM-7 segment; failing all, the last one with
     `shortenable` (the clinic's name) cut short, so a text the clinic sends goes out whole."""
     for text in candidates:
-        text = plain_ascii(text)
+        text = _gsm7(text)
         if len(text) <= ONE_SEGMENT:
             return text
-    last, name = plain_ascii(candidates[-1]), plain_ascii(shortenable)
+    last, name = _gsm7(candidates[-1]), _gsm7(shortenable)
     over = len(last) - ONE_SEGMENT
     short = name[: max(8, len(name) - over - 3)] + "..."
     return last.replace(name, short, 1)[:ONE_SEGMENT]

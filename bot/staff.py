@@ -684,7 +684,8 @@ class StaffDesk:
 
     def patient_label(self, patient: Patient) -> str:
         name = self.vault.decrypt(patient.name_enc) if patient.name_enc else None
-        return say.patient_label(name, patient.id, patient.erased_at is not None)
+        return say.patient_label(name, patient.id, patient.erased_at is not None,
+                                 patient.language)
 
 
 def _join(note: str | None, text: str) -> str:

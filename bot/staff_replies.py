@@ -238,10 +238,24 @@ def waitlisted(patient: str, type_name: str, provider: str | None, priority: str
             "when a matching time frees up.")
 
 
-def patient_label(name: str | None, patient_id: int, erased: bool) -> str:
+# The languages patients may be served in, as staff read them (bot/i18n.py).
+LANGUAGE_NAMES = {"es": "Spanish", "en": "English"}
+
+
+def patient_label(name: str | None, patient_id: int, erased: bool,
+                  language: str | None = None) -> str:
+    """How staff see a patient: the name (or the id), and the language they are served in
+    when it is not English ("Ana Example (speaks Spanish)")."""
     if erased:
         return f"patient #{patient_id} (erased)"
-    return name or f"patient #{patient_id}"
+    label = name or f"patient #{patient_id}"
+    return f"{label} ({speaks(language)})" if speaks(language) else label
+
+
+def speaks(language: str | None) -> str:
+    """"speaks Spanish", or "" for English (the default) and a patient not heard from yet."""
+    return f"speaks {LANGUAGE_NAMES[language]}" if language in LANGUAGE_NAMES and \
+        language != "en" else ""
 
 
 # --- the day ---------------------------------------------------------------------------------
@@ -349,6 +363,8 @@ def notice(n: "StaffNotice", clinic: Clinic) -> str:
     at = time_text(n.at.astimezone(zone))
     via = {"sms": "SMS", "web": "web chat", "console": "console"}.get(n.channel or "",
                                                                       n.channel or "?")
+    if speaks(n.language):
+        via = f"{via}, {speaks(n.language)}"
     when = when_text(n.start, zone) if n.start else "an unknown time"
     with_ = ""
     if n.provider:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, ContextManager, Iterator
 
 from scheduler.availability import Slot
@@ -25,7 +25,7 @@ from scheduler.clinic import Clinic
 from scheduler.errors import OutsideBookingWindow, SchedulingError, SlotUnavailable
 from scheduler.models import Appointment
 
-from . import replies
+from . import i18n, replies
 from .tools import SchedulingTools
 
 # How far past a requested day find_slots looks when that day has nothing open (as the dialogue).
@@ -173,6 +173,9 @@ class ToolRunner:
                  today: date, log: Callable[..., None] = lambda event, **fields: None):
         self.open_tools, self.clinic, self.memory, self._log = open_tools, clinic, memory, log
         self.today = today
+        # Tool results are language-free (English labels, ISO dates) whatever the patient
+        # speaks; only the sentences that tell the patient what changed are in their language.
+        self.language = i18n.current()
         self.schemas = tool_schemas(clinic)
         self.outcomes: list[Outcome] = []
         self.listed = False
@@ -207,7 +210,8 @@ class ToolRunner:
             self._log("tool_call", tool=name, status="error", reason="invalid_arguments")
             return _result(tool_use_id, {"error": problem}, ok=False)
         try:
-            answer = getattr(self, f"_{name}")(tools, arguments)
+            with i18n.speaking(i18n.DEFAULT):
+                answer = getattr(self, f"_{name}")(tools, arguments)
         except Refused as refusal:
             if not refusal.audited:
                 tools.record_refusal(name, refusal.reason)
@@ -308,24 +312,25 @@ class ToolRunner:
         slot = self._slot(args["slot_id"])
         with self._refused_as("not booked"):
             appointment = tools.book_appointment(slot)
-        type_name, when, provider = self._changed(args, appointment, "booked", replies.booked(
-            appointment.appointment_type.name, appointment.start_at, appointment.provider.name,
-            self.clinic, appointment.id), "booked {type} {when} with {provider}")
+        type_name, when, provider = self._changed(args, appointment, "booked", lambda: (
+            replies.booked(*self._names(appointment), self.clinic, appointment.id)),
+            "booked {type} {when} with {provider}")
         return {"status": "booked", "appointment_id": self._appointment_id(appointment),
                 "type": type_name, "when": when, "provider": provider}
 
     def _cancel_appointment(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
         appointment_id = self._appointment(args["appointment_id"])
         try:
-            description = self._describe(tools.get_appointment(appointment_id))
+            appointment = tools.get_appointment(appointment_id)
         except SchedulingError as refusal:
             raise Refused(f"not cancelled: {refusal}", reason=type(refusal).__name__) from None
+        description = self._describe(appointment)
+        told = self._told(lambda: replies.cancelled(self._describe(appointment)))
         try:
             tools.cancel_appointment(appointment_id)
         except SchedulingError as refusal:
             raise Refused(f"not cancelled: {refusal}", audited=True) from None
-        self.outcomes.append(Outcome("cancelled", replies.cancelled(description),
-                                     f"cancelled {description}"))
+        self.outcomes.append(Outcome("cancelled", told, f"cancelled {description}"))
         self.memory["appts"].pop(args["appointment_id"], None)
         return {"status": "cancelled", "appointment": description}
 
@@ -335,9 +340,9 @@ class ToolRunner:
         slot = self._slot(args["slot_id"])
         with self._refused_as("not moved"):
             appointment = tools.reschedule_appointment(appointment_id, slot)
-        type_name, when, provider = self._changed(args, appointment, "rescheduled", replies.moved(
-            appointment.appointment_type.name, appointment.start_at, appointment.provider.name,
-            self.clinic), "moved {type} to {when} with {provider}")
+        type_name, when, provider = self._changed(args, appointment, "rescheduled", lambda: (
+            replies.moved(*self._names(appointment), self.clinic)),
+            "moved {type} to {when} with {provider}")
         self._appointment_id(appointment)   # its label now says the new time
         return {"status": "rescheduled", "type": type_name, "when": when, "provider": provider}
 
@@ -352,13 +357,14 @@ class ToolRunner:
         except SchedulingError as refusal:
             raise Refused(f"{what}: {refusal}", audited=True) from None
 
-    def _changed(self, args: dict[str, str], appointment: Appointment, kind: str, said: str,
-                 summary: str) -> tuple[str, str, str]:
-        """Record a booking change the tools made (the patient is told in the clinic's words)."""
-        type_name, provider = appointment.appointment_type.name, appointment.provider.name
+    def _changed(self, args: dict[str, str], appointment: Appointment, kind: str,
+                 tell: Callable[[], str], summary: str) -> tuple[str, str, str]:
+        """Record a booking change the tools made (the patient is told in the clinic's words,
+        in their language)."""
+        type_name, _, provider = self._names(appointment)
         when = replies.when_text(appointment.start_at, self.clinic.zone)
-        self.outcomes.append(Outcome(kind, said, summary.format(type=type_name, when=when,
-                                                                provider=provider)))
+        self.outcomes.append(Outcome(kind, self._told(tell), summary.format(
+            type=type_name, when=when, provider=provider)))
         self.memory["slots"].pop(args["slot_id"], None)
         return type_name, when, provider
 
@@ -380,9 +386,9 @@ class ToolRunner:
         # scheduler/waitlist.py: offered by text when a matching slot frees up.
         entry, created = tools.join_waitlist(kind.key, provider_key=args.get("provider"),
                                              earliest=earliest, latest=latest)
-        said = (replies.waitlist_joined(kind.name, self.clinic,
-                                        urgent=entry.priority == "urgent") if created
-                else replies.waitlist_already(kind.name))
+        said = self._told(lambda: replies.waitlist_joined(
+            replies.type_name(kind), self.clinic, urgent=entry.priority == "urgent") if created
+            else replies.waitlist_already(replies.type_name(kind)))
         self.outcomes.append(Outcome("waitlist", said, f"joined the {kind.name} waitlist"))
         return {"status": "joined" if created else "already_waiting", "booked": False,
                 "note": "when a matching time opens the patient is texted an offer and replies "
@@ -391,7 +397,8 @@ class ToolRunner:
     def _hand_off_to_staff(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
         tools.record_request("handoff_requested", reason=args["reason"],
                                   urgency=args.get("urgency", "routine"))
-        self.outcomes.append(Outcome("handoff", replies.handoff_recorded(self.clinic),
+        self.outcomes.append(Outcome("handoff",
+                                     self._told(lambda: replies.handoff_recorded(self.clinic)),
                                      f"asked staff to follow up ({args['reason']})"))
         return {"status": "recorded",
                 "note": "the clinic team will follow up with the patient; for anything that "
@@ -414,9 +421,19 @@ class ToolRunner:
                           f"{horizon.isoformat()}")
         return day
 
+    def _told(self, tell: Callable[[], str]) -> str:
+        """A sentence for the patient, in their language."""
+        with i18n.speaking(self.language):
+            return tell()
+
+    def _names(self, appointment: Appointment) -> tuple[str, datetime, str]:
+        """The appointment's type, start and provider, named as the current language does."""
+        kind, provider = appointment.appointment_type, appointment.provider
+        return (replies.type_name_of(self.clinic, kind.key, kind.name), appointment.start_at,
+                replies.provider_name_of(self.clinic, provider.key, provider.name))
+
     def _describe(self, appointment: Appointment) -> str:
-        return replies.appointment_line(appointment.appointment_type.name, appointment.start_at,
-                                        appointment.provider.name, self.clinic.zone)
+        return replies.appointment_line(*self._names(appointment), self.clinic.zone)
 
     def _describe_slot(self, slot: Slot) -> dict[str, str]:
         local = slot.start.astimezone(self.clinic.zone)

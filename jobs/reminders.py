@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import replies
+from bot import i18n, replies
 from bot.audit import AuditTrail
 from bot.messages import DeliveryFailed, OutboundMessage, RecipientOptedOut, Sender
 from scheduler.clinic import Clinic
@@ -266,6 +266,8 @@ class _Due:
     offer_expires: datetime | None
     offer_slot: dict | None
     offer_id: int | None = None
+    provider_key: str | None = None
+    language: str | None = None        # the patient's (bot/i18n.py): the text is in it
 
 
 class ReminderSender:
@@ -367,7 +369,8 @@ class ReminderSender:
                        Reminder.offer_id,
                        Patient.phone_enc, Patient.opted_out_at, Patient.timezone,
                        Appointment.start_at, Appointment.status, Provider.name,
-                       WaitlistOffer.expires_at, WaitlistOffer.slot, WaitlistOffer.status)
+                       WaitlistOffer.expires_at, WaitlistOffer.slot, WaitlistOffer.status,
+                       Provider.key, Patient.language)
                 .join(Patient, Patient.id == Reminder.patient_id)
                 .outerjoin(Appointment, Appointment.id == Reminder.appointment_id)
                 .outerjoin(Provider, Provider.id == Appointment.provider_id)
@@ -376,14 +379,15 @@ class ReminderSender:
                 .order_by(Reminder.due_at, Reminder.id)).all()
         out = []
         for (rid, kind, attempts, patient_id, offer_id, phone_enc, opted_out, tz, start, status, provider,
-             expires, slot, offer_status) in rows:
+             expires, slot, offer_status, provider_key, language) in rows:
             if kind == "offer":
                 active = offer_status == "offered"
                 start = datetime.fromisoformat(slot["start"]) if slot else None
             else:
                 active = status in ACTIVE_STATUSES
             out.append(_Due(rid, kind, attempts, patient_id, phone_enc, opted_out is not None,
-                            tz, start, active, provider, expires, slot, offer_id))
+                            tz, start, active, provider, expires, slot, offer_id, provider_key,
+                            language))
         return out
 
     def _send_batch(self, ids: list[int], result: RunResult) -> None:
@@ -549,10 +553,14 @@ class ReminderSender:
         return FAILED
 
     def _text(self, due: _Due, zone: ZoneInfo) -> str:
-        if due.kind == "offer":
-            return replies.waitlist_offer(self.clinic, due.start_at, zone, self.hold_minutes)
-        provider = due.provider_name if self.clinic.show_provider_in_reminders else None
-        return replies.reminder(self.clinic, due.start_at, zone, provider)
+        """The text, in the patient's language."""
+        with i18n.speaking(due.language):
+            if due.kind == "offer":
+                return replies.waitlist_offer(self.clinic, due.start_at, zone, self.hold_minutes)
+            provider = (replies.provider_name_of(self.clinic, due.provider_key or "",
+                                                 due.provider_name)
+                        if self.clinic.show_provider_in_reminders and due.provider_name else None)
+            return replies.reminder(self.clinic, due.start_at, zone, provider)
 
 
 def reminders_listing(db: Session, which: str, *, limit: int = 20) -> list[Reminder]:

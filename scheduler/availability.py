@@ -672,20 +672,22 @@ def resolve_slot(session: Session, clinic: Clinic, slot: Slot, *, now: datetime,
     start = _epoch_of(slot.start)
     local = slot.start.astimezone(zone)
     if start < request.earliest:
-        reason = ("that time has already passed" if slot.start <= now else
+        passed = slot.start <= now
+        reason = ("that time has already passed" if passed else
                   f"{kind.name} needs at least {kind.min_notice_hours:g} hours' notice")
-        raise OutsideBookingWindow(reason, alternatives(session, clinic, slot, now=now))
+        raise OutsideBookingWindow(reason, alternatives(session, clinic, slot, now=now),
+                                   code="passed" if passed else "notice")
     if local.date() > request.horizon:
         raise OutsideBookingWindow(
             f"{kind.name} can be booked at most {kind.max_days_ahead} days ahead",
-            alternatives(session, clinic, slot, now=now))
+            alternatives(session, clinic, slot, now=now), code="horizon")
     on_grid = plan.provider_day(kind, plan.providers[slot.provider_key], local.date())
     if start not in {epoch for epoch, _ in on_grid}:
         raise OutsideBookingWindow("the provider does not see patients at that time",
                                    alternatives(session, clinic, slot, now=now))
     if not request.bookable:
         raise SlotUnavailable(f"{kind.name} cannot be booked right now: a room or the equipment "
-                              "it needs is out of service", ())
+                              "it needs is out of service", (), code="out_of_service")
     resolved = ResolvedSlot(
         slot, request.type_id, request.provider_ids[slot.provider_key],
         request.equipment[1] if request.equipment else None,

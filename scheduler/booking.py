@@ -109,13 +109,14 @@ def _own_appointment(session: Session, appointment_id: int, patient_id: int | No
     done = {"cancel": "cancelled", "move": "moved"}[action]
     if appointment.status == AppointmentStatus.CANCELLED:
         raise SchedulingError("that appointment is already cancelled" if action == "cancel"
-                              else "that appointment was cancelled, so it cannot be moved")
+                              else "that appointment was cancelled, so it cannot be moved",
+                              code="already_cancelled")
     if appointment.status not in ACTIVE_STATUSES:
         raise SchedulingError(f"that appointment is marked {appointment.status.value}, so it "
-                              f"cannot be {done}")
+                              f"cannot be {done}", code="closed")
     if appointment.start_at <= now:
         raise SchedulingError(f"that appointment has already started, so it can no longer be "
-                              f"{done}")
+                              f"{done}", code="started")
     return appointment
 
 
@@ -140,7 +141,7 @@ def reschedule(session: Session, clinic: Clinic, appointment_id: int, new_slot: 
     appointment = _own_appointment(session, appointment_id, patient_id, now, "move")
     if appointment.appointment_type.key != new_slot.type_key:
         raise SchedulingError("a reschedule keeps the appointment type; book a new appointment "
-                              "for a different kind of visit")
+                              "for a different kind of visit", code="other_type")
     # Its own cells do not count against the new time: moving 15 minutes later is fine.
     resolved = resolve_slot(session, clinic, new_slot, now=now,
                             ignore_appointment=appointment.id)

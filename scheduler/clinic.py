@@ -54,6 +54,11 @@ class ProviderConfig:
     hours: dict[int, TimeRange]          # weekday (0 = Monday) -> working range
     breaks: tuple[TimeRange, ...]
     days_off: frozenset[date]
+    # The name in other languages ("es" -> "Enfermera practicante ..."); `name` otherwise.
+    names: dict[str, str] = field(default_factory=dict)
+
+    def name_in(self, language: str) -> str:
+        return self.names.get(language, self.name)
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,11 @@ class AppointmentTypeConfig:
     max_days_ahead: int
     # Minutes before the visit its reminders go out; None: REMINDER_OFFSETS.
     reminder_offsets: tuple[int, ...] | None = None
+    # The name in other languages ("es" -> "Chequeo general"); `name` otherwise.
+    names: dict[str, str] = field(default_factory=dict)
+
+    def name_in(self, language: str) -> str:
+        return self.names.get(language, self.name)
 
 
 @dataclass(frozen=True)
@@ -294,7 +304,8 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
                 check.fail(f"{where}.days_off[{j}]", f"{value!r} is not a date like 2026-12-25")
         if key and pname:
             providers.append(ProviderConfig(key, pname, check.words(raw, "aliases", where),
-                                            specialties, hours, tuple(breaks), frozenset(days_off)))
+                                            specialties, hours, tuple(breaks), frozenset(days_off),
+                                            _names(check, raw, where)))
     if not providers and not any(e.startswith("providers") for e in check.errors):
         check.fail("providers", "at least one provider is required")
 
@@ -340,7 +351,7 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
             types.append(AppointmentTypeConfig(
                 key, tname, check.words(raw, "synonyms", where), int(duration), int(buffer),
                 specialty.lower() if specialty else None, room_kind.lower() if room_kind else None,
-                equip, float(notice), int(ahead), offsets))
+                equip, float(notice), int(ahead), offsets, _names(check, raw, where)))
     if not types and not any(e.startswith("appointment_types") for e in check.errors):
         check.fail("appointment_types", "at least one appointment type is required")
 
@@ -351,6 +362,25 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
 
 
 _OFFSET = re.compile(r"^(\d+)\s*([mhd])$")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+def _names(check: _Checker, raw: dict, where: str) -> dict[str, str]:
+    """`names = { es = "..." }`: what patients writing in another language are told."""
+    value = raw.get("names", {})
+    if not isinstance(value, dict):
+        check.fail(f"{where}.names", 'must be a table like { es = "Chequeo general" }')
+        return {}
+    names = {}
+    for language, name in value.items():
+        if not _LANGUAGE.match(language):
+            check.fail(f"{where}.names.{language}", "must be a two-letter language code")
+        elif not isinstance(name, str) or not name.strip():
+            check.fail(f"{where}.names.{language}", "must be a name")
+        else:
+            names[language] = " ".join(name.split())
+    return names
+
 
 
 def _reminder_offsets(check: _Checker, raw: dict, where: str) -> tuple[int, ...] | None:

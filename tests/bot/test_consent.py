@@ -12,8 +12,9 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bot import consent, replies, segments
+from bot import consent, i18n, replies, segments
 from bot.messages import InboundMessage
+from scheduler.errors import SchedulingError
 from scheduler.models import Appointment, AuditEvent, Patient
 from scheduler.patients import find_patient
 
@@ -293,18 +294,36 @@ SAMPLES = {"clinic": None, "name": "Jordan Testperson", "step": "ask_day", "type
            "on_requested_day": False, "start": datetime(2026, 3, 5, 13, tzinfo=timezone.utc),
            "moment": datetime(2026, 3, 5, 13, tzinfo=timezone.utc),
            "provider_name": "Nurse Practitioner Celine Moreau", "appointment_id": 123456,
-           "reason": "that time is outside the clinic's hours", "count": 3, "action": "cancel",
+           "count": 3, "action": "cancel",
            "lines": ["General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor"],
-           "later": False, "reference": 123456}
+           "later": False, "reference": 123456, "key": "checkup", "stored": "General check-up",
+           "first": date(2026, 3, 5), "last": date(2026, 3, 19),
+           "line": "General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor"}
+# What a refusal can be, by its code (scheduler/errors.py), and one the replies do not know.
+REFUSAL_CODES = ("already_cancelled", "closed", "started", "other_type", "passed", "notice",
+                 "horizon", "out_of_service", "taken", "not_found", "something_new")
 
 
 def every_reply(clinic):
-    """Each sentence bot/replies.py can say, filled with long but typical values."""
+    """Each sentence bot/replies.py can say, in every language the clinic serves, filled with
+    long but typical values, as the SMS channel sends it."""
+    for language in i18n.LANGUAGES:
+        with i18n.speaking(language):
+            for name, text in _replies(clinic):
+                yield f"{language}:{name}", segments.for_sms(text)
+
+
+def _replies(clinic):
+    samples = {**SAMPLES, "kind": clinic.appointment_types[0], "provider": clinic.providers[2]}
     for name, function in inspect.getmembers(replies, inspect.isfunction):
         if function.__module__ != replies.__name__:
             continue
         parameters = inspect.signature(function).parameters
-        values = {p: (clinic if p == "clinic" else SAMPLES[p])
+        if name == "booking_refused":
+            for code in REFUSAL_CODES:
+                yield f"{name}({code})", function(SchedulingError("x", code=code), clinic)
+            continue
+        values = {p: (clinic if p == "clinic" else samples[p])
                   for p, spec in parameters.items() if p != "zone" and spec.default is spec.empty}
         if "zone" in parameters:
             values["zone"] = clinic.zone
@@ -314,6 +333,12 @@ def every_reply(clinic):
             for step in (None, "ask_type", "ask_day", "offer_slots", "confirm_cancel",
                          "pick_appointment", "ask_name"):
                 yield f"{name}({step})", function(step)
+            continue
+        if name == "type_names":
+            yield name, "\n".join(function(clinic))
+            continue
+        if name == "provider_name_of":
+            yield name, function(clinic, "moreau", SAMPLES["provider_name"])
             continue
         yield name, function(**values)
 
@@ -325,7 +350,7 @@ def test_where_the_clinic_is_without_an_address_gives_the_phone(demo_clinic):
     assert " is at " not in reply
 
 
-def test_every_reply_template_is_gsm7(demo_clinic):
+def test_every_reply_in_every_language_is_gsm7_over_sms(demo_clinic):
     for name, text in every_reply(demo_clinic):
         assert segments.is_gsm7(text), name
 
@@ -333,6 +358,24 @@ def test_every_reply_template_is_gsm7(demo_clinic):
 def test_every_reply_fits_in_two_segments(demo_clinic):
     for name, text in every_reply(demo_clinic):
         assert len(text) <= segments.MAX_CHARS and segments.segments(text) <= 2, name
+
+
+def test_no_reply_has_a_doubled_stop_or_an_unfilled_placeholder(demo_clinic):
+    for name, text in every_reply(demo_clinic):
+        assert ".." not in text.replace("...", "") and "{" not in text, (name, text)
+
+
+def test_spanish_replies_are_spanish_and_english_ones_english(demo_clinic):
+    english = dict(_in(demo_clinic, "en"))
+    for name, text in _in(demo_clinic, "es"):
+        if name == "with_reference":      # "{appointment} (ref #{ref})" in both
+            continue
+        assert text != english[name], name     # a sentence left untranslated
+
+
+def _in(clinic, language):
+    with i18n.speaking(language):
+        return list(_replies(clinic))
 
 
 @pytest.mark.parametrize("text, count", [("", 0), ("a" * 160, 1), ("a" * 161, 2),
