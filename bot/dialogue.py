@@ -39,30 +39,74 @@ INTERRUPTING = {"cancel", "reschedule", "list", "help", "waitlist"}
 _PERSON = re.compile(r"\b(?:(?:talk|speak|chat)(?: to| with)? (?:a |an |the |some |real )*"
                      r"(?:person|human|someone|somebody|staff|receptionist|representative"
                      r"|operator|agent|nurse|doctor)|real person|human being"
-                     r"|(?:someone|somebody|anyone|you) (?:to )?call me)\b", re.IGNORECASE)
+                     r"|(?:someone|somebody|anyone|you) (?:to )?call me"
+                     r"|hablar con (?:una persona|alguien|la recepci[oó]n|un humano|el personal)"
+                     r"|(?:que )?(?:alguien )?me (?:llame|llamen)|persona real)\b", re.IGNORECASE)
 _WHERE = re.compile(r"\b(?:where (?:is|are)\b|where's|address|directions|located|location"
-                    r"|parking|where (?:do|can|should) (?:i|we) (?:go|park)\b|get there|find you)",
+                    r"|parking|where (?:do|can|should) (?:i|we) (?:go|park)\b|get there|find you"
+                    r"|d[oó]nde (?:est[aá]n|queda|es)|direcci[oó]n|c[oó]mo llego|estacionamiento)",
                     re.IGNORECASE)
 # ... and, whatever else the message seems to ask: being late, opening hours, new patients,
 # costs, what to bring, reminders. Each: the pattern, the answer, and whether it is answered
 # while the name is asked too (not a pattern that single words match: "Bill Price" is a name).
 _SIDE_QUESTIONS = (
     (re.compile(r"\b(?:(?:running|gonna be|going to be|will be|i'?ll be|i'?m|i am)(?: \w+){0,3}"
-                r" late\b(?! afternoon| morning| evening| in the)|stuck in traffic)",
+                r" late\b(?! afternoon| morning| evening| in the)|stuck in traffic"
+                r"|(?:voy a llegar|llego|llegar[eé]|voy) (?:\w+ )?tarde\b(?! a la)"
+                r"|estoy en el tr[aá]fico)",
                 re.IGNORECASE), replies.running_late, True),
     (re.compile(r"\b(?:opening hours|office hours|your hours|what hours|are you open"
-                r"|when (?:are|do) you (?:open|close)|what time do you (?:open|close))\b",
+                r"|when (?:are|do) you (?:open|close)|what time do you (?:open|close)"
+                r"|horario de atenci[oó]n|a qu[eé] hora (?:abren|cierran)|est[aá]n abiertos"
+                r"|qu[eé] horario tienen)\b",
                 re.IGNORECASE), replies.opening_hours, True),
-    (re.compile(r"\b(?:(?:taking|accepting|take|accept) new patients|new patients? welcome)\b",
+    (re.compile(r"\b(?:(?:taking|accepting|take|accept) new patients|new patients? welcome"
+                r"|pacientes nuevos|nuevos pacientes)\b",
                 re.IGNORECASE), replies.new_patients, True),
-    (re.compile(r"\b(?:cost|costs|price|how much|insurance|medicare|medicaid|co-?pay"
-                r"|billing)\b", re.IGNORECASE), replies.front_desk, False),
-    (re.compile(r"\b(?:bring|prepare|preparation|fasting|fast before|paperwork|forms)\b",
+    (re.compile(r"\b(?:cost|costs|price|how much|insurance|medicare|medicaid|co-?pay|billing"
+                r"|aetna|cigna|humana|anthem|kaiser|blue cross|united ?health\w*|tricare"
+                r"|do you (?:take|accept) (?!new\b)\w+|seguro|cuesta|cuanto cuesta|cu[aá]nto"
+                r" cuesta|precio)\b", re.IGNORECASE), replies.front_desk, False),
+    (re.compile(r"\b(?:bring|prepare|preparation|fasting|fast before|paperwork|forms"
+                r"|qu[eé] (?:debo|tengo que) (?:traer|llevar)|prepararme|en ayunas|ayuno"
+                r"|formularios)\b",
                 re.IGNORECASE), replies.how_to_prepare, False),
     (re.compile(r"\breminders?\b|\bremind me\b(?! (?:of|about|when|what|which)\b)"
-                r"|\btext me (?:the day|a day|the night) before\b",
+                r"|\btext me (?:the day|a day|the night) before\b|\brecordatorios?\b"
+                r"|\brecu[eé]rde(?:me|nme)\b",
                 re.IGNORECASE), replies.about_reminders, True),
 )
+# A wish about the provider the dialogue cannot act on: said so, with who can help.
+_PROVIDER_WISH = re.compile(r"\b(?:female|male|woman|lady|man|women|men|spanish[- ]speaking)"
+                            r" (?:doctor|doc|provider|physician|nurse|dr)\b|\bdoctora? (?:mujer"
+                            r"|hombre|que hable espa[nñ]ol)\b", re.IGNORECASE)
+# Words that ask for something to be done, beside a question in the same message: then the
+# question is answered and the request carried on. ("can my husband come in with me?" asks.)
+_REQUEST = re.compile(
+    r"\b(?:i'?d like|i would like|i want|i need|we need|can (?:i|you) (?:get|have|book|make"
+    r"|schedule|move|cancel)|book|schedule|make an appointment|cancel|reschedule|move my"
+    r"|quiero|quisiera|necesito|me gustar[ií]a|cancelar|cambiar|reservar|agendar)\b",
+    re.IGNORECASE)
+# Booking for someone else: "for my son", "my kid's rash", "para mi mamá". Each word: its kind.
+_RELATIONS = {
+    "son": "son", "boy": "son", "daughter": "daughter", "girl": "daughter", "kid": "child",
+    "child": "child", "baby": "child", "toddler": "child", "mother": "mother", "mom": "mother",
+    "mum": "mother", "father": "father", "dad": "father", "husband": "husband", "wife": "wife",
+    "partner": "partner", "grandmother": "grandmother", "grandma": "grandmother",
+    "grandfather": "grandfather", "grandpa": "grandfather", "brother": "brother",
+    "sister": "sister", "hijo": "son", "hija": "daughter", "nino": "child", "niño": "child",
+    "nina": "child", "niña": "child", "bebe": "child", "bebé": "child", "madre": "mother",
+    "mama": "mother", "mamá": "mother", "padre": "father", "papa": "father", "papá": "father",
+    "esposo": "husband", "marido": "husband", "esposa": "wife", "abuela": "grandmother",
+    "abuelo": "grandfather", "hermano": "brother", "hermana": "sister"}
+_RELATION = "|".join(sorted(_RELATIONS, key=len, reverse=True))
+_FOR_SOMEONE = re.compile(
+    rf"\b(?:for|para) (?:my|mi) (?P<a>{_RELATION})\b|\bmy (?P<b>{_RELATION})['\u2019]s\b"
+    rf"|\bmy (?P<c>{_RELATION}) (?:has|needs|is|got|keeps|can'?t)\b"
+    rf"|\bmi (?P<d>{_RELATION}) (?:tiene|necesita|est[aá]|no puede)\b", re.IGNORECASE)
+# How people answer "what is your son's full name?" besides the bare name.
+_ATTENDEE_LEAD = re.compile(r"^(?:(?:his|her|their) name is|(?:he|she)'?s|(?:he|she) is|it'?s"
+                            r"|se llama|su nombre es|es)\s+", re.IGNORECASE)
 # No day, but "asap", "first available", "any day": the earliest openings, from today.
 _ANY_DAY = re.compile(r"\b(?:any ?day|whenever|this week|next available|soonest)\b",
                       re.IGNORECASE)
@@ -70,18 +114,24 @@ _ANY_DAY = re.compile(r"\b(?:any ?day|whenever|this week|next available|soonest)
 _NEVER_MIND = re.compile(r"^\W*(?:nvm|never ?mind|forget it|forget about it)\W*$", re.IGNORECASE)
 # Changing what was just booked, with nothing under way: "can we make it 10am instead".
 _INSTEAD = re.compile(r"\b(?:instead|make it|change it to|switch it to)\b", re.IGNORECASE)
-# Moving a visit: "next week, same time".
-_SAME_TIME = re.compile(r"\bsame (?:time|hour)\b", re.IGNORECASE)
+# Moving a visit: "next week, same time" ("la semana que viene, a la misma hora").
+_SAME_TIME = re.compile(r"\bsame (?:time|hour)\b|\bmisma hora\b", re.IGNORECASE)
+# "next week" with no day named: for a visit being moved, the week after the visit's.
+_NEXT_WEEK = re.compile(r"\bnext\s+w(?:ee)?k\b|\bsemana\s+que\s+viene\b"
+                        r"|\bpr[oó]xima\s+semana\b|\bsemana\s+pr[oó]xima\b", re.IGNORECASE)
+_WEEKDAY_NAMED = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)\w*|\b(?:lunes|martes|mi[eé]rcoles"
+                            r"|jueves|viernes|s[aá]bado|domingo)\b", re.IGNORECASE)
 # "anything later?" / "earlier?" about the times offered.
 _LATER = re.compile(r"\b(?:later|after (?:that|those))\b", re.IGNORECASE)
 _EARLIER = re.compile(r"\b(?:earlier|sooner|before (?:that|those))\b", re.IGNORECASE)
 _NAME = re.compile(r"^[^\W\d_][^\W\d_' .-]*(?:[ '.-]+[^\W\d_]+)*\.?$")
 # How people answer "what is your full name?" besides the bare name.
-_NAME_LEAD = re.compile(r"^(?:(?:hi|hello|hey)\b[\s,!.]*)?(?:my name is|my name's|name's|"
-                        r"name is|i am|i'm|im|it is|it's|this is|(?:you can |please )?call me)"
-                        r"\s+", re.IGNORECASE)
-_DECLINE = re.compile(r"^(?:skip|no|nope|no thanks?)\W*$|\b(?:rather not|prefer not|"
-                      r"don'?t want|do not want|not telling|not saying)\b", re.IGNORECASE)
+_NAME_LEAD = re.compile(r"^(?:(?:hi|hello|hey|hola)\b[\s,!.]*)?(?:my name is|my name's|name's|"
+                        r"name is|i am|i'm|im|it is|it's|this is|(?:you can |please )?call me"
+                        r"|me llamo|mi nombre es|soy)\s+", re.IGNORECASE)
+_DECLINE = re.compile(r"^(?:skip|no|nope|no thanks?|omitir|saltar|no gracias)\W*$|\b(?:rather not"
+                      r"|prefer not|don'?t want|do not want|not telling|not saying|prefiero no"
+                      r"|no quiero (?:dar|decir))\b", re.IGNORECASE)
 # A name given with the request ("Hi, my name is Lee Example. I need a checkup"): capitalized
 # words after "my name is" or "this is", or two or more after "I'm" / "I am" opening the
 # message ("I'm Sick" is no name; "I'm Sam Example" is).
@@ -140,9 +190,12 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     step = state.get("step")
 
     aside = _aside(turn, step)
-    if aside is not None:          # answered whatever is under way, which stays where it was
+    if aside is not None:
         turn.say(aside)
-        return state
+        if not _requests(turn):    # answered; whatever is under way stays where it was
+            return state
+        # "I'd like a checkup next Tuesday, and what should I bring?": the question is
+        # answered, and the request goes on below.
     if _NEVER_MIND.match(turn.text):       # whatever was under way is dropped
         turn.say(replies.never_mind())
         return {}
@@ -166,6 +219,8 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return _start(turn, u.intent, carried)
     if step == "ask_name":
         return _answer_name(turn, state)
+    if step == "ask_attendee":
+        return _answer_attendee(turn, state)
     if step == "waitlist_type":
         return _answer_waitlist_type(turn, state)
     if step == "ask_type":
@@ -192,18 +247,27 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _requests(turn: Turn) -> bool:
+    """Whether the message also asks for a booking change, beside its question."""
+    u = turn.understanding
+    return u.intent in ("book", "cancel", "reschedule", "list", "waitlist") and bool(
+        _REQUEST.search(turn.text))      # "are you open on saturday" only asks
+
+
 def _aside(turn: Turn, step: str | None) -> str | None:
-    """The answer to a question beside scheduling, or None."""
+    """The answers to the questions beside scheduling a message asks (a long message may ask
+    two: "what should I bring? and can it be a female doctor?"), or None."""
     u, text, clinic = turn.understanding, turn.text, turn.clinic
     if _PERSON.search(text):
         return replies.talk_to_person(clinic)
+    answers = [replies.provider_wish(clinic)] if _PROVIDER_WISH.search(text) else []
     for pattern, answer, while_naming in _SIDE_QUESTIONS:
         if (while_naming or step != "ask_name") and pattern.search(text):
-            return answer(clinic)
-    if u.intent == "unknown" and _WHERE.search(text) and (
+            answers.append(answer(clinic))
+    if not answers and u.intent == "unknown" and _WHERE.search(text) and (
             step != "ask_name" or _QUESTION.search(text)):   # a name could be "Parking"
-        return replies.where_we_are(clinic)
-    return None
+        answers.append(replies.where_we_are(clinic))
+    return "\n".join(answers[:2]) or None
 
 
 _THANKS = frozenset({"thanks", "thank", "thankyou", "thx", "ty", "cheers", "bye", "goodbye"})
@@ -252,6 +316,11 @@ def _start(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:
     state = {"mode": "book", **entities(u)}
     if _asks_soonest(turn):
         state.update(date=turn.today.isoformat(), soonest=True)
+    relation = attendee_relation(turn.text)
+    if relation is not None:
+        # Whose visit it is: their name goes on the appointment; the patient stays the contact.
+        turn.say(replies.ask_attendee_name(relation))
+        return {**state, "step": "ask_attendee", "for": relation}
     if turn.patient.name_enc is None and not state.get("name_asked"):
         name = introduced_name(turn.text)
         if name is None:
@@ -260,6 +329,36 @@ def _start(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:
         set_patient_name(turn.vault, turn.patient, name)
         turn.say(replies.name_thanks(name))
     return _next_booking_question(turn, state)
+
+
+def attendee_relation(text: str) -> str | None:
+    """Whom a booking is for when not the sender ("for my son": "son"), or None."""
+    m = _FOR_SOMEONE.search(text)
+    if m is None:
+        return None
+    return _RELATIONS[next(g for g in m.groups() if g).lower()]
+
+
+def _answer_attendee(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
+    """The answer to "what is your son's full name?": the name (also "his name is ..."), or
+    SKIP; the name is kept with the conversation and put on the appointment."""
+    text = " ".join(turn.text.split())
+    if _DECLINE.search(text):
+        return _next_booking_question(turn, {**state, "step": None})
+    lead = _ATTENDEE_LEAD.match(text)
+    name = (text[lead.end():] if lead else text).rstrip(".!")
+    if (not (2 <= len(name) <= 80 and len(name.split()) <= 6 and _NAME.match(name))
+            or name.lower() in _NOT_A_NAME
+            or _NOT_IN_A_NAME.intersection(re.findall(r"[a-z]+", name.lower()))
+            or (not lead and turn.understanding.intent not in ("unknown", "greeting"))):
+        if turn.understanding.intent == "book" or entities(turn.understanding):
+            # "tomorrow morning" first: kept, and the name asked again.
+            turn.say(replies.ask_attendee_name(state["for"]))
+            return merge(state, turn.understanding)
+        turn.say(replies.not_understood("ask_attendee"))
+        return state
+    turn.say(replies.name_thanks(name))
+    return _next_booking_question(turn, {**state, "step": None, "attendee": name})
 
 
 def introduced_name(text: str) -> str | None:
@@ -434,8 +533,15 @@ def _answer_when(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if _asks_soonest(turn):
         return _next_booking_question(turn, {**merge(state, u), "date": turn.today.isoformat(),
                                              "time": None, "soonest": True})
-    if state.get("mode") == "reschedule" and _SAME_TIME.search(turn.text):
-        return _next_booking_question(turn, {**merge(state, u), "time": state["from_time"]})
+    if state.get("mode") == "reschedule" and (_SAME_TIME.search(turn.text)
+                                              or _bare_next_week(turn.text)):
+        moved = merge(state, u)
+        if _SAME_TIME.search(turn.text):
+            moved["time"] = state["from_time"]
+        if _bare_next_week(turn.text):
+            moved["date"] = (date.fromisoformat(state["from_date"])
+                             + timedelta(days=7)).isoformat()
+        return _next_booking_question(turn, moved)
     if u.date or u.date_problem or u.time or u.part_of_day or u.provider or u.appointment_type:
         return _next_booking_question(turn, merge(state, u))
     if u.intent == "book":
@@ -508,6 +614,10 @@ def _provider_for(clinic: Clinic, state: dict[str, Any]) -> str | None:
 
 def _present(turn: Turn, state: dict[str, Any], slots: list[Slot], intro: str) -> dict[str, Any]:
     clinic = turn.clinic
+    if state.get("attendee"):     # whose visit, and which kind, before the times
+        intro = replies.offer_for(state["attendee"],
+                                  replies.type_name(clinic.appointment_type(state["type"]))
+                                  ) + " " + intro
     labels = _labels(slots, clinic)
     turn.say(intro, labels)
     return {**state, "step": "offer_slots", "date_problem": None,
@@ -548,15 +658,22 @@ def _take(turn: Turn, state: dict[str, Any], slot: Slot) -> dict[str, Any]:
         # instead of moving): asked first.
         same = _booked_same_day(turn, slot)
         if same is not None:
-            turn.say(replies.already_booked_that_day(_describe(same, clinic)))
+            turn.say(replies.already_booked_that_day(_describe(same, clinic, turn.vault)))
             return {**state, "step": "confirm_second", "slot": slot.as_dict()}
     try:
+        attendee = state.get("attendee")
         appointment = (turn.tools.reschedule_appointment(state["appointment"], slot) if moving
-                       else turn.tools.book_appointment(slot))
+                       else turn.tools.book_appointment(
+                           slot, attendee_enc=turn.vault.encrypt(attendee) if attendee else None))
         # The names from the clinic, not the appointment's relationships (a query each).
         names = (replies.type_name(clinic.appointment_type(slot.type_key)), appointment.start_at,
                  replies.provider_name(clinic.provider(slot.provider_key)), clinic)
-        turn.say(replies.moved(*names) if moving else replies.booked(*names, appointment.id))
+        if moving:
+            turn.say(replies.moved(*names))
+        elif attendee:
+            turn.say(replies.booked_for(attendee, *names, appointment.id))
+        else:
+            turn.say(replies.booked(*names, appointment.id))
         return {}
     except (SlotUnavailable, OutsideBookingWindow) as refusal:
         alternatives = refusal.alternatives[:3]
@@ -592,12 +709,13 @@ def _answer_second(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def _describe(appointment: Appointment, clinic: Clinic) -> str:
+def _describe(appointment: Appointment, clinic: Clinic, vault: Vault) -> str:
     kind, provider = appointment.appointment_type, appointment.provider
-    return replies.appointment_line(replies.type_name_of(clinic, kind.key, kind.name),
-                                    appointment.start_at,
-                                    replies.provider_name_of(clinic, provider.key, provider.name),
-                                    clinic.zone)
+    names = (replies.type_name_of(clinic, kind.key, kind.name), appointment.start_at,
+             replies.provider_name_of(clinic, provider.key, provider.name), clinic.zone)
+    if appointment.attendee_enc is not None:
+        return replies.appointment_line_for(vault.decrypt(appointment.attendee_enc), *names)
+    return replies.appointment_line(*names)
 
 
 def _list(turn: Turn) -> None:
@@ -605,13 +723,13 @@ def _list(turn: Turn) -> None:
     if not appointments:
         turn.say(replies.no_appointments())
         return
-    turn.say(replies.appointments_list(_referenced(appointments, turn.clinic)))
+    turn.say(replies.appointments_list(_referenced(appointments, turn.clinic, turn.vault)))
 
 
-def _referenced(appointments: list[Appointment], clinic: Clinic) -> list[str]:
+def _referenced(appointments: list[Appointment], clinic: Clinic, vault: Vault) -> list[str]:
     """Each appointment with its reference, which the booking's confirmation gave and the
     desk asks for."""
-    return [replies.with_reference(_describe(a, clinic), a.id) for a in appointments]
+    return [replies.with_reference(_describe(a, clinic, vault), a.id) for a in appointments]
 
 
 def _pick_appointment(turn: Turn, action: str,
@@ -635,10 +753,25 @@ def _pick_appointment(turn: Turn, action: str,
     named = _described(turn, [a.id for a in appointments], by_when=action == "cancel")
     if len(named) == 1:
         return _act_on(turn, action, next(a for a in appointments if a.id == named[0]))
-    labels = [_describe(a, turn.clinic) for a in appointments]
+    labels = [_describe(a, turn.clinic, turn.vault) for a in appointments]
     turn.say(replies.pick_appointment("cancel" if action == "cancel" else "move"), labels)
     return {"step": "pick_appointment", "action": action, "choices": [a.id for a in appointments],
-            "labels": labels, "carry": entities(turn.understanding)}
+            "labels": labels, "carry": _carried(turn)}
+
+
+def _carried(turn: Turn) -> dict[str, Any]:
+    """What a request to move a visit said of where to ("to next week, same time"), kept while
+    the patient is asked which visit."""
+    carry = entities(turn.understanding)
+    if _SAME_TIME.search(turn.text):
+        carry["same_time"] = True
+    if _bare_next_week(turn.text):
+        carry["next_week"] = True
+    return carry
+
+
+def _bare_next_week(text: str) -> bool:
+    return bool(_NEXT_WEEK.search(text)) and not _WEEKDAY_NAMED.search(text)
 
 
 def _answer_pick(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
@@ -677,7 +810,7 @@ def _unknown_reference(turn: Turn, action: str, reference: int,
     past one, or none at all): said so, with their own listed; nothing changes, and the attempt
     is audited (the reference as the event's appointment id, for whoever looks into it)."""
     turn.tools.record_refusal(action, "unknown_reference", appointment_id=reference)
-    turn.say(replies.unknown_reference(reference, _referenced(appointments, turn.clinic)))
+    turn.say(replies.unknown_reference(reference, _referenced(appointments, turn.clinic, turn.vault)))
     return {}
 
 
@@ -706,20 +839,22 @@ def _described(turn: Turn, appointment_ids: list[int], *, by_when: bool = True) 
 
 def _act_on(turn: Turn, action: str, appointment: Appointment,
             carry: dict[str, Any] | None = None) -> dict[str, Any]:
-    description = _describe(appointment, turn.clinic)
+    description = _describe(appointment, turn.clinic, turn.vault)
     if action == "cancel":
         turn.say(replies.confirm_cancel(description))
         return {"step": "confirm_cancel", "appointment": appointment.id,
                 "description": description}
-    same_time = carry is None and _SAME_TIME.search(turn.text)
-    carry = carry if carry is not None else entities(turn.understanding)
+    carry = carry if carry is not None else _carried(turn)
     start = appointment.start_at.astimezone(turn.clinic.zone)
     state = {"mode": "reschedule", "appointment": appointment.id, "description": description,
              "type": appointment.appointment_type.key, "provider": appointment.provider.key,
              "from_date": start.date().isoformat(), "from_time": start.strftime("%H:%M")}
-    state.update({k: v for k, v in carry.items() if k != "type"})
-    if same_time and "time" not in carry:
+    state.update({k: v for k, v in carry.items()
+                  if k not in ("type", "same_time", "next_week")})
+    if carry.get("same_time") and "time" not in carry:
         state["time"] = state["from_time"]
+    if carry.get("next_week"):          # the week after the visit's, not after today's
+        state["date"] = (start.date() + timedelta(days=7)).isoformat()
     return _next_booking_question(turn, state)
 
 
@@ -740,9 +875,9 @@ def _answer_cancel(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def describe(appointment: Appointment, clinic: Clinic) -> str:
+def describe(appointment: Appointment, clinic: Clinic, vault: Vault) -> str:
     """How an appointment is named to its patient (bot/reminder_replies.py)."""
-    return _describe(appointment, clinic)
+    return _describe(appointment, clinic, vault)
 
 
 def start_reschedule(turn: Turn, appointment: Appointment) -> dict[str, Any]:

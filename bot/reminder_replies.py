@@ -73,7 +73,7 @@ def _answer_reminder(turn: dialogue.Turn, word: str, *,
                                           unanswered=in_words)
     if appointment is None:
         return None
-    description = dialogue.describe(appointment, turn.clinic)
+    description = dialogue.describe(appointment, turn.clinic, turn.vault)
     if word == "C":
         turn.tools.confirm_appointment(appointment.id)
         turn.say(replies.reminder_confirmed(description))
@@ -120,5 +120,6 @@ def _answer_offer(turn: dialogue.Turn, yes: bool) -> dict[str, Any] | None:
         turn.say(replies.offer_taken())
         return {}
     waitlist.accepted(db, offer, appointment, now=now)
-    turn.say(replies.offer_accepted(dialogue.describe(appointment, turn.clinic), turn.clinic))
+    turn.say(replies.offer_accepted(dialogue.describe(appointment, turn.clinic, turn.vault),
+                                    turn.clinic))
     return {}

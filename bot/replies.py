@@ -119,6 +119,8 @@ def not_understood(step: str | None) -> str:
                               "appointment."),
         "ask_name": _("Sorry, I didn't catch that. Please tell me your full name, or reply "
                       "SKIP."),
+        "ask_attendee": _("Sorry, I didn't catch that. Please tell me the full name of whom "
+                          "the visit is for, or reply SKIP."),
     }
     return hints.get(step) or _("Sorry, I didn't catch that. I can book, move or cancel a "
                                 "visit, or list your appointments. Text 'help' for more.")
@@ -144,6 +146,24 @@ def why_name() -> str:
 
 def name_thanks(name: str) -> str:
     return _("Thanks, {name}.").format(name=name.split()[0])
+
+
+def relation_noun(relation: str) -> str:
+    """Whom a patient books for, as the language names them ("son", "hijo")."""
+    nouns = {"son": _("son"), "daughter": _("daughter"), "child": _("child"),
+             "mother": _("mother"), "father": _("father"), "husband": _("husband"),
+             "wife": _("wife"), "partner": _("partner"), "grandmother": _("grandmother"),
+             "grandfather": _("grandfather"), "brother": _("brother"), "sister": _("sister")}
+    return nouns.get(relation, relation)
+
+
+def ask_attendee_name(relation: str) -> str:
+    return _("What is the full name of your {relation}? It goes on the appointment; texts "
+             "still come to you. (You can reply SKIP.)").format(relation=relation_noun(relation))
+
+
+def offer_for(name: str, type_name: str) -> str:
+    return _("For {name}: {type}.").format(name=name, type=type_name)
 
 
 def ask_type() -> str:
@@ -228,6 +248,14 @@ def booked(type_name: str, start: datetime, provider_name: str, clinic: Clinic,
         clinic=clinic.name, ref=appointment_id)
 
 
+def booked_for(attendee: str, type_name: str, start: datetime, provider_name: str,
+               clinic: Clinic, appointment_id: int) -> str:
+    return _("You're booked: {type} for {name} with {provider} on {when} at {clinic} (ref "
+             "#{ref}). To change it, text 'reschedule' or 'cancel appointment'.").format(
+        type=type_name, name=attendee, provider=provider_name,
+        when=when_text(start, clinic.zone), clinic=clinic.name, ref=appointment_id)
+
+
 def moved(type_name: str, start: datetime, provider_name: str, clinic: Clinic) -> str:
     return _("Done. Your {type} is now on {when} with {provider} at {clinic}.").format(
         type=type_name, when=when_text(start, clinic.zone), provider=provider_name,
@@ -273,6 +301,12 @@ def choose_range(count: int) -> str:
 def appointment_line(type_name: str, start: datetime, provider_name: str, zone: ZoneInfo) -> str:
     return _("{type}, {when} with {provider}").format(type=type_name, when=when_text(start, zone),
                                                      provider=provider_name)
+
+
+def appointment_line_for(attendee: str, type_name: str, start: datetime, provider_name: str,
+                         zone: ZoneInfo) -> str:
+    return _("{type} for {name}, {when} with {provider}").format(
+        type=type_name, name=attendee, when=when_text(start, zone), provider=provider_name)
 
 
 def with_reference(line: str, appointment_id: int) -> str:
@@ -365,6 +399,11 @@ def other_language(clinic: Clinic) -> str:
     return _("Sorry, I can read only English and Spanish here. For help in another language, "
              "call {phone}. I can book, move or cancel a visit.").format(
         phone=clinic.display_phone)
+
+
+def provider_wish(clinic: Clinic) -> str:
+    return _("I can't choose a provider that way here; the front desk can help with that: call "
+             "{phone}.").format(phone=clinic.display_phone)
 
 
 def running_late(clinic: Clinic) -> str:

@@ -679,7 +679,9 @@ class StaffDesk:
             id=appointment.id, type_name=appointment.appointment_type.name,
             provider_key=appointment.provider.key, provider_name=appointment.provider.name,
             start=appointment.start_at, when=when_text(appointment.start_at, self.clinic.zone),
-            patient=self.patient_label(patient), patient_id=patient.id,
+            patient=say.for_attendee(self.patient_label(patient),
+                                     self.vault.decrypt(appointment.attendee_enc)),
+            patient_id=patient.id,
             status=appointment.status.value)
 
     def patient_label(self, patient: Patient) -> str:

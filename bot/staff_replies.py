@@ -252,6 +252,11 @@ def patient_label(name: str | None, patient_id: int, erased: bool,
     return f"{label} ({speaks(language)})" if speaks(language) else label
 
 
+def for_attendee(label: str, attendee: str | None) -> str:
+    """The patient who booked, and whom the visit is for when not them."""
+    return f"{label}, for {attendee}" if attendee else label
+
+
 def speaks(language: str | None) -> str:
     """"speaks Spanish", or "" for English (the default) and a patient not heard from yet."""
     return f"speaks {LANGUAGE_NAMES[language]}" if language in LANGUAGE_NAMES and \

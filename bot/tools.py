@@ -92,17 +92,22 @@ class SchedulingTools:
                                        provider_key=provider_key, part_of_day=part_of_day,
                                        around=around, after=after, before=before, limit=limit)
 
-    def book_appointment(self, slot: Slot, patient_id: int | None = None) -> Appointment:
+    def book_appointment(self, slot: Slot, patient_id: int | None = None, *,
+                         attendee_enc: bytes | None = None) -> Appointment:
+        """Book `slot`; `attendee_enc`: the encrypted name of whom it is for, when not the
+        patient (a child, a parent)."""
         try:
             target = self._patient_for(patient_id)
             appointment = booking.book(self.db, self.clinic, patient_id=target, slot=slot,
-                                       now=self.now, booked_via=self.caller.channel)
+                                       now=self.now, booked_via=self.caller.channel,
+                                       attendee_enc=attendee_enc)
         except SchedulingError as error:
             self._refused("book", error, patient_id=patient_id or self.caller.patient_id)
             raise
         self._audit("appointment_booked", patient_id=target, appointment_id=appointment.id,
                     type=slot.type_key, provider=slot.provider_key,
-                    start=appointment.start_at.isoformat())
+                    start=appointment.start_at.isoformat(),
+                    **({"for_someone": True} if attendee_enc else {}))
         # Its reminders, in the same transaction as the booking (jobs/reminders.py).
         reminders.plan_reminders(self.db, self.clinic, appointment, slot.type_key, now=self.now,
                                  new=True)

@@ -66,8 +66,9 @@ def _attempts(session: Session, clinic: Clinic, resolved: ResolvedSlot, now: dat
 
 
 def book(session: Session, clinic: Clinic, *, patient_id: int, slot: Slot, now: datetime,
-         booked_via: str = "web") -> Appointment:
-    """Book `slot` for a patient. Another free room of the same kind is taken if the slot's own
+         booked_via: str = "web", attendee_enc: bytes | None = None) -> Appointment:
+    """Book `slot` for a patient (for `attendee_enc`, the encrypted name of whom it is for,
+    when not the patient). Another free room of the same kind is taken if the slot's own
     was booked meanwhile; otherwise `SlotUnavailable` (or `OutsideBookingWindow` for a time that
     cannot be booked at all) is raised with the nearest free `alternatives`."""
     if session.get(Patient, patient_id) is None:    # (the turn's patient: no query)
@@ -80,7 +81,7 @@ def book(session: Session, clinic: Clinic, *, patient_id: int, slot: Slot, now: 
             room_id=room_id, equipment_id=resolved.equipment_id,
             start_at=_utc(resolved.start), end_at=_utc(resolved.end),
             occupied_until=_utc(resolved.occupied_until), status=AppointmentStatus.BOOKED,
-            booked_via=booked_via, created_at=now, updated_at=now)
+            booked_via=booked_via, attendee_enc=attendee_enc, created_at=now, updated_at=now)
         try:
             with session.begin_nested():
                 session.add(appointment)

@@ -170,6 +170,9 @@ class Appointment(Base):
              values_callable=lambda e: [m.value for m in e]),
         default=AppointmentStatus.BOOKED)
     booked_via: Mapped[str] = mapped_column(String(32), default="web")
+    # Who the visit is for when not the patient who booked it (a child, a parent): their name,
+    # encrypted. The patient stays the contact: texts and reminders go to them.
+    attendee_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

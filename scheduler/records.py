@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .crypto import Vault
@@ -53,6 +53,7 @@ def export_patient(session: Session, vault: Vault, patient: Patient, *,
                     "created_at": _iso(patient.created_at)},
         "appointments": [{
             "id": a.id, "type": a.appointment_type.name, "provider": a.provider.name,
+            "for": vault.decrypt(a.attendee_enc),
             "room": a.room.name if a.room else None, "start_at": _iso(a.start_at),
             "end_at": _iso(a.end_at), "status": a.status.value, "booked_via": a.booked_via,
             "created_at": _iso(a.created_at), "cancelled_at": _iso(a.cancelled_at),
@@ -100,6 +101,8 @@ def erase_patient(session: Session, vault: Vault, patient: Patient, phone: str, 
         SmsMessage.patient_id == patient.id)).rowcount or 0
     appointments = session.scalar(select(func.count()).select_from(Appointment)
                                   .where(Appointment.patient_id == patient.id)) or 0
+    session.execute(update(Appointment).where(Appointment.patient_id == patient.id)
+                    .values(attendee_enc=None))     # whom they booked for goes with them
     audit_texts = audit.remove_texts(session, AuditEvent.patient_id == patient.id, now=now,
                                      reason="erasure")
     patient.name_enc = patient.phone_enc = patient.phone_index = patient.timezone = None

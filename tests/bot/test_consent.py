@@ -298,7 +298,8 @@ SAMPLES = {"clinic": None, "name": "Jordan Testperson", "step": "ask_day", "type
            "lines": ["General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor"],
            "later": False, "reference": 123456, "key": "checkup", "stored": "General check-up",
            "first": date(2026, 3, 5), "last": date(2026, 3, 19),
-           "line": "General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor"}
+           "line": "General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor",
+           "relation": "grandmother", "attendee": "Maria Guadalupe Testperson"}
 # What a refusal can be, by its code (scheduler/errors.py), and one the replies do not know.
 REFUSAL_CODES = ("already_cancelled", "closed", "started", "other_type", "passed", "notice",
                  "horizon", "out_of_service", "taken", "not_found", "something_new")
@@ -331,7 +332,7 @@ def _replies(clinic):
             yield "emergency(self_harm)", function(clinic, "self_harm")
         if name == "not_understood":
             for step in (None, "ask_type", "ask_day", "offer_slots", "confirm_cancel",
-                         "pick_appointment", "ask_name"):
+                         "pick_appointment", "ask_name", "ask_attendee"):
                 yield f"{name}({step})", function(step)
             continue
         if name == "type_names":

@@ -260,14 +260,13 @@ def test_same_time_on_another_day_keeps_the_time(chat, sessions, demo_clinic):
     assert f"1. Tue Mar 10 at {clock}" in chat.text("same time please")
 
 
-@pytest.mark.parametrize("said", ["hola quiero una cita", "necesito ayuda por favor"])
-def test_spanish_is_told_in_both_languages_and_never_taken_for_a_name(chat, sessions, vault,
-                                                                      said):
+@pytest.mark.parametrize("said", ["hola quiero una cita", "quisiera una cita por favor"])
+def test_spanish_while_the_name_is_asked_switches_to_spanish_and_is_never_a_name(
+        chat, sessions, vault, said):
     chat.text("book a checkup")
-    reply = chat.text(said)
-    assert "only read English" in reply and "En español: llame al (212) 555-0100" in reply
+    assert "nombre completo" in chat.text(said)          # asked again, in Spanish
     assert _stored_name(sessions, vault) is None
-    assert chat.text("Jordan Testperson").startswith("Thanks, Jordan.")   # the question stands
+    assert chat.text("Jordan Testperson").startswith("Gracias, Jordan.")   # the question stands
 
 
 def _stored_name(sessions, vault):
@@ -855,3 +854,61 @@ def test_asked_which_appointment_a_number_is_its_place_and_a_reference_must_be_t
     assert f"(ref #{first.id})" in refused and f"(ref #{second.id})" in refused
     assert "Cancel" not in chat.text("yes")
     assert all(a.status == AppointmentStatus.BOOKED for a in _appointments(sessions))
+
+
+def test_next_week_same_time_is_kept_while_asked_which_and_counts_from_the_visit(
+        chat, sessions, demo_clinic):
+    _two_booked(chat)                         # a check-up Thu Mar 5, a vaccination Fri Mar 6
+    checkup = _appointments(sessions)[0].start_at.astimezone(demo_clinic.zone)
+    clock = f"{checkup.hour % 12 or 12}:{checkup:%M} {'AM' if checkup.hour < 12 else 'PM'}"
+    assert "Which appointment" in chat.text("move my appt to next week same time")
+    # Next week from the Thursday visit is Thursday Mar 12, at the visit's time: not tomorrow.
+    assert f"1. Thu Mar 12 at {clock}" in chat.text("the checkup")
+
+
+def test_next_week_for_a_visit_being_moved_is_the_week_after_it(chat):
+    _book(chat)                               # a check-up, Thu Mar 5
+    chat.text("reschedule")
+    offered = chat.text("next week")
+    assert "Thu Mar 12" in offered.splitlines()[1] and "Thu Mar 5" not in offered
+
+
+def test_a_request_inside_a_long_message_is_answered_with_its_question(chat):
+    answer = chat.text("Hi, I'd like a checkup next Tuesday or Wednesday before 10, preferably "
+                       "with a female doctor, and what should I bring?")
+    assert "what to bring" in answer                 # the question, answered
+    assert "can't choose a provider that way" in answer   # the wish it cannot act on, said so
+    assert "name" in answer.lower()                  # and the booking goes on
+    offered = chat.text("Jordan Testperson")
+    assert "Tue Mar 10" in offered and "AM" in offered and "PM" not in offered
+
+
+def test_a_question_with_no_request_is_only_answered(chat):
+    answer = chat.text("do you take aetna? and can my husband come in with me")
+    assert "front desk" in answer and "name" not in answer.lower()
+
+
+def test_booking_for_a_child_asks_whose_visit_and_keeps_their_name_on_it(chat, sessions, vault):
+    asked = chat.text("can I get an appointment for my kid's rash tomorrow")
+    assert asked.startswith("What is the full name of your child?")
+    offered = chat.text("Sam Example")
+    assert offered.startswith("Thanks, Sam.") and "For Sam Example: Sick visit." in offered
+    booked = chat.text("1")
+    assert booked.startswith("You're booked: Sick visit for Sam Example with")
+    [appointment] = _appointments(sessions)
+    assert vault.decrypt(appointment.attendee_enc) == "Sam Example"
+    assert _stored_name(sessions, vault) is None          # the contact's own name: not asked
+    assert "Sick visit for Sam Example, Thu Mar 5" in chat.text("my appointments")
+    with sessions() as db:
+        [event] = db.scalars(select(AuditEvent).where(
+            AuditEvent.kind == "appointment_booked")).all()
+    assert event.detail["for_someone"] is True and "Sam" not in str(event.detail)
+
+
+@pytest.mark.parametrize("text, relation", [
+    ("I need a checkup for my mother", "mother"), ("my son has a fever", "son"),
+    ("quiero una cita para mi hija", "daughter"), ("mi mamá necesita una cita", "mother"),
+    ("I need a checkup", None), ("my appointment is tomorrow", None)])
+def test_whom_a_booking_is_for(text, relation):
+    from bot.dialogue import attendee_relation
+    assert attendee_relation(text) == relation
