@@ -36,7 +36,8 @@ _SPANISH = frozenset("""
     quiero quisiera necesito necesita puedo puede podria podemos tengo tiene tenemos hay
     cita citas consulta consultas chequeo revision vacuna vacunacion medico medica doctora
     enfermera dolor pecho respirar ayuda favor gracias hola buenos buenas dias tardes noches
-    manana hoy ayer pasado semana proxima proximo viene siguiente mediodia medianoche temprano
+    manana hoy ayer pasado semana semanas dias mes meses dentro proxima proximo viene
+    siguiente mediodia medianoche temprano
     lunes martes miercoles jueves viernes sabado domingo enero febrero marzo abril mayo junio
     julio agosto septiembre setiembre octubre noviembre diciembre
     el la los las del al un una unos unas mi mis su sus tu yo usted ustedes nosotros ella ellos
@@ -48,13 +49,16 @@ _SPANISH = frozenset("""
     lo le les se nos te si espanol ingles idioma habla hablo hablar escribir
     media cuarto despues antes posible pronto urgente urgencia emergencia
     hijo hija madre padre esposo esposa mama papa nino nina bebe
+    ninguno ninguna ningun esos esas estos estas eso esto opcion numero primera primero
+    segunda segundo tercera tercero alto baja dejen enviarme mandarme escriban mensajes mensaje
+    sirve sirven conviene mejor tampoco quisiera gustaria anoteme avise aviseme llamen
 """.split())
 _ENGLISH = frozenset("""
     i im ive id ill want need would could should can cant will wont am is are was were be been
     have has had do does did dont doesnt didnt get got make take book booking booked schedule
     appointment appointments appt appts visit checkup check cancel reschedule move change
     the to of and or for with at on in from by about this that these those it its my your our
-    his her their you we they me him them what when where which who why how there here
+    his her their you we they him them what when where which who why how there here
     please thanks thank yes yeah yep sure okay hello hi hey good morning afternoon evening
     night today tomorrow tonight yesterday next week weekend monday tuesday wednesday thursday
     friday saturday sunday january february march april june july august september october
@@ -88,6 +92,12 @@ _SWITCH_WORDS = 6
 def plain(text: str) -> str:
     """Lower case, accents dropped ("Mañana" -> "manana"), as the word lists are written."""
     return _MARKS.sub("", unicodedata.normalize("NFD", text.lower()))
+
+
+def mentions_spanish(text: str) -> bool:
+    """Whether any word of the message is Spanish (a short or mixed message may be read both
+    ways)."""
+    return any(w in _SPANISH for w in _WORDS.findall(plain((text or "")[:1000])))
 
 
 def tell(text: str, *, first: bool = False) -> str | None:

@@ -20,21 +20,35 @@ Rules, in the clinic's words (all relative to `now.date()`, the clinic's today):
   coming Tuesday, and "friday" said on a Friday means a week later ("today" says today).
   "Monday next week" / "next week Monday" is that weekday in the next ISO week; "next week" alone
   is its Monday. "the 7th" is this month's 7th unless that is before today, else the first later
-  month that has a 7th; "the 11th of this month" stays in this month even when past. A date named
-  without a year ("March 9", "3/9", US month/day) is this year's unless that is before today, else
-  next year's, except that a date at most a month gone is read as that past date. An explicit date before today is returned with `date_problem="past"`; a day that
-  does not exist ("February 30th") gives no date and `date_problem="impossible"`.
-* Times. "9:15am", "14:00", "2 p.m.", "4 o'clock", "half past 2", "quarter to 5", "ten to 4",
-  "noon". A bare hour ("at 3", "tomorrow 10") is read in clinic hours: 7-11 morning, 12 noon, 1-6
-  afternoon; a part of day said with it overrides ("8 in the evening" -> 20:00). A message that is
-  only a number ("3") is a choice, never a time. Numbers inside dates and phone numbers are neither.
-  "after 3" and "before 10am" make the time a limit (`time_bound`), not a wish.
+  month that has a 7th; "the 11th of this month" stays in this month even when past. Days in
+  words read the same ("on the third", "the first of March", "march twenty first"), and so does
+  a day number right after a weekday ("saturday the 14th", "Saturday 14": the 14th, not 14:00).
+  "the first Tuesday of next month", "the second monday in april", "the last friday of the
+  month" are that weekday of that month. A date named without a year ("March 9", "3/9", US
+  month/day) is this year's unless that is before today, else next year's, except that a date at
+  most a month gone is read as that past date. An explicit date before today is returned with
+  `date_problem="past"`; a day that does not exist ("February 30th") gives no date and
+  `date_problem="impossible"`.
+* Times. "9:15am", "14:00", "2 p.m.", "4 o'clock", "half past 2", "a quarter past 3pm", "twenty
+  after 3", "quarter to 5", "ten to 4", "a quarter to noon", "noon"; in words ("three pm", "ten
+  thirty am", "at three fifteen"); without the colon ("330 pm", "at 1030", but "2026" is a year).
+  A bare hour ("at 3", "tomorrow 10") is read in clinic hours: 7-11 morning, 12 noon, 1-6
+  afternoon; a part of day said with it, before or after, overrides ("8 in the evening", "8
+  tonight", "evening 8" -> 20:00; "quarter to 12 in the morning" -> 11:45). A message that is
+  only a number ("3") is a choice, never a time. Numbers inside dates, phone numbers and
+  reference numbers are neither. "after 3" and "before 10am" make the time a limit
+  (`time_bound`), not a wish.
+* Typos. A misspelled word the rules read ("tmorrow", "firday", "cancle", "apointmnt", a
+  provider's or visit type's name) is put right before the entities and intents are read, by
+  rapidfuzz over those words only (see `correct_typos`); real English words ("cancer", "moth"),
+  words of three letters or fewer and SMS keywords never are.
 * A message that is only a digit ordinal ("2nd", "the 7th") is a choose with that choice AND the
   date it would name, so the dialogue can use whichever its state expects.
 
-Work is capped (only the first `MAX_CHARS` characters are read; triage reads a little further) and
-every regex is compiled once at import: a typical message takes 20-70 microseconds, the longest
-input well under a millisecond. Message text is never printed or logged.
+Work is capped (only the first `MAX_CHARS` characters are read; triage reads a little further),
+every regex is compiled once at import, a regex is only searched where the text could hold its
+match, and the typo index is built once per `Vocabulary`: a typical message takes well under 0.2
+ms, the longest input under a millisecond. Message text is never printed or logged.
 
 The project's rules find the date phrase; python-dateutil does the calendar underneath: its parser
 reads the matched phrase strictly ("March 9th", "9 of March 2027", "3/9", "2027-03-09", a day that
@@ -50,11 +64,15 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from dateutil import parser as dateutil_parser
 from dateutil.relativedelta import MO, relativedelta, weekday as rd_weekday
+from rapidfuzz import fuzz, process
 
+from bot import language as languages
+from bot import spanish
+from bot.spanish import plain
 from bot.triage import red_flag
 
 MAX_CHARS = 500
@@ -72,7 +90,9 @@ _TITLES = ("dr", "doctor")
 
 
 def _words(phrase: str) -> tuple[str, ...]:
-    return tuple(_WORD.findall(phrase.lower().translate(_APOSTROPHES)))
+    """The words of a clinic's name for something, as messages are matched: lower case, no
+    apostrophes, no accents ("revisión" and "revision" are one phrase)."""
+    return tuple(_WORD.findall(plain(phrase).translate(_APOSTROPHES)))
 
 
 def _phrase_matcher(phrases: Mapping[str, Sequence[str]]) -> tuple[re.Pattern | None, dict]:
@@ -100,10 +120,15 @@ class Vocabulary:
     appointment_types: Mapping[str, Sequence[str]]
     _provider_matcher: Any = field(init=False, repr=False, compare=False, hash=False)
     _type_matcher: Any = field(init=False, repr=False, compare=False, hash=False)
+    _spelling: Any = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_provider_matcher", _phrase_matcher(self.providers))
         object.__setattr__(self, "_type_matcher", _phrase_matcher(self.appointment_types))
+        # Built once per vocabulary: its words join the engine's as words a typo may mean.
+        words = {word for phrases in (*self.providers.values(), *self.appointment_types.values())
+                 for phrase in phrases for word in _words(phrase)}
+        object.__setattr__(self, "_spelling", _Spelling(words))
 
     @classmethod
     def from_clinic(cls, clinic: Any) -> "Vocabulary":
@@ -173,6 +198,9 @@ class Understanding:
     # An appointment's reference number the message names ("cancel #8", "move appointment 8",
     # "ref 8"): the dialogue acts on it only if it is the patient's. Not in `as_json` either.
     reference: int | None = None
+    # The language the message is in, "en" or "es" (bot/language.py): another language is
+    # given as the closest one served; a message too short to tell ("ok", "2") as English.
+    language: str = "en"
 
     def as_json(self) -> dict:
         return {
@@ -184,6 +212,7 @@ class Understanding:
             "appointment_type": self.appointment_type,
             "urgency": self.urgency,
             "choice": self.choice,
+            "language": self.language,
         }
 
 
@@ -351,6 +380,39 @@ _WEEKDAY_NEXT_WEEK = re.compile(
     rf"|\bnext\s+week\s*,?\s*(?:on\s+)?(?P<day2>{_WEEKDAY})\b")
 _WEEKDAY_NAME = re.compile(rf"\b(?:(?:this|next|coming|this coming|on)\s+)?(?P<day>{_WEEKDAY})\b\.?")
 _NEXT_WEEK = re.compile(r"\bnext\s+week\b")
+# "the first Tuesday of next month", "the second monday in april", "the last friday of the month".
+_NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+        "fifth": 5, "5th": 5, "last": -1}
+_NTH_WEEKDAY = re.compile(
+    rf"\b(?:the\s+)?(?P<nth>{'|'.join(_NTH)})\s+(?P<day>{_WEEKDAY})\.?\s+(?:of|in)\s+"
+    rf"(?:(?:the\s+)?(?:(?P<which>this|next|coming)\s+)?month\b|(?P<month>{_MONTH})\b\.?{_YEAR})")
+# "saturday the 14th", "sat 14th", "Saturday 14": a day number right after a weekday is the day of
+# the month, not an hour. Without "th" it must end the phrase or go on as a day would ("saturday
+# 14 at 3", "friday 10 for a checkup"): "friday 10am", "monday 9-11", "friday 2 or 3", "tuesday 3
+# in the afternoon", "monday 2 kids" are no days, and "friday, 10" with its comma is Friday at 10.
+_WEEKDAY_DAY = re.compile(
+    rf"\b(?P<weekday>{_WEEKDAY})\.?\s+(?:the\s+)?(?P<day>\d{{1,2}})(?P<suffix>{_ORDINAL_SUFFIX})?\b"
+    r"(?(suffix)|(?=\s*(?:$|[,.;!?)]|(?:at|around|about|after|before|by|for|with|please|pls|if"
+    r"|then|works?|is|would|could|ok|okay|thanks|thank)\b)))")
+
+# Days of the month in words ("the first of March", "on the third", "the twenty-first", "march
+# twenty first") are rewritten as digits, padded to the same length, for the rules above. Bare
+# "first"/"second" mean many things ("first thing", "the first available", "the second one"), so
+# a word is a day only after a month, before "of <month>", or as "the <ordinal>" where the phrase
+# ends or goes on as a date would ("on the third at 2", "the fifth, please").
+_FIRST_NINE = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+_DAY_ORDINALS = {**{word: n for n, word in enumerate(_FIRST_NINE, 1)},
+                 "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
+                 "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
+                 "nineteenth": 19, "twentieth": 20, "thirtieth": 30, "thirtyfirst": 31,
+                 **{f"twenty{word}": 20 + n for n, word in enumerate(_FIRST_NINE, 1)}}
+_DAY_ORDINAL = (rf"twenty[\s-]?(?:{'|'.join(_FIRST_NINE)})|thirty[\s-]?first"
+                rf"|{'|'.join(sorted(_DAY_ORDINALS, key=len, reverse=True))}")
+_ORDINAL_WORD_DAY = re.compile(
+    rf"\b(?:{_MONTH})\.?\s+(?:the\s+)?(?P<after_month>{_DAY_ORDINAL})\b"
+    rf"|\b(?P<before_of>{_DAY_ORDINAL})(?=\s+of\s+(?:(?:{_MONTH})\b|(?:this|next)\s+month\b))"
+    rf"|\bthe\s+(?P<the>{_DAY_ORDINAL})(?=\s*(?:$|[,.;:!?)@\d]|(?:at|around|about|after|before"
+    r"|by|in the|or|and|please|pls|if|for|with|then|works?|is|morning|afternoon|evening)\b))")
 
 # Phone-number-like runs (7+ digits with separators) are neither dates nor times.
 _PHONE = re.compile(r"(?<![\d:])\+?\(?\d(?:[\s\-.()]{0,2}\d){6,}")
@@ -364,39 +426,78 @@ _NOT_A_TIME_AFTER = (r"(?!\s*(?:st|nd|rd|th|%|/|-\d|\.\d|min|mins|minutes?|hours
 
 _HOUR_WORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 _HOUR = rf"(?P<hour>\d{{1,2}}|{_HOUR_WORD})"
-_TIME_MERIDIEM = re.compile(r"(?<![\d$£€.:])(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2}))?\s*"
-                            r"(?P<meridiem>[ap])\.?\s?m\b\.?")
+_MERIDIEM = r"\s*(?P<meridiem>[ap])\.?\s?m\b\.?"
+# "2pm", "9:15am", and typed without the colon, "330 pm", "1130am" (without am/pm only after a
+# lead word, "at 1030", see `_compact`).
+_TIME_MERIDIEM = re.compile(r"(?<![\d$£€.:])(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2})"
+                            r"|(?P<compact>[0-5]\d))?" + _MERIDIEM)
 _TIME_CLOCK = re.compile(r"(?<![\d$£€.:/])(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?![\d:.]\d)")
 _TIME_OCLOCK = re.compile(rf"\b{_HOUR}\s*o\s?clock\b")
-_TIME_PAST_TO = re.compile(
-    rf"\b(?P<minutes>half|quarter|a quarter|five|ten|twenty|twenty five|twenty-five"
-    rf"|\d{{1,2}} minutes|5|10|20|25)\s+(?P<dir>past|after)\s+{_HOUR}\b"
-    rf"|\b(?P<minutes2>quarter|a quarter|five|ten|twenty|twenty five|twenty-five|\d{{1,2}} minutes)"
-    rf"\s+(?P<dir2>to|till|til|before|of)\s+(?P<hour2>\d{{1,2}}|{_HOUR_WORD})\b")
+
+# Minutes in words, 1-59: "oh five", "fifteen", "thirty", "forty five", "twenty-three".
+_UNIT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+               "eight": 8, "nine": 9}
+_TEEN_WORDS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+               "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_TENS_WORDS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50}
+_MINUTE_VALUES = {**_UNIT_WORDS, **_TEEN_WORDS, **_TENS_WORDS, "oh": 0, "o": 0, "half": 30,
+                  "quarter": 15, "a": 0}
+_UNIT = "|".join(_UNIT_WORDS)
+_MINUTE_WORD = (rf"(?:(?:oh|o)\s+(?:{_UNIT})|(?:{'|'.join(_TENS_WORDS)})(?:[\s-]+(?:{_UNIT}))?"
+                rf"|{'|'.join(sorted(_TEEN_WORDS, key=len, reverse=True))})")
+_LEAD = (r"\b(?:at|around|about|approximately|approx|by|after|before|from|between|until|till|til)"
+         r"\s+(?:around\s+|about\s+)?")
+# "three pm", "ten thirty am", "seven thirty p.m.": an hour in words needs am/pm ...
+_TIME_WORDS_MERIDIEM = re.compile(rf"\b(?P<hour>{_HOUR_WORD})(?:[\s-]+(?P<minute>{_MINUTE_WORD}))?"
+                                  rf"{_MERIDIEM}")
+# ... or a lead word and its minutes: "at three fifteen" ("three fifteen" alone may be anything).
+_TIME_WORDS_AT = re.compile(rf"{_LEAD}(?P<hour>{_HOUR_WORD})[\s-]+(?P<minute>{_MINUTE_WORD})\b"
+                            rf"{_NOT_A_TIME_AFTER}")
+_TIME_COMPACT_AT = re.compile(rf"{_LEAD}(?P<hour>\d{{1,2}})(?P<minute>[0-5]\d)\b"
+                              rf"{_NOT_A_TIME_AFTER}")
+
+# Minutes after and before an hour: "a quarter past 3pm", "twenty after 3", "5 past 10", "ten to
+# 5", "a quarter to noon". Digits before "after"/"to" only in fives or with "minutes" ("2 after
+# 3" may be two visits, "10 to 5" is a range).
+_THE_HOUR = (rf"(?P<hour>\d{{1,2}}|{_HOUR_WORD}|noon|midday|midnight)(?:{_MERIDIEM}|\b)"
+            r"(?:\s*o\s?clock\b)?")
+_SOME_MINUTES = r"a quarter|quarter|twenty[\s-]five|twenty|ten|five|\d{1,2}\s+min(?:ute)?s?"
+_TIME_PAST = re.compile(rf"\b(?:(?P<minutes>half|fifteen|{_SOME_MINUTES}|\d{{1,2}})\s+past"
+                        rf"|(?P<minutes_after>half|fifteen|{_SOME_MINUTES}|5|10|15|20|25)"
+                        rf"\s+after)\s+{_THE_HOUR}")
+_TIME_TO = re.compile(rf"\b(?P<minutes>{_SOME_MINUTES}"
+                      rf"|\d{{1,2}}(?=\s+to\s+(?:noon|midday|midnight)\b))"   # "15 to noon"
+                      rf"\s+(?:to|till|til|before|of)\s+{_THE_HOUR}")
 _TIME_NOON = re.compile(r"\b(?:12\s+)?(?P<word>noon|midday|mid-day|midnight)\b")
 _TIME_AT = re.compile(rf"\b(?:at|around|by|after|before|from|between|until|till|til)"
                       rf"\s+(?:around\s+|about\s+|like\s+)?{_HOUR}\b{_NOT_A_TIME_AFTER}|@\s*"
                       rf"(?P<hour2>\d{{1,2}})\b{_NOT_A_TIME_AFTER}")
-# "3 in the afternoon", "8 tonight"; a number word needs "in the" ("one morning" is no time).
+# "3 in the afternoon", "8 tonight", "eight tonight"; otherwise a number word needs "in the"
+# ("one morning" is no time, nor is "can I get one tonight").
 _TIME_WITH_PART = re.compile(rf"(?:\b(?P<hour>\d{{1,2}})\s+(?:in\s+the\s+|this\s+)?"
-                             rf"|\b(?P<hourw>{_HOUR_WORD})\s+in\s+the\s+)"
-                             rf"(?P<part>morning|afternoon|evening|tonight|at night)\b")
-# A bare hour right after a date ("tomorrow 3", "friday, 10"): masked dates are NUL runs.
-_TIME_AFTER_DATE = re.compile(rf"\x00[\x00\s,]*?[\s,](?:at\s+)?(?P<hour>\d{{1,2}})\b"
-                              rf"{_NOT_A_TIME_AFTER}")
-_MINUTES_WORDS = {"half": 30, "quarter": 15, "a quarter": 15, "five": 5, "ten": 10, "twenty": 20,
-                  "twenty five": 25, "twenty-five": 25}
+                             rf"|\b(?P<hourw>{_HOUR_WORD})\s+(?:in\s+the\s+|(?<!one )(?=tonight)))"
+                             rf"(?P<part>morning|afternoon|evening|tonight|at night|am|pm)\b")
+_SPOKEN_PARTS = {"tonight": "evening", "at night": "evening", "am": "morning", "pm": "afternoon"}
+# The part of day first: "morning 11", "evening 5" (not "good morning 2 questions").
+_TIME_PART_THEN_HOUR = re.compile(rf"(?<!good )\b(?P<part>morning|afternoon|evening)\s+"
+                                  rf"(?P<hour>\d{{1,2}})\b{_NOT_A_TIME_AFTER}")
+# A bare hour right after a date ("tomorrow 3", "friday, 10", "tomorrow 1030"): masked dates are
+# NUL runs.
+_TIME_AFTER_DATE = re.compile(rf"\x00[\x00\s,]*?[\s,](?:at\s+)?(?P<hour>\d{{1,2}})"
+                              rf"(?P<minute>[0-5]\d)?\b{_NOT_A_TIME_AFTER}")
 
 # ---------------------------------------------------------------------------------------------
 # An appointment's reference number: "#8", "ref 8", "reference no. 8", "appointment #8", "booking
 # 8" (the confirmation says "ref #8"), but not "appointment 2 weeks from now" or "appt 3pm".
 
 _REFERENCE = re.compile(
-    r"(?:\b(?:ref|reference|confirmation|booking|appointment)(?:\s+(?:number|num|no\.?))?"
-    r"\s*#?\s*|#\s*)(?P<ref>\d{1,9})\b(?!\s*(?:[:./-]\d|[ap]\.?\s?m\b|st\b|nd\b|rd\b|th\b"
+    r"(?:\b(?:ref|reference|confirmation|booking|appointment|cita|referencia|reserva|numero)"
+    r"(?:\s+(?:number|num|no\.?|de referencia|numero))?"
+    r"\s*#?\s*|#\s*)(?P<ref>\d{1,9})\b(?!\s*(?:[:./-]\d|[ap]\.?\s?m\b|st\b|nd\b|rd\b|th\b|of\b"
     r"|o\s?clock|days?\b|weeks?\b|months?\b|hours?\b|hrs?\b|mins?\b|minutes?\b))")
 # With a reference, these words move it: "move #8 to 3pm", "change appointment 8 to friday".
-_MOVE_WORD = re.compile(r"\b(?:move|shift|change|switch|push|bring)\b")
+_MOVE_WORD = re.compile(r"\b(?:move|shift|change|switch|push|bring|cambiar|mover|pasar"
+                        r"|reprogramar)\b")
 
 # ---------------------------------------------------------------------------------------------
 # Part of day and urgency.
@@ -409,6 +510,11 @@ _PARTS = re.compile(
     r"|(?P<afternoon>(?:afternoons?|arvo|lunch ?time|lunch hour|lunch break|over lunch|at lunch"
     r"|after lunch)\b|(?<!\d)(?<!\d )(?:pm\b|p\.m\b\.?))"
     r"|(?P<evening>(?:evenings?|after work|tonight|tonite|(?<!last )night)\b))")
+# Every number word of a time holds one of these ("three", "fifteen", "forty five").
+_NUMBER_WORD_STEMS = (*_NUMBER_WORDS, "teen", "twenty", "thirty", "forty", "fifty")
+_NOON_WORDS = ("noon", "midday", "mid-day", "midnight")
+_TO_WORDS = (" to ", " till ", " til ", " before ", " of ")
+_WORDS_MERIDIEM = re.compile(rf"\b(?:{_HOUR_WORD}|{_MINUTE_WORD})\s*[ap]\.?\s?m\b")
 _I_AM = re.compile(r"\b(?:i|we|me) am\b|\bi m\b")
 _URGENT = re.compile(r"\b(?:urgent\w*|asap|a\.s\.a\.p|as soon as (?:possible|you can|i can)"
                      r"|soonest|right away|earliest|first available|next available|immediately"
@@ -435,12 +541,18 @@ def _yearless(today: dt.date, phrase: str) -> tuple[dt.date | None, str | None]:
     """This year's date unless it is before today, else next year's; a day that exists in
     neither year (Feb 29 outside leap years, Feb 30) is impossible. A date only a few weeks gone
     ("March 2nd" on March 4th) is a slip, not next year: it comes back as past."""
-    this_year = _calendar(phrase, today.year)
+    return _this_or_next_year(today, lambda year: _calendar(phrase, year))
+
+
+def _this_or_next_year(today: dt.date, on: Callable[[int], dt.date | None]
+                       ) -> tuple[dt.date | None, str | None]:
+    """`_yearless` for any year-less day: `on(year)` is that day in the year, or None."""
+    this_year = on(today.year)
     if this_year is not None and this_year >= today:
         return this_year, None
     if this_year is not None and (today - this_year).days <= RECENT_PAST_DAYS:
         return this_year, "past"
-    next_year = _calendar(phrase, today.year + 1)
+    next_year = on(today.year + 1)
     return (next_year, None) if next_year is not None else (None, "impossible")
 
 
@@ -453,7 +565,10 @@ def _explicit(phrase: str, today: dt.date) -> tuple[dt.date | None, str | None]:
 
 def _nth_of_month(today: dt.date, months_ahead: int, day: int) -> dt.date | None:
     first = today.replace(day=1) + relativedelta(months=months_ahead)
-    return _calendar(f"{first.year}-{first.month}-{day}", first.year)
+    try:  # numbers already, nothing for a parser to read
+        return first.replace(day=day)
+    except ValueError:
+        return None
 
 
 def _day_of_month(today: dt.date, day: int, which: str | None) -> tuple[dt.date | None, str | None]:
@@ -520,6 +635,35 @@ def _resolve_named_month(m: re.Match, today: dt.date):
     return _yearless(today, phrase)
 
 
+def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> dt.date | None:
+    """The nth (or, for -1, the last) such weekday of the month; None when it has no fifth."""
+    first = dt.date(year, month, 1)
+    if nth < 0:
+        day = first + relativedelta(day=31, weekday=rd_weekday(weekday)(-1))
+    else:
+        day = first + relativedelta(weekday=rd_weekday(weekday)(nth))
+    return day if day.month == month else None
+
+
+def _resolve_nth_weekday(m: re.Match, today: dt.date):
+    weekday, nth = _WEEKDAYS[m["day"]], _NTH[m["nth"]]
+    if m["month"]:
+        month = _MONTHS[m["month"]]
+        if m["year"]:
+            day = _nth_weekday(int(m["year"]), month, weekday, nth)
+            return (day, "past" if day < today else None) if day else (None, "impossible")
+        return _this_or_next_year(today, lambda year: _nth_weekday(year, month, weekday, nth))
+    # "of the month" and "of this month" are this month, even when it is already past.
+    ahead = 1 if m["which"] in ("next", "coming") else 0
+    first = today.replace(day=1) + relativedelta(months=ahead)
+    day = _nth_weekday(first.year, first.month, weekday, nth)
+    return (day, "past" if day < today else None) if day else (None, "impossible")
+
+
+def _resolve_weekday_day(m: re.Match, today: dt.date):
+    return _day_of_month(today, int(m["day"]), None)
+
+
 def _resolve_ordinal(m: re.Match, today: dt.date):
     return _day_of_month(today, int(m["day"]), m["which"])
 
@@ -562,33 +706,65 @@ def _resolve_next_week(m: re.Match, today: dt.date):
 
 
 # Most specific first: the first that matches gives the date; all of them are masked so the
-# numbers inside them are never read as times.
+# numbers inside them are never read as times. The third column: words one of which the text
+# must hold for the search to be worth running (`_DIGITS`: a digit), as searching is most of what
+# a message costs.
+_DIGITS = tuple("0123456789")
 _DATE_RULES = (
-    (_MONTH_DAY, _resolve_named_month),
-    (_DAY_MONTH, _resolve_named_month),
-    (_US_DATE, _resolve_numeric),
-    (_ORDINAL_DAY, _resolve_ordinal),
-    (_IN_DAYS, _resolve_in_days),
-    (_DAY_AFTER_TOMORROW, _resolve_day_after_tomorrow),
-    (_TODAY, _resolve_today),
-    (_YESTERDAY, _resolve_yesterday),
-    (_TOMORROW, _resolve_tomorrow),
-    (_WEEKDAY_NEXT_WEEK, _resolve_weekday_next_week),
-    (_WEEKDAY_NAME, _resolve_weekday),
-    (_NEXT_WEEK, _resolve_next_week),
+    (_NTH_WEEKDAY, _resolve_nth_weekday, tuple(_NTH)),
+    (_MONTH_DAY, _resolve_named_month, _DIGITS),
+    (_DAY_MONTH, _resolve_named_month, _DIGITS),
+    (_US_DATE, _resolve_numeric, _DIGITS),
+    (_WEEKDAY_DAY, _resolve_weekday_day, _DIGITS),
+    (_ORDINAL_DAY, _resolve_ordinal, _DIGITS),
+    (_IN_DAYS, _resolve_in_days, ("day", "week", "fortnight")),
+    (_DAY_AFTER_TOMORROW, _resolve_day_after_tomorrow, ("after",)),
+    (_TODAY, _resolve_today, ("today", "tonight", "tonite", "this")),
+    (_YESTERDAY, _resolve_yesterday, ("yesterday",)),
+    (_TOMORROW, _resolve_tomorrow, ("tom", "tmr", "2mor")),
+    (_WEEKDAY_NEXT_WEEK, _resolve_weekday_next_week, ("next",)),
+    (_WEEKDAY_NAME, _resolve_weekday, ("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
+    (_NEXT_WEEK, _resolve_next_week, ("next",)),
 )
+# Every day-of-month word holds one of these ("first", "twelfth", "twenty-third", "thirtieth").
+_ORDINAL_STEMS = ("first", "second", "third", "fth", "xth", "nth", "rth", "hth", "ieth")
+_DIGIT = re.compile(r"\d")
 
 
-def _find_date(text: str, today: dt.date) -> tuple[dt.date | None, str | None, str]:
-    """The date the message names, its problem, and the text with every date phrase masked."""
+def _holds(text: str, words: tuple[str, ...]) -> bool:
+    """Whether `text` may match a rule that needs one of `words`: a cheap test before a search."""
+    return any(word in text for word in words)
+
+
+def _day_in_digits(m: re.Match) -> str:
+    """ "twenty-first" -> "21st" padded to the word's length, so every span stays where it was."""
+    name = next(group for group in ("after_month", "before_of", "the") if m[group])
+    day = _DAY_ORDINALS[m[name].replace(" ", "").replace("-", "")]
+    suffix = "th" if 11 <= day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    start, end = m.start(name) - m.start(), m.end(name) - m.start()
+    return m.group()[:start] + f"{day}{suffix}".ljust(end - start) + m.group()[end:]
+
+
+def _find_date(text: str, today: dt.date) -> tuple[dt.date | None, str | None, str, str]:
+    """The date the message names, its problem, the text with every date phrase masked, and the
+    text as the date rules read it before masking (phone numbers blanked, days in digits)."""
     found: tuple[dt.date | None, str | None] | None = None
-    # ISO first: its dashes would otherwise look like a phone number.
-    match = _ISO_DATE.search(text)
-    if match:
-        found = _resolve_iso(match, today)
-        text = _ISO_DATE.sub(lambda m: "\x00" * len(m.group()), text)
-    text = _PHONE.sub(lambda m: " " * len(m.group()), text)
-    for pattern, resolve in _DATE_RULES:
+    has_digit = _DIGIT.search(text) is not None
+    if has_digit:
+        # ISO first: its dashes would otherwise look like a phone number.
+        match = _ISO_DATE.search(text)
+        if match:
+            found = _resolve_iso(match, today)
+            text = _ISO_DATE.sub(lambda m: "\x00" * len(m.group()), text)
+        text = _PHONE.sub(lambda m: " " * len(m.group()), text)
+    if _holds(text, _ORDINAL_STEMS):
+        spelled = _ORDINAL_WORD_DAY.sub(_day_in_digits, text)
+        has_digit = has_digit or spelled != text
+        text = spelled
+    unmasked = text
+    for pattern, resolve, needs in _DATE_RULES:
+        if not (has_digit if needs is _DIGITS else _holds(text, needs)):
+            continue
         match = pattern.search(text)
         if match is None:
             continue
@@ -596,7 +772,7 @@ def _find_date(text: str, today: dt.date) -> tuple[dt.date | None, str | None, s
             found = resolve(match, today)  # None: not a date after all ("24/7")
         text = pattern.sub(lambda m: "\x00" * len(m.group()), text)
     date, problem = found if found else (None, None)
-    return date, problem, text
+    return date, problem, text, unmasked
 
 
 def _clock(hour: int, minute: int, meridiem: str | None, part: str | None,
@@ -624,10 +800,12 @@ def _clock(hour: int, minute: int, meridiem: str | None, part: str | None,
 _BOUND_LEAD = re.compile(r"\b(?P<bound>after|before)\s+(?:about\s+|around\s+)?$")
 
 
-def _time_and_bound(text: str, part: str | None) -> tuple[int | None, str | None, str]:
+def _time_and_bound(text: str, part: str | None,
+                    unmasked: str) -> tuple[int | None, str | None, str]:
     """Minutes after midnight of the time the message names, whether it is a limit ("after",
-    "before", else None), and the text with the time masked."""
-    minutes, masked = _find_time(text, part)
+    "before", else None), and the text with the time masked. `unmasked` is `text` before its
+    dates were masked (same length)."""
+    minutes, masked = _find_time(text, part, unmasked)
     if minutes is None:
         return None, None, text
     at = next((i for i, (a, b) in enumerate(zip(text, masked)) if a != b), 0)
@@ -637,46 +815,107 @@ def _time_and_bound(text: str, part: str | None) -> tuple[int | None, str | None
     return minutes, lead["bound"] if lead else None, masked
 
 
-def _find_time(text: str, part: str | None) -> tuple[int | None, str]:
+def _compact(hour: str, minute: str, part: str | None) -> int | None:
+    """A clock time typed without its colon: "1030" is 10:30 and "0930" 09:30, but "2026" is a
+    year (and "1530" too, as far as anyone can tell), not a time."""
+    if hour.startswith("0"):
+        return _clock(int(hour), int(minute), None, part, twenty_four_hour=True)
+    return _clock(int(hour), int(minute), None, part) if 1 <= int(hour) <= 12 else None
+
+
+def _spoken_minutes(spoken: str) -> int:
+    """ "a quarter" 15, "twenty-five" 25, "oh five" 5, "10 minutes" 10."""
+    first = spoken.split()[0]
+    if first.isdigit():
+        return int(first)
+    return sum(_MINUTE_VALUES.get(word, 0) for word in re.split(r"[\s-]+", spoken))
+
+
+def _hour_before(m: re.Match, minutes: int, part: str | None) -> int | None:
+    """ "ten to 5": the said hour less the minutes. Said with am/pm ("quarter to 12pm") that
+    names the hour; said with a part of day ("quarter to 12 in the morning") that names the
+    time itself, 11:45; said bare, the clinic-hours rule reads the hour ("ten to 7" is 6:50)."""
+    hour = m["hour"]
+    if hour in ("noon", "midday", "midnight"):
+        return (12 * 60 if hour != "midnight" else 24 * 60) - minutes
+    value = _hour_value(hour)
+    if part and not m["meridiem"]:
+        return _clock(value - 1 if value > 1 else 12, 60 - minutes, None, part)
+    base = _clock(value, 0, m["meridiem"], part)
+    return None if base is None else (base - minutes) % (24 * 60)
+
+
+def _hour_after(m: re.Match, minutes: int, part: str | None) -> int | None:
+    hour = m["hour"]
+    if hour in ("noon", "midday", "midnight"):
+        return (0 if hour == "midnight" else 12 * 60) + minutes
+    return _clock(_hour_value(hour), minutes, m["meridiem"], part)
+
+
+def _find_time(text: str, part: str | None, unmasked: str) -> tuple[int | None, str]:
     """Minutes after midnight of the time the message names, and the text with it masked."""
-    m = _TIME_MERIDIEM.search(text)
+    # Each search runs only where the text could hold its match (see `_DATE_RULES`).
+    digits = _DIGIT.search(text) is not None
+    words = _holds(text, _NUMBER_WORD_STEMS)
+    noon = _holds(text, _NOON_WORDS)
+    if not (digits or words or noon):
+        return None, text
+    # Minutes past or to an hour first: "a quarter past 3pm" is 15:15, not the 3pm in it.
+    m = _TIME_PAST.search(text) if _holds(text, ("past", "after")) else None
     if m:
-        value = _clock(int(m["hour"]), int(m["minute"] or 0), m["meridiem"], part)
+        minutes = _spoken_minutes(m["minutes"] or m["minutes_after"])
+        value = _hour_after(m, minutes, part) if minutes <= 59 else None
         return value, _mask(text, m)
-    m = _TIME_CLOCK.search(text)
+    m = _TIME_TO.search(text) if _holds(text, _TO_WORDS) else None
+    if m:
+        minutes = _spoken_minutes(m["minutes"])
+        value = _hour_before(m, minutes, part) if minutes <= 59 else None
+        return value, _mask(text, m)
+    m = _TIME_MERIDIEM.search(text) if digits else None
+    if m:
+        if m["compact"] and not 1 <= int(m["hour"]) <= 12:
+            return None, _mask(text, m)   # "2026 pm" is no time
+        minute = int(m["minute"] or m["compact"] or 0)
+        return _clock(int(m["hour"]), minute, m["meridiem"], part), _mask(text, m)
+    m = _TIME_WORDS_MERIDIEM.search(text) if words else None
+    if m:
+        minutes = _spoken_minutes(m["minute"]) if m["minute"] else 0
+        return _clock(_hour_value(m["hour"]), minutes, m["meridiem"], part), _mask(text, m)
+    m = _TIME_CLOCK.search(text) if digits else None
     if m:
         hour = m["hour"]
         return _clock(int(hour), int(m["minute"]), None, part,
                       twenty_four_hour=len(hour) == 2 and hour[0] == "0"), _mask(text, m)
-    m = _TIME_OCLOCK.search(text)
+    m = _TIME_OCLOCK.search(text) if "clock" in text else None
     if m:
         return _clock(_hour_value(m["hour"]), 0, None, part), _mask(text, m)
-    m = _TIME_PAST_TO.search(text)
-    if m:
-        if m["minutes"]:
-            spoken, hour, sign = m["minutes"], m["hour"], 1
-        else:
-            spoken, hour, sign = m["minutes2"], m["hour2"], -1
-        minutes = _MINUTES_WORDS.get(spoken)
-        if minutes is None:
-            minutes = int(spoken.split()[0])
-        base = _clock(_hour_value(hour), 0, None, part)
-        if base is None or minutes > 59:
-            return None, _mask(text, m)
-        return (base + sign * minutes) % (24 * 60), _mask(text, m)
-    m = _TIME_NOON.search(text)
+    m = _TIME_NOON.search(text) if noon else None
     if m:
         return (0 if m["word"] == "midnight" else 12 * 60), _mask(text, m)
-    m = _TIME_WITH_PART.search(text)
+    # Read where the dates are still spelled out ("8 tonight": "tonight" is also today), but
+    # never an hour that is part of a date ("march 3 in the afternoon").
+    for m in _TIME_WITH_PART.finditer(unmasked) if digits or words else ():
+        hour = "hour" if m["hour"] else "hourw"
+        if text[m.start(hour):m.end(hour)] == m[hour]:
+            spoken_part = _SPOKEN_PARTS.get(m["part"], m["part"])
+            return _clock(_hour_value(m[hour]), 0, None, spoken_part), _mask(text, m)
+    m = _TIME_PART_THEN_HOUR.search(text) if digits else None
     if m:
-        spoken_part = {"tonight": "evening", "at night": "evening"}.get(m["part"], m["part"])
-        return (_clock(_hour_value(m["hour"] or m["hourw"]), 0, None, spoken_part),
+        return _clock(int(m["hour"]), 0, None, m["part"]), _mask(text, m)
+    m = _TIME_COMPACT_AT.search(text) if digits else None
+    if m and (value := _compact(m["hour"], m["minute"], part)) is not None:
+        return value, _mask(text, m)   # else a year ("by 2026"): read on
+    m = _TIME_WORDS_AT.search(text) if words else None
+    if m:
+        return (_clock(_hour_value(m["hour"]), _spoken_minutes(m["minute"]), None, part),
                 _mask(text, m))
-    m = _TIME_AT.search(text)
+    m = _TIME_AT.search(text) if digits or words else None
     if m:
         return _clock(_hour_value(m["hour"] or m["hour2"]), 0, None, part), _mask(text, m)
-    m = _TIME_AFTER_DATE.search(text)
+    m = _TIME_AFTER_DATE.search(text) if digits else None
     if m:
+        if m["minute"]:
+            return _compact(m["hour"], m["minute"], part), _mask(text, m)
         return _clock(int(m["hour"]), 0, None, part), _mask(text, m)
     return None, text
 
@@ -685,6 +924,9 @@ def _find_part(text: str) -> str | None:
     text = _GREETING_PHRASE.sub(" ", text)
     if "am" in text:
         text = _I_AM.sub(" ", text)
+    if ("am" in text or "pm" in text or ".m" in text) and _holds(text, _NUMBER_WORD_STEMS):
+        # am/pm said with a time names no part of day, in words as in digits ("3pm")
+        text = _WORDS_MERIDIEM.sub(" ", text)
     m = _PARTS.search(text)
     return m.lastgroup if m else None
 
@@ -701,6 +943,136 @@ def _normalize(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Typos in the words that matter ("tmorrow", "firday", "cancle", "apointmnt").
+#
+# A word that is not a known word and is close to one of the words the rules read is replaced by
+# that word, and the corrected text goes through the same rules as any other. The score is
+# rapidfuzz's `fuzz.ratio`, 100 * (1 - indel distance / total length): a missing or extra letter
+# costs 1, a wrong or swapped letter 2. The thresholds, and why:
+# * 4-5 letters: >= 85, which only a missing or extra letter reaches ("chek" -> check, 89). One
+#   wrong letter in five scores 80, and five-letter English words sit that close to each other
+#   ("fewer"/"fever", "couch"/"cough", "cheek"/"check").
+# * 6 letters or more, to one of the engine's own words: >= 80, one wrong or swapped letter
+#   ("firday" 83, "cancle" 83, "wensday" 88, "reschedual" 90).
+# * To one of the clinic's words (6 letters or more): >= 85. Their English neighbours are not on
+#   the list below, so only a closer slip counts ("vacation" scores 84 to "vaccination" and stays).
+# * The first letter must be right and the length within two letters: misspellings rarely get
+#   the first letter wrong or lose three letters, and it narrows each lookup to a handful of
+#   candidates. Words of 3 letters or fewer are never corrected ("bok", "mon", "sat", "wed",
+#   "fry" are each one letter from too much), nor are SMS keywords (STOP, START, HELP stay
+#   exact: the whole-message keywords are read before this step anyway).
+# * A known word is never corrected: the engine's and the clinic's own words, the abbreviations
+#   the rules read, and the real English words below.
+
+# The engine's words of five letters or more: what the intents, dates and parts of day read.
+_ENGINE_WORDS = frozenset("""
+    monday tuesday wednesday thursday friday saturday sunday january february march april august
+    september october november december today tonight tomorrow morning afternoon evening month
+    appointment appointments booking schedule reschedule rebook postpone cancel cancellation
+    waitlist available availability visit check doctor urgent earliest
+""".split())
+# Real English words within those thresholds of the engine's words or of the demo clinic's
+# (scheduler/demo_clinic.toml): every word of Debian's `wamerican` list that the rules below
+# would otherwise change, found once by running them over it. So "cancer" never becomes
+# "cancel", "chance" never "cancel", "moth" never "month", "mourning" never "morning", "sundae"
+# never "sunday", "earlier" never "earliest".
+_REAL_WORDS = frozenset("""
+    advisability afternoons amiability annually annuals annul anointment appointed appointee
+    appointees apportionment aprils assailable augurs augusta augustan auguster augusts augustus
+    blocking blooding blooming boinking boobing booing bookings booming boosting booting boozing
+    brooding brooking cancelation canceled cancellations cancelling cancels cancer caning chance
+    chancel chancels chanel checked checker checks checkup checkups clanging clanking cleanings
+    cleansing clearing cleaving cline constellation consul consular consult consultant consults
+    decembers doctoral doctored doctorow doctors earlier earline earliness earnest earthiest
+    earthliest easiest eeriest emending evenings evincing feeding feelingly feelings felling
+    felting fleeing freeing freida fridays frieda fueling gargantua gargantuan genera generally
+    generals headaches henri immunizations infecting infections inflection inflections injection
+    mach majoring marc marched marcher marches minoring moaning monarch mondays mont monthly
+    months mooning mooring moorings mornings moth motoring mounding mounting mourning nonmember
+    novembers octobers physic physically physicals postponed postpones practitioners reebok
+    rescheduled reschedules rescheduling retook revising revisions saturdays scheduled scheduler
+    schedulers schedules septembers spain sprained sprains spraying sturdy sundae sundas sundays
+    sundry throats throaty thursdays tomorrows tuesdays ultrasonic ultrasounds urgently
+    vaccinate vaccinating vaccinations vaccines vacua visited visitor visits wapitis wednesdays
+    wiliest
+""".split())
+# The commonest words of patient texts, near none of the engine's words: listed only so that
+# they skip the lookup.
+_COMMON_WORDS = frozenset("""
+    about also anything around back been both come could didnt does dont each even
+    from getting give going good have hello here just know like make many maybe more much need
+    next okay only other please really right same should some something soon still sure take
+    than thank thanks that their them then there these they thing this time very want week were
+    what when where which while will with would your
+""".split())
+_SMS_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "quit", "start", "unstop", "help",
+                           "info"})
+_KNOWN_WORDS = (_ENGINE_WORDS | _REAL_WORDS | _COMMON_WORDS | _SMS_KEYWORDS | set(_WEEKDAYS)
+                | set(_MONTHS) | set(_SHORTHAND) | set(_SHORTHAND.values()))
+_TYPO_CANDIDATE = re.compile(r"(?<![^\W\d_])[a-z]{4,24}(?![^\W\d_])")
+_CLINIC_TARGET = re.compile(r"[a-z]{6,}")
+
+
+def _by_first_letter(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    buckets: dict[str, list[str]] = {}
+    for word in sorted(words):
+        buckets.setdefault(word[0], []).append(word)
+    return {letter: tuple(group) for letter, group in buckets.items()}
+
+
+_ENGINE_BY_LETTER = _by_first_letter(_ENGINE_WORDS)
+
+
+def _near_in_length(word: str, by_letter: dict[str, tuple[str, ...]]) -> list[str]:
+    """The candidates a slip of the keyboard could have made `word` from: the same first letter,
+    at most two letters more or fewer ("electrocardiograma" is another test than an
+    "ecocardiograma", however alike they score)."""
+    return [w for w in by_letter.get(word[0], ()) if abs(len(w) - len(word)) <= 2]
+
+
+class _Spelling:
+    """The words a typo may be meant as (the engine's and one clinic's) and the words never
+    corrected; built once per vocabulary."""
+
+    def __init__(self, clinic_words: Iterable[str] = ()) -> None:
+        clinic_words = set(clinic_words)
+        self._known = _KNOWN_WORDS | clinic_words
+        self._clinic = _by_first_letter(
+            w for w in clinic_words if _CLINIC_TARGET.fullmatch(w) and w not in _ENGINE_WORDS)
+
+    def correct(self, text: str) -> str:
+        fixes = {}
+        for word in set(_TYPO_CANDIDATE.findall(text)) - self._known:
+            meant = self._closest(word)
+            if meant:
+                fixes[word] = meant
+        if not fixes:
+            return text
+        return _TYPO_CANDIDATE.sub(lambda m: fixes.get(m.group(), m.group()), text)
+
+    def _closest(self, word: str) -> str | None:
+        best = None
+        for candidates, cutoff in ((_near_in_length(word, _ENGINE_BY_LETTER),
+                                    85 if len(word) <= 5 else 80),
+                                   (_near_in_length(word, self._clinic), 85)):
+            found = candidates and process.extractOne(word, candidates, scorer=fuzz.ratio,
+                                                      score_cutoff=cutoff)
+            if found and (best is None or found[1] > best[1]):
+                best = found
+        return best[0] if best else None
+
+
+_ENGINE_SPELLING = _Spelling()
+
+
+def correct_typos(text: str, vocabulary: Vocabulary | None = None) -> str:
+    """The normalized `text` with each misspelled word the rules read put right (see above);
+    every other word, real words first of all, is left exactly as it was."""
+    spelling = vocabulary._spelling if vocabulary is not None else _ENGINE_SPELLING
+    return spelling.correct(text)
+
+
+# ---------------------------------------------------------------------------------------------
 # The entry point.
 
 def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None) -> Understanding:
@@ -708,18 +1080,29 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
     clinic's zone). Never raises for any text."""
     if not isinstance(text, str):
         text = ""
+    told = languages.tell(text[:MAX_CHARS], first=True)
+    language = languages.CLOSEST.get(told or "", told) or languages.ENGLISH
     # Triage reads further than the rest (its own cap): an emergency late in a long message
     # must still be seen.
     if red_flag(text) is not None:
-        return Understanding(intent="emergency")
+        return Understanding(intent="emergency", language=language)
     s = _normalize(text)
     bare = _EDGES.sub("", s)
     today = now.date()
+    # Spanish is read unless the message is plainly English: its answers first ("no" is a
+    # "no" in both), then its phrasing of dates and times in the rules' words (bot/spanish.py).
+    in_spanish = told in (languages.SPANISH, *languages.CLOSEST) or (
+        told is None and languages.mentions_spanish(text))
+    if in_spanish:
+        answered = spanish.whole_message(s)
+        if answered is not None:
+            intent, choice = answered
+            return Understanding(intent=intent, choice=choice, language=language)
 
     if _STOP.match(bare) or _STOP_ANYWHERE.search(s):
-        return Understanding(intent="stop")
+        return Understanding(intent="stop", language=language)
     if _START.match(bare):
-        return Understanding(intent="start")
+        return Understanding(intent="start", language=language)
 
     m = _CHOOSE.match(bare)
     if m:
@@ -729,30 +1112,39 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
             if m["suffix"]:
                 date, problem = _day_of_month(today, int(m["num"]), None)
             return Understanding(intent="choose", choice=choice, date=date, date_problem=problem,
-                                 reference=choice if "#" in s else None)
+                                 reference=choice if "#" in s else None, language=language)
 
-    if _HELP.match(bare) or (not bare and "?" in s):
-        return Understanding(intent="help")
-    if _GREETING.match(bare):
-        return Understanding(intent="greeting")
-    if _CONFIRM.match(bare):
-        return Understanding(intent="confirm")
-    if _DENY.match(bare):
-        return Understanding(intent="deny")
+    for intent, pattern in ((("help", _HELP), ("greeting", _GREETING), ("confirm", _CONFIRM),
+                             ("deny", _DENY))):
+        if pattern.match(bare) or (intent == "help" and not bare and "?" in s):
+            return Understanding(intent=intent, language=language)
 
-    # Entities. A reference number is no date or time ("move #12 to friday").
+    spanish_intent = None
+    if in_spanish:
+        unaccented = plain(s)
+        spanish_intent = spanish.intent(unaccented)
+        if spanish_intent == "stop":
+            return Understanding(intent="stop", language=language)
+        s = spanish.rewrite(unaccented)
+    else:
+        # Entities and intents read the text with its typos put right; the whole-message forms
+        # above did not, so a keyword is only ever the keyword itself.
+        s = correct_typos(s, vocabulary)
+    # A reference number is no date or time ("move #12 to friday").
     found_reference = _REFERENCE.search(s)
     reference = int(found_reference["ref"]) if found_reference else None
-    date, problem, rest = _find_date(_mask(s, found_reference) if found_reference else s, today)
+    date, problem, rest, unmasked = _find_date(
+        _mask(s, found_reference) if found_reference else s, today)
     part = _find_part(s)
-    minutes, bound, rest = _time_and_bound(rest, part)
+    minutes, bound, rest = _time_and_bound(rest, part, unmasked)
     when = dt.time(minutes // 60, minutes % 60) if minutes is not None else None
-    provider = vocabulary.provider_in(s) if vocabulary else None
-    kind = vocabulary.appointment_type_in(s) if vocabulary else None
+    named = plain(s)
+    provider = vocabulary.provider_in(named) if vocabulary else None
+    kind = vocabulary.appointment_type_in(named) if vocabulary else None
     urgency = "urgent" if _URGENT.search(s) else None
 
-    intent = None
-    for name, pattern in _CONTAINED_INTENTS:
+    intent = spanish_intent
+    for name, pattern in _CONTAINED_INTENTS if intent is None else ():
         if pattern.search(s):
             intent = name
             break
@@ -773,7 +1165,8 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
             intent = "unknown"
     return Understanding(intent=intent, date=date, time=when, part_of_day=part, provider=provider,
                          appointment_type=kind, urgency=urgency, date_problem=problem,
-                         time_bound=bound if when else None, reference=reference)
+                         time_bound=bound if when else None, reference=reference,
+                         language=language)
 
 
 def _choice(m: re.Match) -> int | None:

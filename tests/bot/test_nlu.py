@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.nlu import INTENTS, Understanding, Vocabulary, understand
+from bot.nlu import INTENTS, Understanding, Vocabulary, correct_typos, understand
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=NEW_YORK)
 REPO = Path(__file__).resolve().parents[2]
 JSON_KEYS = {"intent", "date", "time", "part_of_day", "provider", "appointment_type", "urgency",
-             "choice"}
+             "choice", "language"}
 
 VOCABULARY = Vocabulary(
     providers={
@@ -284,6 +284,47 @@ PHRASINGS = [
     ("<script>alert(1)</script>", expect("unknown")),
     ("'; DROP TABLE appointments;--", expect("unknown")),
     ("asdf qwerty", expect("unknown")),
+    # times as people write them: hours and minutes in words
+    ("three pm", expect("book", t=T(15))),
+    ("eleven am", expect("book", t=T(11))),
+    ("twelve pm", expect("book", t=T(12))),
+    ("ten thirty am", expect("book", t=T(10, 30))),
+    ("half past eleven", expect("book", t=T(11, 30))),
+    ("at three fifteen", expect("book", t=T(15, 15))),
+    ("two forty five pm", expect("book", t=T(14, 45))),
+    # minutes after and before the hour, in words or digits
+    ("a quarter past 3pm", expect("book", t=T(15, 15))),
+    ("twenty after 3", expect("book", t=T(15, 20))),
+    ("ten to 5", expect("book", t=T(16, 50))),
+    ("quarter to 12 in the morning", expect("book", t=T(11, 45), part="morning")),
+    ("a quarter to noon", expect("book", t=T(11, 45))),
+    ("5 past 10", expect("book", t=T(10, 5))),
+    # a part of day before or after a bare hour
+    ("morning 11", expect("book", t=T(11), part="morning")),
+    ("evening 5", expect("book", t=T(17), part="evening")),
+    ("afternoon 12", expect("book", t=T(12), part="afternoon")),
+    ("8 tonight", expect("book", d=D(3, 4), t=T(20), part="evening")),
+    ("12 o'clock in the afternoon", expect("book", t=T(12), part="afternoon")),
+    # clock times typed without the colon
+    ("330 pm", expect("book", t=T(15, 30))),
+    ("at 1030", expect("book", t=T(10, 30))),
+    ("1130am", expect("book", t=T(11, 30))),
+    ("after work", expect("book", part="evening")),
+    ("first thing", expect("book", part="morning")),
+    ("first thing tomorrow", expect("book", d=D(3, 5), part="morning")),
+    # days of the month in words (the 1st is days gone: a slip, as "March 1" above)
+    ("the first of March", expect("book", d=D(3, 1), problem="past")),
+    ("on the third", expect("book", d=D(4, 3))),
+    ("the twenty-first", expect("book", d=D(3, 21))),
+    ("march twenty first", expect("book", d=D(3, 21))),
+    # the nth weekday of a month
+    ("the first Tuesday of next month", expect("book", d=D(4, 7))),
+    ("the second monday in april", expect("book", d=D(4, 13))),
+    ("the last friday of the month", expect("book", d=D(3, 27))),
+    # a day number right after a weekday is the day of the month, never an hour
+    ("saturday the 14th", expect("book", d=D(3, 14))),
+    ("sat 14th", expect("book", d=D(3, 14))),
+    ("Saturday 14", expect("book", d=D(3, 14))),
 ]
 
 
@@ -400,7 +441,7 @@ def test_as_json_has_exactly_the_contract_keys_in_iso_form():
     assert set(data) == JSON_KEYS
     assert data == {"intent": "book", "date": "2026-03-05", "time": "09:15",
                     "part_of_day": None, "provider": "okafor", "appointment_type": None,
-                    "urgency": "urgent", "choice": None}
+                    "urgency": "urgent", "choice": None, "language": "en"}
     json.dumps(data)
 
 
@@ -480,3 +521,358 @@ def test_a_reference_number_is_read_and_is_never_a_time(text, intent, reference,
     understood = understand(text, NOW, VOCABULARY)
     assert (understood.intent, understood.reference, understood.time) == (
         intent, reference, time_)
+
+
+@pytest.mark.parametrize("text, reference", [
+    ("call me on 5551234567", None), ("call me at 555 123 4567", None), ("in 2026", None),
+    ("by 2026", None), ("#1030", 1030), ("appointment 1030", 1030), ("ref 1130", 1130),
+    ("1030", None), ("330", None), ("I was born in 1985", None),
+])
+def test_numbers_that_are_no_clock_time_stay_no_time(text, reference):
+    understood = understand(text, NOW, VOCABULARY)
+    assert (understood.time, understood.reference) == (None, reference)
+
+
+@pytest.mark.parametrize("text, date_, time_", [
+    ("friday, 10", D(3, 6), T(10)),             # the comma keeps it an hour
+    ("friday 10am", D(3, 6), T(10)),
+    ("friday 10 am", D(3, 6), T(10)),
+    ("monday 9:30", D(3, 9), T(9, 30)),
+    ("tuesday 3 in the afternoon", D(3, 10), T(15)),
+    ("friday 2 or 3", D(3, 6), T(14)),
+    ("friday 10", D(3, 10), None),              # the 10th, a Tuesday: the day number wins
+    ("friday 10 for a checkup", D(3, 10), None),
+    ("friday 10 morning", D(3, 6), T(10)),
+    ("saturday 14 at 3", D(3, 14), T(15)),
+    ("monday 2 kids need flu shots", D(3, 9), None),
+    ("thu 5th at 2", D(3, 5), T(14)),
+])
+def test_a_number_after_a_weekday_is_an_hour_only_when_it_reads_as_one(text, date_, time_):
+    understood = understand(text, NOW, VOCABULARY)
+    assert (understood.date, understood.time) == (date_, time_)
+
+
+@pytest.mark.parametrize("text, date_, problem", [
+    ("the first of next month", D(4, 1), None),
+    ("the fifth of this month", D(3, 5), None),
+    ("on the thirty-first", D(3, 31), None),
+    ("the second of march", D(3, 2), "past"),
+    ("the twentieth, please", D(3, 20), None),
+    ("the twelfth at 3", D(3, 12), None),
+    ("the first monday of the month", D(3, 2), "past"),    # this month's, though gone
+    ("the fifth monday of april", None, "impossible"),     # April 2026 has four
+    ("the first tuesday in october", D(10, 6), None),
+    ("the last sunday of february", D(2, 22), "past"),      # days gone: a slip
+    ("the last sunday of january", D(1, 31, 2027), None),   # weeks gone: next year's
+    ("the 2nd thursday of next month", D(4, 9), None),
+])
+def test_days_named_by_their_place_in_the_month(text, date_, problem):
+    understood = understand(text, NOW, VOCABULARY)
+    assert (understood.date, understood.date_problem) == (date_, problem)
+
+
+@pytest.mark.parametrize("text, date_", [
+    ("first thing tomorrow", D(3, 5)), ("the first available", None),
+    ("the second one at 3", None), ("for the first time", None), ("my first visit", None),
+    ("the third floor", None), ("second opinion please", None),
+])
+def test_first_and_second_are_no_day_of_the_month_by_themselves(text, date_):
+    assert understand(text, NOW, VOCABULARY).date == date_
+
+
+@pytest.mark.parametrize("text, time_", [
+    ("ten to 7", T(6, 50)),                      # the clinic-hours rule reads the hour said
+    ("quarter to 1 in the afternoon", T(12, 45)),
+    ("twenty to 8 tonight", T(19, 40)),
+    ("quarter to 12pm", T(11, 45)),
+    ("10 minutes past 2", T(14, 10)),
+    ("at seven oh five am", T(7, 5)),
+    ("around ten thirty", T(10, 30)),
+    ("at 0930", T(9, 30)),
+    ("tomorrow 230", T(14, 30)),
+    ("good morning 2 questions", None),        # a greeting is no part of day for an hour
+    ("can I get one tonight", None),             # "one" is a visit here, not 1 o'clock
+    ("10 to 5", None),                           # a range, not 16:50
+])
+def test_minutes_words_and_parts_of_day_around_an_hour(text, time_):
+    assert understand(text, NOW, VOCABULARY).time == time_
+
+
+def test_am_or_pm_said_with_a_time_in_words_names_no_part_of_day():
+    assert understand("three pm", NOW).part_of_day is None
+    assert understand("3pm", NOW).part_of_day is None
+    assert understand("tomorrow pm", NOW).part_of_day == "afternoon"
+
+
+# ---------------------------------------------------------------------------------------------
+# A published corpus: Facebook Duckling's English time corpus, `Duckling/Time/EN/Corpus.hs`
+# (github.com/facebook/duckling, BSD licence), the expressions of its `allExamples` (and the US
+# `defaultCorpus` extras) that a patient booking a visit could text. Duckling resolves them
+# against Tuesday 2013-02-12 04:30; the expectations here are recomputed for this file's NOW
+# under this engine's rules, where those differ on purpose from Duckling's: "next tuesday" is the
+# coming Tuesday, a bare hour is read in clinic hours ("3:30" is 15:30, "at 4:23" 16:23), a date
+# without a year at most a month gone is that past date, and a weekday with a date keeps the date
+# (so "Fri, Jul 18" is July 18th although it is a Saturday in 2026).
+# Left out, as nothing a clinic bot should book from: "now"/"right now", past days ("yesterday",
+# "last tuesday", "last week", "3 weeks ago"), whole weeks, months, quarters, seasons and years
+# ("this week", "next month", "October 2014", "this quarter", "this summer", "last year",
+# "1954"), holidays ("thanksgiving", "christmas", "mother's day"), durations in seconds, minutes
+# and hours ("in 15 minutes", "in 2.5 hours"), ranges and intervals ("July 13-15", "9:30 -
+# 11:00", "3-4pm", "next 3 days", "within 2 weeks"), time zones ("4pm CET"), "by EOD",
+# "early/mid/late March", weekends, British "half three", one-letter meridiems ("3:15p") and
+# "ish", "at 3 15" (its own negative corpus has "3 30"), "friday after next", and weekdays that
+# disagree with their date under this NOW ("Tuesday the 19th": read as the 19th).
+
+DUCKLING_EN = [
+    # (expression, date, time, part of day, date problem)
+    ("today", D(3, 4), None, None, None),
+    ("tomorrow", D(3, 5), None, None, None),
+    ("monday", D(3, 9), None, None, None),
+    ("mon.", D(3, 9), None, None, None),
+    ("this monday", D(3, 9), None, None, None),
+    ("tuesday", D(3, 10), None, None, None),
+    ("thursday", D(3, 5), None, None, None),
+    ("thu", D(3, 5), None, None, None),
+    ("thu.", D(3, 5), None, None, None),
+    ("friday", D(3, 6), None, None, None),
+    ("fri", D(3, 6), None, None, None),
+    ("fri.", D(3, 6), None, None, None),
+    ("saturday", D(3, 7), None, None, None),
+    ("sat", D(3, 7), None, None, None),
+    ("sat.", D(3, 7), None, None, None),
+    ("sunday", D(3, 8), None, None, None),
+    ("sun", D(3, 8), None, None, None),
+    ("sun.", D(3, 8), None, None, None),
+    ("the 1st of march", D(3, 1), None, None, "past"),
+    ("first of march", D(3, 1), None, None, "past"),
+    ("march first", D(3, 1), None, None, "past"),
+    ("march 3", D(3, 3), None, None, "past"),
+    ("march 3 2015", D(3, 3, 2015), None, None, "past"),
+    ("march 3rd 2015", D(3, 3, 2015), None, None, "past"),
+    ("march third 2015", D(3, 3, 2015), None, None, "past"),
+    ("3/3/2015", D(3, 3, 2015), None, None, "past"),
+    ("2015-03-03", D(3, 3, 2015), None, None, "past"),
+    ("on the 15th", D(3, 15), None, None, None),
+    ("the 15th of february", D(2, 15), None, None, "past"),
+    ("15 of february", D(2, 15), None, None, "past"),
+    ("february the 15th", D(2, 15), None, None, "past"),
+    ("february 15", D(2, 15), None, None, "past"),
+    ("15th february", D(2, 15), None, None, "past"),
+    ("Aug 8", D(8, 8), None, None, None),
+    ("Fri, Jul 18", D(7, 18), None, None, None),
+    ("Jul 18, Fri", D(7, 18), None, None, None),
+    ("April 14, 2015", D(4, 14, 2015), None, None, "past"),
+    ("next tuesday", D(3, 10), None, None, None),
+    ("around next tuesday", D(3, 10), None, None, None),
+    ("next week", D(3, 9), None, None, None),
+    ("around next week", D(3, 9), None, None, None),
+    ("next wednesday", D(3, 11), None, None, None),
+    ("wednesday of next week", D(3, 11), None, None, None),
+    ("wednesday next week", D(3, 11), None, None, None),
+    ("next monday", D(3, 9), None, None, None),
+    ("the day after tomorrow", D(3, 6), None, None, None),
+    ("day after tomorrow 5pm", D(3, 6), T(17), None, None),
+    ("last Monday of March", D(3, 30), None, None, None),
+    ("first tuesday of october", D(10, 6), None, None, None),
+    ("first tuesday in october", D(10, 6), None, None, None),
+    ("third tuesday of september 2014", D(9, 16, 2014), None, None, "past"),
+    ("at 3am", None, T(3), None, None),
+    ("3 in the AM", None, T(3), "morning", None),
+    ("at 3 AM", None, T(3), None, None),
+    ("3 oclock am", None, T(3), "morning", None),
+    ("at three am", None, T(3), None, None),
+    ("3:18am", None, T(3, 18), None, None),
+    ("at 3pm", None, T(15), None, None),
+    ("@ 3pm", None, T(15), None, None),
+    ("3PM", None, T(15), None, None),
+    ("3pm", None, T(15), None, None),
+    ("3 oclock pm", None, T(15), "afternoon", None),
+    ("3 o'clock in the afternoon", None, T(15), "afternoon", None),
+    ("3pm approximately", None, T(15), None, None),
+    ("at about 3pm", None, T(15), None, None),
+    ("at 15 past 3pm", None, T(15, 15), None, None),
+    ("a quarter past 3pm", None, T(15, 15), None, None),
+    ("3:15 in the afternoon", None, T(15, 15), "afternoon", None),
+    ("15:15", None, T(15, 15), None, None),
+    ("3:15pm", None, T(15, 15), None, None),
+    ("3:15PM", None, T(15, 15), None, None),
+    ("at 20 past 3pm", None, T(15, 20), None, None),
+    ("3:20 in the afternoon", None, T(15, 20), "afternoon", None),
+    ("twenty after 3pm", None, T(15, 20), None, None),
+    ("at three twenty", None, T(15, 20), None, None),
+    ("at half past three pm", None, T(15, 30), None, None),
+    ("half past 3 pm", None, T(15, 30), None, None),
+    ("15:30", None, T(15, 30), None, None),
+    ("3:30pm", None, T(15, 30), None, None),
+    ("330 p.m.", None, T(15, 30), None, None),
+    ("3:30 p m", None, T(15, 30), None, None),
+    ("3:30", None, T(15, 30), None, None),
+    ("nine fifty nine a m", None, T(9, 59), None, None),
+    ("a quarter to noon", None, T(11, 45), None, None),
+    ("11:45am", None, T(11, 45), None, None),
+    ("15 to noon", None, T(11, 45), None, None),
+    ("8 tonight", D(3, 4), T(20), "evening", None),
+    ("eight tonight", D(3, 4), T(20), "evening", None),
+    ("8 this evening", D(3, 4), T(20), "evening", None),
+    ("at 8 in the evening", None, T(20), "evening", None),
+    ("in the evening at eight", None, T(20), "evening", None),
+    ("at 7:30 PM on Fri, Sep 20", D(9, 20), T(19, 30), None, None),
+    ("at 9am on Saturday", D(3, 7), T(9), None, None),
+    ("on Saturday for 9am", D(3, 7), T(9), None, None),
+    ("in a week", D(3, 11), None, None, None),
+    ("in 1 week", D(3, 11), None, None, None),
+    ("in 7 days", D(3, 11), None, None, None),
+    ("in a day", D(3, 5), None, None, None),
+    ("a day from now", D(3, 5), None, None, None),
+    ("today at 2pm", D(3, 4), T(14), None, None),
+    ("at 2pm", None, T(14), None, None),
+    ("3pm tomorrow", D(3, 5), T(15), None, None),
+    ("until 2:00pm", None, T(14), None, None),
+    ("after 2 pm", None, T(14), None, None),
+    ("from 2 pm", None, T(14), None, None),
+    ("before 11 am", None, T(11), None, None),
+    ("by 2:00pm", None, T(14), None, None),
+    ("in the afternoon", None, None, "afternoon", None),
+    ("after lunch", None, None, "afternoon", None),
+    ("10:30", None, T(10, 30), None, None),
+    ("approximately 1030", None, T(10, 30), None, None),
+    ("this morning", D(3, 4), None, "morning", None),
+    ("this evening", D(3, 4), None, "evening", None),
+    ("tonight", D(3, 4), None, "evening", None),
+    ("at 12pm", None, T(12), None, None),
+    ("at noon", None, T(12), None, None),
+    ("at 12am", None, T(0), None, None),
+    ("at midnight", None, T(0), None, None),
+    ("tomorrow afternoon at 5", D(3, 5), T(17), "afternoon", None),
+    ("at 5 tomorrow afternoon", D(3, 5), T(17), "afternoon", None),
+    ("at 5pm tomorrow", D(3, 5), T(17), None, None),
+    ("tomorrow at 5pm", D(3, 5), T(17), None, None),
+    ("tomorrow afternoon", D(3, 5), None, "afternoon", None),
+    ("tomorrow evening", D(3, 5), None, "evening", None),
+    ("tomorrow at lunch", D(3, 5), None, "afternoon", None),
+    ("monday mOrnIng", D(3, 9), None, "morning", None),
+    ("monday early morning", D(3, 9), None, "morning", None),
+    ("february the 15th in the morning", D(2, 15), None, "morning", "past"),
+    ("15 of february in the morning", D(2, 15), None, "morning", "past"),
+    ("on the first", D(4, 1), None, None, None),
+    ("the 1st", D(4, 1), None, None, None),
+    ("at 1030", None, T(10, 30), None, None),
+    ("around 1030", None, T(10, 30), None, None),
+    ("ten thirty am", None, T(10, 30), None, None),
+    ("at 730 in the evening", None, T(19, 30), "evening", None),
+    ("seven thirty p.m.", None, T(19, 30), None, None),
+    ("tonight at 11", D(3, 4), T(23), "evening", None),
+    ("4:23am", None, T(4, 23), None, None),
+    ("four twenty-three a m", None, T(4, 23), None, None),
+    ("4th of July", D(7, 4), None, None, None),
+    ("4 of july", D(7, 4), None, None, None),
+    ("2/15", D(2, 15), None, None, "past"),
+    ("on 2/15", D(2, 15), None, None, "past"),
+    ("4/25 at 4:00pm", D(4, 25), T(16), None, None),
+    ("1:30 PM on Sat, Sep 21", D(9, 21), T(13, 30), None, None),
+    ("at 1:30pm", None, T(13, 30), None, None),
+    ("1:30pm", None, T(13, 30), None, None),
+]
+
+# Duckling's negative corpus: none of these is a time (or a date).
+DUCKLING_EN_NEGATIVE = ["laughing out loud", "1 adult", "we are separated", "25", "this is the one",
+                        "in 61", "this one", "this past one", "at single", "at a couple of",
+                        "at a few", "at dozens", "single o'clock", "dozens o'clock", "rat 6",
+                        "3 30", "three twenty", "at 650.650.6500", "at 650-650-6500",
+                        "two sixty a m"]
+
+
+@pytest.mark.parametrize("text, date_, time_, part, problem", DUCKLING_EN,
+                         ids=[e[0] for e in DUCKLING_EN])
+def test_duckling_english_corpus_expressions_are_understood(text, date_, time_, part, problem):
+    understood = understand(text, NOW, VOCABULARY)
+    assert (understood.date, understood.time, understood.part_of_day, understood.date_problem) == (
+        date_, time_, part, problem)
+
+
+@pytest.mark.parametrize("text", DUCKLING_EN_NEGATIVE)
+def test_duckling_english_negative_corpus_names_no_time(text):
+    understood = understand(text, NOW, VOCABULARY)
+    assert (understood.date, understood.time) == (None, None)
+
+
+def test_the_corpus_table_keeps_at_least_forty_expressions():
+    assert len(DUCKLING_EN) >= 40 and len({e[0] for e in DUCKLING_EN}) == len(DUCKLING_EN)
+
+
+# ---------------------------------------------------------------------------------------------
+# Typos in the words that matter.
+
+TYPOS = [
+    ("i wnat to bok an apointmnt for a chek up on firday",
+     expect("book", d=D(3, 6), kind="checkup")),
+    ("need a checkup on firday", expect("book", d=D(3, 6), kind="checkup")),
+    ("cancle my appointment", expect("cancel")),
+    ("CANCLE", expect("cancel")),
+    ("reschedual", expect("reschedule")),
+    ("i need to reschedual my apointment", expect("reschedule")),
+    ("tomorow", expect("book", d=D(3, 5))),
+    ("tmorrow", expect("book", d=D(3, 5))),
+    ("tommorow at 3", expect("book", d=D(3, 5), t=T(15))),
+    ("wensday", expect("book", d=D(3, 11))),
+    ("thrusday aftrnoon", expect("book", d=D(3, 5), part="afternoon")),
+    ("saterday morning", expect("book", d=D(3, 7), part="morning")),
+    ("febuary 3", expect("book", d=D(2, 3), problem="past")),
+    ("septmber 9", expect("book", d=D(9, 9))),
+    ("any availible times", expect("book")),
+    ("can i get a vacination", expect("book", kind="vaccination")),
+    ("teeth cleening", expect("book", kind="cleaning")),
+    ("with dr okafr", expect("book", provider="okafor")),
+    ("doctor lindqvst friday", expect("book", d=D(3, 6), provider="lindqvist")),
+]
+
+
+@pytest.mark.parametrize("text, expected", TYPOS, ids=[p[0][:40] for p in TYPOS])
+def test_a_typo_in_a_word_that_matters_is_read_as_that_word(text, expected):
+    assert _fields(understand(text, NOW, VOCABULARY)) == expected
+
+
+# Near misses: real words one or two letters from a word the rules read, and the short words
+# that stay exactly what they are. Each is left exactly as written.
+NEAR_MISSES = [
+    "i have cancer", "any chance you have friday", "a moth got in", "in mourning this week",
+    "look for an appointment", "man i need a checkup", "small fry", "we got wed in june",
+    "sat in the waiting room", "the march for science", "i need a new physics tutor",
+    "my vacation is next week", "the sundae was great", "is there something earlier",
+    "she was appointed in may", "booking blocked", "fewer visits", "a bad cough",
+    "im feeling fine", "clearing my throat", "i want to consult dr okafor", "spring break",
+    "the door was locked", "monday or sunday", "a short shot", "check the mouth",
+    "moaning all night", "stop", "start", "help", "stpo", "strat", "hlep", "unstop", "info",
+    "quit", "stopall", "unsubscribe", "electrocardiogram", "months", "cancelled", "canceled",
+]
+
+
+@pytest.mark.parametrize("text", NEAR_MISSES)
+def test_a_real_word_or_a_short_word_is_never_corrected_into_another(text):
+    assert correct_typos(text, VOCABULARY) == text
+    assert correct_typos(text) == text
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("I have cancer", "unknown"), ("any chance you have friday?", "book"),
+    ("stpo", "unknown"), ("hlep", "unknown"), ("strat", "unknown"), ("STOP", "stop"),
+    ("cancle", "cancel"),                       # a typo is an intent, never an SMS keyword
+    ("look at my appointments", "list"),
+])
+def test_near_misses_keep_their_meaning_and_keywords_stay_exact(text, intent):
+    assert understand(text, NOW, VOCABULARY).intent == intent
+
+
+def test_typos_are_corrected_to_the_clinics_own_words():
+    clinic = SimpleNamespace(
+        providers=[SimpleNamespace(key="moreau", name="Nurse Celine Moreau",
+                                   aliases=("nurse moreau",))],
+        appointment_types=[SimpleNamespace(key="ultrasound", name="Abdominal ultrasound",
+                                           synonyms=("sonogram",))],
+    )
+    vocabulary = Vocabulary.from_clinic(clinic)
+    assert understand("nurse moreu", NOW, vocabulary).provider == "moreau"
+    assert understand("an ultrasund", NOW, vocabulary).appointment_type == "ultrasound"
+    assert understand("a sonagram tomorow", NOW, vocabulary).appointment_type == "ultrasound"
+    # Without that vocabulary those words mean nothing, and stay as they are.
+    assert correct_typos("nurse moreu an ultrasund") == "nurse moreu an ultrasund"
