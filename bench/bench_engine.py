@@ -1,10 +1,13 @@
 """Benchmark: one turn of the local engine (understand + decide, database included).
 
-Target (issue 2): median under 2 ms. Each simulated patient has a full conversation (greeting,
-booking with name, day and choice, listing, cancelling) on the demo clinic in a SQLite file, so the
-figures include the audit inserts, session load/save and slot searches of real turns.
-Baseline, measured in the same run: one bare write transaction on the same database (BEGIN,
-INSERT one row, COMMIT), the floor any turn that records something pays.
+Targets (issues 2 and 14): median under 2 ms, for English and for Spanish conversations
+(reported apart); telling a message's language under 0.1 ms. Each simulated patient has a full
+conversation (greeting, booking with name, day and choice, listing, cancelling) on the demo
+clinic in a SQLite file, half of them in English and half in Spanish, so the figures include the
+audit inserts, session load/save and slot searches of real turns.
+Baselines, measured in the same run: one bare write transaction on the same database (BEGIN,
+INSERT one row, COMMIT), the floor any turn that records something pays; and, for telling the
+language, lower-casing the same message (the least any reading of it costs).
 
     .venv/bin/python bench/bench_engine.py [--patients 150] [--database-url URL]
 """
@@ -24,11 +27,17 @@ from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from app import build_services  # noqa: E402
+from bot import language  # noqa: E402
 from bot.messages import InboundMessage  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
-SCRIPT = ["hi", "book a checkup tomorrow", "Jordan Testperson", "2", "my appointments",
-          "cancel my appointment", "yes", "book a vaccination next tuesday afternoon", "1"]
+SCRIPTS = {
+    "English": ["hi", "book a checkup tomorrow", "Jordan Testperson", "2", "my appointments",
+                "cancel my appointment", "yes", "book a vaccination next tuesday afternoon", "1"],
+    "Spanish": ["hola", "quiero un chequeo para mañana", "María Ejemplo", "2", "mis citas",
+                "cancelar mi cita", "sí", "quiero una vacuna el martes que viene por la tarde",
+                "1"],
+}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -60,27 +69,44 @@ def main() -> None:
             connection.execute(text("INSERT INTO bench_baseline (v) VALUES (:v)"), {"v": str(i)})
         baseline.append((time.perf_counter() - started) * 1000)
 
-    timings: dict[str, list[float]] = {line: [] for line in SCRIPT}
+    timings = {name: {line: [] for line in script} for name, script in SCRIPTS.items()}
     for patient in range(args.patients):
         phone = f"+1212555{patient:04d}"
-        for step, line in enumerate(SCRIPT):
+        name = "English" if patient % 2 == 0 else "Spanish"    # interleaved: the same drift
+        for step, line in enumerate(SCRIPTS[name]):
             clock_now[0] = now + timedelta(minutes=patient % 600, seconds=step)
             message = InboundMessage("console", phone, line, f"{patient}-{step}", clock_now[0])
             started = time.perf_counter()
             engine.handle(message)
-            timings[line].append((time.perf_counter() - started) * 1000)
+            timings[name][line].append((time.perf_counter() - started) * 1000)
 
-    every = [t for values in timings.values() for t in values]
     base = statistics.median(baseline)
-    median = statistics.median(every)
-    print(f"engine turn, {len(every)} turns over {args.patients} patients on "
-          f"{services.engine.dialect.name}")
-    print(f"  median {median:.3f} ms   p90 {percentile(every, 90):.3f} ms   "
-          f"p99 {percentile(every, 99):.3f} ms   (target: median < 2 ms)")
+    print(f"engine turn, {args.patients} patients on {services.engine.dialect.name}, "
+          f"half in English, half in Spanish")
     print(f"  baseline (one bare write transaction): median {base:.3f} ms")
-    print(f"  ratio turn / baseline: {median / base:.1f}x")
-    for line, values in timings.items():
-        print(f"    {statistics.median(values):7.3f} ms  {line!r}")
+    for name, lines in timings.items():
+        every = [t for values in lines.values() for t in values]
+        median = statistics.median(every)
+        print(f"  {name}: {len(every)} turns, median {median:.3f} ms   p90 "
+              f"{percentile(every, 90):.3f} ms   p99 {percentile(every, 99):.3f} ms   "
+              f"(target: median < 2 ms; {median / base:.1f}x the baseline)")
+        for line, values in lines.items():
+            print(f"    {statistics.median(values):7.3f} ms  {line!r}")
+
+    texts = [line for script in SCRIPTS.values() for line in script]
+    rounds = 2000
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for line in texts:
+            language.tell(line)
+    told = (time.perf_counter() - started) / (rounds * len(texts)) * 1000
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for line in texts:
+            line.lower()
+    lowered = (time.perf_counter() - started) / (rounds * len(texts)) * 1000
+    print(f"  telling the language: {told * 1000:.1f} us a message (target < 100 us); "
+          f"lower-casing it: {lowered * 1000:.2f} us ({told / lowered:.0f}x)")
     services.engine.dispose()
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextvars
 from contextlib import contextmanager
 from datetime import date, datetime, time
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -88,12 +88,24 @@ _ = gettext
 
 
 def day_text(day: date) -> str:
-    lang = _current.get()
-    return format_date(day, _DAY_FORMAT[lang], locale=LOCALES[lang])
+    return _day_text(_current.get(), day)
 
 
 def time_text(moment: datetime | time) -> str:
-    return format_time(moment, _TIME_FORMAT, locale=LOCALES[_current.get()])
+    clock = moment.time() if isinstance(moment, datetime) else moment
+    return _time_text(_current.get(), clock)
+
+
+# Babel formats in about 10 microseconds; an offer names the same few days and times again and
+# again, so each is formatted once per language.
+@lru_cache(maxsize=1024)
+def _day_text(lang: str, day: date) -> str:
+    return format_date(day, _DAY_FORMAT[lang], locale=LOCALES[lang])
+
+
+@lru_cache(maxsize=1024)
+def _time_text(lang: str, clock: time) -> str:
+    return format_time(clock, _TIME_FORMAT, locale=LOCALES[lang])
 
 
 def weekday_names() -> list[str]:

@@ -626,3 +626,22 @@ def test_long_messages_are_trimmed_to_the_turns_budget(chat, model):
         chat.text(f"Message {turn}: " + "I'd like to see what is open next week please. " * 20)
         assert sum(estimate_tokens(r) for r in model.requests[before:]) < 3000
     model.done()
+
+
+def test_a_spanish_patient_is_answered_in_spanish_and_the_tools_stay_english(chat, model,
+                                                                            sessions):
+    model.script(
+        tool_use(("find_slots", {"appointment_type": "checkup", "date": TOMORROW})),
+        answer("Mañana tengo las 8:00, 8:15 o 8:30. ¿Cuál prefiere?"),
+        tool_use(("book_appointment", {"slot_id": "slot-1"})),
+        answer(""))                                 # the model breaks after booking
+
+    assert chat.text("Hola, necesito un chequeo para mañana").startswith("Mañana tengo")
+    system = model.requests[0]["system"][0]["text"]
+    assert "Write to the patient in Spanish." in system
+    when = result_json(model.requests[1])["slots"][0]["when"]
+    assert when.startswith("Thu Mar 5 at ")           # tool results: one language, English
+    # The change is told from the tool's result, in the patient's language.
+    told = chat.text("la primera")
+    assert told.startswith("Su cita está reservada: Chequeo general con ")
+    assert len(appointments(sessions)) == 1

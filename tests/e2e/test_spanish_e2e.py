@@ -14,7 +14,7 @@ from jobs.runner import Jobs
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent
 from scheduler.patients import find_patient
 from tests.clock import Clock
-from tests.twilio_support import NOW, Phone, sms_settings
+from tests.twilio_support import NOW, Phone, sms_settings, twiml_messages
 
 PHONE = "+12125550123"
 NEW_YORK = ZoneInfo("America/New_York")
@@ -165,5 +165,36 @@ def test_the_staff_channel_is_told_the_patients_language(tmp_path, fake_twilio, 
     [notice] = fake_slack.wait_for("chat.postMessage", where=lambda p: p["channel"] == STAFF_CHANNEL)
     assert notice["text"].startswith("New booking #1 by patient #1 (SMS, speaks Spanish): ")
     assert "Ana" not in json.dumps(notice)
+    # On the appointment too, for the staff member who looks the patient up.
+    from scheduler import staff_users
+    from tests.slack_support import STAFF, SlackClient
+    services = services_of(app)
+    with services.sessions.begin() as db:
+        staff_users.add_user(db, STAFF, "staff", added_by="test", now=NOW)
+    response, url = SlackClient(app.test_client(), fake_slack).command(STAFF, "/appt",
+                                                                       "find 212-555-0123")
+    assert response.status_code == 200
+    assert "Ana Ejemplo (speaks Spanish) (patient #1)" in fake_slack.answer_to(url)["text"]
     from adapters import slack as slack_adapter
     app.extensions[slack_adapter.EXTENSION].close()
+
+
+@pytest.mark.parametrize("text, answered_in", [
+    ("vorrei cancellare il mio appuntamento di domani", "es"),      # Italian
+    ("je voudrais annuler mon rendez-vous de demain", "es"),        # French
+    ("Ich möchte meinen Termin morgen absagen", "en"),              # German: nothing to tell
+    ("can you cancelar mi appointment mañana please", "en"),        # mixed
+])
+def test_other_and_mixed_languages_get_a_clear_answer_and_nothing_changes(phone, services,
+                                                                          text, answered_in):
+    for setup in ("book a checkup tomorrow", "YES", "Jordan Testperson", "1"):
+        phone.text(setup)
+    [appointment] = appointments(services)
+    response = phone.post(text)
+    assert response.status_code == 200
+    answer = "\n".join(twiml_messages(response.get_data()))
+    assert answer                                              # a reply, never silence or a 500
+    if answered_in == "es":
+        assert answer.startswith("Lo siento, aqui solo puedo leer español e inglés")
+    [same] = appointments(services)
+    assert same.status == AppointmentStatus.BOOKED and same.start_at == appointment.start_at
