@@ -69,16 +69,14 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_cl
             install_clinic(session, clinic)
     i18n.check_catalogs()      # a missing translation stops the start, not a patient's turn
     audit = AuditTrail(vault)
-    # REMINDER_OFFSETS and QUIET_HOURS for the planner (bot/tools.py) and the sender.
-    from jobs import reminders
-    reminders.configure(reminders.ReminderPolicy.from_settings(settings))
     # Patients' bookings, red flags and undelivered texts, told to SLACK_STAFF_CHANNEL after
     # commit (a no-op without Slack). Imported here: adapters/slack.py loads slack_sdk.
     from adapters import slack
     slack.staff_notifier(settings, clinic).watch(audit)
     store = SessionStore(vault, settings.session_timeout)
     conversation = ConversationEngine(sessions=factory, clinic=clinic, vault=vault, audit=audit,
-                                      store=store, clock=clock, llm=_llm(settings, clinic))
+                                      store=store, clock=clock, llm=_llm(settings, clinic),
+                                      reminder_policy=settings.reminder_policy())
     sender: Sender
     if settings.twilio_configured:
         sender = TwilioSender(settings, factory, vault, audit, clock)

@@ -163,7 +163,8 @@ class SlackStaffApp:
         self.services = services
         self.clinic: Clinic = services.clinic
         self.desk = StaffDesk(sessions=services.sessions, clinic=services.clinic,
-                              vault=services.vault, audit=services.audit, clock=services.clock)
+                              vault=services.vault, audit=services.audit, clock=services.clock,
+                              reminder_policy=services.settings.reminder_policy())
         self.admin = AdminDesk(sessions=services.sessions, clinic=services.clinic,
                                vault=services.vault, audit=services.audit, clock=services.clock,
                                audit_mirror=audit_mirror(services.settings))

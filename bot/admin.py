@@ -18,7 +18,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduler import records, staff_users
+from scheduler import records, reminders, staff_users
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
 from scheduler.models import AuditEvent, Patient
@@ -144,7 +144,6 @@ class AdminDesk:
         which = args[0].lower() if args else "pending"
         if len(args) > 1 or which not in ("pending", "failed"):
             return StaffAnswer(say.usage(say.ADMIN_USAGE["reminders"]), ok=False)
-        from jobs import reminders   # the reminder store (jobs/reminders.py)
         zone = self.clinic.zone
         with self.sessions() as db:
             total = reminders.count_by_status(db, which)

@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
 from scheduler.patients import find_or_create_patient
+from scheduler.reminders import ReminderPolicy
 
 from . import dialogue, i18n, language, logfiles, reminder_replies, replies, segments, triage
 from .audit import AuditTrail
@@ -117,10 +118,12 @@ class ModelTurn:
 class ConversationEngine:
     def __init__(self, *, sessions: sessionmaker[Session], clinic: Clinic, vault: Vault,
                  audit: AuditTrail, store: SessionStore, clock: Callable[[], datetime],
-                 llm: BedrockEngine | None = None):
+                 llm: BedrockEngine | None = None,
+                 reminder_policy: ReminderPolicy = ReminderPolicy()):
         self.sessions, self.clinic, self.vault = sessions, clinic, vault
         self.audit, self.store, self.clock = audit, store, clock
         self.llm = llm   # the Bedrock engine when configured; the local dialogue otherwise
+        self.reminder_policy = reminder_policy
         self._turn_locks: weakref.WeakValueDictionary[tuple[str, str], threading.Lock] = (
             weakref.WeakValueDictionary())
         self._turn_locks_lock = threading.Lock()
@@ -128,7 +131,8 @@ class ConversationEngine:
         self.sms_policy = SmsPolicy(clinic, vault, store)
         # Staff and admins (Slack DMs, the staff console): their own scope, bot/staff_chat.py.
         self.staff = StaffChat(StaffDesk(sessions=sessions, clinic=clinic, vault=vault,
-                                         audit=audit, clock=clock), store)
+                                         audit=audit, clock=clock,
+                                         reminder_policy=reminder_policy), store)
 
     @property
     def engine_status(self) -> str:
@@ -207,7 +211,7 @@ class ConversationEngine:
                               open_tools=lambda: self._tools(caller, turn.now))
         with self.sessions.begin() as db:
             self._hold_person(db, message)
-            turn.tools = SchedulingTools(db, self.clinic, self.audit, caller, turn.now)
+            turn.tools = self._scheduling(db, caller, turn.now)
             turn.patient = db.merge(turn.patient, load=False)   # as phase 1 committed it
             new_state = self.llm.settle(turn, pending.state, answer, channel=message.channel,
                                         local=dialogue.respond)
@@ -221,7 +225,11 @@ class ConversationEngine:
     def _tools(self, caller: Caller, now: datetime) -> Iterator[SchedulingTools]:
         """The scheduling tools for one of the model's tool calls, in a short transaction."""
         with self.sessions.begin() as db:
-            yield SchedulingTools(db, self.clinic, self.audit, caller, now)
+            yield self._scheduling(db, caller, now)
+
+    def _scheduling(self, db: Session, caller: Caller, now: datetime) -> SchedulingTools:
+        return SchedulingTools(db, self.clinic, self.audit, caller, now,
+                               policy=self.reminder_policy)
 
     @staticmethod
     def _outbound(message: InboundMessage,
@@ -377,7 +385,7 @@ class ConversationEngine:
         # it is kept with the conversation's state for as long as that lasts.
         caller = Caller(role="patient", channel=message.channel, patient_id=patient.id,
                         urgent_care=triage.urgent_care(text) or state.pop(URGENT_CARE, None))
-        tools = SchedulingTools(db, self.clinic, self.audit, caller, now)
+        tools = self._scheduling(db, caller, now)
         turn = dialogue.Turn(text=text, understanding=understanding, patient=patient,
                              tools=tools, clinic=self.clinic, vault=self.vault, now=now)
         # A bare C/R/X after a reminder, or YES/NO to a waitlist offer (bot/reminder_replies.py).

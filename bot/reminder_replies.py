@@ -2,7 +2,7 @@
 
 A bare "C", "R" or "X" (any case, punctuation ignored) means something only right after a reminder:
 it answers the last reminder sent to the patient in the last 48 hours, if that appointment is still
-upcoming (jobs/reminders.py `last_reminded`). "C" (or a yes in words: "Yes", "ok see you then",
+upcoming (scheduler/reminders.py `last_reminded`). "C" (or a yes in words: "Yes", "ok see you then",
 "I'll be there", as the first message since the reminder, when no waitlist offer and no question
 waits) confirms it (`Appointment.confirmed_at`), "R" starts the dialogue's reschedule flow for it,
 "X" asks "Reply X again to confirm" and the second X (or YES) cancels it. In Spanish also
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs import reminders
+from scheduler import reminders
 from scheduler import waitlist
 from scheduler.availability import Slot
 from scheduler.errors import SchedulingError

@@ -14,6 +14,8 @@ from typing import Mapping
 
 from dotenv import load_dotenv
 
+from scheduler.reminders import ReminderPolicy
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CLINIC = ROOT / "scheduler" / "demo_clinic.toml"
 
@@ -59,6 +61,10 @@ class Settings:
     web_chat: bool = False
     # Proxies in front whose X-Forwarded-For is trusted for the client's address (nginx: 1).
     trusted_proxy_hops: int = 0
+
+    def reminder_policy(self) -> ReminderPolicy:
+        """REMINDER_OFFSETS and QUIET_HOURS, as the planner and the sender use them."""
+        return ReminderPolicy(tuple(self.reminder_offsets), tuple(self.quiet_hours))
 
     @property
     def twilio_configured(self) -> bool:

@@ -34,6 +34,7 @@ from scheduler.crypto import Vault
 from scheduler.errors import (NotFound, OutsideBookingWindow, SchedulingError,
                               SlotUnavailable)
 from scheduler.models import ACTIVE_STATUSES, Appointment, MessageReceipt, Patient, Provider
+from scheduler.reminders import ReminderPolicy
 from scheduler.patients import (InvalidPhoneNumber, find_or_create_patient, find_patient,
                                 normalize_phone, set_patient_name)
 
@@ -206,10 +207,17 @@ def valid_name(text: str) -> bool:
 
 class StaffDesk:
     def __init__(self, *, sessions: sessionmaker[Session], clinic: Clinic, vault: Vault,
-                 audit: AuditTrail, clock: Callable[[], datetime]):
+                 audit: AuditTrail, clock: Callable[[], datetime],
+                 reminder_policy: ReminderPolicy = ReminderPolicy()):
         self.sessions, self.clinic, self.vault = sessions, clinic, vault
         self.audit, self.clock = audit, clock
+        self.reminder_policy = reminder_policy
         self.vocabulary = Vocabulary.from_clinic(clinic)
+
+    def tools(self, db: Session, caller: Caller, now: datetime) -> SchedulingTools:
+        """The scheduling tools for one staff request, in `db`'s transaction."""
+        return SchedulingTools(db, self.clinic, self.audit, caller, now,
+                               policy=self.reminder_policy)
 
     # --- who may ----------------------------------------------------------------------------------
 
@@ -260,7 +268,7 @@ class StaffDesk:
                                ok=False)
         now = self.clock()
         with self.sessions.begin() as db:
-            tools = SchedulingTools(db, self.clinic, self.audit, caller, now)
+            tools = self.tools(db, caller, now)
             return handler(db, tools, rest)
 
     def _understand(self, text: str, now: datetime) -> Understanding:
@@ -458,7 +466,7 @@ class StaffDesk:
                 once = once if action.op in ("book", "move") else None
                 if once and self._used(db, once):
                     raise _Used()
-                tools = SchedulingTools(db, self.clinic, self.audit, caller, now)
+                tools = self.tools(db, caller, now)
                 answer = self._act(db, tools, action)
                 if once and answer.ok:
                     self._claim_once(db, once)
@@ -496,7 +504,7 @@ class StaffDesk:
             return StaffAnswer(say.bad_name(), ok=False)
         now = self.clock()
         with self.sessions.begin() as db:
-            tools = SchedulingTools(db, self.clinic, self.audit, caller, now)
+            tools = self.tools(db, caller, now)
             patient = find_or_create_patient(db, self.vault, phone, now=now)
             if name and patient.name_enc is None:
                 set_patient_name(self.vault, patient, name)

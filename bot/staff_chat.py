@@ -86,7 +86,7 @@ class StaffChat:
 
     def _turn(self, db: Session, caller: Caller, message: InboundMessage, text: str,
               now: datetime) -> list[Reply]:
-        tools = SchedulingTools(db, self.clinic, self.desk.audit, caller, now)
+        tools = self.desk.tools(db, caller, now)
         turn = _Turn(db, tools, now, [])
         state = self.store.load(db, message.channel, message.sender, now=now)
         phone, rest, phone_seen = phone_in(text)

@@ -17,7 +17,8 @@ from scheduler.clinic import Clinic
 from scheduler.errors import NotAllowed, NotFound, SchedulingError
 from scheduler.models import Appointment
 
-from jobs import reminders
+from scheduler import reminders
+from scheduler.reminders import ReminderPolicy
 
 from .audit import AuditTrail
 from .messages import Role
@@ -42,8 +43,9 @@ class Caller:
 
 class SchedulingTools:
     def __init__(self, db: Session, clinic: Clinic, audit: AuditTrail, caller: Caller,
-                 now: datetime):
+                 now: datetime, *, policy: ReminderPolicy = ReminderPolicy()):
         self.db, self.clinic, self.audit, self.caller, self.now = db, clinic, audit, caller, now
+        self.policy = policy     # when bookings are reminded (REMINDER_OFFSETS, QUIET_HOURS)
 
     def _patient_for(self, patient_id: int | None) -> int:
         """The patient a request acts for: a patient may only act for themself."""
@@ -110,7 +112,7 @@ class SchedulingTools:
                     **({"for_someone": True} if attendee_enc else {}))
         # Its reminders, in the same transaction as the booking (jobs/reminders.py).
         reminders.plan_reminders(self.db, self.clinic, appointment, slot.type_key, now=self.now,
-                                 new=True)
+                                 policy=self.policy, new=True)
         return appointment
 
     def cancel_appointment(self, appointment_id: int) -> Appointment:
@@ -141,7 +143,8 @@ class SchedulingTools:
         self._audit("appointment_rescheduled", patient_id=appointment.patient_id,
                     appointment_id=appointment.id, old_start=old_start.isoformat(),
                     start=appointment.start_at.isoformat(), provider=slot.provider_key)
-        reminders.plan_reminders(self.db, self.clinic, appointment, slot.type_key, now=self.now)
+        reminders.plan_reminders(self.db, self.clinic, appointment, slot.type_key, now=self.now,
+                                 policy=self.policy)
         self._slot_freed(freed)
         return appointment
 

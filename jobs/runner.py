@@ -29,7 +29,7 @@ from scheduler import waitlist
 from scheduler.models import JobLease
 
 from . import maintenance
-from .reminders import ReminderPolicy, ReminderSender, worker_name
+from .reminders import ReminderSender, worker_name
 
 log = logging.getLogger("scheduler.jobs")
 
@@ -82,7 +82,7 @@ class Jobs:
         self.post_digest = post_digest
         self.reminders = ReminderSender(
             services.sessions, services.clinic, services.vault, services.audit, services.sender,
-            clock=services.clock, policy=ReminderPolicy.from_settings(services.settings),
+            clock=services.clock, policy=services.settings.reminder_policy(),
             owner=self.owner)
 
     def _now(self) -> datetime:

@@ -8,14 +8,17 @@ from datetime import date, time
 from bot.messages import InboundMessage
 from bot.tools import Caller, SchedulingTools
 from scheduler.patients import find_or_create_patient
+from scheduler.reminders import ReminderPolicy
 
 
 class Desk:
-    """Books as staff, for any patient, through the scheduling tools."""
+    """Books as staff, for any patient, through the scheduling tools (with the contract's
+    default reminders, 24h and 2h before, unless `policy` says otherwise)."""
 
-    def __init__(self, sessions, clinic, vault, audit, clock):
+    def __init__(self, sessions, clinic, vault, audit, clock, policy=ReminderPolicy()):
         self.sessions, self.clinic, self.vault, self.audit, self.clock = (
             sessions, clinic, vault, audit, clock)
+        self.policy = policy
 
     def patient(self, phone, **fields):
         with self.sessions.begin() as db:
@@ -28,7 +31,7 @@ class Desk:
     def tools(self, db):
         return SchedulingTools(db, self.clinic, self.audit,
                                Caller(role="staff", channel="slack", staff_id="U1"),
-                               self.clock.now)
+                               self.clock.now, policy=self.policy)
 
     def slot(self, day: date, at: time, type_key="checkup", provider="okafor"):
         with self.sessions() as db:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app import create_app, services_of
 from jobs.runner import Jobs
-from scheduler.models import Appointment, AppointmentStatus, AuditEvent
+from scheduler.models import Appointment, AppointmentStatus
 from scheduler.patients import find_patient
 from tests.clock import Clock
 from tests.twilio_support import NOW, Phone, sms_settings, twiml_messages

@@ -10,17 +10,8 @@ from adapters.outbox import Outbox
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
 from bot.sessions import SessionStore
-from jobs import reminders
-from jobs.reminders import ReminderPolicy, ReminderSender
+from jobs.reminders import ReminderSender
 from tests.jobs_support import Chat, Desk
-
-
-@pytest.fixture(autouse=True)
-def default_policy():
-    """The contract's defaults (24h,2h; 21:00-08:00) unless a test sets its own."""
-    reminders.configure(ReminderPolicy())
-    yield
-    reminders.configure(ReminderPolicy())
 
 
 @pytest.fixture

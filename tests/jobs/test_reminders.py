@@ -8,8 +8,7 @@ from sqlalchemy import select
 
 from bot import segments
 from bot.messages import DeliveryFailed
-from jobs import reminders
-from jobs.reminders import ReminderPolicy
+from scheduler.reminders import ReminderPolicy
 from scheduler.models import Reminder
 
 NY = "America/New_York"
@@ -43,7 +42,7 @@ def test_a_reminder_in_quiet_hours_moves_earlier_to_the_last_allowed_minute(desk
 
 
 def test_whole_day_offsets_keep_the_wall_clock_time_across_daylight_saving(desk, sessions):
-    reminders.configure(ReminderPolicy(offsets=(timedelta(days=2),)))
+    desk.policy = ReminderPolicy(offsets=(timedelta(days=2),))
     appointment = desk.book(desk.patient(PHONE), MON, time(9, 0))
     # Saturday 09:00 EST (14:00 UTC), not 48 elapsed hours (08:00 EST).
     assert planned(sessions, appointment) == [(utc(2026, 3, 7, 14), "pending")]

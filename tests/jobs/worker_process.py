@@ -22,6 +22,7 @@ from jobs.reminders import ReminderSender  # noqa: E402
 from scheduler.clinic import installed_clinic  # noqa: E402
 from scheduler.crypto import Vault  # noqa: E402
 from scheduler.db import make_engine, session_factory  # noqa: E402
+from scheduler.reminders import ReminderPolicy  # noqa: E402
 
 
 def clock() -> datetime:
@@ -52,8 +53,7 @@ def main(argv: list[str]) -> int:
         sender = Hanging(sender, int(argv[4]), Path(argv[5]))
     worker = ReminderSender(sessions, clinic, vault, AuditTrail(vault), sender, clock=clock,
                             owner=owner, lease=timedelta(seconds=lease), batch=50,
-                            policy=None)
-    worker.policy = type(worker.policy)(quiet_hours=None)   # the test runs at any hour
+                            policy=ReminderPolicy(quiet_hours=None))   # the test runs any hour
     result = worker.run()
     print(result.sent)
     return 0
