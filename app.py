@@ -8,14 +8,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
-from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import text
 
 from adapters import refusals
 from adapters.outbox import Outbox
@@ -24,6 +22,7 @@ from bot import i18n, logfiles
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
 from bot.messages import Sender
+from bot.services import EXTENSION, Services, services_of
 from bot.sessions import SessionStore
 from bot.settings import Settings, SettingsError
 from scheduler.clinic import Clinic, install_clinic, installed_clinic, load_clinic
@@ -31,23 +30,6 @@ from scheduler.crypto import Vault
 from scheduler.db import make_engine, migrations_current, session_factory, upgrade
 
 log = logging.getLogger("scheduler.app")
-
-EXTENSION = "clinic_scheduler"
-
-
-@dataclass
-class Services:
-    """Everything a request, a command or a job needs, built once per app."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    vault: Vault
-    clinic: Clinic
-    audit: AuditTrail
-    conversation: ConversationEngine
-    sender: Sender          # TwilioSender when Twilio is configured, else the Outbox
-    clock: Callable[[], datetime]
 
 
 def utc_clock() -> datetime:
@@ -95,6 +77,18 @@ def _llm(settings: Settings, clinic: Clinic):
     return engine_from_settings(settings, clinic)
 
 
+def job_runner(services: Services, *, in_process: bool):
+    """The jobs, given what reaches outside them: the staff channel's poster (Slack) and the
+    sender of SMS replies a stopped process left unsent."""
+    from adapters.slack import staff_channel_poster
+    from adapters.twilio_sms import send_stranded_replies
+    from jobs.runner import Jobs
+
+    return Jobs(services, in_process=in_process,
+                post_digest=staff_channel_poster(services.settings),
+                resend_stranded=lambda: send_stranded_replies(services))
+
+
 def services_from_env() -> Services | None:
     """Settings from the environment, logs configured, services built: what the console and job
     workers start with. None (after saying which variable is wrong) when a setting is bad."""
@@ -105,10 +99,6 @@ def services_from_env() -> Services | None:
         return None
     logfiles.configure(settings.log_dir)
     return build_services(settings)
-
-
-def services_of(app: Flask) -> Services:
-    return app.extensions[EXTENSION]
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -153,18 +143,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         return jsonify(status="ready" if ready else "not ready", checks=checks), \
             200 if ready else 503
 
-    from adapters import twilio_sms, web_chat
+    from adapters import cli, slack, twilio_sms, web_chat
     # Always there: without TWILIO_AUTH_TOKEN it answers 503 and says why.
-    app.register_blueprint(twilio_sms.blueprint)
+    twilio_sms.init_app(app, services)
     if settings.web_chat_enabled:
-        app.register_blueprint(web_chat.blueprint)
-
-    from adapters import slack
+        web_chat.init_app(app, services)
     # Always there: without SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET it answers 503.
     slack.init_app(app, services)
-
-    from adapters import cli
-    cli.register(app)
+    cli.init_app(app, services)
 
     # The in-process job scheduler (jobs/runner.py): with JOBS_IN_PROCESS, and in tests only
     # when asked ("START_JOBS"); tests call the jobs directly with their own clock.
@@ -172,7 +158,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     wanted = "SETTINGS" not in test_config and os.environ.get("FLASK_RUN_FROM_CLI") != "true"
     if settings.jobs_in_process and test_config.get("START_JOBS", wanted):
         from jobs.runner import start_in_process
-        app.extensions["job_scheduler"] = start_in_process(services)
+        app.extensions["job_scheduler"] = start_in_process(job_runner(services, in_process=True))
     return app
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import Checkpoint, audit_mirror, checkpoint_notice
+from bot.services import Services, services_of
 from scheduler import records, staff_users
 from scheduler.clinic import (WEEKDAYS, ClinicConfigError, install_clinic, installed_clinic,
                               load_clinic)
@@ -44,8 +45,7 @@ from scheduler.staff_users import ROLES, StaffUserError
 ACTOR = "operator:cli"
 
 
-def _services():
-    from app import services_of   # app imports this module: import at call time
+def _services() -> Services:
     return services_of(current_app)
 
 
@@ -156,8 +156,8 @@ def audit_checkpoint() -> None:
         checkpoint = services.audit.checkpoint(db, now=services.clock())
     if checkpoint is None:
         _fail("the audit trail is empty: nothing to checkpoint yet")
-    from jobs.runner import digest_poster
-    post = digest_poster(services.settings)
+    from .slack import staff_channel_poster    # loads slack_sdk only now
+    post = staff_channel_poster(services.settings)
     if post is not None:
         post(checkpoint_notice(checkpoint))
     click.echo(checkpoint.text())
@@ -371,7 +371,7 @@ def users_remove(slack_id: str) -> None:
     click.echo(f"{slack_id} removed")
 
 
-def register(app: Flask) -> None:
-    """Add the operator command groups to `flask --app app`."""
+def init_app(app: Flask, services: Services) -> None:
+    """Add the operator command groups to `flask --app app` (they read the app's services)."""
     for group in (db_group, clinic_group, audit_group, keys_group, patient_group, users_group):
         app.cli.add_command(group)

@@ -145,6 +145,18 @@ class SlackNoticePoster:
                        patient_id=notice.patient_id, appointment_id=notice.appointment_id)
 
 
+def staff_channel_poster(settings: Settings) -> Callable[[str], None] | None:
+    """Posts a text (the digest, the audit checkpoint) to SLACK_STAFF_CHANNEL; None when Slack
+    or the channel is not configured."""
+    if not (settings.slack_bot_token and settings.slack_staff_channel):
+        return None
+    client, channel = web_client(settings), settings.slack_staff_channel
+
+    def post(text: str) -> None:
+        client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+    return post
+
+
 def staff_notifier(settings: Settings, clinic: Clinic) -> StaffNotifier:
     """The notifier for build_services: posting to the staff channel when Slack and
     SLACK_STAFF_CHANNEL are set, a no-op otherwise."""

@@ -44,14 +44,14 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from datetime import timedelta
 from xml.etree import ElementTree
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import i18n, logfiles, segments
-from bot.engine import AlreadyHandled
+from bot.receipts import AlreadyHandled, StoredReceipt, receipt_key
+from bot.services import Services, services_of
 from bot.messages import DeliveryFailed, InboundMessage, OutboundMessage
 from bot.replies import unanswered
 from scheduler.models import MessageReceipt, Patient
@@ -107,9 +107,13 @@ def _refused(refusal: Refusal):
     return Response(str(refusal) + "\n", status=refusal.status, mimetype="text/plain")
 
 
-def _services():
-    from app import services_of   # app imports this module: import at call time
+def _services() -> Services:
     return services_of(current_app)
+
+
+def init_app(app: Flask, services: Services) -> None:
+    """Mount /twilio/sms and /twilio/status (503 until TWILIO_AUTH_TOKEN is set)."""
+    app.register_blueprint(blueprint)
 
 
 def render(messages: list[OutboundMessage]) -> str:
@@ -203,15 +207,7 @@ def delivery_status():
 # ---------------------------------------------------------------------------------------------
 # Exactly once, within Twilio's patience.
 
-# Core on the turn's connection, statements built once: the receipt is written twice in every
-# SMS turn, and the ORM's execution path (and the flush an ORM update triggers) cost several
-# times the statements. No ORM object of this table is loaded in a turn.
 _RECEIPTS = MessageReceipt.__table__
-_CLAIM = {name: dialect.insert(_RECEIPTS).on_conflict_do_nothing(
-              index_elements=["channel", "external_id"]).returning(_RECEIPTS.c.id)
-          for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
-_KEEP = (update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"))
-         .values(reply_via=bindparam("via"), reply_enc=bindparam("twiml_enc")))
 
 
 class _Handoff:
@@ -230,32 +226,12 @@ class _Handoff:
             return self.via == via
 
 
-class SmsReceipt:
-    """The message's row in `message_receipts`, claimed and answered inside the engine's turn
-    (see `bot.engine.Receipt`): key "<sender's blind index, 16 hex>:<MessageSid>"."""
-
-    def __init__(self, services, inbound: InboundMessage, handoff: _Handoff):
-        self.services, self.handoff = services, handoff
-        self.index = services.vault.index(inbound.sender)
-        self.key = f"{self.index[:16]}:{inbound.message_id}"
-        self.id: int | None = None
-        self.via: str | None = None
-        self.twiml = EMPTY
-
-    def claim(self, db) -> bool:
-        """One INSERT that does nothing when the key exists (in any process: on PostgreSQL it
-        waits for a concurrent claim of the same key to commit or roll back)."""
-        connection = db.connection()
-        self.id = connection.execute(_CLAIM[connection.dialect.name], {
-            "channel": CHANNEL, "external_id": self.key, "sender_index": self.index,
-            "created_at": self.services.clock()}).scalar()
-        return self.id is not None
-
-    def keep(self, db, replies: list[OutboundMessage]) -> None:
-        self.twiml = render(replies)
-        self.via = "twiml" if self.handoff.take("twiml") else "rest"
-        db.connection().execute(_KEEP, {"receipt_id": self.id, "via": self.via,
-                                        "twiml_enc": self.services.vault.encrypt(self.twiml)})
+def sms_receipt(services, inbound: InboundMessage, handoff: _Handoff) -> StoredReceipt:
+    """The message's receipt (bot/receipts.py): the answer stored as TwiML, and sent in the
+    webhook's answer if the webhook still waits for it, else through the REST API."""
+    return StoredReceipt(CHANNEL, inbound, services.vault, services.clock, render=render,
+                         route=lambda: "twiml" if handoff.take("twiml") else "rest",
+                         empty=EMPTY)
 
 
 def answer_once(services, inbound: InboundMessage, budget: float) -> str:
@@ -277,7 +253,8 @@ def answer_once(services, inbound: InboundMessage, budget: float) -> str:
             logfiles.write("performance", "sms_webhook", path=handoff.via,
                            ms=round((time.perf_counter() - started) * 1000, 3))
             return answer
-        stored = _stored_answer(services, SmsReceipt(services, inbound, handoff).key)
+        stored = _stored_answer(services, receipt_key(services.vault, inbound.sender,
+                                                      inbound.message_id))
         if stored is not None:
             logfiles.write("orchestration", "sms_repeat", message_sid=inbound.message_id)
             return stored
@@ -311,7 +288,7 @@ def _stored_answer(services, key: str) -> str | None:
 def _turn(services, inbound: InboundMessage, handoff: _Handoff) -> str | None:
     """Run the engine (None for a repeat); the TwiML if the webhook still waits for it, else
     send the reply through REST and return an empty answer."""
-    receipt = SmsReceipt(services, inbound, handoff)
+    receipt = sms_receipt(services, inbound, handoff)
     try:
         replies = services.conversation.handle(inbound, receipt=receipt)
     except AlreadyHandled:
@@ -320,16 +297,16 @@ def _turn(services, inbound: InboundMessage, handoff: _Handoff) -> str | None:
         # The turn failed and rolled back, claim included (a retry will run it again); its
         # apology still goes out, whichever way is open.
         receipt.id = None
-        receipt.twiml = render(replies)
-        receipt.via = "twiml" if handoff.take("twiml") else "rest"
+        receipt.answer = render(replies)
+        receipt.via = receipt.route()
     if receipt.via == "twiml":
-        return receipt.twiml
+        return receipt.answer
     _send_late(services, inbound, replies, receipt)
     return EMPTY
 
 
 def _send_late(services, inbound: InboundMessage, replies: list[OutboundMessage],
-               receipt: SmsReceipt) -> None:
+               receipt: StoredReceipt) -> None:
     """The slow path's second half: the reply through the sender (Twilio's REST API)."""
     if receipt.id is not None and not _take_for_sending(services, receipt.id):
         return    # the stranded-reply job got there first (only after a long stall)

@@ -27,12 +27,13 @@ import time
 import uuid
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request, session
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request, session
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from bot.messages import InboundMessage, OutboundMessage
+from bot.services import Services, services_of
 from scheduler.models import MessageReceipt
 from scheduler.patients import InvalidPhoneNumber, normalize_phone
 
@@ -63,9 +64,13 @@ class ChatError(Exception):
         self.status = status
 
 
-def _services():
-    from app import services_of   # app imports this module: import at call time
+def _services() -> Services:
     return services_of(current_app)
+
+
+def init_app(app: Flask, services: Services) -> None:
+    """Serve the demo web chat (app.py decides where: only beside the outbox, or WEB_CHAT=1)."""
+    app.register_blueprint(blueprint)
 
 
 def random_demo_phone() -> str:

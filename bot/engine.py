@@ -48,7 +48,7 @@ import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,6 +62,7 @@ from . import dialogue, i18n, language, logfiles, reminder_replies, replies, seg
 from .audit import AuditTrail
 from .consent import SmsPolicy
 from .messages import DEMO_CHANNELS, InboundMessage, OutboundMessage
+from .receipts import AlreadyHandled, Receipt
 from .nlu import Understanding, Vocabulary, understand
 from .sessions import SessionStore
 from .staff import StaffDesk
@@ -77,20 +78,6 @@ log = logging.getLogger("scheduler.engine")
 MAX_TEXT = 1000
 SMS = "sms"
 URGENT_CARE = "urgent_care"   # the session state's key for what triage heard (bot/triage.py)
-
-
-class AlreadyHandled(Exception):
-    """The channel's receipt says this message was handled before; nothing was done now."""
-
-
-class Receipt(Protocol):
-    """A channel's record of one handled message, written inside the turn's transaction."""
-
-    def claim(self, db: Session) -> bool:
-        """Record the message as handled; False when it already was."""
-
-    def keep(self, db: Session, replies: list[OutboundMessage]) -> None:
-        """Keep the answer with the claim, for the message's repeats."""
 
 
 @dataclass(frozen=True)

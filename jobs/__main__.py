@@ -19,13 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from app import services_from_env
+    from app import job_runner, services_from_env   # the app wires what the jobs are given
 
-    from .runner import Jobs, digest_poster
     services = services_from_env()
     if services is None:
         return 2
-    jobs = Jobs(services, in_process=False, post_digest=digest_poster(services.settings))
+    jobs = job_runner(services, in_process=False)
     if args.once:
         jobs.run_all_once()
         return 0

@@ -23,8 +23,8 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.twilio_sms import send_stranded_replies
 from bot.audit import checkpoint_notice
+from bot.services import Services
 from scheduler import waitlist
 from scheduler.models import JobLease
 
@@ -72,14 +72,18 @@ def once(sessions: sessionmaker[Session], name: str, owner: str, *, now: datetim
 
 
 class Jobs:
-    """The jobs over one app's services (app.Services)."""
+    """The jobs over one app's services. What reaches outside them is handed in by the app:
+    `post_digest` posts a text to the staff channel (None: Slack is off); `resend_stranded`
+    sends the SMS replies a stopped process left unsent (adapters/twilio_sms.py)."""
 
-    def __init__(self, services, *, in_process: bool, owner: str | None = None,
-                 post_digest: Callable[[str], None] | None = None):
+    def __init__(self, services: Services, *, in_process: bool, owner: str | None = None,
+                 post_digest: Callable[[str], None] | None = None,
+                 resend_stranded: Callable[[], object] | None = None):
         self.services = services
         self.in_process = in_process
         self.owner = owner or worker_name()
         self.post_digest = post_digest
+        self._resend_stranded = resend_stranded
         self.reminders = ReminderSender(
             services.sessions, services.clinic, services.vault, services.audit, services.sender,
             clock=services.clock, policy=services.settings.reminder_policy(),
@@ -123,7 +127,9 @@ class Jobs:
         return self._guarded("refusals", job)
 
     def resend_stranded_sms(self):
-        return self._guarded("stranded-sms", lambda: send_stranded_replies(self.services))
+        if self._resend_stranded is None:
+            return None
+        return self._guarded("stranded-sms", self._resend_stranded)
 
     def maintain(self):
         def job():
@@ -177,24 +183,10 @@ class Jobs:
                           id="maintenance", next_run_time=first, max_instances=1, coalesce=True)
 
 
-def digest_poster(settings) -> Callable[[str], None] | None:
-    """Posts the digest to SLACK_STAFF_CHANNEL; None when Slack is off."""
-    if not (settings.slack_bot_token and settings.slack_staff_channel):
-        return None
-    from adapters.slack import web_client   # loads slack_sdk only when Slack is on
-
-    client, channel = web_client(settings), settings.slack_staff_channel
-
-    def post(text: str) -> None:
-        client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
-    return post
-
-
-def start_in_process(services):
+def start_in_process(jobs: Jobs):
     """The web process's BackgroundScheduler (create_app, when JOBS_IN_PROCESS is true)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    jobs = Jobs(services, in_process=True, post_digest=digest_poster(services.settings))
     scheduler = BackgroundScheduler(timezone=timezone.utc, daemon=True)
     jobs.schedule(scheduler)
     scheduler.start()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -23,8 +23,16 @@ from .crypto import Vault
 from .models import (Appointment, AuditEvent, ConversationSession, MessageReceipt,
                      OutboxMessage, Patient, SmsMessage)
 
-if TYPE_CHECKING:   # the audit trail lives in bot/; erasure and export are handed one
-    from bot.audit import AuditTrail
+
+
+class AuditTexts(Protocol):
+    """What export and erasure need of the audit trail (bot/audit.py `AuditTrail`, handed in):
+    an event's text as people read it, and removing the texts of some events."""
+
+    def text(self, text_enc: bytes | None) -> str | None: ...
+
+    def remove_texts(self, session: Session, condition: Any, *, now: datetime, reason: str,
+                     batch: int = 500, limit: int | None = None) -> int: ...
 
 # Channels whose conversation sessions are keyed by the patient's phone number.
 PHONE_CHANNELS = ("sms", "web", "console")
@@ -35,7 +43,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def export_patient(session: Session, vault: Vault, patient: Patient, *,
-                   audit: AuditTrail) -> dict[str, Any]:
+                   audit: AuditTexts) -> dict[str, Any]:
     """Everything held about `patient`, decrypted, as a JSON-able dict."""
     phone = vault.decrypt(patient.phone_enc)
     appointments = session.scalars(select(Appointment)
@@ -84,7 +92,7 @@ class Erasure:
 
 
 def erase_patient(session: Session, vault: Vault, patient: Patient, phone: str, *,
-                  now: datetime, audit: AuditTrail) -> Erasure:
+                  now: datetime, audit: AuditTexts) -> Erasure:
     """Erase the personal data of `patient` (whose E.164 number is `phone`)."""
     sessions_ended = sum(session.execute(delete(ConversationSession).where(
         ConversationSession.user_index.in_(vault.indexes(f"{channel}:{phone}")))).rowcount or 0

@@ -14,9 +14,8 @@ from sqlalchemy import select
 
 from adapters import twilio_sms
 from adapters.twilio_sms import send_stranded_replies
-from app import create_app
+from app import create_app, job_runner
 from bot import dialogue
-from jobs.runner import Jobs
 from scheduler.models import Appointment, AppointmentStatus, MessageReceipt
 from tests.twilio_support import Phone, sms_settings, twiml_messages
 
@@ -56,7 +55,7 @@ def reply_vias(services) -> list[str]:
 def test_a_late_reply_stranded_by_a_dead_process_is_sent_once_by_the_job(phone, services,
                                                                          clock, fake_twilio,
                                                                          monkeypatch):
-    jobs = Jobs(services, in_process=False)
+    jobs = job_runner(services, in_process=False)   # as the app wires it
     phone.text("book a checkup tomorrow")
     phone.text("YES")
     phone.text("Jordan Testperson")

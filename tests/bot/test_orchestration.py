@@ -407,7 +407,7 @@ def test_a_bug_after_a_committed_booking_still_tells_the_patient(chat, model, se
 
 
 class KeptReceipt:
-    """A channel's receipt of one message (bot.engine.Receipt), kept in memory."""
+    """A channel's receipt of one message (bot.receipts.Receipt), kept in memory."""
 
     def __init__(self):
         self.claims, self.answer = 0, None

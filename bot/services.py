@@ -1,0 +1,47 @@
+"""What a request, a command or a job needs, built once per app (app.py `build_services`).
+
+Typed here, below the app, so that the channels (adapters/) and the jobs (jobs/) can name what they
+are given without importing the application that wires them. `services_of(app)` reads them from a
+Flask app's extensions (any object with an `extensions` mapping: bot/ imports no web framework).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Mapping, Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduler.clinic import Clinic
+from scheduler.crypto import Vault
+
+from .audit import AuditTrail
+from .engine import ConversationEngine
+from .messages import Sender
+from .settings import Settings
+
+EXTENSION = "clinic_scheduler"
+
+
+@dataclass
+class Services:
+    """Everything a request, a command or a job needs, built once per app."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    vault: Vault
+    clinic: Clinic
+    audit: AuditTrail
+    conversation: ConversationEngine
+    sender: Sender          # TwilioSender when Twilio is configured, else the Outbox
+    clock: Callable[[], datetime]
+
+
+class HasExtensions(Protocol):
+    extensions: Mapping[str, Any]
+
+
+def services_of(app: HasExtensions) -> Services:
+    return app.extensions[EXTENSION]
