@@ -51,6 +51,7 @@ from bot.admin import AdminDesk
 from bot.audit import audit_mirror
 from bot.messages import InboundMessage, OutboundMessage
 from bot.notices import StaffNotice, StaffNotifier
+from bot.services import Services
 from bot.settings import Settings
 from bot.staff import ProviderDay, StaffAnswer, StaffDesk, parse_action
 from bot.tools import Caller
@@ -122,7 +123,7 @@ def web_client(settings: Settings) -> WebClient:
     return WebClient(token=settings.slack_bot_token, base_url=base, timeout=10)
 
 
-def init_app(app: Flask, services) -> None:
+def init_app(app: Flask, services: Services) -> None:
     """Mount /slack/events (503 until Slack is configured) and, when it is, the Bolt app."""
     app.register_blueprint(blueprint)
     if configured(services.settings):
@@ -171,7 +172,7 @@ def staff_notifier(settings: Settings, clinic: Clinic) -> StaffNotifier:
 class SlackStaffApp:
     """The Bolt app and its listeners, bound to the app's services."""
 
-    def __init__(self, services, *, executor: ThreadPoolExecutor | None = None):
+    def __init__(self, services: Services, *, executor: ThreadPoolExecutor | None = None):
         self.services = services
         self.clinic: Clinic = services.clinic
         self.desk = StaffDesk(sessions=services.sessions, clinic=services.clinic,

@@ -81,17 +81,25 @@ UNANSWERED_AFTER = timedelta(minutes=5)
 
 blueprint = Blueprint("twilio_sms", __name__)
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+POOL = "clinic_scheduler_sms_turns"
 
 
-def _turns() -> ThreadPoolExecutor:
-    """The process's pool for SMS turns (made on first use, so after a gunicorn fork)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_TURN_THREADS, thread_name_prefix="sms-turn")
-        return _pool
+class TurnPool:
+    """The app's threads for SMS turns, so a slow turn can miss the webhook's budget without
+    holding the webhook. Made on first use, so after gunicorn has forked the worker."""
+
+    def __init__(self, threads: int = _TURN_THREADS):
+        self.threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args):
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.threads,
+                                                thread_name_prefix="sms-turn")
+            pool = self._pool
+        return pool.submit(fn, *args)
 
 
 class Refusal(Exception):
@@ -114,6 +122,7 @@ def _services() -> Services:
 def init_app(app: Flask, services: Services) -> None:
     """Mount /twilio/sms and /twilio/status (503 until TWILIO_AUTH_TOKEN is set)."""
     app.register_blueprint(blueprint)
+    app.extensions[POOL] = TurnPool()
 
 
 def render(messages: list[OutboundMessage]) -> str:
@@ -138,7 +147,7 @@ def called_url(public_base_url: str | None) -> str:
     return url
 
 
-def _verify(services, endpoint: str) -> None:
+def _verify(services: Services, endpoint: str) -> None:
     """Refuse (503, 429, 403) unless Twilio signed this request with our auth token. A refusal
     is counted, not written (adapters/refusals.py); an address refused too often this minute
     gets 429 before its signature is even checked."""
@@ -186,7 +195,7 @@ def inbound_sms():
                              keyword=(form.get("OptOutType") or None),
                              media=int(media) if media.isdigit() else 0)
     budget = float(current_app.config.get(BUDGET_CONFIG, DEFAULT_BUDGET_SECONDS))
-    return _twiml(answer_once(services, inbound, budget))
+    return _twiml(answer_once(services, current_app.extensions[POOL], inbound, budget))
 
 
 @blueprint.post("/twilio/status")
@@ -226,7 +235,7 @@ class _Handoff:
             return self.via == via
 
 
-def sms_receipt(services, inbound: InboundMessage, handoff: _Handoff) -> StoredReceipt:
+def sms_receipt(services: Services, inbound: InboundMessage, handoff: _Handoff) -> StoredReceipt:
     """The message's receipt (bot/receipts.py): the answer stored as TwiML, and sent in the
     webhook's answer if the webhook still waits for it, else through the REST API."""
     return StoredReceipt(CHANNEL, inbound, services.vault, services.clock, render=render,
@@ -234,12 +243,13 @@ def sms_receipt(services, inbound: InboundMessage, handoff: _Handoff) -> StoredR
                          empty=EMPTY)
 
 
-def answer_once(services, inbound: InboundMessage, budget: float) -> str:
+def answer_once(services: Services, pool: TurnPool, inbound: InboundMessage,
+                budget: float) -> str:
     """The TwiML for this message, running the engine only for the first delivery of its id."""
     started = time.perf_counter()
     for _ in range(3):
         handoff = _Handoff()
-        future = _turns().submit(_turn, services, inbound, handoff)
+        future = pool.submit(_turn, services, inbound, handoff)
         try:
             answer = future.result(timeout=budget)
         except FutureTimeout:
@@ -262,7 +272,7 @@ def answer_once(services, inbound: InboundMessage, budget: float) -> str:
     return EMPTY
 
 
-def _stored_answer(services, key: str) -> str | None:
+def _stored_answer(services: Services, key: str) -> str | None:
     """A repeat's answer: the first delivery's TwiML, or empty when its reply went (or is going)
     through REST or its turn is still running (a model turn commits its claim before the model
     answers: bot/engine.py); None when there is no receipt any more, or when the claim is still
@@ -285,7 +295,7 @@ def _stored_answer(services, key: str) -> str | None:
     return EMPTY
 
 
-def _turn(services, inbound: InboundMessage, handoff: _Handoff) -> str | None:
+def _turn(services: Services, inbound: InboundMessage, handoff: _Handoff) -> str | None:
     """Run the engine (None for a repeat); the TwiML if the webhook still waits for it, else
     send the reply through REST and return an empty answer."""
     receipt = sms_receipt(services, inbound, handoff)
@@ -305,7 +315,7 @@ def _turn(services, inbound: InboundMessage, handoff: _Handoff) -> str | None:
     return EMPTY
 
 
-def _send_late(services, inbound: InboundMessage, replies: list[OutboundMessage],
+def _send_late(services: Services, inbound: InboundMessage, replies: list[OutboundMessage],
                receipt: StoredReceipt) -> None:
     """The slow path's second half: the reply through the sender (Twilio's REST API)."""
     if receipt.id is not None and not _take_for_sending(services, receipt.id):
@@ -317,7 +327,7 @@ def _send_late(services, inbound: InboundMessage, replies: list[OutboundMessage]
                    outcome=outcome, replies=len(replies))
 
 
-def _send_each(services, replies: list[OutboundMessage], message_sid: str) -> str:
+def _send_each(services: Services, replies: list[OutboundMessage], message_sid: str) -> str:
     outcome = "rest_sent"
     for reply in replies:
         try:
@@ -349,12 +359,12 @@ _SETTLE = (update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"))
            .values(reply_via=bindparam("via")))
 
 
-def _take_for_sending(services, receipt_id: int, via: str | None = "rest") -> bool:
+def _take_for_sending(services: Services, receipt_id: int, via: str | None = "rest") -> bool:
     with services.sessions.begin() as db:
         return db.connection().execute(_TAKE[via], {"receipt_id": receipt_id}).rowcount == 1
 
 
-def _settle(services, receipt_id: int, outcome: str) -> None:
+def _settle(services: Services, receipt_id: int, outcome: str) -> None:
     with services.sessions.begin() as db:
         db.connection().execute(_SETTLE, {"receipt_id": receipt_id, "via": outcome})
 
@@ -363,7 +373,7 @@ STRANDED_AFTER = timedelta(minutes=2)    # a turn's own thread sends within seco
 STRANDED_UNTIL = timedelta(hours=24)     # older than this, a reply is news no more: left unsent
 
 
-def send_stranded_replies(services) -> dict[str, int]:
+def send_stranded_replies(services: Services) -> dict[str, int]:
     """Send the replies a stopped process left unsent.
 
     A job (jobs/runner.py) runs this every minute, for texts that came in within the last 24

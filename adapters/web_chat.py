@@ -185,7 +185,7 @@ def post_message():
     return jsonify(replies=replies)
 
 
-def _claim(services, receipt_key: str) -> list[dict[str, Any]] | None:
+def _claim(services: Services, receipt_key: str) -> list[dict[str, Any]] | None:
     """Claim the message (None: this request answers it) or return the stored replies."""
     try:
         with services.sessions.begin() as db:
@@ -210,7 +210,7 @@ def _claim(services, receipt_key: str) -> list[dict[str, Any]] | None:
         time.sleep(0.05)
 
 
-def _release(services, receipt_key: str) -> None:
+def _release(services: Services, receipt_key: str) -> None:
     with services.sessions.begin() as db:
         receipt = db.scalars(select(MessageReceipt).where(
             MessageReceipt.channel == CHANNEL, MessageReceipt.external_id == receipt_key)).first()
