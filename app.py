@@ -73,7 +73,7 @@ def _llm(settings: Settings, clinic: Clinic):
     settings.check_engine()
     if not settings.uses_bedrock:
         return None
-    from bot.llm import engine_from_settings
+    from bot.model.bedrock import engine_from_settings
     return engine_from_settings(settings, clinic)
 
 

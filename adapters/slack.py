@@ -22,12 +22,12 @@ hand over, render.
   it again or post twice. Bot messages, edits, deletions and the bot's own events are ignored.
 - Authorize: the user's role comes from the `staff_users` table (scheduler/staff_users.py), at
   every command, click and message; anyone else gets an ephemeral "not authorized", audited.
-- Render: answers (bot/staff.py's `StaffAnswer`) become Block Kit: slot choices as buttons, a
+- Render: answers (bot/staff/desk.py's `StaffAnswer`) become Block Kit: slot choices as buttons, a
   select menu past five; a booking confirmation with Cancel and Reschedule buttons; the day's
   schedule in sections. Text is escaped, so nothing a patient or staff typed becomes markup.
 
 What to say and do is decided in bot/ (staff.py, staff_chat.py, admin.py); the staff channel's
-notices (bot/notices.py) are posted by `SlackNoticePoster`.
+notices (bot/staff/notices.py) are posted by `SlackNoticePoster`.
 """
 from __future__ import annotations
 
@@ -46,14 +46,14 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import IntegrityError
 
 from bot import logfiles
-from bot import staff_replies as say
-from bot.admin import AdminDesk
+from bot.staff import replies as say
+from bot.staff.admin import AdminDesk
 from bot.audit import audit_mirror
 from bot.messages import InboundMessage, OutboundMessage
-from bot.notices import StaffNotice, StaffNotifier
+from bot.staff.notices import StaffNotice, StaffNotifier
 from bot.services import Services
 from bot.settings import Settings
-from bot.staff import ProviderDay, StaffAnswer, StaffDesk, parse_action
+from bot.staff.desk import ProviderDay, StaffAnswer, StaffDesk, parse_action
 from bot.tools import Caller
 from scheduler.clinic import Clinic
 from scheduler.models import MessageReceipt
@@ -133,7 +133,7 @@ def init_app(app: Flask, services: Services) -> None:
 # --- the staff channel's notices -------------------------------------------------------------
 
 class SlackNoticePoster:
-    """Posts a `StaffNotice` to SLACK_STAFF_CHANNEL (ids and times only, see bot/notices.py)."""
+    """Posts a `StaffNotice` to SLACK_STAFF_CHANNEL (ids and times only, see bot/staff/notices.py)."""
 
     def __init__(self, client: WebClient, channel: str, clinic: Clinic):
         self.client, self.channel, self.clinic = client, channel, clinic

@@ -201,7 +201,7 @@ def record_status(sessions: sessionmaker[Session], clock: Callable[[], datetime]
 
     One conditional UPDATE (status rank strictly higher), so repeated and late callbacks, in any
     order and in any process, never move a status back. A message the carrier reports as failed
-    or undelivered is audited as `sms_failed` once (so staff hear of it, see bot/notices.py)."""
+    or undelivered is audited as `sms_failed` once (so staff hear of it, see bot/staff/notices.py)."""
     rank = STATUS_RANK.get(status)
     if rank is None:
         return False           # a status we do not know: keep what we have

@@ -49,11 +49,12 @@ from sqlalchemy import bindparam, delete, select, update
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import i18n, logfiles, segments
+from bot import i18n, logfiles
+from bot.patient import segments
 from bot.receipts import AlreadyHandled, StoredReceipt, receipt_key
 from bot.services import Services, services_of
 from bot.messages import DeliveryFailed, InboundMessage, OutboundMessage
-from bot.replies import unanswered
+from bot.patient.replies import unanswered
 from scheduler.models import MessageReceipt, Patient
 from scheduler.patients import InvalidPhoneNumber, normalize_phone
 
@@ -76,7 +77,7 @@ _PHONE_CHARS = re.compile(r"^\s*\+?[0-9][0-9 ().-]{1,30}\s*$")
 _STATUS = re.compile(r"^[a-z_-]{1,32}$")
 _TURN_THREADS = 32
 # A claim unanswered for this long belongs to a turn that died with its process: a live turn
-# answers well within it (bot/llm.py: 20 s read timeout a model call, at most six calls).
+# answers well within it (bot/model/bedrock.py: 20 s read timeout a model call, at most six calls).
 UNANSWERED_AFTER = timedelta(minutes=5)
 
 blueprint = Blueprint("twilio_sms", __name__)

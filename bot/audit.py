@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from scheduler.crypto import Vault
 from scheduler.models import AuditEvent
 
-from . import logfiles
+from bot import logfiles
 
 GENESIS = "0" * 64
 # What a removed text becomes: this prefix and the SHA-256 digest of the text, encrypted. A
@@ -73,7 +73,7 @@ def _fields(row: AuditEvent) -> dict[str, Any]:
 
 
 # Called with the session and each event's fields (no text) as it is appended: how the staff
-# notifier (bot/notices.py) learns what happened, to tell the team once the transaction commits.
+# notifier (bot/staff/notices.py) learns what happened, to tell the team once the transaction commits.
 Observer = Callable[[Session, dict[str, Any]], None]
 
 

@@ -12,7 +12,7 @@ write lock, and every other patient's turn would wait for it):
 
 1. everything up to the dialogue, as above (receipt claim, inbound audit, SMS policy, triage,
    session load), then commit;
-2. the model loop (bot/llm.py) with no transaction open; each tool call runs in a short one of
+2. the model loop (bot/model/bedrock.py) with no transaction open; each tool call runs in a short one of
    its own, so a booking and its audit commit together and a refused call is still audited;
 3. the model's answer, or the local dialogue's when the model has none (the fallback runs here,
    its changes atomic with the rest), the session, the audit of the replies and the receipt's
@@ -33,9 +33,9 @@ not at all (a failed turn rolls its claim back, and a retry runs it), a model tu
 committed while the model answers, and a repeat gets `AlreadyHandled` before anything else
 happens.
 
-On the "sms" channel it also applies the SMS policy (bot/consent.py: keywords, opt-out, rate
+On the "sms" channel it also applies the SMS policy (bot/patient/consent.py: keywords, opt-out, rate
 limit, consent first) and shapes the answer for a phone: one text per turn, cut into pages of at
-most two segments with "Reply MORE" when a list is longer (bot/segments.py). An empty answer is
+most two segments with "Reply MORE" when a list is longer (bot/patient/segments.py). An empty answer is
 silence (an opted-out or rate-limited number), audited as `message_suppressed`.
 """
 from __future__ import annotations
@@ -58,26 +58,32 @@ from scheduler.crypto import Vault
 from scheduler.patients import find_or_create_patient
 from scheduler.reminders import ReminderPolicy
 
-from . import dialogue, i18n, language, logfiles, reminder_replies, replies, segments, triage
-from .audit import AuditTrail
-from .consent import SmsPolicy
-from .messages import DEMO_CHANNELS, InboundMessage, OutboundMessage
-from .receipts import AlreadyHandled, Receipt
-from .nlu import Understanding, Vocabulary, understand
-from .sessions import SessionStore
-from .staff import StaffDesk
-from .staff_chat import StaffChat
-from .tools import Caller, SchedulingTools
+from bot import i18n, logfiles
+from bot.understanding import triage
+from bot.patient import replies
+from bot.patient import segments
+from bot.patient import dialogue
+from bot.understanding import language
+from bot.patient import reminder_replies
+from bot.audit import AuditTrail
+from bot.patient.consent import SmsPolicy
+from bot.messages import DEMO_CHANNELS, InboundMessage, OutboundMessage
+from bot.receipts import AlreadyHandled, Receipt
+from bot.understanding.nlu import Understanding, Vocabulary, understand
+from bot.sessions import SessionStore
+from bot.staff.desk import StaffDesk
+from bot.staff.chat import StaffChat
+from bot.tools import Caller, SchedulingTools
 
-if TYPE_CHECKING:   # bot/llm.py imports boto3: only when Bedrock is configured (app.py)
-    from .llm import BedrockEngine
+if TYPE_CHECKING:   # bot/model/bedrock.py imports boto3: only when Bedrock is configured (app.py)
+    from bot.model.bedrock import BedrockEngine
 
 log = logging.getLogger("scheduler.engine")
 
 # What the engine reads of one message: enough for any real request, bounded for abuse.
 MAX_TEXT = 1000
 SMS = "sms"
-URGENT_CARE = "urgent_care"   # the session state's key for what triage heard (bot/triage.py)
+URGENT_CARE = "urgent_care"   # the session state's key for what triage heard (bot/understanding/triage.py)
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ class ConversationEngine:
         self._turn_locks_lock = threading.Lock()
         self.vocabulary = Vocabulary.from_clinic(clinic)
         self.sms_policy = SmsPolicy(clinic, vault, store)
-        # Staff and admins (Slack DMs, the staff console): their own scope, bot/staff_chat.py.
+        # Staff and admins (Slack DMs, the staff console): their own scope, bot/staff/chat.py.
         self.staff = StaffChat(StaffDesk(sessions=sessions, clinic=clinic, vault=vault,
                                          audit=audit, clock=clock,
                                          reminder_policy=reminder_policy), store)
@@ -375,7 +381,7 @@ class ConversationEngine:
         tools = self._scheduling(db, caller, now)
         turn = dialogue.Turn(text=text, understanding=understanding, patient=patient,
                              tools=tools, clinic=self.clinic, vault=self.vault, now=now)
-        # A bare C/R/X after a reminder, or YES/NO to a waitlist offer (bot/reminder_replies.py).
+        # A bare C/R/X after a reminder, or YES/NO to a waitlist offer (bot/patient/reminder_replies.py).
         answered = reminder_replies.respond(turn, state)
         if answered is not None:
             new_state = answered

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from scheduler.crypto import Vault
 from scheduler.models import MessageReceipt
 
-from .messages import InboundMessage, OutboundMessage
+from bot.messages import InboundMessage, OutboundMessage
 
 
 class AlreadyHandled(Exception):

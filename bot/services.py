@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
 
-from .audit import AuditTrail
-from .engine import ConversationEngine
-from .messages import Sender
-from .settings import Settings
+from bot.audit import AuditTrail
+from bot.engine import ConversationEngine
+from bot.messages import Sender
+from bot.settings import Settings
 
 EXTENSION = "clinic_scheduler"
 

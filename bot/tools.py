@@ -20,8 +20,8 @@ from scheduler.models import Appointment
 from scheduler import reminders
 from scheduler.reminders import ReminderPolicy
 
-from .audit import AuditTrail
-from .messages import Role
+from bot.audit import AuditTrail
+from bot.messages import Role
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import AuditTrail
-from bot.replies import time_text, day_text
+from bot.patient.replies import time_text, day_text
 from scheduler.clinic import Clinic
 from scheduler.models import (Appointment, AppointmentStatus, AuditEvent, MessageReceipt,
                               OutboxMessage, Provider, RefusalTally)

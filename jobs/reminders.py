@@ -39,7 +39,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import i18n, replies
+from bot import i18n
+from bot.patient import replies
 from bot.audit import AuditTrail
 from bot.messages import DeliveryFailed, OutboundMessage, RecipientOptedOut, Sender
 from scheduler.clinic import Clinic

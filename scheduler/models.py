@@ -132,7 +132,7 @@ class Patient(Base):
     # number): their index is of "web:" and the number (scheduler/patients.py), so they are
     # never the SMS channel's patient with that number. None: a real patient.
     scope: Mapped[str | None] = mapped_column(String(16))
-    # The language they are served in ("en", "es"), told from what they write (bot/language.py);
+    # The language they are served in ("en", "es"), told from what they write (bot/understanding/language.py);
     # None until then: the clinic's default.
     language: Mapped[str | None] = mapped_column(String(8))
     name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -8,7 +8,7 @@ texts are queued as `Reminder` rows of kind "offer", so they go out through the 
 leased sender as reminders (quiet hours included). A patient gets at most `MAX_OFFERS_PER_DAY`
 offers in 24 hours.
 
-The first YES books the slot through the normal booking path (bot/reminder_replies.py calls
+The first YES books the slot through the normal booking path (bot/patient/reminder_replies.py calls
 `SchedulingTools.book_appointment`), so the occupancy key decides a race: one booking, and every
 other YES finds its offer `taken` and keeps its place. `advance` (a job) expires unanswered offers
 and offers the slot to the next entries while it is still free.

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from adapters import slack as slack_adapter
 from app import create_app, services_of
-from bot import staff as staff_module
+from bot.staff import desk as staff_module
 from bot.messages import InboundMessage
 from scheduler import staff_users
 from scheduler.models import AuditEvent, MessageReceipt

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from adapters import twilio_sms
 from adapters.twilio_sms import send_stranded_replies
 from app import create_app, job_runner
-from bot import dialogue
+from bot.patient import dialogue
 from scheduler.models import Appointment, AppointmentStatus, MessageReceipt
 from tests.twilio_support import Phone, sms_settings, twiml_messages
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app, services_of
-from bot import consent
+from bot.patient import consent
 from scheduler.models import (Appointment, AuditEvent, ConversationSession, MessageReceipt,
                               Patient, RefusalTally, SmsMessage)
 from scheduler.patients import find_patient
@@ -351,7 +351,7 @@ def test_same_message_sid_twenty_times_at_once_runs_the_engine_once(offered):
 
 
 def test_an_engine_failure_is_a_polite_reply_not_a_500(consented, monkeypatch):
-    from bot import dialogue
+    from bot.patient import dialogue
 
     def broken(turn, state):
         raise RuntimeError("boom")

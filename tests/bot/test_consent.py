@@ -12,7 +12,10 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bot import consent, i18n, replies, segments
+from bot import i18n
+from bot.patient import consent
+from bot.patient import replies
+from bot.patient import segments
 from bot.messages import InboundMessage
 from scheduler.errors import SchedulingError
 from scheduler.models import Appointment, AuditEvent, Patient
@@ -306,7 +309,7 @@ REFUSAL_CODES = ("already_cancelled", "closed", "started", "other_type", "passed
 
 
 def every_reply(clinic):
-    """Each sentence bot/replies.py can say, in every language the clinic serves, filled with
+    """Each sentence bot/patient/replies.py can say, in every language the clinic serves, filled with
     long but typical values, as the SMS channel sends it."""
     for language in i18n.LANGUAGES:
         with i18n.speaking(language):

@@ -505,7 +505,7 @@ def test_a_choice_out_of_range_repeats_the_offer(chat):
 
 
 def test_a_single_option_is_not_a_range_from_1_to_1():
-    from bot import replies
+    from bot.patient import replies
     assert replies.choose_range(1) == "Please reply 1 to choose it."
 
 
@@ -748,7 +748,7 @@ def test_thoughts_of_self_harm_get_the_crisis_line_and_911(chat, sessions):
 def test_other_emergencies_and_clinics_outside_north_america_get_no_988(demo_clinic):
     import dataclasses
 
-    from bot import replies
+    from bot.patient import replies
     assert "988" not in replies.emergency(demo_clinic, "cardiac")
     abroad = dataclasses.replace(demo_clinic, phone="+442079460000")
     assert "988" not in replies.emergency(abroad, "self_harm")
@@ -823,7 +823,7 @@ def test_the_conversation_starts_over_after_the_idle_timeout(chat, clock, sessio
 
 
 def test_an_engine_failure_is_a_polite_reply_and_an_audit_trace(chat, sessions, monkeypatch):
-    from bot import dialogue
+    from bot.patient import dialogue
 
     def broken(turn, state):
         raise RuntimeError("boom")
@@ -910,5 +910,5 @@ def test_booking_for_a_child_asks_whose_visit_and_keeps_their_name_on_it(chat, s
     ("quiero una cita para mi hija", "daughter"), ("mi mamá necesita una cita", "mother"),
     ("I need a checkup", None), ("my appointment is tomorrow", None)])
 def test_whom_a_booking_is_for(text, relation):
-    from bot.dialogue import attendee_relation
+    from bot.patient.dialogue import attendee_relation
     assert attendee_relation(text) == relation

@@ -10,7 +10,8 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot import i18n, replies
+from bot import i18n
+from bot.patient import replies
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "bot" / "locales" / "messages.pot"
@@ -105,7 +106,7 @@ def test_the_clinics_names_are_translated_where_the_file_says(demo_clinic):
 
 
 def test_sms_shaping_keeps_spanish_in_gsm7():
-    from bot import segments
+    from bot.patient import segments
     text = "¿Qué día le conviene? Mañana, el miércoles 4 de marzo, 3:00 p.m. Ú"
     shaped = segments.for_sms(text)
     assert segments.is_gsm7(shaped) and len(shaped) == len(text)

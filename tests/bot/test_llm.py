@@ -1,4 +1,4 @@
-"""bot/llm.py and bot/tool_specs.py piece by piece: engine selection, the client, retries and their
+"""bot/model/bedrock.py and bot/model/tool_specs.py piece by piece: engine selection, the client, retries and their
 log lines, what is redacted before the model reads it, what is checked before a patient reads
 the model, and the tools' schemas. No call leaves the machine."""
 from __future__ import annotations
@@ -9,11 +9,11 @@ from datetime import datetime, timezone
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from bot.llm import (DEFAULT_REGION, BedrockEngine, ModelCallFailed, Pipeline, RetryPolicy,
+from bot.model.bedrock import (DEFAULT_REGION, BedrockEngine, ModelCallFailed, Pipeline, RetryPolicy,
                      check_reply, claims, engine_from_settings, estimate_tokens, is_transient,
                      make_client, orchestrated_llm_call, redact, system_prompt)
 from bot.settings import Settings, SettingsError
-from bot.tool_specs import TOOL_NAMES, check_arguments, tool_config, tool_schemas
+from bot.model.tool_specs import TOOL_NAMES, check_arguments, tool_config, tool_schemas
 from tests.bedrock_support import MODEL, answer, failure, log_lines
 
 NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)

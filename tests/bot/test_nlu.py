@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.nlu import INTENTS, Understanding, Vocabulary, correct_typos, understand
+from bot.understanding.nlu import INTENTS, Understanding, Vocabulary, correct_typos, understand
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=NEW_YORK)
@@ -460,7 +460,7 @@ def test_odd_input_never_raises_and_long_input_stays_fast():
 def _run_cli(lines: list[str]) -> list[str]:
     pytest.importorskip("scheduler.clinic")
     env = {k: v for k, v in __import__("os").environ.items() if k != "CLINIC_CONFIG"}
-    done = subprocess.run([sys.executable, "-m", "bot.nlu"], input="\n".join(lines) + "\n",
+    done = subprocess.run([sys.executable, "-m", "bot.understanding.nlu"], input="\n".join(lines) + "\n",
                           capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.nlu import Vocabulary, understand
+from bot.understanding.nlu import Vocabulary, understand
 from scheduler.clinic import load_clinic
 
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=ZoneInfo("America/New_York"))

@@ -16,14 +16,14 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import replies
+from bot.patient import replies
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
 from bot.messages import InboundMessage
-from bot.llm import COOLDOWN_SECONDS, FAILING, BedrockEngine, RetryPolicy, estimate_tokens
+from bot.model.bedrock import COOLDOWN_SECONDS, FAILING, BedrockEngine, RetryPolicy, estimate_tokens
 from bot.sessions import SessionStore
-from bot import tool_specs
-from bot.tool_specs import ToolRunner
+from bot.model import tool_specs
+from bot.model.tool_specs import ToolRunner
 from bot.tools import Caller, SchedulingTools
 from scheduler import availability, booking
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.admin import AdminDesk, mentioned_user
+from bot.staff.admin import AdminDesk, mentioned_user
 from bot.audit import AuditTrail
-from bot.staff import StaffDesk, parse_action, slot_token
+from bot.staff.desk import StaffDesk, parse_action, slot_token
 from bot.tools import Caller
 from scheduler import staff_users
 from scheduler.availability import Slot

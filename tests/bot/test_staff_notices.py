@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import threading
 
-from bot import staff_replies
+from bot.staff import replies as staff_replies
 from bot.audit import AuditTrail
-from bot.notices import StaffNotice, StaffNotifier
+from bot.staff.notices import StaffNotice, StaffNotifier
 
 
 def test_notices_go_out_after_commit_and_never_for_a_rolled_back_turn(sessions, vault, now,

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import triage
-from bot.nlu import understand
-from bot.triage import red_flag
+from bot.understanding import triage
+from bot.understanding.nlu import understand
+from bot.understanding.triage import red_flag
 
 EMERGENCIES = [
     ("I have chest pain", "cardiac"),

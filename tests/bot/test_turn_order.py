@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine, person_lock_key
-from bot.llm import BedrockEngine, RetryPolicy
+from bot.model.bedrock import BedrockEngine, RetryPolicy
 from bot.messages import InboundMessage
 from bot.sessions import SessionStore
 from scheduler.clinic import install_clinic

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from adapters.twilio_sms import send_stranded_replies
 from app import create_app, services_of
-from bot.llm import FAILING, RetryPolicy
+from bot.model.bedrock import FAILING, RetryPolicy
 from bot.messages import InboundMessage
 from bot.settings import SettingsError
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent

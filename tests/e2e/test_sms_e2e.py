@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from app import create_app, services_of
-from bot import consent, dialogue
+from bot.patient import consent
+from bot.patient import dialogue
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, MessageReceipt, Patient
 from scheduler.patients import find_patient, patient_name
 from tests.twilio_support import NOW, Phone, new_sid, signature, sms_settings, twiml_messages

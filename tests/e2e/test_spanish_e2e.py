@@ -74,7 +74,7 @@ def test_a_patient_books_lists_moves_and_cancels_in_spanish(phone, services):
 
 
 def test_every_reply_to_a_spanish_patient_is_gsm7_and_at_most_two_segments(phone):
-    from bot import segments
+    from bot.patient import segments
     texts = ["Hola, quiero una cita", "SI", "Ana Ejemplo", "1", "el martes que viene", "1",
              "mis citas", "¿dónde están?", "¿a qué hora abren?", "ayuda", "cancelar mi cita",
              "no", "gracias"]

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import time_machine
 from sqlalchemy import select
 
-from bot import segments
+from bot.patient import segments
 from bot.messages import DeliveryFailed
 from scheduler.reminders import ReminderPolicy
 from scheduler.models import Reminder
@@ -116,7 +116,7 @@ def test_due_reminders_are_sent_once_recorded_and_fit_one_sms(desk, sessions, cl
 
 def test_provider_named_only_where_the_clinic_allows(demo_clinic):
     import dataclasses
-    from bot import replies
+    from bot.patient import replies
     start = utc(2026, 3, 9, 14)
     assert "Okafor" in replies.reminder(demo_clinic, start, demo_clinic.zone, "Dr. Amara Okafor")
     hidden = dataclasses.replace(demo_clinic, show_provider_in_reminders=False,
@@ -162,7 +162,7 @@ class Failing:
 
 def test_a_failed_send_is_retried_then_shown_to_admins(desk, sessions, clock, make_sender,
                                                        demo_clinic, vault, audit):
-    from bot.admin import AdminDesk
+    from bot.staff.admin import AdminDesk
     from bot.tools import Caller
     appointment = desk.book(desk.patient(PHONE), MON, time(10, 0))
     clock.now = utc(2026, 3, 8, 14, 1)

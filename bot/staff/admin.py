@@ -25,11 +25,11 @@ from scheduler.models import AuditEvent, Patient
 from scheduler.patients import find_patient
 from scheduler.staff_users import ROLES, StaffUserError
 
-from . import staff_replies as say
-from .audit import AuditTrail
-from .staff import (MAX_COMMAND, Confirmation, ExportFile, StaffAnswer, leading_phone,
+from bot.staff import replies as say
+from bot.audit import AuditTrail
+from bot.staff.desk import (MAX_COMMAND, Confirmation, ExportFile, StaffAnswer, leading_phone,
                     parse_action, plain_token)
-from .tools import Caller
+from bot.tools import Caller
 
 DEFAULT_LOGS = 20
 MAX_LOGS = 50

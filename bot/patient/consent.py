@@ -34,10 +34,10 @@ from scheduler.crypto import Vault, index_match
 from scheduler.models import MessageReceipt, Patient
 from scheduler.patients import patient_name
 
-from . import replies
-from .dialogue import Reply
-from .messages import InboundMessage
-from .sessions import SessionStore
+from bot.patient import replies
+from bot.patient.dialogue import Reply
+from bot.messages import InboundMessage
+from bot.sessions import SessionStore
 
 CHANNEL = "sms"
 # Twilio's and the CTIA's keywords, and their Spanish ones (ALTO, BAJA; AYUDA).

@@ -1,7 +1,7 @@
 """Every sentence clinic staff and admins read from the bot (Slack, the staff console), in one place.
 
 Plain text: the Slack adapter escapes it and shows it as is, so a patient's name can never turn
-into a link or a mention. Times are in the clinic's zone, as in bot/replies.py. Staff see patient
+into a link or a mention. Times are in the clinic's zone, as in bot/patient/replies.py. Staff see patient
 names and reference numbers; notices in the shared staff channel show ids and times only.
 """
 from __future__ import annotations
@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from scheduler.clinic import Clinic
 
-from .replies import day_text, time_text, when_text
+from bot.patient.replies import day_text, time_text, when_text
 
 if TYPE_CHECKING:
-    from .notices import StaffNotice
-    from .staff import AppointmentView, ProviderDay
+    from bot.staff.notices import StaffNotice
+    from bot.staff.desk import AppointmentView, ProviderDay
 
 APPT_USAGE = {
     "today": "/appt today [provider]",

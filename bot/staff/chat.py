@@ -26,13 +26,13 @@ from scheduler.errors import NotFound
 from scheduler.models import Patient
 from scheduler.patients import find_or_create_patient, find_patient, set_patient_name
 
-from . import staff_replies as say
-from .dialogue import Reply, entities, is_thanks, merge
-from .messages import InboundMessage
-from .nlu import Understanding
-from .sessions import SessionStore
-from .staff import StaffAnswer, StaffDesk, parse_action, phone_in, valid_name
-from .tools import Caller, SchedulingTools
+from bot.staff import replies as say
+from bot.patient.dialogue import Reply, entities, is_thanks, merge
+from bot.messages import InboundMessage
+from bot.understanding.nlu import Understanding
+from bot.sessions import SessionStore
+from bot.staff.desk import StaffAnswer, StaffDesk, parse_action, phone_in, valid_name
+from bot.tools import Caller, SchedulingTools
 
 # What one message may hold: longer ones are refused whole rather than read in part.
 MAX_TEXT = 1000

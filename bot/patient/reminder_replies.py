@@ -8,7 +8,7 @@ waits) confirms it (`Appointment.confirmed_at`), "R" starts the dialogue's resch
 "X" asks "Reply X again to confirm" and the second X (or YES) cancels it. In Spanish also
 "CONFIRMAR", "CAMBIAR" and "CANCELAR" (and SI for yes), while a reminder waits for its answer. Every change goes through
 `SchedulingTools`, so it is checked and audited like any other. Without such a reminder the letters
-go on to the dialogue as usual. None of them is an SMS keyword (bot/consent.py).
+go on to the dialogue as usual. None of them is an SMS keyword (bot/patient/consent.py).
 
 A bare YES or NO with no dialogue step waiting for it answers the patient's latest waitlist
 offer (scheduler/waitlist.py): YES books the slot through the normal, occupancy-protected path,
@@ -24,8 +24,9 @@ from scheduler import waitlist
 from scheduler.availability import Slot
 from scheduler.errors import SchedulingError
 
-from . import dialogue, replies
-from .consent import bare_word
+from bot.patient import replies
+from bot.patient import dialogue
+from bot.patient.consent import bare_word
 
 REMINDER_ANSWERS = {"C", "R", "X"}
 # The same answers in Spanish words, as the Spanish reminder spells them out.

@@ -1,7 +1,7 @@
 """The staff desk: what clinic staff do to the schedule, whatever tool they use. Framework-free.
 
 Slack's `/appt` commands and buttons (adapters/slack.py), a DM with the bot and the staff console
-(bot/staff_chat.py) all come here. The desk
+(bot/staff/chat.py) all come here. The desk
 
 - authorizes: a Slack user is staff or admin only if `staff_users` says so; anyone else is
   refused and the attempt audited (`request_refused`, reason `not_authorized`);
@@ -38,11 +38,11 @@ from scheduler.reminders import ReminderPolicy
 from scheduler.patients import (InvalidPhoneNumber, find_or_create_patient, find_patient,
                                 normalize_phone, set_patient_name)
 
-from . import staff_replies as say
-from .audit import AuditTrail
-from .nlu import Understanding, Vocabulary, understand
-from .replies import when_text
-from .tools import Caller, SchedulingTools
+from bot.staff import replies as say
+from bot.audit import AuditTrail
+from bot.understanding.nlu import Understanding, Vocabulary, understand
+from bot.patient.replies import when_text
+from bot.tools import Caller, SchedulingTools
 
 # What one command may hold: any real command is far shorter.
 MAX_COMMAND = 500

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.models import Appointment, Patient
 
-from .audit import AuditTrail
+from bot.audit import AuditTrail
 
 log = logging.getLogger("scheduler.notices")
 

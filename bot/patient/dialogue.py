@@ -27,9 +27,9 @@ from scheduler.models import Appointment, Patient
 from scheduler.crypto import Vault
 from scheduler.patients import patient_name, set_patient_name
 
-from . import replies
-from .nlu import Understanding
-from .tools import SchedulingTools
+from bot.patient import replies
+from bot.understanding.nlu import Understanding
+from bot.tools import SchedulingTools
 
 # How far past the requested day to look when that day has nothing open.
 FALLBACK_DAYS = 21
@@ -876,7 +876,7 @@ def _answer_cancel(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe(appointment: Appointment, clinic: Clinic, vault: Vault) -> str:
-    """How an appointment is named to its patient (bot/reminder_replies.py)."""
+    """How an appointment is named to its patient (bot/patient/reminder_replies.py)."""
     return _describe(appointment, clinic, vault)
 
 

@@ -31,7 +31,7 @@ can use, so the model picks up a conversation where the local engine left it.
 No partial change: each tool call is one transaction of its own, its change and its audit (or
 its refusal's audit) together, and a crash inside a call rolls that call back. A change a tool
 confirmed is never lost or denied: if the model breaks after a booking, the patient is told about
-the booking in the clinic's own words (bot/replies.py) instead of the local engine answering the
+the booking in the clinic's own words (bot/patient/replies.py) instead of the local engine answering the
 message again; otherwise the local engine answers in `settle`, in the transaction that saves it.
 """
 from __future__ import annotations
@@ -59,11 +59,13 @@ from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_aft
 from scheduler.clinic import Clinic, WEEKDAYS
 from scheduler.patients import patient_name
 
-from . import i18n, logfiles, replies, segments
-from .dialogue import Reply, Turn
-from .messages import OutboundMessage
-from .settings import Settings
-from .tool_specs import OpenTools, ToolRunner, tool_config
+from bot import i18n, logfiles
+from bot.patient import replies
+from bot.patient import segments
+from bot.patient.dialogue import Reply, Turn
+from bot.messages import OutboundMessage
+from bot.settings import Settings
+from bot.model.tool_specs import OpenTools, ToolRunner, tool_config
 
 log = logging.getLogger("scheduler.llm")
 

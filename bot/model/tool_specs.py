@@ -25,8 +25,9 @@ from scheduler.clinic import Clinic
 from scheduler.errors import OutsideBookingWindow, SchedulingError, SlotUnavailable
 from scheduler.models import Appointment
 
-from . import i18n, replies
-from .tools import SchedulingTools
+from bot import i18n
+from bot.patient import replies
+from bot.tools import SchedulingTools
 
 # How far past a requested day find_slots looks when that day has nothing open (as the dialogue).
 FALLBACK_DAYS = 21

@@ -6,7 +6,7 @@ Placeholders are named, so a translation may order them its own way; counts use 
 A sentence is never built from pieces in one language: every variant is a message of its own.
 
 Short, one next step per message, GSM-7 friendly in the message ids (no smart quotes, no emoji);
-over SMS the channel also drops the accents outside GSM-7 (bot/segments.py). Dates and times are
+over SMS the channel also drops the accents outside GSM-7 (bot/patient/segments.py). Dates and times are
 the clinic's zone, as each language says them ("Tue Mar 10 at 2:30 PM", "martes 10 de marzo,
 2:30 p.m.").
 """
@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 from scheduler.clinic import AppointmentTypeConfig, Clinic, ProviderConfig, TimeRange
 from scheduler.errors import SchedulingError
 
-from . import segments
-from .i18n import _, current, ngettext
-from .i18n import day_text as _day_text, time_text as _time_text, weekday_names
+from bot.patient import segments
+from bot.i18n import _, current, ngettext
+from bot.i18n import day_text as _day_text, time_text as _time_text, weekday_names
 
 
 # --- dates, times and names, as the patient's language says them --------------------------------
@@ -483,11 +483,11 @@ def staff_only() -> str:
 
 
 def more_suffix() -> str:
-    """The end of each page of a long list but the last (bot/segments.py)."""
+    """The end of each page of a long list but the last (bot/patient/segments.py)."""
     return _("Reply MORE for more.")
 
 
-# SMS: consent, carrier keywords and abuse limits (bot/consent.py decides when each is said).
+# SMS: consent, carrier keywords and abuse limits (bot/patient/consent.py decides when each is said).
 
 def consent_request(clinic: Clinic) -> str:
     return _("{clinic}: appointment texts to book, move or cancel visits. Msg & data rates may "
@@ -522,7 +522,7 @@ def rate_limited(clinic: Clinic) -> str:
              "little while. For anything urgent call {phone}.").format(phone=clinic.display_phone)
 
 
-# The AI engine (bot/llm.py): what is said when the model's own words cannot be used.
+# The AI engine (bot/model/bedrock.py): what is said when the model's own words cannot be used.
 
 def waitlist_recorded(type_name: str, clinic: Clinic) -> str:
     return _("I've asked the {clinic} team to add you to the waitlist for a {type}. They will "
