@@ -320,7 +320,7 @@ def every_reply(clinic):
 def _replies(clinic):
     samples = {**SAMPLES, "kind": clinic.appointment_types[0], "provider": clinic.providers[2]}
     for name, function in inspect.getmembers(replies, inspect.isfunction):
-        if function.__module__ != replies.__name__:
+        if not function.__module__.startswith(replies.__name__ + "."):
             continue
         parameters = inspect.signature(function).parameters
         if name == "booking_refused":
