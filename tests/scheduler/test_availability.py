@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, text, update
 
-from scheduler import availability
+from scheduler.availability import busy
 from scheduler.availability import Slot, find_slots, is_bookable
 from scheduler.booking import book
 from scheduler.errors import NotFound, OutsideBookingWindow, SlotUnavailable
@@ -55,7 +55,7 @@ def sessions(request, sessions, engine):
                 f"CREATE INDEX IF NOT EXISTS {name} ON appointments ({column}, start_at)"
                 if request.param == "holder-indexes" else f"DROP INDEX IF EXISTS {name}"))
     with sessions() as session:
-        assert availability._indexed_by_holder(session) == (request.param == "holder-indexes")
+        assert busy._indexed_by_holder(session) == (request.param == "holder-indexes")
     return sessions
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from scheduler import availability
+from scheduler.availability import search
 from scheduler.availability import Slot, find_slots
 from scheduler.booking import book, cancel, reschedule, upcoming_appointments
 from scheduler.clinic import install_clinic
@@ -182,7 +182,7 @@ def test_database_refuses_an_overlap_even_when_the_check_misses_it(db, demo_clin
         first = book(session, demo_clinic, patient_id=patients[0], now=now,
                      slot=slot(demo_clinic, "checkup", "okafor", at(THURSDAY, 9), "exam-1"))
     # Blind the Python-side check: the Occupancy primary key alone must refuse the overlap.
-    monkeypatch.setattr(availability, "_taken", lambda *args, **kwargs: set())
+    monkeypatch.setattr(search, "_taken", lambda *args, **kwargs: set())
     with db() as session:
         with pytest.raises(SlotUnavailable):
             book(session, demo_clinic, patient_id=patients[1], now=now,
@@ -299,7 +299,7 @@ def test_reschedule_refused_by_the_database_keeps_the_old_slot(db, demo_clinic, 
         book(session, demo_clinic, patient_id=patients[1], now=now,
              slot=slot(demo_clinic, "checkup", "okafor", at(THURSDAY, 10), "exam-1"))
         before = occupancy(session, mine.id)
-    monkeypatch.setattr(availability, "_taken", lambda *args, **kwargs: set())
+    monkeypatch.setattr(search, "_taken", lambda *args, **kwargs: set())
     with db.begin() as session:
         with pytest.raises(SlotUnavailable):
             reschedule(session, demo_clinic, mine.id, now=now,

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from bench.seed import OVERLAPS
-from scheduler import availability, booking
+from scheduler import booking
+from scheduler.availability import search
 from scheduler.availability import Slot
 from scheduler.booking import book, reschedule
 from scheduler.clinic import install_clinic, parse_clinic
@@ -92,7 +93,7 @@ def test_of_many_overlapping_bookings_exactly_one_wins(db, fine_grid_clinic, now
                                                        monkeypatch):
     if python_check == "blind":
         # Every thread believes the time is free: only the Occupancy primary key can refuse.
-        monkeypatch.setattr(availability, "_taken", lambda *args, **kwargs: set())
+        monkeypatch.setattr(search, "_taken", lambda *args, **kwargs: set())
     # Echo visits hold 60 minutes (45 + 15 cleanup); starts 5 minutes apart from 10:00 all
     # overlap one another. Lindqvist and Tanaka alternate: besides their own calendars they
     # collide on the single procedure room and the single ultrasound scanner.
@@ -165,7 +166,7 @@ def test_reschedule_and_booking_caught_in_a_deadlock_end_with_one_winner(
         mine = book(session, fine_grid_clinic, patient_id=1, now=now,
                     slot=Slot("checkup", "okafor", at(9), at(9, 30), "exam-1", None))
     released = threading.Event()
-    real_occupy, real_taken = booking._occupy, availability._taken
+    real_occupy, real_taken = booking._occupy, search._taken
 
     def occupy_slowly(*args, **kwargs):
         if threading.current_thread().name == "mover":
@@ -179,7 +180,7 @@ def test_reschedule_and_booking_caught_in_a_deadlock_end_with_one_winner(
                                                                                     **kwargs)
 
     monkeypatch.setattr(booking, "_occupy", occupy_slowly)
-    monkeypatch.setattr(availability, "_taken", taken_unless_booker)
+    monkeypatch.setattr(search, "_taken", taken_unless_booker)
     outcomes: dict[str, str] = {}
 
     def attempt(name: str, work) -> None:

@@ -172,7 +172,7 @@ def test_a_clinic_in_another_zone_changes_on_its_own_date(clinic_in):
 def test_changeover_rules_agree_with_ordinary_day_rules(demo_clinic):
     # On a day without a change the real-time rules (used on change days) and the wall-time
     # rules (used on every other day) must offer exactly the same starts.
-    from scheduler.availability import _plan
+    from scheduler.availability.grid import _plan
 
     plan = _plan(demo_clinic)
     for offset in range(0, 380, 3):

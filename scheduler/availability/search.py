@@ -1,0 +1,334 @@
+"""The search (`find_slots`) and the check of one slot that booking relies on (`resolve_slot`,
+`refresh`, `is_bookable`, `alternatives`): what the grid offers and the busy time leaves free.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..clinic import AppointmentTypeConfig, Clinic
+from ..errors import NotFound, OutsideBookingWindow, SlotUnavailable
+from ..models import (Occupancy)
+from .grid import CELL_SECONDS, PARTS_OF_DAY, Slot, _Day, _Plan, _minutes, _plan
+from .busy import _BusyMap, _busy, _directory, _epoch_of, _utc, cells, provider_holder, resource_holder
+
+@dataclass(frozen=True)
+class _Request:
+    """A validated search: who may take the type, with what, from when to when."""
+
+    kind: AppointmentTypeConfig
+    type_id: int
+    provider_keys: tuple[str, ...]
+    provider_ids: dict[str, int]
+    rooms: tuple[tuple[str, int], ...]          # (key, id) of active rooms of the kind, or ()
+    equipment: tuple[str, int] | None
+    bookable: bool                              # False when a needed room or equipment is gone
+    earliest: int                               # epoch: now + minimum notice
+    today: date
+    horizon: date
+
+
+def _request(session: Session, plan: _Plan, type_key: str, provider_key: str | None,
+             now: datetime) -> _Request:
+    kind = plan.types.get(type_key)
+    directory = _directory(session)
+    if kind is None or type_key not in directory.types:
+        raise NotFound(f"no appointment type {type_key!r}")
+    if provider_key is not None:
+        if provider_key not in plan.providers or provider_key not in directory.providers:
+            raise NotFound(f"no provider {provider_key!r}")
+        if provider_key not in plan.eligible[type_key]:
+            raise NotFound(f"provider {provider_key!r} does not offer {type_key!r}")
+        keys: tuple[str, ...] = (provider_key,)
+    else:
+        keys = tuple(k for k in plan.eligible[type_key] if k in directory.providers)
+    rooms: tuple[tuple[str, int], ...] = ()
+    bookable = True
+    if kind.room_kind is not None:
+        rooms = tuple((k, directory.resources[k])
+                      for k in plan.rooms_by_kind.get(kind.room_kind, ())
+                      if k in directory.resources)
+        bookable = bool(rooms)
+    equipment = None
+    if kind.equipment is not None:
+        if kind.equipment in directory.resources:
+            equipment = (kind.equipment, directory.resources[kind.equipment])
+        else:
+            bookable = False
+    today = now.astimezone(plan.zone).date()
+    return _Request(kind, directory.types[type_key], keys,
+                    {k: directory.providers[k] for k in keys}, rooms, equipment, bookable,
+                    _epoch_of(now) + int(kind.min_notice_hours * 3600), today,
+                    today + timedelta(days=kind.max_days_ahead))
+
+
+_LONGEST_BLOCK = 16        # days of busy time read at once, at most
+_ROWS_PER_READ = 400       # about what one more query costs, in rows read; tuned on bench_slots
+
+
+class _Search:
+    """One walk over the days of a window, collecting preferred slots and fill-ins.
+
+    Busy time is read for a block of days at a time: one day first (most searches end there),
+    then blocks doubling up to two weeks, so a search that must look far ahead (a busy
+    scanner, an evening wanted from a provider who rarely works late) makes few queries."""
+
+    def __init__(self, session: Session, plan: _Plan, request: _Request, limit: int,
+                 part: tuple[int, int] | None, around: time | None):
+        self.session, self.plan, self.request, self.limit = session, plan, request, limit
+        self.part = part             # the preferred local minutes [start, end), or None
+        self.around = _minutes(around) if around is not None else None
+        kind = request.kind
+        self.duration = kind.duration_minutes * 60
+        self.hold = (kind.duration_minutes + kind.buffer_minutes) * 60
+        self.room_ids = [room_id for _, room_id in request.rooms]
+        self.equipment_ids = [request.equipment[1]] if request.equipment else []
+        self.preferred: list[Slot] = []
+        self.fill: list[Slot] = []
+
+    def prefers(self, minute: int) -> bool:
+        return self.part is None or self.part[0] <= minute < self.part[1]
+
+    def done(self) -> bool:
+        return len(self.preferred) >= self.limit
+
+    def worth_searching(self, candidates: _Day, begin: int) -> bool:
+        if begin >= len(candidates.starts):
+            return False
+        # Once the fill-ins are complete, only a day with a preferred candidate can add anything.
+        return len(self.fill) < self.limit or any(
+            self.prefers(candidates.minutes[i]) for i in range(begin, len(candidates.starts)))
+
+    def providers_wanted(self, candidates: _Day, begin: int) -> set[str]:
+        """Whose busy time the day needs: everyone's while fill-ins are wanted, else only the
+        providers of preferred candidates (few work evenings: no need to read the others)."""
+        wanted: set[str] = set()
+        fill_wanted = len(self.fill) < self.limit
+        for i in range(begin, len(candidates.starts)):
+            if fill_wanted or self.prefers(candidates.minutes[i]):
+                wanted.update(candidates.providers[i])
+        return wanted
+
+    def run(self, first: date, last: date) -> list[Slot]:
+        request, day, block = self.request, first, 1
+        while day <= last and not self.done():
+            days: list[tuple[_Day, int]] = []
+            providers: set[str] = set()
+            while day <= last and len(days) < block:
+                candidates = self.plan.day(request.kind, request.provider_keys, day)
+                begin = bisect_left(candidates.starts, request.earliest)
+                if self.worth_searching(candidates, begin):
+                    days.append((candidates, begin))
+                    providers.update(self.providers_wanted(candidates, begin))
+                day += timedelta(days=1)
+            if not days:
+                continue
+            busy = _busy(self.session, days[0][0].starts[days[0][1]],
+                         days[-1][0].starts[-1] + self.hold,
+                         [request.provider_ids[key] for key in providers], self.room_ids,
+                         self.equipment_ids, self.plan.longest_hold)
+            for candidates, begin in days:
+                if self.done():
+                    break
+                if self.worth_searching(candidates, begin):
+                    self.search_day(candidates, begin, busy)
+            # Grow the block while a day's busy time is little to read (one provider, or far
+            # ahead); keep it small when every day brings hundreds of rows (many providers).
+            per_day = busy.rows / len(days)
+            block = max(1, min(block * 2, _LONGEST_BLOCK, int(_ROWS_PER_READ / max(per_day, 1))))
+        return (self.preferred + self.fill)[:self.limit]
+
+    def search_day(self, candidates: _Day, begin: int, busy: _BusyMap) -> None:
+        order: Sequence[int] = range(begin, len(candidates.starts))
+        if self.around is not None:
+            order = sorted(order, key=lambda i: (abs(candidates.minutes[i] - self.around), i))
+        for i in order:
+            found = self.preferred if self.prefers(candidates.minutes[i]) else self.fill
+            if len(found) >= self.limit:
+                if self.done():
+                    return
+                continue
+            slot = self.slot_at(candidates.starts[i], candidates.providers[i], busy)
+            if slot is not None:
+                found.append(slot)
+
+    def slot_at(self, start: int, provider_keys: tuple[str, ...], busy: _BusyMap) -> Slot | None:
+        request = self.request
+        first, end = start // CELL_SECONDS, -(-(start + self.hold) // CELL_SECONDS)
+        if request.equipment and not busy.free(("r", request.equipment[1]), first, end):
+            return None
+        room = None
+        if request.rooms:
+            room = next((key for key, room_id in request.rooms
+                         if busy.free(("r", room_id), first, end)), None)
+            if room is None:
+                return None
+        for key in provider_keys:
+            if busy.free(("p", request.provider_ids[key]), first, end):
+                return Slot(request.kind.key, key, _utc(start), _utc(start + self.duration),
+                            room, request.equipment[0] if request.equipment else None)
+        return None
+
+
+def find_slots(session: Session, clinic: Clinic, type_key: str, *, now: datetime,
+               start_date: date | None = None, end_date: date | None = None,
+               provider_key: str | None = None, part_of_day: str | None = None,
+               around: time | None = None, after: time | None = None,
+               before: time | None = None, limit: int = 3) -> list[Slot]:
+    """Free slots for `type_key` between two clinic-local dates (inclusive; default: today to
+    the type's horizon), each a distinct start time.
+
+    `provider_key` restricts the search to one provider. `part_of_day` ("morning" before 12:00,
+    "afternoon" 12:00-17:00, "evening" from 17:00) is a preference: matching slots come first,
+    earliest first, and others fill in. `after` and `before` (local times, each included) narrow
+    that preference the same way ("after 3": from 15:00). With `around` (a local time) each
+    day's slots are taken nearest that time first. Raises `NotFound` for an unknown or inactive
+    type or provider, or a provider who does not offer the type.
+    """
+    if part_of_day is not None and part_of_day not in PARTS_OF_DAY:
+        raise ValueError(f"part_of_day must be one of {sorted(PARTS_OF_DAY)}, not {part_of_day!r}")
+    part = PARTS_OF_DAY[part_of_day] if part_of_day else None
+    if after is not None or before is not None:
+        start, end = part or (0, 24 * 60)
+        part = (max(start, _minutes(after) if after is not None else 0),
+                min(end, _minutes(before) + 1 if before is not None else 24 * 60))
+    plan = _plan(clinic)
+    request = _request(session, plan, type_key, provider_key, now)
+    if not request.bookable or limit <= 0:
+        return []
+    first = max(start_date or request.today, request.today)
+    last = min(end_date or request.horizon, request.horizon)
+    return _Search(session, plan, request, limit, part, around).run(first, last)
+
+
+
+@dataclass(frozen=True)
+class ResolvedSlot:
+    """A slot checked against the clinic's rules, with the ids `booking` writes."""
+
+    slot: Slot
+    type_id: int
+    provider_id: int
+    equipment_id: int | None
+    rooms: tuple[tuple[str, int], ...]   # free rooms to try, the slot's own first; () if none
+    start: int                            # epoch seconds
+    end: int
+    occupied_until: int
+
+    def holders(self, room_id: int | None) -> list[str]:
+        """Every `Occupancy` holder the booking takes, in one global order: concurrent bookings
+        then take rows in the same order, so on PostgreSQL they queue and never deadlock."""
+        found = [provider_holder(self.provider_id)]
+        found += [resource_holder(r) for r in (room_id, self.equipment_id) if r is not None]
+        return sorted(found)
+
+
+def _taken(session: Session, holders: Sequence[str], first: int, end: int,
+           ignore_appointment: int | None) -> set[str]:
+    """Which of these holders already hold a cell in [first, end), from `Occupancy` itself."""
+    query = (select(Occupancy.holder).distinct()
+             .where(Occupancy.holder.in_(holders), Occupancy.cell >= first, Occupancy.cell < end))
+    if ignore_appointment is not None:
+        query = query.where(Occupancy.appointment_id != ignore_appointment)
+    return set(session.scalars(query))
+
+
+def resolve_slot(session: Session, clinic: Clinic, slot: Slot, *, now: datetime,
+                 ignore_appointment: int | None = None) -> ResolvedSlot:
+    """Check a slot against hours, notice, horizon and what is already booked (cells held by
+    `ignore_appointment` do not count: a reschedule may overlap its own old time).
+
+    Raises `NotFound` for an unknown type or provider, `OutsideBookingWindow` or
+    `SlotUnavailable` with `alternatives` when it cannot be booked.
+    """
+    plan = _plan(clinic)
+    request = _request(session, plan, slot.type_key, slot.provider_key, now)
+    kind, zone = request.kind, plan.zone
+    start = _epoch_of(slot.start)
+    local = slot.start.astimezone(zone)
+    if start < request.earliest:
+        passed = slot.start <= now
+        reason = ("that time has already passed" if passed else
+                  f"{kind.name} needs at least {kind.min_notice_hours:g} hours' notice")
+        raise OutsideBookingWindow(reason, alternatives(session, clinic, slot, now=now),
+                                   code="passed" if passed else "notice")
+    if local.date() > request.horizon:
+        raise OutsideBookingWindow(
+            f"{kind.name} can be booked at most {kind.max_days_ahead} days ahead",
+            alternatives(session, clinic, slot, now=now), code="horizon")
+    on_grid = plan.provider_day(kind, plan.providers[slot.provider_key], local.date())
+    if start not in {epoch for epoch, _ in on_grid}:
+        raise OutsideBookingWindow("the provider does not see patients at that time",
+                                   alternatives(session, clinic, slot, now=now))
+    if not request.bookable:
+        raise SlotUnavailable(f"{kind.name} cannot be booked right now: a room or the equipment "
+                              "it needs is out of service", (), code="out_of_service")
+    resolved = ResolvedSlot(
+        slot, request.type_id, request.provider_ids[slot.provider_key],
+        request.equipment[1] if request.equipment else None,
+        request.rooms, start, start + kind.duration_minutes * 60,
+        start + (kind.duration_minutes + kind.buffer_minutes) * 60)
+    return refresh(session, clinic, resolved, now=now, ignore_appointment=ignore_appointment)
+
+
+def refresh(session: Session, clinic: Clinic, resolved: ResolvedSlot, *, now: datetime,
+            ignore_appointment: int | None = None) -> ResolvedSlot:
+    """Re-read `Occupancy` for a resolved slot: keep only the rooms still free, or raise
+    `SlotUnavailable` (with alternatives) when the provider, the equipment or every room is
+    taken."""
+    slot = resolved.slot
+    room_ids = [room_id for _, room_id in resolved.rooms]
+    holders = resolved.holders(None) + [resource_holder(r) for r in room_ids]
+    span = cells(resolved.start, resolved.occupied_until)
+    taken = _taken(session, holders, span.start, span.stop, ignore_appointment)
+    if set(resolved.holders(None)) & taken:
+        raise SlotUnavailable(alternatives=alternatives(session, clinic, slot, now=now))
+    rooms = tuple(room for room in resolved.rooms if resource_holder(room[1]) not in taken)
+    if resolved.rooms and not rooms:
+        raise SlotUnavailable(alternatives=alternatives(session, clinic, slot, now=now))
+    rooms = tuple(sorted(rooms, key=lambda room: room[0] != slot.room_key))
+    return ResolvedSlot(slot, resolved.type_id, resolved.provider_id, resolved.equipment_id,
+                        rooms, resolved.start, resolved.end, resolved.occupied_until)
+
+
+def is_bookable(session: Session, clinic: Clinic, slot: Slot, *, now: datetime) -> None:
+    """Return if the slot can be booked now (in its room or another free room of the same kind);
+    else raise `OutsideBookingWindow` or `SlotUnavailable`, each carrying the nearest free
+    `alternatives`. The slot's `end` is not trusted: the type's duration decides."""
+    resolve_slot(session, clinic, slot, now=now)
+
+
+def alternatives(session: Session, clinic: Clinic, slot: Slot, *, now: datetime,
+                 limit: int = 3) -> list[Slot]:
+    """The free slots nearest a refused one: its day first, nearest its time, then later days;
+    the same provider's first, others filling in."""
+    plan = _plan(clinic)
+    kind = plan.types.get(slot.type_key)
+    if kind is None:
+        return []
+    zone = plan.zone
+    local = slot.start.astimezone(zone)
+    today = now.astimezone(zone).date()
+    horizon = today + timedelta(days=kind.max_days_ahead)
+    day = max(local.date(), today)
+    if day > horizon:  # the nearest bookable days are the horizon's last week
+        day = max(horizon - timedelta(days=6), today)
+    found: list[Slot] = []
+    if slot.provider_key in plan.eligible.get(slot.type_key, ()):
+        try:
+            found = find_slots(session, clinic, slot.type_key, now=now, start_date=day,
+                               provider_key=slot.provider_key, around=local.time(), limit=limit)
+        except NotFound:
+            found = []
+    if len(found) < limit:
+        taken = {s.start for s in found}
+        others = find_slots(session, clinic, slot.type_key, now=now, start_date=day,
+                            around=local.time(), limit=limit)
+        found += [s for s in others if s.start not in taken and s.start != slot.start]
+    return [s for s in found
+            if s.start != slot.start or s.provider_key != slot.provider_key][:limit]
