@@ -149,7 +149,7 @@ class Appointment(Base):
         Index("ix_appointments_window", "start_at", "occupied_until"),
         Index("ix_appointments_patient", "patient_id", "start_at"),
         # One holder's calendar: slot search reads just the providers, rooms and equipment
-        # it needs (scheduler/availability.py uses them when present).
+        # it needs (scheduler/availability/ uses them when present).
         Index("ix_appointments_provider", "provider_id", "start_at"),
         Index("ix_appointments_room", "room_id", "start_at"),
         Index("ix_appointments_equipment", "equipment_id", "start_at"),

@@ -1,19 +1,21 @@
-"""bot/model/bedrock.py and bot/model/tool_specs.py piece by piece: engine selection, the client, retries and their
-log lines, what is redacted before the model reads it, what is checked before a patient reads
-the model, and the tools' schemas. No call leaves the machine."""
+"""bot/model/ piece by piece: engine selection, the client, retries and their log lines
+(client.py, pipeline.py), what is redacted before the model reads it and what the system prompt
+says (memory.py), and what is checked before a patient reads the model (checks.py). The tools'
+declarations are tests/bot/model/test_tool_specs.py. No call leaves the machine."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from bot.model.bedrock import (DEFAULT_REGION, BedrockEngine, ModelCallFailed, Pipeline, RetryPolicy,
-                     check_reply, claims, engine_from_settings, estimate_tokens, is_transient,
-                     make_client, orchestrated_llm_call, redact, system_prompt)
+from bot.model.bedrock import BedrockEngine, engine_from_settings
+from bot.model.checks import check_reply, claims
+from bot.model.client import (DEFAULT_REGION, ModelCallFailed, RetryPolicy, estimate_tokens,
+                              is_transient, make_client, orchestrated_llm_call)
+from bot.model.memory import redact, system_prompt
+from bot.model.pipeline import Pipeline
 from bot.settings import Settings, SettingsError
-from bot.model.tool_specs import TOOL_NAMES, check_arguments, tool_config, tool_schemas
 from tests.bedrock_support import MODEL, answer, failure, log_lines
 
 NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
@@ -212,7 +214,7 @@ def test_change_claims_are_recognized(text, found):
     assert claims(text) == found
 
 
-# --- the prompt and the tools -------------------------------------------------------------------
+# --- the prompt --------------------------------------------------------------------------------
 
 def test_the_system_prompt_carries_the_clinics_facts_and_the_time(demo_clinic):
     prompt = system_prompt(demo_clinic, NOW, {})
@@ -220,28 +222,3 @@ def test_the_system_prompt_carries_the_clinics_facts_and_the_time(demo_clinic):
     assert "Now: Wednesday 2026-03-04 09:00 clinic time." in prompt
     assert "okafor: Dr. Amara Okafor; Mon-Thu 08:00-17:00, Fri 08:00-13:00" in prompt
     assert "vaccination: Vaccination, 15 min, 1h to 60d; moreau" in prompt
-
-
-def test_the_seven_tools_are_declared_with_schemas(demo_clinic, model):
-    config = tool_config(demo_clinic)
-    assert [t["toolSpec"]["name"] for t in config["tools"]] == list(TOOL_NAMES)
-    find = tool_schemas(demo_clinic)["find_slots"][1]
-    assert find["properties"]["appointment_type"]["enum"][0] == "checkup"
-    assert find["additionalProperties"] is False and find["required"] == ["appointment_type"]
-    # botocore accepts the configuration as the Converse API's toolConfig.
-    model.script(answer("ok"))
-    model.client.converse(**REQUEST, toolConfig=config)
-    json.dumps(config)
-
-
-@pytest.mark.parametrize("arguments, problem", [
-    ({"slot_id": "slot-1"}, None),
-    ("slot-1", "arguments must be a JSON object"),
-    ({}, "missing required argument: slot_id"),
-    ({"slot_id": 1}, "slot_id must be a string"),
-    ({"slot_id": "42"}, "slot_id has the wrong format"),
-    ({"slot_id": "slot-1", "patient": "x"}, "unexpected argument(s): patient"),
-])
-def test_arguments_are_checked_against_the_schema(demo_clinic, arguments, problem):
-    schema = tool_schemas(demo_clinic)["book_appointment"][1]
-    assert check_arguments(schema, arguments) == problem

@@ -20,10 +20,10 @@ from bot.patient import replies
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
 from bot.messages import InboundMessage
-from bot.model.bedrock import COOLDOWN_SECONDS, FAILING, BedrockEngine, RetryPolicy, estimate_tokens
+from bot.model.bedrock import COOLDOWN_SECONDS, FAILING, BedrockEngine
+from bot.model.client import RetryPolicy, estimate_tokens
+from bot.model.tool_runner import ToolRunner
 from bot.sessions import SessionStore
-from bot.model import tool_specs
-from bot.model.tool_specs import ToolRunner
 from bot.tools import Caller, SchedulingTools
 from scheduler import availability, booking
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient
@@ -375,7 +375,7 @@ def test_a_turn_that_crashes_after_booking_commits_nothing(chat, model, sessions
         tool_use(("book_appointment", {"slot_id": "slot-1"})))
     chat.text("checkup tomorrow")
     # A bug after the booking was written, inside the same tool call: that call rolls back.
-    monkeypatch.setattr(tool_specs.ToolRunner, "_appointment_id", broken)
+    monkeypatch.setattr(ToolRunner, "_appointment_id", broken)
     reply = chat.text("8:00")
     assert reply == replies.internal_error(chat.engine.clinic)   # "... nothing was changed"
     assert appointments(sessions) == []
@@ -396,7 +396,7 @@ def test_a_bug_after_a_committed_booking_still_tells_the_patient(chat, model, se
         tool_use(("book_appointment", {"slot_id": "slot-1"})),
         tool_use(("list_appointments", {})))
     chat.text("checkup tomorrow")
-    monkeypatch.setattr(tool_specs.ToolRunner, "_list_appointments", broken)
+    monkeypatch.setattr(ToolRunner, "_list_appointments", broken)
     reply = chat.text("8:00")
     assert reply.startswith("You're booked: General check-up") and "Thu Mar 5 at 8:00 AM" in reply
     [booked] = appointments(sessions)
@@ -424,7 +424,7 @@ def test_a_model_turn_that_crashes_keeps_its_apology_as_the_receipts_answer(
         conversation, model, sessions, clock, monkeypatch):
     """The claim committed before the model was asked: a repeat of the message must find an
     answer (the apology), not an unanswered claim."""
-    monkeypatch.setattr(tool_specs.ToolRunner, "_list_appointments", broken)
+    monkeypatch.setattr(ToolRunner, "_list_appointments", broken)
     conversation.handle(InboundMessage("sms", PATIENT, "my appointments", "SM1", clock.now),
                         receipt=KeptReceipt())
     assert model.calls == 0                        # consent first: not a model turn yet
