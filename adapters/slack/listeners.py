@@ -1,33 +1,5 @@
-"""Slack: clinic staff schedule and admins run the clinic, through one Slack app.
-
-    POST /slack/events    Events API, interactivity (buttons, menus, modals) and slash commands
-
-Built on slack-bolt, mounted with its Flask adapter, and read like Slack's docs: verify, parse,
-hand over, render.
-
-- Verify: Bolt's request verification checks `X-Slack-Signature` over the raw body with
-  `SLACK_SIGNING_SECRET` (v0, and a timestamp at most five minutes old) before anything reads
-  the body; a forged or stale request is a 401 and nothing is stored. The workspace is the one
-  `SLACK_BOT_TOKEN` belongs to (`auth.test`, asked once and kept): a request from another team
-  gets a clear refusal, audited. Without the token and the secret the route answers 503 and the
-  rest of the app runs.
-- Acknowledge within Slack's 3 seconds whatever the work costs: every listener calls `ack()`
-  first and does the work after it, on this module's thread pool (Bolt waits only for the ack).
-  Nothing before the ack touches the database, so a slow turn holding SQLite's write lock can
-  never delay one. Answers go back through `respond()` (the command's or the click's
-  `response_url`), `chat.postMessage` (DMs) or `views.update` (modals, which open at once with
-  a loading view and are filled in when the data is there).
-- Exactly once: a DM event is claimed by its `event_id` with one insert into `message_receipts`
-  (channel "slack") before the engine runs, so Slack's retries (`X-Slack-Retry-Num`) never run
-  it again or post twice. Bot messages, edits, deletions and the bot's own events are ignored.
-- Authorize: the user's role comes from the `staff_users` table (scheduler/staff_users.py), at
-  every command, click and message; anyone else gets an ephemeral "not authorized", audited.
-- Render: answers (bot/staff/desk.py's `StaffAnswer`) become Block Kit: slot choices as buttons, a
-  select menu past five; a booking confirmation with Cancel and Reschedule buttons; the day's
-  schedule in sections. Text is escaped, so nothing a patient or staff typed becomes markup.
-
-What to say and do is decided in bot/ (staff.py, staff_chat.py, admin.py); the staff channel's
-notices (bot/staff/notices.py) are posted by `SlackNoticePoster`.
+"""The Bolt app and its listeners: every slash command, click, modal and event, acknowledged at once
+and worked on this app's thread pool; the answers rendered by blocks.py.
 """
 from __future__ import annotations
 
@@ -37,137 +9,36 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from flask import Blueprint, Flask, Response, current_app, request
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import IntegrityError
 
 from bot import logfiles
 from bot.staff import replies as say
 from bot.staff.admin import AdminDesk
 from bot.audit import audit_mirror
-from bot.messages import InboundMessage, OutboundMessage
-from bot.staff.notices import StaffNotice, StaffNotifier
+from bot.messages import InboundMessage
 from bot.services import Services
-from bot.settings import Settings
-from bot.staff.desk import ProviderDay, StaffAnswer, StaffDesk, parse_action
+from bot.staff.desk import StaffAnswer, StaffDesk, parse_action
 from bot.tools import Caller
 from scheduler.clinic import Clinic
 from scheduler.models import MessageReceipt
 
-from .refusals import RefusalLedger, ledger_of
 
+
+from adapters.slack.blocks import (answer_blocks, answer_view, booking_view, escape, home_view,
+                                   loading_view, message_blocks, sections)
+from adapters.slack.notices import web_client
 log = logging.getLogger("scheduler.slack")
 
 CHANNEL = "slack"
-EXTENSION = "clinic_scheduler_slack"
-DEFAULT_API_URL = "https://slack.com/api/"
-MAX_BUTTONS = 5
-SECTION_CHARS = 2900          # Slack allows 3,000 characters in a section's text
 _WORKERS = 16
-# X-Slack-Request-Timestamp: Unix seconds, ASCII digits only (str.isdigit takes "²" too).
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
-
 # Bolt logs a refused request's body at INFO: it may hold what staff typed about a patient.
 _bolt_log = logging.getLogger("scheduler.slack_bolt")
 _bolt_log.setLevel(logging.WARNING)
 
-blueprint = Blueprint("slack", __name__)
-
-
-# --- the route --------------------------------------------------------------------------------
-
-@blueprint.post("/slack/events")
-def slack_events():
-    staff_app: SlackStaffApp | None = current_app.extensions.get(EXTENSION)
-    if staff_app is None:
-        return Response("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
-                        "to accept Slack requests\n", status=503, mimetype="text/plain")
-    ledger, source = ledger_of(current_app), request.remote_addr or "unknown"
-    if ledger.limited(source):     # refused too often this minute: not even verified
-        return Response("too many refused requests from this address; wait a minute\n",
-                        status=429, mimetype="text/plain")
-    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-    if not _TIMESTAMP.fullmatch(timestamp):
-        # slack_sdk's verifier reads the timestamp with int(): "abc", "1e3", "-" or nothing
-        # would raise inside Bolt (a 500). A timestamp that is not whole seconds is unsigned.
-        return _invalid(ledger, source, "bad_timestamp")
-    try:
-        response = staff_app.handler.handle(request)
-    except ValueError:
-        # Bolt parses the body as it wraps the request, before its signature check: a body that
-        # is not JSON where JSON belongs is refused here, as unsigned (401) or malformed (400).
-        signed = SignatureVerifier(staff_app.services.settings.slack_signing_secret).is_valid(
-            request.get_data(), timestamp, request.headers.get("X-Slack-Signature", ""))
-        return (Response("malformed request\n", status=400, mimetype="text/plain") if signed
-                else _invalid(ledger, source, "bad_signature"))
-    if response.status_code == 401:      # Bolt's signature or replay-window check said no
-        ledger.refused(source, "slack", "bad_signature")
-    return response
-
-
-def _invalid(ledger: RefusalLedger, source: str, reason: str) -> Response:
-    ledger.refused(source, "slack", reason)
-    return Response("invalid request\n", status=401, mimetype="text/plain")
-
-
-def configured(settings: Settings) -> bool:
-    return bool(settings.slack_bot_token and settings.slack_signing_secret)
-
-
-def web_client(settings: Settings) -> WebClient:
-    base = (settings.slack_api_url or DEFAULT_API_URL).rstrip("/") + "/"
-    return WebClient(token=settings.slack_bot_token, base_url=base, timeout=10)
-
-
-def init_app(app: Flask, services: Services) -> None:
-    """Mount /slack/events (503 until Slack is configured) and, when it is, the Bolt app."""
-    app.register_blueprint(blueprint)
-    if configured(services.settings):
-        app.extensions[EXTENSION] = SlackStaffApp(services)
-
-
-# --- the staff channel's notices -------------------------------------------------------------
-
-class SlackNoticePoster:
-    """Posts a `StaffNotice` to SLACK_STAFF_CHANNEL (ids and times only, see bot/staff/notices.py)."""
-
-    def __init__(self, client: WebClient, channel: str, clinic: Clinic):
-        self.client, self.channel, self.clinic = client, channel, clinic
-
-    def __call__(self, notice: StaffNotice) -> None:
-        text = say.notice(notice, self.clinic)
-        self.client.chat_postMessage(channel=self.channel, text=escape(text),
-                                     unfurl_links=False, unfurl_media=False)
-        logfiles.write("orchestration", "slack_notice", kind=notice.kind,
-                       patient_id=notice.patient_id, appointment_id=notice.appointment_id)
-
-
-def staff_channel_poster(settings: Settings) -> Callable[[str], None] | None:
-    """Posts a text (the digest, the audit checkpoint) to SLACK_STAFF_CHANNEL; None when Slack
-    or the channel is not configured."""
-    if not (settings.slack_bot_token and settings.slack_staff_channel):
-        return None
-    client, channel = web_client(settings), settings.slack_staff_channel
-
-    def post(text: str) -> None:
-        client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
-    return post
-
-
-def staff_notifier(settings: Settings, clinic: Clinic) -> StaffNotifier:
-    """The notifier for build_services: posting to the staff channel when Slack and
-    SLACK_STAFF_CHANNEL are set, a no-op otherwise."""
-    if not (settings.slack_bot_token and settings.slack_staff_channel):
-        return StaffNotifier()
-    return StaffNotifier(SlackNoticePoster(web_client(settings), settings.slack_staff_channel,
-                                           clinic))
-
-
-# --- the Bolt app ------------------------------------------------------------------------------
 
 class SlackStaffApp:
     """The Bolt app and its listeners, bound to the app's services."""
@@ -475,8 +346,6 @@ class SlackStaffApp:
         ack()
 
 
-# --- parsing helpers ----------------------------------------------------------------------------
-
 def _person_in_dm(event: dict, context) -> bool:
     """A person's new message in a DM with the bot: not a bot, not an edit, not our own."""
     if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
@@ -513,120 +382,4 @@ def _action_word(word: str) -> str:
              "logs", "audit", "reminders", "patient"}
     return word if word in known else "unknown"
 
-
-# --- Block Kit ---------------------------------------------------------------------------------
-
-def escape(text: str) -> str:
-    """Slack's three control characters, escaped: no name or typed text becomes markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _plain(text: str, limit: int = 75) -> dict:
-    return {"type": "plain_text", "text": text if len(text) <= limit else text[:limit - 3] + "...",
-            "emoji": False}
-
-
-def sections(text: str) -> list[dict]:
-    """Text as mrkdwn sections of at most Slack's size, split at line ends."""
-    blocks, chunk = [], ""
-    for line in escape(text).split("\n"):
-        while len(line) > SECTION_CHARS:
-            blocks.append(_section(line[:SECTION_CHARS]))
-            line = line[SECTION_CHARS:]
-        if len(chunk) + len(line) + 1 > SECTION_CHARS:
-            blocks.append(_section(chunk))
-            chunk = ""
-        chunk = f"{chunk}\n{line}" if chunk else line
-    if chunk or not blocks:
-        blocks.append(_section(chunk or " "))
-    return blocks
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
-
-
-def choice_elements(answer: StaffAnswer) -> list[dict]:
-    if len(answer.choices) <= MAX_BUTTONS:
-        return [{"type": "button", "action_id": f"slot_{i}", "text": _plain(c.label),
-                 "value": c.token} for i, c in enumerate(answer.choices, 1)]
-    return [{"type": "static_select", "action_id": "slot_select",
-             "placeholder": _plain("Choose a time"),
-             "options": [{"text": _plain(c.label), "value": c.token}
-                         for c in answer.choices]}]
-
-
-def answer_blocks(answer: StaffAnswer, clinic: Clinic) -> list[dict]:
-    if answer.schedule is not None and answer.day is not None:
-        blocks = schedule_blocks(clinic, answer.day, answer.schedule)
-    else:
-        blocks = sections(answer.text)
-    if answer.choices:
-        blocks.append({"type": "actions", "block_id": "choices",
-                       "elements": choice_elements(answer)})
-    if answer.appointment_id is not None:
-        ident = answer.appointment_id
-        blocks.append({"type": "actions", "block_id": "appointment", "elements": [
-            {"type": "button", "action_id": "appointment_reschedule", "text": _plain("Reschedule"),
-             "value": f"r:{ident}"},
-            {"type": "button", "action_id": "appointment_cancel", "text": _plain("Cancel"),
-             "value": f"c:{ident}", "style": "danger",
-             "confirm": {"title": _plain("Cancel appointment?"),
-                         "text": _plain(f"Cancel appointment #{ident}?", 300),
-                         "confirm": _plain("Cancel it"), "deny": _plain("Keep it")}}]})
-    if answer.confirmation is not None:
-        c = answer.confirmation
-        blocks.append({"type": "actions", "block_id": "confirm", "elements": [
-            {"type": "button", "action_id": "patient_erase", "text": _plain(c.label),
-             "value": c.token, "style": "danger",
-             "confirm": {"title": _plain("Are you sure?"), "text": _plain(c.question, 300),
-                         "confirm": _plain("Erase"), "deny": _plain("Keep")}}]})
-    return blocks
-
-
-def schedule_blocks(clinic: Clinic, day, entries: tuple[ProviderDay, ...] | list) -> list[dict]:
-    blocks: list[dict] = [{"type": "header", "text": _plain(say.schedule_title(clinic, day), 150)}]
-    for entry in entries:
-        lines = [say.provider_summary(entry)]
-        lines += [say.schedule_line(v, clinic.zone) for v in entry.appointments]
-        blocks += sections("\n".join(lines))
-        blocks.append({"type": "divider"})
-    return blocks[:100]
-
-
-def home_view(clinic: Clinic, day, entries: list[ProviderDay]) -> dict:
-    blocks = schedule_blocks(clinic, day, entries)[:98]
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": escape(say.home_footer())}]})
-    return {"type": "home", "blocks": blocks}
-
-
-def message_blocks(reply: OutboundMessage) -> list[dict]:
-    """A DM reply: its text, options as a numbered list (answer with the number)."""
-    return sections(reply.as_text())
-
-
-def loading_view(title: str) -> dict:
-    return {"type": "modal", "callback_id": "loading", "title": _plain(title, 24),
-            "close": _plain("Close", 24), "blocks": sections(say.working())}
-
-
-def answer_view(answer: StaffAnswer, clinic: Clinic, title: str) -> dict:
-    return {"type": "modal", "callback_id": "answer", "title": _plain(title, 24),
-            "close": _plain("Close", 24), "blocks": answer_blocks(answer, clinic)[:100]}
-
-
-def booking_view(token: str) -> dict:
-    """Book a free slot (from `/appt slots`) for a patient given by phone and name."""
-    return {"type": "modal", "callback_id": "book_patient", "private_metadata": token,
-            "title": _plain("Book", 24), "submit": _plain("Book", 24),
-            "close": _plain("Cancel", 24), "blocks": [
-                {"type": "input", "block_id": "phone", "label": _plain("Patient's phone"),
-                 "element": {"type": "plain_text_input", "action_id": "value",
-                             "max_length": 30,
-                             "placeholder": _plain("+1 212 555 0123")}},
-                {"type": "input", "block_id": "name", "optional": True,
-                 "label": _plain("Full name (for a new patient)"),
-                 "element": {"type": "plain_text_input", "action_id": "value",
-                             "max_length": 80}}]}
 
