@@ -1,9 +1,10 @@
 """What the understanding reads in Spanish: its words for intents, days and times.
 
-The rules of dates and times are written once (bot/understanding/nlu.py): what "next Tuesday" means on a
-Wednesday, a bare hour in clinic hours, a past or impossible date, "after 3" as a limit, and
-python-dateutil underneath for the calendar. Spanish does not get a second copy of them. It gets
-its words, and `rewrite` turns its phrasing into the phrasing those rules read, before they run:
+The rules of dates and times are written once (bot/understanding/dates.py and times.py): what
+"next Tuesday" means on a Wednesday, a bare hour in clinic hours, a past or impossible date,
+"after 3" as a limit, and python-dateutil underneath for the calendar. Spanish does not get a
+second copy of them. It gets its words, and `rewrite` turns its phrasing into the phrasing those
+rules read, before they run:
 
     "mañana a las 3"                    -> "tomorrow at 3"
     "el martes que viene por la tarde"  -> "next tuesday in the afternoon"

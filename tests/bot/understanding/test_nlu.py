@@ -19,7 +19,7 @@ from bot.understanding.nlu import INTENTS, Understanding, Vocabulary, correct_ty
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=NEW_YORK)
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 JSON_KEYS = {"intent", "date", "time", "part_of_day", "provider", "appointment_type", "urgency",
              "choice", "language"}
 
