@@ -175,7 +175,8 @@ def _hour_before(m: re.Match, minutes: int, part: str | None) -> int | None:
     time itself, 11:45; said bare, the clinic-hours rule reads the hour ("ten to 7" is 6:50)."""
     hour = m["hour"]
     if hour in ("noon", "midday", "midnight"):
-        return (12 * 60 if hour != "midnight" else 24 * 60) - minutes
+        # "0 to midnight" is midnight itself, not a 24:00 that is no time of day.
+        return ((12 * 60 if hour != "midnight" else 24 * 60) - minutes) % (24 * 60)
     value = _hour_value(hour)
     if part and not m["meridiem"]:
         return _clock(value - 1 if value > 1 else 12, 60 - minutes, None, part)

@@ -76,3 +76,13 @@ def test_a_part_of_day_is_named_by_its_words_not_by_a_greeting_or_a_time(text, p
 ])
 def test_asking_for_the_soonest_time_is_urgent(text, expected):
     assert urgency(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0 to midnight", "00 to midnight", "5 to midnight"])
+def test_minutes_before_midnight_never_raise(text):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.understanding.nlu import understand
+    understood = understand(text, datetime(2026, 3, 4, 10, tzinfo=ZoneInfo("America/New_York")))
+    assert understood.time is None or understood.time.hour in (0, 23)
