@@ -25,10 +25,12 @@ from scheduler.models import AuditEvent, Patient
 from scheduler.patients import find_patient
 from scheduler.staff_users import ROLES, StaffUserError
 
-from bot.staff import replies as say
+from bot.staff import admin_replies, replies as say
 from bot.audit import AuditTrail
-from bot.staff.desk import (MAX_COMMAND, Confirmation, ExportFile, StaffAnswer, leading_phone,
-                    parse_action, plain_token)
+from bot.staff.answers import Confirmation, ExportFile, StaffAnswer
+from bot.staff.choices import parse_action, plain_token
+from bot.staff.commands import MAX_COMMAND
+from bot.staff.fields import leading_phone
 from bot.tools import Caller
 
 DEFAULT_LOGS = 20
@@ -57,11 +59,11 @@ class AdminDesk:
         word = words[0].lower() if words else ""
         args = words[1:]
         if word in ("", "help"):
-            return StaffAnswer(say.admin_help(self.clinic))
+            return StaffAnswer(admin_replies.admin_help(self.clinic))
         handler = {"users": self._users, "logs": self._logs, "audit": self._audit,
                    "reminders": self._reminders, "patient": self._patient}.get(word)
         if handler is None:
-            return StaffAnswer(say.unknown_command(word, list(say.ADMIN_USAGE.values())),
+            return StaffAnswer(say.unknown_command(word, list(admin_replies.ADMIN_USAGE.values())),
                                ok=False)
         return handler(caller, args)
 
@@ -72,20 +74,20 @@ class AdminDesk:
     # --- users ---------------------------------------------------------------------------------
 
     def _users(self, caller: Caller, args: list[str]) -> StaffAnswer:
-        usage = say.usage(say.ADMIN_USAGE["users"])
+        usage = say.usage(admin_replies.ADMIN_USAGE["users"])
         sub = args[0].lower() if args else "list"
         if sub == "list" and len(args) <= 1:
             with self.sessions() as db:
                 users = staff_users.list_users(db)
-                lines = [say.user_line(u.slack_user_id, u.role, u.added_at, u.added_by)
+                lines = [admin_replies.user_line(u.slack_user_id, u.role, u.added_at, u.added_by)
                          for u in users]
-            return StaffAnswer(say.users_listed(lines))
+            return StaffAnswer(admin_replies.users_listed(lines))
         expected = {"add": 3, "role": 3, "remove": 2}.get(sub)
         if expected is None or len(args) != expected:
             return StaffAnswer(usage, ok=False)
         user = mentioned_user(args[1])
         if user is None:
-            return StaffAnswer(say.bad_user() + " " + usage, ok=False)
+            return StaffAnswer(admin_replies.bad_user() + " " + usage, ok=False)
         role = args[2].lower() if expected == 3 else None
         if role is not None and role not in ROLES:
             return StaffAnswer(usage, ok=False)
@@ -95,18 +97,18 @@ class AdminDesk:
                     staff_users.add_user(db, user, role, added_by=caller.actor, now=self.clock())
                     self._record(db, caller, "staff_user_added",
                                  detail={"slack_user_id": user, "role": role})
-                    return StaffAnswer(say.user_added(user, role))
+                    return StaffAnswer(admin_replies.user_added(user, role))
                 if sub == "role":
                     old = staff_users.set_role(db, user, role)
                     self._record(db, caller, "staff_user_role_changed",
                                  detail={"slack_user_id": user, "old_role": old, "role": role})
-                    return StaffAnswer(say.user_role_changed(user, old, role))
+                    return StaffAnswer(admin_replies.user_role_changed(user, old, role))
                 old = staff_users.remove_user(db, user)
                 self._record(db, caller, "staff_user_removed",
                              detail={"slack_user_id": user, "role": old})
-                return StaffAnswer(say.user_removed(user))
+                return StaffAnswer(admin_replies.user_removed(user))
         except StaffUserError as exc:
-            return StaffAnswer(say.user_refused(str(exc)), ok=False)
+            return StaffAnswer(admin_replies.user_refused(str(exc)), ok=False)
 
     # --- the audit trail --------------------------------------------------------------------------
 
@@ -114,8 +116,9 @@ class AdminDesk:
         count = DEFAULT_LOGS
         if args:
             if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_LOGS:
-                return StaffAnswer(say.usage(say.ADMIN_USAGE["logs"],
-                                             f"n is a number from 1 to {MAX_LOGS}."), ok=False)
+                return StaffAnswer(say.usage(admin_replies.ADMIN_USAGE["logs"],
+                                             admin_replies.logs_count_range(MAX_LOGS)),
+                                   ok=False)
             count = int(args[0])
         with self.sessions.begin() as db:
             rows = db.execute(select(AuditEvent.seq, AuditEvent.at, AuditEvent.kind,
@@ -123,12 +126,12 @@ class AdminDesk:
                                      AuditEvent.patient_id, AuditEvent.appointment_id)
                               .order_by(AuditEvent.seq.desc()).limit(count)).all()
             self._record(db, caller, "audit_log_viewed", detail={"events": len(rows)})
-        lines = [say.log_line(*row) for row in rows]
-        return StaffAnswer("\n".join([say.logs_header(len(rows))] + lines))
+        lines = [admin_replies.log_line(*row) for row in rows]
+        return StaffAnswer("\n".join([admin_replies.logs_header(len(rows))] + lines))
 
     def _audit(self, caller: Caller, args: list[str]) -> StaffAnswer:
         if [a.lower() for a in args] != ["verify"]:
-            return StaffAnswer(say.usage(say.ADMIN_USAGE["audit"]), ok=False)
+            return StaffAnswer(say.usage(admin_replies.ADMIN_USAGE["audit"]), ok=False)
         with self.sessions() as db:
             result = self.audit.verify(db, mirror=self.audit_mirror)
         with self.sessions.begin() as db:
@@ -136,33 +139,28 @@ class AdminDesk:
                          detail={"ok": result.ok, "checked": result.checked,
                                  "first_broken_seq": result.first_broken_seq})
         if result.ok:
-            return StaffAnswer(say.audit_ok(result.checked))
-        return StaffAnswer(say.audit_broken(result.first_broken_seq, result.reason,
-                                            result.checked), ok=False)
+            return StaffAnswer(admin_replies.audit_ok(result.checked))
+        return StaffAnswer(admin_replies.audit_broken(result.first_broken_seq, result.reason,
+                                                      result.checked), ok=False)
 
     def _reminders(self, caller: Caller, args: list[str]) -> StaffAnswer:
         which = args[0].lower() if args else "pending"
         if len(args) > 1 or which not in ("pending", "failed"):
-            return StaffAnswer(say.usage(say.ADMIN_USAGE["reminders"]), ok=False)
+            return StaffAnswer(say.usage(admin_replies.ADMIN_USAGE["reminders"]), ok=False)
         zone = self.clinic.zone
         with self.sessions() as db:
             total = reminders.count_by_status(db, which)
             rows = reminders.reminders_listing(db, which)
-            lines = [f"#{r.id} {r.kind} for appointment #{r.appointment_id or '-'} "
-                     f"(patient #{r.patient_id}) due {say.when_text(r.due_at, zone)}"
-                     + (f", code {r.last_error_code}" if which == "failed" else "")
-                     + (f", {r.status}" if which == "pending" and r.status != "pending" else "")
-                     for r in rows]
+            lines = [admin_replies.reminder_line(r, which, zone) for r in rows]
         if not total:
-            return StaffAnswer(f"No {which} reminders.")
-        head = f"{total} {which} reminder{'s' if total != 1 else ''}" + (
-            f" (showing {len(rows)})" if total > len(rows) else "") + ":"
+            return StaffAnswer(admin_replies.no_reminders(which))
+        head = admin_replies.reminders_header(total, which, len(rows))
         return StaffAnswer("\n".join([head] + lines))
 
     # --- one patient's data --------------------------------------------------------------------------
 
     def _patient(self, caller: Caller, args: list[str]) -> StaffAnswer:
-        usage = say.ADMIN_USAGE["patient"]
+        usage = admin_replies.ADMIN_USAGE["patient"]
         sub = args[0].lower() if args else ""
         if sub not in ("export", "erase") or len(args) < 2:
             return StaffAnswer(say.usage(usage), ok=False)
@@ -178,10 +176,10 @@ class AdminDesk:
             name = self.vault.decrypt(patient.name_enc) if patient.name_enc else None
             label = say.patient_label(name, patient.id, False)
             patient_id = patient.id
-        return StaffAnswer(say.confirm_erase(label, patient_id),
-                           confirmation=Confirmation(say.erase_button(patient_id),
+        return StaffAnswer(admin_replies.confirm_erase(label, patient_id),
+                           confirmation=Confirmation(admin_replies.erase_button(patient_id),
                                                      plain_token("erase", patient_id),
-                                                     say.erase_question()))
+                                                     admin_replies.erase_question()))
 
     def export(self, caller: Caller, phone: str) -> StaffAnswer:
         with self.sessions.begin() as db:
@@ -192,7 +190,7 @@ class AdminDesk:
             self._record(db, caller, "patient_exported", patient_id=patient.id)
             patient_id = patient.id
         content = json.dumps(data, indent=2, ensure_ascii=False)
-        return StaffAnswer(say.export_sent(patient_id),
+        return StaffAnswer(admin_replies.export_sent(patient_id),
                            export=ExportFile(f"patient-{patient_id}.json", content))
 
     def act(self, caller: Caller, token: object) -> StaffAnswer:
@@ -206,12 +204,12 @@ class AdminDesk:
             if patient is None:
                 return StaffAnswer(say.invalid_action(), ok=False)
             if patient.erased_at is not None or patient.phone_enc is None:
-                return StaffAnswer(say.already_erased(patient.id), ok=False)
+                return StaffAnswer(admin_replies.already_erased(patient.id), ok=False)
             phone = self.vault.decrypt(patient.phone_enc)
             erasure = records.erase_patient(db, self.vault, patient, phone, now=now,
                                             audit=self.audit)
             self._record(db, caller, "patient_erased", patient_id=patient.id,
                          detail=erasure.as_detail())
-        return StaffAnswer(say.erased(erasure.patient_id, erasure.sessions,
-                                      erasure.outbox_messages, erasure.receipts,
-                                      erasure.audit_texts, erasure.appointments_kept))
+        return StaffAnswer(admin_replies.erased(erasure.patient_id, erasure.sessions,
+                                                erasure.outbox_messages, erasure.receipts,
+                                                erasure.audit_texts, erasure.appointments_kept))

@@ -26,12 +26,15 @@ from scheduler.errors import NotFound
 from scheduler.models import Patient
 from scheduler.patients import find_or_create_patient, find_patient, set_patient_name
 
-from bot.staff import replies as say
+from bot.staff import chat_replies, replies as say
 from bot.patient.dialogue import Reply, entities, is_thanks, merge
 from bot.messages import InboundMessage
 from bot.understanding.nlu import Understanding
 from bot.sessions import SessionStore
-from bot.staff.desk import StaffAnswer, StaffDesk, parse_action, phone_in, valid_name
+from bot.staff.answers import StaffAnswer
+from bot.staff.choices import parse_action
+from bot.staff.desk import StaffDesk
+from bot.staff.fields import phone_in, valid_name
 from bot.tools import Caller, SchedulingTools
 
 # What one message may hold: longer ones are refused whole rather than read in part.
@@ -91,7 +94,7 @@ class StaffChat:
         state = self.store.load(db, message.channel, message.sender, now=now)
         phone, rest, phone_seen = phone_in(text)
         ident, rest = _appointment_in(rest)
-        u = self.desk._understand(rest, now)
+        u = self.desk.understand(rest, now)
         intent = _intent(rest, u)
         step = state.get("step")
 
@@ -103,13 +106,13 @@ class StaffChat:
             new = self._start(turn, "slots" if u.appointment_type else "schedule", phone,
                               phone_seen, ident, u)
         elif is_thanks(text):
-            turn.say(say.you_are_welcome())
+            turn.say(chat_replies.you_are_welcome())
             new = {}
         elif u.intent in ("confirm", "deny", "choose"):
-            turn.say(say.nothing_pending())
+            turn.say(chat_replies.nothing_pending())
             new = {}
         else:
-            turn.say(say.chat_not_understood())
+            turn.say(chat_replies.chat_not_understood())
             new = {}
         if new:
             self.store.save(db, message.channel, message.sender, new, now=now)
@@ -120,11 +123,11 @@ class StaffChat:
     def _start(self, turn: "_Turn", intent: str, phone: str | None, phone_seen: bool,
                ident: int | None, u: Understanding) -> dict[str, Any]:
         if intent == "help":
-            turn.say(say.chat_help(self.clinic))
+            turn.say(chat_replies.chat_help(self.clinic))
             return {}
         if intent == "waitlist":
             if phone is None:
-                turn.say(say.bad_phone() if phone_seen else say.ask_patient_phone())
+                turn.say(say.bad_phone() if phone_seen else chat_replies.ask_patient_phone())
                 return {}
             self._say(turn, self.desk.waitlist(turn.db, turn.tools, phone, u))
             return {}
@@ -134,19 +137,19 @@ class StaffChat:
             return self._schedule(turn, u)
         if intent == "find":
             if phone is None:
-                turn.say(say.bad_phone() if phone_seen else say.ask_patient_phone())
+                turn.say(say.bad_phone() if phone_seen else chat_replies.ask_patient_phone())
                 return {"step": "ask_phone", "mode": "find"}
             return self._find(turn, phone)
         if intent == "cancel":
             state: dict[str, Any] = {"mode": "cancel"}
             if ident is None:
-                turn.say(say.ask_appointment())
+                turn.say(chat_replies.ask_appointment())
                 return {**state, "step": "ask_appointment"}
             return self._confirm_cancel(turn, ident)
         state = {"mode": intent, **entities(u, flag_past=False)}
         if intent == "move":
             if ident is None:
-                turn.say(say.ask_appointment())
+                turn.say(chat_replies.ask_appointment())
                 return {**state, "step": "ask_appointment"}
             return self._next_move(turn, {**state, "appointment": ident})
         if intent == "book":
@@ -168,14 +171,14 @@ class StaffChat:
                 self._say(turn, self.desk.cancel(turn.db, turn.tools, state["appointment"]))
                 return {}
             if u.intent == "deny":
-                turn.say(say.kept())
+                turn.say(chat_replies.kept())
                 return {}
-            turn.say(say.confirm_cancel(self.desk.view(
+            turn.say(chat_replies.confirm_cancel(self.desk.view(
                 turn.tools.get_appointment(state["appointment"]))))
             return state
         if step == "ask_phone":
             if phone is None:
-                turn.say(say.bad_phone() if phone_seen else say.ask_patient_phone())
+                turn.say(say.bad_phone() if phone_seen else chat_replies.ask_patient_phone())
                 return state
             if mode == "find":
                 return self._find(turn, phone)
@@ -183,7 +186,7 @@ class StaffChat:
         if step == "ask_appointment":
             ident = ident if ident is not None else (u.choice if u.intent == "choose" else None)
             if ident is None:
-                turn.say(say.ask_appointment())
+                turn.say(chat_replies.ask_appointment())
                 return state
             if mode == "cancel":
                 return self._confirm_cancel(turn, ident)
@@ -193,10 +196,10 @@ class StaffChat:
             if 1 <= u.choice <= len(offers):
                 return self._take(turn, state, offers[u.choice - 1])
             if not u.date:
-                turn.say(say.choose_number(len(offers)), state.get("labels", ()))
+                turn.say(chat_replies.choose_number(len(offers)), state.get("labels", ()))
                 return state
         if step == "offer" and u.intent == "deny":
-            turn.say(say.ask_day(self._type_name(state)))
+            turn.say(chat_replies.ask_day(self._type_name(state)))
             return {**_without(state, "offers", "labels", "date", "time"), "step": "ask_day"}
         if step == "ask_type":
             types = self.clinic.appointment_types
@@ -204,7 +207,7 @@ class StaffChat:
                     and 1 <= u.choice <= len(types):
                 state = {**state, "type": types[u.choice - 1].key}
             elif not u.appointment_type:
-                turn.say(say.ask_type(self.clinic), [t.name for t in types])
+                turn.say(chat_replies.ask_type(self.clinic), [t.name for t in types])
                 return state
         merged = merge(state, u, flag_past=False)
         if merged == state and step != "ask_type":
@@ -242,26 +245,27 @@ class StaffChat:
         if view.status not in ("booked", "arrived"):
             turn.say(say.refused("that appointment is already " + view.status))
             return {}
-        turn.say(say.confirm_cancel(view))
+        turn.say(chat_replies.confirm_cancel(view))
         return {"mode": "cancel", "step": "confirm_cancel", "appointment": ident}
 
     def _next_book(self, turn: "_Turn", state: dict[str, Any]) -> dict[str, Any]:
         if not state.get("patient"):
             phone = state.get("phone")
             if not phone:
-                turn.say(say.ask_patient_phone())
+                turn.say(chat_replies.ask_patient_phone())
                 return {**state, "step": "ask_phone"}
             patient = find_patient(turn.db, self.desk.vault, phone)
             if patient is None:
-                turn.say(say.ask_patient_name())
+                turn.say(chat_replies.ask_patient_name())
                 return {**state, "step": "ask_name"}
             state = {**_without(state, "phone"), "patient": patient.id}
         if not state.get("type"):
-            turn.say(say.ask_type(self.clinic), [t.name for t in self.clinic.appointment_types])
+            turn.say(chat_replies.ask_type(self.clinic),
+                     [t.name for t in self.clinic.appointment_types])
             return {**state, "step": "ask_type"}
         if state.get("date_problem") == "impossible" or not state.get("date"):
             turn.say((say.impossible_date() + " " if state.get("date_problem") else "")
-                     + say.ask_day(self._type_name(state)))
+                     + chat_replies.ask_day(self._type_name(state)))
             return {**_without(state, "date_problem"), "step": "ask_day"}
         return self._offer_booking(turn, state)
 
@@ -284,7 +288,7 @@ class StaffChat:
             turn.say(say.no_such_appointment(state["appointment"]))
             return {}
         if not state.get("date"):
-            turn.say(say.ask_day(appointment.appointment_type.name))
+            turn.say(chat_replies.ask_day(appointment.appointment_type.name))
             return {**state, "type": appointment.appointment_type.key, "step": "ask_day"}
         answer = self.desk.offer_or_move(turn.db, turn.tools, appointment.id,
                                          date.fromisoformat(state["date"]), _understanding(state))
@@ -292,7 +296,8 @@ class StaffChat:
 
     def _next_slots(self, turn: "_Turn", state: dict[str, Any]) -> dict[str, Any]:
         if not state.get("type"):
-            turn.say(say.ask_type(self.clinic), [t.name for t in self.clinic.appointment_types])
+            turn.say(chat_replies.ask_type(self.clinic),
+                     [t.name for t in self.clinic.appointment_types])
             return {**state, "mode": "slots", "step": "ask_type"}
         day = date.fromisoformat(state["date"]) if state.get("date") else None
         u = _understanding(state)
@@ -301,7 +306,7 @@ class StaffChat:
         if not slots:
             turn.say(say.no_slots(type_name))
         else:
-            labels = [c.label for c in self.desk._choices("slot", None, slots)]
+            labels = [c.label for c in self.desk.slot_choices("slot", None, slots)]
             turn.say(say.slots_found(type_name, day, on_day, len(slots)) + "\n" + "\n".join(
                 f"  {label}" for label in labels))
         return {}
@@ -388,7 +393,7 @@ def _understanding(state: dict[str, Any]) -> Understanding:
 
 def _reprompt(step: str | None, state: dict[str, Any]) -> str:
     if step == "offer":
-        return say.choose_number(len(state.get("offers", [])))
+        return chat_replies.choose_number(len(state.get("offers", [])))
     if step == "ask_day":
         return say.bad_when()
-    return say.chat_not_understood()
+    return chat_replies.chat_not_understood()

@@ -1,8 +1,12 @@
-"""Every sentence clinic staff and admins read from the bot (Slack, the staff console), in one place.
+"""Every sentence staff read from `/appt`, its buttons and the App Home, and the staff channel's
+notices, in one place; and the pieces every staff sentence shares (access, usage lines, how a
+patient is named).
 
 Plain text: the Slack adapter escapes it and shows it as is, so a patient's name can never turn
-into a link or a mention. Times are in the clinic's zone, as in bot/patient/replies.py. Staff see patient
-names and reference numbers; notices in the shared staff channel show ids and times only.
+into a link or a mention. Times are in the clinic's zone, as in bot/patient/replies/. Staff see
+patient names and reference numbers; notices in the shared staff channel show ids and times only.
+What `/appt-admin` says is bot/staff/admin_replies.py; what the staff conversation asks around
+these answers is bot/staff/chat_replies.py.
 """
 from __future__ import annotations
 
@@ -13,10 +17,13 @@ from zoneinfo import ZoneInfo
 from scheduler.clinic import Clinic
 
 from bot.patient.replies import day_text, time_text, when_text
+# The Slack adapter (adapters/slack/) reads `ADMIN_USAGE` and `export_failed` through this module,
+# as it did before `/appt-admin`'s sentences had their own.
+from bot.staff.admin_replies import ADMIN_USAGE, export_failed  # noqa: F401
 
 if TYPE_CHECKING:
     from bot.staff.notices import StaffNotice
-    from bot.staff.desk import AppointmentView, ProviderDay
+    from bot.staff.schedule import AppointmentView, ProviderDay
 
 APPT_USAGE = {
     "today": "/appt today [provider]",
@@ -28,16 +35,6 @@ APPT_USAGE = {
     "contact": "/appt contact <patient id>",
     "waitlist": "/appt waitlist <phone> <type> [provider] [from when] [urgent]",
     "help": "/appt help",
-}
-
-ADMIN_USAGE = {
-    "users": "/appt-admin users list | add <@user> <staff|admin> | remove <@user> | "
-             "role <@user> <staff|admin>",
-    "logs": "/appt-admin logs [n]",
-    "audit": "/appt-admin audit verify",
-    "reminders": "/appt-admin reminders [pending|failed]",
-    "patient": "/appt-admin patient export <phone> | erase <phone>",
-    "help": "/appt-admin help",
 }
 
 
@@ -103,6 +100,11 @@ def usage(line: str, problem: str | None = None) -> str:
     return (f"{problem} " if problem else "") + f"Usage: {line}"
 
 
+def with_note(note: str | None, text: str) -> str:
+    """An answer after the note that qualifies it ("Mon Mar 2 has already passed. Open...")."""
+    return f"{note} {text}" if note else text
+
+
 def unknown_command(word: str, usage_lines: Sequence[str]) -> str:
     shown = word if len(word) <= 20 else word[:20] + "..."
     return f"I don't know the command '{shown}'. Try one of:\n" + "\n".join(
@@ -125,6 +127,10 @@ def provider_does_not_offer(provider: str, type_name: str) -> str:
 
 def bad_phone() -> str:
     return "That does not look like a phone number (try +1 212 555 0123)."
+
+
+def bad_name() -> str:
+    return "Please send the patient's full name (letters only), or SKIP."
 
 
 def bad_appointment_id() -> str:
@@ -297,70 +303,6 @@ def home_footer() -> str:
     return "Type /appt help for the commands, or send me a direct message."
 
 
-# --- the staff conversation (a DM with the bot, or the staff console) -------------------------
-
-def chat_help(clinic: Clinic) -> str:
-    return ("I can book for a patient ('book a checkup for +1 212 555 0199 tomorrow morning'), "
-            "find open times ('open slots for an echo next week'), show a provider's day "
-            "('Dr Okafor's schedule tomorrow'), move ('move 42 to friday 3pm') or cancel "
-            "('cancel 42'), and look a patient up ('find +1 212 555 0199'). "
-            "Slash commands: /appt help.")
-
-
-def chat_not_understood() -> str:
-    return "Sorry, I didn't catch that. " + chat_help_short()
-
-
-def chat_help_short() -> str:
-    return "Try 'book', 'open slots', 'schedule', 'move', 'cancel' or 'find', or 'help'."
-
-
-def ask_patient_phone() -> str:
-    return "Which patient? Send their phone number."
-
-
-def ask_patient_name() -> str:
-    return ("That number is new to the clinic. What is the patient's full name? "
-            "(Reply SKIP to book without a name.)")
-
-
-def bad_name() -> str:
-    return "Please send the patient's full name (letters only), or SKIP."
-
-
-def ask_type(clinic: Clinic) -> str:
-    return "What kind of visit? Reply with a number."
-
-
-def ask_day(type_name: str) -> str:
-    return f"What day for the {type_name}? For example 'tomorrow' or 'friday afternoon'."
-
-
-def choose_number(count: int) -> str:
-    return f"Reply with a number from 1 to {count}, or tell me another day."
-
-
-def ask_appointment() -> str:
-    return "Which appointment? Send its number, like 42 or #42."
-
-
-def confirm_cancel(view: "AppointmentView") -> str:
-    return (f"Cancel #{view.id}: {view.type_name} for {view.patient}, {view.when}? "
-            "Reply YES to cancel or NO to keep it.")
-
-
-def kept() -> str:
-    return "OK, nothing changed."
-
-
-def you_are_welcome() -> str:
-    return "You're welcome."
-
-
-def nothing_pending() -> str:
-    return "There is nothing waiting for a yes or no. " + chat_help_short()
-
-
 # --- notices in the staff channel (ids and times only) -----------------------------------------
 
 def notice(n: "StaffNotice", clinic: Clinic) -> str:
@@ -407,106 +349,3 @@ def notice(n: "StaffNotice", clinic: Clinic) -> str:
         return (f"A {what} text to patient #{n.patient_id} could not be delivered ({at}{code}). "
                 "Please reach them another way.")
     return f"{n.kind} (patient #{n.patient_id}) at {at}."
-
-
-# --- /appt-admin -----------------------------------------------------------------------------
-
-def admin_help(clinic: Clinic) -> str:
-    lines = [f"{clinic.name} administration:",
-             f"  {ADMIN_USAGE['users']}",
-             f"  {ADMIN_USAGE['logs']}  - recent audit events (kinds, ids and times; no text)",
-             f"  {ADMIN_USAGE['audit']}  - check the audit trail's hash chain",
-             f"  {ADMIN_USAGE['reminders']}",
-             f"  {ADMIN_USAGE['patient']}  - a patient's data as a file to you alone, or "
-             "its erasure (asks first)"]
-    return "\n".join(lines)
-
-
-def bad_user() -> str:
-    return "Name the person with an @-mention (like @jordan) or their Slack member id (U...)."
-
-
-def users_listed(lines: Sequence[str]) -> str:
-    if not lines:
-        return "Nobody is on the staff list yet."
-    return f"Staff list ({len(lines)}):\n" + "\n".join(f"  {line}" for line in lines)
-
-
-def user_line(slack_user_id: str, role: str, added_at: datetime, added_by: str | None) -> str:
-    return f"{slack_user_id} {role}, added {added_at:%Y-%m-%d} by {added_by or '?'}"
-
-
-def user_added(slack_user_id: str, role: str) -> str:
-    return f"{slack_user_id} is now {role}."
-
-
-def user_removed(slack_user_id: str) -> str:
-    return f"{slack_user_id} no longer has access to the staff tools."
-
-
-def user_role_changed(slack_user_id: str, old: str, new: str) -> str:
-    return f"{slack_user_id} was {old}, is now {new}."
-
-
-def user_refused(reason: str) -> str:
-    return f"Nothing changed: {reason}."
-
-
-def logs_header(count: int) -> str:
-    if not count:
-        return "The audit trail is empty."
-    return f"The last {count} audit events (newest first; kinds, ids and times only):"
-
-
-def log_line(seq: int, at: datetime, kind: str, channel: str | None, actor: str | None,
-             patient_id: int | None, appointment_id: int | None) -> str:
-    parts = [f"#{seq}", f"{at:%Y-%m-%d %H:%M:%S}Z", kind, channel or "-", actor or "-"]
-    if patient_id is not None:
-        parts.append(f"patient #{patient_id}")
-    if appointment_id is not None:
-        parts.append(f"appt #{appointment_id}")
-    return " ".join(parts)
-
-
-def audit_ok(checked: int) -> str:
-    return f"OK: all {checked} audit events verified; the chain is intact."
-
-
-def audit_broken(seq: int | None, reason: str | None, checked: int) -> str:
-    return (f"BROKEN at audit event #{seq}: {reason} ({checked} events before it verified). "
-            "Nothing after it can be trusted; keep the database as it is and investigate.")
-
-
-def export_sent(patient_id: int) -> str:
-    return f"Patient #{patient_id}'s data is in a JSON file sent to you alone, in our DM."
-
-
-def export_failed(reference: str) -> str:
-    return (f"The export was made but the file could not be sent to you (ref {reference}). "
-            "Try again, or use `flask --app app patient export` on the server.")
-
-
-def confirm_erase(patient: str, patient_id: int) -> str:
-    return (f"Erase {patient} (patient #{patient_id})? Their name, phone number, conversations "
-            "and messages are deleted; appointments stay without personal data. This cannot be "
-            "undone.")
-
-
-def erase_button(patient_id: int) -> str:
-    return f"Erase patient #{patient_id}"
-
-
-def erase_question() -> str:
-    return "This erases the patient's personal data for good."
-
-
-def erased(patient_id: int, sessions: int, messages: int, receipts: int, audit_texts: int,
-           appointments: int) -> str:
-    return (f"Erased patient #{patient_id}: name and phone removed, {sessions} conversation(s) "
-            f"ended, {messages} sent message(s) and {receipts} stored reply(ies) deleted, "
-            f"{audit_texts} audit text(s) replaced by their digests, "
-            f"{appointments} appointment(s) kept without personal data.")
-
-
-def already_erased(patient_id: int) -> str:
-    return f"Patient #{patient_id} was already erased."

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from bot.staff.admin import AdminDesk, mentioned_user
 from bot.audit import AuditTrail
-from bot.staff.desk import StaffDesk, parse_action, slot_token
+from bot.staff.choices import parse_action, slot_token
+from bot.staff.desk import StaffDesk
 from bot.tools import Caller
 from scheduler import staff_users
 from scheduler.availability import Slot

@@ -1,0 +1,46 @@
+"""What the staff and admin desks answer with: `StaffAnswer`, the same for every channel.
+
+Its `text` is the whole answer, enough for a plain-text channel (the staff console, a DM); the
+other fields are what a rich channel (Slack's Block Kit) can render besides: slot choices to
+click, the appointment a confirmation is about (its Cancel and Reschedule buttons), a button that
+asks before it acts, the day's schedule, a file for the one who asked.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from bot.staff.schedule import ProviderDay
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    token: str           # an action token (bot/staff/choices.py)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A button that asks before it acts (Slack shows `question` in a dialog)."""
+
+    label: str
+    token: str
+    question: str
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    content: str
+
+
+@dataclass(frozen=True)
+class StaffAnswer:
+    text: str
+    choices: tuple[Choice, ...] = ()
+    appointment_id: int | None = None       # a booking confirmation: Cancel / Reschedule
+    confirmation: Confirmation | None = None
+    schedule: tuple[ProviderDay, ...] | None = None
+    day: date | None = None
+    export: ExportFile | None = None
+    ok: bool = True                         # False: refused or not understood
