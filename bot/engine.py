@@ -21,11 +21,8 @@ write lock, and every other patient's turn would wait for it):
 A crash in phase 2 or 3 rolls back that phase's open transaction only: what committed before
 stays, and the apology is kept as the receipt's answer.
 
-One person's turns run one after another, so two texts sent at once cannot both work from the
-same session state and overwrite each other's: in a process a lock per person (`_turn_lock`);
-between processes on PostgreSQL, a transaction-scoped advisory lock per person taken first in
-each of the turn's transactions (on SQLite the single writer already orders them). Between the
-phases of a model turn, a turn of the same person in another process can still run.
+One person's turns run one after another (bot/turn_order.py), so two texts sent at once cannot
+both work from the same session state and overwrite each other's.
 
 Exactly once: a channel that may deliver a message twice (a retried webhook) passes a `Receipt`.
 Its claim is the turn's first write and its answer the last, so a local turn is handled once or
@@ -41,16 +38,13 @@ silence (an opted-out or rate-limited number), audited as `message_suppressed`.
 from __future__ import annotations
 
 import logging
-import threading
 import time as timer
 import uuid
-import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.clinic import Clinic
@@ -67,8 +61,9 @@ from bot.understanding import language
 from bot.patient import reminder_replies
 from bot.audit import AuditTrail
 from bot.patient.consent import SmsPolicy
-from bot.messages import DEMO_CHANNELS, InboundMessage, OutboundMessage
+from bot.messages import DEMO_CHANNELS, InboundMessage, OutboundMessage, numbered
 from bot.receipts import AlreadyHandled, Receipt
+from bot.turn_order import TurnOrder
 from bot.understanding.nlu import Understanding, Vocabulary, understand
 from bot.sessions import SessionStore
 from bot.staff.desk import StaffDesk
@@ -117,9 +112,7 @@ class ConversationEngine:
         self.audit, self.store, self.clock = audit, store, clock
         self.llm = llm   # the Bedrock engine when configured; the local dialogue otherwise
         self.reminder_policy = reminder_policy
-        self._turn_locks: weakref.WeakValueDictionary[tuple[str, str], threading.Lock] = (
-            weakref.WeakValueDictionary())
-        self._turn_locks_lock = threading.Lock()
+        self.order = TurnOrder(vault)
         self.vocabulary = Vocabulary.from_clinic(clinic)
         self.sms_policy = SmsPolicy(clinic, vault, store)
         # Staff and admins (Slack DMs, the staff console): their own scope, bot/staff/chat.py.
@@ -144,10 +137,10 @@ class ConversationEngine:
                             started: float) -> list[OutboundMessage]:
         kept: Receipt | None = None      # a receipt whose claim is committed, unanswered
         try:
-            with self._turn_lock(message):
+            with self.order.lock(message):
                 heard = self._hear(message)
                 with self.sessions.begin() as db:
-                    self._hold_person(db, message)
+                    self.order.hold(db, message)
                     if receipt is not None and not receipt.claim(db):
                         raise AlreadyHandled(message.message_id)
                     answered = self._handle(db, message, heard)
@@ -169,22 +162,6 @@ class ConversationEngine:
                        replies=len(out))
         return out
 
-    def _turn_lock(self, message: InboundMessage) -> threading.Lock:
-        """The lock that runs one person's turns one after another in this process, so that a
-        model turn (committed in phases) never works from a state their other turn changes."""
-        key = (message.channel, message.sender)
-        with self._turn_locks_lock:
-            lock = self._turn_locks.get(key)
-            if lock is None:
-                lock = self._turn_locks[key] = threading.Lock()
-        return lock
-
-    def _hold_person(self, db: Session, message: InboundMessage) -> None:
-        """On PostgreSQL, make this person's turns in other processes wait for this transaction
-        (SQLite has one writer at a time: they wait already)."""
-        if db.get_bind().dialect.name == "postgresql":
-            db.execute(_PERSON_LOCK, {"key": person_lock_key(self.vault, message)})
-
     def _keep(self, db: Session, message: InboundMessage, receipt: Receipt | None,
               replies_: list[dialogue.Reply]) -> list[OutboundMessage]:
         out = self._outbound(message, replies_)
@@ -203,7 +180,7 @@ class ConversationEngine:
         answer = self.llm.ask(turn, pending.state, channel=message.channel,
                               open_tools=lambda: self._tools(caller, turn.now))
         with self.sessions.begin() as db:
-            self._hold_person(db, message)
+            self.order.hold(db, message)
             turn.tools = self._scheduling(db, caller, turn.now)
             turn.patient = db.merge(turn.patient, load=False)   # as phase 1 committed it
             new_state = self.llm.settle(turn, pending.state, answer, channel=message.channel,
@@ -260,13 +237,10 @@ class ConversationEngine:
 
         if message.channel == SMS:
             out = self._sms_turn(db, message, text, patient, now, heard.understanding)
-        elif (urgent := self._emergency(db, message, text, patient, now)) is not None:
-            out = urgent
-        elif not text:
-            out = [dialogue.Reply(replies.empty_message())]
         else:
-            out = self._converse(db, message, text, patient, now,
-                                 understanding=heard.understanding)
+            out = (self._before_dialogue(db, message, text, patient, now)
+                   or self._converse(db, message, text, patient, now,
+                                     understanding=heard.understanding))
         if not isinstance(out, ModelTurn):
             self._audit_replies(db, message, patient.id, now, out)
         return out
@@ -309,6 +283,18 @@ class ConversationEngine:
         self.store.end(db, message.channel, message.sender)
         return [dialogue.Reply(replies.emergency(self.clinic, flag), kind="emergency")]
 
+    def _before_dialogue(self, db: Session, message: InboundMessage, text: str, patient,
+                         now: datetime) -> list[dialogue.Reply] | None:
+        """What every channel answers before the dialogue (over SMS, once the policy let the
+        text through, before consent): an emergency at once; a message with no text."""
+        urgent = self._emergency(db, message, text, patient, now)
+        if urgent is not None:
+            return urgent
+        if not text:
+            return [dialogue.Reply(replies.media_only() if message.media
+                                   else replies.empty_message())]
+        return None
+
     def _sms_turn(self, db: Session, message: InboundMessage, text: str, patient,
                   now: datetime, understanding: Understanding
                   ) -> list[dialogue.Reply] | ModelTurn:
@@ -321,12 +307,9 @@ class ConversationEngine:
             # them: an emergency it describes goes to the staff, urgently, to call them.
             self._emergency(db, message, text, patient, now, answer=False)
         if verdict is None:
-            urgent = self._emergency(db, message, text, patient, now)
-            if urgent is not None:
-                return urgent
-            if not text:
-                return [dialogue.Reply(replies.media_only() if message.media
-                                       else replies.empty_message())]
+            answered = self._before_dialogue(db, message, text, patient, now)
+            if answered:
+                return answered
             verdict = self.sms_policy.require_consent(db, message, text, patient, now)
         out = verdict.replies
         if verdict.proceed:
@@ -400,7 +383,7 @@ class ConversationEngine:
         if turn.tools.caller.urgent_care:
             new_state = {**new_state, URGENT_CARE: turn.tools.caller.urgent_care}
         if message.channel == SMS:
-            text_ = "\n".join(_as_text(r) for r in turn.replies)
+            text_ = "\n".join(numbered(r.text, r.options) for r in turn.replies)
             if len(text_) > segments.MAX_CHARS:
                 kind = next((r.kind for r in turn.replies if r.kind != "reply"), "reply")
                 pages = segments.paginate(text_, suffix=replies.more_suffix())
@@ -440,24 +423,9 @@ class ConversationEngine:
             log.exception("could not audit failed turn (error id %s)", error_id)
 
 
-_PERSON_LOCK = sql("SELECT pg_advisory_xact_lock(:key)")
-
-
-def person_lock_key(vault: Vault, message: InboundMessage) -> int:
-    """The advisory lock key of the message's sender on its channel: 64 bits of their blind
-    index (never the number itself). Two people sharing a key only wait for each other."""
-    index = vault.index(f"{message.channel}:{message.sender}")
-    return int(index[:16], 16) - (1 << 63)
-
-
 def _one_text(out: list[dialogue.Reply]) -> list[dialogue.Reply]:
     """Over SMS a turn answers in one text: several replies joined, options as numbered lines."""
     if len(out) <= 1:
         return out
     kind = next((r.kind for r in out if r.kind != "reply"), "reply")
-    return [dialogue.Reply("\n".join(_as_text(r) for r in out), kind=kind)]
-
-
-def _as_text(reply: dialogue.Reply) -> str:
-    """A reply as plain text, options as numbered lines (what a phone shows)."""
-    return OutboundMessage(SMS, "", reply.text, reply.options).as_text()
+    return [dialogue.Reply("\n".join(numbered(r.text, r.options) for r in out), kind=kind)]

@@ -40,10 +40,12 @@ class OutboundMessage:
 
     def as_text(self) -> str:
         """The text with options as numbered lines: the fallback for plain-text channels."""
-        if not self.options:
-            return self.text
-        lines = [self.text] + [f"{i}. {option}" for i, option in enumerate(self.options, 1)]
-        return "\n".join(lines)
+        return numbered(self.text, self.options)
+
+
+def numbered(text: str, options: tuple[str, ...] | list[str] = ()) -> str:
+    """A text and its options as a phone shows them: each option a numbered line."""
+    return "\n".join([text] + [f"{i}. {option}" for i, option in enumerate(options, 1)])
 
 
 

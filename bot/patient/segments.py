@@ -117,3 +117,4 @@ def fit_one(candidates: list[str], shortenable: str) -> str:
     over = len(last) - ONE_SEGMENT
     short = name[: max(8, len(name) - over - 3)] + "..."
     return last.replace(name, short, 1)[:ONE_SEGMENT]
+

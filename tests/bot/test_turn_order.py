@@ -1,7 +1,7 @@
 """One person's turns, one after another, across processes on PostgreSQL.
 
 Another process's turn is stood in for by a connection of the test's own that holds that person's
-advisory lock in an open transaction, as a turn does (`bot.engine.person_lock_key`): the engine's
+advisory lock in an open transaction, as a turn does (`bot.turn_order.person_lock_key`): the engine's
 turn for the same person must wait for it, anyone else's must not.
 """
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.audit import AuditTrail
-from bot.engine import ConversationEngine, person_lock_key
+from bot.engine import ConversationEngine
+from bot.turn_order import person_lock_key
 from bot.model.bedrock import BedrockEngine, RetryPolicy
 from bot.messages import InboundMessage
 from bot.sessions import SessionStore
