@@ -60,6 +60,7 @@ from scheduler.patients import InvalidPhoneNumber, normalize_phone
 
 from .refusals import ledger_of
 from .twilio_sender import record_status
+from scheduler.errors import ChannelError
 
 log = logging.getLogger("scheduler.twilio_sms")
 
@@ -103,7 +104,7 @@ class TurnPool:
         return pool.submit(fn, *args)
 
 
-class Refusal(Exception):
+class Refusal(ChannelError):
     """A request the webhook refuses; `status` and a reason for Twilio's debugger."""
 
     def __init__(self, status: int, reason: str):

@@ -36,6 +36,7 @@ from bot.messages import InboundMessage, OutboundMessage
 from bot.services import Services, services_of
 from scheduler.models import MessageReceipt
 from scheduler.patients import InvalidPhoneNumber, normalize_phone
+from scheduler.errors import ChannelError
 
 log = logging.getLogger("scheduler.web_chat")
 
@@ -56,7 +57,7 @@ blueprint = Blueprint("web_chat", __name__, template_folder="templates",
                       static_folder="static", static_url_path="/chat/static")
 
 
-class ChatError(Exception):
+class ChatError(ChannelError):
     """A request the API refuses; the message tells the client what to do instead."""
 
     def __init__(self, message: str, status: int = 400):
@@ -171,7 +172,7 @@ def post_message():
                              received_at=services.clock(), role="patient")
     try:
         replies = [_reply_json(m) for m in services.conversation.handle(inbound)]
-    except Exception:
+    except Exception:   # a bug in the engine: free the id and answer JSON, never a trace
         # The engine promises not to raise; if it does, free the id so a retry can run.
         reference = uuid.uuid4().hex[:12]
         log.exception("web chat message failed (ref %s)", reference)

@@ -151,7 +151,7 @@ class ConversationEngine:
                     out = self._model_turn(message, answered, receipt)
         except AlreadyHandled:
             raise
-        except Exception:
+        except Exception:   # whatever fails, the person gets a sentence, never a traceback
             error_id = uuid.uuid4().hex[:12]
             log.exception("turn failed (error id %s, channel %s)", error_id, message.channel)
             out = self._outbound(message, [dialogue.Reply(replies.internal_error(self.clinic),
@@ -419,7 +419,7 @@ class ConversationEngine:
                                   message_id=message.message_id, detail={"error_id": error_id})
                 if receipt is not None:
                     receipt.keep(db, out)
-        except Exception:
+        except Exception:   # the trace of a failure must not fail the apology
             log.exception("could not audit failed turn (error id %s)", error_id)
 
 

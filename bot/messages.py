@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
+from scheduler.errors import ChannelError
 
 Role = Literal["patient", "staff", "admin"]
 # Channels where a phone number proves nothing (anyone may type one): their patients are their
@@ -55,7 +56,7 @@ class Sender(Protocol):
     def send(self, message: OutboundMessage) -> object: ...
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(ChannelError):
     """A message could not be sent. `code` is the provider's error code when it gave one;
     `retryable` says whether trying again later may work (the attempts so far were used up)."""
 

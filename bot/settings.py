@@ -15,12 +15,13 @@ from typing import Mapping
 from dotenv import load_dotenv
 
 from scheduler.reminders import ReminderPolicy
+from scheduler.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CLINIC = ROOT / "scheduler" / "demo_clinic.toml"
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigurationError):
     """A configuration value is missing or malformed; the message names the variable."""
 
 

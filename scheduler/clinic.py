@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 
 from .models import (CELL_MINUTES, AppointmentType, ClinicRecord, Provider, Resource,
                      ResourceKind)
+from .errors import ConfigurationError
 
 DEMO_CLINIC = Path(__file__).resolve().parent / "demo_clinic.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ADDRESS_CHARS = 120
 
 
-class ClinicConfigError(ValueError):
+class ClinicConfigError(ConfigurationError):
     """The clinic file is invalid; `errors` lists every problem as "field: what is wrong"."""
 
     def __init__(self, errors: list[str]):

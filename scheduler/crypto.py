@@ -15,9 +15,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import ColumnElement, bindparam
+from .errors import ConfigurationError
 
 
-class KeyConfigError(ValueError):
+class KeyConfigError(ConfigurationError):
     """Encryption keys are missing or malformed."""
 
 

@@ -77,7 +77,7 @@ class WriterQueue:
             return
         try:
             self._fd = self._lock_file(self.path, max(0.0, deadline - time.monotonic()))
-        except BaseException:
+        except BaseException:   # even an interrupt must give the thread slot back
             self._threads.release()
             raise
 
@@ -89,7 +89,7 @@ class WriterQueue:
             return fd
         except BlockingIOError:
             pass                              # another process holds it: wait below
-        except BaseException:
+        except BaseException:   # the descriptor must not leak, whatever happened
             os.close(fd)
             raise
         if self._waiter is None:
@@ -100,7 +100,7 @@ class WriterQueue:
             taken.result(timeout=timeout)
             self._waiting.discard(fd)
             return fd
-        except BaseException as exc:
+        except BaseException as exc:   # a timeout or an interrupt alike: let the lock go
             # Not ours in time: the descriptor is closed (and a lock it got, let go) as soon as
             # the waiter is done with it, or at once if the wait never started.
             taken.cancel()
@@ -153,7 +153,7 @@ class _FlockWaiter:
                 continue                      # given up on before its turn came
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-            except BaseException as exc:
+            except BaseException as exc:   # handed to the waiter, which re-raises it
                 taken.set_exception(exc)
             else:
                 taken.set_result(None)
@@ -174,7 +174,7 @@ def _queued_connection(queue: WriterQueue) -> type[sqlite3.Connection]:
             self._queued = True
             try:
                 self.execute("BEGIN IMMEDIATE")
-            except BaseException:
+            except BaseException:   # leave the queue whatever stopped the BEGIN
                 self._leave()
                 raise
 

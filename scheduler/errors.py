@@ -1,10 +1,35 @@
-"""The scheduling exceptions. Adapters and the dialogue turn them into replies a person can act on."""
+"""The project's exceptions: one small tree, translated into answers at the boundaries.
+
+    ClinicSchedulerError            everything the project raises on purpose
+    +-- SchedulingError             the clinic domain refused (its `code` says why); kinds below
+    |   +-- SlotUnavailable, OutsideBookingWindow, NotFound, NotAllowed, InvalidPhoneNumber
+    +-- ChannelError                a channel or an outside service failed or refused a request
+    |   (a webhook refused, a text not delivered, the model's call failed)
+    +-- ConfigurationError          a setting, a key or the clinic file is wrong (also ValueError)
+
+Vendor errors (Twilio's, Slack's, botocore's) are caught where the vendor's SDK is called and
+raised again as one of these, `from` the original. The dialogue and the adapters turn a
+`SchedulingError` into a sentence the person can act on; a `ConfigurationError` stops the start
+with a message naming the setting; a `ChannelError` is logged with an id and answered politely.
+"""
 from __future__ import annotations
 
 from typing import Sequence
 
 
-class SchedulingError(Exception):
+class ClinicSchedulerError(Exception):
+    """The root of every error the project raises on purpose."""
+
+
+class ChannelError(ClinicSchedulerError):
+    """A channel or an outside service (Twilio, Slack, Bedrock) failed or refused a request."""
+
+
+class ConfigurationError(ClinicSchedulerError, ValueError):
+    """A setting, an encryption key or the clinic file is missing or malformed."""
+
+
+class SchedulingError(ClinicSchedulerError):
     """Base of every refusal the clinic domain can give. The message is for staff and logs, in
     English; `code` names the reason in a fixed word, for a reply in the patient's language."""
 

@@ -16,13 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .models import StaffUser
+from .errors import SchedulingError
 
 ROLES = ("staff", "admin")
 # Slack user ids: "U" (or "W" on Enterprise Grid) and upper-case letters and digits.
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
 
-class StaffUserError(ValueError):
+class StaffUserError(SchedulingError):
     """A change to the staff list that cannot be made; the message says why, for the operator."""
 
 

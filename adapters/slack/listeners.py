@@ -103,19 +103,19 @@ class SlackStaffApp:
     def _quietly(self, fn: Callable, *args: Any) -> None:
         try:
             fn(*args)
-        except Exception as exc:
+        except Exception as exc:   # after the ack nobody waits for it: log, carry on
             log.error("slack background step failed (%s)", type(exc).__name__)
 
     def _guarded(self, reply: Callable[[StaffAnswer], None], work: Callable[[], None]) -> None:
         """Run the work after the ack; a failure becomes an apology with a reference."""
         try:
             work()
-        except Exception:
+        except Exception:   # after the ack, a failure can only become an apology
             reference = uuid.uuid4().hex[:12]
             log.exception("slack request failed (ref %s)", reference)
             try:
                 reply(StaffAnswer(say.internal_error(reference), ok=False))
-            except Exception as exc:
+            except Exception as exc:   # Slack itself failing: the log is all that is left
                 log.error("slack apology not sent (ref %s, %s)", reference,
                           type(exc).__name__)
 

@@ -176,7 +176,7 @@ class BedrockEngine:
             outcome, reason = "model_failed", failure.code
         except BadResponse as bad:
             outcome, reason = "bad_response", bad.reason
-        except Exception:
+        except Exception:   # any bug: what a tool already changed must still be told
             if not runner.outcomes:
                 raise               # a bug, nothing changed: the turn fails (bot/engine.py)
             # A bug after a tool call committed a change (the failing call rolled back): the

@@ -25,6 +25,7 @@ from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_aft
 from bot import logfiles
 from bot.settings import Settings
 from bot.model.pipeline import Pipeline
+from scheduler.errors import ChannelError
 
 log = logging.getLogger("scheduler.llm")
 
@@ -51,7 +52,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
 
 
-class ModelCallFailed(Exception):
+class ModelCallFailed(ChannelError):
     """Bedrock did not answer: `code` is its error code (or the exception's name)."""
 
     def __init__(self, code: str, attempts: int):
@@ -60,7 +61,7 @@ class ModelCallFailed(Exception):
         self.attempts = attempts
 
 
-class BadResponse(Exception):
+class BadResponse(ChannelError):
     """The model answered, but not with anything usable; `reason` names how."""
 
     def __init__(self, reason: str):
@@ -124,7 +125,7 @@ def orchestrated_llm_call(client: Any, request: dict[str, Any], *, pipeline: Pip
         begun = time.perf_counter()
         try:
             response = client.converse(**request)
-        except Exception as exc:
+        except Exception as exc:   # botocore raises many unrelated classes: each is sorted below
             pipeline.log("model_attempt", round=round_, attempt=attempts, outcome="error",
                          code=error_code(exc), retryable=is_transient(exc),
                          ms=round((time.perf_counter() - begun) * 1000, 3))
@@ -149,7 +150,7 @@ def orchestrated_llm_call(client: Any, request: dict[str, Any], *, pipeline: Pip
                      ms=round((time.perf_counter() - started) * 1000, 3))
         pipeline.log("bad_response", reason="malformed")
         raise BadResponse("malformed") from None
-    except Exception as exc:
+    except Exception as exc:   # whatever the call raised becomes a ModelCallFailed, with its code
         code = error_code(exc)
         if not isinstance(exc, (ClientError, BotoCoreError)):
             log.exception("unexpected error calling Bedrock (turn %s)", pipeline.id)

@@ -91,7 +91,7 @@ class ToolRunner:
         try:
             with self.open_tools() as tools:
                 return self._run(tools, request if isinstance(request, dict) else {})
-        except BaseException:
+        except BaseException:   # even an interrupt rolls the call back: forget what it did
             del self.outcomes[committed:]      # the call rolled back: it changed nothing
             raise
 
