@@ -12,8 +12,9 @@ from datetime import datetime, timezone
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import Pool
 
 from app import services_of
 from scheduler.clinic import install_clinic, load_clinic
@@ -22,6 +23,25 @@ from scheduler.db import make_engine, session_factory, upgrade
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
                                    "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def close_server_connections():
+    """Close, after each test, every PostgreSQL connection the test opened and left in a pool
+    (apps and engines made inside a test are not all disposed by it). Warnings are errors here,
+    and psycopg warns about a connection dropped open. Engines that outlive the test reconnect:
+    PostgreSQL engines ping a connection before using it."""
+    opened = []
+
+    def remember(dbapi_connection, _record):
+        opened.append(dbapi_connection)
+
+    event.listen(Pool, "connect", remember)
+    yield
+    event.remove(Pool, "connect", remember)
+    for connection in opened:
+        if getattr(connection, "closed", True) is False:   # psycopg's; sqlite3 has no such flag
+            connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -61,7 +61,8 @@ def test_page_loads_nothing_from_other_sites(app):
     assert not re.search(r'(src|href)="(https?:)?//', page)
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
-    assert app.test_client().get("/chat/static/chat.js").status_code == 200
+    with app.test_client().get("/chat/static/chat.js") as script:   # closes the file it sends
+        assert script.status_code == 200
 
 
 def test_page_script_renders_text_without_innerhtml():

@@ -58,7 +58,7 @@ def test_a_worker_killed_while_holding_claims_loses_nothing(seeded, tmp_path):
         time.sleep(0.05)
     assert statuses(sessions).get("sending", 0) > 0          # it holds claims
     os.kill(doomed.pid, signal.SIGKILL)
-    doomed.wait()
+    doomed.communicate()                                     # reaps it, closes its pipes
     time.sleep(2.2)                                          # its 2 s leases run out
     survivor = subprocess.run([sys.executable, WORKER, url, key, "survivor", "60"],
                               capture_output=True, text=True, timeout=60)
