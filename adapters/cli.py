@@ -286,9 +286,9 @@ def patient_erase(phone: str, yes: bool) -> None:
 
     Their name, phone number, conversation state, sent messages, stored replies (web chat and
     SMS) and SMS delivery statuses are deleted.
-    Appointments stay, tied to a patient record with no personal fields. Audit texts stay too:
-    editing them would break the chain, and they are encrypted; a `patient_erased` event records
-    the erasure.
+    Appointments stay, tied to a patient record with no personal fields. The texts of their
+    audit events are replaced by their digests (the chain, which holds digests, still verifies);
+    the events themselves stay, and a `patient_erased` event records the erasure.
     """
     services = _services()
     if not yes:

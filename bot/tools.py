@@ -67,10 +67,14 @@ class SchedulingTools:
                           actor=self.caller.actor, patient_id=patient_id,
                           appointment_id=appointment_id, detail=detail)
 
-    def _refused(self, action: str, error: SchedulingError, **ids: int | None) -> None:
-        self._audit("request_refused", patient_id=ids.get("patient_id"),
-                    appointment_id=ids.get("appointment_id"), action=action,
-                    reason=type(error).__name__)
+    def _refused(self, action: str, error: SchedulingError, *, patient_id: int | None = None,
+                 appointment_id: int | None = None) -> None:
+        """Audit a refused request under whoever asked: a patient's own id (never the id of the
+        patient they tried to act for), or the patient staff acted for."""
+        if self.caller.role == "patient":
+            patient_id = self.caller.patient_id
+        self._audit("request_refused", patient_id=patient_id, appointment_id=appointment_id,
+                    action=action, reason=type(error).__name__)
 
     def record_refusal(self, action: str, reason: str, *,
                        appointment_id: int | None = None) -> None:
@@ -104,7 +108,7 @@ class SchedulingTools:
                                        now=self.now, booked_via=self.caller.channel,
                                        attendee_enc=attendee_enc)
         except SchedulingError as error:
-            self._refused("book", error, patient_id=patient_id or self.caller.patient_id)
+            self._refused("book", error, patient_id=patient_id)
             raise
         self._audit("appointment_booked", patient_id=target, appointment_id=appointment.id,
                     type=slot.type_key, provider=slot.provider_key,
@@ -120,8 +124,7 @@ class SchedulingTools:
             appointment = booking.cancel(self.db, appointment_id, now=self.now,
                                          patient_id=self._scope())
         except SchedulingError as error:
-            self._refused("cancel", error, patient_id=self.caller.patient_id,
-                          appointment_id=appointment_id)
+            self._refused("cancel", error, appointment_id=appointment_id)
             raise
         self._audit("appointment_cancelled", patient_id=appointment.patient_id,
                     appointment_id=appointment.id)
@@ -137,8 +140,7 @@ class SchedulingTools:
             appointment = booking.reschedule(self.db, self.clinic, appointment_id, slot,
                                              now=self.now, patient_id=self._scope())
         except SchedulingError as error:
-            self._refused("reschedule", error, patient_id=self.caller.patient_id,
-                          appointment_id=appointment_id)
+            self._refused("reschedule", error, appointment_id=appointment_id)
             raise
         self._audit("appointment_rescheduled", patient_id=appointment.patient_id,
                     appointment_id=appointment.id, old_start=old_start.isoformat(),
@@ -156,7 +158,11 @@ class SchedulingTools:
 
     def confirm_appointment(self, appointment_id: int) -> Appointment:
         """The patient confirmed they will come (a "C" answer to a reminder)."""
-        appointment = self.get_appointment(appointment_id)
+        try:
+            appointment = self.get_appointment(appointment_id)
+        except SchedulingError as error:
+            self._refused("confirm", error, appointment_id=appointment_id)
+            raise
         appointment.confirmed_at = appointment.confirmed_at or self.now
         appointment.updated_at = self.now
         self._audit("appointment_confirmed", patient_id=appointment.patient_id,
@@ -169,13 +175,17 @@ class SchedulingTools:
         """Put a patient on the waitlist (a patient for themself; staff for anyone). Staff set
         the priority; a patient's is "urgent" only when triage heard an urgent symptom in their
         conversation (`Caller.urgent_care`), whatever the request says. Returns (entry, created)."""
-        target = self._patient_for(patient_id)
         if self.caller.role == "patient":
             priority = "urgent" if self.caller.urgent_care else "routine"
-        entry, created = waitlist.join(self.db, self.clinic, patient_id=target,
-                                       type_key=type_key, provider_key=provider_key,
-                                       earliest=earliest, latest=latest, priority=priority,
-                                       now=self.now, created_by=self.caller.actor)
+        try:
+            target = self._patient_for(patient_id)
+            entry, created = waitlist.join(self.db, self.clinic, patient_id=target,
+                                           type_key=type_key, provider_key=provider_key,
+                                           earliest=earliest, latest=latest, priority=priority,
+                                           now=self.now, created_by=self.caller.actor)
+        except SchedulingError as error:
+            self._refused("waitlist", error, patient_id=patient_id)
+            raise
         if created:
             self._audit("waitlist_joined", patient_id=target, type=type_key,
                         provider=provider_key, priority=priority,

@@ -73,6 +73,17 @@ _NOT_NAME_WORDS = _NOT_IN_A_NAME | {"dr", "doctor", "nurse", "a", "an", "not", "
                                     "im", *(d.lower() for d in calendar.day_name),
                                     *(m.lower() for m in calendar.month_name if m)}
 
+# Words that only ever say when: an answer made of nothing else is no name, even sent twice
+# ("tomorrow morning" again), while "Hope Friday" twice is one.
+_WHEN_WORDS = frozenset({
+    "today", "tomorrow", "tonight", "morning", "afternoon", "evening", "night", "noon",
+    "midnight", "next", "this", "week", "weekend", "day", "early", "late", "later", "soon",
+    "asap", "any", "anytime", "time", "in", "the", "on", "at", "or", "after", "before", "am",
+    "pm", "hoy", "manana", "mañana", "tarde", "noche", "semana", "proxima", "próxima", "que",
+    "viene", "lunes", "martes", "miercoles", "miércoles", "jueves", "viernes", "sabado", "sábado",
+    "domingo", "por", "la", "el", *(d.lower() for d in calendar.day_name),
+    *(m.lower() for m in calendar.month_name if m)})
+
 _NOT_A_NAME = frozenset({"hi", "hello", "hey", "thanks", "thank you", "ty", "ok", "okay", "yes",
                          "yeah", "sure", "please", "what", "why", "huh", "sorry"})
 
@@ -146,7 +157,8 @@ def answer_name(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     if (not (2 <= len(name) <= 80 and len(name.split()) <= 6 and _NAME.match(name))
             or name.lower() in _NOT_A_NAME or is_thanks(name) or is_acknowledgement(name)
             or _NOT_IN_A_NAME.intersection(re.findall(r"[a-z]+", name.lower()))
-            or (not lead and not repeated and u.intent != "unknown")):
+            or (not lead and not repeated and u.intent != "unknown")
+            or (not lead and set(re.findall(r"[^\W\d_]+", name.lower())) <= _WHEN_WORDS)):
         turn.say(replies.not_understood("ask_name"))
         return state
     set_patient_name(turn.vault, turn.patient, name)

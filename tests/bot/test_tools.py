@@ -91,6 +91,7 @@ def test_a_patient_may_not_book_for_another_patient(sessions, tools_for, patient
         assert db.scalars(select(Appointment)).all() == []
     refused, = events(sessions, "request_refused")
     assert refused.actor == f"patient:{me}"
+    assert refused.patient_id == me                 # filed under who asked, not whom they named
     assert refused.detail == {"action": "book", "reason": "NotAllowed"}
 
 
@@ -135,6 +136,9 @@ def test_a_patient_may_not_confirm_another_patients_appointment(sessions, tools_
             tools_for(db, patient(me)).confirm_appointment(theirs)
     with sessions() as db:
         assert db.get(Appointment, theirs).confirmed_at is None
+    refused, = events(sessions, "request_refused")
+    assert (refused.patient_id, refused.appointment_id) == (me, theirs)
+    assert refused.detail == {"action": "confirm", "reason": "NotFound"}
 
 
 # --- staff act for any patient -----------------------------------------------------------------
@@ -306,6 +310,11 @@ def test_a_patient_may_not_put_another_patient_on_the_waitlist(sessions, tools_f
     with sessions.begin() as db:
         with pytest.raises(NotAllowed):
             tools_for(db, patient(me)).join_waitlist("checkup", patient_id=them)
+    with sessions() as db:
+        assert db.scalars(select(WaitlistEntry)).all() == []
+    refused, = events(sessions, "request_refused")
+    assert refused.patient_id == me
+    assert refused.detail == {"action": "waitlist", "reason": "NotAllowed"}
 
 
 # --- audited in the same transaction -----------------------------------------------------------

@@ -127,6 +127,15 @@ def test_the_same_words_sent_again_are_a_name_after_all(chat, sessions, vault, n
     assert _name(sessions, vault, now) == "Hope Friday"
 
 
+def test_when_words_sent_twice_are_still_no_name(chat, sessions, vault, now):
+    chat.text("book a checkup")
+    assert "your full name, please?" in chat.text("tomorrow morning")
+    assert chat.text("tomorrow morning") == ("Sorry, I didn't catch that. Please tell me your "
+                                             "full name, or reply SKIP.")
+    assert _name(sessions, vault, now) is None
+    assert "1. Thu Mar 5 at 8:00 AM" in chat.text("Lee Example")   # the visit still kept
+
+
 # --- booking for someone else ------------------------------------------------------------------
 
 def test_a_booking_for_someone_else_asks_their_name_not_the_patients(chat):
