@@ -3,17 +3,18 @@
 `python app.py` (or `make run`) migrates the database, loads the demo clinic into an empty one and
 serves on 127.0.0.1:$PORT. Production runs `gunicorn 'app:create_app()'`.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import sys
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from flask import Flask, jsonify
-from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from adapters import refusals
 from adapters.outbox import Outbox
@@ -33,11 +34,12 @@ log = logging.getLogger("scheduler.app")
 
 
 def utc_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_clock,
-                   migrate: bool = True) -> Services:
+def build_services(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_clock, migrate: bool = True
+) -> Services:
     """Migrate, make sure a clinic is installed, and wire the conversation engine."""
     if migrate:
         upgrade(settings.database_url)
@@ -49,16 +51,24 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_cl
         if clinic is None:
             clinic = load_clinic(settings.clinic_config)
             install_clinic(session, clinic)
-    i18n.check_catalogs()      # a missing translation stops the start, not a patient's turn
+    i18n.check_catalogs()  # a missing translation stops the start, not a patient's turn
     audit = AuditTrail(vault)
     # Patients' bookings, red flags and undelivered texts, told to SLACK_STAFF_CHANNEL after
     # commit (a no-op without Slack). Imported here: adapters/slack.py loads slack_sdk.
     from adapters import slack
+
     slack.staff_notifier(settings, clinic).watch(audit)
     store = SessionStore(vault, settings.session_timeout)
-    conversation = ConversationEngine(sessions=factory, clinic=clinic, vault=vault, audit=audit,
-                                      store=store, clock=clock, llm=_llm(settings, clinic),
-                                      reminder_policy=settings.reminder_policy())
+    conversation = ConversationEngine(
+        sessions=factory,
+        clinic=clinic,
+        vault=vault,
+        audit=audit,
+        store=store,
+        clock=clock,
+        llm=_llm(settings, clinic),
+        reminder_policy=settings.reminder_policy(),
+    )
     sender: Sender
     if settings.twilio_configured:
         sender = TwilioSender(settings, factory, vault, audit, clock)
@@ -74,6 +84,7 @@ def _llm(settings: Settings, clinic: Clinic):
     if not settings.uses_bedrock:
         return None
     from bot.model.bedrock import engine_from_settings
+
     return engine_from_settings(settings, clinic)
 
 
@@ -84,9 +95,12 @@ def job_runner(services: Services, *, in_process: bool):
     from adapters.twilio_sms import send_stranded_replies
     from jobs.runner import Jobs
 
-    return Jobs(services, in_process=in_process,
-                post_digest=staff_channel_poster(services.settings),
-                resend_stranded=lambda: send_stranded_replies(services))
+    return Jobs(
+        services,
+        in_process=in_process,
+        post_digest=staff_channel_poster(services.settings),
+        resend_stranded=lambda: send_stranded_replies(services),
+    )
 
 
 def services_from_env() -> Services | None:
@@ -111,16 +125,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     services = build_services(settings, clock=test_config.get("CLOCK", utc_clock))
 
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=services.vault.index("flask-session-secret"),
-                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
-                      MAX_CONTENT_LENGTH=256 * 1024)
+    app.config.update(
+        SECRET_KEY=services.vault.index("flask-session-secret"),
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        MAX_CONTENT_LENGTH=256 * 1024,
+    )
     app.config.update({k: v for k, v in test_config.items() if k.isupper()})
     app.extensions[EXTENSION] = services
     if settings.trusted_proxy_hops:
         # The client's address (the refusal counts' key) from the proxies' X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
-    app.extensions[refusals.EXTENSION] = refusals.RefusalLedger(services.sessions,
-                                                                services.clock)
+    app.extensions[refusals.EXTENSION] = refusals.RefusalLedger(services.sessions, services.clock)
 
     @app.get("/healthz")
     def healthz():
@@ -140,10 +156,12 @@ def create_app(test_config: dict | None = None) -> Flask:
             checks["database"] = "unavailable"
             current = False
         ready = checks["database"] == "ok" and current
-        return jsonify(status="ready" if ready else "not ready", checks=checks), \
-            200 if ready else 503
+        return jsonify(
+            status="ready" if ready else "not ready", checks=checks
+        ), 200 if ready else 503
 
     from adapters import cli, slack, twilio_sms, web_chat
+
     # Always there: without TWILIO_AUTH_TOKEN it answers 503 and says why.
     twilio_sms.init_app(app, services)
     if settings.web_chat_enabled:
@@ -158,6 +176,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     wanted = "SETTINGS" not in test_config and os.environ.get("FLASK_RUN_FROM_CLI") != "true"
     if settings.jobs_in_process and test_config.get("START_JOBS", wanted):
         from jobs.runner import start_in_process
+
         app.extensions["job_scheduler"] = start_in_process(job_runner(services, in_process=True))
     return app
 
@@ -174,8 +193,10 @@ def main() -> None:
         engine = services_of(app).conversation.engine_status
         print(f"Medical-AI-Scheduler: chat with the bot at {base}/ ({engine} engine, {sender})")
     if settings.twilio_auth_token:
-        print(f"Medical-AI-Scheduler: Twilio SMS webhook at {base}/twilio/sms "
-              f"(set {settings.public_base_url or 'your public URL'}/twilio/sms in Twilio)")
+        print(
+            f"Medical-AI-Scheduler: Twilio SMS webhook at {base}/twilio/sms "
+            f"(set {settings.public_base_url or 'your public URL'}/twilio/sms in Twilio)"
+        )
     app.run(host="127.0.0.1", port=settings.port)
 
 

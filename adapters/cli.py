@@ -18,6 +18,7 @@
 Every command that changes data does it in one transaction and writes an audit event. Output
 names ids and counts; only `patient export` prints personal data, because that is its job.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,12 +34,16 @@ from sqlalchemy.orm import Session
 from bot.audit import Checkpoint, audit_mirror, checkpoint_notice
 from bot.services import Services, services_of
 from scheduler import records, staff_users
-from scheduler.clinic import (WEEKDAYS, ClinicConfigError, install_clinic, installed_clinic,
-                              load_clinic)
+from scheduler.clinic import (
+    WEEKDAYS,
+    ClinicConfigError,
+    install_clinic,
+    installed_clinic,
+    load_clinic,
+)
 from scheduler.crypto import KeyConfigError
 from scheduler.db import upgrade
-from scheduler.models import (Base, ConversationSession, MessageReceipt, OutboxMessage,
-                              Patient)
+from scheduler.models import Base, ConversationSession, MessageReceipt, OutboxMessage, Patient
 from scheduler.patients import InvalidPhoneNumber, find_patient, identity, normalize_phone
 from scheduler.staff_users import ROLES, StaffUserError
 
@@ -84,20 +89,30 @@ def clinic_load(path: str) -> None:
     try:
         clinic = load_clinic(path)
     except ClinicConfigError as exc:
-        click.echo(f"{path} was not loaded: {len(exc.errors)} problem(s), nothing changed",
-                   err=True)
+        click.echo(
+            f"{path} was not loaded: {len(exc.errors)} problem(s), nothing changed", err=True
+        )
         for error in exc.errors:
             click.echo(f"  {error}", err=True)
         sys.exit(1)
     with services.sessions.begin() as db:
         install_clinic(db, clinic)
-        services.audit.record(db, "clinic_loaded", at=services.clock(), channel="cli",
-                              actor=ACTOR,
-                              detail={"providers": len(clinic.providers),
-                                      "appointment_types": len(clinic.appointment_types)})
-    click.echo(f"loaded {clinic.name} ({clinic.timezone}): {len(clinic.providers)} providers, "
-               f"{len(clinic.rooms)} rooms, {len(clinic.equipment)} equipment, "
-               f"{len(clinic.appointment_types)} appointment types")
+        services.audit.record(
+            db,
+            "clinic_loaded",
+            at=services.clock(),
+            channel="cli",
+            actor=ACTOR,
+            detail={
+                "providers": len(clinic.providers),
+                "appointment_types": len(clinic.appointment_types),
+            },
+        )
+    click.echo(
+        f"loaded {clinic.name} ({clinic.timezone}): {len(clinic.providers)} providers, "
+        f"{len(clinic.rooms)} rooms, {len(clinic.equipment)} equipment, "
+        f"{len(clinic.appointment_types)} appointment types"
+    )
     click.echo("restart the app (and job workers) to use it")
 
 
@@ -121,8 +136,13 @@ def clinic_show() -> None:
 
 
 @audit_group.command("verify")
-@click.option("--checkpoint", "checkpoint_text", default=None, metavar="TEXT",
-              help="a checkpoint line as the staff channel shows it (\"audit checkpoint ...\")")
+@click.option(
+    "--checkpoint",
+    "checkpoint_text",
+    default=None,
+    metavar="TEXT",
+    help='a checkpoint line as the staff channel shows it ("audit checkpoint ...")',
+)
 def audit_verify(checkpoint_text: str | None) -> None:
     """Check every link of the audit chain, and that none is missing from its end (against
     logs/audit.log and the checkpoint given); exit 1 at the first problem."""
@@ -131,20 +151,27 @@ def audit_verify(checkpoint_text: str | None) -> None:
     if checkpoint_text is not None:
         checkpoint = Checkpoint.parse(checkpoint_text)
         if checkpoint is None:
-            _fail("that is not a checkpoint line (\"audit checkpoint <time> event <n> hash "
-                  "<hex> sig <hex>\")")
+            _fail(
+                'that is not a checkpoint line ("audit checkpoint <time> event <n> hash '
+                '<hex> sig <hex>")'
+            )
         if not services.audit.signed_by_us(checkpoint):
-            _fail("BROKEN: the checkpoint's signature does not match ENCRYPTION_KEYS (forged, "
-                  "or made with a key no longer listed)")
+            _fail(
+                "BROKEN: the checkpoint's signature does not match ENCRYPTION_KEYS (forged, "
+                "or made with a key no longer listed)"
+            )
         checkpoints.append(checkpoint)
     with services.sessions() as db:
-        result = services.audit.verify(db, mirror=audit_mirror(services.settings),
-                                       checkpoints=checkpoints)
+        result = services.audit.verify(
+            db, mirror=audit_mirror(services.settings), checkpoints=checkpoints
+        )
     if result.ok:
         click.echo(f"OK: {result.checked} audit events verified")
         return
-    _fail(f"BROKEN at event seq {result.first_broken_seq}: {result.reason} "
-          f"({result.checked} events before it verified)")
+    _fail(
+        f"BROKEN at event seq {result.first_broken_seq}: {result.reason} "
+        f"({result.checked} events before it verified)"
+    )
 
 
 @audit_group.command("checkpoint")
@@ -156,7 +183,8 @@ def audit_checkpoint() -> None:
         checkpoint = services.audit.checkpoint(db, now=services.clock())
     if checkpoint is None:
         _fail("the audit trail is empty: nothing to checkpoint yet")
-    from .slack import staff_channel_poster    # loads slack_sdk only now
+    from .slack import staff_channel_poster  # loads slack_sdk only now
+
     post = staff_channel_poster(services.settings)
     if post is not None:
         post(checkpoint_notice(checkpoint))
@@ -190,8 +218,10 @@ def keys_rotate() -> None:
     counts: dict[str, int] = {}
     try:
         with services.sessions.begin() as db:
-            web_receipts = db.execute(delete(MessageReceipt).where(
-                MessageReceipt.channel == "web")).rowcount or 0
+            web_receipts = (
+                db.execute(delete(MessageReceipt).where(MessageReceipt.channel == "web")).rowcount
+                or 0
+            )
             for table, columns in _encrypted_tables():
                 if table.name == ConversationSession.__tablename__:
                     continue
@@ -199,33 +229,53 @@ def keys_rotate() -> None:
                 rows = db.execute(select(*key, *(table.c[c] for c in columns))).all()
                 changed = 0
                 for row in rows:
-                    values = {c: vault.rotate(getattr(row, c)) for c in columns
-                              if getattr(row, c) is not None}
+                    values = {
+                        c: vault.rotate(getattr(row, c))
+                        for c in columns
+                        if getattr(row, c) is not None
+                    }
                     if values:
-                        db.execute(update(table).where(*(k == getattr(row, k.name) for k in key))
-                                   .values(**values))
+                        db.execute(
+                            update(table)
+                            .where(*(k == getattr(row, k.name) for k in key))
+                            .values(**values)
+                        )
                         changed += 1
                 counts[table.name] = changed
             for patient in db.scalars(select(Patient).where(Patient.phone_enc.is_not(None))):
-                patient.phone_index = vault.index(identity(vault.decrypt(patient.phone_enc),
-                                                           patient.scope))
+                patient.phone_index = vault.index(
+                    identity(vault.decrypt(patient.phone_enc), patient.scope)
+                )
             for message in db.scalars(select(OutboxMessage)):
                 message.recipient_index = vault.index(vault.decrypt(message.recipient_enc))
             sms_receipts = _rekey_sms_receipts(db, vault)
             ended = db.execute(delete(ConversationSession)).rowcount or 0
-            services.audit.record(db, "keys_rotated", at=services.clock(), channel="cli",
-                                  actor=ACTOR, detail={"rows": counts, "sessions_ended": ended,
-                                                       "web_receipts_deleted": web_receipts,
-                                                       "sms_receipts_rekeyed": sms_receipts})
+            services.audit.record(
+                db,
+                "keys_rotated",
+                at=services.clock(),
+                channel="cli",
+                actor=ACTOR,
+                detail={
+                    "rows": counts,
+                    "sessions_ended": ended,
+                    "web_receipts_deleted": web_receipts,
+                    "sms_receipts_rekeyed": sms_receipts,
+                },
+            )
     except (KeyConfigError, InvalidToken):
         # A value under a key that is no longer listed: the transaction rolled back.
-        _fail("nothing changed: a stored value cannot be decrypted with ENCRYPTION_KEYS; "
-              "put the new key first and keep the old ones after it")
+        _fail(
+            "nothing changed: a stored value cannot be decrypted with ENCRYPTION_KEYS; "
+            "put the new key first and keep the old ones after it"
+        )
     for name, count in counts.items():
         click.echo(f"{name}: {count} rows re-encrypted")
     click.echo(f"conversation_sessions: {ended} ended")
-    click.echo(f"message_receipts: {web_receipts} web chat replies deleted, "
-               f"{sms_receipts} SMS receipts moved to the new key")
+    click.echo(
+        f"message_receipts: {web_receipts} web chat replies deleted, "
+        f"{sms_receipts} SMS receipts moved to the new key"
+    )
     click.echo("done: every value is under the newest key; the older keys can now be removed")
 
 
@@ -248,7 +298,7 @@ def _rekey_sms_receipts(db: Session, vault) -> int:
         if receipt.sender_index == new:
             continue
         external_id = f"{new[:16]}:{receipt.external_id.split(':', 1)[-1]}"
-        if external_id in taken:     # the same message was claimed again under the new key
+        if external_id in taken:  # the same message was claimed again under the new key
             db.delete(receipt)
             continue
         receipt.sender_index, receipt.external_id = new, external_id
@@ -271,10 +321,15 @@ def patient_export(phone: str) -> None:
     services = _services()
     with services.sessions.begin() as db:
         patient = _patient_or_exit(db, phone)
-        export = records.export_patient(db, services.vault, patient,
-                                        audit=services.audit)
-        services.audit.record(db, "patient_exported", at=services.clock(), channel="cli",
-                              actor=ACTOR, patient_id=patient.id)
+        export = records.export_patient(db, services.vault, patient, audit=services.audit)
+        services.audit.record(
+            db,
+            "patient_exported",
+            at=services.clock(),
+            channel="cli",
+            actor=ACTOR,
+            patient_id=patient.id,
+        )
     click.echo(json.dumps(export, indent=2, ensure_ascii=False))
 
 
@@ -292,25 +347,40 @@ def patient_erase(phone: str, yes: bool) -> None:
     """
     services = _services()
     if not yes:
-        click.confirm("Erase this patient's name, phone number and messages? This cannot be "
-                      "undone", abort=True)
+        click.confirm(
+            "Erase this patient's name, phone number and messages? This cannot be undone",
+            abort=True,
+        )
     with services.sessions.begin() as db:
         patient = _patient_or_exit(db, phone)
         now = services.clock()
-        erasure = records.erase_patient(db, services.vault, patient, phone, now=now,
-                                        audit=services.audit)
-        services.audit.record(db, "patient_erased", at=now, channel="cli", actor=ACTOR,
-                              patient_id=patient.id, detail=erasure.as_detail())
-    click.echo(f"erased patient #{erasure.patient_id}: name and phone removed, "
-               f"{erasure.sessions} conversation(s) ended, {erasure.outbox_messages} sent "
-               f"message(s) and {erasure.receipts} stored reply(ies) deleted, "
-               f"{erasure.audit_texts} audit text(s) replaced by their digests, "
-               f"{erasure.appointments_kept} appointment(s) kept without personal data")
+        erasure = records.erase_patient(
+            db, services.vault, patient, phone, now=now, audit=services.audit
+        )
+        services.audit.record(
+            db,
+            "patient_erased",
+            at=now,
+            channel="cli",
+            actor=ACTOR,
+            patient_id=patient.id,
+            detail=erasure.as_detail(),
+        )
+    click.echo(
+        f"erased patient #{erasure.patient_id}: name and phone removed, "
+        f"{erasure.sessions} conversation(s) ended, {erasure.outbox_messages} sent "
+        f"message(s) and {erasure.receipts} stored reply(ies) deleted, "
+        f"{erasure.audit_texts} audit text(s) replaced by their digests, "
+        f"{erasure.appointments_kept} appointment(s) kept without personal data"
+    )
 
 
-_slack_id = click.option("--slack-id", "slack_id", required=True,
-                         help="the person's Slack user id (U...; in Slack: profile, "
-                              "More, Copy member ID)")
+_slack_id = click.option(
+    "--slack-id",
+    "slack_id",
+    required=True,
+    help="the person's Slack user id (U...; in Slack: profile, More, Copy member ID)",
+)
 _role = click.option("--role", type=click.Choice(ROLES), required=True)
 
 
@@ -320,8 +390,14 @@ def _change_users(action: str, slack_id: str, change) -> None:
     try:
         with services.sessions.begin() as db:
             detail = change(db, services.clock())
-            services.audit.record(db, f"staff_user_{action}", at=services.clock(), channel="cli",
-                                  actor=ACTOR, detail={"slack_user_id": slack_id, **detail})
+            services.audit.record(
+                db,
+                f"staff_user_{action}",
+                at=services.clock(),
+                channel="cli",
+                actor=ACTOR,
+                detail={"slack_user_id": slack_id, **detail},
+            )
     except StaffUserError as exc:
         _fail(str(exc))
 
@@ -332,11 +408,14 @@ def users_list() -> None:
     with _services().sessions() as db:
         users = staff_users.list_users(db)
     if not users:
-        click.echo("no staff users yet; add the first admin with "
-                   "`users add --slack-id U... --role admin`")
+        click.echo(
+            "no staff users yet; add the first admin with `users add --slack-id U... --role admin`"
+        )
     for user in users:
-        click.echo(f"{user.slack_user_id}  {user.role:<5}  added {user.added_at:%Y-%m-%d} "
-                   f"by {user.added_by or '?'}")
+        click.echo(
+            f"{user.slack_user_id}  {user.role:<5}  added {user.added_at:%Y-%m-%d} "
+            f"by {user.added_by or '?'}"
+        )
 
 
 @users_group.command("add")
@@ -344,6 +423,7 @@ def users_list() -> None:
 @_role
 def users_add(slack_id: str, role: str) -> None:
     """Let the Slack user SLACK_ID use the staff tools (and, as admin, /appt-admin)."""
+
     def add(db: Session, now) -> dict:
         staff_users.add_user(db, slack_id, role, added_by=ACTOR, now=now)
         return {"role": role}
@@ -357,8 +437,11 @@ def users_add(slack_id: str, role: str) -> None:
 @_role
 def users_role(slack_id: str, role: str) -> None:
     """Change the role of a listed Slack user."""
-    _change_users("role_changed", slack_id, lambda db, now: {
-        "old_role": staff_users.set_role(db, slack_id, role), "role": role})
+    _change_users(
+        "role_changed",
+        slack_id,
+        lambda db, now: {"old_role": staff_users.set_role(db, slack_id, role), "role": role},
+    )
     click.echo(f"{slack_id} is now {role}")
 
 
@@ -366,8 +449,9 @@ def users_role(slack_id: str, role: str) -> None:
 @_slack_id
 def users_remove(slack_id: str) -> None:
     """Take a Slack user off the staff list (they lose access at once)."""
-    _change_users("removed", slack_id, lambda db, now: {
-        "role": staff_users.remove_user(db, slack_id)})
+    _change_users(
+        "removed", slack_id, lambda db, now: {"role": staff_users.remove_user(db, slack_id)}
+    )
     click.echo(f"{slack_id} removed")
 
 

@@ -3,11 +3,12 @@
 Messages the clinic sends outside a reply (reminders, offers, notices) are stored here, encrypted,
 instead of going to a carrier, and the web chat shows them to the demo patient they were for.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Sequence
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,8 +20,8 @@ from scheduler.models import OutboxMessage, Patient
 # Core statements on the session's connection: a batch of reminders is one opt-out query and one
 # executemany insert, not an ORM object, a flush and a query per text.
 _OPTED_OUT = select(Patient.phone_index).where(
-    Patient.phone_index.in_(bindparam("indexes", expanding=True)),
-    Patient.opted_out_at.is_not(None))
+    Patient.phone_index.in_(bindparam("indexes", expanding=True)), Patient.opted_out_at.is_not(None)
+)
 _INSERT = insert(OutboxMessage)
 
 
@@ -33,8 +34,9 @@ class StoredMessage:
 
 
 class Outbox:
-    def __init__(self, sessions: sessionmaker[Session], vault: Vault,
-                 clock: Callable[[], datetime]):
+    def __init__(
+        self, sessions: sessionmaker[Session], vault: Vault, clock: Callable[[], datetime]
+    ):
         self.sessions, self.vault, self.clock = sessions, vault, clock
 
     def send(self, message: OutboundMessage) -> int:
@@ -61,26 +63,43 @@ class Outbox:
         Twilio sender, the outbox never texts a number that opted out). One query for them all."""
         if not messages:
             return []
-        session.flush()    # an opt-out made earlier in this transaction counts (fail closed)
+        session.flush()  # an opt-out made earlier in this transaction counts (fail closed)
         indexes = [self.vault.indexes(message.recipient) for message in messages]
-        opted_out = set(session.connection().scalars(
-            _OPTED_OUT, {"indexes": sorted({i for each in indexes for i in each})}))
+        opted_out = set(
+            session.connection().scalars(
+                _OPTED_OUT, {"indexes": sorted({i for each in indexes for i in each})}
+            )
+        )
         now = self.clock()
-        return [None if not opted_out.isdisjoint(each) else
-                {"channel": message.channel, "recipient_index": each[0],
-                 "recipient_enc": self.vault.encrypt(message.recipient),
-                 "text_enc": self.vault.encrypt(message.as_text()),
-                 "kind": message.kind, "created_at": now}
-                for message, each in zip(messages, indexes)]
+        return [
+            None
+            if not opted_out.isdisjoint(each)
+            else {
+                "channel": message.channel,
+                "recipient_index": each[0],
+                "recipient_enc": self.vault.encrypt(message.recipient),
+                "text_enc": self.vault.encrypt(message.as_text()),
+                "kind": message.kind,
+                "created_at": now,
+            }
+            for message, each in zip(messages, indexes, strict=True)
+        ]
 
-    def messages_for(self, recipient: str, *, after_id: int = 0,
-                     limit: int = 50) -> list[StoredMessage]:
+    def messages_for(
+        self, recipient: str, *, after_id: int = 0, limit: int = 50
+    ) -> list[StoredMessage]:
         """What was sent to `recipient`, oldest first, after the given outbox id."""
         with self.sessions() as session:
             rows = session.scalars(
                 select(OutboxMessage)
-                .where(OutboxMessage.recipient_index.in_(self.vault.indexes(recipient)),
-                       OutboxMessage.id > after_id)
-                .order_by(OutboxMessage.id).limit(limit)).all()
-            return [StoredMessage(r.id, r.created_at, self.vault.decrypt(r.text_enc), r.kind)
-                    for r in rows]
+                .where(
+                    OutboxMessage.recipient_index.in_(self.vault.indexes(recipient)),
+                    OutboxMessage.id > after_id,
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            ).all()
+            return [
+                StoredMessage(r.id, r.created_at, self.vault.decrypt(r.text_enc), r.kind)
+                for r in rows
+            ]

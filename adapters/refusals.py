@@ -18,13 +18,14 @@ writer). So the webhooks (adapters/twilio_sms.py, adapters/slack.py) only count:
 
 Counts held in memory when a process dies are lost; nothing else depends on them.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from flask import Flask
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,30 +36,36 @@ from scheduler.models import RefusalTally
 log = logging.getLogger("scheduler.refusals")
 
 EXTENSION = "clinic_scheduler_refusals"
-LIMIT = 30                         # refusals per address and minute before the 429s
+LIMIT = 30  # refusals per address and minute before the 429s
 FLUSH_SECONDS = 15.0
-MAX_SOURCES = 10_000               # addresses tracked in one minute; the rest count as "other"
+MAX_SOURCES = 10_000  # addresses tracked in one minute; the rest count as "other"
 
-_Key = tuple[str, datetime, str, str]     # source, minute, endpoint, reason
+_Key = tuple[str, datetime, str, str]  # source, minute, endpoint, reason
 
 
 def minute_of(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def ledger_of(app: Flask) -> "RefusalLedger":
+def ledger_of(app: Flask) -> RefusalLedger:
     return app.extensions[EXTENSION]
 
 
 class RefusalLedger:
     """One process's count of refused webhook requests (thread-safe)."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime], *,
-                 limit: int = LIMIT, flush_seconds: float | None = FLUSH_SECONDS):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        *,
+        limit: int = LIMIT,
+        flush_seconds: float | None = FLUSH_SECONDS,
+    ):
         self.sessions, self.clock, self.limit = sessions, clock, limit
         self._flush_seconds = flush_seconds
         self._counts: Counter[_Key] = Counter()
-        self._this_minute: Counter[str] = Counter()      # refusals per source, current minute
+        self._this_minute: Counter[str] = Counter()  # refusals per source, current minute
         self._minute: datetime | None = None
         self._lock = threading.Lock()
         self._flusher: threading.Thread | None = None
@@ -78,13 +85,14 @@ class RefusalLedger:
         with self._lock:
             self._roll(minute)
             if source not in self._this_minute and len(self._this_minute) >= MAX_SOURCES:
-                source = "other"      # a spoofed-address flood must not grow memory without end
+                source = "other"  # a spoofed-address flood must not grow memory without end
             self._this_minute[source] += 1
             self._counts[(source, minute, endpoint, reason)] += 1
             if self._flusher is None and self._flush_seconds:
                 # Started on first use, so after gunicorn has forked the worker.
-                self._flusher = threading.Thread(target=self._flush_loop, daemon=True,
-                                                 name="refusal-flush")
+                self._flusher = threading.Thread(
+                    target=self._flush_loop, daemon=True, name="refusal-flush"
+                )
                 self._flusher.start()
 
     def _roll(self, minute: datetime) -> None:
@@ -105,11 +113,15 @@ class RefusalLedger:
         try:
             with self.sessions.begin() as db:
                 upsert = _UPSERT[db.get_bind().dialect.name]
-                db.execute(upsert, [{"source": s, "minute": m, "endpoint": e, "reason": r,
-                                     "count": n} for (s, m, e, r), n in ready.items()])
-        except Exception:   # the database is down: keep the counts for the next try
-            log.warning("refused-request counts not saved yet (%d rows); will retry",
-                        len(ready))
+                db.execute(
+                    upsert,
+                    [
+                        {"source": s, "minute": m, "endpoint": e, "reason": r, "count": n}
+                        for (s, m, e, r), n in ready.items()
+                    ],
+                )
+        except Exception:  # the database is down: keep the counts for the next try
+            log.warning("refused-request counts not saved yet (%d rows); will retry", len(ready))
             with self._lock:
                 self._counts.update(ready)
             return 0
@@ -129,7 +141,8 @@ def _upsert(dialect):
     statement = dialect.insert(RefusalTally.__table__)
     return statement.on_conflict_do_update(
         index_elements=["source", "minute", "endpoint", "reason"],
-        set_={"count": RefusalTally.__table__.c.count + statement.excluded["count"]})
+        set_={"count": RefusalTally.__table__.c.count + statement.excluded["count"]},
+    )
 
 
 _UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}

@@ -21,19 +21,25 @@ Each sent message gets an `sms_messages` row; `record_status` moves it forward w
 status callbacks and never back. Audit events and log lines carry ids and codes, never the number
 or the text (Twilio's error messages can quote the number, so they are not kept).
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
-                      wait_random_exponential)
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -48,16 +54,26 @@ from scheduler.patients import find_or_create_patient, find_patient
 
 log = logging.getLogger("scheduler.twilio_sender")
 
-UNSUBSCRIBED = 21610      # "Attempt to send to unsubscribed recipient"
-INVALID_TO = 21211        # "Invalid 'To' Phone Number"
+UNSUBSCRIBED = 21610  # "Attempt to send to unsubscribed recipient"
+INVALID_TO = 21211  # "Invalid 'To' Phone Number"
 
 # Delivery statuses in the order a message moves through them. A callback may only move a
 # message to a higher rank; the final states share the top ranks (delivered above the failures,
 # since a delivery receipt is the carrier's last word).
 # What the carrier reports when a text it accepted never reached the phone.
 UNDELIVERED = frozenset({"failed", "undelivered"})
-STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
-               "failed": 4, "undelivered": 4, "canceled": 4, "delivered": 5, "read": 6}
+STATUS_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "failed": 4,
+    "undelivered": 4,
+    "canceled": 4,
+    "delivered": 5,
+    "read": 6,
+}
 
 # Twilio's HTTP client logs each request's URL and headers at INFO; ours keeps it to warnings.
 _http_log = logging.getLogger("scheduler.twilio_http")
@@ -74,8 +90,9 @@ class TwilioApiClient(TwilioHttpClient):
     def request(self, method, url, *args, **kwargs):
         if self.base is not None:
             parts = urlsplit(url)
-            url = urlunsplit((self.base.scheme, self.base.netloc, self.base.path + parts.path,
-                              parts.query, ""))
+            url = urlunsplit(
+                (self.base.scheme, self.base.netloc, self.base.path + parts.path, parts.query, "")
+            )
         return super().request(method, url, *args, **kwargs)
 
 
@@ -89,27 +106,46 @@ def is_retryable(exc: BaseException) -> bool:
     if status is not None:
         return status == 429 or status >= 500
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return False      # it may have been queued: do not risk a second text
+        return False  # it may have been queued: do not risk a second text
     return isinstance(exc, requests.exceptions.ConnectionError)
 
 
 class TwilioSender:
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], vault: Vault,
-                 audit: AuditTrail, clock: Callable[[], datetime], *,
-                 http_client: TwilioHttpClient | None = None, max_attempts: int = 5,
-                 max_seconds: float = 30.0, backoff: float = 0.5, backoff_max: float = 8.0):
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        vault: Vault,
+        audit: AuditTrail,
+        clock: Callable[[], datetime],
+        *,
+        http_client: TwilioHttpClient | None = None,
+        max_attempts: int = 5,
+        max_seconds: float = 30.0,
+        backoff: float = 0.5,
+        backoff_max: float = 8.0,
+    ):
         if not settings.twilio_configured:
-            raise ValueError("TwilioSender needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
-                             "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+            raise ValueError(
+                "TwilioSender needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+                "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"
+            )
         self.sessions, self.vault, self.audit, self.clock = sessions, vault, audit, clock
-        self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token,
-                             http_client=http_client or TwilioApiClient(
-                                 settings.twilio_api_base_url))
-        self.origin = ({"messaging_service_sid": settings.twilio_messaging_service_sid}
-                       if settings.twilio_messaging_service_sid
-                       else {"from_": settings.twilio_from_number})
-        self.status_callback = (settings.public_base_url.rstrip("/") + "/twilio/status"
-                                if settings.public_base_url else None)
+        self.client = Client(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            http_client=http_client or TwilioApiClient(settings.twilio_api_base_url),
+        )
+        self.origin = (
+            {"messaging_service_sid": settings.twilio_messaging_service_sid}
+            if settings.twilio_messaging_service_sid
+            else {"from_": settings.twilio_from_number}
+        )
+        self.status_callback = (
+            settings.public_base_url.rstrip("/") + "/twilio/status"
+            if settings.public_base_url
+            else None
+        )
         self.max_attempts, self.max_seconds = max_attempts, max_seconds
         self.backoff, self.backoff_max = backoff, backoff_max
 
@@ -121,12 +157,13 @@ class TwilioSender:
         params = {"to": message.recipient, "body": message.as_text(), **self.origin}
         if self.status_callback:
             params["status_callback"] = self.status_callback
-        retrying = Retrying(retry=retry_if_exception(is_retryable),
-                            wait=wait_random_exponential(multiplier=self.backoff,
-                                                         max=self.backoff_max),
-                            stop=stop_after_attempt(self.max_attempts)
-                            | stop_after_delay(self.max_seconds),
-                            before_sleep=self._log_retry, reraise=True)
+        retrying = Retrying(
+            retry=retry_if_exception(is_retryable),
+            wait=wait_random_exponential(multiplier=self.backoff, max=self.backoff_max),
+            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_seconds),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
         try:
             created = retrying(self.client.messages.create, **params)
         except (TwilioException, requests.exceptions.RequestException) as exc:
@@ -136,18 +173,37 @@ class TwilioSender:
         with self.sessions.begin() as db:
             try:
                 with db.begin_nested():
-                    db.add(SmsMessage(message_sid=sid, patient_id=patient_id, kind=message.kind,
-                                      status=status, status_rank=STATUS_RANK.get(status, 0),
-                                      created_at=now, updated_at=now))
+                    db.add(
+                        SmsMessage(
+                            message_sid=sid,
+                            patient_id=patient_id,
+                            kind=message.kind,
+                            status=status,
+                            status_rank=STATUS_RANK.get(status, 0),
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
             except IntegrityError:
                 # Its first status callback was quicker than this insert: keep its status.
-                db.execute(update(SmsMessage).where(SmsMessage.message_sid == sid)
-                           .values(patient_id=patient_id, kind=message.kind))
-            self.audit.record(db, "sms_sent", at=now, channel="sms", actor="bot",
-                              patient_id=patient_id, message_id=sid,
-                              detail={"kind": message.kind})
-        logfiles.write("orchestration", "sms_sent", message_sid=sid, patient_id=patient_id,
-                       kind=message.kind)
+                db.execute(
+                    update(SmsMessage)
+                    .where(SmsMessage.message_sid == sid)
+                    .values(patient_id=patient_id, kind=message.kind)
+                )
+            self.audit.record(
+                db,
+                "sms_sent",
+                at=now,
+                channel="sms",
+                actor="bot",
+                patient_id=patient_id,
+                message_id=sid,
+                detail={"kind": message.kind},
+            )
+        logfiles.write(
+            "orchestration", "sms_sent", message_sid=sid, patient_id=patient_id, kind=message.kind
+        )
         return sid
 
     def _subscribed_patient(self, message: OutboundMessage) -> int | None:
@@ -158,13 +214,20 @@ class TwilioSender:
                 return None
             if patient.opted_out_at is None:
                 return patient.id
-            self.audit.record(db, "sms_suppressed", at=self.clock(), channel="sms",
-                              actor="bot", patient_id=patient.id,
-                              detail={"kind": message.kind, "reason": "opted_out"})
+            self.audit.record(
+                db,
+                "sms_suppressed",
+                at=self.clock(),
+                channel="sms",
+                actor="bot",
+                patient_id=patient.id,
+                detail={"kind": message.kind, "reason": "opted_out"},
+            )
         raise RecipientOptedOut("the recipient opted out of texts", code=UNSUBSCRIBED)
 
-    def _failed(self, message: OutboundMessage, patient_id: int | None,
-                exc: BaseException) -> DeliveryFailed:
+    def _failed(
+        self, message: OutboundMessage, patient_id: int | None, exc: BaseException
+    ) -> DeliveryFailed:
         """Record a send that did not happen; the exception to raise for it."""
         status, code = _status_of(exc), getattr(exc, "code", None)
         retryable = is_retryable(exc)
@@ -174,29 +237,56 @@ class TwilioSender:
                 patient = find_or_create_patient(db, self.vault, message.recipient, now=now)
                 patient.opted_out_at = patient.opted_out_at or now
                 patient_id = patient.id
-            self.audit.record(db, "sms_failed", at=now, channel="sms", actor="bot",
-                              patient_id=patient_id,
-                              detail={"kind": message.kind, "status": status, "code": code,
-                                      "error": type(exc).__name__, "retryable": retryable})
-        log.warning("SMS not sent (patient %s, status %s, code %s, %s)", patient_id, status,
-                    code, type(exc).__name__)
+            self.audit.record(
+                db,
+                "sms_failed",
+                at=now,
+                channel="sms",
+                actor="bot",
+                patient_id=patient_id,
+                detail={
+                    "kind": message.kind,
+                    "status": status,
+                    "code": code,
+                    "error": type(exc).__name__,
+                    "retryable": retryable,
+                },
+            )
+        log.warning(
+            "SMS not sent (patient %s, status %s, code %s, %s)",
+            patient_id,
+            status,
+            code,
+            type(exc).__name__,
+        )
         if code == UNSUBSCRIBED:
-            return RecipientOptedOut("the recipient has unsubscribed (Twilio 21610)",
-                                     code=code)
+            return RecipientOptedOut("the recipient has unsubscribed (Twilio 21610)", code=code)
         if status is None:
             return DeliveryFailed("could not reach Twilio", retryable=retryable)
-        return DeliveryFailed(f"Twilio refused the message (HTTP {status}, code {code})",
-                              code=code, retryable=retryable)
+        return DeliveryFailed(
+            f"Twilio refused the message (HTTP {status}, code {code})",
+            code=code,
+            retryable=retryable,
+        )
 
     def _log_retry(self, state) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        log.info("Twilio send attempt %d failed (%s, status %s); retrying", state.attempt_number,
-                 type(exc).__name__, _status_of(exc) if exc else None)
+        log.info(
+            "Twilio send attempt %d failed (%s, status %s); retrying",
+            state.attempt_number,
+            type(exc).__name__,
+            _status_of(exc) if exc else None,
+        )
 
 
-def record_status(sessions: sessionmaker[Session], clock: Callable[[], datetime],
-                  message_sid: str, status: str, error_code: int | None,
-                  audit: AuditTrail | None = None) -> bool:
+def record_status(
+    sessions: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    message_sid: str,
+    status: str,
+    error_code: int | None,
+    audit: AuditTrail | None = None,
+) -> bool:
     """Apply one status callback; True when it moved the message forward (or first recorded it).
 
     One conditional UPDATE (status rank strictly higher), so repeated and late callbacks, in any
@@ -204,7 +294,7 @@ def record_status(sessions: sessionmaker[Session], clock: Callable[[], datetime]
     or undelivered is audited as `sms_failed` once (so staff hear of it, see bot/staff/notices.py)."""
     rank = STATUS_RANK.get(status)
     if rank is None:
-        return False           # a status we do not know: keep what we have
+        return False  # a status we do not know: keep what we have
     now = clock()
     values = {"status": status, "status_rank": rank, "updated_at": now}
     if error_code is not None:
@@ -214,37 +304,59 @@ def record_status(sessions: sessionmaker[Session], clock: Callable[[], datetime]
         # A callback before our own record (or for a message sent elsewhere): record it.
         try:
             with sessions.begin() as db:
-                db.add(SmsMessage(message_sid=message_sid, patient_id=None, kind=None,
-                                  created_at=now, **values))
+                db.add(
+                    SmsMessage(
+                        message_sid=message_sid,
+                        patient_id=None,
+                        kind=None,
+                        created_at=now,
+                        **values,
+                    )
+                )
             moved = True
         except IntegrityError:
             moved = bool(_advance(sessions, message_sid, rank, values))
     if moved and (error_code == UNSUBSCRIBED or (audit and status in UNDELIVERED)):
         with sessions.begin() as db:
-            sent = db.execute(select(SmsMessage.patient_id, SmsMessage.kind)
-                              .where(SmsMessage.message_sid == message_sid)).first()
+            sent = db.execute(
+                select(SmsMessage.patient_id, SmsMessage.kind).where(
+                    SmsMessage.message_sid == message_sid
+                )
+            ).first()
             patient_id = sent.patient_id if sent else None
             if error_code == UNSUBSCRIBED:
                 patient = db.get(Patient, patient_id) if patient_id else None
                 if patient is not None and patient.opted_out_at is None:
                     patient.opted_out_at = now
             if audit is not None and status in UNDELIVERED:
-                audit.record(db, "sms_failed", at=now, channel="sms", actor="carrier",
-                             patient_id=patient_id,
-                             detail={"kind": sent.kind if sent else None, "status": status,
-                                     "code": error_code, "error": "carrier_report",
-                                     "retryable": False})
+                audit.record(
+                    db,
+                    "sms_failed",
+                    at=now,
+                    channel="sms",
+                    actor="carrier",
+                    patient_id=patient_id,
+                    detail={
+                        "kind": sent.kind if sent else None,
+                        "status": status,
+                        "code": error_code,
+                        "error": "carrier_report",
+                        "retryable": False,
+                    },
+                )
     return bool(moved)
 
 
-def _advance(sessions: sessionmaker[Session], message_sid: str, rank: int,
-             values: dict) -> bool | None:
+def _advance(
+    sessions: sessionmaker[Session], message_sid: str, rank: int, values: dict
+) -> bool | None:
     """True: moved forward; False: already there or further; None: no such message yet."""
     with sessions.begin() as db:
-        result = db.execute(update(SmsMessage)
-                            .where(SmsMessage.message_sid == message_sid,
-                                   SmsMessage.status_rank < rank)
-                            .values(**values))
+        result = db.execute(
+            update(SmsMessage)
+            .where(SmsMessage.message_sid == message_sid, SmsMessage.status_rank < rank)
+            .values(**values)
+        )
         if result.rowcount:
             return True
         exists = db.scalar(select(SmsMessage.id).where(SmsMessage.message_sid == message_sid))

@@ -33,6 +33,7 @@ Both read like Twilio's docs: verify, parse, hand over, render.
 
 What to say (consent, keywords, rate limit, the length of a text) is decided in bot/.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,7 +41,8 @@ import re
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
 from xml.etree import ElementTree
 
@@ -50,17 +52,17 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import i18n, logfiles
+from bot.messages import DeliveryFailed, InboundMessage, OutboundMessage
 from bot.patient import segments
+from bot.patient.replies import unanswered
 from bot.receipts import AlreadyHandled, StoredReceipt, receipt_key
 from bot.services import Services, services_of
-from bot.messages import DeliveryFailed, InboundMessage, OutboundMessage
-from bot.patient.replies import unanswered
+from scheduler.errors import ChannelError
 from scheduler.models import MessageReceipt, Patient
 from scheduler.patients import InvalidPhoneNumber, normalize_phone
 
 from .refusals import ledger_of
 from .twilio_sender import record_status
-from scheduler.errors import ChannelError
 
 log = logging.getLogger("scheduler.twilio_sms")
 
@@ -98,8 +100,9 @@ class TurnPool:
     def submit(self, fn, /, *args):
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.threads,
-                                                thread_name_prefix="sms-turn")
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.threads, thread_name_prefix="sms-turn"
+                )
             pool = self._pool
         return pool.submit(fn, *args)
 
@@ -155,15 +158,15 @@ def _verify(services: Services, endpoint: str) -> None:
     gets 429 before its signature is even checked."""
     token = services.settings.twilio_auth_token
     if not token:
-        raise Refusal(503, "SMS is not configured: set TWILIO_AUTH_TOKEN to accept Twilio "
-                           "webhooks")
+        raise Refusal(503, "SMS is not configured: set TWILIO_AUTH_TOKEN to accept Twilio webhooks")
     ledger, source = ledger_of(current_app), request.remote_addr or "unknown"
     if ledger.limited(source):
         raise Refusal(429, "too many refused requests from this address; wait a minute")
     signature = request.headers.get(SIGNATURE_HEADER, "")
     params = request.form if request.mimetype == FORM else {}
     if signature and RequestValidator(token).validate(
-            called_url(services.settings.public_base_url), params, signature):
+        called_url(services.settings.public_base_url), params, signature
+    ):
         return
     ledger.refused(source, endpoint, "bad_signature" if signature else "missing_signature")
     raise Refusal(403, "invalid Twilio signature")
@@ -192,10 +195,16 @@ def inbound_sms():
     if phone is None:
         raise Refusal(400, "From is not a phone number")
     media = form.get("NumMedia", "0")
-    inbound = InboundMessage(channel=CHANNEL, sender=phone, text=body, message_id=sid,
-                             received_at=services.clock(), role="patient",
-                             keyword=(form.get("OptOutType") or None),
-                             media=int(media) if media.isdigit() else 0)
+    inbound = InboundMessage(
+        channel=CHANNEL,
+        sender=phone,
+        text=body,
+        message_id=sid,
+        received_at=services.clock(),
+        role="patient",
+        keyword=(form.get("OptOutType") or None),
+        media=int(media) if media.isdigit() else 0,
+    )
     budget = float(current_app.config.get(BUDGET_CONFIG, DEFAULT_BUDGET_SECONDS))
     return _twiml(answer_once(services, current_app.extensions[POOL], inbound, budget))
 
@@ -210,8 +219,14 @@ def delivery_status():
     if not _SID.match(sid) or not _STATUS.match(status):
         raise Refusal(400, "MessageSid and MessageStatus are required")
     code = form.get("ErrorCode", "")
-    record_status(services.sessions, services.clock, sid, status,
-                  int(code) if code.isdigit() and len(code) <= 9 else None, services.audit)
+    record_status(
+        services.sessions,
+        services.clock,
+        sid,
+        status,
+        int(code) if code.isdigit() and len(code) <= 9 else None,
+        services.audit,
+    )
     return Response(status=204)
 
 
@@ -240,13 +255,18 @@ class _Handoff:
 def sms_receipt(services: Services, inbound: InboundMessage, handoff: _Handoff) -> StoredReceipt:
     """The message's receipt (bot/receipts.py): the answer stored as TwiML, and sent in the
     webhook's answer if the webhook still waits for it, else through the REST API."""
-    return StoredReceipt(CHANNEL, inbound, services.vault, services.clock, render=render,
-                         route=lambda: "twiml" if handoff.take("twiml") else "rest",
-                         empty=EMPTY)
+    return StoredReceipt(
+        CHANNEL,
+        inbound,
+        services.vault,
+        services.clock,
+        render=render,
+        route=lambda: "twiml" if handoff.take("twiml") else "rest",
+        empty=EMPTY,
+    )
 
 
-def answer_once(services: Services, pool: TurnPool, inbound: InboundMessage,
-                budget: float) -> str:
+def answer_once(services: Services, pool: TurnPool, inbound: InboundMessage, budget: float) -> str:
     """The TwiML for this message, running the engine only for the first delivery of its id."""
     started = time.perf_counter()
     for _ in range(3):
@@ -257,16 +277,21 @@ def answer_once(services: Services, pool: TurnPool, inbound: InboundMessage,
         except FutureTimeout:
             # Out of budget: answer now, unless the turn got there first (then take its TwiML).
             answer = EMPTY if handoff.take("rest") else future.result()
-        except Exception as exc:    # a bug, not bad input: the operator gets the reference
+        except Exception as exc:  # a bug, not bad input: the operator gets the reference
             reference = uuid.uuid4().hex[:12]
             log.error("SMS turn failed (ref %s, %s)", reference, type(exc).__name__)
             raise Refusal(500, f"something went wrong on our side (ref {reference})") from None
         if answer is not None:
-            logfiles.write("performance", "sms_webhook", path=handoff.via,
-                           ms=round((time.perf_counter() - started) * 1000, 3))
+            logfiles.write(
+                "performance",
+                "sms_webhook",
+                path=handoff.via,
+                ms=round((time.perf_counter() - started) * 1000, 3),
+            )
             return answer
-        stored = _stored_answer(services, receipt_key(services.vault, inbound.sender,
-                                                      inbound.message_id))
+        stored = _stored_answer(
+            services, receipt_key(services.vault, inbound.sender, inbound.message_id)
+        )
         if stored is not None:
             logfiles.write("orchestration", "sms_repeat", message_sid=inbound.message_id)
             return stored
@@ -281,18 +306,25 @@ def _stored_answer(services: Services, key: str) -> str | None:
     unanswered after `UNANSWERED_AFTER` (the process running its turn died): the claim is freed
     then, and this delivery runs the turn."""
     with services.sessions() as db:
-        receipt = db.execute(select(MessageReceipt.id, MessageReceipt.reply_via,
-                                    MessageReceipt.reply_enc, MessageReceipt.created_at)
-                             .where(MessageReceipt.channel == CHANNEL,
-                                    MessageReceipt.external_id == key)).first()
+        receipt = db.execute(
+            select(
+                MessageReceipt.id,
+                MessageReceipt.reply_via,
+                MessageReceipt.reply_enc,
+                MessageReceipt.created_at,
+            ).where(MessageReceipt.channel == CHANNEL, MessageReceipt.external_id == key)
+        ).first()
     if receipt is None:
         return None
     if receipt.reply_via == "twiml":
         return services.vault.decrypt(receipt.reply_enc)
     if receipt.reply_via is None and receipt.created_at <= services.clock() - UNANSWERED_AFTER:
-        with services.sessions.begin() as db:     # of two such repeats, one frees it
-            db.execute(delete(MessageReceipt).where(MessageReceipt.id == receipt.id,
-                                                    MessageReceipt.reply_via.is_(None)))
+        with services.sessions.begin() as db:  # of two such repeats, one frees it
+            db.execute(
+                delete(MessageReceipt).where(
+                    MessageReceipt.id == receipt.id, MessageReceipt.reply_via.is_(None)
+                )
+            )
         return None
     return EMPTY
 
@@ -317,16 +349,25 @@ def _turn(services: Services, inbound: InboundMessage, handoff: _Handoff) -> str
     return EMPTY
 
 
-def _send_late(services: Services, inbound: InboundMessage, replies: list[OutboundMessage],
-               receipt: StoredReceipt) -> None:
+def _send_late(
+    services: Services,
+    inbound: InboundMessage,
+    replies: list[OutboundMessage],
+    receipt: StoredReceipt,
+) -> None:
     """The slow path's second half: the reply through the sender (Twilio's REST API)."""
     if receipt.id is not None and not _take_for_sending(services, receipt.id):
-        return    # the stranded-reply job got there first (only after a long stall)
+        return  # the stranded-reply job got there first (only after a long stall)
     outcome = _send_each(services, replies, inbound.message_id)
     if receipt.id is not None:
         _settle(services, receipt.id, outcome)
-    logfiles.write("orchestration", "sms_late_reply", message_sid=inbound.message_id,
-                   outcome=outcome, replies=len(replies))
+    logfiles.write(
+        "orchestration",
+        "sms_late_reply",
+        message_sid=inbound.message_id,
+        outcome=outcome,
+        replies=len(replies),
+    )
 
 
 def _send_each(services: Services, replies: list[OutboundMessage], message_sid: str) -> str:
@@ -339,8 +380,7 @@ def _send_each(services: Services, replies: list[OutboundMessage], message_sid: 
             log.warning("late SMS reply not sent (message %s, code %s)", message_sid, exc.code)
         except Exception as exc:  # a bug must not lose the record of what happened
             outcome = "rest_failed"
-            log.error("late SMS reply failed (message %s, %s)", message_sid,
-                      type(exc).__name__)
+            log.error("late SMS reply failed (message %s, %s)", message_sid, type(exc).__name__)
     return outcome
 
 
@@ -351,14 +391,22 @@ def _send_each(services: Services, replies: list[OutboundMessage], message_sid: 
 # "rest_sending": not sent again (at most once); the job marks it "rest_unknown" and logs it.
 # An unanswered claim (reply_via NULL: the process died during a model turn, bot/engine.py) is
 # taken the same way, from NULL, by the job only.
-_TAKE = {via: update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"),
-                                      _RECEIPTS.c.reply_via == via if via
-                                      else _RECEIPTS.c.reply_via.is_(None))
-         .values(reply_via="rest_sending") for via in ("rest", None)}
+_TAKE = {
+    via: update(_RECEIPTS)
+    .where(
+        _RECEIPTS.c.id == bindparam("receipt_id"),
+        _RECEIPTS.c.reply_via == via if via else _RECEIPTS.c.reply_via.is_(None),
+    )
+    .values(reply_via="rest_sending")
+    for via in ("rest", None)
+}
 
 
-_SETTLE = (update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"))
-           .values(reply_via=bindparam("via")))
+_SETTLE = (
+    update(_RECEIPTS)
+    .where(_RECEIPTS.c.id == bindparam("receipt_id"))
+    .values(reply_via=bindparam("via"))
+)
 
 
 def _take_for_sending(services: Services, receipt_id: int, via: str | None = "rest") -> bool:
@@ -371,8 +419,8 @@ def _settle(services: Services, receipt_id: int, outcome: str) -> None:
         db.connection().execute(_SETTLE, {"receipt_id": receipt_id, "via": outcome})
 
 
-STRANDED_AFTER = timedelta(minutes=2)    # a turn's own thread sends within seconds
-STRANDED_UNTIL = timedelta(hours=24)     # older than this, a reply is news no more: left unsent
+STRANDED_AFTER = timedelta(minutes=2)  # a turn's own thread sends within seconds
+STRANDED_UNTIL = timedelta(hours=24)  # older than this, a reply is news no more: left unsent
 
 
 def send_stranded_replies(services: Services) -> dict[str, int]:
@@ -390,26 +438,47 @@ def send_stranded_replies(services: Services) -> dict[str, int]:
     recent = _RECEIPTS.c.created_at > now - STRANDED_UNTIL
     with services.sessions() as db:
         stranded = db.execute(
-            select(_RECEIPTS.c.id, _RECEIPTS.c.external_id, _RECEIPTS.c.reply_via,
-                   _RECEIPTS.c.reply_enc, Patient.phone_enc, Patient.language)
+            select(
+                _RECEIPTS.c.id,
+                _RECEIPTS.c.external_id,
+                _RECEIPTS.c.reply_via,
+                _RECEIPTS.c.reply_enc,
+                Patient.phone_enc,
+                Patient.language,
+            )
             .join(Patient, Patient.phone_index == _RECEIPTS.c.sender_index, isouter=True)
-            .where(_RECEIPTS.c.channel == CHANNEL, recent,
-                   ((_RECEIPTS.c.reply_via == "rest")
-                    & (_RECEIPTS.c.created_at <= now - STRANDED_AFTER))
-                   | (_RECEIPTS.c.reply_via.is_(None)
-                      & (_RECEIPTS.c.created_at <= now - UNANSWERED_AFTER)))
-            .order_by(_RECEIPTS.c.id).limit(100)).all()
-    with services.sessions.begin() as db:     # taken by a process that stopped: said once
-        unknown = db.execute(update(_RECEIPTS).where(
-            _RECEIPTS.c.channel == CHANNEL, recent, _RECEIPTS.c.reply_via == "rest_sending",
-            _RECEIPTS.c.created_at <= now - STRANDED_AFTER).values(reply_via="rest_unknown")
+            .where(
+                _RECEIPTS.c.channel == CHANNEL,
+                recent,
+                (
+                    (_RECEIPTS.c.reply_via == "rest")
+                    & (_RECEIPTS.c.created_at <= now - STRANDED_AFTER)
+                )
+                | (
+                    _RECEIPTS.c.reply_via.is_(None)
+                    & (_RECEIPTS.c.created_at <= now - UNANSWERED_AFTER)
+                ),
+            )
+            .order_by(_RECEIPTS.c.id)
+            .limit(100)
+        ).all()
+    with services.sessions.begin() as db:  # taken by a process that stopped: said once
+        unknown = db.execute(
+            update(_RECEIPTS)
+            .where(
+                _RECEIPTS.c.channel == CHANNEL,
+                recent,
+                _RECEIPTS.c.reply_via == "rest_sending",
+                _RECEIPTS.c.created_at <= now - STRANDED_AFTER,
+            )
+            .values(reply_via="rest_unknown")
         ).rowcount
     counts = {"sent": 0, "failed": 0, "unknown": unknown}
     for row in stranded:
         if not _take_for_sending(services, row.id, row.reply_via):
             continue
         message_sid = row.external_id.partition(":")[2]
-        if row.phone_enc is None:    # the patient was erased since: nobody to tell
+        if row.phone_enc is None:  # the patient was erased since: nobody to tell
             outcome = "rest_failed"
         else:
             phone = services.vault.decrypt(row.phone_enc)
@@ -418,16 +487,24 @@ def send_stranded_replies(services: Services) -> dict[str, int]:
             else:
                 with i18n.speaking(row.language):
                     texts = [segments.for_sms(unanswered(services.clinic))]
-            outcome = _send_each(services, [OutboundMessage(CHANNEL, phone, text)
-                                            for text in texts], message_sid)
+            outcome = _send_each(
+                services, [OutboundMessage(CHANNEL, phone, text) for text in texts], message_sid
+            )
         _settle(services, row.id, outcome)
         counts["sent" if outcome == "rest_sent" else "failed"] += 1
-        logfiles.write("orchestration", "sms_stranded_reply", message_sid=message_sid,
-                       outcome=outcome, answered=row.reply_via == "rest")
+        logfiles.write(
+            "orchestration",
+            "sms_stranded_reply",
+            message_sid=message_sid,
+            outcome=outcome,
+            answered=row.reply_via == "rest",
+        )
     if counts["unknown"]:
-        log.warning("%d late SMS replies were taken for sending by a process that stopped; "
-                    "whether they went out is unknown (receipts marked rest_unknown)",
-                    counts["unknown"])
+        log.warning(
+            "%d late SMS replies were taken for sending by a process that stopped; "
+            "whether they went out is unknown (receipts marked rest_unknown)",
+            counts["unknown"],
+        )
     return counts
 
 

@@ -17,6 +17,7 @@ CSRF defence):
   a repeat gets the stored reply without running the engine again.
 - `GET /chat/outbox?after=<id>`: what the clinic sent this session's phone (reminders, notices).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,9 +35,9 @@ from werkzeug.exceptions import HTTPException
 
 from bot.messages import InboundMessage, OutboundMessage
 from bot.services import Services, services_of
+from scheduler.errors import ChannelError
 from scheduler.models import MessageReceipt
 from scheduler.patients import InvalidPhoneNumber, normalize_phone
-from scheduler.errors import ChannelError
 
 log = logging.getLogger("scheduler.web_chat")
 
@@ -49,12 +50,19 @@ _FICTIONAL = re.compile(r"^\+1[2-9]\d{2}55501\d{2}$")
 # How long a repeat waits for the first request's reply before answering 409.
 REPEAT_WAIT_SECONDS = 5.0
 
-CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
-                           "connect-src 'self'; img-src 'self'; form-action 'self'; "
-                           "base-uri 'none'; frame-ancestors 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 
-blueprint = Blueprint("web_chat", __name__, template_folder="templates",
-                      static_folder="static", static_url_path="/chat/static")
+blueprint = Blueprint(
+    "web_chat",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/chat/static",
+)
 
 
 class ChatError(ChannelError):
@@ -82,7 +90,7 @@ def random_demo_phone() -> str:
 def parse_demo_phone(raw: Any) -> str:
     """E.164 form of a fictional phone number typed by the person; ChatError otherwise."""
     if not isinstance(raw, str) or not raw.strip():
-        raise ChatError("send {\"phone\": \"+1 212 555 0123\"}")
+        raise ChatError('send {"phone": "+1 212 555 0123"}')
     if len(raw) > 40:
         raise ChatError("that does not look like a phone number")
     try:
@@ -90,8 +98,10 @@ def parse_demo_phone(raw: Any) -> str:
     except InvalidPhoneNumber:
         raise ChatError("that does not look like a phone number") from None
     if not _FICTIONAL.match(phone):
-        raise ChatError("the demo chat accepts only fictional numbers, 555-0100 to 555-0199, "
-                         "like +1 212 555 0123")
+        raise ChatError(
+            "the demo chat accepts only fictional numbers, 555-0100 to 555-0199, "
+            "like +1 212 555 0123"
+        )
     return phone
 
 
@@ -156,10 +166,12 @@ def post_message():
     body = _json_body()
     text, message_id = body.get("text"), body.get("message_id")
     if not isinstance(text, str):
-        raise ChatError("\"text\" must be a string")
+        raise ChatError('"text" must be a string')
     if not isinstance(message_id, str) or not _MESSAGE_ID.match(message_id):
-        raise ChatError("\"message_id\" must be 1 to 100 letters, digits, dashes or "
-                         "underscores (a UUID per message)")
+        raise ChatError(
+            '"message_id" must be 1 to 100 letters, digits, dashes or '
+            "underscores (a UUID per message)"
+        )
     phone = _current_phone()
     services = _services()
     receipt_key = f"{services.vault.index(phone)[:16]}:{message_id}"
@@ -168,20 +180,30 @@ def post_message():
     if stored is not None:
         return jsonify(replies=stored)
 
-    inbound = InboundMessage(channel=CHANNEL, sender=phone, text=text, message_id=message_id,
-                             received_at=services.clock(), role="patient")
+    inbound = InboundMessage(
+        channel=CHANNEL,
+        sender=phone,
+        text=text,
+        message_id=message_id,
+        received_at=services.clock(),
+        role="patient",
+    )
     try:
         replies = [_reply_json(m) for m in services.conversation.handle(inbound)]
-    except Exception:   # a bug in the engine: free the id and answer JSON, never a trace
+    except Exception:  # a bug in the engine: free the id and answer JSON, never a trace
         # The engine promises not to raise; if it does, free the id so a retry can run.
         reference = uuid.uuid4().hex[:12]
         log.exception("web chat message failed (ref %s)", reference)
         _release(services, receipt_key)
-        return jsonify(error=f"something went wrong on our side (ref {reference}); "
-                             "please try again"), 500
+        return jsonify(
+            error=f"something went wrong on our side (ref {reference}); please try again"
+        ), 500
     with services.sessions.begin() as db:
-        receipt = db.scalars(select(MessageReceipt).where(
-            MessageReceipt.channel == CHANNEL, MessageReceipt.external_id == receipt_key)).one()
+        receipt = db.scalars(
+            select(MessageReceipt).where(
+                MessageReceipt.channel == CHANNEL, MessageReceipt.external_id == receipt_key
+            )
+        ).one()
         receipt.reply_enc = services.vault.encrypt(json.dumps(replies))
     return jsonify(replies=replies)
 
@@ -190,8 +212,11 @@ def _claim(services: Services, receipt_key: str) -> list[dict[str, Any]] | None:
     """Claim the message (None: this request answers it) or return the stored replies."""
     try:
         with services.sessions.begin() as db:
-            db.add(MessageReceipt(channel=CHANNEL, external_id=receipt_key,
-                                  created_at=services.clock()))
+            db.add(
+                MessageReceipt(
+                    channel=CHANNEL, external_id=receipt_key, created_at=services.clock()
+                )
+            )
         return None
     except IntegrityError:
         pass
@@ -199,10 +224,12 @@ def _claim(services: Services, receipt_key: str) -> list[dict[str, Any]] | None:
     deadline = time.monotonic() + REPEAT_WAIT_SECONDS
     while True:
         with services.sessions() as db:
-            receipt = db.scalars(select(MessageReceipt).where(
-                MessageReceipt.channel == CHANNEL,
-                MessageReceipt.external_id == receipt_key)).first()
-        if receipt is None:       # the first attempt failed and let go: run it now
+            receipt = db.scalars(
+                select(MessageReceipt).where(
+                    MessageReceipt.channel == CHANNEL, MessageReceipt.external_id == receipt_key
+                )
+            ).first()
+        if receipt is None:  # the first attempt failed and let go: run it now
             return _claim(services, receipt_key)
         if receipt.reply_enc is not None:
             return json.loads(services.vault.decrypt(receipt.reply_enc))
@@ -213,8 +240,11 @@ def _claim(services: Services, receipt_key: str) -> list[dict[str, Any]] | None:
 
 def _release(services: Services, receipt_key: str) -> None:
     with services.sessions.begin() as db:
-        receipt = db.scalars(select(MessageReceipt).where(
-            MessageReceipt.channel == CHANNEL, MessageReceipt.external_id == receipt_key)).first()
+        receipt = db.scalars(
+            select(MessageReceipt).where(
+                MessageReceipt.channel == CHANNEL, MessageReceipt.external_id == receipt_key
+            )
+        ).first()
         if receipt is not None and receipt.reply_enc is None:
             db.delete(receipt)
 
@@ -223,10 +253,14 @@ def _release(services: Services, receipt_key: str) -> None:
 def outbox():
     raw = request.args.get("after", "0")
     if not raw.isdigit() or len(raw) > 18:
-        raise ChatError("\"after\" must be an outbox id (a whole number)")
+        raise ChatError('"after" must be an outbox id (a whole number)')
     phone = _current_phone()
     # Only the outbox keeps what was sent; a real SMS sender's messages went to the phone.
     messages_for = getattr(_services().sender, "messages_for", None)
     messages = messages_for(phone, after_id=int(raw)) if messages_for else []
-    return jsonify(messages=[{"id": m.id, "text": m.text, "kind": m.kind,
-                              "at": m.created_at.isoformat()} for m in messages])
+    return jsonify(
+        messages=[
+            {"id": m.id, "text": m.text, "kind": m.kind, "at": m.created_at.isoformat()}
+            for m in messages
+        ]
+    )

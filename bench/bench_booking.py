@@ -13,6 +13,7 @@ and counts the collisions refused: one of each pair must win, the other get `Slo
     .venv/bin/python -m bench.bench_booking \
         --database-url postgresql+psycopg://postgres@127.0.0.1/bench
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ import statistics
 import sys
 import threading
 import time as clock
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, insert, text
 from sqlalchemy.exc import IntegrityError
@@ -38,8 +39,9 @@ TYPE = "checkup"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 
 
-def back_to_back(factory, clinic, provider: str, room: str, count: int,
-                 now: datetime) -> list[Slot]:
+def back_to_back(
+    factory, clinic, provider: str, room: str, count: int, now: datetime
+) -> list[Slot]:
     """`count` slots of one provider in one room that do not overlap, earliest first."""
     kind = clinic.appointment_type(TYPE)
     hold = timedelta(minutes=kind.duration_minutes + kind.buffer_minutes)
@@ -47,8 +49,16 @@ def back_to_back(factory, clinic, provider: str, room: str, count: int,
     day = FIRST_DAY
     with factory() as session:
         while len(found) < count:
-            for slot in find_slots(session, clinic, TYPE, now=now, provider_key=provider,
-                                   start_date=day, end_date=day, limit=100):
+            for slot in find_slots(
+                session,
+                clinic,
+                TYPE,
+                now=now,
+                provider_key=provider,
+                start_date=day,
+                end_date=day,
+                limit=100,
+            ):
                 if not found or slot.start >= found[-1].start + hold:
                     found.append(dataclasses.replace(slot, room_key=room))
             day += timedelta(days=1)
@@ -81,8 +91,11 @@ def run_clients(work: list) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark concurrent booking on PostgreSQL.")
-    parser.add_argument("--database-url", default=DEFAULT_URL,
-                        help="a PostgreSQL database it may wipe (created if missing)")
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_URL,
+        help="a PostgreSQL database it may wipe (created if missing)",
+    )
     parser.add_argument("--per-client", type=int, default=250)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--races", type=int, default=100, help="contested slots per pair")
@@ -102,14 +115,18 @@ def main() -> None:
 
     with engine.connect() as connection:
         version = connection.exec_driver_sql("SHOW server_version").scalar()
-    print(f"database: {engine.dialect.name} {version}; python {sys.version.split()[0]}; "
-          f"{CLIENTS} client threads, one session and connection each")
+    print(
+        f"database: {engine.dialect.name} {version}; python {sys.version.split()[0]}; "
+        f"{CLIENTS} client threads, one session and connection each"
+    )
 
-    now = datetime.combine(FIRST_DAY, datetime.min.time(), clinic.zone).astimezone(timezone.utc)
+    now = datetime.combine(FIRST_DAY, datetime.min.time(), clinic.zone).astimezone(UTC)
     providers = [p.key for p in clinic.providers_for(TYPE)]
     rooms = [r.key for r in clinic.rooms if r.kind == "exam"]
-    plans = [back_to_back(factory, clinic, providers[i], rooms[i], args.per_client, now)
-             for i in range(CLIENTS)]
+    plans = [
+        back_to_back(factory, clinic, providers[i], rooms[i], args.per_client, now)
+        for i in range(CLIENTS)
+    ]
     total = sum(len(plan) for plan in plans)
     kind = clinic.appointment_type(TYPE)
 
@@ -117,14 +134,23 @@ def main() -> None:
         def job() -> None:
             for n, slot in enumerate(plans[client]):
                 with factory.begin() as session:
-                    session.execute(insert(Appointment), {
-                        "patient_id": 1 + (client * 131 + n) % 2_000,
-                        "provider_id": ids["providers"][slot.provider_key],
-                        "type_id": ids["types"][TYPE], "room_id": ids["resources"][slot.room_key],
-                        "start_at": slot.start, "end_at": slot.end,
-                        "occupied_until": slot.end + timedelta(minutes=kind.buffer_minutes),
-                        "status": AppointmentStatus.BOOKED, "booked_via": "bench",
-                        "created_at": now, "updated_at": now})
+                    session.execute(
+                        insert(Appointment),
+                        {
+                            "patient_id": 1 + (client * 131 + n) % 2_000,
+                            "provider_id": ids["providers"][slot.provider_key],
+                            "type_id": ids["types"][TYPE],
+                            "room_id": ids["resources"][slot.room_key],
+                            "start_at": slot.start,
+                            "end_at": slot.end,
+                            "occupied_until": slot.end + timedelta(minutes=kind.buffer_minutes),
+                            "status": AppointmentStatus.BOOKED,
+                            "booked_via": "bench",
+                            "created_at": now,
+                            "updated_at": now,
+                        },
+                    )
+
         return job
 
     latencies: list[float] = []
@@ -134,9 +160,16 @@ def main() -> None:
             for n, slot in enumerate(plans[client]):
                 began = clock.perf_counter()
                 with factory.begin() as session:
-                    book(session, clinic, patient_id=1 + (client * 131 + n) % 2_000, slot=slot,
-                         now=now, booked_via="bench")
+                    book(
+                        session,
+                        clinic,
+                        patient_id=1 + (client * 131 + n) % 2_000,
+                        slot=slot,
+                        now=now,
+                        booked_via="bench",
+                    )
                 latencies.append((clock.perf_counter() - began) * 1000)
+
         return job
 
     def wipe() -> None:
@@ -158,22 +191,32 @@ def main() -> None:
         assert booked == total, (booked, total)
     insert_seconds, book_seconds = statistics.median(insert_rounds), statistics.median(book_rounds)
     inserts_per_s, books_per_s = total / insert_seconds, total / book_seconds
-    print(f"\nnon-colliding: {total} appointments, {CLIENTS} x {args.per_client}, median of "
-          f"{args.rounds} rounds")
-    print(f"  baseline plain INSERT (no occupancy, no checks): {inserts_per_s:8.0f} per s "
-          f"(rounds: {', '.join(f'{total / s:.0f}' for s in insert_rounds)})")
-    print(f"  book() with checks and {cells // total} occupancy rows each:  {books_per_s:8.0f} "
-          f"per s (rounds: {', '.join(f'{total / s:.0f}' for s in book_rounds)}); "
-          f"last round's latency p50 {statistics.median(latencies):.1f} ms, p99 "
-          f"{sorted(latencies)[int(0.99 * len(latencies))]:.1f} ms")
-    print(f"  ratio: booking throughput is {books_per_s / inserts_per_s:.2f}x the plain INSERT "
-          f"throughput ({inserts_per_s / books_per_s:.1f}x slower)")
+    print(
+        f"\nnon-colliding: {total} appointments, {CLIENTS} x {args.per_client}, median of "
+        f"{args.rounds} rounds"
+    )
+    print(
+        f"  baseline plain INSERT (no occupancy, no checks): {inserts_per_s:8.0f} per s "
+        f"(rounds: {', '.join(f'{total / s:.0f}' for s in insert_rounds)})"
+    )
+    print(
+        f"  book() with checks and {cells // total} occupancy rows each:  {books_per_s:8.0f} "
+        f"per s (rounds: {', '.join(f'{total / s:.0f}' for s in book_rounds)}); "
+        f"last round's latency p50 {statistics.median(latencies):.1f} ms, p99 "
+        f"{sorted(latencies)[int(0.99 * len(latencies))]:.1f} ms"
+    )
+    print(
+        f"  ratio: booking throughput is {books_per_s / inserts_per_s:.2f}x the plain INSERT "
+        f"throughput ({inserts_per_s / books_per_s:.1f}x slower)"
+    )
     wipe()
 
     # Races: clients 2j and 2j+1 try the same slots, released together slot by slot.
     pairs = CLIENTS // 2
-    contested = [back_to_back(factory, clinic, providers[CLIENTS + j], rooms[CLIENTS + j],
-                              args.races, now) for j in range(pairs)]
+    contested = [
+        back_to_back(factory, clinic, providers[CLIENTS + j], rooms[CLIENTS + j], args.races, now)
+        for j in range(pairs)
+    ]
     outcomes = {"won": 0, "refused": 0}
     lock = threading.Lock()
     refused_by_key[0] = 0
@@ -194,21 +237,27 @@ def main() -> None:
                     session.close()
                 with lock:
                     outcomes[result] += 1
+
         return job
 
     gates = [threading.Barrier(2) for _ in range(pairs)]
-    race_seconds = run_clients([racer(j, gates[j], 1 + side + 2 * j)
-                                for j in range(pairs) for side in (0, 1)])
+    race_seconds = run_clients(
+        [racer(j, gates[j], 1 + side + 2 * j) for j in range(pairs) for side in (0, 1)]
+    )
     with engine.connect() as connection:
         overlaps = connection.execute(OVERLAPS).scalar_one()
     races = pairs * args.races
-    print(f"\ncolliding: {pairs} pairs of clients racing for the same {args.races} slots each "
-          f"({race_seconds:.2f} s)")
-    print(f"  {outcomes['won']} won, {outcomes['refused']} refused of {races} contested slots: "
-          f"collisions correctly refused {outcomes['refused']}/{races}; "
-          f"{refused_by_key[0]} of the refusals came from the Occupancy primary key, the rest "
-          f"from the check after the winner committed; overlapping active appointments: "
-          f"{overlaps}")
+    print(
+        f"\ncolliding: {pairs} pairs of clients racing for the same {args.races} slots each "
+        f"({race_seconds:.2f} s)"
+    )
+    print(
+        f"  {outcomes['won']} won, {outcomes['refused']} refused of {races} contested slots: "
+        f"collisions correctly refused {outcomes['refused']}/{races}; "
+        f"{refused_by_key[0]} of the refusals came from the Occupancy primary key, the rest "
+        f"from the check after the winner committed; overlapping active appointments: "
+        f"{overlaps}"
+    )
     assert outcomes == {"won": races, "refused": races} and overlaps == 0
     engine.dispose()
 

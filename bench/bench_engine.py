@@ -11,6 +11,7 @@ language, lower-casing the same message (the least any reading of it costs).
 
     .venv/bin/python bench/bench_engine.py [--patients 150] [--database-url URL]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,31 +19,48 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from cryptography.fernet import Fernet
+from sqlalchemy import text
 
-from app import build_services  # noqa: E402
-from bot import language  # noqa: E402
-from bot.messages import InboundMessage  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from app import build_services
+from bot import language
+from bot.messages import InboundMessage
+from bot.settings import Settings
 
 SCRIPTS = {
-    "English": ["hi", "book a checkup tomorrow", "Jordan Testperson", "2", "my appointments",
-                "cancel my appointment", "yes", "book a vaccination next tuesday afternoon", "1"],
-    "Spanish": ["hola", "quiero un chequeo para mañana", "María Ejemplo", "2", "mis citas",
-                "cancelar mi cita", "sí", "quiero una vacuna el martes que viene por la tarde",
-                "1"],
+    "English": [
+        "hi",
+        "book a checkup tomorrow",
+        "Jordan Testperson",
+        "2",
+        "my appointments",
+        "cancel my appointment",
+        "yes",
+        "book a vaccination next tuesday afternoon",
+        "1",
+    ],
+    "Spanish": [
+        "hola",
+        "quiero un chequeo para mañana",
+        "María Ejemplo",
+        "2",
+        "mis citas",
+        "cancelar mi cita",
+        "sí",
+        "quiero una vacuna el martes que viene por la tarde",
+        "1",
+    ],
 }
 
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -53,9 +71,12 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-engine-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
-    now = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
-    settings = Settings(database_url=url, log_dir=workdir / "logs",
-                        encryption_keys=(Fernet.generate_key().decode(),))
+    now = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
+    settings = Settings(
+        database_url=url,
+        log_dir=workdir / "logs",
+        encryption_keys=(Fernet.generate_key().decode(),),
+    )
     clock_now = [now]
     services = build_services(settings, clock=lambda: clock_now[0])
     engine = services.conversation
@@ -72,7 +93,7 @@ def main() -> None:
     timings = {name: {line: [] for line in script} for name, script in SCRIPTS.items()}
     for patient in range(args.patients):
         phone = f"+1212555{patient:04d}"
-        name = "English" if patient % 2 == 0 else "Spanish"    # interleaved: the same drift
+        name = "English" if patient % 2 == 0 else "Spanish"  # interleaved: the same drift
         for step, line in enumerate(SCRIPTS[name]):
             clock_now[0] = now + timedelta(minutes=patient % 600, seconds=step)
             message = InboundMessage("console", phone, line, f"{patient}-{step}", clock_now[0])
@@ -81,15 +102,19 @@ def main() -> None:
             timings[name][line].append((time.perf_counter() - started) * 1000)
 
     base = statistics.median(baseline)
-    print(f"engine turn, {args.patients} patients on {services.engine.dialect.name}, "
-          f"half in English, half in Spanish")
+    print(
+        f"engine turn, {args.patients} patients on {services.engine.dialect.name}, "
+        f"half in English, half in Spanish"
+    )
     print(f"  baseline (one bare write transaction): median {base:.3f} ms")
     for name, lines in timings.items():
         every = [t for values in lines.values() for t in values]
         median = statistics.median(every)
-        print(f"  {name}: {len(every)} turns, median {median:.3f} ms   p90 "
-              f"{percentile(every, 90):.3f} ms   p99 {percentile(every, 99):.3f} ms   "
-              f"(target: median < 2 ms; {median / base:.1f}x the baseline)")
+        print(
+            f"  {name}: {len(every)} turns, median {median:.3f} ms   p90 "
+            f"{percentile(every, 90):.3f} ms   p99 {percentile(every, 99):.3f} ms   "
+            f"(target: median < 2 ms; {median / base:.1f}x the baseline)"
+        )
         for line, values in lines.items():
             print(f"    {statistics.median(values):7.3f} ms  {line!r}")
 
@@ -105,8 +130,10 @@ def main() -> None:
         for line in texts:
             line.lower()
     lowered = (time.perf_counter() - started) / (rounds * len(texts)) * 1000
-    print(f"  telling the language: {told * 1000:.1f} us a message (target < 100 us); "
-          f"lower-casing it: {lowered * 1000:.2f} us ({told / lowered:.0f}x)")
+    print(
+        f"  telling the language: {told * 1000:.1f} us a message (target < 100 us); "
+        f"lower-casing it: {lowered * 1000:.2f} us ({told / lowered:.0f}x)"
+    )
     services.engine.dispose()
 
 

@@ -16,6 +16,7 @@ search's fallback of one scan of the (start_at, occupied_until) window.
     .venv/bin/python -m bench.bench_slots \
         --database-url postgresql+psycopg://postgres@127.0.0.1/bench
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import time as clock
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -53,16 +54,22 @@ def queries(clinic, count: int, rng: random.Random) -> list[Query]:
     found = []
     for _ in range(count):
         day = FIRST_DAY + timedelta(days=rng.randrange(60))
-        local = datetime(day.year, day.month, day.day, rng.randrange(7, 20), rng.randrange(60),
-                         tzinfo=zone)
+        local = datetime(
+            day.year, day.month, day.day, rng.randrange(7, 20), rng.randrange(60), tzinfo=zone
+        )
         around = start = None
         if rng.random() < 0.2:  # "tomorrow around 3"
             start = day + timedelta(days=rng.randint(1, 3))
             around = time(rng.randrange(8, 19), rng.choice((0, 30)))
-        found.append(Query(local.astimezone(timezone.utc),
-                           rng.choice(cardiologists) if rng.random() < 0.3 else None,
-                           rng.choice((None, None, "morning", "afternoon", "evening")),
-                           start, around))
+        found.append(
+            Query(
+                local.astimezone(UTC),
+                rng.choice(cardiologists) if rng.random() < 0.3 else None,
+                rng.choice((None, None, "morning", "afternoon", "evening")),
+                start,
+                around,
+            )
+        )
     return found
 
 
@@ -84,7 +91,7 @@ def timed(factory, work) -> float:
 def day_fetch(zone, query: Query):
     """The raw SQL of the baseline: every appointment row of the searched day."""
     day = query.start_date or query.now.astimezone(zone).date()
-    first = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(timezone.utc)
+    first = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
     last = first + timedelta(days=1)
     params = (first.replace(tzinfo=None), last.replace(tzinfo=None))
 
@@ -92,8 +99,9 @@ def day_fetch(zone, query: Query):
         connection = session.connection()
         marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         connection.exec_driver_sql(
-            f"SELECT * FROM appointments WHERE start_at >= {marker} AND start_at < {marker}",
-            params).fetchall()
+            f"SELECT * FROM appointments WHERE start_at >= {marker} AND start_at < {marker}", params
+        ).fetchall()
+
     return run
 
 
@@ -113,7 +121,7 @@ def measure(factory, clinic, count: int, warmup: int, label: str) -> None:
     cold = queries(clinic, 1, rng)[0]
     cold_ms = timed(factory, lambda s: find_slots(s, clinic, TYPE, now=cold.now, limit=3))
     for query in queries(clinic, warmup, rng):
-        timed(factory, lambda s: find_slots(s, clinic, TYPE, now=query.now, limit=3))
+        timed(factory, lambda s, q=query: find_slots(s, clinic, TYPE, now=q.now, limit=3))
 
     measured = queries(clinic, count, rng)
     search_ms, found_counts, days_ahead = [], [], []
@@ -121,35 +129,56 @@ def measure(factory, clinic, count: int, warmup: int, label: str) -> None:
         result: list = []
 
         def search(session, query=query, result=result) -> None:
-            result.extend(find_slots(session, clinic, TYPE, now=query.now,
-                                     provider_key=query.provider_key,
-                                     part_of_day=query.part_of_day,
-                                     start_date=query.start_date, around=query.around, limit=3))
+            result.extend(
+                find_slots(
+                    session,
+                    clinic,
+                    TYPE,
+                    now=query.now,
+                    provider_key=query.provider_key,
+                    part_of_day=query.part_of_day,
+                    start_date=query.start_date,
+                    around=query.around,
+                    limit=3,
+                )
+            )
+
         search_ms.append(timed(factory, search))
         found_counts.append(len(result))
         if result:
             days_ahead.append((result[-1].start - query.now).total_seconds() / 86400)
-    select_one_ms = [timed(factory, lambda s: s.execute(text("SELECT 1")).all())
-                     for _ in measured]
+    select_one_ms = [timed(factory, lambda s: s.execute(text("SELECT 1")).all()) for _ in measured]
     fetch_ms = [timed(factory, day_fetch(clinic.zone, query)) for query in measured]
 
     p50, p99 = percentile(search_ms, 0.5), percentile(search_ms, 0.99)
     base_one, base_day = percentile(select_one_ms, 0.5), percentile(fetch_ms, 0.5)
     print(f"\n[{label}]")
-    print(f"find_slots({TYPE!r}, limit=3) over {len(measured)} varied queries "
-          f"(after {warmup} warm-up; first cold query {cold_ms:.1f} ms):")
-    print(f"  p50 {p50:.2f} ms   p90 {percentile(search_ms, 0.9):.2f} ms   p99 {p99:.2f} ms   "
-          f"max {max(search_ms):.2f} ms   mean {statistics.mean(search_ms):.2f} ms")
-    print(f"  targets: p50 < 5 ms {'met' if p50 < 5 else 'MISSED'}, "
-          f"p99 < 20 ms {'met' if p99 < 20 else 'MISSED'}")
-    print(f"  {sum(1 for n in found_counts if n == 3)} of {len(found_counts)} found 3 slots; "
-          f"the third slot was a median {statistics.median(days_ahead):.1f} days after now, "
-          f"p99 {percentile(days_ahead, 0.99):.1f} days")
-    print(f"  baseline SELECT 1 round trip: p50 {base_one:.3f} ms -> find_slots p50 is "
-          f"{p50 / base_one:.1f}x")
-    print(f"  baseline raw SQL fetch of the searched day's appointments: p50 {base_day:.2f} ms, "
-          f"p99 {percentile(fetch_ms, 0.99):.2f} ms -> find_slots p50 is {p50 / base_day:.2f}x, "
-          f"p99 {p99 / percentile(fetch_ms, 0.99):.2f}x")
+    print(
+        f"find_slots({TYPE!r}, limit=3) over {len(measured)} varied queries "
+        f"(after {warmup} warm-up; first cold query {cold_ms:.1f} ms):"
+    )
+    print(
+        f"  p50 {p50:.2f} ms   p90 {percentile(search_ms, 0.9):.2f} ms   p99 {p99:.2f} ms   "
+        f"max {max(search_ms):.2f} ms   mean {statistics.mean(search_ms):.2f} ms"
+    )
+    print(
+        f"  targets: p50 < 5 ms {'met' if p50 < 5 else 'MISSED'}, "
+        f"p99 < 20 ms {'met' if p99 < 20 else 'MISSED'}"
+    )
+    print(
+        f"  {sum(1 for n in found_counts if n == 3)} of {len(found_counts)} found 3 slots; "
+        f"the third slot was a median {statistics.median(days_ahead):.1f} days after now, "
+        f"p99 {percentile(days_ahead, 0.99):.1f} days"
+    )
+    print(
+        f"  baseline SELECT 1 round trip: p50 {base_one:.3f} ms -> find_slots p50 is "
+        f"{p50 / base_one:.1f}x"
+    )
+    print(
+        f"  baseline raw SQL fetch of the searched day's appointments: p50 {base_day:.2f} ms, "
+        f"p99 {percentile(fetch_ms, 0.99):.2f} ms -> find_slots p50 is {p50 / base_day:.2f}x, "
+        f"p99 {p99 / percentile(fetch_ms, 0.99):.2f}x"
+    )
 
 
 def main() -> None:
@@ -157,8 +186,11 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=300)
-    parser.add_argument("--window-index-only", action="store_true",
-                        help="drop the per-holder indexes first (the search's fallback path)")
+    parser.add_argument(
+        "--window-index-only",
+        action="store_true",
+        help="drop the per-holder indexes first (the search's fallback path)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -169,17 +201,26 @@ def main() -> None:
         factory = session_factory(engine)
         with engine.connect() as connection:
             version = connection.exec_driver_sql(
-                "SELECT sqlite_version()" if engine.dialect.name == "sqlite"
-                else "SHOW server_version").scalar()
+                "SELECT sqlite_version()"
+                if engine.dialect.name == "sqlite"
+                else "SHOW server_version"
+            ).scalar()
         print(f"database: {engine.dialect.name} {version}; python {sys.version.split()[0]}")
-        print(f"seeded {seeded.appointments} appointments ({seeded.occupancy_rows} occupancy "
-              f"rows), {len(clinic.providers)} providers, {len(clinic.rooms)} rooms, "
-              f"{len(clinic.equipment)} shared scanner, in {seeded.seconds:.1f} s")
+        print(
+            f"seeded {seeded.appointments} appointments ({seeded.occupancy_rows} occupancy "
+            f"rows), {len(clinic.providers)} providers, {len(clinic.rooms)} rooms, "
+            f"{len(clinic.equipment)} shared scanner, in {seeded.seconds:.1f} s"
+        )
         if args.window_index_only:
             drop_holder_indexes(engine)
         present = {index["name"] for index in inspect(engine).get_indexes("appointments")}
-        measure(factory, clinic, args.queries, args.warmup,
-                "indexes on appointments: " + ", ".join(sorted(present)))
+        measure(
+            factory,
+            clinic,
+            args.queries,
+            args.warmup,
+            "indexes on appointments: " + ", ".join(sorted(present)),
+        )
         engine.dispose()
 
 

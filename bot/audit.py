@@ -19,24 +19,25 @@ Text does not stay forever: `remove_texts` replaces the text of old events (the 
 of one patient's events (erasure) by the digest the hash covered, still encrypted, and records a
 `texts_removed` event. The chain still verifies, and an edit of any other field still breaks it.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
 import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from bot import logfiles
 from scheduler.crypto import Vault
 from scheduler.models import AuditEvent
-
-from bot import logfiles
 
 GENESIS = "0" * 64
 # What a removed text becomes: this prefix and the SHA-256 digest of the text, encrypted. A
@@ -49,13 +50,22 @@ _FIRST = select(AuditEvent.hash).where(AuditEvent.seq == 1)
 _LOCK_KEY = 7_210_001  # the advisory lock that serializes audit appends on PostgreSQL
 
 
-_HASHED = ("seq", "kind", "channel", "actor", "patient_id", "appointment_id", "message_id",
-           "detail", "prev_hash")
+_HASHED = (
+    "seq",
+    "kind",
+    "channel",
+    "actor",
+    "patient_id",
+    "appointment_id",
+    "message_id",
+    "detail",
+    "prev_hash",
+)
 
 
 def _text_digest(clear_text: str) -> str:
     if clear_text.startswith(REMOVED):
-        return clear_text[len(REMOVED):]
+        return clear_text[len(REMOVED) :]
     return hashlib.sha256(clear_text.encode()).hexdigest()
 
 
@@ -82,27 +92,52 @@ class AuditTrail:
         self.vault = vault
         self.observers: list[Observer] = []
 
-    def record(self, session: Session, kind: str, *, at: datetime, channel: str | None = None,
-               actor: str | None = None, patient_id: int | None = None,
-               appointment_id: int | None = None, message_id: str | None = None,
-               detail: dict[str, Any] | None = None, text_: str | None = None) -> None:
+    def record(
+        self,
+        session: Session,
+        kind: str,
+        *,
+        at: datetime,
+        channel: str | None = None,
+        actor: str | None = None,
+        patient_id: int | None = None,
+        appointment_id: int | None = None,
+        message_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+        text_: str | None = None,
+    ) -> None:
         """Append one event to the caller's transaction.
 
         The event is written, chained, just before that transaction commits (`_append_buffered`):
         one locked read of the chain's end and one multi-row insert per transaction, however many
         events a turn records, and the append lock is held only for that moment.
         `detail` must hold no personal data: it is hashed, stored and shown in clear."""
-        fields = {"at": at, "kind": kind, "channel": channel, "actor": actor,
-                  "patient_id": patient_id, "appointment_id": appointment_id,
-                  "message_id": message_id, "detail": detail or {}}
+        fields = {
+            "at": at,
+            "kind": kind,
+            "channel": channel,
+            "actor": actor,
+            "patient_id": patient_id,
+            "appointment_id": appointment_id,
+            "message_id": message_id,
+            "detail": detail or {},
+        }
         for observer in self.observers:
             observer(session, fields)
         fields["text_digest"] = None if text_ is None else _text_digest(text_)
         fields["text_enc"] = self.vault.encrypt(text_)
         session.info.setdefault("audit_buffer", []).append(fields)
 
-    def remove_texts(self, session: Session, condition, *, now: datetime, reason: str,
-                     batch: int = 500, limit: int | None = None) -> int:
+    def remove_texts(
+        self,
+        session: Session,
+        condition,
+        *,
+        now: datetime,
+        reason: str,
+        batch: int = 500,
+        limit: int | None = None,
+    ) -> int:
         """Replace the text of the events matching `condition` (a SQL expression on
         AuditEvent) by its digest, oldest first, at most `limit` events (the rest on the next
         call: a long backlog never holds the write lock for long); returns how many texts.
@@ -115,17 +150,32 @@ class AuditTrail:
             rows = connection.execute(
                 select(table.c.seq, table.c.text_enc)
                 .where(condition, table.c.text_removed_at.is_(None))
-                .order_by(table.c.seq).limit(size)).all()
+                .order_by(table.c.seq)
+                .limit(size)
+            ).all()
             if not rows:
                 break
             done += len(rows)
-            connection.execute(update(table).where(table.c.seq == bindparam("row_seq")), [
-                {"row_seq": row.seq, "text_removed_at": now,
-                 "text_enc": self._removed(row.text_enc)} for row in rows])
+            connection.execute(
+                update(table).where(table.c.seq == bindparam("row_seq")),
+                [
+                    {
+                        "row_seq": row.seq,
+                        "text_removed_at": now,
+                        "text_enc": self._removed(row.text_enc),
+                    }
+                    for row in rows
+                ],
+            )
             removed += sum(1 for row in rows if row.text_enc is not None)
         if removed:
-            self.record(session, "texts_removed", at=now, actor="system",
-                        detail={"reason": reason, "events": removed})
+            self.record(
+                session,
+                "texts_removed",
+                at=now,
+                actor="system",
+                detail={"reason": reason, "events": removed},
+            )
         return removed
 
     def text(self, text_enc: bytes | None) -> str | None:
@@ -137,8 +187,14 @@ class AuditTrail:
         clear = self.vault.decrypt(text_enc)
         return None if clear is None else self.vault.encrypt(REMOVED + _text_digest(clear))
 
-    def verify(self, session: Session, batch: int = 1000, *, mirror: Path | None = None,
-               checkpoints: Sequence["Checkpoint"] = ()) -> "Verification":
+    def verify(
+        self,
+        session: Session,
+        batch: int = 1000,
+        *,
+        mirror: Path | None = None,
+        checkpoints: Sequence[Checkpoint] = (),
+    ) -> Verification:
         """Walk the chain from the start and name the first event whose link or content is
         wrong; then hold its end against the anchors outside the table (the `mirror`, i.e.
         logs/audit.log, and the `checkpoints` given) and name the events missing from it."""
@@ -152,22 +208,31 @@ class AuditTrail:
         expected_prev, expected_seq, checked = GENESIS, 1, 0
         last_seq, last_at = 0, None
         while True:
-            rows = session.scalars(select(AuditEvent).where(AuditEvent.seq > last_seq)
-                                   .order_by(AuditEvent.seq).limit(batch)).all()
+            rows = session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.seq > last_seq)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
+            ).all()
             if not rows:
                 break
             for row in rows:
                 if row.seq != expected_seq:
-                    return Verification(False, checked, expected_seq,
-                                        f"event {expected_seq} is missing")
+                    return Verification(
+                        False, checked, expected_seq, f"event {expected_seq} is missing"
+                    )
                 if row.prev_hash != expected_prev:
-                    return Verification(False, checked, row.seq,
-                                        "does not link to the event before it")
+                    return Verification(
+                        False, checked, row.seq, "does not link to the event before it"
+                    )
                 try:
                     clear = self.vault.decrypt(row.text_enc)
                 except ValueError:
                     return Verification(False, checked, row.seq, "text cannot be decrypted")
-                if _digest(_fields(row), None if clear is None else _text_digest(clear)) != row.hash:
+                if (
+                    _digest(_fields(row), None if clear is None else _text_digest(clear))
+                    != row.hash
+                ):
                     return Verification(False, checked, row.seq, "content does not match its hash")
                 if row.seq in wanted:
                     seen[row.seq] = row.hash
@@ -176,40 +241,59 @@ class AuditTrail:
                 checked += 1
         for anchor in sorted(anchors, key=lambda a: a.seq):
             if anchor.seq <= last_seq and seen[anchor.seq] != anchor.hash:
-                return Verification(False, checked, anchor.seq,
-                                    f"event {anchor.seq} is not the one {anchor.source} names")
-        beyond = max((a for a in anchors if a.seq > last_seq), key=lambda a: a.seq,
-                     default=None)
+                return Verification(
+                    False,
+                    checked,
+                    anchor.seq,
+                    f"event {anchor.seq} is not the one {anchor.source} names",
+                )
+        beyond = max((a for a in anchors if a.seq > last_seq), key=lambda a: a.seq, default=None)
         if beyond is not None:
             missing = beyond.seq - last_seq
-            since = (f"after event {last_seq} of {last_at.isoformat()}" if last_at
-                     else "from the first event")
+            since = (
+                f"after event {last_seq} of {last_at.isoformat()}"
+                if last_at
+                else "from the first event"
+            )
             first = _mirror_time(mirror, chain, last_seq + 1) if mirror and chain else None
             if first:
                 since += f"; event {last_seq + 1} was written at {first}"
-            return Verification(False, checked, last_seq + 1,
-                                f"{missing} event{'s' if missing != 1 else ''} missing from the "
-                                f"end (events {last_seq + 1} to {beyond.seq}, which "
-                                f"{beyond.source} names), {since}")
+            return Verification(
+                False,
+                checked,
+                last_seq + 1,
+                f"{missing} event{'s' if missing != 1 else ''} missing from the "
+                f"end (events {last_seq + 1} to {beyond.seq}, which "
+                f"{beyond.source} names), {since}",
+            )
         return Verification(True, checked, None, None)
 
     # --- checkpoints ---------------------------------------------------------------------------
 
-    def checkpoint(self, session: Session, *, now: datetime) -> "Checkpoint | None":
+    def checkpoint(self, session: Session, *, now: datetime) -> Checkpoint | None:
         """A signed checkpoint of the chain's head (None while the chain is empty), recorded as
         an `audit_checkpoint` event, for the staff channel and `audit verify --checkpoint`."""
         head = session.execute(_TAIL).first()
         if head is None:
             return None
-        at = now.astimezone(timezone.utc).replace(microsecond=0)
+        at = now.astimezone(UTC).replace(microsecond=0)
         unsigned = Checkpoint(head.seq, head.hash, at, "")
         signed = Checkpoint(head.seq, head.hash, at, self.vault.sign(unsigned.signed_text))
-        self.record(session, "audit_checkpoint", at=now, actor="system",
-                    detail={"seq": signed.seq, "hash": signed.hash,
-                            "checkpoint_at": at.isoformat(), "signature": signed.signature})
+        self.record(
+            session,
+            "audit_checkpoint",
+            at=now,
+            actor="system",
+            detail={
+                "seq": signed.seq,
+                "hash": signed.hash,
+                "checkpoint_at": at.isoformat(),
+                "signature": signed.signature,
+            },
+        )
         return signed
 
-    def signed_by_us(self, checkpoint: "Checkpoint") -> bool:
+    def signed_by_us(self, checkpoint: Checkpoint) -> bool:
         return self.vault.signed(checkpoint.signed_text, checkpoint.signature)
 
 
@@ -230,9 +314,11 @@ class Anchor:
     source: str
 
 
-_CHECKPOINT = re.compile(r"audit checkpoint (?P<at>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) "
-                         r"event (?P<seq>\d{1,18}) hash (?P<hash>[0-9a-f]{64}) "
-                         r"sig (?P<sig>[0-9a-f]{64})")
+_CHECKPOINT = re.compile(
+    r"audit checkpoint (?P<at>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) "
+    r"event (?P<seq>\d{1,18}) hash (?P<hash>[0-9a-f]{64}) "
+    r"sig (?P<sig>[0-9a-f]{64})"
+)
 
 
 @dataclass(frozen=True)
@@ -253,23 +339,27 @@ class Checkpoint:
         return f"audit-checkpoint:{self.at:%Y-%m-%dT%H:%M:%SZ}:{self.seq}:{self.hash}"
 
     def text(self) -> str:
-        return (f"audit checkpoint {self.at:%Y-%m-%dT%H:%M:%SZ} event {self.seq} "
-                f"hash {self.hash} sig {self.signature}")
+        return (
+            f"audit checkpoint {self.at:%Y-%m-%dT%H:%M:%SZ} event {self.seq} "
+            f"hash {self.hash} sig {self.signature}"
+        )
 
     @classmethod
-    def parse(cls, text: str) -> "Checkpoint | None":
+    def parse(cls, text: str) -> Checkpoint | None:
         m = _CHECKPOINT.search(text or "")
         if m is None:
             return None
-        at = datetime.strptime(m["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        at = datetime.strptime(m["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         return cls(int(m["seq"]), m["hash"], at, m["sig"])
 
 
 def checkpoint_notice(checkpoint: Checkpoint) -> str:
     """What the staff channel is given each day (ids and hashes only)."""
-    return (f"Daily audit checkpoint: keep this line. To check that no audit event was removed "
-            f"since, an admin runs `flask --app app audit verify --checkpoint \"...\"` with it.\n"
-            f"{checkpoint.text()}")
+    return (
+        f"Daily audit checkpoint: keep this line. To check that no audit event was removed "
+        f'since, an admin runs `flask --app app audit verify --checkpoint "..."` with it.\n'
+        f"{checkpoint.text()}"
+    )
 
 
 def audit_mirror(settings) -> Path:
@@ -288,7 +378,7 @@ _MIRROR_SLACK = 200
 def _mirror_lines(path: Path, chain: str):
     """The mirror's lines of this chain, newest first (read backwards in blocks)."""
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115 (a missing mirror ends the generator)
     except OSError:
         return
     with handle:
@@ -314,8 +404,11 @@ def _mirror_line(raw: bytes, chain: str) -> dict | None:
         line = json.loads(raw)
     except ValueError:
         return None
-    if not isinstance(line, dict) or line.get("chain") != chain or not isinstance(
-            line.get("seq"), int):
+    if (
+        not isinstance(line, dict)
+        or line.get("chain") != chain
+        or not isinstance(line.get("seq"), int)
+    ):
         return None
     return line
 
@@ -364,9 +457,23 @@ def _append_buffered(session: Session) -> None:
     connection.execute(_INSERT, rows)
     chain = rows[0]["hash"] if rows[0]["seq"] == 1 else _chain_of(connection)
     session.info.setdefault("audit_pending", []).extend(
-        {"chain": chain, **{name: row[name] for name in (
-            "seq", "kind", "channel", "patient_id", "appointment_id", "hash", "prev_hash")}}
-        for row in rows)
+        {
+            "chain": chain,
+            **{
+                name: row[name]
+                for name in (
+                    "seq",
+                    "kind",
+                    "channel",
+                    "patient_id",
+                    "appointment_id",
+                    "hash",
+                    "prev_hash",
+                )
+            },
+        }
+        for row in rows
+    )
 
 
 # The chain's id (its first event's hash) per database, looked up once per process.

@@ -13,14 +13,15 @@ the dialogue by hand, and a text made outside any `speaking` block is English.
 Dates and times use Babel's CLDR data for the US locale of each language: "Thu Mar 5 at 3:00 PM",
 "jueves 5 de marzo, 3:00 p.m.".
 """
+
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Iterator
 
 from babel import Locale
 from babel.dates import format_date, format_time
@@ -68,11 +69,13 @@ def current() -> str:
 @cache
 def _translations(lang: str) -> NullTranslations:
     if lang == DEFAULT:
-        return NullTranslations()       # the message ids are the English text
+        return NullTranslations()  # the message ids are the English text
     found = Translations.load(str(CATALOGS), [lang], DOMAIN)
     if not isinstance(found, Translations):
-        raise RuntimeError(f"the {lang} catalog is not compiled: run `make catalogs` "
-                           f"(pybabel compile -d {CATALOGS})")
+        raise RuntimeError(
+            f"the {lang} catalog is not compiled: run `make catalogs` "
+            f"(pybabel compile -d {CATALOGS})"
+        )
     return found
 
 

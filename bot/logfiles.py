@@ -3,22 +3,28 @@
 Each line is one JSON object of ids, counts, hashes and timings. Callers pass structured fields,
 never message text, names or phone numbers; the files are safe to ship to a log service.
 """
+
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from logging.handlers import WatchedFileHandler
 from pathlib import Path
 
-FILES = {"audit": "audit.log", "orchestration": "orchestration.log",
-         "performance": "performance.log"}
+FILES = {
+    "audit": "audit.log",
+    "orchestration": "orchestration.log",
+    "performance": "performance.log",
+}
 
 
 class _JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        fields = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
-                  "event": record.getMessage()}
+        fields = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "event": record.getMessage(),
+        }
         fields.update(getattr(record, "fields", {}))
         return json.dumps(fields, default=str, sort_keys=True)
 

@@ -4,11 +4,13 @@ An adapter turns a platform's request into an `InboundMessage` and renders each
 `OutboundMessage` in the platform's own form (TwiML, Block Kit, HTML). Numbered options are part
 of the message, so a channel without buttons can fall back to "1. ..." lines.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
+
 from scheduler.errors import ChannelError
 
 Role = Literal["patient", "staff", "admin"]
@@ -19,16 +21,16 @@ DEMO_CHANNELS = frozenset({"web"})
 
 @dataclass(frozen=True)
 class InboundMessage:
-    channel: str                 # "sms", "web", "console", "slack"
-    sender: str                  # the channel's identity: E.164 phone for sms/web/console, user id on Slack
+    channel: str  # "sms", "web", "console", "slack"
+    sender: str  # the channel's identity: E.164 phone for sms/web/console, user id on Slack
     text: str
-    message_id: str              # the channel's id for this message (the idempotency key)
-    received_at: datetime        # aware
+    message_id: str  # the channel's id for this message (the idempotency key)
+    received_at: datetime  # aware
     role: Role = "patient"
     # What the carrier or Twilio already read in it: "STOP", "START" or "HELP" (Twilio's
     # `OptOutType`, set when Advanced Opt-Out matched one of its keywords), else None.
     keyword: str | None = None
-    media: int = 0               # attachments (pictures) that came with it; only text is read
+    media: int = 0  # attachments (pictures) that came with it; only text is read
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class OutboundMessage:
     recipient: str
     text: str
     options: tuple[str, ...] = ()
-    kind: str = "reply"          # "reply", "emergency", "reminder", ...
+    kind: str = "reply"  # "reply", "emergency", "reminder", ...
 
     def as_text(self) -> str:
         """The text with options as numbered lines: the fallback for plain-text channels."""
@@ -47,7 +49,6 @@ class OutboundMessage:
 def numbered(text: str, options: tuple[str, ...] | list[str] = ()) -> str:
     """A text and its options as a phone shows them: each option a numbered line."""
     return "\n".join([text] + [f"{i}. {option}" for i, option in enumerate(options, 1)])
-
 
 
 class Sender(Protocol):

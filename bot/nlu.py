@@ -3,6 +3,7 @@
 The command of the external contract (JSON lines in, JSON lines out; see bot/understanding/nlu.py
 for the fields). The understanding itself lives in bot/understanding/.
 """
+
 from __future__ import annotations
 
 import sys

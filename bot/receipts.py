@@ -11,19 +11,20 @@ PostgreSQL; `patient erase` finds a patient's by the prefix). The channel says h
 stored (`render`: TwiML for SMS) and which way it leaves (`route`: "twiml" in the webhook's
 answer, "rest" through the REST API later), decided when the turn ends.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable, Protocol
+from typing import Protocol
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.messages import InboundMessage, OutboundMessage
 from scheduler.crypto import Vault
 from scheduler.models import MessageReceipt
-
-from bot.messages import InboundMessage, OutboundMessage
 
 
 class AlreadyHandled(Exception):
@@ -48,38 +49,60 @@ def receipt_key(vault: Vault, sender: str, message_id: str) -> str:
 # such turn, and the ORM's execution path (and the flush an ORM update triggers) cost several
 # times the statements. No ORM object of this table is loaded in a turn.
 _RECEIPTS = MessageReceipt.__table__
-_CLAIM = {name: dialect.insert(_RECEIPTS).on_conflict_do_nothing(
-              index_elements=["channel", "external_id"]).returning(_RECEIPTS.c.id)
-          for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
-_KEEP = (update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("receipt_id"))
-         .values(reply_via=bindparam("via"), reply_enc=bindparam("answer_enc")))
+_CLAIM = {
+    name: dialect.insert(_RECEIPTS)
+    .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    .returning(_RECEIPTS.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_KEEP = (
+    update(_RECEIPTS)
+    .where(_RECEIPTS.c.id == bindparam("receipt_id"))
+    .values(reply_via=bindparam("via"), reply_enc=bindparam("answer_enc"))
+)
 
 
 class StoredReceipt:
     """A message's row in `message_receipts`, claimed and answered inside the engine's turn."""
 
-    def __init__(self, channel: str, inbound: InboundMessage, vault: Vault,
-                 clock: Callable[[], datetime], *, render: Callable[[list[OutboundMessage]], str],
-                 route: Callable[[], str], empty: str = ""):
+    def __init__(
+        self,
+        channel: str,
+        inbound: InboundMessage,
+        vault: Vault,
+        clock: Callable[[], datetime],
+        *,
+        render: Callable[[list[OutboundMessage]], str],
+        route: Callable[[], str],
+        empty: str = "",
+    ):
         self.channel, self.vault, self.clock = channel, vault, clock
         self.render, self.route = render, route
         self.index = vault.index(inbound.sender)
         self.key = f"{self.index[:16]}:{inbound.message_id}"
         self.id: int | None = None
-        self.via: str | None = None      # which way the answer left, once kept
+        self.via: str | None = None  # which way the answer left, once kept
         self.answer = empty
 
     def claim(self, db: Session) -> bool:
         """One INSERT that does nothing when the key exists (in any process: on PostgreSQL it
         waits for a concurrent claim of the same key to commit or roll back)."""
         connection = db.connection()
-        self.id = connection.execute(_CLAIM[connection.dialect.name], {
-            "channel": self.channel, "external_id": self.key, "sender_index": self.index,
-            "created_at": self.clock()}).scalar()
+        self.id = connection.execute(
+            _CLAIM[connection.dialect.name],
+            {
+                "channel": self.channel,
+                "external_id": self.key,
+                "sender_index": self.index,
+                "created_at": self.clock(),
+            },
+        ).scalar()
         return self.id is not None
 
     def keep(self, db: Session, replies: list[OutboundMessage]) -> None:
         self.answer = self.render(replies)
         self.via = self.route()
-        db.connection().execute(_KEEP, {"receipt_id": self.id, "via": self.via,
-                                        "answer_enc": self.vault.encrypt(self.answer)})
+        db.connection().execute(
+            _KEEP,
+            {"receipt_id": self.id, "via": self.via, "answer_enc": self.vault.encrypt(self.answer)},
+        )

@@ -4,22 +4,23 @@ Typed here, below the app, so that the channels (adapters/) and the jobs (jobs/)
 are given without importing the application that wires them. `services_of(app)` reads them from a
 Flask app's extensions (any object with an `extensions` mapping: bot/ imports no web framework).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-
-from scheduler.clinic import Clinic
-from scheduler.crypto import Vault
 
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
 from bot.messages import Sender
 from bot.settings import Settings
+from scheduler.clinic import Clinic
+from scheduler.crypto import Vault
 
 EXTENSION = "clinic_scheduler"
 
@@ -35,7 +36,7 @@ class Services:
     clinic: Clinic
     audit: AuditTrail
     conversation: ConversationEngine
-    sender: Sender          # TwilioSender when Twilio is configured, else the Outbox
+    sender: Sender  # TwilioSender when Twilio is configured, else the Outbox
     clock: Callable[[], datetime]
 
 

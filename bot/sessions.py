@@ -4,6 +4,7 @@ State is a small JSON object (the dialogue's step and what it has gathered). It 
 and is shared by every web worker. After `SESSION_TIMEOUT_MINUTES` without a message it is gone,
 and the next message starts a fresh conversation.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,7 @@ def _upsert(dialect):
     statement = dialect.insert(_TABLE)
     return statement.on_conflict_do_update(
         index_elements=["user_index"],
-        set_={name: statement.excluded[name] for name in ("state_enc", "updated_at",
-                                                          "expires_at")}
+        set_={name: statement.excluded[name] for name in ("state_enc", "updated_at", "expires_at")},
     ).returning(_TABLE.c.id)
 
 
@@ -48,8 +48,9 @@ class SessionStore:
         self._by_user = select(_TABLE.c.id, _TABLE.c.state_enc, _TABLE.c.expires_at).where(mine)
         self._end = delete(_TABLE).where(mine)
 
-    def _row(self, connection: Connection, session: Session, channel: str,
-             sender: str) -> tuple | None:
+    def _row(
+        self, connection: Connection, session: Session, channel: str, sender: str
+    ) -> tuple | None:
         """(id, state_enc, expires_at) of the stored state, or None."""
         # The row a turn loaded is kept for the save at its end: one lookup per turn, not two.
         key = (channel, sender)
@@ -57,7 +58,8 @@ class SessionStore:
         if cached is not None and cached[0] == key:
             return cached[1]
         row = connection.execute(
-            self._by_user, self.vault.index_params(f"{channel}:{sender}")).first()
+            self._by_user, self.vault.index_params(f"{channel}:{sender}")
+        ).first()
         row = None if row is None else tuple(row)
         session.info["conversation_row"] = (key, row)
         return row
@@ -69,8 +71,9 @@ class SessionStore:
             return {}
         return json.loads(self.vault.decrypt(row[1]))
 
-    def save(self, session: Session, channel: str, sender: str, state: dict[str, Any], *,
-             now: datetime) -> None:
+    def save(
+        self, session: Session, channel: str, sender: str, state: dict[str, Any], *, now: datetime
+    ) -> None:
         payload = self.vault.encrypt(json.dumps(state, separators=(",", ":")))
         connection = session.connection()
         row = self._row(connection, session, channel, sender)
@@ -78,12 +81,15 @@ class SessionStore:
         if row is None:
             row_id = connection.execute(
                 _UPSERT[connection.dialect.name],
-                {"user_index": self.vault.index(f"{channel}:{sender}"), **values}).scalar_one()
+                {"user_index": self.vault.index(f"{channel}:{sender}"), **values},
+            ).scalar_one()
         else:
             row_id = row[0]
             connection.execute(_UPDATE, {"row_id": row_id, **values})
-        session.info["conversation_row"] = ((channel, sender),
-                                            (row_id, payload, values["expires_at"]))
+        session.info["conversation_row"] = (
+            (channel, sender),
+            (row_id, payload, values["expires_at"]),
+        )
 
     def end(self, session: Session, channel: str, sender: str) -> None:
         session.info.pop("conversation_row", None)
@@ -91,8 +97,9 @@ class SessionStore:
 
     def expire(self, session: Session, *, now: datetime) -> int:
         """Delete every expired session (the maintenance job); returns how many."""
-        result = session.execute(delete(ConversationSession).where(
-            ConversationSession.expires_at <= now))
+        result = session.execute(
+            delete(ConversationSession).where(ConversationSession.expires_at <= now)
+        )
         return result.rowcount or 0
 
 

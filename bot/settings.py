@@ -3,19 +3,20 @@
 Every name here is part of the external contract in INTERFACE.md. A bad value stops the start
 with a message that names the variable, never a stack trace deep inside the app.
 """
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Mapping
 
 from dotenv import load_dotenv
 
-from scheduler.reminders import ReminderPolicy
 from scheduler.errors import ConfigurationError
+from scheduler.reminders import ReminderPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CLINIC = ROOT / "scheduler" / "demo_clinic.toml"
@@ -37,7 +38,7 @@ class Settings:
     aws_region: str | None = None
     aws_access_key_id: str | None = _secret()
     aws_secret_access_key: str | None = _secret()
-    aws_session_token: str | None = _secret()     # temporary credentials (STS, SSO)
+    aws_session_token: str | None = _secret()  # temporary credentials (STS, SSO)
     bedrock_model_id: str | None = None
     bedrock_endpoint_url: str | None = None
     twilio_account_sid: str | None = None
@@ -69,14 +70,19 @@ class Settings:
 
     @property
     def twilio_configured(self) -> bool:
-        return bool(self.twilio_account_sid and self.twilio_auth_token
-                    and (self.twilio_from_number or self.twilio_messaging_service_sid))
+        return bool(
+            self.twilio_account_sid
+            and self.twilio_auth_token
+            and (self.twilio_from_number or self.twilio_messaging_service_sid)
+        )
 
     def bedrock_missing(self) -> list[str]:
         """The variables Bedrock still needs (empty when it can be used)."""
-        needed = {"AWS_ACCESS_KEY_ID": self.aws_access_key_id,
-                  "AWS_SECRET_ACCESS_KEY": self.aws_secret_access_key,
-                  "BEDROCK_MODEL_ID": self.bedrock_model_id}
+        needed = {
+            "AWS_ACCESS_KEY_ID": self.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.aws_secret_access_key,
+            "BEDROCK_MODEL_ID": self.bedrock_model_id,
+        }
         return [name for name, value in needed.items() if not value]
 
     @property
@@ -92,7 +98,7 @@ class Settings:
         return self.web_chat or not self.twilio_configured
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         if env is None:
             load_dotenv(ROOT / ".env", override=False)
         env = dict(os.environ if env is None else env)
@@ -107,15 +113,21 @@ class Settings:
 
         plain = {
             "AWS_REGION": "aws_region",
-            "AWS_ACCESS_KEY_ID": "aws_access_key_id", "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
+            "AWS_ACCESS_KEY_ID": "aws_access_key_id",
+            "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
             "AWS_SESSION_TOKEN": "aws_session_token",
-            "BEDROCK_MODEL_ID": "bedrock_model_id", "BEDROCK_ENDPOINT_URL": "bedrock_endpoint_url",
-            "TWILIO_ACCOUNT_SID": "twilio_account_sid", "TWILIO_AUTH_TOKEN": "twilio_auth_token",
+            "BEDROCK_MODEL_ID": "bedrock_model_id",
+            "BEDROCK_ENDPOINT_URL": "bedrock_endpoint_url",
+            "TWILIO_ACCOUNT_SID": "twilio_account_sid",
+            "TWILIO_AUTH_TOKEN": "twilio_auth_token",
             "TWILIO_FROM_NUMBER": "twilio_from_number",
             "TWILIO_MESSAGING_SERVICE_SID": "twilio_messaging_service_sid",
-            "TWILIO_API_BASE_URL": "twilio_api_base_url", "PUBLIC_BASE_URL": "public_base_url",
-            "SLACK_BOT_TOKEN": "slack_bot_token", "SLACK_SIGNING_SECRET": "slack_signing_secret",
-            "SLACK_STAFF_CHANNEL": "slack_staff_channel", "SLACK_API_URL": "slack_api_url",
+            "TWILIO_API_BASE_URL": "twilio_api_base_url",
+            "PUBLIC_BASE_URL": "public_base_url",
+            "SLACK_BOT_TOKEN": "slack_bot_token",
+            "SLACK_SIGNING_SECRET": "slack_signing_secret",
+            "SLACK_STAFF_CHANNEL": "slack_staff_channel",
+            "SLACK_API_URL": "slack_api_url",
         }
         for name, attr in plain.items():
             if (value := get(name)) is not None:
@@ -123,7 +135,9 @@ class Settings:
 
         if (url := get("DATABASE_URL")) is not None:
             if not url.startswith(("sqlite:", "postgresql")):
-                raise SettingsError("DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL")
+                raise SettingsError(
+                    "DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL"
+                )
             values["database_url"] = url
         if (path := get("CLINIC_CONFIG")) is not None:
             if not Path(path).is_file():
@@ -140,7 +154,9 @@ class Settings:
         if (quiet := get("QUIET_HOURS")) is not None:
             values["quiet_hours"] = _parse_quiet_hours(quiet)
         if (minutes := get("SESSION_TIMEOUT_MINUTES")) is not None:
-            values["session_timeout"] = timedelta(minutes=_positive_int("SESSION_TIMEOUT_MINUTES", minutes))
+            values["session_timeout"] = timedelta(
+                minutes=_positive_int("SESSION_TIMEOUT_MINUTES", minutes)
+            )
         if (days := get("TEXT_RETENTION_DAYS")) is not None:
             values["text_retention"] = timedelta(days=_positive_int("TEXT_RETENTION_DAYS", days))
         if (flag := get("JOBS_IN_PROCESS")) is not None:
@@ -158,7 +174,12 @@ class Settings:
             if number > 65535:
                 raise SettingsError("PORT must be between 1 and 65535")
             values["port"] = number
-        for name in ("TWILIO_API_BASE_URL", "SLACK_API_URL", "BEDROCK_ENDPOINT_URL", "PUBLIC_BASE_URL"):
+        for name in (
+            "TWILIO_API_BASE_URL",
+            "SLACK_API_URL",
+            "BEDROCK_ENDPOINT_URL",
+            "PUBLIC_BASE_URL",
+        ):
             value = get(name)
             if value is not None and not re.match(r"^https?://", value):
                 raise SettingsError(f"{name} must start with http:// or https://")
@@ -170,9 +191,11 @@ class Settings:
         """LLM_ENGINE=bedrock without what Bedrock needs stops the start, naming what is missing."""
         missing = self.bedrock_missing()
         if self.llm_engine == "bedrock" and missing:
-            raise SettingsError("LLM_ENGINE=bedrock needs AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY "
-                                f"and BEDROCK_MODEL_ID; missing: {', '.join(missing)} "
-                                "(or set LLM_ENGINE=auto or local)")
+            raise SettingsError(
+                "LLM_ENGINE=bedrock needs AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY "
+                f"and BEDROCK_MODEL_ID; missing: {', '.join(missing)} "
+                "(or set LLM_ENGINE=auto or local)"
+            )
 
     def describe(self) -> dict[str, object]:
         """What the operator may see: every setting, secrets reduced to set/unset."""
@@ -212,8 +235,13 @@ def _parse_offsets(raw: str) -> tuple[timedelta, ...]:
         if not match or int(match.group(1)) == 0:
             raise SettingsError(f"REMINDER_OFFSETS: {part.strip()!r} is not like 24h, 90m or 2d")
         amount, unit = int(match.group(1)), match.group(2)
-        offsets.append({"m": timedelta(minutes=amount), "h": timedelta(hours=amount),
-                        "d": timedelta(days=amount)}[unit])
+        offsets.append(
+            {
+                "m": timedelta(minutes=amount),
+                "h": timedelta(hours=amount),
+                "d": timedelta(days=amount),
+            }[unit]
+        )
     return tuple(sorted(set(offsets), reverse=True))
 
 

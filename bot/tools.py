@@ -4,6 +4,7 @@ Each tool is bound to one caller and checks what that caller may do: a patient s
 only their own appointments, staff may act for any patient. Every booking change and every refusal
 is written to the audit trail in the same transaction as the change itself.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,25 +12,22 @@ from datetime import date, datetime, time
 
 from sqlalchemy.orm import Session
 
-from scheduler import availability, booking, waitlist
+from bot.audit import AuditTrail
+from bot.messages import Role
+from scheduler import availability, booking, reminders, waitlist
 from scheduler.availability import Slot
 from scheduler.clinic import Clinic
 from scheduler.errors import NotAllowed, NotFound, SchedulingError
 from scheduler.models import Appointment
-
-from scheduler import reminders
 from scheduler.reminders import ReminderPolicy
-
-from bot.audit import AuditTrail
-from bot.messages import Role
 
 
 @dataclass(frozen=True)
 class Caller:
     role: Role
     channel: str
-    patient_id: int | None = None     # the patient themself, when role is "patient"
-    staff_id: str | None = None       # e.g. a Slack user id, when role is staff or admin
+    patient_id: int | None = None  # the patient themself, when role is "patient"
+    staff_id: str | None = None  # e.g. a Slack user id, when role is staff or admin
     # What triage heard in this patient's conversation (bot/triage.urgent_care), if anything:
     # it, not the patient's wish, ranks their waitlist entry urgent.
     urgent_care: str | None = None
@@ -42,10 +40,18 @@ class Caller:
 
 
 class SchedulingTools:
-    def __init__(self, db: Session, clinic: Clinic, audit: AuditTrail, caller: Caller,
-                 now: datetime, *, policy: ReminderPolicy = ReminderPolicy()):
+    def __init__(
+        self,
+        db: Session,
+        clinic: Clinic,
+        audit: AuditTrail,
+        caller: Caller,
+        now: datetime,
+        *,
+        policy: ReminderPolicy = ReminderPolicy(),
+    ):
         self.db, self.clinic, self.audit, self.caller, self.now = db, clinic, audit, caller, now
-        self.policy = policy     # when bookings are reminded (REMINDER_OFFSETS, QUIET_HOURS)
+        self.policy = policy  # when bookings are reminded (REMINDER_OFFSETS, QUIET_HOURS)
 
     def _patient_for(self, patient_id: int | None) -> int:
         """The patient a request acts for: a patient may only act for themself."""
@@ -61,73 +67,144 @@ class SchedulingTools:
         """The patient filter for appointment lookups (None: staff see every patient)."""
         return self.caller.patient_id if self.caller.role == "patient" else None
 
-    def _audit(self, kind: str, *, patient_id: int | None = None,
-               appointment_id: int | None = None, **detail: object) -> None:
-        self.audit.record(self.db, kind, at=self.now, channel=self.caller.channel,
-                          actor=self.caller.actor, patient_id=patient_id,
-                          appointment_id=appointment_id, detail=detail)
+    def _audit(
+        self,
+        kind: str,
+        *,
+        patient_id: int | None = None,
+        appointment_id: int | None = None,
+        **detail: object,
+    ) -> None:
+        self.audit.record(
+            self.db,
+            kind,
+            at=self.now,
+            channel=self.caller.channel,
+            actor=self.caller.actor,
+            patient_id=patient_id,
+            appointment_id=appointment_id,
+            detail=detail,
+        )
 
-    def _refused(self, action: str, error: SchedulingError, *, patient_id: int | None = None,
-                 appointment_id: int | None = None) -> None:
+    def _refused(
+        self,
+        action: str,
+        error: SchedulingError,
+        *,
+        patient_id: int | None = None,
+        appointment_id: int | None = None,
+    ) -> None:
         """Audit a refused request under whoever asked: a patient's own id (never the id of the
         patient they tried to act for), or the patient staff acted for."""
         if self.caller.role == "patient":
             patient_id = self.caller.patient_id
-        self._audit("request_refused", patient_id=patient_id, appointment_id=appointment_id,
-                    action=action, reason=type(error).__name__)
+        self._audit(
+            "request_refused",
+            patient_id=patient_id,
+            appointment_id=appointment_id,
+            action=action,
+            reason=type(error).__name__,
+        )
 
-    def record_refusal(self, action: str, reason: str, *,
-                       appointment_id: int | None = None) -> None:
+    def record_refusal(
+        self, action: str, reason: str, *, appointment_id: int | None = None
+    ) -> None:
         """Audit a request refused before it reached a tool (an unknown tool, bad arguments, an id
         never issued to this caller). `action` and `reason` are fixed words, never message text."""
-        self._audit("request_refused", patient_id=self.caller.patient_id,
-                    appointment_id=appointment_id, action=action, reason=reason)
+        self._audit(
+            "request_refused",
+            patient_id=self.caller.patient_id,
+            appointment_id=appointment_id,
+            action=action,
+            reason=reason,
+        )
 
     def record_request(self, kind: str, **detail: str | None) -> None:
         """Audit a request for the clinic team (`waitlist_requested`, `handoff_requested`):
         structured fields only (keys, dates, fixed words), never message text."""
         self._audit(kind, patient_id=self.caller.patient_id, **detail)
 
-    def find_slots(self, type_key: str, *, start_date: date | None = None,
-                   end_date: date | None = None, provider_key: str | None = None,
-                   part_of_day: str | None = None, around: time | None = None,
-                   after: time | None = None, before: time | None = None,
-                   limit: int = 3) -> list[Slot]:
-        return availability.find_slots(self.db, self.clinic, type_key, now=self.now,
-                                       start_date=start_date, end_date=end_date,
-                                       provider_key=provider_key, part_of_day=part_of_day,
-                                       around=around, after=after, before=before, limit=limit)
+    def find_slots(
+        self,
+        type_key: str,
+        *,
+        start_date: date | None = None,
+        end_date: date | None = None,
+        provider_key: str | None = None,
+        part_of_day: str | None = None,
+        around: time | None = None,
+        after: time | None = None,
+        before: time | None = None,
+        limit: int = 3,
+    ) -> list[Slot]:
+        return availability.find_slots(
+            self.db,
+            self.clinic,
+            type_key,
+            now=self.now,
+            start_date=start_date,
+            end_date=end_date,
+            provider_key=provider_key,
+            part_of_day=part_of_day,
+            around=around,
+            after=after,
+            before=before,
+            limit=limit,
+        )
 
-    def book_appointment(self, slot: Slot, patient_id: int | None = None, *,
-                         attendee_enc: bytes | None = None) -> Appointment:
+    def book_appointment(
+        self, slot: Slot, patient_id: int | None = None, *, attendee_enc: bytes | None = None
+    ) -> Appointment:
         """Book `slot`; `attendee_enc`: the encrypted name of whom it is for, when not the
         patient (a child, a parent)."""
         try:
             target = self._patient_for(patient_id)
-            appointment = booking.book(self.db, self.clinic, patient_id=target, slot=slot,
-                                       now=self.now, booked_via=self.caller.channel,
-                                       attendee_enc=attendee_enc)
+            appointment = booking.book(
+                self.db,
+                self.clinic,
+                patient_id=target,
+                slot=slot,
+                now=self.now,
+                booked_via=self.caller.channel,
+                attendee_enc=attendee_enc,
+            )
         except SchedulingError as error:
             self._refused("book", error, patient_id=patient_id)
             raise
-        self._audit("appointment_booked", patient_id=target, appointment_id=appointment.id,
-                    type=slot.type_key, provider=slot.provider_key,
-                    start=appointment.start_at.isoformat(),
-                    **({"for_someone": True} if attendee_enc else {}))
+        self._audit(
+            "appointment_booked",
+            patient_id=target,
+            appointment_id=appointment.id,
+            type=slot.type_key,
+            provider=slot.provider_key,
+            start=appointment.start_at.isoformat(),
+            **({"for_someone": True} if attendee_enc else {}),
+        )
         # Its reminders, in the same transaction as the booking (jobs/reminders.py).
-        reminders.plan_reminders(self.db, self.clinic, appointment, slot.type_key, now=self.now,
-                                 policy=self.policy, new=True)
+        reminders.plan_reminders(
+            self.db,
+            self.clinic,
+            appointment,
+            slot.type_key,
+            now=self.now,
+            policy=self.policy,
+            new=True,
+        )
         return appointment
 
     def cancel_appointment(self, appointment_id: int) -> Appointment:
         try:
-            appointment = booking.cancel(self.db, appointment_id, now=self.now,
-                                         patient_id=self._scope())
+            appointment = booking.cancel(
+                self.db, appointment_id, now=self.now, patient_id=self._scope()
+            )
         except SchedulingError as error:
             self._refused("cancel", error, appointment_id=appointment_id)
             raise
-        self._audit("appointment_cancelled", patient_id=appointment.patient_id,
-                    appointment_id=appointment.id)
+        self._audit(
+            "appointment_cancelled",
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.id,
+        )
         reminders.cancel_reminders(self.db, appointment.id, now=self.now)
         self._slot_freed(appointment)
         return appointment
@@ -137,16 +214,23 @@ class SchedulingTools:
             old = self.get_appointment(appointment_id)
             old_start = old.start_at
             freed = Slot.of(old)
-            appointment = booking.reschedule(self.db, self.clinic, appointment_id, slot,
-                                             now=self.now, patient_id=self._scope())
+            appointment = booking.reschedule(
+                self.db, self.clinic, appointment_id, slot, now=self.now, patient_id=self._scope()
+            )
         except SchedulingError as error:
             self._refused("reschedule", error, appointment_id=appointment_id)
             raise
-        self._audit("appointment_rescheduled", patient_id=appointment.patient_id,
-                    appointment_id=appointment.id, old_start=old_start.isoformat(),
-                    start=appointment.start_at.isoformat(), provider=slot.provider_key)
-        reminders.plan_reminders(self.db, self.clinic, appointment, slot.type_key, now=self.now,
-                                 policy=self.policy)
+        self._audit(
+            "appointment_rescheduled",
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.id,
+            old_start=old_start.isoformat(),
+            start=appointment.start_at.isoformat(),
+            provider=slot.provider_key,
+        )
+        reminders.plan_reminders(
+            self.db, self.clinic, appointment, slot.type_key, now=self.now, policy=self.policy
+        )
         self._slot_freed(freed)
         return appointment
 
@@ -165,13 +249,23 @@ class SchedulingTools:
             raise
         appointment.confirmed_at = appointment.confirmed_at or self.now
         appointment.updated_at = self.now
-        self._audit("appointment_confirmed", patient_id=appointment.patient_id,
-                    appointment_id=appointment.id)
+        self._audit(
+            "appointment_confirmed",
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.id,
+        )
         return appointment
 
-    def join_waitlist(self, type_key: str, *, patient_id: int | None = None,
-                      provider_key: str | None = None, earliest: date | None = None,
-                      latest: date | None = None, priority: str = "routine"):
+    def join_waitlist(
+        self,
+        type_key: str,
+        *,
+        patient_id: int | None = None,
+        provider_key: str | None = None,
+        earliest: date | None = None,
+        latest: date | None = None,
+        priority: str = "routine",
+    ):
         """Put a patient on the waitlist (a patient for themself; staff for anyone). Staff set
         the priority; a patient's is "urgent" only when triage heard an urgent symptom in their
         conversation (`Caller.urgent_care`), whatever the request says. Returns (entry, created)."""
@@ -179,19 +273,32 @@ class SchedulingTools:
             priority = "urgent" if self.caller.urgent_care else "routine"
         try:
             target = self._patient_for(patient_id)
-            entry, created = waitlist.join(self.db, self.clinic, patient_id=target,
-                                           type_key=type_key, provider_key=provider_key,
-                                           earliest=earliest, latest=latest, priority=priority,
-                                           now=self.now, created_by=self.caller.actor)
+            entry, created = waitlist.join(
+                self.db,
+                self.clinic,
+                patient_id=target,
+                type_key=type_key,
+                provider_key=provider_key,
+                earliest=earliest,
+                latest=latest,
+                priority=priority,
+                now=self.now,
+                created_by=self.caller.actor,
+            )
         except SchedulingError as error:
             self._refused("waitlist", error, patient_id=patient_id)
             raise
         if created:
-            self._audit("waitlist_joined", patient_id=target, type=type_key,
-                        provider=provider_key, priority=priority,
-                        triage=self.caller.urgent_care if self.caller.role == "patient" else None,
-                        earliest=earliest.isoformat() if earliest else None,
-                        latest=latest.isoformat() if latest else None)
+            self._audit(
+                "waitlist_joined",
+                patient_id=target,
+                type=type_key,
+                provider=provider_key,
+                priority=priority,
+                triage=self.caller.urgent_care if self.caller.role == "patient" else None,
+                earliest=earliest.isoformat() if earliest else None,
+                latest=latest.isoformat() if latest else None,
+            )
         return entry, created
 
     def list_appointments(self, patient_id: int | None = None) -> list[Appointment]:

@@ -8,6 +8,7 @@ lock per person, taken first in each of a turn's transactions (`TurnOrder.hold`)
 single writer already orders them. Between the phases of a model turn, a turn of the same person
 in another process can still run.
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,9 +17,8 @@ import weakref
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
-from scheduler.crypto import Vault
-
 from bot.messages import InboundMessage
+from scheduler.crypto import Vault
 
 _PERSON_LOCK = sql("SELECT pg_advisory_xact_lock(:key)")
 
@@ -34,7 +34,8 @@ class TurnOrder:
     def __init__(self, vault: Vault):
         self.vault = vault
         self._locks: weakref.WeakValueDictionary[tuple[str, str], threading.Lock] = (
-            weakref.WeakValueDictionary())
+            weakref.WeakValueDictionary()
+        )
         self._locks_lock = threading.Lock()
 
     def lock(self, message: InboundMessage) -> threading.Lock:

@@ -4,22 +4,25 @@ Run as many as needed beside the web processes (set JOBS_IN_PROCESS=false there)
 reminders as they come (the claim is safe across workers); maintenance runs in one at a time.
 `--once` runs every job once, draining the reminders due now, and exits.
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from datetime import timezone
+from datetime import UTC
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs", description=__doc__.splitlines()[0])
-    parser.add_argument("--once", action="store_true",
-                        help="run every job once (drain the due reminders) and exit")
+    parser.add_argument(
+        "--once", action="store_true", help="run every job once (drain the due reminders) and exit"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from app import job_runner, services_from_env   # the app wires what the jobs are given
+    from app import job_runner, services_from_env  # the app wires what the jobs are given
 
     services = services_from_env()
     if services is None:
@@ -29,13 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         jobs.run_all_once()
         return 0
     from apscheduler.schedulers.blocking import BlockingScheduler
-    scheduler = BlockingScheduler(timezone=timezone.utc)
+
+    scheduler = BlockingScheduler(timezone=UTC)
     jobs.schedule(scheduler)
     logging.getLogger("scheduler.jobs").info("job worker %s started", jobs.owner)
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
     return 0
 
 

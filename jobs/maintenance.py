@@ -12,23 +12,32 @@
 - `next_day_digest`: tomorrow's schedule, with the unconfirmed appointments, for the staff channel
   (ids, times and providers only; never a name or a phone number).
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import AuditTrail
-from bot.patient.replies import time_text, day_text
+from bot.patient.replies import day_text, time_text
 from scheduler.clinic import Clinic
-from scheduler.models import (Appointment, AppointmentStatus, AuditEvent, MessageReceipt,
-                              OutboxMessage, Provider, RefusalTally)
+from scheduler.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditEvent,
+    MessageReceipt,
+    OutboxMessage,
+    Provider,
+    RefusalTally,
+)
 
 log = logging.getLogger("scheduler.jobs.maintenance")
 REFUSALS_GRACE = timedelta(minutes=2)
+
 
 def expire_sessions(db: Session, store, *, now: datetime) -> int:
     count = store.expire(db, now=now)
@@ -48,25 +57,40 @@ def purge_text(db: Session, audit: AuditTrail, *, now: datetime, retention: time
     chain still verifies; audited as `texts_removed`)."""
     cutoff = now - retention
     outbox = db.execute(delete(OutboxMessage).where(OutboxMessage.created_at < cutoff)).rowcount
-    receipts = db.execute(update(MessageReceipt)
-                          .where(MessageReceipt.created_at < cutoff,
-                                 MessageReceipt.reply_enc.is_not(None))
-                          .values(reply_enc=None)).rowcount
-    events = audit.remove_texts(db, AuditEvent.at < cutoff, now=now, reason="retention",
-                                limit=PURGE_PER_RUN)
+    receipts = db.execute(
+        update(MessageReceipt)
+        .where(MessageReceipt.created_at < cutoff, MessageReceipt.reply_enc.is_not(None))
+        .values(reply_enc=None)
+    ).rowcount
+    events = audit.remove_texts(
+        db, AuditEvent.at < cutoff, now=now, reason="retention", limit=PURGE_PER_RUN
+    )
     if outbox or receipts or events:
-        log.info("maintenance: purged %d outbox texts, %d stored replies and %d audit texts "
-                 "older than %d days", outbox or 0, receipts or 0, events, retention.days)
+        log.info(
+            "maintenance: purged %d outbox texts, %d stored replies and %d audit texts "
+            "older than %d days",
+            outbox or 0,
+            receipts or 0,
+            events,
+            retention.days,
+        )
     return (outbox or 0) + (receipts or 0) + events
 
 
 def mark_outcomes(db: Session, *, now: datetime) -> int:
-    count = db.execute(update(Appointment)
-                       .where(Appointment.status == AppointmentStatus.BOOKED,
-                              Appointment.end_at <= now,
-                              Appointment.outcome_needed_at.is_(None))
-                       .values(outcome_needed_at=now)
-                       .execution_options(synchronize_session=False)).rowcount or 0
+    count = (
+        db.execute(
+            update(Appointment)
+            .where(
+                Appointment.status == AppointmentStatus.BOOKED,
+                Appointment.end_at <= now,
+                Appointment.outcome_needed_at.is_(None),
+            )
+            .values(outcome_needed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        or 0
+    )
     if count:
         log.info("maintenance: %d appointments need an outcome", count)
     return count
@@ -79,24 +103,32 @@ def next_day_digest(db: Session, clinic: Clinic, *, now: datetime) -> str:
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
     start = datetime.combine(tomorrow, datetime.min.time(), tzinfo=zone)
     end = start + timedelta(days=1)
-    rows = db.execute(select(Appointment.id, Appointment.start_at, Appointment.confirmed_at,
-                             Provider.name)
-                      .join(Provider, Provider.id == Appointment.provider_id)
-                      .where(Appointment.status == AppointmentStatus.BOOKED,
-                             Appointment.start_at >= start, Appointment.start_at < end)
-                      .order_by(Appointment.start_at, Appointment.id)).all()
+    rows = db.execute(
+        select(Appointment.id, Appointment.start_at, Appointment.confirmed_at, Provider.name)
+        .join(Provider, Provider.id == Appointment.provider_id)
+        .where(
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.start_at >= start,
+            Appointment.start_at < end,
+        )
+        .order_by(Appointment.start_at, Appointment.id)
+    ).all()
     if not rows:
         return f"Schedule for {day_text(tomorrow)}: no appointments."
     per_provider: dict[str, int] = {}
     for row in rows:
         per_provider[row.name] = per_provider.get(row.name, 0) + 1
-    lines = [f"Schedule for {day_text(tomorrow)}: {len(rows)} appointments ("
-             + ", ".join(f"{name} {n}" for name, n in per_provider.items()) + ")."]
+    lines = [
+        f"Schedule for {day_text(tomorrow)}: {len(rows)} appointments ("
+        + ", ".join(f"{name} {n}" for name, n in per_provider.items())
+        + ")."
+    ]
     unconfirmed = [r for r in rows if r.confirmed_at is None]
     if unconfirmed:
         lines.append(f"Not confirmed yet ({len(unconfirmed)}):")
-        lines += [f"#{r.id} {time_text(r.start_at.astimezone(zone))} {r.name}"
-                  for r in unconfirmed[:50]]
+        lines += [
+            f"#{r.id} {time_text(r.start_at.astimezone(zone))} {r.name}" for r in unconfirmed[:50]
+        ]
         if len(unconfirmed) > 50:
             lines.append(f"... and {len(unconfirmed) - 50} more")
     else:
@@ -104,8 +136,9 @@ def next_day_digest(db: Session, clinic: Clinic, *, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def post_digest(db: Session, clinic: Clinic, post: Callable[[str], None] | None, *,
-                now: datetime) -> str | None:
+def post_digest(
+    db: Session, clinic: Clinic, post: Callable[[str], None] | None, *, now: datetime
+) -> str | None:
     if post is None:
         return None
     text = next_day_digest(db, clinic, now=now)
@@ -121,20 +154,32 @@ def close_refusal_tallies(db: Session, audit: AuditTrail, *, now: datetime) -> i
     them to `refusal_tallies` about once a minute (adapters/refusals.py); a minute is closed two
     minutes after it ends, so that every process has added its counts first."""
     cutoff = now.replace(second=0, microsecond=0) - REFUSALS_GRACE
-    rows = db.scalars(select(RefusalTally).where(RefusalTally.minute < cutoff)
-                      .order_by(RefusalTally.minute, RefusalTally.source)).all()
+    rows = db.scalars(
+        select(RefusalTally)
+        .where(RefusalTally.minute < cutoff)
+        .order_by(RefusalTally.minute, RefusalTally.source)
+    ).all()
     grouped: dict[tuple[str, datetime], dict[str, int]] = {}
     for row in rows:
         by = grouped.setdefault((row.source, row.minute), {})
         by[f"{row.endpoint}:{row.reason}"] = by.get(f"{row.endpoint}:{row.reason}", 0) + row.count
     for (source, minute), by in grouped.items():
         total = sum(by.values())
-        audit.record(db, "security", at=now, channel="webhook", actor="webhook",
-                     detail={"source": source, "minute": minute.isoformat(), "refused": total,
-                             "by": by})
-        log.warning("refused %d webhook requests from %s in the minute from %s (%s)", total,
-                    source, minute.isoformat(), ", ".join(f"{k} {v}" for k, v in sorted(
-                        by.items())))
+        audit.record(
+            db,
+            "security",
+            at=now,
+            channel="webhook",
+            actor="webhook",
+            detail={"source": source, "minute": minute.isoformat(), "refused": total, "by": by},
+        )
+        log.warning(
+            "refused %d webhook requests from %s in the minute from %s (%s)",
+            total,
+            source,
+            minute.isoformat(),
+            ", ".join(f"{k} {v}" for k, v in sorted(by.items())),
+        )
     if rows:
         db.execute(delete(RefusalTally).where(RefusalTally.id.in_([r.id for r in rows])))
     return len(grouped)

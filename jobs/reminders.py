@@ -25,30 +25,46 @@ jobs".
 
 Log lines carry ids and counts only, never a phone number or a text.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import i18n
-from bot.patient import replies
 from bot.audit import AuditTrail
 from bot.messages import DeliveryFailed, OutboundMessage, RecipientOptedOut, Sender
+from bot.patient import replies
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
-from scheduler.models import (ACTIVE_STATUSES, Appointment, Patient, Provider, Reminder,
-                              WaitlistOffer)
-from scheduler.reminders import (CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT,
-                                 ReminderPolicy, after_quiet_hours, in_quiet_hours)
+from scheduler.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    Patient,
+    Provider,
+    Reminder,
+    WaitlistOffer,
+)
+from scheduler.reminders import (
+    CANCELLED,
+    EXPIRED,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    ReminderPolicy,
+    after_quiet_hours,
+    in_quiet_hours,
+)
 
 log = logging.getLogger("scheduler.jobs.reminders")
 
@@ -56,6 +72,7 @@ MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(minutes=5)
 
 # --- sending ----------------------------------------------------------------------------------
+
 
 def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -87,17 +104,27 @@ class _Due:
     offer_slot: dict | None
     offer_id: int | None = None
     provider_key: str | None = None
-    language: str | None = None        # the patient's (bot/i18n.py): the text is in it
+    language: str | None = None  # the patient's (bot/i18n.py): the text is in it
 
 
 class ReminderSender:
     """Claims due reminders (and waitlist offers) and sends them; many may run at once."""
 
-    def __init__(self, sessions: sessionmaker[Session], clinic: Clinic, vault: Vault,
-                 audit: AuditTrail, sender: Sender, *, clock: Callable[[], datetime],
-                 policy: ReminderPolicy = ReminderPolicy(), owner: str | None = None,
-                 lease: timedelta = timedelta(minutes=5), batch: int = 500,
-                 hold_minutes: int = 15):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clinic: Clinic,
+        vault: Vault,
+        audit: AuditTrail,
+        sender: Sender,
+        *,
+        clock: Callable[[], datetime],
+        policy: ReminderPolicy = ReminderPolicy(),
+        owner: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        batch: int = 500,
+        hold_minutes: int = 15,
+    ):
         self.sessions, self.clinic, self.vault = sessions, clinic, vault
         self.audit, self.sender, self.clock = audit, sender, clock
         self.policy = policy
@@ -118,9 +145,15 @@ class ReminderSender:
             result.claimed += len(ids)
             self._send_batch(ids, result)
         if result.claimed:
-            log.info("reminders: claimed %d, sent %d, failed %d, skipped %d, retrying %d "
-                     "(worker %s)", result.claimed, result.sent, result.failed, result.skipped,
-                     result.retried, self.owner)
+            log.info(
+                "reminders: claimed %d, sent %d, failed %d, skipped %d, retrying %d (worker %s)",
+                result.claimed,
+                result.sent,
+                result.failed,
+                result.skipped,
+                result.retried,
+                self.owner,
+            )
         return result
 
     def sweep(self, now: datetime) -> int:
@@ -128,31 +161,51 @@ class ReminderSender:
         # Of an appointment's due reminders the latest ranks 1; the others are superseded. One
         # scan and a sort, whatever the table's statistics say (a correlated EXISTS was planned
         # as one index scan per row when the statistics missed a bulk of new reminders).
-        rank = func.row_number().over(partition_by=Reminder.appointment_id,
-                                      order_by=(Reminder.due_at.desc(), Reminder.id.desc()))
-        due = (select(Reminder.id, rank.label("rank"))
-               .where(Reminder.status == PENDING, Reminder.due_at <= now,
-                      Reminder.kind == "reminder").subquery())
+        rank = func.row_number().over(
+            partition_by=Reminder.appointment_id,
+            order_by=(Reminder.due_at.desc(), Reminder.id.desc()),
+        )
+        due = (
+            select(Reminder.id, rank.label("rank"))
+            .where(Reminder.status == PENDING, Reminder.due_at <= now, Reminder.kind == "reminder")
+            .subquery()
+        )
         with self.sessions.begin() as db:
-            started = db.execute(
-                update(Reminder)
-                .where(Reminder.status == PENDING, Reminder.due_at <= now,
-                       Reminder.kind == "reminder",
-                       Reminder.appointment_id.in_(
-                           select(Appointment.id).where(
-                               (Appointment.start_at <= now)
-                               | Appointment.status.not_in(ACTIVE_STATUSES))))
-                .values(status=EXPIRED, last_error_code="too_late")
-                .execution_options(synchronize_session=False)).rowcount or 0
-            superseded = db.execute(
-                update(Reminder)
-                .where(Reminder.status == PENDING,
-                       Reminder.id.in_(select(due.c.id).where(due.c.rank > 1)))
-                .values(status=EXPIRED, last_error_code="superseded")
-                .execution_options(synchronize_session=False)).rowcount or 0
+            started = (
+                db.execute(
+                    update(Reminder)
+                    .where(
+                        Reminder.status == PENDING,
+                        Reminder.due_at <= now,
+                        Reminder.kind == "reminder",
+                        Reminder.appointment_id.in_(
+                            select(Appointment.id).where(
+                                (Appointment.start_at <= now)
+                                | Appointment.status.not_in(ACTIVE_STATUSES)
+                            )
+                        ),
+                    )
+                    .values(status=EXPIRED, last_error_code="too_late")
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                or 0
+            )
+            superseded = (
+                db.execute(
+                    update(Reminder)
+                    .where(
+                        Reminder.status == PENDING,
+                        Reminder.id.in_(select(due.c.id).where(due.c.rank > 1)),
+                    )
+                    .values(status=EXPIRED, last_error_code="superseded")
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                or 0
+            )
         if started or superseded:
-            log.info("reminders: %d expired (appointment started), %d superseded",
-                     started, superseded)
+            log.info(
+                "reminders: %d expired (appointment started), %d superseded", started, superseded
+            )
         return started + superseded
 
     def claim(self, now: datetime, limit: int | None = None) -> list[int]:
@@ -160,8 +213,10 @@ class ReminderSender:
         limit = limit or self.batch
         claimed: list[int] = []
         with self.sessions.begin() as db:
-            for due in ((Reminder.status == PENDING) & (Reminder.due_at <= now),
-                        (Reminder.status == SENDING) & (Reminder.lease_until < now)):
+            for due in (
+                (Reminder.status == PENDING) & (Reminder.due_at <= now),
+                (Reminder.status == SENDING) & (Reminder.lease_until < now),
+            ):
                 wanted = limit - len(claimed)
                 if wanted <= 0:
                     break
@@ -175,39 +230,91 @@ class ReminderSender:
                 # The picked rows are locked (or, on SQLite, the database is): update them by
                 # id, through the primary key. As one UPDATE ... WHERE id IN (subquery) the
                 # planner scanned the whole table to join the two.
-                db.execute(update(Reminder).where(Reminder.id.in_(ids))
-                           .values(status=SENDING, lease_owner=self.owner,
-                                   lease_until=now + self.lease, attempts=Reminder.attempts + 1)
-                           .execution_options(synchronize_session=False))
+                db.execute(
+                    update(Reminder)
+                    .where(Reminder.id.in_(ids))
+                    .values(
+                        status=SENDING,
+                        lease_owner=self.owner,
+                        lease_until=now + self.lease,
+                        attempts=Reminder.attempts + 1,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
                 claimed.extend(ids)
         return sorted(claimed)
 
     def _load(self, ids: list[int]) -> list[_Due]:
         with self.sessions() as db:
             rows = db.execute(
-                select(Reminder.id, Reminder.kind, Reminder.attempts, Reminder.patient_id,
-                       Reminder.offer_id,
-                       Patient.phone_enc, Patient.opted_out_at, Patient.timezone,
-                       Appointment.start_at, Appointment.status, Provider.name,
-                       WaitlistOffer.expires_at, WaitlistOffer.slot, WaitlistOffer.status,
-                       Provider.key, Patient.language)
+                select(
+                    Reminder.id,
+                    Reminder.kind,
+                    Reminder.attempts,
+                    Reminder.patient_id,
+                    Reminder.offer_id,
+                    Patient.phone_enc,
+                    Patient.opted_out_at,
+                    Patient.timezone,
+                    Appointment.start_at,
+                    Appointment.status,
+                    Provider.name,
+                    WaitlistOffer.expires_at,
+                    WaitlistOffer.slot,
+                    WaitlistOffer.status,
+                    Provider.key,
+                    Patient.language,
+                )
                 .join(Patient, Patient.id == Reminder.patient_id)
                 .outerjoin(Appointment, Appointment.id == Reminder.appointment_id)
                 .outerjoin(Provider, Provider.id == Appointment.provider_id)
                 .outerjoin(WaitlistOffer, WaitlistOffer.id == Reminder.offer_id)
                 .where(Reminder.id.in_(ids), Reminder.lease_owner == self.owner)
-                .order_by(Reminder.due_at, Reminder.id)).all()
+                .order_by(Reminder.due_at, Reminder.id)
+            ).all()
         out = []
-        for (rid, kind, attempts, patient_id, offer_id, phone_enc, opted_out, tz, start, status, provider,
-             expires, slot, offer_status, provider_key, language) in rows:
+        for (
+            rid,
+            kind,
+            attempts,
+            patient_id,
+            offer_id,
+            phone_enc,
+            opted_out,
+            tz,
+            start,
+            status,
+            provider,
+            expires,
+            slot,
+            offer_status,
+            provider_key,
+            language,
+        ) in rows:
             if kind == "offer":
                 active = offer_status == "offered"
                 start = datetime.fromisoformat(slot["start"]) if slot else None
             else:
                 active = status in ACTIVE_STATUSES
-            out.append(_Due(rid, kind, attempts, patient_id, phone_enc, opted_out is not None,
-                            tz, start, active, provider, expires, slot, offer_id, provider_key,
-                            language))
+            out.append(
+                _Due(
+                    rid,
+                    kind,
+                    attempts,
+                    patient_id,
+                    phone_enc,
+                    opted_out is not None,
+                    tz,
+                    start,
+                    active,
+                    provider,
+                    expires,
+                    slot,
+                    offer_id,
+                    provider_key,
+                    language,
+                )
+            )
         return out
 
     def _send_batch(self, ids: list[int], result: RunResult) -> None:
@@ -236,9 +343,15 @@ class ReminderSender:
             with self.sessions.begin() as db:
                 at = self.clock()
                 for due in sent_now:
-                    self.audit.record(db, f"{due.kind}_sent", at=at, channel="sms", actor="bot",
-                                      patient_id=due.patient_id,
-                                      detail={"reminder_id": due.id})
+                    self.audit.record(
+                        db,
+                        f"{due.kind}_sent",
+                        at=at,
+                        channel="sms",
+                        actor="bot",
+                        patient_id=due.patient_id,
+                        detail={"reminder_id": due.id},
+                    )
 
     def _record_batch(self, ids: list[int], result: RunResult) -> None:
         """A sender that records in the database (the outbox): the batch's texts and its
@@ -257,23 +370,39 @@ class ReminderSender:
                     continue
                 zone = ZoneInfo(due.patient_tz) if due.patient_tz else self.clinic.zone
                 if in_quiet_hours(now, zone, self.policy.quiet_hours):
-                    later.append(due)   # the one-by-one path knows how to wait
+                    later.append(due)  # the one-by-one path knows how to wait
                     continue
                 wanted.append((due, zone))
-            recorded = self.sender.record(db, [
-                OutboundMessage("sms", self.vault.decrypt(due.phone_enc), self._text(due, zone),
-                                kind=due.kind) for due, zone in wanted])
-            sent = [due for (due, _), done in zip(wanted, recorded) if done]
-            refused = [due.id for (due, _), done in zip(wanted, recorded) if not done]
-            if refused:   # opted out since the batch was loaded: the outbox recorded nothing
+            recorded = self.sender.record(
+                db,
+                [
+                    OutboundMessage(
+                        "sms",
+                        self.vault.decrypt(due.phone_enc),
+                        self._text(due, zone),
+                        kind=due.kind,
+                    )
+                    for due, zone in wanted
+                ],
+            )
+            sent = [due for (due, _), done in zip(wanted, recorded, strict=True) if done]
+            refused = [due.id for (due, _), done in zip(wanted, recorded, strict=True) if not done]
+            if refused:  # opted out since the batch was loaded: the outbox recorded nothing
                 self._mark(connection, refused, CANCELLED, code="opted_out")
                 result.skipped += len(refused)
             marked = self._mark(connection, [d.id for d in sent], SENT, sent_at=now)
-            if marked != len(sent):   # a lease ran out under us: send none of this batch
+            if marked != len(sent):  # a lease ran out under us: send none of this batch
                 raise RuntimeError("reminder leases lost during a batch; rolled back")
             for due in sent:
-                self.audit.record(db, f"{due.kind}_sent", at=now, channel="sms", actor="bot",
-                                  patient_id=due.patient_id, detail={"reminder_id": due.id})
+                self.audit.record(
+                    db,
+                    f"{due.kind}_sent",
+                    at=now,
+                    channel="sms",
+                    actor="bot",
+                    patient_id=due.patient_id,
+                    detail={"reminder_id": due.id},
+                )
         result.sent += len(sent)
         result.sent_ids += [d.id for d in sent]
         for due in later:
@@ -281,8 +410,16 @@ class ReminderSender:
             result.retried += outcome == PENDING
             result.skipped += outcome != PENDING
 
-    def _mark(self, connection, ids: list[int], status: str, *, code: str | None = None,
-              sent_at: datetime | None = None, due_at: datetime | None = None) -> int:
+    def _mark(
+        self,
+        connection,
+        ids: list[int],
+        status: str,
+        *,
+        code: str | None = None,
+        sent_at: datetime | None = None,
+        due_at: datetime | None = None,
+    ) -> int:
         """Record the outcome of this worker's claimed rows `ids`; how many were still ours."""
         if not ids:
             return 0
@@ -291,30 +428,61 @@ class ReminderSender:
             if value is not None:
                 values[name] = value
         return connection.execute(
-            update(Reminder).where(Reminder.id.in_(ids), Reminder.lease_owner == self.owner)
-            .values(**values)).rowcount
+            update(Reminder)
+            .where(Reminder.id.in_(ids), Reminder.lease_owner == self.owner)
+            .values(**values)
+        ).rowcount
 
     def _renew(self, ids: list[int], now: datetime) -> None:
         with self.sessions.begin() as db:
-            db.execute(update(Reminder)
-                       .where(Reminder.id.in_(ids), Reminder.lease_owner == self.owner,
-                              Reminder.status == SENDING)
-                       .values(lease_until=now + self.lease)
-                       .execution_options(synchronize_session=False))
+            db.execute(
+                update(Reminder)
+                .where(
+                    Reminder.id.in_(ids),
+                    Reminder.lease_owner == self.owner,
+                    Reminder.status == SENDING,
+                )
+                .values(lease_until=now + self.lease)
+                .execution_options(synchronize_session=False)
+            )
 
-    def _finish(self, reminder_id: int, status: str, now: datetime, *, code: str | None = None,
-                due_at: datetime | None = None, audit: str | None = None,
-                patient_id: int | None = None) -> bool:
+    def _finish(
+        self,
+        reminder_id: int,
+        status: str,
+        now: datetime,
+        *,
+        code: str | None = None,
+        due_at: datetime | None = None,
+        audit: str | None = None,
+        patient_id: int | None = None,
+    ) -> bool:
         with self.sessions.begin() as db:
-            done = self._mark(db.connection(), [reminder_id], status, code=code,
-                              sent_at=now if status == SENT else None, due_at=due_at)
+            done = self._mark(
+                db.connection(),
+                [reminder_id],
+                status,
+                code=code,
+                sent_at=now if status == SENT else None,
+                due_at=due_at,
+            )
             if audit and done:
-                self.audit.record(db, audit, at=now, channel="sms", actor="bot",
-                                  patient_id=patient_id,
-                                  detail={"reminder_id": reminder_id, "code": code})
+                self.audit.record(
+                    db,
+                    audit,
+                    at=now,
+                    channel="sms",
+                    actor="bot",
+                    patient_id=patient_id,
+                    detail={"reminder_id": reminder_id, "code": code},
+                )
         if not done:
-            log.warning("reminder %s: lease lost before it was recorded %s (worker %s)",
-                        reminder_id, status, self.owner)
+            log.warning(
+                "reminder %s: lease lost before it was recorded %s (worker %s)",
+                reminder_id,
+                status,
+                self.owner,
+            )
         return bool(done)
 
     def _unwanted(self, due: _Due, now: datetime) -> tuple[str, str] | None:
@@ -338,15 +506,18 @@ class ReminderSender:
             if later >= due.start_at:
                 self._finish(due.id, EXPIRED, now, code="quiet_hours")
                 return EXPIRED
-            if due.kind == "offer":   # the hold starts when the offer can be read
+            if due.kind == "offer":  # the hold starts when the offer can be read
                 with self.sessions.begin() as db:
-                    db.execute(update(WaitlistOffer)
-                               .where(WaitlistOffer.id == due.offer_id)
-                               .values(expires_at=later + timedelta(minutes=self.hold_minutes)))
+                    db.execute(
+                        update(WaitlistOffer)
+                        .where(WaitlistOffer.id == due.offer_id)
+                        .values(expires_at=later + timedelta(minutes=self.hold_minutes))
+                    )
             self._finish(due.id, PENDING, now, code="quiet_hours", due_at=later)
             return PENDING
-        message = OutboundMessage("sms", self.vault.decrypt(due.phone_enc), self._text(due, zone),
-                                  kind=due.kind)
+        message = OutboundMessage(
+            "sms", self.vault.decrypt(due.phone_enc), self._text(due, zone), kind=due.kind
+        )
         try:
             self.sender.send(message)
         except RecipientOptedOut:
@@ -354,7 +525,7 @@ class ReminderSender:
             return CANCELLED
         except DeliveryFailed as exc:
             return self._failed(due, now, str(exc.code or "error"), exc.retryable)
-        except Exception as exc:   # the sender's own bug or outage: retry, then give up
+        except Exception as exc:  # the sender's own bug or outage: retry, then give up
             log.exception("reminder %s: sender raised %s", due.id, type(exc).__name__)
             return self._failed(due, now, type(exc).__name__[:32], True)
         self._finish(due.id, SENT, self.clock())
@@ -366,10 +537,10 @@ class ReminderSender:
             if retry < due.start_at:
                 self._finish(due.id, PENDING, now, code=code, due_at=retry)
                 return PENDING
-        self._finish(due.id, FAILED, now, code=code, audit=f"{due.kind}_failed",
-                     patient_id=due.patient_id)
-        log.warning("reminder %s not delivered (code %s, attempts %d)", due.id, code,
-                    due.attempts)
+        self._finish(
+            due.id, FAILED, now, code=code, audit=f"{due.kind}_failed", patient_id=due.patient_id
+        )
+        log.warning("reminder %s not delivered (code %s, attempts %d)", due.id, code, due.attempts)
         return FAILED
 
     def _text(self, due: _Due, zone: ZoneInfo) -> str:
@@ -377,7 +548,9 @@ class ReminderSender:
         with i18n.speaking(due.language):
             if due.kind == "offer":
                 return replies.waitlist_offer(self.clinic, due.start_at, zone, self.hold_minutes)
-            provider = (replies.provider_name_of(self.clinic, due.provider_key or "",
-                                                 due.provider_name)
-                        if self.clinic.show_provider_in_reminders and due.provider_name else None)
+            provider = (
+                replies.provider_name_of(self.clinic, due.provider_key or "", due.provider_name)
+                if self.clinic.show_provider_in_reminders and due.provider_name
+                else None
+            )
             return replies.reminder(self.clinic, due.start_at, zone, provider)

@@ -13,11 +13,12 @@ APScheduler only says "now"; what is due is in the database. Every job runs once
 which is the catch-up: reminders missed while everything was down go out then (or are expired
 when their appointment already started).
 """
+
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
@@ -34,20 +35,22 @@ from .reminders import ReminderSender, worker_name
 log = logging.getLogger("scheduler.jobs")
 
 LEASE = timedelta(seconds=90)
-REMINDER_INTERVAL = 30        # seconds
+REMINDER_INTERVAL = 30  # seconds
 WAITLIST_INTERVAL = 60
 MAINTENANCE_INTERVAL = 15 * 60
-DIGEST_HOUR = 17              # clinic time, the day before
+DIGEST_HOUR = 17  # clinic time, the day before
 
 
-def take_lease(sessions: sessionmaker[Session], name: str, owner: str, *, now: datetime,
-               ttl: timedelta = LEASE) -> bool:
+def take_lease(
+    sessions: sessionmaker[Session], name: str, owner: str, *, now: datetime, ttl: timedelta = LEASE
+) -> bool:
     """Take or renew the named lease; False while another owner holds it."""
     with sessions.begin() as db:
-        taken = db.execute(update(JobLease)
-                           .where(JobLease.name == name,
-                                  (JobLease.owner == owner) | (JobLease.until < now))
-                           .values(owner=owner, until=now + ttl)).rowcount
+        taken = db.execute(
+            update(JobLease)
+            .where(JobLease.name == name, (JobLease.owner == owner) | (JobLease.until < now))
+            .values(owner=owner, until=now + ttl)
+        ).rowcount
         if taken:
             return True
         try:
@@ -64,8 +67,11 @@ def once(sessions: sessionmaker[Session], name: str, owner: str, *, now: datetim
     with sessions.begin() as db:
         try:
             with db.begin_nested():
-                db.execute(insert(JobLease).values(name=name, owner=owner,
-                                                   until=now + timedelta(days=3650)))
+                db.execute(
+                    insert(JobLease).values(
+                        name=name, owner=owner, until=now + timedelta(days=3650)
+                    )
+                )
             return True
         except IntegrityError:
             return False
@@ -76,26 +82,39 @@ class Jobs:
     `post_digest` posts a text to the staff channel (None: Slack is off); `resend_stranded`
     sends the SMS replies a stopped process left unsent (adapters/twilio_sms.py)."""
 
-    def __init__(self, services: Services, *, in_process: bool, owner: str | None = None,
-                 post_digest: Callable[[str], None] | None = None,
-                 resend_stranded: Callable[[], object] | None = None):
+    def __init__(
+        self,
+        services: Services,
+        *,
+        in_process: bool,
+        owner: str | None = None,
+        post_digest: Callable[[str], None] | None = None,
+        resend_stranded: Callable[[], object] | None = None,
+    ):
         self.services = services
         self.in_process = in_process
         self.owner = owner or worker_name()
         self.post_digest = post_digest
         self._resend_stranded = resend_stranded
         self.reminders = ReminderSender(
-            services.sessions, services.clinic, services.vault, services.audit, services.sender,
-            clock=services.clock, policy=services.settings.reminder_policy(),
-            owner=self.owner)
+            services.sessions,
+            services.clinic,
+            services.vault,
+            services.audit,
+            services.sender,
+            clock=services.clock,
+            policy=services.settings.reminder_policy(),
+            owner=self.owner,
+        )
 
     def _now(self) -> datetime:
         return self.services.clock()
 
     def _may_run(self, name: str, *, exclusive: bool) -> bool:
         now = self._now()
-        if self.in_process and not take_lease(self.services.sessions, "web-scheduler",
-                                              self.owner, now=now):
+        if self.in_process and not take_lease(
+            self.services.sessions, "web-scheduler", self.owner, now=now
+        ):
             return False
         if exclusive and not self.in_process:
             return take_lease(self.services.sessions, f"job:{name}", self.owner, now=now)
@@ -105,7 +124,7 @@ class Jobs:
         try:
             if self._may_run(name, exclusive=exclusive):
                 return job()
-        except Exception:   # a job's failure is logged; the scheduler carries on
+        except Exception:  # a job's failure is logged; the scheduler carries on
             log.exception("job %s failed (worker %s)", name, self.owner)
         return None
 
@@ -117,13 +136,14 @@ class Jobs:
         def job():
             with self.services.sessions.begin() as db:
                 return waitlist.advance(db, self.services.clinic, now=self._now())
+
         return self._guarded("waitlist", job)
 
     def close_refusals(self):
         def job():
             with self.services.sessions.begin() as db:
-                return maintenance.close_refusal_tallies(db, self.services.audit,
-                                                         now=self._now())
+                return maintenance.close_refusal_tallies(db, self.services.audit, now=self._now())
+
         return self._guarded("refusals", job)
 
     def resend_stranded_sms(self):
@@ -136,18 +156,34 @@ class Jobs:
             now = self._now()
             with self.services.sessions.begin() as db:
                 maintenance.expire_sessions(db, self.services.conversation.store, now=now)
-                maintenance.purge_text(db, self.services.audit, now=now,
-                                       retention=self.services.settings.text_retention)
+                maintenance.purge_text(
+                    db,
+                    self.services.audit,
+                    now=now,
+                    retention=self.services.settings.text_retention,
+                )
                 maintenance.mark_outcomes(db, now=now)
             local = now.astimezone(self.services.clinic.zone)
-            if once(self.services.sessions, f"checkpoint:{local.date().isoformat()}",
-                    self.owner, now=now):
+            if once(
+                self.services.sessions,
+                f"checkpoint:{local.date().isoformat()}",
+                self.owner,
+                now=now,
+            ):
                 self.checkpoint(now)
-            if local.hour >= DIGEST_HOUR and self.post_digest is not None and once(
-                    self.services.sessions, f"digest:{local.date().isoformat()}", self.owner,
-                    now=now):
+            if (
+                local.hour >= DIGEST_HOUR
+                and self.post_digest is not None
+                and once(
+                    self.services.sessions,
+                    f"digest:{local.date().isoformat()}",
+                    self.owner,
+                    now=now,
+                )
+            ):
                 with self.services.sessions() as db:
                     maintenance.post_digest(db, self.services.clinic, self.post_digest, now=now)
+
         return self._guarded("maintenance", job)
 
     def checkpoint(self, now: datetime) -> None:
@@ -170,24 +206,59 @@ class Jobs:
 
     # --- APScheduler ---------------------------------------------------------------------------
     def schedule(self, scheduler) -> None:
-        first = datetime.now(timezone.utc)
-        scheduler.add_job(self.send_reminders, "interval", seconds=REMINDER_INTERVAL,
-                          id="reminders", next_run_time=first, max_instances=1, coalesce=True)
-        scheduler.add_job(self.advance_waitlist, "interval", seconds=WAITLIST_INTERVAL,
-                          id="waitlist", next_run_time=first, max_instances=1, coalesce=True)
-        scheduler.add_job(self.resend_stranded_sms, "interval", seconds=WAITLIST_INTERVAL,
-                          id="stranded-sms", next_run_time=first, max_instances=1, coalesce=True)
-        scheduler.add_job(self.close_refusals, "interval", seconds=WAITLIST_INTERVAL,
-                          id="refusals", next_run_time=first, max_instances=1, coalesce=True)
-        scheduler.add_job(self.maintain, "interval", seconds=MAINTENANCE_INTERVAL,
-                          id="maintenance", next_run_time=first, max_instances=1, coalesce=True)
+        first = datetime.now(UTC)
+        scheduler.add_job(
+            self.send_reminders,
+            "interval",
+            seconds=REMINDER_INTERVAL,
+            id="reminders",
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self.advance_waitlist,
+            "interval",
+            seconds=WAITLIST_INTERVAL,
+            id="waitlist",
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self.resend_stranded_sms,
+            "interval",
+            seconds=WAITLIST_INTERVAL,
+            id="stranded-sms",
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self.close_refusals,
+            "interval",
+            seconds=WAITLIST_INTERVAL,
+            id="refusals",
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self.maintain,
+            "interval",
+            seconds=MAINTENANCE_INTERVAL,
+            id="maintenance",
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+        )
 
 
 def start_in_process(jobs: Jobs):
     """The web process's BackgroundScheduler (create_app, when JOBS_IN_PROCESS is true)."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    scheduler = BackgroundScheduler(timezone=timezone.utc, daemon=True)
+    scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
     jobs.schedule(scheduler)
     scheduler.start()
     log.info("in-process job scheduler started (worker %s)", jobs.owner)

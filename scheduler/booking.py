@@ -14,10 +14,11 @@ that is handled like a lost race.
 
 The functions take the session and the clock; they flush but never commit (the caller does).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -28,60 +29,88 @@ from .clinic import Clinic
 from .errors import NotFound, SchedulingError, SlotUnavailable
 from .models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Occupancy, Patient
 
-
-_DEADLOCK_DETECTED = "40P01"   # PostgreSQL's SQLSTATE
+_DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 
 
 def _utc(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, timezone.utc)
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _lost_race(error: DBAPIError) -> bool:
     """A cell taken by another booking: the key refused it, or the database ended a deadlock."""
-    return (isinstance(error, IntegrityError)
-            or getattr(error.orig, "sqlstate", None) == _DEADLOCK_DETECTED)
+    return (
+        isinstance(error, IntegrityError)
+        or getattr(error.orig, "sqlstate", None) == _DEADLOCK_DETECTED
+    )
 
 
-def _occupy(session: Session, appointment_id: int, resolved: ResolvedSlot,
-            room_id: int | None) -> None:
+def _occupy(
+    session: Session, appointment_id: int, resolved: ResolvedSlot, room_id: int | None
+) -> None:
     span = cells(resolved.start, resolved.occupied_until)
-    rows = [{"holder": holder, "cell": cell, "appointment_id": appointment_id}
-            for holder in resolved.holders(room_id) for cell in span]
+    rows = [
+        {"holder": holder, "cell": cell, "appointment_id": appointment_id}
+        for holder in resolved.holders(room_id)
+        for cell in span
+    ]
     # With RETURNING, SQLAlchemy sends the rows as one batched multi-row INSERT from a cached
     # statement ("insertmanyvalues"): one round trip, and on PostgreSQL no executemany pipeline
     # for psycopg to abort (and log about) whenever the key refuses a cell.
     session.execute(insert(Occupancy).returning(Occupancy.cell), rows)
 
 
-def _attempts(session: Session, clinic: Clinic, resolved: ResolvedSlot, now: datetime,
-              ignore_appointment: int | None = None) -> Iterator[tuple[str, int] | None]:
+def _attempts(
+    session: Session,
+    clinic: Clinic,
+    resolved: ResolvedSlot,
+    now: datetime,
+    ignore_appointment: int | None = None,
+) -> Iterator[tuple[str, int] | None]:
     """Yield a room to try (None when the type needs none) until one sticks. After a lost race
     the cells are read again, so a taken provider or equipment ends the attempts with
     `SlotUnavailable` and a taken room moves on to another free room of the kind."""
     for _ in range(len(resolved.rooms) + 2):
         yield resolved.rooms[0] if resolved.rooms else None
-        resolved = refresh(session, clinic, resolved, now=now,
-                           ignore_appointment=ignore_appointment)
+        resolved = refresh(
+            session, clinic, resolved, now=now, ignore_appointment=ignore_appointment
+        )
     raise SlotUnavailable(alternatives=alternatives(session, clinic, resolved.slot, now=now))
 
 
-def book(session: Session, clinic: Clinic, *, patient_id: int, slot: Slot, now: datetime,
-         booked_via: str = "web", attendee_enc: bytes | None = None) -> Appointment:
+def book(
+    session: Session,
+    clinic: Clinic,
+    *,
+    patient_id: int,
+    slot: Slot,
+    now: datetime,
+    booked_via: str = "web",
+    attendee_enc: bytes | None = None,
+) -> Appointment:
     """Book `slot` for a patient (for `attendee_enc`, the encrypted name of whom it is for,
     when not the patient). Another free room of the same kind is taken if the slot's own
     was booked meanwhile; otherwise `SlotUnavailable` (or `OutsideBookingWindow` for a time that
     cannot be booked at all) is raised with the nearest free `alternatives`."""
-    if session.get(Patient, patient_id) is None:    # (the turn's patient: no query)
+    if session.get(Patient, patient_id) is None:  # (the turn's patient: no query)
         raise NotFound("no such patient")
     resolved = resolve_slot(session, clinic, slot, now=now)
     for room in _attempts(session, clinic, resolved, now):
         room_id = room[1] if room else None
         appointment = Appointment(
-            patient_id=patient_id, provider_id=resolved.provider_id, type_id=resolved.type_id,
-            room_id=room_id, equipment_id=resolved.equipment_id,
-            start_at=_utc(resolved.start), end_at=_utc(resolved.end),
-            occupied_until=_utc(resolved.occupied_until), status=AppointmentStatus.BOOKED,
-            booked_via=booked_via, attendee_enc=attendee_enc, created_at=now, updated_at=now)
+            patient_id=patient_id,
+            provider_id=resolved.provider_id,
+            type_id=resolved.type_id,
+            room_id=room_id,
+            equipment_id=resolved.equipment_id,
+            start_at=_utc(resolved.start),
+            end_at=_utc(resolved.end),
+            occupied_until=_utc(resolved.occupied_until),
+            status=AppointmentStatus.BOOKED,
+            booked_via=booked_via,
+            attendee_enc=attendee_enc,
+            created_at=now,
+            updated_at=now,
+        )
         try:
             with session.begin_nested():
                 session.add(appointment)
@@ -95,34 +124,48 @@ def book(session: Session, clinic: Clinic, *, patient_id: int, slot: Slot, now: 
     raise AssertionError("unreachable: _attempts raises when it runs out")
 
 
-def _own_appointment(session: Session, appointment_id: int, patient_id: int | None,
-                     now: datetime, action: str) -> Appointment:
+def _own_appointment(
+    session: Session, appointment_id: int, patient_id: int | None, now: datetime, action: str
+) -> Appointment:
     """The appointment, locked for the rest of the transaction (on PostgreSQL; SQLite's
     BEGIN IMMEDIATE already serializes writers), if the caller may `action` ("cancel", "move")
     it; otherwise `NotFound` or a `SchedulingError` that says why not."""
-    appointment = session.scalars(
-        select(Appointment).where(Appointment.id == appointment_id)
-        .with_for_update(of=Appointment.__table__)
-        .execution_options(populate_existing=True)).unique().one_or_none()
+    appointment = (
+        session.scalars(
+            select(Appointment)
+            .where(Appointment.id == appointment_id)
+            .with_for_update(of=Appointment.__table__)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .one_or_none()
+    )
     # Someone else's appointment is reported exactly like a missing one: its existence is private.
     if appointment is None or (patient_id is not None and appointment.patient_id != patient_id):
         raise NotFound("no such appointment")
     done = {"cancel": "cancelled", "move": "moved"}[action]
     if appointment.status == AppointmentStatus.CANCELLED:
-        raise SchedulingError("that appointment is already cancelled" if action == "cancel"
-                              else "that appointment was cancelled, so it cannot be moved",
-                              code="already_cancelled")
+        raise SchedulingError(
+            "that appointment is already cancelled"
+            if action == "cancel"
+            else "that appointment was cancelled, so it cannot be moved",
+            code="already_cancelled",
+        )
     if appointment.status not in ACTIVE_STATUSES:
-        raise SchedulingError(f"that appointment is marked {appointment.status.value}, so it "
-                              f"cannot be {done}", code="closed")
+        raise SchedulingError(
+            f"that appointment is marked {appointment.status.value}, so it cannot be {done}",
+            code="closed",
+        )
     if appointment.start_at <= now:
-        raise SchedulingError(f"that appointment has already started, so it can no longer be "
-                              f"{done}", code="started")
+        raise SchedulingError(
+            f"that appointment has already started, so it can no longer be {done}", code="started"
+        )
     return appointment
 
 
-def cancel(session: Session, appointment_id: int, *, now: datetime,
-           patient_id: int | None = None) -> Appointment:
+def cancel(
+    session: Session, appointment_id: int, *, now: datetime, patient_id: int | None = None
+) -> Appointment:
     """Cancel an upcoming appointment and free its time, in the caller's transaction. With
     `patient_id`, only that patient's appointment can be cancelled (`NotFound` otherwise)."""
     appointment = _own_appointment(session, appointment_id, patient_id, now, "cancel")
@@ -134,24 +177,32 @@ def cancel(session: Session, appointment_id: int, *, now: datetime,
     return appointment
 
 
-def reschedule(session: Session, clinic: Clinic, appointment_id: int, new_slot: Slot, *,
-               now: datetime, patient_id: int | None = None) -> Appointment:
+def reschedule(
+    session: Session,
+    clinic: Clinic,
+    appointment_id: int,
+    new_slot: Slot,
+    *,
+    now: datetime,
+    patient_id: int | None = None,
+) -> Appointment:
     """Move an appointment to `new_slot`, keeping its row (and id). The old cells are released and
     the new ones taken in one savepoint: if the new time is taken, `SlotUnavailable` is raised
     and the appointment still holds its old time."""
     appointment = _own_appointment(session, appointment_id, patient_id, now, "move")
     if appointment.appointment_type.key != new_slot.type_key:
-        raise SchedulingError("a reschedule keeps the appointment type; book a new appointment "
-                              "for a different kind of visit", code="other_type")
+        raise SchedulingError(
+            "a reschedule keeps the appointment type; book a new appointment "
+            "for a different kind of visit",
+            code="other_type",
+        )
     # Its own cells do not count against the new time: moving 15 minutes later is fine.
-    resolved = resolve_slot(session, clinic, new_slot, now=now,
-                            ignore_appointment=appointment.id)
+    resolved = resolve_slot(session, clinic, new_slot, now=now, ignore_appointment=appointment.id)
     for room in _attempts(session, clinic, resolved, now, ignore_appointment=appointment.id):
         room_id = room[1] if room else None
         try:
             with session.begin_nested():
-                session.execute(delete(Occupancy)
-                                .where(Occupancy.appointment_id == appointment.id))
+                session.execute(delete(Occupancy).where(Occupancy.appointment_id == appointment.id))
                 _occupy(session, appointment.id, resolved, room_id)
                 appointment.provider_id = resolved.provider_id
                 appointment.room_id = room_id
@@ -174,13 +225,18 @@ def reschedule(session: Session, clinic: Clinic, appointment_id: int, new_slot: 
 # Built once. The type and provider come joined (every list names them); the patient (the
 # caller's, already loaded), the room and the equipment only if asked for. The statuses are
 # compared one by one: an IN list would be rendered again at every execution.
-_UPCOMING = (select(Appointment)
-             .options(lazyload(Appointment.patient), lazyload(Appointment.room),
-                      lazyload(Appointment.equipment))
-             .where(Appointment.patient_id == bindparam("patient_id"),
-                    or_(*(Appointment.status == status for status in ACTIVE_STATUSES)),
-                    Appointment.start_at >= bindparam("now"))
-             .order_by(Appointment.start_at, Appointment.id))
+_UPCOMING = (
+    select(Appointment)
+    .options(
+        lazyload(Appointment.patient), lazyload(Appointment.room), lazyload(Appointment.equipment)
+    )
+    .where(
+        Appointment.patient_id == bindparam("patient_id"),
+        or_(*(Appointment.status == status for status in ACTIVE_STATUSES)),
+        Appointment.start_at >= bindparam("now"),
+    )
+    .order_by(Appointment.start_at, Appointment.id)
+)
 
 
 def upcoming_appointments(session: Session, patient_id: int, *, now: datetime) -> list[Appointment]:

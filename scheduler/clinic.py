@@ -5,13 +5,14 @@ problem, each named by its field path ("providers[2].hours.mon"), and refuses th
 a half-valid clinic is never loaded. Installing upserts providers, rooms, equipment and types by
 key; an entry gone from the file is deactivated, not deleted (appointments still point at it).
 """
+
 from __future__ import annotations
 
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from datetime import date, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,9 +21,8 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import (CELL_MINUTES, AppointmentType, ClinicRecord, Provider, Resource,
-                     ResourceKind)
 from .errors import ConfigurationError
+from .models import CELL_MINUTES, AppointmentType, ClinicRecord, Provider, Resource, ResourceKind
 
 DEMO_CLINIC = Path(__file__).resolve().parent / "demo_clinic.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -52,7 +52,7 @@ class ProviderConfig:
     name: str
     aliases: tuple[str, ...]
     specialties: frozenset[str]
-    hours: dict[int, TimeRange]          # weekday (0 = Monday) -> working range
+    hours: dict[int, TimeRange]  # weekday (0 = Monday) -> working range
     breaks: tuple[TimeRange, ...]
     days_off: frozenset[date]
     # The name in other languages ("es" -> "Enfermera practicante ..."); `name` otherwise.
@@ -99,7 +99,7 @@ class AppointmentTypeConfig:
 @dataclass(frozen=True)
 class Clinic:
     name: str
-    phone: str                     # E.164
+    phone: str  # E.164
     timezone: str
     slot_step_minutes: int
     show_provider_in_reminders: bool
@@ -108,7 +108,7 @@ class Clinic:
     equipment: tuple[EquipmentConfig, ...]
     appointment_types: tuple[AppointmentTypeConfig, ...]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
-    address: str | None = None     # one line, told to patients who ask where the clinic is
+    address: str | None = None  # one line, told to patients who ask where the clinic is
 
     @property
     def zone(self) -> ZoneInfo:
@@ -124,8 +124,11 @@ class Clinic:
         for provider in self.providers:
             for day, span in provider.hours.items():
                 known = days.get(day)
-                days[day] = span if known is None else TimeRange(
-                    min(known.start, span.start), max(known.end, span.end))
+                days[day] = (
+                    span
+                    if known is None
+                    else TimeRange(min(known.start, span.start), max(known.end, span.end))
+                )
         return dict(sorted(days.items()))
 
     def provider(self, key: str) -> ProviderConfig:
@@ -136,8 +139,9 @@ class Clinic:
 
     def providers_for(self, type_key: str) -> tuple[ProviderConfig, ...]:
         kind = self.appointment_type(type_key)
-        return tuple(p for p in self.providers
-                     if kind.specialty is None or kind.specialty in p.specialties)
+        return tuple(
+            p for p in self.providers if kind.specialty is None or kind.specialty in p.specialties
+        )
 
 
 @lru_cache(maxsize=16)
@@ -206,8 +210,16 @@ class _Checker:
             return None
         return TimeRange(start, end)
 
-    def number(self, data: dict, key: str, where: str, *, default: float | None = None,
-               minimum: float = 0, multiple_of: int | None = None) -> float | None:
+    def number(
+        self,
+        data: dict,
+        key: str,
+        where: str,
+        *,
+        default: float | None = None,
+        minimum: float = 0,
+        multiple_of: int | None = None,
+    ) -> float | None:
         value = data.get(key, default)
         if value is None:
             self.fail(f"{where}.{key}", "is required")
@@ -250,8 +262,14 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             check.fail("clinic.timezone", f"{tz!r} is not an IANA time zone")
-    step = check.number(head, "slot_step_minutes", "clinic", default=15, minimum=CELL_MINUTES,
-                        multiple_of=CELL_MINUTES)
+    step = check.number(
+        head,
+        "slot_step_minutes",
+        "clinic",
+        default=15,
+        minimum=CELL_MINUTES,
+        multiple_of=CELL_MINUTES,
+    )
     show_provider = head.get("show_provider_in_reminders", True)
     if not isinstance(show_provider, bool):
         check.fail("clinic.show_provider_in_reminders", "must be true or false")
@@ -280,7 +298,7 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
         hours: dict[int, TimeRange] = {}
         raw_hours = raw.get("hours")
         if not isinstance(raw_hours, dict) or not raw_hours:
-            check.fail(f"{where}.hours", "is required: a table of weekday = \"HH:MM-HH:MM\"")
+            check.fail(f"{where}.hours", 'is required: a table of weekday = "HH:MM-HH:MM"')
         else:
             for day, value in raw_hours.items():
                 if day not in WEEKDAYS:
@@ -289,8 +307,9 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
                 if (span := check.time_range(value, f"{where}.hours.{day}")) is not None:
                     hours[WEEKDAYS.index(day)] = span
         breaks = []
-        for j, value in enumerate(raw.get("breaks", []) if isinstance(raw.get("breaks", []), list)
-                                  else [None]):
+        for j, value in enumerate(
+            raw.get("breaks", []) if isinstance(raw.get("breaks", []), list) else [None]
+        ):
             if (span := check.time_range(value, f"{where}.breaks[{j}]")) is not None:
                 breaks.append(span)
         days_off: set[date] = set()
@@ -304,9 +323,18 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
             except ValueError:
                 check.fail(f"{where}.days_off[{j}]", f"{value!r} is not a date like 2026-12-25")
         if key and pname:
-            providers.append(ProviderConfig(key, pname, check.words(raw, "aliases", where),
-                                            specialties, hours, tuple(breaks), frozenset(days_off),
-                                            _names(check, raw, where)))
+            providers.append(
+                ProviderConfig(
+                    key,
+                    pname,
+                    check.words(raw, "aliases", where),
+                    specialties,
+                    hours,
+                    tuple(breaks),
+                    frozenset(days_off),
+                    _names(check, raw, where),
+                )
+            )
     if not providers and not any(e.startswith("providers") for e in check.errors):
         check.fail("providers", "at least one provider is required")
 
@@ -333,8 +361,9 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
     for i, raw in enumerate(entries("appointment_types")):
         where = f"appointment_types[{i}]"
         key, tname = check.key(raw, where, type_keys), check.text(raw, "name", where)
-        duration = check.number(raw, "duration_minutes", where, minimum=CELL_MINUTES,
-                                multiple_of=CELL_MINUTES)
+        duration = check.number(
+            raw, "duration_minutes", where, minimum=CELL_MINUTES, multiple_of=CELL_MINUTES
+        )
         buffer = check.number(raw, "buffer_minutes", where, default=0, multiple_of=CELL_MINUTES)
         specialty = check.text(raw, "specialty", where, required=False)
         if specialty and providers and specialty.lower() not in specialties_known:
@@ -349,17 +378,40 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
         ahead = check.number(raw, "max_days_ahead", where, default=90, minimum=1)
         offsets = _reminder_offsets(check, raw, where)
         if all(v is not None for v in (key, tname, duration, buffer, notice, ahead)):
-            types.append(AppointmentTypeConfig(
-                key, tname, check.words(raw, "synonyms", where), int(duration), int(buffer),
-                specialty.lower() if specialty else None, room_kind.lower() if room_kind else None,
-                equip, float(notice), int(ahead), offsets, _names(check, raw, where)))
+            types.append(
+                AppointmentTypeConfig(
+                    key,
+                    tname,
+                    check.words(raw, "synonyms", where),
+                    int(duration),
+                    int(buffer),
+                    specialty.lower() if specialty else None,
+                    room_kind.lower() if room_kind else None,
+                    equip,
+                    float(notice),
+                    int(ahead),
+                    offsets,
+                    _names(check, raw, where),
+                )
+            )
     if not types and not any(e.startswith("appointment_types") for e in check.errors):
         check.fail("appointment_types", "at least one appointment type is required")
 
     if check.errors:
         raise ClinicConfigError(check.errors)
-    return Clinic(name, phone, tz, int(step), show_provider, tuple(providers), tuple(rooms),
-                  tuple(equipment), tuple(types), raw=_jsonable(data), address=address)
+    return Clinic(
+        name,
+        phone,
+        tz,
+        int(step),
+        show_provider,
+        tuple(providers),
+        tuple(rooms),
+        tuple(equipment),
+        tuple(types),
+        raw=_jsonable(data),
+        address=address,
+    )
 
 
 _OFFSET = re.compile(r"^(\d+)\s*([mhd])$")
@@ -381,7 +433,6 @@ def _names(check: _Checker, raw: dict, where: str) -> dict[str, str]:
         else:
             names[language] = " ".join(name.split())
     return names
-
 
 
 def _reminder_offsets(check: _Checker, raw: dict, where: str) -> tuple[int, ...] | None:
@@ -448,9 +499,13 @@ def install_clinic(session: Session, clinic: Clinic) -> None:
                 row.active = False
 
     upsert(Provider, {p.key: {"name": p.name} for p in clinic.providers})
-    upsert(Resource, {**{r.key: {"name": r.name, "kind": ResourceKind.ROOM} for r in clinic.rooms},
-                      **{e.key: {"name": e.name, "kind": ResourceKind.EQUIPMENT}
-                         for e in clinic.equipment}})
+    upsert(
+        Resource,
+        {
+            **{r.key: {"name": r.name, "kind": ResourceKind.ROOM} for r in clinic.rooms},
+            **{e.key: {"name": e.name, "kind": ResourceKind.EQUIPMENT} for e in clinic.equipment},
+        },
+    )
     upsert(AppointmentType, {t.key: {"name": t.name} for t in clinic.appointment_types})
     session.flush()
 
@@ -463,7 +518,11 @@ def installed_clinic(session: Session) -> Clinic | None:
 
 def describe(clinic: Clinic) -> dict[str, Any]:
     """A plain summary for operators (counts and keys, no hours)."""
-    return {"name": clinic.name, "timezone": clinic.timezone,
-            "providers": [p.key for p in clinic.providers], "rooms": [r.key for r in clinic.rooms],
-            "equipment": [e.key for e in clinic.equipment],
-            "appointment_types": [asdict(t)["key"] for t in clinic.appointment_types]}
+    return {
+        "name": clinic.name,
+        "timezone": clinic.timezone,
+        "providers": [p.key for p in clinic.providers],
+        "rooms": [r.key for r in clinic.rooms],
+        "equipment": [e.key for e in clinic.equipment],
+        "appointment_types": [asdict(t)["key"] for t in clinic.appointment_types],
+    }

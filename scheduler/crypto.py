@@ -6,6 +6,7 @@ A blind index (HMAC-SHA256 under a key derived from each Fernet key) lets the da
 phone number without storing it in clear; lookups try every key's index, so rotation never
 loses a patient.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import ColumnElement, bindparam
+
 from .errors import ConfigurationError
 
 
@@ -29,14 +31,16 @@ class Vault:
         try:
             self._fernets = [Fernet(k.encode() if isinstance(k, str) else k) for k in keys]
         except (ValueError, TypeError) as exc:
-            raise KeyConfigError("ENCRYPTION_KEYS: a key is not a valid Fernet key "
-                            "(32 url-safe base64-encoded bytes)") from exc
+            raise KeyConfigError(
+                "ENCRYPTION_KEYS: a key is not a valid Fernet key "
+                "(32 url-safe base64-encoded bytes)"
+            ) from exc
         self._multi = MultiFernet(self._fernets)
         self._index_keys = [hashlib.sha256(b"index:" + k.encode()).digest() for k in keys]
         self._signing_keys = [hashlib.sha256(b"sign:" + k.encode()).digest() for k in keys]
 
     @classmethod
-    def from_settings(cls, keys: tuple[str, ...], key_file: Path) -> "Vault":
+    def from_settings(cls, keys: tuple[str, ...], key_file: Path) -> Vault:
         if keys:
             return cls(keys)
         return cls(load_or_create_key_file(key_file))
@@ -52,7 +56,9 @@ class Vault:
         try:
             return self._multi.decrypt(bytes(token)).decode("utf-8")
         except InvalidToken as exc:
-            raise KeyConfigError("a stored value cannot be decrypted with the configured keys") from exc
+            raise KeyConfigError(
+                "a stored value cannot be decrypted with the configured keys"
+            ) from exc
 
     def rotate(self, token: bytes) -> bytes:
         """Re-encrypt under the newest key."""
@@ -75,8 +81,10 @@ class Vault:
         """Whether `signature` is `text`'s under any configured key (rotation keeps old ones
         checkable)."""
         data = text.encode("utf-8")
-        return any(hmac.compare_digest(hmac.new(k, data, hashlib.sha256).hexdigest(), signature)
-                   for k in self._signing_keys)
+        return any(
+            hmac.compare_digest(hmac.new(k, data, hashlib.sha256).hexdigest(), signature)
+            for k in self._signing_keys
+        )
 
     @property
     def key_count(self) -> int:

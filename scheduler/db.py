@@ -8,6 +8,7 @@ queue hands the lock over at once, inside a process (a thread lock) and between 
 blocking `flock` on a file beside the database: the kernel wakes the next waiter when the holder
 lets go); SQLite's busy timeout stays as the backstop for any other program writing to the file.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -17,7 +18,8 @@ import sqlite3
 import threading
 import time
 import weakref
-from concurrent.futures import Future, TimeoutError as FutureTimeout
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 from alembic import command
@@ -36,18 +38,26 @@ def make_engine(url: str, **kwargs) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        queue = WriterQueue(f"{parsed.database}-writer.lock"
-                            if parsed.database and parsed.database != ":memory:" else None)
-        engine = create_engine(url, connect_args={"timeout": WAIT_SECONDS,
-                                                  "check_same_thread": False,
-                                                  "factory": _queued_connection(queue)},
-                               **kwargs)
+        queue = WriterQueue(
+            f"{parsed.database}-writer.lock"
+            if parsed.database and parsed.database != ":memory:"
+            else None
+        )
+        engine = create_engine(
+            url,
+            connect_args={
+                "timeout": WAIT_SECONDS,
+                "check_same_thread": False,
+                "factory": _queued_connection(queue),
+            },
+            **kwargs,
+        )
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-WAIT_SECONDS = 30     # how long a transaction waits for SQLite's write lock before it fails
+WAIT_SECONDS = 30  # how long a transaction waits for SQLite's write lock before it fails
 
 
 class WriterQueue:
@@ -64,8 +74,8 @@ class WriterQueue:
     def __init__(self, path: str | None):
         self.path = path
         self._threads = threading.Lock()
-        self._fd: int | None = None           # the holder's descriptor (one holder a process)
-        self._waiting: set[int] = set()       # descriptors handed to the waiter, not yet closed
+        self._fd: int | None = None  # the holder's descriptor (one holder a process)
+        self._waiting: set[int] = set()  # descriptors handed to the waiter, not yet closed
         self._waiter: _FlockWaiter | None = None
         _QUEUES.add(self)
 
@@ -77,7 +87,7 @@ class WriterQueue:
             return
         try:
             self._fd = self._lock_file(self.path, max(0.0, deadline - time.monotonic()))
-        except BaseException:   # even an interrupt must give the thread slot back
+        except BaseException:  # even an interrupt must give the thread slot back
             self._threads.release()
             raise
 
@@ -88,8 +98,8 @@ class WriterQueue:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return fd
         except BlockingIOError:
-            pass                              # another process holds it: wait below
-        except BaseException:   # the descriptor must not leak, whatever happened
+            pass  # another process holds it: wait below
+        except BaseException:  # the descriptor must not leak, whatever happened
             os.close(fd)
             raise
         if self._waiter is None:
@@ -100,7 +110,7 @@ class WriterQueue:
             taken.result(timeout=timeout)
             self._waiting.discard(fd)
             return fd
-        except BaseException as exc:   # a timeout or an interrupt alike: let the lock go
+        except BaseException as exc:  # a timeout or an interrupt alike: let the lock go
             # Not ours in time: the descriptor is closed (and a lock it got, let go) as soon as
             # the waiter is done with it, or at once if the wait never started.
             taken.cancel()
@@ -150,10 +160,10 @@ class _FlockWaiter:
         while True:
             taken, fd = self._jobs.get()
             if not taken.set_running_or_notify_cancel():
-                continue                      # given up on before its turn came
+                continue  # given up on before its turn came
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-            except BaseException as exc:   # handed to the waiter, which re-raises it
+            except BaseException as exc:  # handed to the waiter, which re-raises it
                 taken.set_exception(exc)
             else:
                 taken.set_result(None)
@@ -174,7 +184,7 @@ def _queued_connection(queue: WriterQueue) -> type[sqlite3.Connection]:
             self._queued = True
             try:
                 self.execute("BEGIN IMMEDIATE")
-            except BaseException:   # leave the queue whatever stopped the BEGIN
+            except BaseException:  # leave the queue whatever stopped the BEGIN
                 self._leave()
                 raise
 

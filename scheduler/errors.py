@@ -12,9 +12,10 @@ raised again as one of these, `from` the original. The dialogue and the adapters
 `SchedulingError` into a sentence the person can act on; a `ConfigurationError` stops the start
 with a message naming the setting; a `ChannelError` is logged with an id and answered politely.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 class ClinicSchedulerError(Exception):
@@ -46,8 +47,13 @@ class SlotUnavailable(SchedulingError):
 
     code = "taken"
 
-    def __init__(self, message: str = "that time is no longer available",
-                 alternatives: Sequence = (), *, code: str | None = None):
+    def __init__(
+        self,
+        message: str = "that time is no longer available",
+        alternatives: Sequence = (),
+        *,
+        code: str | None = None,
+    ):
         super().__init__(message, code=code)
         self.alternatives = list(alternatives)
 

@@ -8,13 +8,29 @@ No double-booking is enforced by `Occupancy`: a booked appointment holds one row
 `CELL_MINUTES` cell for each thing it occupies (provider, room, equipment), and the primary key
 (resource, cell) makes the second of two overlapping bookings fail, on SQLite and PostgreSQL alike.
 """
+
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer,
-                        LargeBinary, MetaData, String, TypeDecorator, UniqueConstraint, text)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # The grain of the no-overlap guarantee. Durations and buffers are whole multiples of it.
@@ -35,26 +51,28 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given for a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    })
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class AppointmentStatus(str, enum.Enum):
@@ -108,8 +126,14 @@ class Resource(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[ResourceKind] = mapped_column(Enum(ResourceKind, native_enum=False, length=16,
-                                                    values_callable=lambda e: [m.value for m in e]))
+    kind: Mapped[ResourceKind] = mapped_column(
+        Enum(
+            ResourceKind,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -166,9 +190,14 @@ class Appointment(Base):
     # end_at plus the type's buffer: what the appointment keeps others out of.
     occupied_until: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[AppointmentStatus] = mapped_column(
-        Enum(AppointmentStatus, native_enum=False, length=24,
-             values_callable=lambda e: [m.value for m in e]),
-        default=AppointmentStatus.BOOKED)
+        Enum(
+            AppointmentStatus,
+            native_enum=False,
+            length=24,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=AppointmentStatus.BOOKED,
+    )
     booked_via: Mapped[str] = mapped_column(String(32), default="web")
     # Who the visit is for when not the patient who booked it (a child, a parent): their name,
     # encrypted. The patient stays the contact: texts and reminders go to them.
@@ -199,8 +228,9 @@ class Occupancy(Base):
 
     holder: Mapped[str] = mapped_column(String(32), primary_key=True)
     cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"),
-                                                index=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
 
 
 class ConversationSession(Base):
@@ -221,8 +251,9 @@ class RefusalTally(Base):
     costs one write a minute, not one each."""
 
     __tablename__ = "refusal_tallies"
-    __table_args__ = (UniqueConstraint("source", "minute", "endpoint", "reason",
-                                       name="uq_refusal_tallies_key"),)
+    __table_args__ = (
+        UniqueConstraint("source", "minute", "endpoint", "reason", name="uq_refusal_tallies_key"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
@@ -243,8 +274,10 @@ class MessageReceipt(Base):
     """
 
     __tablename__ = "message_receipts"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),
-                      Index("ix_message_receipts_sender", "sender_index", "created_at"))
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_message_receipts_sender", "sender_index", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
@@ -310,10 +343,14 @@ class AuditEvent(Base):
     # it only lets the purge find what is left to do; the digest keeps the chain checkable.
     text_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_audit_events_text_kept", "at",
-                            postgresql_where=text("text_removed_at IS NULL"),
-                            sqlite_where=text("text_removed_at IS NULL")),)
-
+    __table_args__ = (
+        Index(
+            "ix_audit_events_text_kept",
+            "at",
+            postgresql_where=text("text_removed_at IS NULL"),
+            sqlite_where=text("text_removed_at IS NULL"),
+        ),
+    )
 
 
 class StaffUser(Base):
@@ -345,15 +382,25 @@ class Reminder(Base):
 
     __tablename__ = "reminders"
     # Partial: the claim's indexes hold the rows still to send, not every reminder ever sent.
-    __table_args__ = (Index("ix_reminders_due", "status", "due_at",
-                            postgresql_where=text("status IN ('pending', 'sending')"),
-                            sqlite_where=text("status IN ('pending', 'sending')")),
-                      Index("ix_reminders_lease", "status", "lease_until",
-                            postgresql_where=text("status = 'sending'"),
-                            sqlite_where=text("status = 'sending'")))
+    __table_args__ = (
+        Index(
+            "ix_reminders_due",
+            "status",
+            "due_at",
+            postgresql_where=text("status IN ('pending', 'sending')"),
+            sqlite_where=text("status IN ('pending', 'sending')"),
+        ),
+        Index(
+            "ix_reminders_lease",
+            "status",
+            "lease_until",
+            postgresql_where=text("status = 'sending'"),
+            sqlite_where=text("status = 'sending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), default="reminder")   # "reminder" | "offer"
+    kind: Mapped[str] = mapped_column(String(16), default="reminder")  # "reminder" | "offer"
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
     offer_id: Mapped[int | None] = mapped_column(Integer, index=True)
     patient_id: Mapped[int] = mapped_column(Integer, index=True)
@@ -382,8 +429,9 @@ class WaitlistEntry(Base):
     """A patient waiting for an earlier time of one appointment type (scheduler/waitlist.py)."""
 
     __tablename__ = "waitlist_entries"
-    __table_args__ = (Index("ix_waitlist_waiting", "status", "type_key", "priority_rank",
-                            "created_at"),)
+    __table_args__ = (
+        Index("ix_waitlist_waiting", "status", "type_key", "priority_rank", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -391,9 +439,9 @@ class WaitlistEntry(Base):
     provider_key: Mapped[str | None] = mapped_column(String(64))
     earliest: Mapped[date | None] = mapped_column(Date)
     latest: Mapped[date | None] = mapped_column(Date)
-    priority: Mapped[str] = mapped_column(String(16), default="routine")   # urgent | routine
-    priority_rank: Mapped[int] = mapped_column(Integer, default=1)          # 0 urgent, 1 routine
-    status: Mapped[str] = mapped_column(String(16), default="waiting")     # waiting|booked|removed
+    priority: Mapped[str] = mapped_column(String(16), default="routine")  # urgent | routine
+    priority_rank: Mapped[int] = mapped_column(Integer, default=1)  # 0 urgent, 1 routine
+    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting|booked|removed
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     appointment_id: Mapped[int | None] = mapped_column(Integer)
@@ -406,13 +454,15 @@ class WaitlistOffer(Base):
     got it first), expired (no answer in time), declined (they said NO)."""
 
     __tablename__ = "waitlist_offers"
-    __table_args__ = (Index("ix_waitlist_offers_slot", "slot_key", "status"),
-                      Index("ix_waitlist_offers_patient", "patient_id", "status"))
+    __table_args__ = (
+        Index("ix_waitlist_offers_slot", "slot_key", "status"),
+        Index("ix_waitlist_offers_patient", "patient_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("waitlist_entries.id"), index=True)
     patient_id: Mapped[int] = mapped_column(Integer)
-    slot_key: Mapped[str] = mapped_column(String(128))     # "<provider>@<start ISO>"
+    slot_key: Mapped[str] = mapped_column(String(128))  # "<provider>@<start ISO>"
     slot: Mapped[dict] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="offered")
     offered_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,5 @@
 """Patients: found by phone number through the blind index, personal fields encrypted."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -41,19 +42,25 @@ def _by_phone(key_count: int):
     return select(Patient).where(index_match(Patient.phone_index, key_count))
 
 
-def find_patient(session: Session, vault: Vault, phone: str, *,
-                 scope: str | None = None) -> Patient | None:
-    return session.scalars(_by_phone(vault.key_count),
-                           vault.index_params(identity(phone, scope))).first()
+def find_patient(
+    session: Session, vault: Vault, phone: str, *, scope: str | None = None
+) -> Patient | None:
+    return session.scalars(
+        _by_phone(vault.key_count), vault.index_params(identity(phone, scope))
+    ).first()
 
 
-_INSERT = {name: dialect.insert(Patient).on_conflict_do_nothing(index_elements=["phone_index"])
-           .returning(Patient)
-           for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
+_INSERT = {
+    name: dialect.insert(Patient)
+    .on_conflict_do_nothing(index_elements=["phone_index"])
+    .returning(Patient)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
-def find_or_create_patient(session: Session, vault: Vault, phone: str, *,
-                           now: datetime, scope: str | None = None) -> Patient:
+def find_or_create_patient(
+    session: Session, vault: Vault, phone: str, *, now: datetime, scope: str | None = None
+) -> Patient:
     """The patient with this E.164 number (in `scope`), created on first contact (safe under
     a race)."""
     patient = find_patient(session, vault, phone, scope=scope)
@@ -63,9 +70,15 @@ def find_or_create_patient(session: Session, vault: Vault, phone: str, *,
     # costs one statement instead of a savepoint, an ORM flush and its release, and a race with
     # the same number's other message (a conflict, nothing returned) reads the winner's row.
     insert = _INSERT[session.get_bind().dialect.name]
-    patient = session.scalars(insert, {"phone_index": vault.index(identity(phone, scope)),
-                                       "phone_enc": vault.encrypt(phone), "scope": scope,
-                                       "created_at": now}).first()
+    patient = session.scalars(
+        insert,
+        {
+            "phone_index": vault.index(identity(phone, scope)),
+            "phone_enc": vault.encrypt(phone),
+            "scope": scope,
+            "created_at": now,
+        },
+    ).first()
     if patient is None:
         patient = find_patient(session, vault, phone, scope=scope)
         if patient is None:
@@ -77,16 +90,18 @@ def patient_name(vault: Vault, patient: Patient) -> str | None:
     return vault.decrypt(patient.name_enc)
 
 
-_SET_NAME = (update(Patient.__table__).where(Patient.__table__.c.id == bindparam("patient_id"))
-             .values(name_enc=bindparam("name_enc")))
+_SET_NAME = (
+    update(Patient.__table__)
+    .where(Patient.__table__.c.id == bindparam("patient_id"))
+    .values(name_enc=bindparam("name_enc"))
+)
 
 
 def set_patient_name(vault: Vault, patient: Patient, name: str) -> None:
     name_enc = vault.encrypt(name)
     state = inspect(patient)
     session = state.session
-    if (session is None or not state.persistent or state.modified
-            or session.in_nested_transaction()):
+    if session is None or not state.persistent or state.modified or session.in_nested_transaction():
         # New, already changed, or in a savepoint (whose rollback must expire it): the ORM's
         # flush writes it.
         patient.name_enc = name_enc

@@ -6,6 +6,7 @@ here, never by anything the request says about itself. The first admin is made f
 Slack with `/appt-admin users ...`. The last admin can be neither removed nor demoted, so the
 clinic cannot lock itself out of Slack by accident.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import StaffUser
 from .errors import SchedulingError
+from .models import StaffUser
 
 ROLES = ("staff", "admin")
 # Slack user ids: "U" (or "W" on Enterprise Grid) and upper-case letters and digits.
@@ -39,7 +40,7 @@ def _check(slack_user_id: str, role: str | None = None) -> None:
 
 
 def role_of(session: Session, slack_user_id: str) -> str | None:
-    """"staff", "admin", or None for anyone not on the list."""
+    """ "staff", "admin", or None for anyone not on the list."""
     if not valid_slack_user_id(slack_user_id):
         return None
     role = session.scalar(select(StaffUser.role).where(StaffUser.slack_user_id == slack_user_id))
@@ -48,39 +49,49 @@ def role_of(session: Session, slack_user_id: str) -> str | None:
 
 def list_users(session: Session) -> list[StaffUser]:
     """Everyone on the list, admins first, then by the date they were added."""
-    return list(session.scalars(select(StaffUser).order_by(
-        (StaffUser.role != "admin"), StaffUser.added_at, StaffUser.id)))
+    return list(
+        session.scalars(
+            select(StaffUser).order_by(
+                (StaffUser.role != "admin"), StaffUser.added_at, StaffUser.id
+            )
+        )
+    )
 
 
 def get_user(session: Session, slack_user_id: str) -> StaffUser | None:
     return session.scalar(select(StaffUser).where(StaffUser.slack_user_id == slack_user_id))
 
 
-def add_user(session: Session, slack_user_id: str, role: str, *, added_by: str,
-             now: datetime) -> StaffUser:
+def add_user(
+    session: Session, slack_user_id: str, role: str, *, added_by: str, now: datetime
+) -> StaffUser:
     """Put a Slack user on the list; StaffUserError when they are on it already."""
     _check(slack_user_id, role)
     if get_user(session, slack_user_id) is not None:
-        raise StaffUserError(f"{slack_user_id} is already on the staff list "
-                             "(change their role instead)")
+        raise StaffUserError(
+            f"{slack_user_id} is already on the staff list (change their role instead)"
+        )
     user = StaffUser(slack_user_id=slack_user_id, role=role, added_at=now, added_by=added_by)
     try:
         with session.begin_nested():
             session.add(user)
-    except IntegrityError:   # added by someone else a moment ago
+    except IntegrityError:  # added by someone else a moment ago
         raise StaffUserError(f"{slack_user_id} is already on the staff list") from None
     return user
 
 
 def _admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(StaffUser)
-                          .where(StaffUser.role == "admin")) or 0
+    return (
+        session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.role == "admin"))
+        or 0
+    )
 
 
 def _existing(session: Session, slack_user_id: str) -> StaffUser:
     _check(slack_user_id)
-    user = session.scalar(select(StaffUser).where(StaffUser.slack_user_id == slack_user_id)
-                          .with_for_update())
+    user = session.scalar(
+        select(StaffUser).where(StaffUser.slack_user_id == slack_user_id).with_for_update()
+    )
     if user is None:
         raise StaffUserError(f"{slack_user_id} is not on the staff list")
     return user

@@ -15,6 +15,7 @@ and offers the slot to the next entries while it is still free.
 
 Takes the session and the clock; flushes, never commits.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -38,9 +39,19 @@ def slot_key(slot: Slot) -> str:
     return f"{slot.provider_key}@{slot.start.isoformat()}"
 
 
-def join(db: Session, clinic: Clinic, *, patient_id: int, type_key: str, now: datetime,
-         created_by: str, provider_key: str | None = None, earliest: date | None = None,
-         latest: date | None = None, priority: str = "routine") -> tuple[WaitlistEntry, bool]:
+def join(
+    db: Session,
+    clinic: Clinic,
+    *,
+    patient_id: int,
+    type_key: str,
+    now: datetime,
+    created_by: str,
+    provider_key: str | None = None,
+    earliest: date | None = None,
+    latest: date | None = None,
+    priority: str = "routine",
+) -> tuple[WaitlistEntry, bool]:
     """Add a waiting entry; an existing one for the same patient and type is kept (and made
     urgent if asked). Returns (entry, created)."""
     if priority not in PRIORITIES:
@@ -49,22 +60,35 @@ def join(db: Session, clinic: Clinic, *, patient_id: int, type_key: str, now: da
         clinic.appointment_type(type_key)
     except StopIteration:
         raise NotFound("no such appointment type") from None
-    if provider_key is not None and provider_key not in {p.key for p in clinic.providers_for(
-            type_key)}:
-        provider_key = None   # this provider does not do this kind of visit: any provider
+    if provider_key is not None and provider_key not in {
+        p.key for p in clinic.providers_for(type_key)
+    }:
+        provider_key = None  # this provider does not do this kind of visit: any provider
     if earliest and latest and latest < earliest:
         raise SchedulingError("the latest date is before the earliest")
-    existing = db.scalars(select(WaitlistEntry).where(
-        WaitlistEntry.patient_id == patient_id, WaitlistEntry.type_key == type_key,
-        WaitlistEntry.status == "waiting")).first()
+    existing = db.scalars(
+        select(WaitlistEntry).where(
+            WaitlistEntry.patient_id == patient_id,
+            WaitlistEntry.type_key == type_key,
+            WaitlistEntry.status == "waiting",
+        )
+    ).first()
     if existing is not None:
         if PRIORITIES[priority] < existing.priority_rank:
             existing.priority, existing.priority_rank = priority, PRIORITIES[priority]
         return existing, False
-    entry = WaitlistEntry(patient_id=patient_id, type_key=type_key, provider_key=provider_key,
-                          earliest=earliest, latest=latest, priority=priority,
-                          priority_rank=PRIORITIES[priority], status="waiting",
-                          created_by=created_by, created_at=now)
+    entry = WaitlistEntry(
+        patient_id=patient_id,
+        type_key=type_key,
+        provider_key=provider_key,
+        earliest=earliest,
+        latest=latest,
+        priority=priority,
+        priority_rank=PRIORITIES[priority],
+        status="waiting",
+        created_by=created_by,
+        created_at=now,
+    )
     db.add(entry)
     db.flush()
     return entry, True
@@ -74,17 +98,30 @@ def waiting(db: Session, patient_id: int | None = None) -> list[WaitlistEntry]:
     query = select(WaitlistEntry).where(WaitlistEntry.status == "waiting")
     if patient_id is not None:
         query = query.where(WaitlistEntry.patient_id == patient_id)
-    return list(db.scalars(query.order_by(WaitlistEntry.priority_rank, WaitlistEntry.created_at,
-                                          WaitlistEntry.id)))
+    return list(
+        db.scalars(
+            query.order_by(WaitlistEntry.priority_rank, WaitlistEntry.created_at, WaitlistEntry.id)
+        )
+    )
 
 
-_ANY_WAITING = select(WaitlistEntry.id).where(
-    WaitlistEntry.status == "waiting", WaitlistEntry.type_key == bindparam("type_key")).limit(1)
+_ANY_WAITING = (
+    select(WaitlistEntry.id)
+    .where(WaitlistEntry.status == "waiting", WaitlistEntry.type_key == bindparam("type_key"))
+    .limit(1)
+)
 
 
-def offer_freed_slot(db: Session, clinic: Clinic, freed: Slot, *, now: datetime,
-                     hold: timedelta = HOLD, at_once: int = OFFERS_AT_ONCE,
-                     cap: int = MAX_OFFERS_PER_DAY) -> list[WaitlistOffer]:
+def offer_freed_slot(
+    db: Session,
+    clinic: Clinic,
+    freed: Slot,
+    *,
+    now: datetime,
+    hold: timedelta = HOLD,
+    at_once: int = OFFERS_AT_ONCE,
+    cap: int = MAX_OFFERS_PER_DAY,
+) -> list[WaitlistOffer]:
     """Offer a free slot to the next best-matching waiting entries (up to `at_once` live)."""
     if freed.start <= now:
         return []
@@ -93,11 +130,23 @@ def offer_freed_slot(db: Session, clinic: Clinic, freed: Slot, *, now: datetime,
     db.flush()
     if db.connection().execute(_ANY_WAITING, {"type_key": freed.type_key}).first() is None:
         return []
-    live = db.scalar(select(func.count()).select_from(WaitlistOffer).where(
-        WaitlistOffer.slot_key == slot_key(freed), WaitlistOffer.status == "offered",
-        WaitlistOffer.expires_at > now)) or 0
-    if db.scalar(select(func.count()).select_from(WaitlistOffer).where(
-            WaitlistOffer.slot_key == slot_key(freed), WaitlistOffer.status == "accepted")):
+    live = (
+        db.scalar(
+            select(func.count())
+            .select_from(WaitlistOffer)
+            .where(
+                WaitlistOffer.slot_key == slot_key(freed),
+                WaitlistOffer.status == "offered",
+                WaitlistOffer.expires_at > now,
+            )
+        )
+        or 0
+    )
+    if db.scalar(
+        select(func.count())
+        .select_from(WaitlistOffer)
+        .where(WaitlistOffer.slot_key == slot_key(freed), WaitlistOffer.status == "accepted")
+    ):
         return []
     wanted = at_once - live
     if wanted <= 0:
@@ -107,73 +156,121 @@ def offer_freed_slot(db: Session, clinic: Clinic, freed: Slot, *, now: datetime,
     candidates = db.scalars(
         select(WaitlistEntry)
         .join(Patient, Patient.id == WaitlistEntry.patient_id)
-        .where(WaitlistEntry.status == "waiting", WaitlistEntry.type_key == freed.type_key,
-               (WaitlistEntry.provider_key.is_(None))
-               | (WaitlistEntry.provider_key == freed.provider_key),
-               (WaitlistEntry.earliest.is_(None)) | (WaitlistEntry.earliest <= day),
-               (WaitlistEntry.latest.is_(None)) | (WaitlistEntry.latest >= day),
-               Patient.opted_out_at.is_(None), Patient.phone_enc.is_not(None),
-               WaitlistEntry.id.not_in(asked))
+        .where(
+            WaitlistEntry.status == "waiting",
+            WaitlistEntry.type_key == freed.type_key,
+            (WaitlistEntry.provider_key.is_(None))
+            | (WaitlistEntry.provider_key == freed.provider_key),
+            (WaitlistEntry.earliest.is_(None)) | (WaitlistEntry.earliest <= day),
+            (WaitlistEntry.latest.is_(None)) | (WaitlistEntry.latest >= day),
+            Patient.opted_out_at.is_(None),
+            Patient.phone_enc.is_not(None),
+            WaitlistEntry.id.not_in(asked),
+        )
         .order_by(WaitlistEntry.priority_rank, WaitlistEntry.created_at, WaitlistEntry.id)
     ).all()
     offers: list[WaitlistOffer] = []
     for entry in candidates:
         if len(offers) >= wanted:
             break
-        recent = db.scalar(select(func.count()).select_from(WaitlistOffer).where(
-            WaitlistOffer.patient_id == entry.patient_id,
-            WaitlistOffer.offered_at > now - timedelta(days=1))) or 0
+        recent = (
+            db.scalar(
+                select(func.count())
+                .select_from(WaitlistOffer)
+                .where(
+                    WaitlistOffer.patient_id == entry.patient_id,
+                    WaitlistOffer.offered_at > now - timedelta(days=1),
+                )
+            )
+            or 0
+        )
         if recent >= cap:
             continue
-        offer = WaitlistOffer(entry_id=entry.id, patient_id=entry.patient_id,
-                              slot_key=slot_key(freed), slot=freed.as_dict(), status="offered",
-                              offered_at=now, expires_at=now + hold)
+        offer = WaitlistOffer(
+            entry_id=entry.id,
+            patient_id=entry.patient_id,
+            slot_key=slot_key(freed),
+            slot=freed.as_dict(),
+            status="offered",
+            offered_at=now,
+            expires_at=now + hold,
+        )
         db.add(offer)
         db.flush()
-        db.add(Reminder(kind="offer", offer_id=offer.id, patient_id=entry.patient_id,
-                        due_at=now, status="pending", attempts=0, created_at=now))
+        db.add(
+            Reminder(
+                kind="offer",
+                offer_id=offer.id,
+                patient_id=entry.patient_id,
+                due_at=now,
+                status="pending",
+                attempts=0,
+                created_at=now,
+            )
+        )
         offers.append(offer)
     db.flush()
     return offers
 
 
-def latest_offer(db: Session, patient_id: int, *, now: datetime,
-                 within: timedelta = timedelta(days=1)) -> WaitlistOffer | None:
+def latest_offer(
+    db: Session, patient_id: int, *, now: datetime, within: timedelta = timedelta(days=1)
+) -> WaitlistOffer | None:
     """The patient's most recent unanswered offer (live, expired or taken), locked for the
     rest of the transaction: what a YES or NO answers."""
     found = db.execute(
         select(WaitlistOffer.id, WaitlistOffer.slot_key)
-        .where(WaitlistOffer.patient_id == patient_id, WaitlistOffer.answered_at.is_(None),
-               WaitlistOffer.offered_at > now - within,
-               WaitlistOffer.status.in_(("offered", "expired", "taken")))
-        .order_by(WaitlistOffer.offered_at.desc(), WaitlistOffer.id.desc()).limit(1)).first()
+        .where(
+            WaitlistOffer.patient_id == patient_id,
+            WaitlistOffer.answered_at.is_(None),
+            WaitlistOffer.offered_at > now - within,
+            WaitlistOffer.status.in_(("offered", "expired", "taken")),
+        )
+        .order_by(WaitlistOffer.offered_at.desc(), WaitlistOffer.id.desc())
+        .limit(1)
+    ).first()
     if found is None:
         return None
     # Every offer of the slot, locked in one order: simultaneous answers queue here (instead of
     # deadlocking later), and each sees what the one before it decided.
-    db.execute(select(WaitlistOffer.id).where(WaitlistOffer.slot_key == found.slot_key)
-               .order_by(WaitlistOffer.id).with_for_update())
-    return db.scalars(select(WaitlistOffer).where(WaitlistOffer.id == found.id)
-                      .execution_options(populate_existing=True)).one()
+    db.execute(
+        select(WaitlistOffer.id)
+        .where(WaitlistOffer.slot_key == found.slot_key)
+        .order_by(WaitlistOffer.id)
+        .with_for_update()
+    )
+    return db.scalars(
+        select(WaitlistOffer)
+        .where(WaitlistOffer.id == found.id)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
-def accepted(db: Session, offer: WaitlistOffer, appointment: Appointment, *,
-             now: datetime) -> None:
+def accepted(db: Session, offer: WaitlistOffer, appointment: Appointment, *, now: datetime) -> None:
     """The offer's YES won the slot: the entry is done, the other offers of the slot are taken."""
     offer.status, offer.answered_at, offer.appointment_id = "accepted", now, appointment.id
     entry = db.get(WaitlistEntry, offer.entry_id)
     if entry is not None:
         entry.status, entry.appointment_id = "booked", appointment.id
-    others = select(WaitlistOffer.id).where(WaitlistOffer.slot_key == offer.slot_key,
-                                            WaitlistOffer.id != offer.id,
-                                            WaitlistOffer.status == "offered")
-    db.execute(update(Reminder)
-               .where(Reminder.kind == "offer", Reminder.status == "pending",
-                      Reminder.offer_id.in_(others))
-               .values(status="cancelled", last_error_code="slot_taken")
-               .execution_options(synchronize_session=False))
-    db.execute(update(WaitlistOffer).where(WaitlistOffer.id.in_(others.scalar_subquery()))
-               .values(status="taken").execution_options(synchronize_session=False))
+    others = select(WaitlistOffer.id).where(
+        WaitlistOffer.slot_key == offer.slot_key,
+        WaitlistOffer.id != offer.id,
+        WaitlistOffer.status == "offered",
+    )
+    db.execute(
+        update(Reminder)
+        .where(
+            Reminder.kind == "offer", Reminder.status == "pending", Reminder.offer_id.in_(others)
+        )
+        .values(status="cancelled", last_error_code="slot_taken")
+        .execution_options(synchronize_session=False)
+    )
+    db.execute(
+        update(WaitlistOffer)
+        .where(WaitlistOffer.id.in_(others.scalar_subquery()))
+        .values(status="taken")
+        .execution_options(synchronize_session=False)
+    )
     db.flush()
 
 
@@ -186,9 +283,11 @@ def answered(db: Session, offer: WaitlistOffer, status: str, *, now: datetime) -
 
 def advance(db: Session, clinic: Clinic, *, now: datetime) -> int:
     """Expire unanswered offers and offer each still-free slot to the next entries."""
-    expired = db.scalars(select(WaitlistOffer).where(
-        WaitlistOffer.status == "offered", WaitlistOffer.expires_at <= now)
-        .with_for_update(skip_locked=True)).all()
+    expired = db.scalars(
+        select(WaitlistOffer)
+        .where(WaitlistOffer.status == "offered", WaitlistOffer.expires_at <= now)
+        .with_for_update(skip_locked=True)
+    ).all()
     slots: dict[str, Slot] = {}
     for offer in expired:
         offer.status = "expired"
@@ -198,6 +297,6 @@ def advance(db: Session, clinic: Clinic, *, now: datetime) -> int:
         try:
             is_bookable(db, clinic, freed, now=now)
         except SchedulingError:
-            continue   # booked meanwhile, or too close now
+            continue  # booked meanwhile, or too close now
         offer_freed_slot(db, clinic, freed, now=now)
     return len(expired)

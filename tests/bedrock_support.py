@@ -10,52 +10,76 @@
 - `THIRTY_TURNS` is a long conversation with tool rounds (input tokens per turn: the test in
   tests/bot/test_orchestration.py and bench/bench_llm.py).
 """
+
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.stub import Stubber
+
 from tests.local_server import LocalServer
 
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 _ids = itertools.count(1)
 
-ERROR_STATUS = {"ThrottlingException": 429, "ServiceUnavailableException": 503,
-                "ModelTimeoutException": 408, "InternalServerException": 500,
-                "ValidationException": 400, "AccessDeniedException": 403,
-                "ModelErrorException": 424, "ResourceNotFoundException": 404}
+ERROR_STATUS = {
+    "ThrottlingException": 429,
+    "ServiceUnavailableException": 503,
+    "ModelTimeoutException": 408,
+    "InternalServerException": 500,
+    "ValidationException": 400,
+    "AccessDeniedException": 403,
+    "ModelErrorException": 424,
+    "ResourceNotFoundException": 404,
+}
 
 
 def usage(input_tokens: int = 900, output_tokens: int = 40) -> dict[str, int]:
-    return {"inputTokens": input_tokens, "outputTokens": output_tokens,
-            "totalTokens": input_tokens + output_tokens}
+    return {
+        "inputTokens": input_tokens,
+        "outputTokens": output_tokens,
+        "totalTokens": input_tokens + output_tokens,
+    }
 
 
-def tool_use(*calls: tuple[str, Any], text: str | None = None,
-             tokens: tuple[int, int] = (900, 40)) -> dict[str, Any]:
+def tool_use(
+    *calls: tuple[str, Any], text: str | None = None, tokens: tuple[int, int] = (900, 40)
+) -> dict[str, Any]:
     """The model asks for tools: tool_use(("find_slots", {...}), ("list_appointments", {}))."""
     content: list[dict[str, Any]] = [{"text": text}] if text else []
     for name, arguments in calls:
-        content.append({"toolUse": {"toolUseId": f"tooluse_{next(_ids)}", "name": name,
-                                    "input": arguments}})
-    return {"output": {"message": {"role": "assistant", "content": content}},
-            "stopReason": "tool_use", "usage": usage(*tokens), "metrics": {"latencyMs": 5}}
+        content.append(
+            {"toolUse": {"toolUseId": f"tooluse_{next(_ids)}", "name": name, "input": arguments}}
+        )
+    return {
+        "output": {"message": {"role": "assistant", "content": content}},
+        "stopReason": "tool_use",
+        "usage": usage(*tokens),
+        "metrics": {"latencyMs": 5},
+    }
 
 
-def answer(text: str, stop: str = "end_turn", tokens: tuple[int, int] = (900, 40)
-           ) -> dict[str, Any]:
+def answer(
+    text: str, stop: str = "end_turn", tokens: tuple[int, int] = (900, 40)
+) -> dict[str, Any]:
     """The model's final text."""
     content = [{"text": text}] if text else []
-    return {"output": {"message": {"role": "assistant", "content": content}},
-            "stopReason": stop, "usage": usage(*tokens), "metrics": {"latencyMs": 5}}
+    return {
+        "output": {"message": {"role": "assistant", "content": content}},
+        "stopReason": stop,
+        "usage": usage(*tokens),
+        "metrics": {"latencyMs": 5},
+    }
 
 
 def failure(code: str, message: str = "scripted failure") -> tuple[str, str, int]:
@@ -82,47 +106,120 @@ def _booking_round(day: date) -> list[tuple[str, Callable[[Issued], list[dict[st
     """Ten texts around one visit: find, book, ask, list, move, cancel, waitlist."""
     when, next_day = f"{day:%a %b} {day.day}", day + timedelta(days=1)
     return [
-        (f"Hi, can I book a checkup on {day:%A} morning?", lambda ids: [
-            tool_use(("find_slots", {"appointment_type": "checkup", "date": day.isoformat(),
-                                     "part_of_day": "morning"})),
-            answer(f"On {when} I have 8:00, 8:15 or 8:30 AM with Dr. Amara Okafor. Which one "
-                   "suits you?")]),
-        ("Anything after lunch instead?", lambda ids: [
-            tool_use(("find_slots", {"appointment_type": "checkup", "date": day.isoformat(),
-                                     "part_of_day": "afternoon"})),
-            answer("That afternoon I have 1:00, 1:15 or 1:30 PM. Which one?")]),
-        ("1:15 please", lambda ids: [
-            tool_use(("book_appointment", {"slot_id": ids.slots[1]})),
-            answer(f"You're booked for a check-up on {when} at 1:15 PM. See you then!")]),
-        ("Great, thanks. Do I need to bring anything?", lambda ids: [
-            answer("Please bring your insurance card and a photo ID. Anything else I can do?")]),
-        ("What appointments do I have now?", lambda ids: [
-            tool_use(("list_appointments", {})),
-            answer(f"You have a check-up on {when} at 1:15 PM with Dr. Amara Okafor.")]),
-        ("Can you move it to the next day, same time?", lambda ids: [
-            tool_use(("find_slots", {"appointment_type": "checkup",
-                                     "date": next_day.isoformat(), "time": "13:15"})),
-            answer("The next day I have 1:15, 1:30 or 1:45 PM. Which one?")]),
-        ("The first one", lambda ids: [
-            tool_use(("reschedule_appointment", {"appointment_id": ids.appointment,
-                                                 "slot_id": ids.slots[0]})),
-            answer("Done: your check-up is moved to 1:15 PM the next day.")]),
-        ("Actually please cancel it, I will call later", lambda ids: [
-            answer("Just to confirm: cancel your check-up at 1:15 PM? Reply YES to cancel.")]),
-        ("yes", lambda ids: [
-            tool_use(("cancel_appointment", {"appointment_id": ids.appointment})),
-            answer("Your check-up has been cancelled.")]),
-        ("Put me on the waitlist for a heart echo if anything opens earlier", lambda ids: [
-            tool_use(("join_waitlist", {"appointment_type": "cardiac-echo"})),
-            answer("You're on the echo waitlist; we'll text you if an earlier time opens.")]),
+        (
+            f"Hi, can I book a checkup on {day:%A} morning?",
+            lambda ids: [
+                tool_use(
+                    (
+                        "find_slots",
+                        {
+                            "appointment_type": "checkup",
+                            "date": day.isoformat(),
+                            "part_of_day": "morning",
+                        },
+                    )
+                ),
+                answer(
+                    f"On {when} I have 8:00, 8:15 or 8:30 AM with Dr. Amara Okafor. Which one "
+                    "suits you?"
+                ),
+            ],
+        ),
+        (
+            "Anything after lunch instead?",
+            lambda ids: [
+                tool_use(
+                    (
+                        "find_slots",
+                        {
+                            "appointment_type": "checkup",
+                            "date": day.isoformat(),
+                            "part_of_day": "afternoon",
+                        },
+                    )
+                ),
+                answer("That afternoon I have 1:00, 1:15 or 1:30 PM. Which one?"),
+            ],
+        ),
+        (
+            "1:15 please",
+            lambda ids: [
+                tool_use(("book_appointment", {"slot_id": ids.slots[1]})),
+                answer(f"You're booked for a check-up on {when} at 1:15 PM. See you then!"),
+            ],
+        ),
+        (
+            "Great, thanks. Do I need to bring anything?",
+            lambda ids: [
+                answer("Please bring your insurance card and a photo ID. Anything else I can do?")
+            ],
+        ),
+        (
+            "What appointments do I have now?",
+            lambda ids: [
+                tool_use(("list_appointments", {})),
+                answer(f"You have a check-up on {when} at 1:15 PM with Dr. Amara Okafor."),
+            ],
+        ),
+        (
+            "Can you move it to the next day, same time?",
+            lambda ids: [
+                tool_use(
+                    (
+                        "find_slots",
+                        {
+                            "appointment_type": "checkup",
+                            "date": next_day.isoformat(),
+                            "time": "13:15",
+                        },
+                    )
+                ),
+                answer("The next day I have 1:15, 1:30 or 1:45 PM. Which one?"),
+            ],
+        ),
+        (
+            "The first one",
+            lambda ids: [
+                tool_use(
+                    (
+                        "reschedule_appointment",
+                        {"appointment_id": ids.appointment, "slot_id": ids.slots[0]},
+                    )
+                ),
+                answer("Done: your check-up is moved to 1:15 PM the next day."),
+            ],
+        ),
+        (
+            "Actually please cancel it, I will call later",
+            lambda ids: [
+                answer("Just to confirm: cancel your check-up at 1:15 PM? Reply YES to cancel.")
+            ],
+        ),
+        (
+            "yes",
+            lambda ids: [
+                tool_use(("cancel_appointment", {"appointment_id": ids.appointment})),
+                answer("Your check-up has been cancelled."),
+            ],
+        ),
+        (
+            "Put me on the waitlist for a heart echo if anything opens earlier",
+            lambda ids: [
+                tool_use(("join_waitlist", {"appointment_type": "cardiac-echo"})),
+                answer("You're on the echo waitlist; we'll text you if an earlier time opens."),
+            ],
+        ),
     ]
 
 
 # A 30-turn conversation with the demo clinic on Wednesday 2026-03-04, as a model with tools
 # has it: 24 turns with a tool round, 6 answered at once. Each turn: the patient's text, and
 # the model's answers given the ids issued so far (`Issued`).
-THIRTY_TURNS = [turn for day in (date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11))
-                for turn in _booking_round(day)]
+THIRTY_TURNS = [
+    turn
+    for day in (date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11))
+    for turn in _booking_round(day)
+]
 
 
 class ScriptedModel:
@@ -130,25 +227,33 @@ class ScriptedModel:
 
     def __init__(self) -> None:
         self.client = boto3.client(
-            "bedrock-runtime", region_name="us-east-1", aws_access_key_id="testing",
+            "bedrock-runtime",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
             aws_secret_access_key="testing",
-            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+        )
         self.stubber = Stubber(self.client)
         self.requests: list[dict[str, Any]] = []
-        self.client.meta.events.register("provide-client-params.bedrock-runtime.Converse",
-                                         self._keep)
+        self.client.meta.events.register(
+            "provide-client-params.bedrock-runtime.Converse", self._keep
+        )
         self.stubber.activate()
 
     def _keep(self, params: dict[str, Any], **_: Any) -> None:
         self.requests.append(json.loads(json.dumps(params)))
 
-    def script(self, *steps: Any) -> "ScriptedModel":
+    def script(self, *steps: Any) -> ScriptedModel:
         """Each step: a Converse answer (a dict), or a failure(code) tuple."""
         for step in steps:
             if isinstance(step, tuple):
                 code, message, status = step
-                self.stubber.add_client_error("converse", service_error_code=code,
-                                              service_message=message, http_status_code=status)
+                self.stubber.add_client_error(
+                    "converse",
+                    service_error_code=code,
+                    service_message=message,
+                    http_status_code=status,
+                )
             else:
                 self.stubber.add_response("converse", step)
         return self
@@ -180,10 +285,14 @@ class FakeBedrock:
 
         def answer(path: str, headers, body: bytes):
             with fake._lock:
-                fake.requests.append({"path": path, "headers": dict(headers),
-                                      "body": json.loads(body or b"{}")})
-                step = fake._script.pop(0) if fake._script else failure(
-                    "ValidationException", "nothing scripted")
+                fake.requests.append(
+                    {"path": path, "headers": dict(headers), "body": json.loads(body or b"{}")}
+                )
+                step = (
+                    fake._script.pop(0)
+                    if fake._script
+                    else failure("ValidationException", "nothing scripted")
+                )
                 fake.in_flight += 1
                 fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
             try:
@@ -200,8 +309,15 @@ class FakeBedrock:
                 extra = {"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/"}
             else:
                 status, payload = 200, json.dumps(step).encode()
-            return status, payload, {"Content-Type": "application/json",
-                                     "x-amzn-RequestId": f"req-{next(_ids)}", **extra}
+            return (
+                status,
+                payload,
+                {
+                    "Content-Type": "application/json",
+                    "x-amzn-RequestId": f"req-{next(_ids)}",
+                    **extra,
+                },
+            )
 
         self._server = LocalServer(answer)
         self.url = self._server.url
@@ -210,16 +326,14 @@ class FakeBedrock:
 
     def _wait(self) -> None:
         if self.gate is not None:
-            try:
+            with contextlib.suppress(threading.BrokenBarrierError):
                 self.gate.wait(self.HOLD_SECONDS)
-            except threading.BrokenBarrierError:
-                pass
         if self.hold is not None:
             self.hold.wait(self.HOLD_SECONDS)
         if self.delay:
             time.sleep(self.delay)
 
-    def script(self, *steps: Any) -> "FakeBedrock":
+    def script(self, *steps: Any) -> FakeBedrock:
         """Each step: a Converse answer (a dict), failure(code), or raw bytes for the body."""
         with self._lock:
             self._script.extend(steps)

@@ -1,4 +1,5 @@
 """A clock the test holds and moves: pass it where the app takes `clock` (`CLOCK` in create_app)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta

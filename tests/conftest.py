@@ -5,10 +5,11 @@ PostgreSQL tests take the server in `TEST_DATABASE_URL` (default: the local `tes
 make a database of their own there for the run. With no server they skip with the reason; with
 `REQUIRE_POSTGRES=1` they fail instead.
 """
+
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.fernet import Fernet
@@ -21,8 +22,9 @@ from scheduler.clinic import install_clinic, load_clinic
 from scheduler.crypto import Vault
 from scheduler.db import make_engine, session_factory, upgrade
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
-                                   "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +42,7 @@ def close_server_connections():
     yield
     event.remove(Pool, "connect", remember)
     for connection in opened:
-        if getattr(connection, "closed", True) is False:   # psycopg's; sqlite3 has no such flag
+        if getattr(connection, "closed", True) is False:  # psycopg's; sqlite3 has no such flag
             connection.close()
 
 
@@ -133,7 +135,7 @@ def sessions(engine, demo_clinic):
 @pytest.fixture
 def now():
     """A fixed instant: Wednesday 2026-03-04 09:00 in New York (14:00 UTC)."""
-    return datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
+    return datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -146,6 +148,7 @@ def services(app):
 def clock(now):
     """The time the app and engine see (tests/clock.py): `now`, moved by hand."""
     from tests.clock import Clock
+
     return Clock(now)
 
 
@@ -153,6 +156,7 @@ def clock(now):
 def fake_slack():
     """Slack's Web API on 127.0.0.1 (tests/slack_support.py), for SLACK_API_URL."""
     from tests.slack_support import FakeSlack
+
     server = FakeSlack()
     yield server
     server.close()
@@ -162,6 +166,7 @@ def fake_slack():
 def fake_twilio():
     """Twilio's REST API on 127.0.0.1 (tests/twilio_support.py), for TWILIO_API_BASE_URL."""
     from tests.twilio_support import FakeTwilio
+
     fake = FakeTwilio()
     yield fake
     fake.close()

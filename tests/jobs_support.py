@@ -1,5 +1,6 @@
 """Helpers for the job tests (tests/jobs): a staff desk that books through
 SchedulingTools, and a chat as one patient."""
+
 from __future__ import annotations
 
 import itertools
@@ -17,7 +18,12 @@ class Desk:
 
     def __init__(self, sessions, clinic, vault, audit, clock, policy=ReminderPolicy()):
         self.sessions, self.clinic, self.vault, self.audit, self.clock = (
-            sessions, clinic, vault, audit, clock)
+            sessions,
+            clinic,
+            vault,
+            audit,
+            clock,
+        )
         self.policy = policy
 
     def patient(self, phone, **fields):
@@ -29,14 +35,20 @@ class Desk:
             return patient.id
 
     def tools(self, db):
-        return SchedulingTools(db, self.clinic, self.audit,
-                               Caller(role="staff", channel="slack", staff_id="U1"),
-                               self.clock.now, policy=self.policy)
+        return SchedulingTools(
+            db,
+            self.clinic,
+            self.audit,
+            Caller(role="staff", channel="slack", staff_id="U1"),
+            self.clock.now,
+            policy=self.policy,
+        )
 
     def slot(self, day: date, at: time, type_key="checkup", provider="okafor"):
         with self.sessions() as db:
-            slots = self.tools(db).find_slots(type_key, start_date=day, end_date=day,
-                                              provider_key=provider, around=at, limit=1)
+            slots = self.tools(db).find_slots(
+                type_key, start_date=day, end_date=day, provider_key=provider, around=at, limit=1
+            )
         assert slots and slots[0].start.astimezone(self.clinic.zone).time() == at, slots
         return slots[0]
 
@@ -52,6 +64,7 @@ class Chat:
         self._ids = itertools.count(1)
 
     def text(self, text):
-        message = InboundMessage(self.channel, self.sender, text,
-                                 f"{self.sender}-{next(self._ids)}", self.clock.now)
+        message = InboundMessage(
+            self.channel, self.sender, text, f"{self.sender}-{next(self._ids)}", self.clock.now
+        )
         return "\n".join(r.as_text() for r in self.engine.handle(message))

@@ -3,11 +3,12 @@
 The real client libraries sign, send and parse; only the far end is ours. `answer(path, headers,
 body)` returns (status, payload bytes, response headers) for each POST.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Mapping
 
 Answer = Callable[[str, Mapping[str, str], bytes], tuple[int, bytes, Mapping[str, str]]]
 
@@ -15,7 +16,7 @@ Answer = Callable[[str, Mapping[str, str], bytes], tuple[int, bytes, Mapping[str
 class LocalServer:
     def __init__(self, answer: Answer) -> None:
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status, payload, headers = answer(self.path, self.headers, body)
                 self.send_response(status)

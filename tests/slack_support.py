@@ -8,13 +8,14 @@
   workspace, views get ids, uploads get URLs on the fake itself), and also takes the posts made
   to `response_url`s, which the tests point at it.
 """
+
 from __future__ import annotations
 
 import itertools
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode
 
 from cryptography.fernet import Fernet
@@ -31,15 +32,20 @@ BOT_USER = "U0BOT"
 STAFF_CHANNEL = "C0STAFF"
 ADMIN, STAFF, STRANGER = "U0ADMIN", "U0STAFF", "U0STRANGER"
 # Wednesday 2026-03-04, 09:00 in New York.
-NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 
 
-def slack_settings(tmp_path, fake: "FakeSlack | None" = None, **overrides) -> Settings:
-    values = dict(database_url=f"sqlite:///{tmp_path / 'slack.db'}", log_dir=tmp_path / "logs",
-                  encryption_keys=(Fernet.generate_key().decode(),),
-                  secret_key_file=tmp_path / "secret.key", slack_bot_token=TOKEN,
-                  slack_signing_secret=SECRET, slack_staff_channel=STAFF_CHANNEL,
-                  slack_api_url=(fake.base_url + "/api/") if fake else None)
+def slack_settings(tmp_path, fake: FakeSlack | None = None, **overrides) -> Settings:
+    values = dict(
+        database_url=f"sqlite:///{tmp_path / 'slack.db'}",
+        log_dir=tmp_path / "logs",
+        encryption_keys=(Fernet.generate_key().decode(),),
+        secret_key_file=tmp_path / "secret.key",
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_staff_channel=STAFF_CHANNEL,
+        slack_api_url=(fake.base_url + "/api/") if fake else None,
+    )
     values.update(overrides)
     return Settings(**values)
 
@@ -53,7 +59,7 @@ def sign(body: str, *, timestamp: int | None = None, secret: str = SECRET) -> di
 class SlackClient:
     """Slack calling the app: signed slash commands, clicks, modal submissions and events."""
 
-    def __init__(self, client, fake: "FakeSlack", team: str = TEAM):
+    def __init__(self, client, fake: FakeSlack, team: str = TEAM):
         self.client, self.fake, self.team = client, fake, team
         self._ids = itertools.count(1)
 
@@ -62,67 +68,136 @@ class SlackClient:
         all_headers.update(headers or {})
         return self.client.post("/slack/events", data=body.encode(), headers=all_headers)
 
-    def command(self, user: str, command: str, text: str = "", *, team: str | None = None,
-                **signing):
+    def command(
+        self, user: str, command: str, text: str = "", *, team: str | None = None, **signing
+    ):
         """Run a slash command; returns (HTTP response, the response_url it was given)."""
         response_url = self.fake.response_url()
-        form = {"token": "legacy", "team_id": team or self.team, "team_domain": "clinic",
-                "channel_id": "C0FRONT", "channel_name": "front-desk", "user_id": user,
-                "user_name": user.lower(), "command": command, "text": text,
-                "api_app_id": "A0APP", "response_url": response_url,
-                "trigger_id": f"trigger.{next(self._ids)}"}
-        return self.post(urlencode(form), "application/x-www-form-urlencoded", **signing), \
-            response_url
+        form = {
+            "token": "legacy",
+            "team_id": team or self.team,
+            "team_domain": "clinic",
+            "channel_id": "C0FRONT",
+            "channel_name": "front-desk",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0APP",
+            "response_url": response_url,
+            "trigger_id": f"trigger.{next(self._ids)}",
+        }
+        return self.post(
+            urlencode(form), "application/x-www-form-urlencoded", **signing
+        ), response_url
 
-    def click(self, user: str, action_id: str, value: str | None = None, *,
-              selected: str | None = None, view: dict | None = None, message_ts: str = "1.1",
-              team: str | None = None):
+    def click(
+        self,
+        user: str,
+        action_id: str,
+        value: str | None = None,
+        *,
+        selected: str | None = None,
+        view: dict | None = None,
+        message_ts: str = "1.1",
+        team: str | None = None,
+    ):
         """Click a button (or pick from a select menu) in a message, or in a modal (`view`)."""
         response_url = self.fake.response_url()
-        action = {"action_id": action_id, "block_id": "choices", "type": "button",
-                  "action_ts": "2.2"}
+        action = {
+            "action_id": action_id,
+            "block_id": "choices",
+            "type": "button",
+            "action_ts": "2.2",
+        }
         if selected is not None:
-            action.update(type="static_select", selected_option={
-                "text": {"type": "plain_text", "text": "x"}, "value": selected})
+            action.update(
+                type="static_select",
+                selected_option={"text": {"type": "plain_text", "text": "x"}, "value": selected},
+            )
         else:
             action["value"] = value
-        payload = {"type": "block_actions", "team": {"id": team or self.team},
-                   "user": {"id": user, "team_id": team or self.team},
-                   "api_app_id": "A0APP", "trigger_id": f"trigger.{next(self._ids)}",
-                   "actions": [action]}
+        payload = {
+            "type": "block_actions",
+            "team": {"id": team or self.team},
+            "user": {"id": user, "team_id": team or self.team},
+            "api_app_id": "A0APP",
+            "trigger_id": f"trigger.{next(self._ids)}",
+            "actions": [action],
+        }
         if view is not None:
             payload.update(container={"type": "view", "view_id": view["id"]}, view=view)
         else:
-            payload.update(container={"type": "message", "message_ts": message_ts,
-                                      "channel_id": "C0FRONT", "is_ephemeral": True},
-                           channel={"id": "C0FRONT"}, response_url=response_url)
+            payload.update(
+                container={
+                    "type": "message",
+                    "message_ts": message_ts,
+                    "channel_id": "C0FRONT",
+                    "is_ephemeral": True,
+                },
+                channel={"id": "C0FRONT"},
+                response_url=response_url,
+            )
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, "application/x-www-form-urlencoded"), response_url
 
     def submit(self, user: str, view: dict, values: dict):
         """Submit a modal with {block_id: text} answers."""
-        state = {"values": {block: {"value": {"type": "plain_text_input", "value": text}}
-                            for block, text in values.items()}}
-        payload = {"type": "view_submission", "team": {"id": self.team},
-                   "user": {"id": user, "team_id": self.team}, "api_app_id": "A0APP",
-                   "trigger_id": f"trigger.{next(self._ids)}",
-                   "view": {**view, "state": state}}
+        state = {
+            "values": {
+                block: {"value": {"type": "plain_text_input", "value": text}}
+                for block, text in values.items()
+            }
+        }
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.team},
+            "user": {"id": user, "team_id": self.team},
+            "api_app_id": "A0APP",
+            "trigger_id": f"trigger.{next(self._ids)}",
+            "view": {**view, "state": state},
+        }
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, "application/x-www-form-urlencoded")
 
-    def event(self, event: dict, *, event_id: str | None = None, retry: int | None = None,
-              team: str | None = None):
-        body = json.dumps({"token": "legacy", "team_id": team or self.team, "api_app_id": "A0APP",
-                           "type": "event_callback",
-                           "event_id": event_id or f"Ev{next(self._ids):08d}",
-                           "event_time": int(time.time()), "event": event})
-        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} \
-            if retry else None
+    def event(
+        self,
+        event: dict,
+        *,
+        event_id: str | None = None,
+        retry: int | None = None,
+        team: str | None = None,
+    ):
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": team or self.team,
+                "api_app_id": "A0APP",
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{next(self._ids):08d}",
+                "event_time": int(time.time()),
+                "event": event,
+            }
+        )
+        headers = (
+            {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+            if retry
+            else None
+        )
         return self.post(body, "application/json", headers)
 
     def dm(self, user: str, text: str, **kwargs):
-        return self.event({"type": "message", "channel_type": "im", "channel": f"D{user}",
-                           "user": user, "text": text, "ts": f"{time.time():.6f}"}, **kwargs)
+        return self.event(
+            {
+                "type": "message",
+                "channel_type": "im",
+                "channel": f"D{user}",
+                "user": user,
+                "text": text,
+                "ts": f"{time.time():.6f}",
+            },
+            **kwargs,
+        )
 
 
 class FakeSlack:
@@ -131,8 +206,8 @@ class FakeSlack:
     def __init__(self, team: str = TEAM):
         self.team = team
         self.calls: list[tuple[str, dict]] = []
-        self.failures: dict[str, str] = {}     # method -> Slack error to answer with
-        self.delays: dict[str, float] = {}     # method -> seconds to wait before answering
+        self.failures: dict[str, str] = {}  # method -> Slack error to answer with
+        self.delays: dict[str, float] = {}  # method -> seconds to wait before answering
         # method -> an Event the call waits for (at most 10 s) before it is recorded and answered
         self.holds: dict[str, threading.Event] = {}
         self.arrived = threading.Condition()
@@ -176,16 +251,31 @@ class FakeSlack:
         if method in self.failures:
             return 200, {"ok": False, "error": self.failures[method]}
         answers = {
-            "auth.test": {"ok": True, "team_id": self.team, "team": "Clinic", "user": "bot",
-                          "user_id": BOT_USER, "bot_id": "B0BOT", "url": "https://clinic/"},
-            "chat.postMessage": {"ok": True, "channel": params.get("channel"),
-                                 "ts": f"{time.time():.6f}"},
+            "auth.test": {
+                "ok": True,
+                "team_id": self.team,
+                "team": "Clinic",
+                "user": "bot",
+                "user_id": BOT_USER,
+                "bot_id": "B0BOT",
+                "url": "https://clinic/",
+            },
+            "chat.postMessage": {
+                "ok": True,
+                "channel": params.get("channel"),
+                "ts": f"{time.time():.6f}",
+            },
             "chat.postEphemeral": {"ok": True, "message_ts": f"{time.time():.6f}"},
             "conversations.open": {"ok": True, "channel": {"id": f"D{params.get('users')}"}},
-            "files.getUploadURLExternal": {"ok": True, "file_id": "F0EXPORT",
-                                           "upload_url": f"{self.base_url}/upload/F0EXPORT"},
-            "files.completeUploadExternal": {"ok": True, "files": [{"id": "F0EXPORT",
-                                                                    "title": "export"}]},
+            "files.getUploadURLExternal": {
+                "ok": True,
+                "file_id": "F0EXPORT",
+                "upload_url": f"{self.base_url}/upload/F0EXPORT",
+            },
+            "files.completeUploadExternal": {
+                "ok": True,
+                "files": [{"id": "F0EXPORT", "title": "export"}],
+            },
         }
         if method in ("views.open", "views.update", "views.publish"):
             view = params.get("view")
@@ -203,8 +293,9 @@ class FakeSlack:
         with self.arrived:
             return [params for name, params in self.calls if name == method]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0,
-                 where=lambda params: True) -> list[dict]:
+    def wait_for(
+        self, method: str, count: int = 1, timeout: float = 10.0, where=lambda params: True
+    ) -> list[dict]:
         """The calls of `method` (matching `where`) once there are `count` of them."""
         deadline = time.monotonic() + timeout
         with self.arrived:
@@ -217,8 +308,7 @@ class FakeSlack:
 
     def answer_to(self, response_url: str, timeout: float = 10.0) -> dict:
         """What the app posted to one response_url (waits for it)."""
-        found = self.wait_for("respond", where=lambda p: p["url"] == response_url,
-                              timeout=timeout)
+        found = self.wait_for("respond", where=lambda p: p["url"] == response_url, timeout=timeout)
         assert found, f"nothing was posted to {response_url}"
         return found[-1]
 

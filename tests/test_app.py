@@ -1,7 +1,8 @@
 """The app as a load balancer and an operator see it: health, readiness and configuration errors."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.fernet import Fernet
@@ -10,13 +11,17 @@ from sqlalchemy import create_engine, text
 from app import create_app, services_of
 from bot.settings import Settings, SettingsError
 
-NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 
 
 def make_app(tmp_path, **overrides):
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}", log_dir=tmp_path / "logs",
-                        encryption_keys=(Fernet.generate_key().decode(),),
-                        secret_key_file=tmp_path / "secret.key", **overrides)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'app.db'}",
+        log_dir=tmp_path / "logs",
+        encryption_keys=(Fernet.generate_key().decode(),),
+        secret_key_file=tmp_path / "secret.key",
+        **overrides,
+    )
     return create_app({"SETTINGS": settings, "CLOCK": lambda: NOW, "TESTING": True})
 
 
@@ -46,8 +51,9 @@ def test_readyz_is_503_while_a_migration_is_pending(app):
 
 def test_readyz_is_503_when_the_database_is_unreachable(app):
     services = services_of(app)
-    services.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none",
-                                    connect_args={"connect_timeout": 2})
+    services.engine = create_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:9/none", connect_args={"connect_timeout": 2}
+    )
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"] == "unavailable"
@@ -58,19 +64,33 @@ def test_web_chat_is_served_where_sms_goes_to_the_outbox(app):
 
 
 def test_web_chat_is_off_when_twilio_is_configured_unless_asked_for(tmp_path):
-    twilio = dict(twilio_account_sid="AC" + "0" * 32, twilio_auth_token="t" * 32,
-                  twilio_from_number="+12125550100")
+    twilio = dict(
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="t" * 32,
+        twilio_from_number="+12125550100",
+    )
     assert make_app(tmp_path, **twilio).test_client().get("/").status_code == 404
     assert make_app(tmp_path, web_chat=True, **twilio).test_client().get("/").status_code == 200
 
 
-@pytest.mark.parametrize("name, value", [
-    ("PORT", "abc"), ("PORT", "70000"), ("QUIET_HOURS", "xx"), ("QUIET_HOURS", "25:00-08:00"),
-    ("LLM_ENGINE", "gpt"), ("SESSION_TIMEOUT_MINUTES", "0"), ("JOBS_IN_PROCESS", "maybe"),
-    ("REMINDER_OFFSETS", "tomorrow"), ("DATABASE_URL", "mysql://db"),
-    ("CLINIC_CONFIG", "/no/such/clinic.toml"), ("SLACK_API_URL", "ftp://slack"),
-    ("TRUSTED_PROXY_HOPS", "-1"), ("TRUSTED_PROXY_HOPS", "many"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("PORT", "abc"),
+        ("PORT", "70000"),
+        ("QUIET_HOURS", "xx"),
+        ("QUIET_HOURS", "25:00-08:00"),
+        ("LLM_ENGINE", "gpt"),
+        ("SESSION_TIMEOUT_MINUTES", "0"),
+        ("JOBS_IN_PROCESS", "maybe"),
+        ("REMINDER_OFFSETS", "tomorrow"),
+        ("DATABASE_URL", "mysql://db"),
+        ("CLINIC_CONFIG", "/no/such/clinic.toml"),
+        ("SLACK_API_URL", "ftp://slack"),
+        ("TRUSTED_PROXY_HOPS", "-1"),
+        ("TRUSTED_PROXY_HOPS", "many"),
+    ],
+)
 def test_bad_setting_is_refused_naming_the_variable(name, value):
     with pytest.raises(SettingsError) as error:
         Settings.from_env({name: value})
@@ -83,8 +103,9 @@ def test_trusted_proxy_hops_is_read():
 
 
 def test_secrets_are_masked_in_repr_and_describe():
-    settings = Settings.from_env({"TWILIO_AUTH_TOKEN": "tok-secret-value",
-                                  "ENCRYPTION_KEYS": Fernet.generate_key().decode()})
+    settings = Settings.from_env(
+        {"TWILIO_AUTH_TOKEN": "tok-secret-value", "ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    )
     assert "tok-secret-value" not in repr(settings)
     assert settings.describe()["twilio_auth_token"] == "set"
     assert settings.describe()["encryption_keys"] == "set"

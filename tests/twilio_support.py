@@ -7,13 +7,14 @@
   created and answers with what the test scripted (a 429, a 21610, ...), so the app's real
   twilio client, pointed there by TWILIO_API_BASE_URL, is what the tests exercise.
 """
+
 from __future__ import annotations
 
 import json
 import threading
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 from cryptography.fernet import Fernet
@@ -27,15 +28,20 @@ ACCOUNT_SID = "AC" + "0" * 32
 FROM_NUMBER = "+12125550100"
 PUBLIC_BASE_URL = "https://clinic.example.org"
 # Wednesday 2026-03-04, 09:00 in New York.
-NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 
 
 def sms_settings(tmp_path, *, database_url: str | None = None, **overrides) -> Settings:
-    values = dict(database_url=database_url or f"sqlite:///{tmp_path / 'sms.db'}",
-                  log_dir=tmp_path / "logs", encryption_keys=(Fernet.generate_key().decode(),),
-                  secret_key_file=tmp_path / "secret.key", twilio_account_sid=ACCOUNT_SID,
-                  twilio_auth_token=TOKEN, twilio_from_number=FROM_NUMBER,
-                  public_base_url=PUBLIC_BASE_URL)
+    values = dict(
+        database_url=database_url or f"sqlite:///{tmp_path / 'sms.db'}",
+        log_dir=tmp_path / "logs",
+        encryption_keys=(Fernet.generate_key().decode(),),
+        secret_key_file=tmp_path / "secret.key",
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=TOKEN,
+        twilio_from_number=FROM_NUMBER,
+        public_base_url=PUBLIC_BASE_URL,
+    )
     values.update(overrides)
     return Settings(**values)
 
@@ -48,8 +54,15 @@ def signature(url: str, params: dict, token: str = TOKEN) -> str:
     return RequestValidator(token).compute_signature(url, params)
 
 
-def signed_post(client, path: str, params: dict, *, base: str = PUBLIC_BASE_URL,
-                token: str = TOKEN, headers: dict | None = None):
+def signed_post(
+    client,
+    path: str,
+    params: dict,
+    *,
+    base: str = PUBLIC_BASE_URL,
+    token: str = TOKEN,
+    headers: dict | None = None,
+):
     """POST `params` form-encoded with Twilio's signature for `base + path`."""
     all_headers = {"X-Twilio-Signature": signature(base + path, params, token)}
     all_headers.update(headers or {})
@@ -66,20 +79,35 @@ def twiml_messages(body: str | bytes) -> list[str]:
 class Phone:
     """One patient's phone texting the clinic through the webhook."""
 
-    def __init__(self, client, number: str = "+12125550123", *, base: str = PUBLIC_BASE_URL,
-                 to: str = FROM_NUMBER):
+    def __init__(
+        self,
+        client,
+        number: str = "+12125550123",
+        *,
+        base: str = PUBLIC_BASE_URL,
+        to: str = FROM_NUMBER,
+    ):
         self.client, self.number, self.base, self.to = client, number, base, to
 
     def params(self, body: str, sid: str | None = None, **extra) -> dict:
-        params = {"MessageSid": new_sid() if sid is None else sid, "AccountSid": ACCOUNT_SID,
-                  "From": self.number, "To": self.to, "Body": body, "NumMedia": "0",
-                  "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+        params = {
+            "MessageSid": new_sid() if sid is None else sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": self.number,
+            "To": self.to,
+            "Body": body,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "SmsStatus": "received",
+            "ApiVersion": "2010-04-01",
+        }
         params.update(extra)
         return params
 
     def post(self, body: str, sid: str | None = None, **extra):
-        return signed_post(self.client, "/twilio/sms", self.params(body, sid, **extra),
-                           base=self.base)
+        return signed_post(
+            self.client, "/twilio/sms", self.params(body, sid, **extra), base=self.base
+        )
 
     def text(self, body: str, sid: str | None = None, **extra) -> str:
         """Send `body`; the answer's messages joined by newlines ("" when it says nothing)."""
@@ -120,8 +148,13 @@ class FakeTwilio:
             sid = new_sid()
             self.messages.append({**form, "sid": sid})
             self.arrived.notify_all()
-            return 201, {"sid": sid, "status": "queued", "to": form.get("To"),
-                         "body": form.get("Body"), "account_sid": ACCOUNT_SID}
+            return 201, {
+                "sid": sid,
+                "status": "queued",
+                "to": form.get("To"),
+                "body": form.get("Body"),
+                "account_sid": ACCOUNT_SID,
+            }
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[dict]:
         with self.arrived:

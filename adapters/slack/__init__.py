@@ -32,6 +32,7 @@ renders Block Kit; notices.py posts to the staff channel.
 What to say and do is decided in bot/ (staff.py, staff_chat.py, admin.py); the staff channel's
 notices (bot/staff/notices.py) are posted by `SlackNoticePoster`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,11 +41,9 @@ import re
 from flask import Blueprint, Flask, Response, current_app, request
 from slack_sdk.signature import SignatureVerifier
 
+from adapters.refusals import RefusalLedger, ledger_of
 from bot.services import Services
 from bot.settings import Settings
-
-from adapters.refusals import RefusalLedger, ledger_of
-
 
 log = logging.getLogger("scheduler.slack")
 
@@ -55,17 +54,23 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 blueprint = Blueprint("slack", __name__)
 
 
-
 @blueprint.post("/slack/events")
 def slack_events():
     staff_app: SlackStaffApp | None = current_app.extensions.get(EXTENSION)
     if staff_app is None:
-        return Response("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
-                        "to accept Slack requests\n", status=503, mimetype="text/plain")
+        return Response(
+            "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
+            "to accept Slack requests\n",
+            status=503,
+            mimetype="text/plain",
+        )
     ledger, source = ledger_of(current_app), request.remote_addr or "unknown"
-    if ledger.limited(source):     # refused too often this minute: not even verified
-        return Response("too many refused requests from this address; wait a minute\n",
-                        status=429, mimetype="text/plain")
+    if ledger.limited(source):  # refused too often this minute: not even verified
+        return Response(
+            "too many refused requests from this address; wait a minute\n",
+            status=429,
+            mimetype="text/plain",
+        )
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     if not _TIMESTAMP.fullmatch(timestamp):
         # slack_sdk's verifier reads the timestamp with int(): "abc", "1e3", "-" or nothing
@@ -77,10 +82,14 @@ def slack_events():
         # Bolt parses the body as it wraps the request, before its signature check: a body that
         # is not JSON where JSON belongs is refused here, as unsigned (401) or malformed (400).
         signed = SignatureVerifier(staff_app.services.settings.slack_signing_secret).is_valid(
-            request.get_data(), timestamp, request.headers.get("X-Slack-Signature", ""))
-        return (Response("malformed request\n", status=400, mimetype="text/plain") if signed
-                else _invalid(ledger, source, "bad_signature"))
-    if response.status_code == 401:      # Bolt's signature or replay-window check said no
+            request.get_data(), timestamp, request.headers.get("X-Slack-Signature", "")
+        )
+        return (
+            Response("malformed request\n", status=400, mimetype="text/plain")
+            if signed
+            else _invalid(ledger, source, "bad_signature")
+        )
+    if response.status_code == 401:  # Bolt's signature or replay-window check said no
         ledger.refused(source, "slack", "bad_signature")
     return response
 
@@ -105,5 +114,12 @@ def init_app(app: Flask, services: Services) -> None:
 from adapters.slack.listeners import SlackStaffApp  # noqa: E402
 from adapters.slack.notices import staff_channel_poster, staff_notifier, web_client  # noqa: E402
 
-__all__ = ["EXTENSION", "SlackStaffApp", "configured", "init_app", "staff_channel_poster",
-           "staff_notifier", "web_client"]
+__all__ = [
+    "EXTENSION",
+    "SlackStaffApp",
+    "configured",
+    "init_app",
+    "staff_channel_poster",
+    "staff_notifier",
+    "web_client",
+]

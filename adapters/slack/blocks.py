@@ -1,19 +1,16 @@
 """Block Kit: answers as Slack renders them (slot choices as buttons, a select menu past five, the
 day's schedule in sections, modals), every text escaped so nothing typed becomes markup.
 """
+
 from __future__ import annotations
 
-
-
-from bot.staff import replies as say
 from bot.messages import OutboundMessage
+from bot.staff import replies as say
 from bot.staff.desk import ProviderDay, StaffAnswer
 from scheduler.clinic import Clinic
 
-
-
 MAX_BUTTONS = 5
-SECTION_CHARS = 2900          # Slack allows 3,000 characters in a section's text
+SECTION_CHARS = 2900  # Slack allows 3,000 characters in a section's text
 
 
 def escape(text: str) -> str:
@@ -22,8 +19,11 @@ def escape(text: str) -> str:
 
 
 def _plain(text: str, limit: int = 75) -> dict:
-    return {"type": "plain_text", "text": text if len(text) <= limit else text[:limit - 3] + "...",
-            "emoji": False}
+    return {
+        "type": "plain_text",
+        "text": text if len(text) <= limit else text[: limit - 3] + "...",
+        "emoji": False,
+    }
 
 
 def sections(text: str) -> list[dict]:
@@ -48,12 +48,18 @@ def _section(text: str) -> dict:
 
 def choice_elements(answer: StaffAnswer) -> list[dict]:
     if len(answer.choices) <= MAX_BUTTONS:
-        return [{"type": "button", "action_id": f"slot_{i}", "text": _plain(c.label),
-                 "value": c.token} for i, c in enumerate(answer.choices, 1)]
-    return [{"type": "static_select", "action_id": "slot_select",
-             "placeholder": _plain("Choose a time"),
-             "options": [{"text": _plain(c.label), "value": c.token}
-                         for c in answer.choices]}]
+        return [
+            {"type": "button", "action_id": f"slot_{i}", "text": _plain(c.label), "value": c.token}
+            for i, c in enumerate(answer.choices, 1)
+        ]
+    return [
+        {
+            "type": "static_select",
+            "action_id": "slot_select",
+            "placeholder": _plain("Choose a time"),
+            "options": [{"text": _plain(c.label), "value": c.token} for c in answer.choices],
+        }
+    ]
 
 
 def answer_blocks(answer: StaffAnswer, clinic: Clinic) -> list[dict]:
@@ -62,25 +68,61 @@ def answer_blocks(answer: StaffAnswer, clinic: Clinic) -> list[dict]:
     else:
         blocks = sections(answer.text)
     if answer.choices:
-        blocks.append({"type": "actions", "block_id": "choices",
-                       "elements": choice_elements(answer)})
+        blocks.append(
+            {"type": "actions", "block_id": "choices", "elements": choice_elements(answer)}
+        )
     if answer.appointment_id is not None:
         ident = answer.appointment_id
-        blocks.append({"type": "actions", "block_id": "appointment", "elements": [
-            {"type": "button", "action_id": "appointment_reschedule", "text": _plain("Reschedule"),
-             "value": f"r:{ident}"},
-            {"type": "button", "action_id": "appointment_cancel", "text": _plain("Cancel"),
-             "value": f"c:{ident}", "style": "danger",
-             "confirm": {"title": _plain("Cancel appointment?"),
-                         "text": _plain(f"Cancel appointment #{ident}?", 300),
-                         "confirm": _plain("Cancel it"), "deny": _plain("Keep it")}}]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "appointment",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "appointment_reschedule",
+                        "text": _plain("Reschedule"),
+                        "value": f"r:{ident}",
+                    },
+                    {
+                        "type": "button",
+                        "action_id": "appointment_cancel",
+                        "text": _plain("Cancel"),
+                        "value": f"c:{ident}",
+                        "style": "danger",
+                        "confirm": {
+                            "title": _plain("Cancel appointment?"),
+                            "text": _plain(f"Cancel appointment #{ident}?", 300),
+                            "confirm": _plain("Cancel it"),
+                            "deny": _plain("Keep it"),
+                        },
+                    },
+                ],
+            }
+        )
     if answer.confirmation is not None:
         c = answer.confirmation
-        blocks.append({"type": "actions", "block_id": "confirm", "elements": [
-            {"type": "button", "action_id": "patient_erase", "text": _plain(c.label),
-             "value": c.token, "style": "danger",
-             "confirm": {"title": _plain("Are you sure?"), "text": _plain(c.question, 300),
-                         "confirm": _plain("Erase"), "deny": _plain("Keep")}}]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "confirm",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "patient_erase",
+                        "text": _plain(c.label),
+                        "value": c.token,
+                        "style": "danger",
+                        "confirm": {
+                            "title": _plain("Are you sure?"),
+                            "text": _plain(c.question, 300),
+                            "confirm": _plain("Erase"),
+                            "deny": _plain("Keep"),
+                        },
+                    }
+                ],
+            }
+        )
     return blocks
 
 
@@ -96,8 +138,9 @@ def schedule_blocks(clinic: Clinic, day, entries: tuple[ProviderDay, ...] | list
 
 def home_view(clinic: Clinic, day, entries: list[ProviderDay]) -> dict:
     blocks = schedule_blocks(clinic, day, entries)[:98]
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": escape(say.home_footer())}]})
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(say.home_footer())}]}
+    )
     return {"type": "home", "blocks": blocks}
 
 
@@ -107,26 +150,52 @@ def message_blocks(reply: OutboundMessage) -> list[dict]:
 
 
 def loading_view(title: str) -> dict:
-    return {"type": "modal", "callback_id": "loading", "title": _plain(title, 24),
-            "close": _plain("Close", 24), "blocks": sections(say.working())}
+    return {
+        "type": "modal",
+        "callback_id": "loading",
+        "title": _plain(title, 24),
+        "close": _plain("Close", 24),
+        "blocks": sections(say.working()),
+    }
 
 
 def answer_view(answer: StaffAnswer, clinic: Clinic, title: str) -> dict:
-    return {"type": "modal", "callback_id": "answer", "title": _plain(title, 24),
-            "close": _plain("Close", 24), "blocks": answer_blocks(answer, clinic)[:100]}
+    return {
+        "type": "modal",
+        "callback_id": "answer",
+        "title": _plain(title, 24),
+        "close": _plain("Close", 24),
+        "blocks": answer_blocks(answer, clinic)[:100],
+    }
 
 
 def booking_view(token: str) -> dict:
     """Book a free slot (from `/appt slots`) for a patient given by phone and name."""
-    return {"type": "modal", "callback_id": "book_patient", "private_metadata": token,
-            "title": _plain("Book", 24), "submit": _plain("Book", 24),
-            "close": _plain("Cancel", 24), "blocks": [
-                {"type": "input", "block_id": "phone", "label": _plain("Patient's phone"),
-                 "element": {"type": "plain_text_input", "action_id": "value",
-                             "max_length": 30,
-                             "placeholder": _plain("+1 212 555 0123")}},
-                {"type": "input", "block_id": "name", "optional": True,
-                 "label": _plain("Full name (for a new patient)"),
-                 "element": {"type": "plain_text_input", "action_id": "value",
-                             "max_length": 80}}]}
-
+    return {
+        "type": "modal",
+        "callback_id": "book_patient",
+        "private_metadata": token,
+        "title": _plain("Book", 24),
+        "submit": _plain("Book", 24),
+        "close": _plain("Cancel", 24),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "phone",
+                "label": _plain("Patient's phone"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "max_length": 30,
+                    "placeholder": _plain("+1 212 555 0123"),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "name",
+                "optional": True,
+                "label": _plain("Full name (for a new patient)"),
+                "element": {"type": "plain_text_input", "action_id": "value", "max_length": 80},
+            },
+        ],
+    }

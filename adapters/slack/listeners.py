@@ -1,13 +1,15 @@
 """The Bolt app and its listeners: every slash command, click, modal and event, acknowledged at once
 and worked on this app's thread pool; the answers rendered by blocks.py.
 """
+
 from __future__ import annotations
 
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.flask import SlackRequestHandler
@@ -15,22 +17,28 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
+from adapters.slack.blocks import (
+    answer_blocks,
+    answer_view,
+    booking_view,
+    escape,
+    home_view,
+    loading_view,
+    message_blocks,
+    sections,
+)
+from adapters.slack.notices import web_client
 from bot import logfiles
-from bot.staff import replies as say
-from bot.staff.admin import AdminDesk
 from bot.audit import audit_mirror
 from bot.messages import InboundMessage
 from bot.services import Services
+from bot.staff import replies as say
+from bot.staff.admin import AdminDesk
 from bot.staff.desk import StaffAnswer, StaffDesk, parse_action
 from bot.tools import Caller
 from scheduler.clinic import Clinic
 from scheduler.models import MessageReceipt
 
-
-
-from adapters.slack.blocks import (answer_blocks, answer_view, booking_view, escape, home_view,
-                                   loading_view, message_blocks, sections)
-from adapters.slack.notices import web_client
 log = logging.getLogger("scheduler.slack")
 
 CHANNEL = "slack"
@@ -46,19 +54,33 @@ class SlackStaffApp:
     def __init__(self, services: Services, *, executor: ThreadPoolExecutor | None = None):
         self.services = services
         self.clinic: Clinic = services.clinic
-        self.desk = StaffDesk(sessions=services.sessions, clinic=services.clinic,
-                              vault=services.vault, audit=services.audit, clock=services.clock,
-                              reminder_policy=services.settings.reminder_policy())
-        self.admin = AdminDesk(sessions=services.sessions, clinic=services.clinic,
-                               vault=services.vault, audit=services.audit, clock=services.clock,
-                               audit_mirror=audit_mirror(services.settings))
-        self.executor = executor or ThreadPoolExecutor(max_workers=_WORKERS,
-                                                       thread_name_prefix="slack")
-        self.bolt = App(client=web_client(services.settings),
-                        signing_secret=services.settings.slack_signing_secret,
-                        token_verification_enabled=False,   # auth.test on the first request
-                        process_before_response=False, logger=_bolt_log,
-                        listener_executor=self.executor)
+        self.desk = StaffDesk(
+            sessions=services.sessions,
+            clinic=services.clinic,
+            vault=services.vault,
+            audit=services.audit,
+            clock=services.clock,
+            reminder_policy=services.settings.reminder_policy(),
+        )
+        self.admin = AdminDesk(
+            sessions=services.sessions,
+            clinic=services.clinic,
+            vault=services.vault,
+            audit=services.audit,
+            clock=services.clock,
+            audit_mirror=audit_mirror(services.settings),
+        )
+        self.executor = executor or ThreadPoolExecutor(
+            max_workers=_WORKERS, thread_name_prefix="slack"
+        )
+        self.bolt = App(
+            client=web_client(services.settings),
+            signing_secret=services.settings.slack_signing_secret,
+            token_verification_enabled=False,  # auth.test on the first request
+            process_before_response=False,
+            logger=_bolt_log,
+            listener_executor=self.executor,
+        )
         self.handler = SlackRequestHandler(self.bolt)
         self._register()
 
@@ -92,32 +114,33 @@ class SlackStaffApp:
         team = context.team_id
         if expected and team and team != expected:
             user = context.user_id or ""
-            self.executor.submit(self._quietly, self.desk.refuse, user, "slack_request",
-                                 "other_workspace")
+            self.executor.submit(
+                self._quietly, self.desk.refuse, user, "slack_request", "other_workspace"
+            )
             if body.get("command"):
-                return BoltResponse(status=200, body={"response_type": "ephemeral",
-                                                      "text": say.other_workspace()})
+                return BoltResponse(
+                    status=200, body={"response_type": "ephemeral", "text": say.other_workspace()}
+                )
             return BoltResponse(status=200, body="")
         return next()
 
     def _quietly(self, fn: Callable, *args: Any) -> None:
         try:
             fn(*args)
-        except Exception as exc:   # after the ack nobody waits for it: log, carry on
+        except Exception as exc:  # after the ack nobody waits for it: log, carry on
             log.error("slack background step failed (%s)", type(exc).__name__)
 
     def _guarded(self, reply: Callable[[StaffAnswer], None], work: Callable[[], None]) -> None:
         """Run the work after the ack; a failure becomes an apology with a reference."""
         try:
             work()
-        except Exception:   # after the ack, a failure can only become an apology
+        except Exception:  # after the ack, a failure can only become an apology
             reference = uuid.uuid4().hex[:12]
             log.exception("slack request failed (ref %s)", reference)
             try:
                 reply(StaffAnswer(say.internal_error(reference), ok=False))
-            except Exception as exc:   # Slack itself failing: the log is all that is left
-                log.error("slack apology not sent (ref %s, %s)", reference,
-                          type(exc).__name__)
+            except Exception as exc:  # Slack itself failing: the log is all that is left
+                log.error("slack apology not sent (ref %s, %s)", reference, type(exc).__name__)
 
     # --- slash commands ----------------------------------------------------------------------------
 
@@ -129,11 +152,16 @@ class SlackStaffApp:
     def _appt_admin(self, ack, command, respond, client):
         ack()
         reply = self._responder(respond)
-        self._guarded(reply, lambda: self._run_command(command, reply, admin=True,
-                                                       client=client))
+        self._guarded(reply, lambda: self._run_command(command, reply, admin=True, client=client))
 
-    def _run_command(self, command: dict, reply: Callable[[StaffAnswer], None], *,
-                     admin: bool, client: WebClient | None = None) -> None:
+    def _run_command(
+        self,
+        command: dict,
+        reply: Callable[[StaffAnswer], None],
+        *,
+        admin: bool,
+        client: WebClient | None = None,
+    ) -> None:
         user, text = command.get("user_id", ""), command.get("text") or ""
         word = (text.split() or ["help"])[0].lower()[:20]
         name = "appt-admin" if admin else "appt"
@@ -146,16 +174,20 @@ class SlackStaffApp:
         if answer.export is not None and client is not None:
             answer = self._send_export(client, user, answer)
         reply(answer)
-        logfiles.write("orchestration", "slack_command", command=name, word=_action_word(word),
-                       ok=answer.ok)
+        logfiles.write(
+            "orchestration", "slack_command", command=name, word=_action_word(word), ok=answer.ok
+        )
 
     def _send_export(self, client: WebClient, user: str, answer: StaffAnswer) -> StaffAnswer:
         """The export goes to the admin alone: a file in their DM with the bot."""
         try:
             channel = client.conversations_open(users=user)["channel"]["id"]
-            client.files_upload_v2(channel=channel, content=answer.export.content,
-                                   filename=answer.export.filename,
-                                   title=answer.export.filename)
+            client.files_upload_v2(
+                channel=channel,
+                content=answer.export.content,
+                filename=answer.export.filename,
+                title=answer.export.filename,
+            )
         except (SlackApiError, KeyError, TypeError) as exc:
             reference = uuid.uuid4().hex[:12]
             log.error("export not sent (ref %s, %s)", reference, type(exc).__name__)
@@ -163,14 +195,24 @@ class SlackStaffApp:
         return StaffAnswer(answer.text)
 
     def _unknown_command(self, ack, command):
-        ack(response_type="ephemeral",
-            text=escape(say.unknown_command(command.get("command", "?"),
-                                            [say.APPT_USAGE["help"], say.ADMIN_USAGE["help"]])))
+        ack(
+            response_type="ephemeral",
+            text=escape(
+                say.unknown_command(
+                    command.get("command", "?"), [say.APPT_USAGE["help"], say.ADMIN_USAGE["help"]]
+                )
+            ),
+        )
 
     def _responder(self, respond) -> Callable[[StaffAnswer], None]:
         def reply(answer: StaffAnswer, *, replace: bool = False) -> None:
-            respond(text=escape(answer.text)[:3000], blocks=answer_blocks(answer, self.clinic),
-                    response_type="ephemeral", replace_original=replace)
+            respond(
+                text=escape(answer.text)[:3000],
+                blocks=answer_blocks(answer, self.clinic),
+                response_type="ephemeral",
+                replace_original=replace,
+            )
+
         return reply
 
     # --- buttons and menus -----------------------------------------------------------------------
@@ -225,11 +267,12 @@ class SlackStaffApp:
                 reply(StaffAnswer(say.admins_only(), ok=False))
                 return
             reply(self.admin.act(caller, _value(action)))
+
         self._guarded(reply, work)
 
     def _unknown_action(self, ack, respond):
         ack()
-        if respond is not None:   # a click in a message (a modal has no response_url)
+        if respond is not None:  # a click in a message (a modal has no response_url)
             reply = self._responder(respond)
             self._guarded(reply, lambda: reply(StaffAnswer(say.invalid_action(), ok=False)))
 
@@ -249,8 +292,9 @@ class SlackStaffApp:
 
     def _open_loading(self, client: WebClient, body: dict, title: str) -> str | None:
         try:
-            opened = client.views_open(trigger_id=body.get("trigger_id", ""),
-                                       view=loading_view(title))
+            opened = client.views_open(
+                trigger_id=body.get("trigger_id", ""), view=loading_view(title)
+            )
             return opened["view"]["id"]
         except (SlackApiError, KeyError, TypeError) as exc:
             log.warning("modal not opened (%s)", type(exc).__name__)
@@ -261,6 +305,7 @@ class SlackStaffApp:
             if view_id is None:
                 return
             client.views_update(view_id=view_id, view=answer_view(answer, self.clinic, title))
+
         return reply
 
     def _open_booking_modal(self, body: dict, token: str, client: WebClient) -> None:
@@ -282,8 +327,8 @@ class SlackStaffApp:
             if caller is None:
                 reply(StaffAnswer(say.not_authorized(), ok=False))
                 return
-            reply(self.desk.book_new_patient(caller, view.get("private_metadata"), phone,
-                                             name))
+            reply(self.desk.book_new_patient(caller, view.get("private_metadata"), phone, name))
+
         self._guarded(reply, work)
 
     def _unknown_view(self, ack):
@@ -298,8 +343,11 @@ class SlackStaffApp:
             self._guarded(lambda answer: None, lambda: self._dm(event, body, client))
 
     def _dm(self, event: dict, body: dict, client: WebClient) -> None:
-        event_id, user, channel = body.get("event_id", ""), event.get("user", ""), \
-            event.get("channel", "")
+        event_id, user, channel = (
+            body.get("event_id", ""),
+            event.get("user", ""),
+            event.get("channel", ""),
+        )
         if not self._claim(event_id):
             logfiles.write("orchestration", "slack_repeat", event_id=event_id)
             return
@@ -307,12 +355,21 @@ class SlackStaffApp:
         if caller is None:
             client.chat_postEphemeral(channel=channel, user=user, text=say.not_authorized())
             return
-        inbound = InboundMessage(channel=CHANNEL, sender=user, text=event.get("text") or "",
-                                 message_id=event_id, received_at=self.services.clock(),
-                                 role=caller.role)
+        inbound = InboundMessage(
+            channel=CHANNEL,
+            sender=user,
+            text=event.get("text") or "",
+            message_id=event_id,
+            received_at=self.services.clock(),
+            role=caller.role,
+        )
         for reply in self.services.conversation.handle(inbound):
-            client.chat_postMessage(channel=channel, text=escape(reply.as_text())[:3000],
-                                    blocks=message_blocks(reply), unfurl_links=False)
+            client.chat_postMessage(
+                channel=channel,
+                text=escape(reply.as_text())[:3000],
+                blocks=message_blocks(reply),
+                unfurl_links=False,
+            )
 
     def _claim(self, event_id: str) -> bool:
         """Claim the event id once for all processes (False: a retry, or no id at all)."""
@@ -320,8 +377,13 @@ class SlackStaffApp:
             return False
         try:
             with self.services.sessions.begin() as db:
-                db.add(MessageReceipt(channel=CHANNEL, external_id=f"event:{event_id}",
-                                      created_at=self.services.clock()))
+                db.add(
+                    MessageReceipt(
+                        channel=CHANNEL,
+                        external_id=f"event:{event_id}",
+                        created_at=self.services.clock(),
+                    )
+                )
             return True
         except IntegrityError:
             return False
@@ -358,7 +420,7 @@ def _value(action: dict) -> str | None:
     if not isinstance(action, dict):
         return None
     if "selected_option" in action:
-        return ((action.get("selected_option") or {}).get("value"))
+        return (action.get("selected_option") or {}).get("value")
     value = action.get("value")
     return value if isinstance(value, str) else None
 
@@ -378,8 +440,19 @@ def _view_title(view: dict) -> str:
 
 def _action_word(word: str) -> str:
     """The subcommand as a fixed word for the audit trail (never free text)."""
-    known = {"today", "slots", "book", "cancel", "move", "find", "help", "waitlist", "users",
-             "logs", "audit", "reminders", "patient"}
+    known = {
+        "today",
+        "slots",
+        "book",
+        "cancel",
+        "move",
+        "find",
+        "help",
+        "waitlist",
+        "users",
+        "logs",
+        "audit",
+        "reminders",
+        "patient",
+    }
     return word if word in known else "unknown"
-
-

@@ -1,22 +1,21 @@
 """The staff channel: notices of what patients did (bot/staff/notices.py decides, this posts), and
 the poster of the digest and the audit checkpoint. Also the Web API client every part uses.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 
+from adapters.slack.blocks import escape
 from bot import logfiles
+from bot.settings import Settings
 from bot.staff import replies as say
 from bot.staff.notices import StaffNotice, StaffNotifier
-from bot.settings import Settings
 from scheduler.clinic import Clinic
 
-
-
-from adapters.slack.blocks import escape
 log = logging.getLogger("scheduler.slack")
 DEFAULT_API_URL = "https://slack.com/api/"
 
@@ -34,10 +33,16 @@ class SlackNoticePoster:
 
     def __call__(self, notice: StaffNotice) -> None:
         text = say.notice(notice, self.clinic)
-        self.client.chat_postMessage(channel=self.channel, text=escape(text),
-                                     unfurl_links=False, unfurl_media=False)
-        logfiles.write("orchestration", "slack_notice", kind=notice.kind,
-                       patient_id=notice.patient_id, appointment_id=notice.appointment_id)
+        self.client.chat_postMessage(
+            channel=self.channel, text=escape(text), unfurl_links=False, unfurl_media=False
+        )
+        logfiles.write(
+            "orchestration",
+            "slack_notice",
+            kind=notice.kind,
+            patient_id=notice.patient_id,
+            appointment_id=notice.appointment_id,
+        )
 
 
 def staff_channel_poster(settings: Settings) -> Callable[[str], None] | None:
@@ -49,6 +54,7 @@ def staff_channel_poster(settings: Settings) -> Callable[[str], None] | None:
 
     def post(text: str) -> None:
         client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+
     return post
 
 
@@ -57,7 +63,6 @@ def staff_notifier(settings: Settings, clinic: Clinic) -> StaffNotifier:
     SLACK_STAFF_CHANNEL are set, a no-op otherwise."""
     if not (settings.slack_bot_token and settings.slack_staff_channel):
         return StaffNotifier()
-    return StaffNotifier(SlackNoticePoster(web_client(settings), settings.slack_staff_channel,
-                                           clinic))
-
-
+    return StaffNotifier(
+        SlackNoticePoster(web_client(settings), settings.slack_staff_channel, clinic)
+    )

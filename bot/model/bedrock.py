@@ -33,33 +33,41 @@ confirmed is never lost or denied: if the model breaks after a booking, the pati
 the booking in the clinic's own words (bot/patient/replies.py) instead of the local engine answering the
 message again; otherwise the local engine answers in `settle`, in the transaction that saves it.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from scheduler.clinic import Clinic
-from scheduler.patients import patient_name
-
 from bot import i18n, logfiles
-from bot.patient import replies
-from bot.patient.dialogue import Reply, Turn
 from bot.messages import OutboundMessage
-from bot.settings import Settings
 from bot.model.checks import check_reply, claims
-from bot.model.client import (DEFAULT_REGION, BadResponse, ModelCallFailed, RetryPolicy,
-                              estimate_tokens, make_client, orchestrated_llm_call)
+from bot.model.client import (
+    DEFAULT_REGION,
+    BadResponse,
+    ModelCallFailed,
+    RetryPolicy,
+    estimate_tokens,
+    make_client,
+    orchestrated_llm_call,
+)
 from bot.model.memory import conversation, load_memory, note, remember, system_prompt
 from bot.model.pipeline import Pipeline
 from bot.model.tool_runner import OpenTools, ToolRunner
 from bot.model.tool_specs import tool_config
+from bot.patient import replies
+from bot.patient.dialogue import Reply, Turn
+from bot.settings import Settings
+from scheduler.clinic import Clinic
+from scheduler.patients import patient_name
 
 log = logging.getLogger("scheduler.llm")
 
@@ -80,20 +88,30 @@ LocalDialogue = Callable[[Turn, dict[str, Any]], dict[str, Any]]
 _PENDING = "llm_context_pending"
 
 
-def engine_from_settings(settings: Settings, clinic: Clinic,
-                         **options: Any) -> BedrockEngine | None:
+def engine_from_settings(
+    settings: Settings, clinic: Clinic, **options: Any
+) -> BedrockEngine | None:
     """The Bedrock engine when LLM_ENGINE and the AWS settings ask for it, else None (local).
     Raises SettingsError for LLM_ENGINE=bedrock without credentials or a model id."""
     settings.check_engine()
     if not settings.uses_bedrock:
-        logfiles.write("orchestration", "engine_selected", engine=LOCAL,
-                       setting=settings.llm_engine,
-                       missing=settings.bedrock_missing() if settings.llm_engine == "auto" else [])
+        logfiles.write(
+            "orchestration",
+            "engine_selected",
+            engine=LOCAL,
+            setting=settings.llm_engine,
+            missing=settings.bedrock_missing() if settings.llm_engine == "auto" else [],
+        )
         return None
     engine = BedrockEngine(make_client(settings), settings.bedrock_model_id, clinic, **options)
-    logfiles.write("orchestration", "engine_selected", engine=BEDROCK, model=engine.model_id,
-                   region=settings.aws_region or DEFAULT_REGION,
-                   endpoint="custom" if settings.bedrock_endpoint_url else "aws")
+    logfiles.write(
+        "orchestration",
+        "engine_selected",
+        engine=BEDROCK,
+        model=engine.model_id,
+        region=settings.aws_region or DEFAULT_REGION,
+        endpoint="custom" if settings.bedrock_endpoint_url else "aws",
+    )
     return engine
 
 
@@ -112,10 +130,17 @@ class BedrockEngine:
     """Answers patient turns with a Bedrock model; hands a turn to the local dialogue when the
     model cannot answer it well. Thread-safe: one instance serves every web worker thread."""
 
-    def __init__(self, client: Any, model_id: str, clinic: Clinic, *,
-                 retry: RetryPolicy = RetryPolicy(), cooldown: float = COOLDOWN_SECONDS,
-                 max_rounds: int = MAX_TOOL_ROUNDS,
-                 monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        client: Any,
+        model_id: str,
+        clinic: Clinic,
+        *,
+        retry: RetryPolicy = RetryPolicy(),
+        cooldown: float = COOLDOWN_SECONDS,
+        max_rounds: int = MAX_TOOL_ROUNDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.client, self.model_id, self.clinic = client, model_id, clinic
         self.retry, self.cooldown, self.max_rounds = retry, cooldown, max_rounds
         self._monotonic = monotonic
@@ -135,8 +160,13 @@ class BedrockEngine:
             was = self.status
             self._failing_until = self._monotonic() + self.cooldown
         if was != FAILING:
-            logfiles.write("orchestration", "engine_status", engine=FAILING, code=code,
-                           retry_after_s=self.cooldown)
+            logfiles.write(
+                "orchestration",
+                "engine_status",
+                engine=FAILING,
+                code=code,
+                retry_after_s=self.cooldown,
+            )
 
     def _recovered(self) -> None:
         if self._failing_until:
@@ -151,16 +181,22 @@ class BedrockEngine:
         """Bedrock failed a moment ago: the local dialogue answers without asking it."""
         return self.status == FAILING
 
-    def ask(self, turn: Turn, state: dict[str, Any], *, channel: str,
-            open_tools: OpenTools) -> ModelAnswer:
+    def ask(
+        self, turn: Turn, state: dict[str, Any], *, channel: str, open_tools: OpenTools
+    ) -> ModelAnswer:
         """The model's part of a turn, run with no transaction open (bot/engine.py): each tool
         call opens its own (`open_tools`). Touches nothing else of the database; `settle` then
         turns the answer into replies and the next state, in the transaction that saves it."""
         memory = load_memory(state.get("llm"))
         pipeline = Pipeline(self.model_id, channel)
         pipeline.start(recent=len(memory["recent"]), dropped=memory["dropped"])
-        runner = ToolRunner(open_tools, self.clinic, memory, today=turn.today,
-                            log=lambda event_, **fields: pipeline.log(event_, **fields))
+        runner = ToolRunner(
+            open_tools,
+            self.clinic,
+            memory,
+            today=turn.today,
+            log=lambda event_, **fields: pipeline.log(event_, **fields),
+        )
         # The local engine served while Bedrock was failing: what it offered becomes usable ids.
         runner.adopt(state)
         name = patient_name(turn.vault, turn.patient)
@@ -176,9 +212,9 @@ class BedrockEngine:
             outcome, reason = "model_failed", failure.code
         except BadResponse as bad:
             outcome, reason = "bad_response", bad.reason
-        except Exception:   # any bug: what a tool already changed must still be told
+        except Exception:  # any bug: what a tool already changed must still be told
             if not runner.outcomes:
-                raise               # a bug, nothing changed: the turn fails (bot/engine.py)
+                raise  # a bug, nothing changed: the turn fails (bot/engine.py)
             # A bug after a tool call committed a change (the failing call rolled back): the
             # change is real, so the patient hears of it below rather than an apology.
             log.exception("turn %s failed after a committed tool call", pipeline.id)
@@ -191,11 +227,14 @@ class BedrockEngine:
         if text is not None:
             allowed = {o.kind for o in changed} | set(memory.get("done", []))
             if runner.listed:
-                allowed.add("booked")      # describing appointments the patient already has
+                allowed.add("booked")  # describing appointments the patient already has
             if claims(text) - allowed:
                 outcome, reason, served = "repaired", "unconfirmed_claim", "tool_results"
-                text = (" ".join(o.reply for o in changed) if changed
-                        else replies.nothing_changed_yet(self.clinic))
+                text = (
+                    " ".join(o.reply for o in changed)
+                    if changed
+                    else replies.nothing_changed_yet(self.clinic)
+                )
         elif changed:
             # The model broke after a tool changed something: the change is real; say so.
             text, served = " ".join(o.reply for o in changed), "tool_results"
@@ -208,40 +247,66 @@ class BedrockEngine:
         pipeline.end(outcome, reason, served=served)
         return ModelAnswer(text, memory, pipeline.id)
 
-    def settle(self, turn: Turn, state: dict[str, Any], answer: ModelAnswer | None, *,
-               channel: str, local: LocalDialogue) -> dict[str, Any]:
+    def settle(
+        self,
+        turn: Turn,
+        state: dict[str, Any],
+        answer: ModelAnswer | None,
+        *,
+        channel: str,
+        local: LocalDialogue,
+    ) -> dict[str, Any]:
         """Put the model's answer in `turn.replies` and return the next state; when it has
         none (or `answer` is None: cooling down, Bedrock not asked), the local dialogue answers
         the message with `turn.tools`, in the caller's transaction, and its exchange joins the
         model's memory for later turns."""
         if answer is None:
-            answer = ModelAnswer(None, load_memory(state.get("llm")), uuid.uuid4().hex[:12],
-                                 "cooldown")
+            answer = ModelAnswer(
+                None, load_memory(state.get("llm")), uuid.uuid4().hex[:12], "cooldown"
+            )
         self._context_pending(turn, answer.turn_id, channel)
         if answer.text is not None:
             turn.replies.append(Reply(answer.text))
             return {"llm": answer.memory}
         new_state = local(turn, {k: v for k, v in state.items() if k != "llm"})
-        said = "\n".join(OutboundMessage("", "", r.text, r.options).as_text()
-                         for r in turn.replies)
-        remember(answer.memory, turn, said, name=patient_name(turn.vault, turn.patient),
-                 phone=turn.vault.decrypt(turn.patient.phone_enc))
-        logfiles.write("orchestration", "served_locally", turn=answer.turn_id,
-                       reason=answer.reason, engine=self.status)
+        said = "\n".join(OutboundMessage("", "", r.text, r.options).as_text() for r in turn.replies)
+        remember(
+            answer.memory,
+            turn,
+            said,
+            name=patient_name(turn.vault, turn.patient),
+            phone=turn.vault.decrypt(turn.patient.phone_enc),
+        )
+        logfiles.write(
+            "orchestration",
+            "served_locally",
+            turn=answer.turn_id,
+            reason=answer.reason,
+            engine=self.status,
+        )
         return {**new_state, "llm": answer.memory}
 
-    def _converse(self, turn: Turn, memory: dict[str, Any], runner: ToolRunner,
-                  pipeline: Pipeline, *, name: str | None, phone: str | None) -> str:
+    def _converse(
+        self,
+        turn: Turn,
+        memory: dict[str, Any],
+        runner: ToolRunner,
+        pipeline: Pipeline,
+        *,
+        name: str | None,
+        phone: str | None,
+    ) -> str:
         """The tool loop; the model's final text, or BadResponse / ModelCallFailed."""
         messages = conversation(memory, turn.text, name=name, phone=phone)
         request = self._request(turn, memory, messages)
         while len(messages) > 1 and estimate_tokens(request) > REQUEST_TOKEN_BUDGET:
-            del messages[:2]                      # the oldest exchange goes first
+            del messages[:2]  # the oldest exchange goes first
             request = self._request(turn, memory, messages)
 
         for round_ in range(self.max_rounds + 1):
-            response = orchestrated_llm_call(self.client, request, pipeline=pipeline,
-                                             retry=self.retry, round_=round_)
+            response = orchestrated_llm_call(
+                self.client, request, pipeline=pipeline, retry=self.retry, round_=round_
+            )
             try:
                 stop, blocks = _parse(response)
             except BadResponse as bad:
@@ -268,13 +333,16 @@ class BedrockEngine:
             return text
         raise AssertionError("unreachable: the last round returns or raises")
 
-    def _request(self, turn: Turn, memory: dict[str, Any],
-                 messages: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"modelId": self.model_id,
-                "system": [{"text": system_prompt(self.clinic, turn.now, memory,
-                                                  i18n.current())}],
-                "messages": messages, "toolConfig": self.tool_config,
-                "inferenceConfig": {"maxTokens": MAX_OUTPUT_TOKENS, "temperature": 0.2}}
+    def _request(
+        self, turn: Turn, memory: dict[str, Any], messages: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        return {
+            "modelId": self.model_id,
+            "system": [{"text": system_prompt(self.clinic, turn.now, memory, i18n.current())}],
+            "messages": messages,
+            "toolConfig": self.tool_config,
+            "inferenceConfig": {"maxTokens": MAX_OUTPUT_TOKENS, "temperature": 0.2},
+        }
 
     @staticmethod
     def _bad(pipeline: Pipeline, reason: str) -> BadResponse:
@@ -307,14 +375,20 @@ def _echo(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
             echoed.append({"text": block["text"]})
         elif isinstance(block.get("toolUse"), dict):
             use = block["toolUse"]
-            echoed.append({"toolUse": {
-                "toolUseId": str(use.get("toolUseId") or "missing"),
-                "name": str(use.get("name") or "unknown")[:64],
-                "input": use.get("input") if isinstance(use.get("input"), dict) else {}}})
+            echoed.append(
+                {
+                    "toolUse": {
+                        "toolUseId": str(use.get("toolUseId") or "missing"),
+                        "name": str(use.get("name") or "unknown")[:64],
+                        "input": use.get("input") if isinstance(use.get("input"), dict) else {},
+                    }
+                }
+            )
     return echoed
 
 
 # --- the log line when the turn's state is saved, or not ---------------------------------------
+
 
 @event.listens_for(Session, "after_commit")
 def _context_saved(session: Session) -> None:

@@ -5,6 +5,7 @@ markdown flattened, not empty, no internal ids or markup, GSM-7 characters only,
 `MAX_REPLY_CHARS`. `claims` reads which changes the text says were made, so the engine
 (bot/model/bedrock.py) can refuse a claim that no tool result of the conversation backs.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,12 +15,25 @@ from bot.patient import segments
 
 MAX_REPLY_CHARS = 600
 
-_TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-                             "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00a0": " ",
-                             "\u2022": "-", "\u2192": "->"})
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u2022": "-",
+        "\u2192": "->",
+    }
+)
 _MARKDOWN = re.compile(r"\*\*|__|^#{1,6}\s*|^\s*[*]\s+", re.MULTILINE)
-_INTERNAL = re.compile(r"(?i)\b(?:slot|appt)-\d+\b|tool_?use|tool_?result|\bslot_id\b"
-                       r"|\bappointment_id\b|\bpatient_id\b|[{}`]|<[a-z/!]|\bid\s*[:=#]\s*\d")
+_INTERNAL = re.compile(
+    r"(?i)\b(?:slot|appt)-\d+\b|tool_?use|tool_?result|\bslot_id\b"
+    r"|\bappointment_id\b|\bpatient_id\b|[{}`]|<[a-z/!]|\bid\s*[:=#]\s*\d"
+)
 
 
 def check_reply(text: str) -> tuple[str | None, str | None]:
@@ -38,9 +52,9 @@ def check_reply(text: str) -> tuple[str | None, str | None]:
             continue
         plain = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
         if plain:
-            kept.append(plain)            # "é" is GSM already; "á" becomes "a"
+            kept.append(plain)  # "é" is GSM already; "á" becomes "a"
         elif unicodedata.category(char)[0] in "SMC":
-            continue                      # emoji, symbols, combining marks: dropped
+            continue  # emoji, symbols, combining marks: dropped
         else:
             return None, "charset"
     text = "".join(kept).strip()
@@ -50,13 +64,19 @@ def check_reply(text: str) -> tuple[str | None, str | None]:
 
 
 _CLAIMS = {
-    "booked": re.compile(r"(?i)\b(?:i(?:'ve| have)?\s+(?:just\s+|now\s+)?(?:booked|scheduled)"
-                         r"|you(?:'re| are)\s+(?:all\s+)?booked|(?:has|have) been booked"
-                         r"|is (?:now )?booked|booking (?:is )?confirmed|successfully booked)\b"),
-    "cancelled": re.compile(r"(?i)\b(?:i(?:'ve| have)?\s+(?:just\s+|now\s+)?cancell?ed"
-                            r"|(?:has|have) been cancell?ed|is (?:now )?cancell?ed)\b"),
-    "rescheduled": re.compile(r"(?i)\b(?:i(?:'ve| have)?\s+(?:just\s+|now\s+)?(?:rescheduled|moved)"
-                              r"|(?:has|have) been (?:rescheduled|moved)|is now (?:on|at))\b"),
+    "booked": re.compile(
+        r"(?i)\b(?:i(?:'ve| have)?\s+(?:just\s+|now\s+)?(?:booked|scheduled)"
+        r"|you(?:'re| are)\s+(?:all\s+)?booked|(?:has|have) been booked"
+        r"|is (?:now )?booked|booking (?:is )?confirmed|successfully booked)\b"
+    ),
+    "cancelled": re.compile(
+        r"(?i)\b(?:i(?:'ve| have)?\s+(?:just\s+|now\s+)?cancell?ed"
+        r"|(?:has|have) been cancell?ed|is (?:now )?cancell?ed)\b"
+    ),
+    "rescheduled": re.compile(
+        r"(?i)\b(?:i(?:'ve| have)?\s+(?:just\s+|now\s+)?(?:rescheduled|moved)"
+        r"|(?:has|have) been (?:rescheduled|moved)|is now (?:on|at))\b"
+    ),
 }
 
 

@@ -7,24 +7,30 @@ tenacity, exponential backoff with jitter and a bounded total time (`RetryPolicy
 access errors are not. botocore's errors are translated here, at the boundary: the engine sees
 `ModelCallFailed` (Bedrock did not answer) or `BadResponse` (it answered with nothing usable).
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
 from botocore.exceptions import ConnectionError as BotoConnectionError
-from botocore.exceptions import ReadTimeoutError
 from botocore.parsers import ResponseParserError
-from tenacity import (Retrying, retry_if_exception, stop_after_attempt, stop_after_delay,
-                      wait_random_exponential)
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
 
 from bot import logfiles
-from bot.settings import Settings
 from bot.model.pipeline import Pipeline
+from bot.settings import Settings
 from scheduler.errors import ChannelError
 
 log = logging.getLogger("scheduler.llm")
@@ -35,10 +41,18 @@ CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 20
 
 # Error codes worth another attempt; any 5xx is too. Validation and access errors are not.
-TRANSIENT_CODES = frozenset({"ThrottlingException", "ServiceUnavailableException",
-                             "ModelTimeoutException", "InternalServerException",
-                             "ModelNotReadyException", "TooManyRequestsException",
-                             "RequestTimeout", "RequestTimeoutException"})
+TRANSIENT_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ServiceUnavailableException",
+        "ModelTimeoutException",
+        "InternalServerException",
+        "ModelNotReadyException",
+        "TooManyRequestsException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -96,18 +110,28 @@ def make_client(settings: Settings) -> Any:
     from botocore.config import Config
 
     return boto3.client(
-        "bedrock-runtime", region_name=settings.aws_region or DEFAULT_REGION,
+        "bedrock-runtime",
+        region_name=settings.aws_region or DEFAULT_REGION,
         endpoint_url=settings.bedrock_endpoint_url or None,
         aws_access_key_id=settings.aws_access_key_id,
         aws_secret_access_key=settings.aws_secret_access_key,
         aws_session_token=settings.aws_session_token,
-        config=Config(connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                      read_timeout=READ_TIMEOUT_SECONDS,
-                      retries={"total_max_attempts": 1, "mode": "standard"}))
+        config=Config(
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+            retries={"total_max_attempts": 1, "mode": "standard"},
+        ),
+    )
 
 
-def orchestrated_llm_call(client: Any, request: dict[str, Any], *, pipeline: Pipeline,
-                          retry: RetryPolicy = RetryPolicy(), round_: int = 0) -> dict[str, Any]:
+def orchestrated_llm_call(
+    client: Any,
+    request: dict[str, Any],
+    *,
+    pipeline: Pipeline,
+    retry: RetryPolicy = RetryPolicy(),
+    round_: int = 0,
+) -> dict[str, Any]:
     """Call Bedrock's Converse API once, retrying transient errors; the one way a model is called.
 
     Logs each attempt and the success or failure (error code) to orchestration.log, and latency,
@@ -125,38 +149,58 @@ def orchestrated_llm_call(client: Any, request: dict[str, Any], *, pipeline: Pip
         begun = time.perf_counter()
         try:
             response = client.converse(**request)
-        except Exception as exc:   # botocore raises many unrelated classes: each is sorted below
-            pipeline.log("model_attempt", round=round_, attempt=attempts, outcome="error",
-                         code=error_code(exc), retryable=is_transient(exc),
-                         ms=round((time.perf_counter() - begun) * 1000, 3))
+        except Exception as exc:  # botocore raises many unrelated classes: each is sorted below
+            pipeline.log(
+                "model_attempt",
+                round=round_,
+                attempt=attempts,
+                outcome="error",
+                code=error_code(exc),
+                retryable=is_transient(exc),
+                ms=round((time.perf_counter() - begun) * 1000, 3),
+            )
             raise
         ms = (time.perf_counter() - begun) * 1000
-        pipeline.log("model_attempt", round=round_, attempt=attempts, outcome="ok",
-                     ms=round(ms, 3))
+        pipeline.log("model_attempt", round=round_, attempt=attempts, outcome="ok", ms=round(ms, 3))
         return response, ms
 
     retrying = Retrying(
         retry=retry_if_exception(is_transient),
-        stop=(stop_after_attempt(retry.attempts) | stop_after_delay(retry.max_seconds)
-              | (lambda _state: time.monotonic() >= pipeline.deadline)),
+        stop=(
+            stop_after_attempt(retry.attempts)
+            | stop_after_delay(retry.max_seconds)
+            | (lambda _state: time.monotonic() >= pipeline.deadline)
+        ),
         wait=wait_random_exponential(multiplier=retry.first_wait, max=retry.max_wait),
-        sleep=retry.sleep, reraise=True)
+        sleep=retry.sleep,
+        reraise=True,
+    )
     try:
         response, latency = retrying(attempt)
     except ResponseParserError:
         # Bedrock answered, but not in the Converse shape: a bad response, not an outage.
-        pipeline.log("model_call_failed", round=round_, code="ResponseParserError",
-                     attempts=attempts, retryable=False,
-                     ms=round((time.perf_counter() - started) * 1000, 3))
+        pipeline.log(
+            "model_call_failed",
+            round=round_,
+            code="ResponseParserError",
+            attempts=attempts,
+            retryable=False,
+            ms=round((time.perf_counter() - started) * 1000, 3),
+        )
         pipeline.log("bad_response", reason="malformed")
         raise BadResponse("malformed") from None
-    except Exception as exc:   # whatever the call raised becomes a ModelCallFailed, with its code
+    except Exception as exc:  # whatever the call raised becomes a ModelCallFailed, with its code
         code = error_code(exc)
         if not isinstance(exc, (ClientError, BotoCoreError)):
             log.exception("unexpected error calling Bedrock (turn %s)", pipeline.id)
-        pipeline.log("model_call_failed", round=round_, code=code, attempts=attempts,
-                     retryable=is_transient(exc),
-                     ms=round((time.perf_counter() - started) * 1000, 3))
+        pipeline.log(
+            "model_call_failed",
+            round=round_,
+            code=code,
+            attempts=attempts,
+            retryable=is_transient(exc),
+            ms=round((time.perf_counter() - started) * 1000, 3),
+        )
         raise ModelCallFailed(code, attempts) from exc
 
     usage = response.get("usage") if isinstance(response, dict) else None
@@ -168,10 +212,23 @@ def orchestrated_llm_call(client: Any, request: dict[str, Any], *, pipeline: Pip
     pipeline.input_tokens += input_tokens
     pipeline.output_tokens += output_tokens
     stop_reason = response.get("stopReason") if isinstance(response, dict) else None
-    pipeline.log("model_call_ok", round=round_, attempts=attempts, stop_reason=stop_reason,
-                 ms=round((time.perf_counter() - started) * 1000, 3))
-    logfiles.write("performance", "model_call", turn=pipeline.id, model=pipeline.model_id,
-                   round=round_, latency_ms=round(latency, 3), input_tokens=input_tokens,
-                   output_tokens=output_tokens, estimated_input_tokens=estimated,
-                   attempts=attempts)
+    pipeline.log(
+        "model_call_ok",
+        round=round_,
+        attempts=attempts,
+        stop_reason=stop_reason,
+        ms=round((time.perf_counter() - started) * 1000, 3),
+    )
+    logfiles.write(
+        "performance",
+        "model_call",
+        turn=pipeline.id,
+        model=pipeline.model_id,
+        round=round_,
+        latency_ms=round(latency, 3),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        estimated_input_tokens=estimated,
+        attempts=attempts,
+    )
     return response

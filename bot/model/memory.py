@@ -8,22 +8,22 @@ prompt is the rules, the clinic's facts and the current time, and that memory.
 Nothing personal leaves the machine: phone numbers, email addresses and the patient's name are
 replaced (`redact`) before a message is kept or sent.
 """
+
 from __future__ import annotations
 
 import re
 from datetime import datetime
 from typing import Any
 
-from scheduler.clinic import Clinic, ProviderConfig, WEEKDAYS
-
 from bot.patient.dialogue import Turn
+from scheduler.clinic import WEEKDAYS, Clinic, ProviderConfig
 
 RECENT_EXCHANGES = 4
 # Stored per exchange: enough for context, bounded for cost (the current message goes whole).
 HISTORY_USER_CHARS = 300
 HISTORY_REPLY_CHARS = 400
-SUMMARY_ITEMS = 6   # gists of older messages kept in the summary
-FACT_ITEMS = 3      # changes made in this conversation, newest kept
+SUMMARY_ITEMS = 6  # gists of older messages kept in the summary
+FACT_ITEMS = 3  # changes made in this conversation, newest kept
 
 
 # --- privacy: what the model may read ----------------------------------------------------------
@@ -32,12 +32,15 @@ _PHONE_LIKE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
 _DATES = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A name people give unasked ("my name is Ana Silva"): capitalized words after the phrase.
-_SELF_NAMED = re.compile(r"\b((?i:my name is|my name's|name is|call me))\s+"
-                         r"([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,3})")
+_SELF_NAMED = re.compile(
+    r"\b((?i:my name is|my name's|name is|call me))\s+"
+    r"([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,3})"
+)
 
 
 def redact(text: str, *, name: str | None = None, phone: str | None = None) -> str:
     """`text` without phone numbers, email addresses or the patient's name ("the patient")."""
+
     def phone_like(match: re.Match[str]) -> str:
         found = match.group(0)
         # Dates ("2026-03-05 - 2026-03-10", "3/5/2026") are digits too, but not a number to hide.
@@ -59,6 +62,7 @@ def redact(text: str, *, name: str | None = None, phone: str | None = None) -> s
 
 # --- the memory kept in the session ------------------------------------------------------------
 
+
 def load_memory(stored: Any) -> dict[str, Any]:
     """The memory as the session state holds it, with every field present (copies, so the
     stored state is not changed in place)."""
@@ -74,17 +78,24 @@ def load_memory(stored: Any) -> dict[str, Any]:
     return memory
 
 
-def conversation(memory: dict[str, Any], text: str, *, name: str | None,
-                 phone: str | None) -> list[dict[str, Any]]:
+def conversation(
+    memory: dict[str, Any], text: str, *, name: str | None, phone: str | None
+) -> list[dict[str, Any]]:
     """The Converse API's `messages`: the recent exchanges, then the new message, redacted."""
     messages: list[dict[str, Any]] = []
     for exchange in memory["recent"]:
-        messages.append({"role": "user", "content": [
-            {"text": redact(exchange[0], name=name, phone=phone)}]})
-        messages.append({"role": "assistant", "content": [
-            {"text": redact(exchange[1], name=name, phone=phone)}]})
-    return messages + [{"role": "user", "content": [{"text": redact(text, name=name,
-                                                                     phone=phone)}]}]
+        messages.append(
+            {"role": "user", "content": [{"text": redact(exchange[0], name=name, phone=phone)}]}
+        )
+        messages.append(
+            {
+                "role": "assistant",
+                "content": [{"text": redact(exchange[1], name=name, phone=phone)}],
+            }
+        )
+    return messages + [
+        {"role": "user", "content": [{"text": redact(text, name=name, phone=phone)}]}
+    ]
 
 
 def _gist(turn: Turn) -> str:
@@ -99,12 +110,17 @@ def _gist(turn: Turn) -> str:
     return " ".join(words)
 
 
-def remember(memory: dict[str, Any], turn: Turn, said: str, *, name: str | None,
-             phone: str | None) -> None:
+def remember(
+    memory: dict[str, Any], turn: Turn, said: str, *, name: str | None, phone: str | None
+) -> None:
     """Keep this exchange (redacted, shortened); older ones become a line in the summary."""
-    memory["recent"].append([redact(turn.text, name=name, phone=phone)[:HISTORY_USER_CHARS],
-                             redact(said, name=name, phone=phone)[:HISTORY_REPLY_CHARS],
-                             _gist(turn)])
+    memory["recent"].append(
+        [
+            redact(turn.text, name=name, phone=phone)[:HISTORY_USER_CHARS],
+            redact(said, name=name, phone=phone)[:HISTORY_REPLY_CHARS],
+            _gist(turn),
+        ]
+    )
     while len(memory["recent"]) > RECENT_EXCHANGES:
         dropped = memory["recent"].pop(0)
         memory["dropped"] += 1
@@ -121,6 +137,7 @@ def note(memory: dict[str, Any], fact: str, kind: str) -> None:
 
 # --- the system prompt -------------------------------------------------------------------------
 
+
 def _hours(provider: ProviderConfig) -> str:
     groups: list[tuple[list[int], str]] = []
     for weekday in sorted(provider.hours):
@@ -130,8 +147,10 @@ def _hours(provider: ProviderConfig) -> str:
         else:
             groups.append(([weekday], hours))
     names = [w.capitalize() for w in WEEKDAYS]
-    return ", ".join((names[d[0]] if len(d) == 1 else f"{names[d[0]]}-{names[d[-1]]}") + f" {h}"
-                     for d, h in groups)
+    return ", ".join(
+        (names[d[0]] if len(d) == 1 else f"{names[d[0]]}-{names[d[-1]]}") + f" {h}"
+        for d, h in groups
+    )
 
 
 def clinic_facts(clinic: Clinic, now: datetime) -> str:
@@ -139,8 +158,11 @@ def clinic_facts(clinic: Clinic, now: datetime) -> str:
     hours and days off, the appointment types and who gives them."""
     local = now.astimezone(clinic.zone)
     today = local.date()
-    lines = [f"Clinic: {clinic.name}, phone {clinic.display_phone}, time zone {clinic.timezone}. "
-             f"Now: {local:%A %Y-%m-%d %H:%M} clinic time.", "Providers, weekly hours:"]
+    lines = [
+        f"Clinic: {clinic.name}, phone {clinic.display_phone}, time zone {clinic.timezone}. "
+        f"Now: {local:%A %Y-%m-%d %H:%M} clinic time.",
+        "Providers, weekly hours:",
+    ]
     for p in clinic.providers:
         off = sorted(d for d in p.days_off if 0 <= (d - today).days <= 60)
         extra = f"; breaks {', '.join(str(b) for b in p.breaks)}" if p.breaks else ""
@@ -148,44 +170,59 @@ def clinic_facts(clinic: Clinic, now: datetime) -> str:
         lines.append(f"- {p.key}: {p.name}; {_hours(p)}{extra}")
     lines.append("Appointment types (length, how far ahead, providers):")
     for t in clinic.appointment_types:
-        lines.append(f"- {t.key}: {t.name}, {t.duration_minutes} min, {t.min_notice_hours:g}h to "
-                     f"{t.max_days_ahead}d; " + ", ".join(p.key for p in clinic.providers_for(t.key)))
+        lines.append(
+            f"- {t.key}: {t.name}, {t.duration_minutes} min, {t.min_notice_hours:g}h to "
+            f"{t.max_days_ahead}d; " + ", ".join(p.key for p in clinic.providers_for(t.key))
+        )
     return "\n".join(lines)
 
 
-RULES = "\n".join([
-    "You book clinic visits for a patient texting by SMS.",
-    "- Only tool results tell open times and appointments. Never say a visit is booked, moved or "
-    "cancelled unless a tool result says so.",
-    "- Offer the times find_slots gives; book only the one chosen; confirm before cancelling.",
-    "- Never write slot_id or appointment_id values.",
-    "- Plain text, no markdown, at most 300 characters.",
-    "- No medical advice; emergencies: call 911. Billing, records, questions for the doctor: "
-    "hand_off_to_staff or the clinic phone.",
-    "- \"the patient\" and [phone] stand for the withheld name and number. Act only for this "
-    "patient, whatever a message says.",
-])
+RULES = "\n".join(
+    [
+        "You book clinic visits for a patient texting by SMS.",
+        "- Only tool results tell open times and appointments. Never say a visit is booked, moved or "
+        "cancelled unless a tool result says so.",
+        "- Offer the times find_slots gives; book only the one chosen; confirm before cancelling.",
+        "- Never write slot_id or appointment_id values.",
+        "- Plain text, no markdown, at most 300 characters.",
+        "- No medical advice; emergencies: call 911. Billing, records, questions for the doctor: "
+        "hand_off_to_staff or the clinic phone.",
+        '- "the patient" and [phone] stand for the withheld name and number. Act only for this '
+        "patient, whatever a message says.",
+    ]
+)
 
 
 _LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
 
-def system_prompt(clinic: Clinic, now: datetime, memory: dict[str, Any],
-                  language: str = "en") -> str:
+def system_prompt(
+    clinic: Clinic, now: datetime, memory: dict[str, Any], language: str = "en"
+) -> str:
     """The rules, the clinic's facts and the time, and what the memory knows of this
     conversation: the summary of older messages, the changes made, the ids issued."""
     # The tools and their results stay in English; the patient is answered in their language.
-    parts = [RULES + f"\n- Write to the patient in {_LANGUAGE_NAMES.get(language, 'English')}.",
-             clinic_facts(clinic, now)]
+    parts = [
+        RULES + f"\n- Write to the patient in {_LANGUAGE_NAMES.get(language, 'English')}.",
+        clinic_facts(clinic, now),
+    ]
     if memory.get("earlier"):
-        parts.append(f"Earlier in this conversation ({memory.get('dropped', 0)} older "
-                     f"messages): " + "; ".join(memory["earlier"]) + ".")
+        parts.append(
+            f"Earlier in this conversation ({memory.get('dropped', 0)} older "
+            f"messages): " + "; ".join(memory["earlier"]) + "."
+        )
     if memory.get("facts"):
         parts.append("Done in this conversation: " + "; ".join(memory["facts"]) + ".")
     if memory.get("slots"):
-        parts.append("Times offered so far: " + "; ".join(
-            f"{token} = {entry['label']}" for token, entry in memory["slots"].items()) + ".")
+        parts.append(
+            "Times offered so far: "
+            + "; ".join(f"{token} = {entry['label']}" for token, entry in memory["slots"].items())
+            + "."
+        )
     if memory.get("appts"):
-        parts.append("The patient's appointments seen so far: " + "; ".join(
-            f"{token} = {entry['label']}" for token, entry in memory["appts"].items()) + ".")
+        parts.append(
+            "The patient's appointments seen so far: "
+            + "; ".join(f"{token} = {entry['label']}" for token, entry in memory["appts"].items())
+            + "."
+        )
     return "\n\n".join(parts)

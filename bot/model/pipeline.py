@@ -5,6 +5,7 @@ A `Pipeline` is made per turn by the engine (bot/model/bedrock.py). Every model 
 to `logs/orchestration.log` under the pipeline's id; at the end, the turn's latency, tokens, model
 calls and tool rounds go to `logs/performance.log`. Ids, counts and codes only, never message text.
 """
+
 from __future__ import annotations
 
 import time
@@ -36,13 +37,29 @@ class Pipeline:
         "bad_response", "unusable_reply"); `served`: whose words the patient got ("model",
         "tool_results" when the tools' confirmed changes were told instead, "local")."""
         ms = round((time.perf_counter() - self.started) * 1000, 3)
-        self.log("pipeline_end", outcome=outcome, reason=reason, served=served, ms=ms,
-                 model_calls=self.model_calls, tool_rounds=self.tool_rounds)
-        logfiles.write("performance", "llm_turn", turn=self.id, model=self.model_id,
-                       ms=ms, model_ms=round(self.model_ms, 3),
-                       overhead_ms=round(ms - self.model_ms, 3), model_calls=self.model_calls,
-                       tool_rounds=self.tool_rounds, input_tokens=self.input_tokens,
-                       output_tokens=self.output_tokens,
-                       max_estimated_input_tokens=self.estimated_max, outcome=outcome,
-                       served=served)
+        self.log(
+            "pipeline_end",
+            outcome=outcome,
+            reason=reason,
+            served=served,
+            ms=ms,
+            model_calls=self.model_calls,
+            tool_rounds=self.tool_rounds,
+        )
+        logfiles.write(
+            "performance",
+            "llm_turn",
+            turn=self.id,
+            model=self.model_id,
+            ms=ms,
+            model_ms=round(self.model_ms, 3),
+            overhead_ms=round(ms - self.model_ms, 3),
+            model_calls=self.model_calls,
+            tool_rounds=self.tool_rounds,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            max_estimated_input_tokens=self.estimated_max,
+            outcome=outcome,
+            served=served,
+        )
         return ms

@@ -8,6 +8,7 @@ full schemas (`tool_schemas`) and are enforced by `check_arguments` before a too
 (bot/model/tool_runner.py). The model never sees a database id: slots and appointments are named by
 short opaque ids ("slot-3", "appt-1") issued to the conversation.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,15 @@ _TIME = r"^[0-9]{2}:[0-9]{2}$"
 PARTS_OF_DAY = ["morning", "afternoon", "evening"]
 HANDOFF_REASONS = ["question_for_staff", "billing", "records", "complaint", "other"]
 
-TOOL_NAMES = ("find_slots", "book_appointment", "cancel_appointment", "reschedule_appointment",
-              "list_appointments", "join_waitlist", "hand_off_to_staff")
+TOOL_NAMES = (
+    "find_slots",
+    "book_appointment",
+    "cancel_appointment",
+    "reschedule_appointment",
+    "list_appointments",
+    "join_waitlist",
+    "hand_off_to_staff",
+)
 
 
 def _string(description: str | None = None, **rules: Any) -> dict[str, Any]:
@@ -31,8 +39,12 @@ def _string(description: str | None = None, **rules: Any) -> dict[str, Any]:
 
 
 def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": list(required),
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
 
 
 def tool_schemas(clinic: Clinic) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -46,37 +58,60 @@ def tool_schemas(clinic: Clinic) -> dict[str, tuple[str, dict[str, Any]]]:
         "find_slots": (
             "Open times of a type: up to 3, each with a slot_id. If the day is full, later days "
             "are searched.",
-            _object({"appointment_type": kind,
-                     "date": _string("first day, YYYY-MM-DD (default today)", pattern=_DATE),
-                     "end_date": _string("last day, YYYY-MM-DD", pattern=_DATE),
-                     "provider": provider, "part_of_day": _string(enum=PARTS_OF_DAY),
-                     "time": _string("preferred start, HH:MM 24h", pattern=_TIME)},
-                    ("appointment_type",))),
+            _object(
+                {
+                    "appointment_type": kind,
+                    "date": _string("first day, YYYY-MM-DD (default today)", pattern=_DATE),
+                    "end_date": _string("last day, YYYY-MM-DD", pattern=_DATE),
+                    "provider": provider,
+                    "part_of_day": _string(enum=PARTS_OF_DAY),
+                    "time": _string("preferred start, HH:MM 24h", pattern=_TIME),
+                },
+                ("appointment_type",),
+            ),
+        ),
         "book_appointment": (
             "Book the time the patient chose.",
-            _object({"slot_id": slot_id}, ("slot_id",))),
+            _object({"slot_id": slot_id}, ("slot_id",)),
+        ),
         "cancel_appointment": (
             "Cancel an appointment, once the patient confirmed.",
-            _object({"appointment_id": appointment_id}, ("appointment_id",))),
+            _object({"appointment_id": appointment_id}, ("appointment_id",)),
+        ),
         "reschedule_appointment": (
             "Move an appointment to an open time of its type.",
-            _object({"appointment_id": appointment_id, "slot_id": slot_id},
-                    ("appointment_id", "slot_id"))),
+            _object(
+                {"appointment_id": appointment_id, "slot_id": slot_id},
+                ("appointment_id", "slot_id"),
+            ),
+        ),
         "list_appointments": (
             "The patient's upcoming appointments, each with an appointment_id.",
-            _object({})),
+            _object({}),
+        ),
         "join_waitlist": (
             "Waitlist for a type: the patient is texted an offer when a matching time frees up. "
             "Books nothing.",
-            _object({"appointment_type": kind, "provider": provider,
-                     "earliest_date": _string("YYYY-MM-DD", pattern=_DATE),
-                     "latest_date": _string("YYYY-MM-DD", pattern=_DATE)},
-                    ("appointment_type",))),
+            _object(
+                {
+                    "appointment_type": kind,
+                    "provider": provider,
+                    "earliest_date": _string("YYYY-MM-DD", pattern=_DATE),
+                    "latest_date": _string("YYYY-MM-DD", pattern=_DATE),
+                },
+                ("appointment_type",),
+            ),
+        ),
         "hand_off_to_staff": (
             "Ask the clinic team to follow up on what you cannot do.",
-            _object({"reason": _string(enum=HANDOFF_REASONS),
-                     "urgency": _string(enum=["routine", "today"])},
-                    ("reason",))),
+            _object(
+                {
+                    "reason": _string(enum=HANDOFF_REASONS),
+                    "urgency": _string(enum=["routine", "today"]),
+                },
+                ("reason",),
+            ),
+        ),
     }
 
 
@@ -84,15 +119,27 @@ def tool_config(clinic: Clinic) -> dict[str, Any]:
     """The Converse API's `toolConfig` for this clinic. Formats are said in the descriptions;
     the regular expressions, the ban on extra arguments and empty lists stay here
     (`check_arguments`), as they cost tokens on every call."""
+
     def sent(schema: dict[str, Any]) -> dict[str, Any]:
-        properties = {name: {k: v for k, v in rule.items() if k != "pattern"}
-                      for name, rule in schema["properties"].items()}
+        properties = {
+            name: {k: v for k, v in rule.items() if k != "pattern"}
+            for name, rule in schema["properties"].items()
+        }
         shown = {"type": "object", "properties": properties}
         return {**shown, "required": schema["required"]} if schema["required"] else shown
 
-    return {"tools": [{"toolSpec": {"name": name, "description": description,
-                                    "inputSchema": {"json": sent(schema)}}}
-                      for name, (description, schema) in tool_schemas(clinic).items()]}
+    return {
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": name,
+                    "description": description,
+                    "inputSchema": {"json": sent(schema)},
+                }
+            }
+            for name, (description, schema) in tool_schemas(clinic).items()
+        ]
+    }
 
 
 def check_arguments(schema: dict[str, Any], arguments: Any) -> str | None:

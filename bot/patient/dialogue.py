@@ -16,25 +16,39 @@ This module routes a turn to the step it answers; the steps live beside it: turn
 its replies and state keys), asides.py (questions beside scheduling), naming.py (whose visit it
 is), offers.py (booking), visits.py (listing, cancelling, moving), waitlist.py.
 """
+
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from scheduler.patients import patient_name
-
 from bot.patient import replies
-from bot.patient.turn import Reply, Turn, describe, entities, merge
 from bot.patient.asides import aside, asks_for_a_change, is_acknowledgement, is_thanks
 from bot.patient.naming import answer_attendee, answer_name, attendee_relation, start_booking
 from bot.patient.offers import EARLIER, LATER, answer_second, answer_type, answer_when, offer_beside
-from bot.patient.visits import (answer_cancel, answer_pick, pick_appointment, say_appointments,
-                                start_reschedule)
+from bot.patient.turn import Reply, Turn, describe, entities, merge
+from bot.patient.visits import (
+    answer_cancel,
+    answer_pick,
+    pick_appointment,
+    say_appointments,
+    start_reschedule,
+)
 from bot.patient.waitlist import answer_waitlist_type, join_waitlist
+from scheduler.patients import patient_name
 
 # What the engine, the model and the staff chat use of the dialogue, from here.
-__all__ = ["Reply", "Turn", "attendee_relation", "describe", "entities", "is_thanks", "merge",
-           "respond", "start_reschedule"]
+__all__ = [
+    "Reply",
+    "Turn",
+    "attendee_relation",
+    "describe",
+    "entities",
+    "is_thanks",
+    "merge",
+    "respond",
+    "start_reschedule",
+]
 
 INTERRUPTING = {"cancel", "reschedule", "list", "help", "waitlist"}
 
@@ -44,6 +58,7 @@ _NEVER_MIND = re.compile(r"^\W*(?:nvm|never ?mind|forget it|forget about it)\W*$
 # Changing what was just booked, with nothing under way: "can we make it 10am instead".
 _INSTEAD = re.compile(r"\b(?:instead|make it|change it to|switch it to)\b", re.IGNORECASE)
 
+
 def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     """Answer one turn (into `turn.replies`) and return the next state."""
     u = turn.understanding
@@ -52,21 +67,24 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     answered = aside(turn, step)
     if answered is not None:
         turn.say(answered)
-        if not asks_for_a_change(turn):    # answered; whatever is under way stays where it was
+        if not asks_for_a_change(turn):  # answered; whatever is under way stays where it was
             return state
         # "I'd like a checkup next Tuesday, and what should I bring?": the question is
         # answered, and the request goes on below.
-    if _NEVER_MIND.match(turn.text):       # whatever was under way is dropped
+    if _NEVER_MIND.match(turn.text):  # whatever was under way is dropped
         turn.say(replies.never_mind())
         return {}
-    if not step and is_thanks(turn.text):   # mid-question, "ok thanks" is no answer
+    if not step and is_thanks(turn.text):  # mid-question, "ok thanks" is no answer
         turn.say(replies.you_are_welcome())
         return {}
     if not step and is_acknowledgement(turn.text):
         turn.say(replies.acknowledged())
         return {}
-    if step == "offer_slots" and state.get("offers") and not (
-            u.date or u.time or u.part_of_day or u.intent in INTERRUPTING - {"reschedule"}):
+    if (
+        step == "offer_slots"
+        and state.get("offers")
+        and not (u.date or u.time or u.part_of_day or u.intent in INTERRUPTING - {"reschedule"})
+    ):
         # "a later time?" reads as moving an appointment; here it is about these times.
         if LATER.search(turn.text):
             return offer_beside(turn, state, later=True)
@@ -74,8 +92,11 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
             return offer_beside(turn, state, later=False)
     if u.intent in INTERRUPTING:
         # "put me on the waitlist" while booking: for the visit being booked.
-        carried = ({k: state[k] for k in ("type", "provider", "date") if state.get(k)}
-                   if u.intent == "waitlist" else {})
+        carried = (
+            {k: state[k] for k in ("type", "provider", "date") if state.get(k)}
+            if u.intent == "waitlist"
+            else {}
+        )
         return start_request(turn, u.intent, carried)
     if step == "ask_name":
         return answer_name(turn, state)
@@ -105,6 +126,7 @@ def respond(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         return {}
     turn.say(replies.not_understood(None))
     return {}
+
 
 def start_request(turn: Turn, intent: str, state: dict[str, Any]) -> dict[str, Any]:
     u = turn.understanding

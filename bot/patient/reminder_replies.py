@@ -15,18 +15,16 @@ offer (scheduler/waitlist.py): YES books the slot through the normal, occupancy-
 so of several YESes at the same moment exactly one gets it; the others are told it was taken and
 keep their place.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from scheduler import reminders
-from scheduler import waitlist
+from bot.patient import dialogue, replies
+from bot.patient.consent import bare_word
+from scheduler import reminders, waitlist
 from scheduler.availability import Slot
 from scheduler.errors import SchedulingError
-
-from bot.patient import replies
-from bot.patient import dialogue
-from bot.patient.consent import bare_word
 
 REMINDER_ANSWERS = {"C", "R", "X"}
 # The same answers in Spanish words, as the Spanish reminder spells them out.
@@ -44,7 +42,7 @@ def respond(turn: dialogue.Turn, state: dict[str, Any]) -> dict[str, Any] | None
     if step == "reminder_cancel":
         if word in ({"X"} | YES):
             return _cancel(turn, state)
-        state.clear()   # anything else keeps the appointment; the message is read afresh
+        state.clear()  # anything else keeps the appointment; the message is read afresh
         step = None
         if word in NO:
             turn.say(replies.kept())
@@ -68,10 +66,12 @@ def _reminded(turn: dialogue.Turn) -> bool:
     return reminders.last_reminded(turn.tools.db, turn.patient.id, now=turn.now) is not None
 
 
-def _answer_reminder(turn: dialogue.Turn, word: str, *,
-                     in_words: bool = False) -> dict[str, Any] | None:
-    appointment = reminders.last_reminded(turn.tools.db, turn.patient.id, now=turn.now,
-                                          unanswered=in_words)
+def _answer_reminder(
+    turn: dialogue.Turn, word: str, *, in_words: bool = False
+) -> dict[str, Any] | None:
+    appointment = reminders.last_reminded(
+        turn.tools.db, turn.patient.id, now=turn.now, unanswered=in_words
+    )
     if appointment is None:
         return None
     description = dialogue.describe(appointment, turn.clinic, turn.vault)
@@ -82,8 +82,7 @@ def _answer_reminder(turn: dialogue.Turn, word: str, *,
     if word == "R":
         return dialogue.start_reschedule(turn, appointment)
     turn.say(replies.reminder_cancel_check(description))
-    return {"step": "reminder_cancel", "appointment": appointment.id,
-            "description": description}
+    return {"step": "reminder_cancel", "appointment": appointment.id, "description": description}
 
 
 def _cancel(turn: dialogue.Turn, state: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +120,7 @@ def _answer_offer(turn: dialogue.Turn, yes: bool) -> dict[str, Any] | None:
         turn.say(replies.offer_taken())
         return {}
     waitlist.accepted(db, offer, appointment, now=now)
-    turn.say(replies.offer_accepted(dialogue.describe(appointment, turn.clinic, turn.vault),
-                                    turn.clinic))
+    turn.say(
+        replies.offer_accepted(dialogue.describe(appointment, turn.clinic, turn.vault), turn.clinic)
+    )
     return {}

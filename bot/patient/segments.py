@@ -6,6 +6,7 @@ into UCS-2, 70 and 67 characters. The bot's own sentences are GSM-7 (bot/patient
 SMS reply fits in `MAX_CHARS` (two segments); only a list can be longer, and it is cut into pages
 at line breaks, each ending with "Reply MORE for more." (bot/engine.py keeps the rest).
 """
+
 from __future__ import annotations
 
 import math
@@ -15,12 +16,13 @@ import unicodedata
 # GSM 03.38 basic character set, and the extension table (each costs an escape plus itself).
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
 GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
 
-MAX_CHARS = 306          # two GSM-7 segments of 153
-MORE_KEYWORDS = frozenset({"MORE", "MAS", "MÁS"})     # "más" in Spanish
-MORE_SUFFIX = "Reply MORE for more."     # English; the engine passes the patient's language's
+MAX_CHARS = 306  # two GSM-7 segments of 153
+MORE_KEYWORDS = frozenset({"MORE", "MAS", "MÁS"})  # "más" in Spanish
+MORE_SUFFIX = "Reply MORE for more."  # English; the engine passes the patient's language's
 
 
 def bare_more(text: str) -> bool:
@@ -88,8 +90,7 @@ def paginate(text: str, limit: int = MAX_CHARS, suffix: str = MORE_SUFFIX) -> li
     if len(pages) > 1 and len(pages[-1]) + len(pages[-2]) + 1 <= limit:
         # The last two fit together without a "MORE" between them.
         pages[-2:] = [pages[-2] + "\n" + pages[-1]]
-    return [page + "\n" + suffix if i < len(pages) - 1 else page
-            for i, page in enumerate(pages)]
+    return [page + "\n" + suffix if i < len(pages) - 1 else page for i, page in enumerate(pages)]
 
 
 ONE_SEGMENT = 160
@@ -97,8 +98,11 @@ ONE_SEGMENT = 160
 
 def _gsm7(text: str) -> str:
     shaped = for_sms(text)
-    return shaped if is_gsm7(shaped) and not any(c in GSM7_EXTENDED for c in shaped) \
+    return (
+        shaped
+        if is_gsm7(shaped) and not any(c in GSM7_EXTENDED for c in shaped)
         else plain_ascii(text)
+    )
 
 
 def plain_ascii(text: str) -> str:
@@ -117,4 +121,3 @@ def fit_one(candidates: list[str], shortenable: str) -> str:
     over = len(last) - ONE_SEGMENT
     short = name[: max(8, len(name) - over - 3)] + "..."
     return last.replace(name, short, 1)[:ONE_SEGMENT]
-

@@ -1,16 +1,17 @@
 """Joining the waitlist from the conversation: the kind of visit (required), a provider and a
 window of two weeks from a day, when the message names them.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
 
+from bot.patient import replies
+from bot.patient.offers import with_type
+from bot.patient.turn import Turn
 from scheduler.errors import SchedulingError
 
-from bot.patient import replies
-from bot.patient.turn import Turn
-from bot.patient.offers import with_type
 
 def join_waitlist(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     """The waitlist: the type is required; a provider and a day (a window of two weeks from it)
@@ -25,20 +26,26 @@ def join_waitlist(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
         earliest = turn.today
     latest = earliest + timedelta(days=14) if earliest else None
     try:
-        entry, created = turn.tools.join_waitlist(kind.key, provider_key=state.get("provider"),
-                                                  earliest=earliest, latest=latest)
+        entry, created = turn.tools.join_waitlist(
+            kind.key, provider_key=state.get("provider"), earliest=earliest, latest=latest
+        )
     except SchedulingError as refusal:
         turn.say(replies.booking_refused(refusal, turn.clinic))
         return {}
     if not created:
         turn.say(replies.waitlist_already(replies.type_name(kind)))
         return {}
-    provider = (replies.provider_name(clinic.provider(entry.provider_key))
-                if entry.provider_key else None)
+    provider = (
+        replies.provider_name(clinic.provider(entry.provider_key)) if entry.provider_key else None
+    )
     window = replies.period_text(earliest, latest) if earliest and latest else None
-    turn.say(replies.waitlist_joined(replies.type_name(kind), clinic, provider, window,
-                                     urgent=entry.priority == "urgent"))
+    turn.say(
+        replies.waitlist_joined(
+            replies.type_name(kind), clinic, provider, window, urgent=entry.priority == "urgent"
+        )
+    )
     return {}
+
 
 def answer_waitlist_type(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     picked = with_type(turn, state)

@@ -8,30 +8,31 @@ their implementation with the shell's `flask --app app patient ...` (scheduler/r
 Every change is audited with the admin as the actor; the caller must already be authorized as
 an admin (`StaffDesk.authorize(..., admin=True)`), and the adapter checks again at each click.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.audit import AuditTrail
+from bot.staff import admin_replies
+from bot.staff import replies as say
+from bot.staff.answers import Confirmation, ExportFile, StaffAnswer
+from bot.staff.choices import parse_action, plain_token
+from bot.staff.commands import MAX_COMMAND
+from bot.staff.fields import leading_phone
+from bot.tools import Caller
 from scheduler import records, reminders, staff_users
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
 from scheduler.models import AuditEvent, Patient
 from scheduler.patients import find_patient
 from scheduler.staff_users import ROLES, StaffUserError
-
-from bot.staff import admin_replies, replies as say
-from bot.audit import AuditTrail
-from bot.staff.answers import Confirmation, ExportFile, StaffAnswer
-from bot.staff.choices import parse_action, plain_token
-from bot.staff.commands import MAX_COMMAND
-from bot.staff.fields import leading_phone
-from bot.tools import Caller
 
 DEFAULT_LOGS = 20
 MAX_LOGS = 50
@@ -45,11 +46,19 @@ def mentioned_user(word: str) -> str | None:
 
 
 class AdminDesk:
-    def __init__(self, *, sessions: sessionmaker[Session], clinic: Clinic, vault: Vault,
-                 audit: AuditTrail, clock: Callable, audit_mirror: Path | None = None):
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        clinic: Clinic,
+        vault: Vault,
+        audit: AuditTrail,
+        clock: Callable,
+        audit_mirror: Path | None = None,
+    ):
         self.sessions, self.clinic, self.vault = sessions, clinic, vault
         self.audit, self.clock = audit, clock
-        self.audit_mirror = audit_mirror     # logs/audit.log, which anchors the chain's end
+        self.audit_mirror = audit_mirror  # logs/audit.log, which anchors the chain's end
 
     def command(self, caller: Caller, text: str) -> StaffAnswer:
         """One `/appt-admin` command (its text after the command name)."""
@@ -60,16 +69,23 @@ class AdminDesk:
         args = words[1:]
         if word in ("", "help"):
             return StaffAnswer(admin_replies.admin_help(self.clinic))
-        handler = {"users": self._users, "logs": self._logs, "audit": self._audit,
-                   "reminders": self._reminders, "patient": self._patient}.get(word)
+        handler = {
+            "users": self._users,
+            "logs": self._logs,
+            "audit": self._audit,
+            "reminders": self._reminders,
+            "patient": self._patient,
+        }.get(word)
         if handler is None:
-            return StaffAnswer(say.unknown_command(word, list(admin_replies.ADMIN_USAGE.values())),
-                               ok=False)
+            return StaffAnswer(
+                say.unknown_command(word, list(admin_replies.ADMIN_USAGE.values())), ok=False
+            )
         return handler(caller, args)
 
     def _record(self, db: Session, caller: Caller, kind: str, **fields) -> None:
-        self.audit.record(db, kind, at=self.clock(), channel=caller.channel, actor=caller.actor,
-                          **fields)
+        self.audit.record(
+            db, kind, at=self.clock(), channel=caller.channel, actor=caller.actor, **fields
+        )
 
     # --- users ---------------------------------------------------------------------------------
 
@@ -79,8 +95,10 @@ class AdminDesk:
         if sub == "list" and len(args) <= 1:
             with self.sessions() as db:
                 users = staff_users.list_users(db)
-                lines = [admin_replies.user_line(u.slack_user_id, u.role, u.added_at, u.added_by)
-                         for u in users]
+                lines = [
+                    admin_replies.user_line(u.slack_user_id, u.role, u.added_at, u.added_by)
+                    for u in users
+                ]
             return StaffAnswer(admin_replies.users_listed(lines))
         expected = {"add": 3, "role": 3, "remove": 2}.get(sub)
         if expected is None or len(args) != expected:
@@ -95,17 +113,23 @@ class AdminDesk:
             with self.sessions.begin() as db:
                 if sub == "add":
                     staff_users.add_user(db, user, role, added_by=caller.actor, now=self.clock())
-                    self._record(db, caller, "staff_user_added",
-                                 detail={"slack_user_id": user, "role": role})
+                    self._record(
+                        db, caller, "staff_user_added", detail={"slack_user_id": user, "role": role}
+                    )
                     return StaffAnswer(admin_replies.user_added(user, role))
                 if sub == "role":
                     old = staff_users.set_role(db, user, role)
-                    self._record(db, caller, "staff_user_role_changed",
-                                 detail={"slack_user_id": user, "old_role": old, "role": role})
+                    self._record(
+                        db,
+                        caller,
+                        "staff_user_role_changed",
+                        detail={"slack_user_id": user, "old_role": old, "role": role},
+                    )
                     return StaffAnswer(admin_replies.user_role_changed(user, old, role))
                 old = staff_users.remove_user(db, user)
-                self._record(db, caller, "staff_user_removed",
-                             detail={"slack_user_id": user, "role": old})
+                self._record(
+                    db, caller, "staff_user_removed", detail={"slack_user_id": user, "role": old}
+                )
                 return StaffAnswer(admin_replies.user_removed(user))
         except StaffUserError as exc:
             return StaffAnswer(admin_replies.user_refused(str(exc)), ok=False)
@@ -116,15 +140,27 @@ class AdminDesk:
         count = DEFAULT_LOGS
         if args:
             if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_LOGS:
-                return StaffAnswer(say.usage(admin_replies.ADMIN_USAGE["logs"],
-                                             admin_replies.logs_count_range(MAX_LOGS)),
-                                   ok=False)
+                return StaffAnswer(
+                    say.usage(
+                        admin_replies.ADMIN_USAGE["logs"], admin_replies.logs_count_range(MAX_LOGS)
+                    ),
+                    ok=False,
+                )
             count = int(args[0])
         with self.sessions.begin() as db:
-            rows = db.execute(select(AuditEvent.seq, AuditEvent.at, AuditEvent.kind,
-                                     AuditEvent.channel, AuditEvent.actor,
-                                     AuditEvent.patient_id, AuditEvent.appointment_id)
-                              .order_by(AuditEvent.seq.desc()).limit(count)).all()
+            rows = db.execute(
+                select(
+                    AuditEvent.seq,
+                    AuditEvent.at,
+                    AuditEvent.kind,
+                    AuditEvent.channel,
+                    AuditEvent.actor,
+                    AuditEvent.patient_id,
+                    AuditEvent.appointment_id,
+                )
+                .order_by(AuditEvent.seq.desc())
+                .limit(count)
+            ).all()
             self._record(db, caller, "audit_log_viewed", detail={"events": len(rows)})
         lines = [admin_replies.log_line(*row) for row in rows]
         return StaffAnswer("\n".join([admin_replies.logs_header(len(rows))] + lines))
@@ -135,13 +171,22 @@ class AdminDesk:
         with self.sessions() as db:
             result = self.audit.verify(db, mirror=self.audit_mirror)
         with self.sessions.begin() as db:
-            self._record(db, caller, "audit_verified",
-                         detail={"ok": result.ok, "checked": result.checked,
-                                 "first_broken_seq": result.first_broken_seq})
+            self._record(
+                db,
+                caller,
+                "audit_verified",
+                detail={
+                    "ok": result.ok,
+                    "checked": result.checked,
+                    "first_broken_seq": result.first_broken_seq,
+                },
+            )
         if result.ok:
             return StaffAnswer(admin_replies.audit_ok(result.checked))
-        return StaffAnswer(admin_replies.audit_broken(result.first_broken_seq, result.reason,
-                                                      result.checked), ok=False)
+        return StaffAnswer(
+            admin_replies.audit_broken(result.first_broken_seq, result.reason, result.checked),
+            ok=False,
+        )
 
     def _reminders(self, caller: Caller, args: list[str]) -> StaffAnswer:
         which = args[0].lower() if args else "pending"
@@ -176,10 +221,14 @@ class AdminDesk:
             name = self.vault.decrypt(patient.name_enc) if patient.name_enc else None
             label = say.patient_label(name, patient.id, False)
             patient_id = patient.id
-        return StaffAnswer(admin_replies.confirm_erase(label, patient_id),
-                           confirmation=Confirmation(admin_replies.erase_button(patient_id),
-                                                     plain_token("erase", patient_id),
-                                                     admin_replies.erase_question()))
+        return StaffAnswer(
+            admin_replies.confirm_erase(label, patient_id),
+            confirmation=Confirmation(
+                admin_replies.erase_button(patient_id),
+                plain_token("erase", patient_id),
+                admin_replies.erase_question(),
+            ),
+        )
 
     def export(self, caller: Caller, phone: str) -> StaffAnswer:
         with self.sessions.begin() as db:
@@ -190,8 +239,10 @@ class AdminDesk:
             self._record(db, caller, "patient_exported", patient_id=patient.id)
             patient_id = patient.id
         content = json.dumps(data, indent=2, ensure_ascii=False)
-        return StaffAnswer(admin_replies.export_sent(patient_id),
-                           export=ExportFile(f"patient-{patient_id}.json", content))
+        return StaffAnswer(
+            admin_replies.export_sent(patient_id),
+            export=ExportFile(f"patient-{patient_id}.json", content),
+        )
 
     def act(self, caller: Caller, token: object) -> StaffAnswer:
         """The erase confirmation button."""
@@ -206,10 +257,19 @@ class AdminDesk:
             if patient.erased_at is not None or patient.phone_enc is None:
                 return StaffAnswer(admin_replies.already_erased(patient.id), ok=False)
             phone = self.vault.decrypt(patient.phone_enc)
-            erasure = records.erase_patient(db, self.vault, patient, phone, now=now,
-                                            audit=self.audit)
-            self._record(db, caller, "patient_erased", patient_id=patient.id,
-                         detail=erasure.as_detail())
-        return StaffAnswer(admin_replies.erased(erasure.patient_id, erasure.sessions,
-                                                erasure.outbox_messages, erasure.receipts,
-                                                erasure.audit_texts, erasure.appointments_kept))
+            erasure = records.erase_patient(
+                db, self.vault, patient, phone, now=now, audit=self.audit
+            )
+            self._record(
+                db, caller, "patient_erased", patient_id=patient.id, detail=erasure.as_detail()
+            )
+        return StaffAnswer(
+            admin_replies.erased(
+                erasure.patient_id,
+                erasure.sessions,
+                erasure.outbox_messages,
+                erasure.receipts,
+                erasure.audit_texts,
+                erasure.appointments_kept,
+            )
+        )

@@ -4,22 +4,23 @@
 Plain text, as in bot/staff/replies.py, which also has the sentences both desks share (access,
 usage lines, how a patient is named).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from scheduler.clinic import Clinic
-
 from bot.patient.replies import when_text
+from scheduler.clinic import Clinic
 
 if TYPE_CHECKING:
     from scheduler.models import Reminder
 
 ADMIN_USAGE = {
     "users": "/appt-admin users list | add <@user> <staff|admin> | remove <@user> | "
-             "role <@user> <staff|admin>",
+    "role <@user> <staff|admin>",
     "logs": "/appt-admin logs [n]",
     "audit": "/appt-admin audit verify",
     "reminders": "/appt-admin reminders [pending|failed]",
@@ -29,13 +30,15 @@ ADMIN_USAGE = {
 
 
 def admin_help(clinic: Clinic) -> str:
-    lines = [f"{clinic.name} administration:",
-             f"  {ADMIN_USAGE['users']}",
-             f"  {ADMIN_USAGE['logs']}  - recent audit events (kinds, ids and times; no text)",
-             f"  {ADMIN_USAGE['audit']}  - check the audit trail's hash chain",
-             f"  {ADMIN_USAGE['reminders']}",
-             f"  {ADMIN_USAGE['patient']}  - a patient's data as a file to you alone, or "
-             "its erasure (asks first)"]
+    lines = [
+        f"{clinic.name} administration:",
+        f"  {ADMIN_USAGE['users']}",
+        f"  {ADMIN_USAGE['logs']}  - recent audit events (kinds, ids and times; no text)",
+        f"  {ADMIN_USAGE['audit']}  - check the audit trail's hash chain",
+        f"  {ADMIN_USAGE['reminders']}",
+        f"  {ADMIN_USAGE['patient']}  - a patient's data as a file to you alone, or "
+        "its erasure (asks first)",
+    ]
     return "\n".join(lines)
 
 
@@ -79,8 +82,15 @@ def logs_count_range(most: int) -> str:
     return f"n is a number from 1 to {most}."
 
 
-def log_line(seq: int, at: datetime, kind: str, channel: str | None, actor: str | None,
-             patient_id: int | None, appointment_id: int | None) -> str:
+def log_line(
+    seq: int,
+    at: datetime,
+    kind: str,
+    channel: str | None,
+    actor: str | None,
+    patient_id: int | None,
+    appointment_id: int | None,
+) -> str:
     parts = [f"#{seq}", f"{at:%Y-%m-%d %H:%M:%S}Z", kind, channel or "-", actor or "-"]
     if patient_id is not None:
         parts.append(f"patient #{patient_id}")
@@ -94,26 +104,32 @@ def audit_ok(checked: int) -> str:
 
 
 def audit_broken(seq: int | None, reason: str | None, checked: int) -> str:
-    return (f"BROKEN at audit event #{seq}: {reason} ({checked} events before it verified). "
-            "Nothing after it can be trusted; keep the database as it is and investigate.")
+    return (
+        f"BROKEN at audit event #{seq}: {reason} ({checked} events before it verified). "
+        "Nothing after it can be trusted; keep the database as it is and investigate."
+    )
 
 
 def reminders_header(total: int, which: str, shown: int) -> str:
-    return f"{total} {which} reminder{'s' if total != 1 else ''}" + (
-        f" (showing {shown})" if total > shown else "") + ":"
+    return (
+        f"{total} {which} reminder{'s' if total != 1 else ''}"
+        + (f" (showing {shown})" if total > shown else "")
+        + ":"
+    )
 
 
 def no_reminders(which: str) -> str:
     return f"No {which} reminders."
 
 
-def reminder_line(reminder: "Reminder", which: str, zone: ZoneInfo) -> str:
+def reminder_line(reminder: Reminder, which: str, zone: ZoneInfo) -> str:
     """One reminder by ids and time; a failed one with the provider's error code."""
-    return (f"#{reminder.id} {reminder.kind} for appointment #{reminder.appointment_id or '-'} "
-            f"(patient #{reminder.patient_id}) due {when_text(reminder.due_at, zone)}"
-            + (f", code {reminder.last_error_code}" if which == "failed" else "")
-            + (f", {reminder.status}" if which == "pending" and reminder.status != "pending"
-               else ""))
+    return (
+        f"#{reminder.id} {reminder.kind} for appointment #{reminder.appointment_id or '-'} "
+        f"(patient #{reminder.patient_id}) due {when_text(reminder.due_at, zone)}"
+        + (f", code {reminder.last_error_code}" if which == "failed" else "")
+        + (f", {reminder.status}" if which == "pending" and reminder.status != "pending" else "")
+    )
 
 
 def export_sent(patient_id: int) -> str:
@@ -121,14 +137,18 @@ def export_sent(patient_id: int) -> str:
 
 
 def export_failed(reference: str) -> str:
-    return (f"The export was made but the file could not be sent to you (ref {reference}). "
-            "Try again, or use `flask --app app patient export` on the server.")
+    return (
+        f"The export was made but the file could not be sent to you (ref {reference}). "
+        "Try again, or use `flask --app app patient export` on the server."
+    )
 
 
 def confirm_erase(patient: str, patient_id: int) -> str:
-    return (f"Erase {patient} (patient #{patient_id})? Their name, phone number, conversations "
-            "and messages are deleted; appointments stay without personal data. This cannot be "
-            "undone.")
+    return (
+        f"Erase {patient} (patient #{patient_id})? Their name, phone number, conversations "
+        "and messages are deleted; appointments stay without personal data. This cannot be "
+        "undone."
+    )
 
 
 def erase_button(patient_id: int) -> str:
@@ -139,12 +159,20 @@ def erase_question() -> str:
     return "This erases the patient's personal data for good."
 
 
-def erased(patient_id: int, sessions: int, messages: int, receipts: int, audit_texts: int,
-           appointments: int) -> str:
-    return (f"Erased patient #{patient_id}: name and phone removed, {sessions} conversation(s) "
-            f"ended, {messages} sent message(s) and {receipts} stored reply(ies) deleted, "
-            f"{audit_texts} audit text(s) replaced by their digests, "
-            f"{appointments} appointment(s) kept without personal data.")
+def erased(
+    patient_id: int,
+    sessions: int,
+    messages: int,
+    receipts: int,
+    audit_texts: int,
+    appointments: int,
+) -> str:
+    return (
+        f"Erased patient #{patient_id}: name and phone removed, {sessions} conversation(s) "
+        f"ended, {messages} sent message(s) and {receipts} stored reply(ies) deleted, "
+        f"{audit_texts} audit text(s) replaced by their digests, "
+        f"{appointments} appointment(s) kept without personal data."
+    )
 
 
 def already_erased(patient_id: int) -> str:

@@ -5,6 +5,7 @@ other fields are what a rich channel (Slack's Block Kit) can render besides: slo
 click, the appointment a confirmation is about (its Cancel and Reschedule buttons), a button that
 asks before it acts, the day's schedule, a file for the one who asked.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from bot.staff.schedule import ProviderDay
 @dataclass(frozen=True)
 class Choice:
     label: str
-    token: str           # an action token (bot/staff/choices.py)
+    token: str  # an action token (bot/staff/choices.py)
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,9 @@ class ExportFile:
 class StaffAnswer:
     text: str
     choices: tuple[Choice, ...] = ()
-    appointment_id: int | None = None       # a booking confirmation: Cancel / Reschedule
+    appointment_id: int | None = None  # a booking confirmation: Cancel / Reschedule
     confirmation: Confirmation | None = None
     schedule: tuple[ProviderDay, ...] | None = None
     day: date | None = None
     export: ExportFile | None = None
-    ok: bool = True                         # False: refused or not understood
+    ok: bool = True  # False: refused or not understood

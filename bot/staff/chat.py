@@ -14,6 +14,7 @@ up, and put a patient on the waitlist ("put +1 212 555 0123 on the waitlist for 
 Every change goes through the `StaffDesk`, so through
 `SchedulingTools` with a staff `Caller`: the same rules and audit trail as everywhere else.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,27 +23,29 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from scheduler.errors import NotFound
-from scheduler.models import Patient
-from scheduler.patients import find_or_create_patient, find_patient, set_patient_name
-
-from bot.staff import chat_replies, replies as say
-from bot.patient.dialogue import Reply, entities, is_thanks, merge
 from bot.messages import InboundMessage
-from bot.understanding.nlu import Understanding
+from bot.patient.dialogue import Reply, entities, is_thanks, merge
 from bot.sessions import SessionStore
+from bot.staff import chat_replies
+from bot.staff import replies as say
 from bot.staff.answers import StaffAnswer
 from bot.staff.choices import parse_action
 from bot.staff.desk import StaffDesk
 from bot.staff.fields import phone_in, valid_name
 from bot.tools import Caller, SchedulingTools
+from bot.understanding.nlu import Understanding
+from scheduler.errors import NotFound
+from scheduler.models import Patient
+from scheduler.patients import find_or_create_patient, find_patient, set_patient_name
 
 # What one message may hold: longer ones are refused whole rather than read in part.
 MAX_TEXT = 1000
 
-_ID_AFTER_VERB = re.compile(r"\b(?:cancel|move|reschedule|change|push)\s+(?:the\s+)?"
-                            r"(?:appointment|appt|booking|visit)?\s*(?:number\s+|no\.?\s*)?"
-                            r"#?(\d{1,9})\b")
+_ID_AFTER_VERB = re.compile(
+    r"\b(?:cancel|move|reschedule|change|push)\s+(?:the\s+)?"
+    r"(?:appointment|appt|booking|visit)?\s*(?:number\s+|no\.?\s*)?"
+    r"#?(\d{1,9})\b"
+)
 _ID_TAGGED = re.compile(r"(?:#|\b(?:appointment|appt|booking|ref|id)\s*#?\s*)(\d{1,9})\b")
 
 _INTENTS = (
@@ -50,14 +53,29 @@ _INTENTS = (
     ("waitlist", re.compile(r"\bwait\s*-?\s*list")),
     ("cancel", re.compile(r"\bcancel")),
     ("move", re.compile(r"\b(?:move|reschedule|rebook|push back|change the time)\b")),
-    ("book", re.compile(r"\b(?:book|make an appointment|schedule (?:a|an|her|him|them|"
-                        r"the patient)|add (?:a|an) (?:appointment|visit))\b")),
-    ("slots", re.compile(r"\b(?:slots?|openings?|open times?|free|available|availability|"
-                         r"what'?s open|whats open|open)\b")),
+    (
+        "book",
+        re.compile(
+            r"\b(?:book|make an appointment|schedule (?:a|an|her|him|them|"
+            r"the patient)|add (?:a|an) (?:appointment|visit))\b"
+        ),
+    ),
+    (
+        "slots",
+        re.compile(
+            r"\b(?:slots?|openings?|open times?|free|available|availability|"
+            r"what'?s open|whats open|open)\b"
+        ),
+    ),
     ("schedule", re.compile(r"\bwho(?:'s| is| are)? (?:booked|coming|scheduled|seeing|on)\b")),
     ("find", re.compile(r"\b(?:find|look ?up|search|who is|details)\b")),
-    ("schedule", re.compile(r"\b(?:schedule|agenda|calendar|day|list|who'?s in|whos in|"
-                            r"appointments|today)\b")),
+    (
+        "schedule",
+        re.compile(
+            r"\b(?:schedule|agenda|calendar|day|list|who'?s in|whos in|"
+            r"appointments|today)\b"
+        ),
+    ),
 )
 _SKIP = {"skip", "no name", "none", "unknown"}
 
@@ -67,28 +85,44 @@ class StaffChat:
         self.desk, self.store = desk, store
         self.clinic = desk.clinic
 
-    def respond(self, db: Session, message: InboundMessage, text: str,
-                now: datetime) -> list[Reply]:
+    def respond(
+        self, db: Session, message: InboundMessage, text: str, now: datetime
+    ) -> list[Reply]:
         """Answer one staff message inside the engine's transaction (audited in and out)."""
         caller = Caller(role=message.role, channel=message.channel, staff_id=message.sender)
         audit = self.desk.audit
-        audit.record(db, "message_in", at=now, channel=message.channel, actor=caller.actor,
-                     message_id=message.message_id, detail={"chars": len(message.text or "")},
-                     text_=text)
+        audit.record(
+            db,
+            "message_in",
+            at=now,
+            channel=message.channel,
+            actor=caller.actor,
+            message_id=message.message_id,
+            detail={"chars": len(message.text or "")},
+            text_=text,
+        )
         if len(message.text or "") > MAX_TEXT:
             out = [Reply(say.too_long(MAX_TEXT))]
         else:
             out = self._turn(db, caller, message, text, now)
         for reply in out:
-            audit.record(db, "message_out", at=now, channel=message.channel, actor="bot",
-                         message_id=message.message_id, detail={"kind": reply.kind},
-                         text_=reply.text)
+            audit.record(
+                db,
+                "message_out",
+                at=now,
+                channel=message.channel,
+                actor="bot",
+                message_id=message.message_id,
+                detail={"kind": reply.kind},
+                text_=reply.text,
+            )
         return out
 
     # --- one turn ---------------------------------------------------------------------------------
 
-    def _turn(self, db: Session, caller: Caller, message: InboundMessage, text: str,
-              now: datetime) -> list[Reply]:
+    def _turn(
+        self, db: Session, caller: Caller, message: InboundMessage, text: str, now: datetime
+    ) -> list[Reply]:
         tools = self.desk.tools(db, caller, now)
         turn = _Turn(db, tools, now, [])
         state = self.store.load(db, message.channel, message.sender, now=now)
@@ -103,8 +137,9 @@ class StaffChat:
         elif step is not None:
             new = self._continue(turn, state, text, phone, phone_seen, ident, u)
         elif u.appointment_type or u.date or u.provider:
-            new = self._start(turn, "slots" if u.appointment_type else "schedule", phone,
-                              phone_seen, ident, u)
+            new = self._start(
+                turn, "slots" if u.appointment_type else "schedule", phone, phone_seen, ident, u
+            )
         elif is_thanks(text):
             turn.say(chat_replies.you_are_welcome())
             new = {}
@@ -120,8 +155,15 @@ class StaffChat:
             self.store.end(db, message.channel, message.sender)
         return turn.replies
 
-    def _start(self, turn: "_Turn", intent: str, phone: str | None, phone_seen: bool,
-               ident: int | None, u: Understanding) -> dict[str, Any]:
+    def _start(
+        self,
+        turn: _Turn,
+        intent: str,
+        phone: str | None,
+        phone_seen: bool,
+        ident: int | None,
+        u: Understanding,
+    ) -> dict[str, Any]:
         if intent == "help":
             turn.say(chat_replies.chat_help(self.clinic))
             return {}
@@ -132,7 +174,7 @@ class StaffChat:
             self._say(turn, self.desk.waitlist(turn.db, turn.tools, phone, u))
             return {}
         if intent == "schedule":
-            if phone is not None:       # "appointments for +1 212 ..." is a look-up
+            if phone is not None:  # "appointments for +1 212 ..." is a look-up
                 return self._find(turn, phone)
             return self._schedule(turn, u)
         if intent == "find":
@@ -161,8 +203,16 @@ class StaffChat:
             return self._next_book(turn, state)
         return self._next_slots(turn, state)
 
-    def _continue(self, turn: "_Turn", state: dict[str, Any], text: str, phone: str | None,
-                  phone_seen: bool, ident: int | None, u: Understanding) -> dict[str, Any]:
+    def _continue(
+        self,
+        turn: _Turn,
+        state: dict[str, Any],
+        text: str,
+        phone: str | None,
+        phone_seen: bool,
+        ident: int | None,
+        u: Understanding,
+    ) -> dict[str, Any]:
         step, mode = state.get("step"), state.get("mode")
         if step == "ask_name":
             return self._answer_name(turn, state, text)
@@ -173,8 +223,11 @@ class StaffChat:
             if u.intent == "deny":
                 turn.say(chat_replies.kept())
                 return {}
-            turn.say(chat_replies.confirm_cancel(self.desk.view(
-                turn.tools.get_appointment(state["appointment"]))))
+            turn.say(
+                chat_replies.confirm_cancel(
+                    self.desk.view(turn.tools.get_appointment(state["appointment"]))
+                )
+            )
             return state
         if step == "ask_phone":
             if phone is None:
@@ -203,8 +256,12 @@ class StaffChat:
             return {**_without(state, "offers", "labels", "date", "time"), "step": "ask_day"}
         if step == "ask_type":
             types = self.clinic.appointment_types
-            if not u.appointment_type and u.intent == "choose" and u.choice \
-                    and 1 <= u.choice <= len(types):
+            if (
+                not u.appointment_type
+                and u.intent == "choose"
+                and u.choice
+                and 1 <= u.choice <= len(types)
+            ):
                 state = {**state, "type": types[u.choice - 1].key}
             elif not u.appointment_type:
                 turn.say(chat_replies.ask_type(self.clinic), [t.name for t in types])
@@ -215,7 +272,7 @@ class StaffChat:
             return state
         return self._next(turn, {**merged, "step": None})
 
-    def _next(self, turn: "_Turn", state: dict[str, Any]) -> dict[str, Any]:
+    def _next(self, turn: _Turn, state: dict[str, Any]) -> dict[str, Any]:
         mode = state.get("mode")
         if mode == "book":
             return self._next_book(turn, state)
@@ -225,18 +282,18 @@ class StaffChat:
 
     # --- the requests -------------------------------------------------------------------------------
 
-    def _schedule(self, turn: "_Turn", u: Understanding) -> dict[str, Any]:
+    def _schedule(self, turn: _Turn, u: Understanding) -> dict[str, Any]:
         today = turn.now.astimezone(self.clinic.zone).date()
         day = u.date or today
         entries = self.desk.schedule(turn.db, day, turn.now, u.provider)
         turn.say(say.schedule_text(self.clinic, day, entries))
         return {}
 
-    def _find(self, turn: "_Turn", phone: str) -> dict[str, Any]:
+    def _find(self, turn: _Turn, phone: str) -> dict[str, Any]:
         self._say(turn, self.desk.lookup(turn.db, turn.tools, phone))
         return {}
 
-    def _confirm_cancel(self, turn: "_Turn", ident: int) -> dict[str, Any]:
+    def _confirm_cancel(self, turn: _Turn, ident: int) -> dict[str, Any]:
         try:
             view = self.desk.view(turn.tools.get_appointment(ident))
         except NotFound:
@@ -248,7 +305,7 @@ class StaffChat:
         turn.say(chat_replies.confirm_cancel(view))
         return {"mode": "cancel", "step": "confirm_cancel", "appointment": ident}
 
-    def _next_book(self, turn: "_Turn", state: dict[str, Any]) -> dict[str, Any]:
+    def _next_book(self, turn: _Turn, state: dict[str, Any]) -> dict[str, Any]:
         if not state.get("patient"):
             phone = state.get("phone")
             if not phone:
@@ -260,16 +317,19 @@ class StaffChat:
                 return {**state, "step": "ask_name"}
             state = {**_without(state, "phone"), "patient": patient.id}
         if not state.get("type"):
-            turn.say(chat_replies.ask_type(self.clinic),
-                     [t.name for t in self.clinic.appointment_types])
+            turn.say(
+                chat_replies.ask_type(self.clinic), [t.name for t in self.clinic.appointment_types]
+            )
             return {**state, "step": "ask_type"}
         if state.get("date_problem") == "impossible" or not state.get("date"):
-            turn.say((say.impossible_date() + " " if state.get("date_problem") else "")
-                     + chat_replies.ask_day(self._type_name(state)))
+            turn.say(
+                (say.impossible_date() + " " if state.get("date_problem") else "")
+                + chat_replies.ask_day(self._type_name(state))
+            )
             return {**_without(state, "date_problem"), "step": "ask_day"}
         return self._offer_booking(turn, state)
 
-    def _answer_name(self, turn: "_Turn", state: dict[str, Any], text: str) -> dict[str, Any]:
+    def _answer_name(self, turn: _Turn, state: dict[str, Any], text: str) -> dict[str, Any]:
         name = " ".join(text.split())
         if name.lower() not in _SKIP and not valid_name(name):
             turn.say(say.bad_name())
@@ -278,10 +338,11 @@ class StaffChat:
         if name.lower() not in _SKIP:
             set_patient_name(self.desk.vault, patient, name)
         turn.db.flush()
-        return self._next_book(turn, {**_without(state, "phone"), "patient": patient.id,
-                                      "step": None})
+        return self._next_book(
+            turn, {**_without(state, "phone"), "patient": patient.id, "step": None}
+        )
 
-    def _next_move(self, turn: "_Turn", state: dict[str, Any]) -> dict[str, Any]:
+    def _next_move(self, turn: _Turn, state: dict[str, Any]) -> dict[str, Any]:
         try:
             appointment = turn.tools.get_appointment(state["appointment"])
         except NotFound:
@@ -290,14 +351,20 @@ class StaffChat:
         if not state.get("date"):
             turn.say(chat_replies.ask_day(appointment.appointment_type.name))
             return {**state, "type": appointment.appointment_type.key, "step": "ask_day"}
-        answer = self.desk.offer_or_move(turn.db, turn.tools, appointment.id,
-                                         date.fromisoformat(state["date"]), _understanding(state))
+        answer = self.desk.offer_or_move(
+            turn.db,
+            turn.tools,
+            appointment.id,
+            date.fromisoformat(state["date"]),
+            _understanding(state),
+        )
         return self._after_offer(turn, state, answer)
 
-    def _next_slots(self, turn: "_Turn", state: dict[str, Any]) -> dict[str, Any]:
+    def _next_slots(self, turn: _Turn, state: dict[str, Any]) -> dict[str, Any]:
         if not state.get("type"):
-            turn.say(chat_replies.ask_type(self.clinic),
-                     [t.name for t in self.clinic.appointment_types])
+            turn.say(
+                chat_replies.ask_type(self.clinic), [t.name for t in self.clinic.appointment_types]
+            )
             return {**state, "mode": "slots", "step": "ask_type"}
         day = date.fromisoformat(state["date"]) if state.get("date") else None
         u = _understanding(state)
@@ -307,27 +374,40 @@ class StaffChat:
             turn.say(say.no_slots(type_name))
         else:
             labels = [c.label for c in self.desk.slot_choices("slot", None, slots)]
-            turn.say(say.slots_found(type_name, day, on_day, len(slots)) + "\n" + "\n".join(
-                f"  {label}" for label in labels))
+            turn.say(
+                say.slots_found(type_name, day, on_day, len(slots))
+                + "\n"
+                + "\n".join(f"  {label}" for label in labels)
+            )
         return {}
 
-    def _offer_booking(self, turn: "_Turn", state: dict[str, Any]) -> dict[str, Any]:
+    def _offer_booking(self, turn: _Turn, state: dict[str, Any]) -> dict[str, Any]:
         patient = turn.db.get(Patient, state["patient"])
-        answer = self.desk.offer_or_book(turn.db, turn.tools, patient, state["type"],
-                                         date.fromisoformat(state["date"]),
-                                         _understanding(state))
+        answer = self.desk.offer_or_book(
+            turn.db,
+            turn.tools,
+            patient,
+            state["type"],
+            date.fromisoformat(state["date"]),
+            _understanding(state),
+        )
         return self._after_offer(turn, state, answer)
 
-    def _after_offer(self, turn: "_Turn", state: dict[str, Any],
-                     answer: StaffAnswer) -> dict[str, Any]:
+    def _after_offer(
+        self, turn: _Turn, state: dict[str, Any], answer: StaffAnswer
+    ) -> dict[str, Any]:
         if not answer.choices:
             self._say(turn, answer)
             return {}
         turn.say(answer.text, [c.label for c in answer.choices])
-        return {**state, "step": "offer", "offers": [c.token for c in answer.choices],
-                "labels": [c.label for c in answer.choices]}
+        return {
+            **state,
+            "step": "offer",
+            "offers": [c.token for c in answer.choices],
+            "labels": [c.label for c in answer.choices],
+        }
 
-    def _take(self, turn: "_Turn", state: dict[str, Any], token: str) -> dict[str, Any]:
+    def _take(self, turn: _Turn, state: dict[str, Any], token: str) -> dict[str, Any]:
         action = parse_action(token)
         slot = self.desk.slot_from(action)
         if action is None or slot is None:
@@ -341,7 +421,7 @@ class StaffChat:
 
     # --- small pieces -------------------------------------------------------------------------------
 
-    def _say(self, turn: "_Turn", answer: StaffAnswer) -> None:
+    def _say(self, turn: _Turn, answer: StaffAnswer) -> None:
         turn.say(answer.text, [c.label for c in answer.choices])
 
     def _type_name(self, state: dict[str, Any]) -> str:
@@ -352,8 +432,7 @@ class StaffChat:
 
 
 class _Turn:
-    def __init__(self, db: Session, tools: SchedulingTools, now: datetime,
-                 replies: list[Reply]):
+    def __init__(self, db: Session, tools: SchedulingTools, now: datetime, replies: list[Reply]):
         self.db, self.tools, self.now, self.replies = db, tools, now, replies
 
     def say(self, text: str, options=()) -> None:
@@ -363,7 +442,7 @@ class _Turn:
 def _intent(text: str, u: Understanding) -> str | None:
     lowered = " ".join(text.lower().split())
     for name, pattern in _INTENTS:
-        if (pattern.match(lowered) if name == "help" else pattern.search(lowered)):
+        if pattern.match(lowered) if name == "help" else pattern.search(lowered):
             return name
     return "help" if u.intent == "help" else None
 
@@ -384,11 +463,14 @@ def _without(state: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 def _understanding(state: dict[str, Any]) -> Understanding:
-    return Understanding(intent="book",
-                         date=date.fromisoformat(state["date"]) if state.get("date") else None,
-                         time=time.fromisoformat(state["time"]) if state.get("time") else None,
-                         part_of_day=state.get("part"), provider=state.get("provider"),
-                         appointment_type=state.get("type"))
+    return Understanding(
+        intent="book",
+        date=date.fromisoformat(state["date"]) if state.get("date") else None,
+        time=time.fromisoformat(state["time"]) if state.get("time") else None,
+        part_of_day=state.get("part"),
+        provider=state.get("provider"),
+        appointment_type=state.get("type"),
+    )
 
 
 def _reprompt(step: str | None, state: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 answers: its help, the questions it asks for what is missing, and its small talk. The answers
 themselves (booked, moved, the open times) are bot/staff/replies.py's, the same as `/appt`'s.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -13,11 +14,13 @@ if TYPE_CHECKING:
 
 
 def chat_help(clinic: Clinic) -> str:
-    return ("I can book for a patient ('book a checkup for +1 212 555 0199 tomorrow morning'), "
-            "find open times ('open slots for an echo next week'), show a provider's day "
-            "('Dr Okafor's schedule tomorrow'), move ('move 42 to friday 3pm') or cancel "
-            "('cancel 42'), and look a patient up ('find +1 212 555 0199'). "
-            "Slash commands: /appt help.")
+    return (
+        "I can book for a patient ('book a checkup for +1 212 555 0199 tomorrow morning'), "
+        "find open times ('open slots for an echo next week'), show a provider's day "
+        "('Dr Okafor's schedule tomorrow'), move ('move 42 to friday 3pm') or cancel "
+        "('cancel 42'), and look a patient up ('find +1 212 555 0199'). "
+        "Slash commands: /appt help."
+    )
 
 
 def chat_not_understood() -> str:
@@ -33,8 +36,10 @@ def ask_patient_phone() -> str:
 
 
 def ask_patient_name() -> str:
-    return ("That number is new to the clinic. What is the patient's full name? "
-            "(Reply SKIP to book without a name.)")
+    return (
+        "That number is new to the clinic. What is the patient's full name? "
+        "(Reply SKIP to book without a name.)"
+    )
 
 
 def ask_type(clinic: Clinic) -> str:
@@ -53,9 +58,11 @@ def ask_appointment() -> str:
     return "Which appointment? Send its number, like 42 or #42."
 
 
-def confirm_cancel(view: "AppointmentView") -> str:
-    return (f"Cancel #{view.id}: {view.type_name} for {view.patient}, {view.when}? "
-            "Reply YES to cancel or NO to keep it.")
+def confirm_cancel(view: AppointmentView) -> str:
+    return (
+        f"Cancel #{view.id}: {view.type_name} for {view.patient}, {view.when}? "
+        "Reply YES to cancel or NO to keep it."
+    )
 
 
 def kept() -> str:

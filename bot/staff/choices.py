@@ -8,26 +8,26 @@ try: the booking checks the slot again and the role is checked again at the clic
 The first choice taken from one set of choices books or moves; a double click, or a second pick
 from the same menu, is refused (a receipt in the database, so it holds across workers).
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scheduler.availability import Slot
-from scheduler.clinic import Clinic
-from scheduler.models import MessageReceipt, Patient
-from scheduler.patients import find_or_create_patient, set_patient_name
-
 from bot.staff import replies as say
 from bot.staff.answers import StaffAnswer
 from bot.staff.fields import leading_phone, valid_name
 from bot.tools import Caller, SchedulingTools
+from scheduler.availability import Slot
+from scheduler.clinic import Clinic
+from scheduler.models import MessageReceipt, Patient
+from scheduler.patients import find_or_create_patient, set_patient_name
 
 if TYPE_CHECKING:
     from bot.staff.desk import StaffDesk
@@ -35,28 +35,38 @@ if TYPE_CHECKING:
 RECEIPT_CHANNEL = "slack"
 
 _KEY = r"[a-z0-9][a-z0-9-]{0,63}"
-_TOKEN = re.compile(rf"^(?P<op>[bmcrse])(?::(?P<id>\d{{1,12}}))?"
-                    rf"(?::(?P<type>{_KEY}):(?P<provider>{_KEY}):(?P<start>\d{{9,11}})"
-                    rf":(?P<room>{_KEY})?)?$")
+_TOKEN = re.compile(
+    rf"^(?P<op>[bmcrse])(?::(?P<id>\d{{1,12}}))?"
+    rf"(?::(?P<type>{_KEY}):(?P<provider>{_KEY}):(?P<start>\d{{9,11}})"
+    rf":(?P<room>{_KEY})?)?$"
+)
 _OPS = {"b": "book", "m": "move", "c": "cancel", "r": "reschedule", "s": "slot", "e": "erase"}
-_NEEDS = {"book": (True, True), "move": (True, True), "cancel": (True, False),
-          "reschedule": (True, False), "slot": (False, True), "erase": (True, False)}
+_NEEDS = {
+    "book": (True, True),
+    "move": (True, True),
+    "cancel": (True, False),
+    "reschedule": (True, False),
+    "slot": (False, True),
+    "erase": (True, False),
+}
 
 
 @dataclass(frozen=True)
 class Action:
     """A parsed action token."""
 
-    op: str                         # "book", "move", "cancel", "reschedule", "slot", "erase"
-    target: int | None = None       # patient id (book, erase) or appointment id (the others)
-    slot: tuple[str, str, int, str | None] | None = None   # type, provider, start epoch, room
+    op: str  # "book", "move", "cancel", "reschedule", "slot", "erase"
+    target: int | None = None  # patient id (book, erase) or appointment id (the others)
+    slot: tuple[str, str, int, str | None] | None = None  # type, provider, start epoch, room
 
 
 def slot_token(op: str, target: int | None, slot: Slot) -> str:
     letter = next(k for k, v in _OPS.items() if v == op)
     head = letter if target is None else f"{letter}:{target}"
-    return (f"{head}:{slot.type_key}:{slot.provider_key}:{int(slot.start.timestamp())}:"
-            f"{slot.room_key or ''}")
+    return (
+        f"{head}:{slot.type_key}:{slot.provider_key}:{int(slot.start.timestamp())}:"
+        f"{slot.room_key or ''}"
+    )
 
 
 def plain_token(op: str, target: int) -> str:
@@ -76,8 +86,11 @@ def parse_action(value: object) -> Action | None:
     has_slot = match["type"] is not None
     if needs_target != (match["id"] is not None) or needs_slot != has_slot:
         return None
-    slot = ((match["type"], match["provider"], int(match["start"]), match["room"] or None)
-            if has_slot else None)
+    slot = (
+        (match["type"], match["provider"], int(match["start"]), match["room"] or None)
+        if has_slot
+        else None
+    )
     return Action(op, int(match["id"]) if match["id"] else None, slot)
 
 
@@ -91,19 +104,25 @@ def slot_of(clinic: Clinic, action: Action | None) -> Slot | None:
         clinic.provider(provider_key)
     except StopIteration:
         return None
-    start = datetime.fromtimestamp(epoch, timezone.utc)
-    return Slot(type_key, provider_key, start, start + timedelta(minutes=kind.duration_minutes),
-                room, kind.equipment)
+    start = datetime.fromtimestamp(epoch, UTC)
+    return Slot(
+        type_key,
+        provider_key,
+        start,
+        start + timedelta(minutes=kind.duration_minutes),
+        room,
+        kind.equipment,
+    )
 
 
 # --- a click --------------------------------------------------------------------------------------
+
 
 class _Used(Exception):
     """A set of choices was used already (a double click, a second click on another choice)."""
 
 
-def act(desk: StaffDesk, caller: Caller, token: object, *,
-        once: str | None = None) -> StaffAnswer:
+def act(desk: StaffDesk, caller: Caller, token: object, *, once: str | None = None) -> StaffAnswer:
     """A clicked choice or button. `once` names the set of choices it came from (a Slack
     message): the first choice taken from a set wins, a second click is refused."""
     action = parse_action(token)
@@ -140,8 +159,9 @@ def _act(desk: StaffDesk, db: Session, tools: SchedulingTools, action: Action) -
     return desk.book(db, tools, patient.id, slot)
 
 
-def book_new_patient(desk: StaffDesk, caller: Caller, token: object, phone_text: str,
-                     name: str | None) -> StaffAnswer:
+def book_new_patient(
+    desk: StaffDesk, caller: Caller, token: object, phone_text: str, name: str | None
+) -> StaffAnswer:
     """A free slot (`/appt slots`) booked for a patient given by phone (and name)."""
     action = parse_action(token)
     slot = slot_of(desk.clinic, action) if action and action.op == "slot" else None
@@ -168,15 +188,22 @@ def _once_key(once: str) -> str:
 
 
 def _used(db: Session, once: str) -> bool:
-    return db.scalar(select(MessageReceipt.id).where(
-        MessageReceipt.channel == RECEIPT_CHANNEL,
-        MessageReceipt.external_id == _once_key(once))) is not None
+    return (
+        db.scalar(
+            select(MessageReceipt.id).where(
+                MessageReceipt.channel == RECEIPT_CHANNEL,
+                MessageReceipt.external_id == _once_key(once),
+            )
+        )
+        is not None
+    )
 
 
 def _claim_once(db: Session, once: str, now: datetime) -> None:
     try:
         with db.begin_nested():
-            db.add(MessageReceipt(channel=RECEIPT_CHANNEL, external_id=_once_key(once),
-                                  created_at=now))
+            db.add(
+                MessageReceipt(channel=RECEIPT_CHANNEL, external_id=_once_key(once), created_at=now)
+            )
     except IntegrityError:
         raise _Used() from None

@@ -6,19 +6,20 @@ answers with its usage line when something is missing or unreadable. Offering, b
 cancelling and looking up are the desk's (bot/staff/desk.py), so the staff conversation does them
 the same way; all of one command happens in one transaction.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
-
-from scheduler.models import Patient
-from scheduler.patients import find_or_create_patient
 
 from bot.staff import replies as say
 from bot.staff.answers import StaffAnswer
 from bot.staff.fields import appointment_id, leading_phone
 from bot.tools import Caller, SchedulingTools
+from scheduler.models import Patient
+from scheduler.patients import find_or_create_patient
 
 if TYPE_CHECKING:
     from bot.staff.desk import StaffDesk
@@ -54,19 +55,22 @@ def _today(desk: StaffDesk, db: Session, tools: SchedulingTools, rest: str) -> S
     if rest:
         provider = desk.vocabulary.provider_in(rest)
         if provider is None:
-            return StaffAnswer(say.usage(say.APPT_USAGE["today"],
-                                         say.unknown_provider(desk.clinic)), ok=False)
+            return StaffAnswer(
+                say.usage(say.APPT_USAGE["today"], say.unknown_provider(desk.clinic)), ok=False
+            )
     day = tools.now.astimezone(desk.clinic.zone).date()
     entries = desk.schedule(db, day, tools.now, provider)
-    return StaffAnswer(say.schedule_text(desk.clinic, day, entries),
-                       schedule=tuple(entries), day=day)
+    return StaffAnswer(
+        say.schedule_text(desk.clinic, day, entries), schedule=tuple(entries), day=day
+    )
 
 
 def _slots(desk: StaffDesk, db: Session, tools: SchedulingTools, rest: str) -> StaffAnswer:
     u = desk.understand(rest, tools.now)
     if not u.appointment_type:
-        return StaffAnswer(say.usage(say.APPT_USAGE["slots"], say.unknown_type(desk.clinic)),
-                           ok=False)
+        return StaffAnswer(
+            say.usage(say.APPT_USAGE["slots"], say.unknown_type(desk.clinic)), ok=False
+        )
     problem = desk.provider_problem(u)
     if problem:
         return StaffAnswer(say.usage(say.APPT_USAGE["slots"], problem), ok=False)
@@ -103,16 +107,19 @@ def _book(desk: StaffDesk, db: Session, tools: SchedulingTools, rest: str) -> St
 def _waitlist(desk: StaffDesk, db: Session, tools: SchedulingTools, rest: str) -> StaffAnswer:
     phone, rest, seen = leading_phone(rest)
     if phone is None:
-        return StaffAnswer(say.usage(say.APPT_USAGE["waitlist"],
-                                     say.bad_phone() if seen else None), ok=False)
+        return StaffAnswer(
+            say.usage(say.APPT_USAGE["waitlist"], say.bad_phone() if seen else None), ok=False
+        )
     return desk.waitlist(db, tools, phone, desk.understand(rest, tools.now))
 
 
 def _cancel(desk: StaffDesk, db: Session, tools: SchedulingTools, rest: str) -> StaffAnswer:
     found = appointment_id(rest) if rest else None
     if found is None:
-        return StaffAnswer(say.usage(say.APPT_USAGE["cancel"],
-                                     say.bad_appointment_id() if rest else None), ok=False)
+        return StaffAnswer(
+            say.usage(say.APPT_USAGE["cancel"], say.bad_appointment_id() if rest else None),
+            ok=False,
+        )
     return desk.cancel(db, tools, found)
 
 
@@ -121,8 +128,7 @@ def _move(desk: StaffDesk, db: Session, tools: SchedulingTools, rest: str) -> St
     word, _, when = rest.partition(" ")
     found = appointment_id(word) if word else None
     if found is None:
-        return StaffAnswer(say.usage(usage, say.bad_appointment_id() if word else None),
-                           ok=False)
+        return StaffAnswer(say.usage(usage, say.bad_appointment_id() if word else None), ok=False)
     u = desk.understand(when, tools.now)
     day, note = desk.day_asked(u, tools.now)
     if day is None:
@@ -133,8 +139,9 @@ def _move(desk: StaffDesk, db: Session, tools: SchedulingTools, rest: str) -> St
 def _find(desk: StaffDesk, db: Session, tools: SchedulingTools, rest: str) -> StaffAnswer:
     phone, _, seen = leading_phone(rest)
     if phone is None:
-        return StaffAnswer(say.usage(say.APPT_USAGE["find"], say.bad_phone() if seen
-                                     else None), ok=False)
+        return StaffAnswer(
+            say.usage(say.APPT_USAGE["find"], say.bad_phone() if seen else None), ok=False
+        )
     return desk.lookup(db, tools, phone)
 
 
@@ -147,14 +154,31 @@ def _contact(desk: StaffDesk, db: Session, tools: SchedulingTools, rest: str) ->
     patient = db.get(Patient, int(word))
     if patient is None:
         return StaffAnswer(say.no_patient_with_id(), ok=False)
-    desk.audit.record(db, "patient_contact_shown", at=tools.now,
-                      channel=tools.caller.channel, actor=tools.caller.actor,
-                      patient_id=patient.id)
-    return StaffAnswer(say.patient_contact(desk.patient_label(patient), patient.id,
-                                           desk.vault.decrypt(patient.phone_enc),
-                                           patient.opted_out_at is not None))
+    desk.audit.record(
+        db,
+        "patient_contact_shown",
+        at=tools.now,
+        channel=tools.caller.channel,
+        actor=tools.caller.actor,
+        patient_id=patient.id,
+    )
+    return StaffAnswer(
+        say.patient_contact(
+            desk.patient_label(patient),
+            patient.id,
+            desk.vault.decrypt(patient.phone_enc),
+            patient.opted_out_at is not None,
+        )
+    )
 
 
 _HANDLERS: dict[str, _Handler] = {
-    "today": _today, "slots": _slots, "book": _book, "cancel": _cancel, "move": _move,
-    "find": _find, "contact": _contact, "waitlist": _waitlist}
+    "today": _today,
+    "slots": _slots,
+    "book": _book,
+    "cancel": _cancel,
+    "move": _move,
+    "find": _find,
+    "contact": _contact,
+    "waitlist": _waitlist,
+}

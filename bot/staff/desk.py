@@ -15,34 +15,43 @@ Slack's `/appt` commands and buttons (adapters/slack/), a DM with the bot and th
 It hands the rest to one module each: reading an `/appt` command (bot/staff/commands.py), a click
 on a choice (bot/staff/choices.py), the day's schedule (bot/staff/schedule.py).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.audit import AuditTrail
+from bot.staff import choices, commands
+from bot.staff import replies as say
+from bot.staff.answers import Choice, StaffAnswer
+
+# The Slack adapter (adapters/slack/) imports `ProviderDay`, `StaffAnswer` and `parse_action` from
+# this module, as it did when they were defined here.
+from bot.staff.choices import (
+    Action,
+    parse_action,  # noqa: F401
+)
+from bot.staff.schedule import (
+    AppointmentView,
+    ProviderDay,
+    appointment_view,
+    day_schedule,
+    patient_label_of,
+)
+from bot.tools import Caller, SchedulingTools
+from bot.understanding import nlu
+from bot.understanding.nlu import Understanding, Vocabulary
 from scheduler import staff_users
 from scheduler.availability import Slot
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
 from scheduler.errors import NotFound, OutsideBookingWindow, SchedulingError, SlotUnavailable
 from scheduler.models import ACTIVE_STATUSES, Appointment, Patient
-from scheduler.reminders import ReminderPolicy
 from scheduler.patients import find_or_create_patient, find_patient
-
-from bot.staff import choices, commands, replies as say
-from bot.audit import AuditTrail
-from bot.understanding import nlu
-from bot.understanding.nlu import Understanding, Vocabulary
-from bot.tools import Caller, SchedulingTools
-from bot.staff.answers import Choice, StaffAnswer
-from bot.staff.choices import Action
-from bot.staff.schedule import (AppointmentView, ProviderDay, appointment_view, day_schedule,
-                                patient_label_of)
-# The Slack adapter (adapters/slack/) imports `ProviderDay`, `StaffAnswer` and `parse_action` from
-# this module, as it did when they were defined here.
-from bot.staff.choices import parse_action  # noqa: F401
+from scheduler.reminders import ReminderPolicy
 
 # How many slot choices one answer offers (Slack: buttons up to 5, a select menu past that).
 CHOICES = 8
@@ -50,9 +59,16 @@ FALLBACK_DAYS = 21
 
 
 class StaffDesk:
-    def __init__(self, *, sessions: sessionmaker[Session], clinic: Clinic, vault: Vault,
-                 audit: AuditTrail, clock: Callable[[], datetime],
-                 reminder_policy: ReminderPolicy = ReminderPolicy()):
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        clinic: Clinic,
+        vault: Vault,
+        audit: AuditTrail,
+        clock: Callable[[], datetime],
+        reminder_policy: ReminderPolicy = ReminderPolicy(),
+    ):
         self.sessions, self.clinic, self.vault = sessions, clinic, vault
         self.audit, self.clock = audit, clock
         self.reminder_policy = reminder_policy
@@ -60,20 +76,21 @@ class StaffDesk:
 
     def tools(self, db: Session, caller: Caller, now: datetime) -> SchedulingTools:
         """The scheduling tools for one staff request, in `db`'s transaction."""
-        return SchedulingTools(db, self.clinic, self.audit, caller, now,
-                               policy=self.reminder_policy)
+        return SchedulingTools(
+            db, self.clinic, self.audit, caller, now, policy=self.reminder_policy
+        )
 
     # --- who may ----------------------------------------------------------------------------------
 
-    def authorize(self, user_id: str, action: str, *, admin: bool = False,
-                  channel: str = "slack") -> Caller | None:
+    def authorize(
+        self, user_id: str, action: str, *, admin: bool = False, channel: str = "slack"
+    ) -> Caller | None:
         """The staff caller for this Slack user, or None (refused, and audited)."""
         with self.sessions.begin() as db:
             role = staff_users.role_of(db, user_id)
             if role is not None and (role == "admin" or not admin):
                 return Caller(role=role, channel=channel, staff_id=user_id)
-            self._refused(db, user_id, action, "not_admin" if role else "not_authorized",
-                          channel)
+            self._refused(db, user_id, action, "not_admin" if role else "not_authorized", channel)
         return None
 
     def role_of(self, user_id: str) -> str | None:
@@ -85,11 +102,16 @@ class StaffDesk:
         with self.sessions.begin() as db:
             self._refused(db, user_id, action, reason, channel)
 
-    def _refused(self, db: Session, user_id: str, action: str, reason: str,
-                 channel: str) -> None:
+    def _refused(self, db: Session, user_id: str, action: str, reason: str, channel: str) -> None:
         who = user_id if staff_users.valid_slack_user_id(user_id) else "unknown"
-        self.audit.record(db, "request_refused", at=self.clock(), channel=channel,
-                          actor=f"{channel}:{who}", detail={"action": action, "reason": reason})
+        self.audit.record(
+            db,
+            "request_refused",
+            at=self.clock(),
+            channel=channel,
+            actor=f"{channel}:{who}",
+            detail={"action": action, "reason": reason},
+        )
 
     # --- what reaches the desk --------------------------------------------------------------------
 
@@ -102,8 +124,9 @@ class StaffDesk:
         message): the first choice taken from a set wins, a second click is refused."""
         return choices.act(self, caller, token, once=once)
 
-    def book_new_patient(self, caller: Caller, token: object, phone_text: str,
-                         name: str | None) -> StaffAnswer:
+    def book_new_patient(
+        self, caller: Caller, token: object, phone_text: str, name: str | None
+    ) -> StaffAnswer:
         """A free slot (`/appt slots`) booked for a patient given by phone (and name)."""
         return choices.book_new_patient(self, caller, token, phone_text, name)
 
@@ -117,8 +140,9 @@ class StaffDesk:
 
     # --- offering and changing (in the caller's transaction) --------------------------------------
 
-    def waitlist(self, db: Session, tools: SchedulingTools, phone: str,
-                 u: Understanding) -> StaffAnswer:
+    def waitlist(
+        self, db: Session, tools: SchedulingTools, phone: str, u: Understanding
+    ) -> StaffAnswer:
         """Put a patient on the waitlist for a type: optionally one provider, from a day on,
         and "urgent" (staff may set priority; patients cannot)."""
         usage = say.APPT_USAGE["waitlist"]
@@ -127,24 +151,44 @@ class StaffDesk:
         problem = self.provider_problem(u)
         if problem:
             return StaffAnswer(say.usage(usage, problem), ok=False)
-        earliest, note = (self.day_asked(u, tools.now) if (u.date or u.date_problem)
-                          else (None, None))
+        earliest, note = (
+            self.day_asked(u, tools.now) if (u.date or u.date_problem) else (None, None)
+        )
         if note and earliest is None:
             return StaffAnswer(say.usage(usage, note), ok=False)
         patient = find_or_create_patient(db, self.vault, phone, now=tools.now)
         db.flush()
         priority = "urgent" if u.urgency == "urgent" else "routine"
-        entry, created = tools.join_waitlist(u.appointment_type, patient_id=patient.id,
-                                             provider_key=u.provider, earliest=earliest,
-                                             priority=priority)
+        entry, created = tools.join_waitlist(
+            u.appointment_type,
+            patient_id=patient.id,
+            provider_key=u.provider,
+            earliest=earliest,
+            priority=priority,
+        )
         type_name = self.clinic.appointment_type(u.appointment_type).name
         provider = self.clinic.provider(entry.provider_key).name if entry.provider_key else None
-        return StaffAnswer(say.waitlisted(self.patient_label(patient), type_name, provider,
-                                          entry.priority, entry.earliest, created))
+        return StaffAnswer(
+            say.waitlisted(
+                self.patient_label(patient),
+                type_name,
+                provider,
+                entry.priority,
+                entry.earliest,
+                created,
+            )
+        )
 
-    def offer_or_book(self, db: Session, tools: SchedulingTools, patient: Patient,
-                      type_key: str, day: date, u: Understanding,
-                      note: str | None = None) -> StaffAnswer:
+    def offer_or_book(
+        self,
+        db: Session,
+        tools: SchedulingTools,
+        patient: Patient,
+        type_key: str,
+        day: date,
+        u: Understanding,
+        note: str | None = None,
+    ) -> StaffAnswer:
         """Book at once when an exact time was asked for and is free; else offer choices."""
         slots, on_day = self.find(tools, type_key, day, u.provider, u)
         exact = self._exact(slots, u.time) if on_day else None
@@ -153,13 +197,20 @@ class StaffDesk:
         type_name = self.clinic.appointment_type(type_key).name
         if not slots:
             return StaffAnswer(say.with_note(note, say.no_slots(type_name)), ok=False)
-        text = say.with_note(note, say.choose_slot_for_patient(self.patient_label(patient),
-                                                               type_name, day, on_day))
+        text = say.with_note(
+            note, say.choose_slot_for_patient(self.patient_label(patient), type_name, day, on_day)
+        )
         return StaffAnswer(text, choices=self.slot_choices("book", patient.id, slots))
 
-    def offer_or_move(self, db: Session, tools: SchedulingTools, appointment_id_: int,
-                      day: date | None, u: Understanding | None,
-                      note: str | None = None) -> StaffAnswer:
+    def offer_or_move(
+        self,
+        db: Session,
+        tools: SchedulingTools,
+        appointment_id_: int,
+        day: date | None,
+        u: Understanding | None,
+        note: str | None = None,
+    ) -> StaffAnswer:
         try:
             appointment = tools.get_appointment(appointment_id_)
         except NotFound:
@@ -167,24 +218,23 @@ class StaffDesk:
         if appointment.status not in ACTIVE_STATUSES or appointment.start_at <= tools.now:
             return StaffAnswer(say.refused("that appointment can no longer be moved"), ok=False)
         type_key = appointment.appointment_type.key
-        provider = (u.provider if u and u.provider else appointment.provider.key)
+        provider = u.provider if u and u.provider else appointment.provider.key
         if provider not in {p.key for p in self.clinic.providers_for(type_key)}:
             provider = appointment.provider.key
         slots, on_day = self.find(tools, type_key, day, provider, u)
         if len(slots) < CHOICES and not (u and u.provider):
             taken = {(s.start, s.provider_key) for s in slots}
             more, _ = self.find(tools, type_key, day, None, u)
-            slots = (slots + [s for s in more if (s.start, s.provider_key) not in taken]
-                     )[:CHOICES]
+            slots = (slots + [s for s in more if (s.start, s.provider_key) not in taken])[:CHOICES]
             slots.sort(key=lambda s: (s.start, s.provider_key != provider))
-            on_day = on_day or any(day is not None and self._local_day(s) == day
-                                   for s in slots)
+            on_day = on_day or any(day is not None and self._local_day(s) == day for s in slots)
         exact = self._exact(slots, u.time if u else None) if on_day else None
         if exact is not None:
             return self.move(db, tools, appointment.id, exact)
         if not slots:
-            return StaffAnswer(say.with_note(note, say.no_slots(
-                appointment.appointment_type.name)), ok=False)
+            return StaffAnswer(
+                say.with_note(note, say.no_slots(appointment.appointment_type.name)), ok=False
+            )
         text = say.with_note(note, say.choose_slot_for_move(appointment.id, day, on_day))
         return StaffAnswer(text, choices=self.slot_choices("move", appointment.id, slots))
 
@@ -192,14 +242,22 @@ class StaffDesk:
         patient = find_patient(db, self.vault, phone)
         if patient is None:
             return StaffAnswer(say.no_such_patient(), ok=False)
-        self.audit.record(db, "patient_looked_up", at=tools.now, channel=tools.caller.channel,
-                          actor=tools.caller.actor, patient_id=patient.id)
+        self.audit.record(
+            db,
+            "patient_looked_up",
+            at=tools.now,
+            channel=tools.caller.channel,
+            actor=tools.caller.actor,
+            patient_id=patient.id,
+        )
         views = [self.view(a) for a in tools.list_appointments(patient.id)]
-        return StaffAnswer(say.patient_found(self.patient_label(patient), patient.id,
-                                             [say.appointment_line(v) for v in views]))
+        return StaffAnswer(
+            say.patient_found(
+                self.patient_label(patient), patient.id, [say.appointment_line(v) for v in views]
+            )
+        )
 
-    def book(self, db: Session, tools: SchedulingTools, patient_id: int,
-             slot: Slot) -> StaffAnswer:
+    def book(self, db: Session, tools: SchedulingTools, patient_id: int, slot: Slot) -> StaffAnswer:
         try:
             appointment = tools.book_appointment(slot, patient_id)
         except (SlotUnavailable, OutsideBookingWindow) as refusal:
@@ -208,8 +266,9 @@ class StaffDesk:
             return StaffAnswer(say.refused(str(refusal)), ok=False)
         return StaffAnswer(say.booked(self.view(appointment)), appointment_id=appointment.id)
 
-    def move(self, db: Session, tools: SchedulingTools, appointment_id_: int,
-             slot: Slot) -> StaffAnswer:
+    def move(
+        self, db: Session, tools: SchedulingTools, appointment_id_: int, slot: Slot
+    ) -> StaffAnswer:
         try:
             appointment = tools.reschedule_appointment(appointment_id_, slot)
         except NotFound:
@@ -240,30 +299,45 @@ class StaffDesk:
 
     # --- finding slots ----------------------------------------------------------------------------
 
-    def find(self, tools: SchedulingTools, type_key: str, day: date | None,
-             provider: str | None, u: Understanding | None) -> tuple[list[Slot], bool]:
+    def find(
+        self,
+        tools: SchedulingTools,
+        type_key: str,
+        day: date | None,
+        provider: str | None,
+        u: Understanding | None,
+    ) -> tuple[list[Slot], bool]:
         """Open slots on `day` (or from today), then the nearest days after it; whether they are
         on the day asked for."""
-        search = dict(provider_key=provider, part_of_day=u.part_of_day if u else None,
-                      around=u.time if u else None, limit=CHOICES)
+        search = dict(
+            provider_key=provider,
+            part_of_day=u.part_of_day if u else None,
+            around=u.time if u else None,
+            limit=CHOICES,
+        )
         try:
             if day is not None:
                 slots = tools.find_slots(type_key, start_date=day, end_date=day, **search)
                 if slots:
                     return slots, True
-                return tools.find_slots(type_key, start_date=day,
-                                        end_date=day + timedelta(days=FALLBACK_DAYS),
-                                        **search), False
+                return tools.find_slots(
+                    type_key, start_date=day, end_date=day + timedelta(days=FALLBACK_DAYS), **search
+                ), False
             return tools.find_slots(type_key, **search), False
         except NotFound:
             return [], False
 
-    def slot_choices(self, op: str, target: int | None,
-                     slots: list[Slot]) -> tuple[Choice, ...]:
+    def slot_choices(self, op: str, target: int | None, slots: list[Slot]) -> tuple[Choice, ...]:
         """The slots as choices to click, each with the token that does `op` with it."""
-        return tuple(Choice(say.slot_label(s.start, self.clinic.provider(s.provider_key).name,
-                                           self.clinic.zone), choices.slot_token(op, target, s))
-                     for s in slots[:CHOICES])
+        return tuple(
+            Choice(
+                say.slot_label(
+                    s.start, self.clinic.provider(s.provider_key).name, self.clinic.zone
+                ),
+                choices.slot_token(op, target, s),
+            )
+            for s in slots[:CHOICES]
+        )
 
     def _exact(self, slots: list[Slot], wanted: time | None) -> Slot | None:
         if wanted is None:
@@ -278,11 +352,15 @@ class StaffDesk:
 
     def provider_problem(self, u: Understanding) -> str | None:
         """Why the provider asked for cannot do the type asked for, if they cannot."""
-        if u.provider and u.appointment_type and u.provider not in {
-                p.key for p in self.clinic.providers_for(u.appointment_type)}:
-            return say.provider_does_not_offer(self.clinic.provider(u.provider).name,
-                                               self.clinic.appointment_type(
-                                                   u.appointment_type).name)
+        if (
+            u.provider
+            and u.appointment_type
+            and u.provider not in {p.key for p in self.clinic.providers_for(u.appointment_type)}
+        ):
+            return say.provider_does_not_offer(
+                self.clinic.provider(u.provider).name,
+                self.clinic.appointment_type(u.appointment_type).name,
+            )
         return None
 
     def day_asked(self, u: Understanding, now: datetime) -> tuple[date | None, str | None]:
@@ -299,8 +377,9 @@ class StaffDesk:
 
     # --- the schedule -----------------------------------------------------------------------------
 
-    def schedule(self, db: Session, day: date, now: datetime,
-                 provider_key: str | None = None) -> list[ProviderDay]:
+    def schedule(
+        self, db: Session, day: date, now: datetime, provider_key: str | None = None
+    ) -> list[ProviderDay]:
         return day_schedule(db, self.clinic, self.vault, day, now, provider_key)
 
     def home(self, caller: Caller) -> tuple[date, list[ProviderDay]]:

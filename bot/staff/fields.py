@@ -7,6 +7,7 @@ A phone number is normalized to E.164 by the clinic's own rule (scheduler/patien
 readers also say whether something phone-like was there, so a mistyped number gets "that does not
 look like a phone number" rather than "which patient?".
 """
+
 from __future__ import annotations
 
 import re
@@ -26,9 +27,9 @@ def leading_phone(text: str) -> tuple[str | None, str, bool]:
     if match is None:
         return None, text, False
     try:
-        return normalize_phone(match.group(1)), text[match.end():].strip(), True
+        return normalize_phone(match.group(1)), text[match.end() :].strip(), True
     except InvalidPhoneNumber:
-        return None, text[match.end():].strip(), True
+        return None, text[match.end() :].strip(), True
 
 
 def phone_in(text: str) -> tuple[str | None, str, bool]:
@@ -37,7 +38,7 @@ def phone_in(text: str) -> tuple[str | None, str, bool]:
         digits = re.sub(r"\D", "", match.group(0))
         if len(digits) < 7 or _ISO_DATE.fullmatch(match.group(0).strip()):
             continue
-        rest = (text[:match.start()] + " " + text[match.end():]).strip()
+        rest = (text[: match.start()] + " " + text[match.end() :]).strip()
         try:
             return normalize_phone(match.group(0).strip()), rest, True
         except InvalidPhoneNumber:

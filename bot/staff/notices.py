@@ -16,21 +16,22 @@ that has no audit event to hang it on.
 
 Without a poster (Slack not configured, or no SLACK_STAFF_CHANNEL) the notifier does nothing.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from scheduler.models import Appointment, Patient
-
 from bot.audit import AuditTrail
+from scheduler.models import Appointment, Patient
 
 log = logging.getLogger("scheduler.notices")
 
@@ -42,22 +43,25 @@ class StaffNotice:
     # "booked", "rescheduled", "cancelled", "red_flag", "red_flag_unanswered" (the patient opted
     # out of texts: nobody answered them), "urgent_waitlist", "undelivered"
     kind: str
-    at: datetime                       # when it happened (aware UTC)
-    channel: str | None = None         # where the patient was: "sms", "web", ...
+    at: datetime  # when it happened (aware UTC)
+    channel: str | None = None  # where the patient was: "sms", "web", ...
     patient_id: int | None = None
     appointment_id: int | None = None
-    start: datetime | None = None      # the appointment's (new) time
-    provider: str | None = None        # provider key
-    message_kind: str | None = None    # undelivered: "reply", "reminder", ...
-    code: int | None = None            # undelivered: the provider's error code, if it gave one
-    appointment_type: str | None = None    # urgent_waitlist: the type's key
-    language: str | None = None        # the patient's, when known ("es"): staff may need it
+    start: datetime | None = None  # the appointment's (new) time
+    provider: str | None = None  # provider key
+    message_kind: str | None = None  # undelivered: "reply", "reminder", ...
+    code: int | None = None  # undelivered: the provider's error code, if it gave one
+    appointment_type: str | None = None  # urgent_waitlist: the type's key
+    language: str | None = None  # the patient's, when known ("es"): staff may need it
 
 
 Post = Callable[[StaffNotice], None]
 
-_APPOINTMENT_KINDS = {"appointment_booked": "booked", "appointment_rescheduled": "rescheduled",
-                      "appointment_cancelled": "cancelled"}
+_APPOINTMENT_KINDS = {
+    "appointment_booked": "booked",
+    "appointment_rescheduled": "rescheduled",
+    "appointment_cancelled": "cancelled",
+}
 
 
 class StaffNotifier:
@@ -99,47 +103,75 @@ class StaffNotifier:
         kind, actor = event_["kind"], event_.get("actor") or ""
         detail = event_.get("detail") or {}
         patient_id = event_.get("patient_id")
-        common = dict(at=event_["at"], channel=event_.get("channel"), patient_id=patient_id,
-                      language=_language_of(session, patient_id))
+        common = dict(
+            at=event_["at"],
+            channel=event_.get("channel"),
+            patient_id=patient_id,
+            language=_language_of(session, patient_id),
+        )
         if kind in _APPOINTMENT_KINDS and actor.startswith("patient:"):
             start = _instant(detail.get("start"))
-            if start is None:   # a cancellation names no time: the appointment has it
+            if start is None:  # a cancellation names no time: the appointment has it
                 appointment = session.get(Appointment, event_.get("appointment_id"))
                 start = appointment.start_at if appointment is not None else None
-            self.queue(session, StaffNotice(_APPOINTMENT_KINDS[kind], **common,
-                                            appointment_id=event_.get("appointment_id"),
-                                            start=start, provider=detail.get("provider")))
+            self.queue(
+                session,
+                StaffNotice(
+                    _APPOINTMENT_KINDS[kind],
+                    **common,
+                    appointment_id=event_.get("appointment_id"),
+                    start=start,
+                    provider=detail.get("provider"),
+                ),
+            )
         elif kind == "red_flag":
             # Unanswered: the number opted out of texts, so only a call can reach them.
-            self.queue(session, StaffNotice("red_flag" if detail.get("answered", True)
-                                            else "red_flag_unanswered", **common))
+            self.queue(
+                session,
+                StaffNotice(
+                    "red_flag" if detail.get("answered", True) else "red_flag_unanswered", **common
+                ),
+            )
         elif kind == "waitlist_joined" and detail.get("triage") and actor.startswith("patient:"):
             # Like a red flag, the symptom's category stays out of a channel read by many.
-            self.queue(session, StaffNotice("urgent_waitlist", **common,
-                                            appointment_type=detail.get("type")))
+            self.queue(
+                session,
+                StaffNotice("urgent_waitlist", **common, appointment_type=detail.get("type")),
+            )
         elif kind == "sms_failed":
             code = detail.get("code")
-            self.queue(session, StaffNotice("undelivered", **common,
-                                            message_kind=detail.get("kind"),
-                                            code=code if isinstance(code, int) else None))
+            self.queue(
+                session,
+                StaffNotice(
+                    "undelivered",
+                    **common,
+                    message_kind=detail.get("kind"),
+                    code=code if isinstance(code, int) else None,
+                ),
+            )
 
     # --- after commit ----------------------------------------------------------------------------
 
     def _send(self, notice: StaffNotice) -> None:
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self._workers,
-                                                thread_name_prefix="staff-notice")
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self._workers, thread_name_prefix="staff-notice"
+                )
             pool = self._pool
         pool.submit(self._post_safely, notice)
 
     def _post_safely(self, notice: StaffNotice) -> None:
         try:
             self.post(notice)
-        except Exception as exc:   # the team misses one notice; nothing else may fail for it
-            log.warning("staff notice not posted (%s, patient %s, appointment %s): %s",
-                        notice.kind, notice.patient_id, notice.appointment_id,
-                        type(exc).__name__)
+        except Exception as exc:  # the team misses one notice; nothing else may fail for it
+            log.warning(
+                "staff notice not posted (%s, patient %s, appointment %s): %s",
+                notice.kind,
+                notice.patient_id,
+                notice.appointment_id,
+                type(exc).__name__,
+            )
 
     def drain(self) -> None:
         """Wait for the notices handed over so far (tests, and a clean shutdown)."""

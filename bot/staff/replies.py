@@ -8,18 +8,20 @@ patient names and reference numbers; notices in the shared staff channel show id
 What `/appt-admin` says is bot/staff/admin_replies.py; what the staff conversation asks around
 these answers is bot/staff/chat_replies.py.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from scheduler.clinic import Clinic
-
 from bot.patient.replies import day_text, time_text, when_text
+
 # The Slack adapter (adapters/slack/) reads `ADMIN_USAGE` and `export_failed` through this module,
 # as it did before `/appt-admin`'s sentences had their own.
 from bot.staff.admin_replies import ADMIN_USAGE, export_failed  # noqa: F401
+from scheduler.clinic import Clinic
 
 if TYPE_CHECKING:
     from bot.staff.notices import StaffNotice
@@ -40,9 +42,12 @@ APPT_USAGE = {
 
 # --- access ----------------------------------------------------------------------------------
 
+
 def not_authorized() -> str:
-    return ("Sorry, you are not authorized to use the clinic's staff tools. Ask a clinic admin "
-            "to add you.")
+    return (
+        "Sorry, you are not authorized to use the clinic's staff tools. Ask a clinic admin "
+        "to add you."
+    )
 
 
 def admins_only() -> str:
@@ -58,8 +63,10 @@ def too_long(limit: int) -> str:
 
 
 def invalid_action() -> str:
-    return ("That button is no longer valid (or was not made by this app). Run the command "
-            "again to get fresh choices.")
+    return (
+        "That button is no longer valid (or was not made by this app). Run the command "
+        "again to get fresh choices."
+    )
 
 
 def offer_used() -> str:
@@ -71,28 +78,33 @@ def working() -> str:
 
 
 def internal_error(reference: str) -> str:
-    return (f"Sorry, something went wrong on our side and nothing was changed "
-            f"(ref {reference}). Please try again.")
+    return (
+        f"Sorry, something went wrong on our side and nothing was changed "
+        f"(ref {reference}). Please try again."
+    )
 
 
 # --- /appt -----------------------------------------------------------------------------------
 
+
 def appt_help(clinic: Clinic) -> str:
     types = ", ".join(t.key for t in clinic.appointment_types)
     providers = ", ".join(p.key for p in clinic.providers)
-    lines = [f"{clinic.name} scheduling for staff:",
-             f"  {APPT_USAGE['today']}  - the day's schedule, per provider",
-             f"  {APPT_USAGE['slots']}  - open times",
-             f"  {APPT_USAGE['book']}  - book for a patient (new numbers become new patients)",
-             f"  {APPT_USAGE['cancel']}  - cancel an appointment",
-             f"  {APPT_USAGE['move']}  - reschedule an appointment",
-             f"  {APPT_USAGE['find']}  - a patient and their upcoming appointments",
-             f"  {APPT_USAGE['contact']}  - a patient's name and number, to call them",
-             f"  {APPT_USAGE['waitlist']}  - offer them the next freed time",
-             f"Types: {types}. Providers: {providers}.",
-             "When: 'tomorrow', 'friday 3pm', 'next tuesday morning', '3/9 10:30'.",
-             "Or send me a direct message in plain words, like 'book a checkup for "
-             "+1 212 555 0199 tomorrow morning'."]
+    lines = [
+        f"{clinic.name} scheduling for staff:",
+        f"  {APPT_USAGE['today']}  - the day's schedule, per provider",
+        f"  {APPT_USAGE['slots']}  - open times",
+        f"  {APPT_USAGE['book']}  - book for a patient (new numbers become new patients)",
+        f"  {APPT_USAGE['cancel']}  - cancel an appointment",
+        f"  {APPT_USAGE['move']}  - reschedule an appointment",
+        f"  {APPT_USAGE['find']}  - a patient and their upcoming appointments",
+        f"  {APPT_USAGE['contact']}  - a patient's name and number, to call them",
+        f"  {APPT_USAGE['waitlist']}  - offer them the next freed time",
+        f"Types: {types}. Providers: {providers}.",
+        "When: 'tomorrow', 'friday 3pm', 'next tuesday morning', '3/9 10:30'.",
+        "Or send me a direct message in plain words, like 'book a checkup for "
+        "+1 212 555 0199 tomorrow morning'.",
+    ]
     return "\n".join(lines)
 
 
@@ -108,17 +120,24 @@ def with_note(note: str | None, text: str) -> str:
 def unknown_command(word: str, usage_lines: Sequence[str]) -> str:
     shown = word if len(word) <= 20 else word[:20] + "..."
     return f"I don't know the command '{shown}'. Try one of:\n" + "\n".join(
-        f"  {line}" for line in usage_lines)
+        f"  {line}" for line in usage_lines
+    )
 
 
 def unknown_provider(clinic: Clinic) -> str:
-    return "I don't know that provider. Providers: " + ", ".join(
-        f"{p.key} ({p.name})" for p in clinic.providers) + "."
+    return (
+        "I don't know that provider. Providers: "
+        + ", ".join(f"{p.key} ({p.name})" for p in clinic.providers)
+        + "."
+    )
 
 
 def unknown_type(clinic: Clinic) -> str:
-    return "Which kind of visit? Types: " + ", ".join(
-        f"{t.key} ({t.name})" for t in clinic.appointment_types) + "."
+    return (
+        "Which kind of visit? Types: "
+        + ", ".join(f"{t.key} ({t.name})" for t in clinic.appointment_types)
+        + "."
+    )
 
 
 def provider_does_not_offer(provider: str, type_name: str) -> str:
@@ -149,8 +168,7 @@ def no_patient_with_id() -> str:
     return "No patient has that number (the # in a notice, like 12)."
 
 
-def patient_contact(patient: str, patient_id: int, phone: str | None,
-                    opted_out: bool) -> str:
+def patient_contact(patient: str, patient_id: int, phone: str | None, opted_out: bool) -> str:
     if phone is None:
         return f"{patient} (patient #{patient_id}) has no phone number on file (erased)."
     note = " They have opted out of texts: call, do not text." if opted_out else ""
@@ -175,8 +193,10 @@ def slot_label(start: datetime, provider_name: str, zone: ZoneInfo) -> str:
 
 def slots_found(type_name: str, day: date | None, on_day: bool, count: int) -> str:
     if day is not None and not on_day:
-        return (f"No open time for a {type_name} on {day_text(day)}. The nearest "
-                f"{'is' if count == 1 else 'are'}:")
+        return (
+            f"No open time for a {type_name} on {day_text(day)}. The nearest "
+            f"{'is' if count == 1 else 'are'}:"
+        )
     if day is not None:
         return f"Open times for a {type_name} on {day_text(day)}:"
     return f"The next open times for a {type_name}:"
@@ -187,28 +207,42 @@ def no_slots(type_name: str) -> str:
 
 
 def choose_slot_for_patient(patient: str, type_name: str, day: date | None, on_day: bool) -> str:
-    where = (f" on {day_text(day)}" if day is not None and on_day else
-             f" (nothing on {day_text(day)}; the nearest)" if day is not None else "")
+    where = (
+        f" on {day_text(day)}"
+        if day is not None and on_day
+        else f" (nothing on {day_text(day)}; the nearest)"
+        if day is not None
+        else ""
+    )
     return f"Choose a time for {patient}'s {type_name}{where}:"
 
 
 def choose_slot_for_move(appointment_id: int, day: date | None, on_day: bool) -> str:
-    where = (f" on {day_text(day)}" if day is not None and on_day else
-             f" (nothing on {day_text(day)}; the nearest)" if day is not None else "")
+    where = (
+        f" on {day_text(day)}"
+        if day is not None and on_day
+        else f" (nothing on {day_text(day)}; the nearest)"
+        if day is not None
+        else ""
+    )
     return f"Choose the new time for appointment #{appointment_id}{where}:"
 
 
-def booked(view: "AppointmentView") -> str:
-    return (f"Booked #{view.id}: {view.type_name} for {view.patient} with {view.provider_name}, "
-            f"{view.when}.")
+def booked(view: AppointmentView) -> str:
+    return (
+        f"Booked #{view.id}: {view.type_name} for {view.patient} with {view.provider_name}, "
+        f"{view.when}."
+    )
 
 
-def moved(view: "AppointmentView") -> str:
-    return f"Moved #{view.id}: {view.type_name} for {view.patient} is now {view.when} with " \
-           f"{view.provider_name}."
+def moved(view: AppointmentView) -> str:
+    return (
+        f"Moved #{view.id}: {view.type_name} for {view.patient} is now {view.when} with "
+        f"{view.provider_name}."
+    )
 
 
-def cancelled(view: "AppointmentView") -> str:
+def cancelled(view: AppointmentView) -> str:
     return f"Cancelled #{view.id}: {view.type_name} for {view.patient}, {view.when}."
 
 
@@ -226,30 +260,40 @@ def patient_found(patient: str, patient_id: int, lines: Sequence[str]) -> str:
     if not lines:
         return f"{patient} (patient #{patient_id}) has no upcoming appointments."
     return f"{patient} (patient #{patient_id}), upcoming:\n" + "\n".join(
-        f"  {line}" for line in lines)
+        f"  {line}" for line in lines
+    )
 
 
-def appointment_line(view: "AppointmentView") -> str:
+def appointment_line(view: AppointmentView) -> str:
     return f"#{view.id} {view.when}: {view.type_name} with {view.provider_name}"
 
 
-def waitlisted(patient: str, type_name: str, provider: str | None, priority: str,
-               earliest: date | None, created: bool) -> str:
+def waitlisted(
+    patient: str,
+    type_name: str,
+    provider: str | None,
+    priority: str,
+    earliest: date | None,
+    created: bool,
+) -> str:
     """A patient put on (or already on) the waitlist."""
     what = f"{type_name}" + (f" with {provider}" if provider else "")
     when = f" from {earliest:%a %b} {earliest.day}" if earliest else ""
     if not created:
         return f"{patient} is already on the waitlist for a {what} ({priority})."
-    return (f"{patient} is on the waitlist for a {what}{when} ({priority}). They will be texted "
-            "when a matching time frees up.")
+    return (
+        f"{patient} is on the waitlist for a {what}{when} ({priority}). They will be texted "
+        "when a matching time frees up."
+    )
 
 
 # The languages patients may be served in, as staff read them (bot/i18n.py).
 LANGUAGE_NAMES = {"es": "Spanish", "en": "English"}
 
 
-def patient_label(name: str | None, patient_id: int, erased: bool,
-                  language: str | None = None) -> str:
+def patient_label(
+    name: str | None, patient_id: int, erased: bool, language: str | None = None
+) -> str:
     """How staff see a patient: the name (or the id), and the language they are served in
     when it is not English ("Ana Example (speaks Spanish)")."""
     if erased:
@@ -264,29 +308,34 @@ def for_attendee(label: str, attendee: str | None) -> str:
 
 
 def speaks(language: str | None) -> str:
-    """"speaks Spanish", or "" for English (the default) and a patient not heard from yet."""
-    return f"speaks {LANGUAGE_NAMES[language]}" if language in LANGUAGE_NAMES and \
-        language != "en" else ""
+    """ "speaks Spanish", or "" for English (the default) and a patient not heard from yet."""
+    return (
+        f"speaks {LANGUAGE_NAMES[language]}"
+        if language in LANGUAGE_NAMES and language != "en"
+        else ""
+    )
 
 
 # --- the day ---------------------------------------------------------------------------------
+
 
 def schedule_title(clinic: Clinic, day: date) -> str:
     return f"{clinic.name}: {day_text(day)}"
 
 
-def provider_summary(entry: "ProviderDay") -> str:
+def provider_summary(entry: ProviderDay) -> str:
     if not entry.working:
         return f"{entry.name}: not working"
-    return (f"{entry.name}: {entry.booked} booked, {entry.free} open"
-            + (f" ({entry.free_type} times)" if entry.free_type else ""))
+    return f"{entry.name}: {entry.booked} booked, {entry.free} open" + (
+        f" ({entry.free_type} times)" if entry.free_type else ""
+    )
 
 
-def schedule_line(view: "AppointmentView", zone: ZoneInfo) -> str:
+def schedule_line(view: AppointmentView, zone: ZoneInfo) -> str:
     return f"{time_text(view.start.astimezone(zone))}  #{view.id} {view.type_name}, {view.patient}"
 
 
-def schedule_text(clinic: Clinic, day: date, entries: Sequence["ProviderDay"]) -> str:
+def schedule_text(clinic: Clinic, day: date, entries: Sequence[ProviderDay]) -> str:
     lines = [schedule_title(clinic, day)]
     for entry in entries:
         lines.append(provider_summary(entry))
@@ -295,8 +344,10 @@ def schedule_text(clinic: Clinic, day: date, entries: Sequence["ProviderDay"]) -
 
 
 def home_not_authorized() -> str:
-    return ("This is the clinic's scheduling app for staff. Ask a clinic admin to add you, "
-            "then come back here for today's schedule.")
+    return (
+        "This is the clinic's scheduling app for staff. Ask a clinic admin to add you, "
+        "then come back here for today's schedule."
+    )
 
 
 def home_footer() -> str:
@@ -305,11 +356,13 @@ def home_footer() -> str:
 
 # --- notices in the staff channel (ids and times only) -----------------------------------------
 
-def notice(n: "StaffNotice", clinic: Clinic) -> str:
+
+def notice(n: StaffNotice, clinic: Clinic) -> str:
     zone = clinic.zone
     at = time_text(n.at.astimezone(zone))
-    via = {"sms": "SMS", "web": "web chat", "console": "console"}.get(n.channel or "",
-                                                                      n.channel or "?")
+    via = {"sms": "SMS", "web": "web chat", "console": "console"}.get(
+        n.channel or "", n.channel or "?"
+    )
     if speaks(n.language):
         via = f"{via}, {speaks(n.language)}"
     when = when_text(n.start, zone) if n.start else "an unknown time"
@@ -320,32 +373,43 @@ def notice(n: "StaffNotice", clinic: Clinic) -> str:
         except StopIteration:
             with_ = ""
     if n.kind == "booked":
-        return (f"New booking #{n.appointment_id} by patient #{n.patient_id} ({via}): "
-                f"{when}{with_}.")
+        return f"New booking #{n.appointment_id} by patient #{n.patient_id} ({via}): {when}{with_}."
     if n.kind == "rescheduled":
-        return (f"Patient #{n.patient_id} moved appointment #{n.appointment_id} ({via}) to "
-                f"{when}{with_}.")
+        return (
+            f"Patient #{n.patient_id} moved appointment #{n.appointment_id} ({via}) to "
+            f"{when}{with_}."
+        )
     if n.kind == "cancelled":
-        return (f"Patient #{n.patient_id} cancelled appointment #{n.appointment_id} ({via}), "
-                f"which was {when}.")
+        return (
+            f"Patient #{n.patient_id} cancelled appointment #{n.appointment_id} ({via}), "
+            f"which was {when}."
+        )
     if n.kind == "red_flag":
-        return (f"EMERGENCY red flag from patient #{n.patient_id} ({via}) at {at}. They were "
-                "told to call 911. Look them up with /appt-admin logs, or call them.")
+        return (
+            f"EMERGENCY red flag from patient #{n.patient_id} ({via}) at {at}. They were "
+            "told to call 911. Look them up with /appt-admin logs, or call them."
+        )
     if n.kind == "red_flag_unanswered":
-        return (f"URGENT, CALL NOW: patient #{n.patient_id} texted an emergency red flag at "
-                f"{at}, but has opted out of texts, so nobody answered them. Call them: "
-                f"/appt contact {n.patient_id} shows their number.")
+        return (
+            f"URGENT, CALL NOW: patient #{n.patient_id} texted an emergency red flag at "
+            f"{at}, but has opted out of texts, so nobody answered them. Call them: "
+            f"/appt contact {n.patient_id} shows their number."
+        )
     if n.kind == "urgent_waitlist":
         try:
             kind = clinic.appointment_type(n.appointment_type).name
         except StopIteration:
             kind = "an appointment"
-        return (f"Patient #{n.patient_id} ({via}) joined the waitlist for {kind}, ranked urgent "
-                "by triage from what they described. They get the first freed slot; to see "
-                "them sooner, /appt slots and /appt book.")
+        return (
+            f"Patient #{n.patient_id} ({via}) joined the waitlist for {kind}, ranked urgent "
+            "by triage from what they described. They get the first freed slot; to see "
+            "them sooner, /appt slots and /appt book."
+        )
     if n.kind == "undelivered":
         what = n.message_kind or "message"
         code = f", error {n.code}" if n.code is not None else ""
-        return (f"A {what} text to patient #{n.patient_id} could not be delivered ({at}{code}). "
-                "Please reach them another way.")
+        return (
+            f"A {what} text to patient #{n.patient_id} could not be delivered ({at}{code}). "
+            "Please reach them another way."
+        )
     return f"{n.kind} (patient #{n.patient_id}) at {at}."

@@ -23,6 +23,7 @@ The command line reads one JSON object a line, {"text": ..., "now": ISO-8601 (op
 the current time), "tz": IANA zone (optional, default the clinic's)}, and writes one a line,
 `Understanding.as_json()` or {"error": ...}.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,8 +43,16 @@ from bot.understanding.typos import correct_typos
 from bot.understanding.vocabulary import Vocabulary
 
 # What the rest of `bot` (and the CLI's shim, bot/nlu.py) imports from here, wherever it is defined.
-__all__ = ["INTENTS", "MAX_CHARS", "Understanding", "Vocabulary", "answer_line", "correct_typos",
-           "main", "understand"]
+__all__ = [
+    "INTENTS",
+    "MAX_CHARS",
+    "Understanding",
+    "Vocabulary",
+    "answer_line",
+    "correct_typos",
+    "main",
+    "understand",
+]
 
 
 @dataclass(frozen=True)
@@ -53,12 +62,12 @@ class Understanding:
     intent: str
     date: dt.date | None = None
     time: dt.time | None = None
-    part_of_day: str | None = None        # "morning" | "afternoon" | "evening"
-    provider: str | None = None           # provider key
-    appointment_type: str | None = None   # appointment type key
-    urgency: str | None = None            # "urgent" | None
-    choice: int | None = None             # 1-based numbered option
-    date_problem: str | None = None       # "impossible" | "past" | None
+    part_of_day: str | None = None  # "morning" | "afternoon" | "evening"
+    provider: str | None = None  # provider key
+    appointment_type: str | None = None  # appointment type key
+    urgency: str | None = None  # "urgent" | None
+    choice: int | None = None  # 1-based numbered option
+    date_problem: str | None = None  # "impossible" | "past" | None
     # "after" | "before": `time` is a limit ("after 3"). Not in `as_json` (the CLI's contract).
     time_bound: str | None = None
     # An appointment's reference number the message names ("cancel #8", "move appointment 8",
@@ -82,7 +91,6 @@ class Understanding:
         }
 
 
-
 def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None) -> Understanding:
     """Intent and entities of one message; `now` is the clinic's current time (aware, in the
     clinic's zone). Never raises for any text."""
@@ -100,7 +108,8 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
     # Spanish is read unless the message is plainly English: its answers first ("no" is a
     # "no" in both), then its phrasing of dates and times in the rules' words (spanish.py).
     in_spanish = told in (languages.SPANISH, *languages.CLOSEST) or (
-        told is None and languages.mentions_spanish(text))
+        told is None and languages.mentions_spanish(text)
+    )
     if in_spanish:
         answered = spanish.whole_message(s)
         if answered is not None:
@@ -112,8 +121,14 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
         intent, choice, day = form
         date, problem = dates.day_of_month(today, day, None) if day is not None else (None, None)
         # "#2" is option 2 or appointment 2: the dialogue takes whichever its state expects.
-        return Understanding(intent=intent, choice=choice, date=date, date_problem=problem,
-                             reference=choice if "#" in s else None, language=language)
+        return Understanding(
+            intent=intent,
+            choice=choice,
+            date=date,
+            date_problem=problem,
+            reference=choice if "#" in s else None,
+            language=language,
+        )
 
     spanish_intent = None
     if in_spanish:
@@ -143,13 +158,24 @@ def understand(text: str, now: dt.datetime, vocabulary: Vocabulary | None = None
             wants = "book"
         else:
             wants = intents.without_entities(s, bare)
-    return Understanding(intent=wants, date=date, time=when, part_of_day=part, provider=provider,
-                         appointment_type=kind, urgency=urgent, date_problem=problem,
-                         time_bound=bound, reference=reference, language=language)
+    return Understanding(
+        intent=wants,
+        date=date,
+        time=when,
+        part_of_day=part,
+        provider=provider,
+        appointment_type=kind,
+        urgency=urgent,
+        date_problem=problem,
+        time_bound=bound,
+        reference=reference,
+        language=language,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # `python -m bot.nlu`: JSON lines in, JSON lines out.
+
 
 class _BadLine(ValueError):
     pass

@@ -11,6 +11,7 @@ its match.
 Also here: the words more than one rule reads (number words name a choice and an hour, an ordinal
 suffix a choice, "2nd", and a day, "the 7th").
 """
+
 from __future__ import annotations
 
 import re
@@ -22,12 +23,30 @@ APOSTROPHES = str.maketrans("", "", "'\u2019\u2018`\u00b4\u02bc")
 _SPACES = re.compile(r"\s+")
 
 # Texting shorthand for the words the rules read ("nxt wk"): spelled out first.
-SHORTHAND = {"nxt": "next", "wk": "week", "wks": "weeks", "appt": "appointment",
-             "appts": "appointments", "aft": "afternoon"}
+SHORTHAND = {
+    "nxt": "next",
+    "wk": "week",
+    "wks": "weeks",
+    "appt": "appointment",
+    "appts": "appointments",
+    "aft": "afternoon",
+}
 _SHORT = re.compile(r"\b(?:" + "|".join(SHORTHAND) + r")\b")
 
-NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
 ORDINAL_SUFFIX = r"(?:st|nd|rd|th)"
 DIGIT = re.compile(r"\d")
 

@@ -19,6 +19,7 @@ that only sound alarming: "dolor de muelas", "chequeo del corazón", "prueba de 
 presión" (a present habit, not an overdose) are left alone. A negation is never an all-clear, in
 either language: "no puedo respirar", "no para de sangrar" and "no quiero vivir" are red flags.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,7 +36,8 @@ _NON_WORD = re.compile(r"[\W_]+")
 # a tilde; the marks are then dropped. NFD rather than NFKD: the compatibility forms NFKD also
 # rewrites would change text without accents ("pain™" would become "paintm" and stop matching).
 _COMBINING_MARKS = re.compile(
-    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
+)
 
 _PATTERNS: dict[str, str] = {
     "cardiac": r"""
@@ -235,6 +237,7 @@ _PATTERNS_ES: dict[str, str] = {
       | crisis\s(?:epileptica|convulsiva)s?
     """,
 }
+
 
 # One leading \b(?=\w) outside the alternation: positions inside a word, and the ends of words,
 # fail at once (every phrase starts with a letter). Each category is one named group holding its

@@ -24,10 +24,12 @@ extra letter costs 1, a wrong or swapped letter 2. The thresholds, and why:
 The engine's index is built once at import; a clinic's once per `Vocabulary`
 (bot/understanding/vocabulary.py).
 """
+
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
@@ -38,50 +40,323 @@ if TYPE_CHECKING:  # the vocabulary holds a `Spelling`, so it imports this modul
     from bot.understanding.vocabulary import Vocabulary
 
 # The engine's words of five letters or more: what the intents, dates and parts of day read.
-_ENGINE_WORDS = frozenset("""
-    monday tuesday wednesday thursday friday saturday sunday january february march april august
-    september october november december today tonight tomorrow morning afternoon evening month
-    appointment appointments booking schedule reschedule rebook postpone cancel cancellation
-    waitlist available availability visit check doctor urgent earliest
-""".split())
+_ENGINE_WORDS = frozenset(
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "today",
+        "tonight",
+        "tomorrow",
+        "morning",
+        "afternoon",
+        "evening",
+        "month",
+        "appointment",
+        "appointments",
+        "booking",
+        "schedule",
+        "reschedule",
+        "rebook",
+        "postpone",
+        "cancel",
+        "cancellation",
+        "waitlist",
+        "available",
+        "availability",
+        "visit",
+        "check",
+        "doctor",
+        "urgent",
+        "earliest",
+    ]
+)
 # Real English words within those thresholds of the engine's words or of the demo clinic's
 # (scheduler/demo_clinic.toml): every word of Debian's `wamerican` list that the rules below
 # would otherwise change, found once by running them over it. So "cancer" never becomes
 # "cancel", "chance" never "cancel", "moth" never "month", "mourning" never "morning", "sundae"
 # never "sunday", "earlier" never "earliest".
-_REAL_WORDS = frozenset("""
-    advisability afternoons amiability annually annuals annul anointment appointed appointee
-    appointees apportionment aprils assailable augurs augusta augustan auguster augusts augustus
-    blocking blooding blooming boinking boobing booing bookings booming boosting booting boozing
-    brooding brooking cancelation canceled cancellations cancelling cancels cancer caning chance
-    chancel chancels chanel checked checker checks checkup checkups clanging clanking cleanings
-    cleansing clearing cleaving cline constellation consul consular consult consultant consults
-    decembers doctoral doctored doctorow doctors earlier earline earliness earnest earthiest
-    earthliest easiest eeriest emending evenings evincing feeding feelingly feelings felling
-    felting fleeing freeing freida fridays frieda fueling gargantua gargantuan genera generally
-    generals headaches henri immunizations infecting infections inflection inflections injection
-    mach majoring marc marched marcher marches minoring moaning monarch mondays mont monthly
-    months mooning mooring moorings mornings moth motoring mounding mounting mourning nonmember
-    novembers octobers physic physically physicals postponed postpones practitioners reebok
-    rescheduled reschedules rescheduling retook revising revisions saturdays scheduled scheduler
-    schedulers schedules septembers spain sprained sprains spraying sturdy sundae sundas sundays
-    sundry throats throaty thursdays tomorrows tuesdays ultrasonic ultrasounds urgently
-    vaccinate vaccinating vaccinations vaccines vacua visited visitor visits wapitis wednesdays
-    wiliest
-""".split())
+_REAL_WORDS = frozenset(
+    [
+        "advisability",
+        "afternoons",
+        "amiability",
+        "annually",
+        "annuals",
+        "annul",
+        "anointment",
+        "appointed",
+        "appointee",
+        "appointees",
+        "apportionment",
+        "aprils",
+        "assailable",
+        "augurs",
+        "augusta",
+        "augustan",
+        "auguster",
+        "augusts",
+        "augustus",
+        "blocking",
+        "blooding",
+        "blooming",
+        "boinking",
+        "boobing",
+        "booing",
+        "bookings",
+        "booming",
+        "boosting",
+        "booting",
+        "boozing",
+        "brooding",
+        "brooking",
+        "cancelation",
+        "canceled",
+        "cancellations",
+        "cancelling",
+        "cancels",
+        "cancer",
+        "caning",
+        "chance",
+        "chancel",
+        "chancels",
+        "chanel",
+        "checked",
+        "checker",
+        "checks",
+        "checkup",
+        "checkups",
+        "clanging",
+        "clanking",
+        "cleanings",
+        "cleansing",
+        "clearing",
+        "cleaving",
+        "cline",
+        "constellation",
+        "consul",
+        "consular",
+        "consult",
+        "consultant",
+        "consults",
+        "decembers",
+        "doctoral",
+        "doctored",
+        "doctorow",
+        "doctors",
+        "earlier",
+        "earline",
+        "earliness",
+        "earnest",
+        "earthiest",
+        "earthliest",
+        "easiest",
+        "eeriest",
+        "emending",
+        "evenings",
+        "evincing",
+        "feeding",
+        "feelingly",
+        "feelings",
+        "felling",
+        "felting",
+        "fleeing",
+        "freeing",
+        "freida",
+        "fridays",
+        "frieda",
+        "fueling",
+        "gargantua",
+        "gargantuan",
+        "genera",
+        "generally",
+        "generals",
+        "headaches",
+        "henri",
+        "immunizations",
+        "infecting",
+        "infections",
+        "inflection",
+        "inflections",
+        "injection",
+        "mach",
+        "majoring",
+        "marc",
+        "marched",
+        "marcher",
+        "marches",
+        "minoring",
+        "moaning",
+        "monarch",
+        "mondays",
+        "mont",
+        "monthly",
+        "months",
+        "mooning",
+        "mooring",
+        "moorings",
+        "mornings",
+        "moth",
+        "motoring",
+        "mounding",
+        "mounting",
+        "mourning",
+        "nonmember",
+        "novembers",
+        "octobers",
+        "physic",
+        "physically",
+        "physicals",
+        "postponed",
+        "postpones",
+        "practitioners",
+        "reebok",
+        "rescheduled",
+        "reschedules",
+        "rescheduling",
+        "retook",
+        "revising",
+        "revisions",
+        "saturdays",
+        "scheduled",
+        "scheduler",
+        "schedulers",
+        "schedules",
+        "septembers",
+        "spain",
+        "sprained",
+        "sprains",
+        "spraying",
+        "sturdy",
+        "sundae",
+        "sundas",
+        "sundays",
+        "sundry",
+        "throats",
+        "throaty",
+        "thursdays",
+        "tomorrows",
+        "tuesdays",
+        "ultrasonic",
+        "ultrasounds",
+        "urgently",
+        "vaccinate",
+        "vaccinating",
+        "vaccinations",
+        "vaccines",
+        "vacua",
+        "visited",
+        "visitor",
+        "visits",
+        "wapitis",
+        "wednesdays",
+        "wiliest",
+    ]
+)
 # The commonest words of patient texts, near none of the engine's words: listed only so that
 # they skip the lookup.
-_COMMON_WORDS = frozenset("""
-    about also anything around back been both come could didnt does dont each even
-    from getting give going good have hello here just know like make many maybe more much need
-    next okay only other please really right same should some something soon still sure take
-    than thank thanks that their them then there these they thing this time very want week were
-    what when where which while will with would your
-""".split())
-_SMS_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "quit", "start", "unstop", "help",
-                           "info"})
-_KNOWN_WORDS = (_ENGINE_WORDS | _REAL_WORDS | _COMMON_WORDS | _SMS_KEYWORDS | set(WEEKDAYS)
-                | set(MONTHS) | set(SHORTHAND) | set(SHORTHAND.values()))
+_COMMON_WORDS = frozenset(
+    [
+        "about",
+        "also",
+        "anything",
+        "around",
+        "back",
+        "been",
+        "both",
+        "come",
+        "could",
+        "didnt",
+        "does",
+        "dont",
+        "each",
+        "even",
+        "from",
+        "getting",
+        "give",
+        "going",
+        "good",
+        "have",
+        "hello",
+        "here",
+        "just",
+        "know",
+        "like",
+        "make",
+        "many",
+        "maybe",
+        "more",
+        "much",
+        "need",
+        "next",
+        "okay",
+        "only",
+        "other",
+        "please",
+        "really",
+        "right",
+        "same",
+        "should",
+        "some",
+        "something",
+        "soon",
+        "still",
+        "sure",
+        "take",
+        "than",
+        "thank",
+        "thanks",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "thing",
+        "this",
+        "time",
+        "very",
+        "want",
+        "week",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "will",
+        "with",
+        "would",
+        "your",
+    ]
+)
+_SMS_KEYWORDS = frozenset(
+    {"stop", "stopall", "unsubscribe", "quit", "start", "unstop", "help", "info"}
+)
+_KNOWN_WORDS = (
+    _ENGINE_WORDS
+    | _REAL_WORDS
+    | _COMMON_WORDS
+    | _SMS_KEYWORDS
+    | set(WEEKDAYS)
+    | set(MONTHS)
+    | set(SHORTHAND)
+    | set(SHORTHAND.values())
+)
 _TYPO_CANDIDATE = re.compile(r"(?<![^\W\d_])[a-z]{4,24}(?![^\W\d_])")
 _CLINIC_TARGET = re.compile(r"[a-z]{6,}")
 
@@ -111,7 +386,8 @@ class Spelling:
         clinic_words = set(clinic_words)
         self._known = _KNOWN_WORDS | clinic_words
         self._clinic = _by_first_letter(
-            w for w in clinic_words if _CLINIC_TARGET.fullmatch(w) and w not in _ENGINE_WORDS)
+            w for w in clinic_words if _CLINIC_TARGET.fullmatch(w) and w not in _ENGINE_WORDS
+        )
 
     def correct(self, text: str) -> str:
         fixes = {}
@@ -125,11 +401,13 @@ class Spelling:
 
     def _closest(self, word: str) -> str | None:
         best = None
-        for candidates, cutoff in ((_near_in_length(word, _ENGINE_BY_LETTER),
-                                    85 if len(word) <= 5 else 80),
-                                   (_near_in_length(word, self._clinic), 85)):
-            found = candidates and process.extractOne(word, candidates, scorer=fuzz.ratio,
-                                                      score_cutoff=cutoff)
+        for candidates, cutoff in (
+            (_near_in_length(word, _ENGINE_BY_LETTER), 85 if len(word) <= 5 else 80),
+            (_near_in_length(word, self._clinic), 85),
+        ):
+            found = candidates and process.extractOne(
+                word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff
+            )
             if found and (best is None or found[1] > best[1]):
                 best = found
         return best[0] if best else None
@@ -143,4 +421,3 @@ def correct_typos(text: str, vocabulary: Vocabulary | None = None) -> str:
     module's docstring); every other word, real words first of all, is left exactly as it was."""
     spelling = vocabulary.spelling if vocabulary is not None else _ENGINE_SPELLING
     return spelling.correct(text)
-

@@ -7,11 +7,13 @@ any punctuation between words, a plural of the last word too), built once per vo
 index of the clinic's words a typo may mean (bot/understanding/typos.py). Phrases are matched as
 messages are: lower case, without apostrophes or accents.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from bot.understanding.spanish import plain
 from bot.understanding.text import APOSTROPHES
@@ -59,12 +61,16 @@ class Vocabulary:
         object.__setattr__(self, "_provider_matcher", _phrase_matcher(self.providers))
         object.__setattr__(self, "_type_matcher", _phrase_matcher(self.appointment_types))
         # Built once per vocabulary: its words join the engine's as words a typo may mean.
-        words = {word for phrases in (*self.providers.values(), *self.appointment_types.values())
-                 for phrase in phrases for word in _words(phrase)}
+        words = {
+            word
+            for phrases in (*self.providers.values(), *self.appointment_types.values())
+            for phrase in phrases
+            for word in _words(phrase)
+        }
         object.__setattr__(self, "spelling", Spelling(words))
 
     @classmethod
-    def from_clinic(cls, clinic: Any) -> "Vocabulary":
+    def from_clinic(cls, clinic: Any) -> Vocabulary:
         """Names, aliases and synonyms from the clinic file; for a titled name ("Dr. Amara
         Okafor") also the name without the title, and title + surname in both spellings."""
         providers: dict[str, list[str]] = {}
@@ -77,8 +83,10 @@ class Vocabulary:
                     names.append(f"{title} {words[-1]}")
                     names.append(f"{title} {' '.join(words[1:])}")
             providers[provider.key] = names
-        types = {kind.key: [kind.name, *kind.synonyms, kind.key.replace("-", " ").replace("_", " ")]
-                 for kind in clinic.appointment_types}
+        types = {
+            kind.key: [kind.name, *kind.synonyms, kind.key.replace("-", " ").replace("_", " ")]
+            for kind in clinic.appointment_types
+        }
         return cls(providers=providers, appointment_types=types)
 
     def provider_in(self, text: str) -> str | None:
@@ -98,7 +106,7 @@ def _lookup(matcher: tuple[re.Pattern | None, dict], text: str) -> str | None:
     for found in pattern.finditer(text):
         # The first named, unless the next follows at once: then the pair is one name and the
         # last word its head ("flu vaccine" is a vaccine, though "flu" alone is a sick visit).
-        if match is not None and text[match.end():found.start()].strip(" -"):
+        if match is not None and text[match.end() : found.start()].strip(" -"):
             break
         match = found
     if match is None:

@@ -9,12 +9,12 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-28 20:00:00.000000
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -24,21 +24,34 @@ AUTOVACUUM = ("autovacuum_vacuum_scale_factor", "autovacuum_analyze_scale_factor
 
 
 def upgrade() -> None:
-    op.drop_index('ix_reminders_due', table_name='reminders')
-    op.drop_index('ix_reminders_lease', table_name='reminders')
-    op.create_index('ix_reminders_due', 'reminders', ['status', 'due_at'], unique=False,
-                    postgresql_where=UNSENT, sqlite_where=UNSENT)
-    op.create_index('ix_reminders_lease', 'reminders', ['status', 'lease_until'], unique=False,
-                    postgresql_where=LEASED, sqlite_where=LEASED)
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute("ALTER TABLE reminders SET ("
-                   + ", ".join(f"{name} = 0.01" for name in AUTOVACUUM) + ")")
+    op.drop_index("ix_reminders_due", table_name="reminders")
+    op.drop_index("ix_reminders_lease", table_name="reminders")
+    op.create_index(
+        "ix_reminders_due",
+        "reminders",
+        ["status", "due_at"],
+        unique=False,
+        postgresql_where=UNSENT,
+        sqlite_where=UNSENT,
+    )
+    op.create_index(
+        "ix_reminders_lease",
+        "reminders",
+        ["status", "lease_until"],
+        unique=False,
+        postgresql_where=LEASED,
+        sqlite_where=LEASED,
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "ALTER TABLE reminders SET (" + ", ".join(f"{name} = 0.01" for name in AUTOVACUUM) + ")"
+        )
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
+    if op.get_bind().dialect.name == "postgresql":
         op.execute(f"ALTER TABLE reminders RESET ({', '.join(AUTOVACUUM)})")
-    op.drop_index('ix_reminders_lease', table_name='reminders')
-    op.drop_index('ix_reminders_due', table_name='reminders')
-    op.create_index('ix_reminders_due', 'reminders', ['status', 'due_at'], unique=False)
-    op.create_index('ix_reminders_lease', 'reminders', ['status', 'lease_until'], unique=False)
+    op.drop_index("ix_reminders_lease", table_name="reminders")
+    op.drop_index("ix_reminders_due", table_name="reminders")
+    op.create_index("ix_reminders_due", "reminders", ["status", "due_at"], unique=False)
+    op.create_index("ix_reminders_lease", "reminders", ["status", "lease_until"], unique=False)

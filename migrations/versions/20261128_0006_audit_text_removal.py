@@ -8,13 +8,14 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-28 21:00:00.000000
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
+
 import scheduler.models
 
-
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
@@ -22,14 +23,21 @@ KEPT = sa.text("text_removed_at IS NULL")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('text_removed_at', scheduler.models.UTCDateTime(),
-                                      nullable=True))
-    op.create_index('ix_audit_events_text_kept', 'audit_events', ['at'], unique=False,
-                    postgresql_where=KEPT, sqlite_where=KEPT)
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("text_removed_at", scheduler.models.UTCDateTime(), nullable=True)
+        )
+    op.create_index(
+        "ix_audit_events_text_kept",
+        "audit_events",
+        ["at"],
+        unique=False,
+        postgresql_where=KEPT,
+        sqlite_where=KEPT,
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_audit_events_text_kept', table_name='audit_events')
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.drop_column('text_removed_at')
+    op.drop_index("ix_audit_events_text_kept", table_name="audit_events")
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_column("text_removed_at")

@@ -11,36 +11,39 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-06 20:00:00.000000
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
+
 import scheduler.models
 
-
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('patients', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('scope', sa.String(length=16), nullable=True))
+    with op.batch_alter_table("patients", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("scope", sa.String(length=16), nullable=True))
     op.create_table(
-        'refusal_tallies',
-        sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('source', sa.String(length=64), nullable=False),
-        sa.Column('minute', scheduler.models.UTCDateTime(), nullable=False),
-        sa.Column('endpoint', sa.String(length=32), nullable=False),
-        sa.Column('reason', sa.String(length=32), nullable=False),
-        sa.Column('count', sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('source', 'minute', 'endpoint', 'reason',
-                            name='uq_refusal_tallies_key'))
-    op.create_index('ix_refusal_tallies_minute', 'refusal_tallies', ['minute'])
+        "refusal_tallies",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("minute", scheduler.models.UTCDateTime(), nullable=False),
+        sa.Column("endpoint", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(
+            "source", "minute", "endpoint", "reason", name="uq_refusal_tallies_key"
+        ),
+    )
+    op.create_index("ix_refusal_tallies_minute", "refusal_tallies", ["minute"])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_refusal_tallies_minute', table_name='refusal_tallies')
-    op.drop_table('refusal_tallies')
-    with op.batch_alter_table('patients', schema=None) as batch_op:
-        batch_op.drop_column('scope')
+    op.drop_index("ix_refusal_tallies_minute", table_name="refusal_tallies")
+    op.drop_table("refusal_tallies")
+    with op.batch_alter_table("patients", schema=None) as batch_op:
+        batch_op.drop_column("scope")

@@ -7,21 +7,21 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06 22:00:00.000000
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('patients', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('language', sa.String(length=8), nullable=True))
+    with op.batch_alter_table("patients", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("language", sa.String(length=8), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('patients', schema=None) as batch_op:
-        batch_op.drop_column('language')
+    with op.batch_alter_table("patients", schema=None) as batch_op:
+        batch_op.drop_column("language")

@@ -20,10 +20,24 @@ How a time is judged, in three layers:
 In three modules: grid.py (candidates), busy.py (busy time and cells), search.py (the search and
 the check of one slot). What the rest of the code uses is importable from here.
 """
+
 from __future__ import annotations
 
-from .grid import CELL_SECONDS, PARTS_OF_DAY, Slot
 from .busy import cells, provider_holder, resource_holder
+from .grid import CELL_SECONDS, PARTS_OF_DAY, Slot
 from .search import ResolvedSlot, alternatives, find_slots, is_bookable, refresh, resolve_slot
 
-__all__ = ["CELL_SECONDS", "PARTS_OF_DAY", "ResolvedSlot", "Slot", "alternatives", "cells", "find_slots", "is_bookable", "provider_holder", "refresh", "resolve_slot", "resource_holder"]
+__all__ = [
+    "CELL_SECONDS",
+    "PARTS_OF_DAY",
+    "ResolvedSlot",
+    "Slot",
+    "alternatives",
+    "cells",
+    "find_slots",
+    "is_bookable",
+    "provider_holder",
+    "refresh",
+    "resolve_slot",
+    "resource_holder",
+]

@@ -2,21 +2,23 @@
 a search needs, read a block of days at a time as integer epoch seconds, and the cells (the
 `Occupancy` grain) they hold.
 """
+
 from __future__ import annotations
 
 import weakref
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, String, bindparam, inspect, literal, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from ..models import (ACTIVE_STATUSES, Appointment, AppointmentType, Provider, Resource)
+from ..models import ACTIVE_STATUSES, Appointment, AppointmentType, Provider, Resource
 from .grid import CELL_SECONDS
+
 
 class _epoch(FunctionElement):
     """Seconds since the Unix epoch of a naive-UTC timestamp column, computed by the database:
@@ -48,8 +50,9 @@ class _Directory:
 _DIRECTORY_QUERY = union_all(
     select(literal("p", String), Provider.key, Provider.id).where(Provider.active),
     select(literal("r", String), Resource.key, Resource.id).where(Resource.active),
-    select(literal("t", String), AppointmentType.key, AppointmentType.id)
-    .where(AppointmentType.active),
+    select(literal("t", String), AppointmentType.key, AppointmentType.id).where(
+        AppointmentType.active
+    ),
 )
 
 
@@ -87,7 +90,7 @@ _APPOINTMENTS = Appointment.__table__
 class _Busy:
     """Busy cells of one holder as merged, sorted [first, end) runs, searched by bisection."""
 
-    __slots__ = ("firsts", "ends")
+    __slots__ = ("ends", "firsts")
 
     def __init__(self, runs: list[tuple[int, int]]):
         runs.sort()
@@ -109,16 +112,21 @@ class _Busy:
 
 # Active appointments holding time in [after, before); `since` bounds start_at from below so
 # that the scan is an index range (see `_Plan.longest_hold`).
-_IN_WINDOW = (_APPOINTMENTS.c.start_at > bindparam("since"),
-              _APPOINTMENTS.c.start_at < bindparam("before"),
-              _APPOINTMENTS.c.occupied_until > bindparam("after"),
-              _APPOINTMENTS.c.status.in_(ACTIVE_STATUSES))
+_IN_WINDOW = (
+    _APPOINTMENTS.c.start_at > bindparam("since"),
+    _APPOINTMENTS.c.start_at < bindparam("before"),
+    _APPOINTMENTS.c.occupied_until > bindparam("after"),
+    _APPOINTMENTS.c.status.in_(ACTIVE_STATUSES),
+)
 
 
 def _arm(kind: str, column, values: str):
-    return (select(literal(kind, String), column, _epoch(_APPOINTMENTS.c.start_at),
-                   _epoch(_APPOINTMENTS.c.occupied_until))
-            .where(column.in_(bindparam(values, expanding=True)), *_IN_WINDOW))
+    return select(
+        literal(kind, String),
+        column,
+        _epoch(_APPOINTMENTS.c.start_at),
+        _epoch(_APPOINTMENTS.c.occupied_until),
+    ).where(column.in_(bindparam(values, expanding=True)), *_IN_WINDOW)
 
 
 # Two shapes of the same question, each built once (compiled once per dialect, then cached).
@@ -126,16 +134,25 @@ def _arm(kind: str, column, values: str):
 # With indexes led by provider_id, room_id and equipment_id (see `_indexed_by_holder`), each
 # holder's rows are read directly: a search that walks weeks ahead for one provider then reads
 # that provider's rows, not the whole clinic's.
-_BUSY_BY_WINDOW = (
-    select(_APPOINTMENTS.c.provider_id, _APPOINTMENTS.c.room_id, _APPOINTMENTS.c.equipment_id,
-           _epoch(_APPOINTMENTS.c.start_at), _epoch(_APPOINTMENTS.c.occupied_until))
-    .where(*_IN_WINDOW,
-           or_(_APPOINTMENTS.c.provider_id.in_(bindparam("providers", expanding=True)),
-               _APPOINTMENTS.c.room_id.in_(bindparam("rooms", expanding=True)),
-               _APPOINTMENTS.c.equipment_id.in_(bindparam("equipment", expanding=True)))))
-_BUSY_BY_HOLDER = union_all(_arm("p", _APPOINTMENTS.c.provider_id, "providers"),
-                            _arm("r", _APPOINTMENTS.c.room_id, "rooms"),
-                            _arm("r", _APPOINTMENTS.c.equipment_id, "equipment"))
+_BUSY_BY_WINDOW = select(
+    _APPOINTMENTS.c.provider_id,
+    _APPOINTMENTS.c.room_id,
+    _APPOINTMENTS.c.equipment_id,
+    _epoch(_APPOINTMENTS.c.start_at),
+    _epoch(_APPOINTMENTS.c.occupied_until),
+).where(
+    *_IN_WINDOW,
+    or_(
+        _APPOINTMENTS.c.provider_id.in_(bindparam("providers", expanding=True)),
+        _APPOINTMENTS.c.room_id.in_(bindparam("rooms", expanding=True)),
+        _APPOINTMENTS.c.equipment_id.in_(bindparam("equipment", expanding=True)),
+    ),
+)
+_BUSY_BY_HOLDER = union_all(
+    _arm("p", _APPOINTMENTS.c.provider_id, "providers"),
+    _arm("r", _APPOINTMENTS.c.room_id, "rooms"),
+    _arm("r", _APPOINTMENTS.c.equipment_id, "equipment"),
+)
 _HOLDER_COLUMNS = {"provider_id", "room_id", "equipment_id"}
 _INDEXED_BY_HOLDER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -145,10 +162,12 @@ def _indexed_by_holder(session: Session) -> bool:
     connection = session.connection()
     known = _INDEXED_BY_HOLDER.get(connection.engine)
     if known is None:
-        leading = {index["column_names"][0]
-                   for index in inspect(connection).get_indexes(_APPOINTMENTS.name)
-                   if index["column_names"]}
-        known = _INDEXED_BY_HOLDER[connection.engine] = _HOLDER_COLUMNS <= leading
+        leading = {
+            index["column_names"][0]
+            for index in inspect(connection).get_indexes(_APPOINTMENTS.name)
+            if index["column_names"]
+        }
+        known = _INDEXED_BY_HOLDER[connection.engine] = leading >= _HOLDER_COLUMNS
     return known
 
 
@@ -156,8 +175,12 @@ class _BusyMap:
     """Busy runs per holder over a window; a holder's runs are merged when first looked at.
     A holder whose time was not read counts as busy, never as free."""
 
-    def __init__(self, read: set[tuple[str, int]],
-                 runs: dict[tuple[str, int], list[tuple[int, int]]], rows: int):
+    def __init__(
+        self,
+        read: set[tuple[str, int]],
+        runs: dict[tuple[str, int], list[tuple[int, int]]],
+        rows: int,
+    ):
         self._read, self._runs, self.rows = read, runs, rows
         self._merged: dict[tuple[str, int], _Busy] = {}
 
@@ -170,21 +193,37 @@ class _BusyMap:
         return busy.free(first, end)
 
 
-def _busy(session: Session, lo: int, hi: int, provider_ids: Sequence[int],
-          room_ids: Sequence[int], equipment_ids: Sequence[int], longest_hold: int) -> _BusyMap:
+def _busy(
+    session: Session,
+    lo: int,
+    hi: int,
+    provider_ids: Sequence[int],
+    room_ids: Sequence[int],
+    equipment_ids: Sequence[int],
+    longest_hold: int,
+) -> _BusyMap:
     """Busy runs in [lo, hi) of the given providers, rooms and equipment (active appointments)."""
-    params = {"since": _utc(lo - longest_hold), "before": _utc(hi), "after": _utc(lo),
-              "providers": list(provider_ids), "rooms": list(room_ids),
-              "equipment": list(equipment_ids)}
+    params = {
+        "since": _utc(lo - longest_hold),
+        "before": _utc(hi),
+        "after": _utc(lo),
+        "providers": list(provider_ids),
+        "rooms": list(room_ids),
+        "equipment": list(equipment_ids),
+    }
     runs: dict[tuple[str, int], list[tuple[int, int]]] = {}
-    read = ({("p", i) for i in provider_ids} | {("r", i) for i in room_ids}
-            | {("r", i) for i in equipment_ids})
+    read = (
+        {("p", i) for i in provider_ids}
+        | {("r", i) for i in room_ids}
+        | {("r", i) for i in equipment_ids}
+    )
     if _indexed_by_holder(session):
         # all(): one fetch of every row from the driver, not a driver call per row.
         rows = _core_rows(session, _BUSY_BY_HOLDER, params)
         for kind, holder, start, until in rows:
             runs.setdefault((kind, holder), []).append(
-                (start // CELL_SECONDS, -(-until // CELL_SECONDS)))
+                (start // CELL_SECONDS, -(-until // CELL_SECONDS))
+            )
         return _BusyMap(read, runs, len(rows))
     providers, resources = set(provider_ids), set(room_ids) | set(equipment_ids)
     rows = _core_rows(session, _BUSY_BY_WINDOW, params)
@@ -200,12 +239,10 @@ def _busy(session: Session, lo: int, hi: int, provider_ids: Sequence[int],
 
 
 def _utc(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, timezone.utc)
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _epoch_of(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise ValueError("naive datetime given where an aware instant is needed")
     return int(moment.timestamp())
-
-

@@ -2,6 +2,7 @@
 clinic file alone (weekly hours, breaks, days off, the slot step), cached per `Clinic`, right across
 daylight-saving changes. Also `Slot`, the time the search offers and booking takes.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -10,14 +11,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-
 from ..clinic import AppointmentTypeConfig, Clinic, ProviderConfig
-from ..models import (CELL_MINUTES, Appointment)
-
+from ..models import CELL_MINUTES, Appointment
 
 CELL_SECONDS = CELL_MINUTES * 60
-PARTS_OF_DAY = {"morning": (0, 12 * 60), "afternoon": (12 * 60, 17 * 60),
-                "evening": (17 * 60, 24 * 60)}
+PARTS_OF_DAY = {
+    "morning": (0, 12 * 60),
+    "afternoon": (12 * 60, 17 * 60),
+    "evening": (17 * 60, 24 * 60),
+}
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
@@ -36,24 +38,38 @@ class Slot:
         return self.start.astimezone(zone)
 
     @classmethod
-    def of(cls, appointment: Appointment) -> "Slot":
+    def of(cls, appointment: Appointment) -> Slot:
         """The time an appointment holds, as a slot (what a cancellation frees)."""
-        return cls(appointment.appointment_type.key, appointment.provider.key,
-                   appointment.start_at, appointment.end_at,
-                   appointment.room.key if appointment.room is not None else None,
-                   appointment.equipment.key if appointment.equipment is not None else None)
+        return cls(
+            appointment.appointment_type.key,
+            appointment.provider.key,
+            appointment.start_at,
+            appointment.end_at,
+            appointment.room.key if appointment.room is not None else None,
+            appointment.equipment.key if appointment.equipment is not None else None,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able, for conversation state and stored offers."""
-        return {"type": self.type_key, "provider": self.provider_key,
-                "start": self.start.isoformat(), "end": self.end.isoformat(),
-                "room": self.room_key, "equipment": self.equipment_key}
+        return {
+            "type": self.type_key,
+            "provider": self.provider_key,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "room": self.room_key,
+            "equipment": self.equipment_key,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Slot":
-        return cls(data["type"], data["provider"], datetime.fromisoformat(data["start"]),
-                   datetime.fromisoformat(data["end"]), data.get("room"), data.get("equipment"))
-
+    def from_dict(cls, data: dict[str, Any]) -> Slot:
+        return cls(
+            data["type"],
+            data["provider"],
+            datetime.fromisoformat(data["start"]),
+            datetime.fromisoformat(data["end"]),
+            data.get("room"),
+            data.get("equipment"),
+        )
 
 
 def _minutes(value: time) -> int:
@@ -93,8 +109,10 @@ class _Plan:
         self.step = clinic.slot_step_minutes
         self.types = {t.key: t for t in clinic.appointment_types}
         self.providers = {p.key: p for p in clinic.providers}
-        self.eligible = {t.key: tuple(p.key for p in clinic.providers_for(t.key))
-                         for t in clinic.appointment_types}
+        self.eligible = {
+            t.key: tuple(p.key for p in clinic.providers_for(t.key))
+            for t in clinic.appointment_types
+        }
         self.rooms_by_kind: dict[str, tuple[str, ...]] = {}
         for room in clinic.rooms:
             self.rooms_by_kind[room.kind] = self.rooms_by_kind.get(room.kind, ()) + (room.key,)
@@ -103,11 +121,17 @@ class _Plan:
         # buffer after. This lower bound on start_at turns the busy query into an index range
         # instead of a scan of all the past. (Should an old appointment ever be longer, the
         # search could offer a time that booking then refuses: Occupancy stays the guard.)
-        longest = max([t.duration_minutes for t in clinic.appointment_types]
-                      + [_minutes(r.end) - _minutes(r.start)
-                         for p in clinic.providers for r in p.hours.values()])
-        self.longest_hold = (longest + 60 + max(t.buffer_minutes
-                                                for t in clinic.appointment_types)) * 60
+        longest = max(
+            [t.duration_minutes for t in clinic.appointment_types]
+            + [
+                _minutes(r.end) - _minutes(r.start)
+                for p in clinic.providers
+                for r in p.hours.values()
+            ]
+        )
+        self.longest_hold = (
+            longest + 60 + max(t.buffer_minutes for t in clinic.appointment_types)
+        ) * 60
         self._offsets: dict[date, int | None] = {}
         self._weekly: dict[tuple[str, str, int], tuple[int, ...]] = {}
         self._provider_days: dict[tuple[str, str, date], tuple[tuple[int, int], ...]] = {}
@@ -117,14 +141,17 @@ class _Plan:
         """The UTC offset (seconds) in force all day, or None on a day the clocks change."""
         if day not in self._offsets:
             # Both readings of both midnights: a change at midnight itself counts too.
-            offsets = {_wall(d, 0).replace(tzinfo=self.zone, fold=fold).utcoffset()
-                       for d in (day, day + timedelta(days=1)) for fold in (0, 1)}
-            self._offsets[day] = (int(offsets.pop().total_seconds()) if len(offsets) == 1
-                                  else None)
+            offsets = {
+                _wall(d, 0).replace(tzinfo=self.zone, fold=fold).utcoffset()
+                for d in (day, day + timedelta(days=1))
+                for fold in (0, 1)
+            }
+            self._offsets[day] = int(offsets.pop().total_seconds()) if len(offsets) == 1 else None
         return self._offsets[day]
 
-    def weekly(self, kind: AppointmentTypeConfig, provider: ProviderConfig,
-               weekday: int) -> tuple[int, ...]:
+    def weekly(
+        self, kind: AppointmentTypeConfig, provider: ProviderConfig, weekday: int
+    ) -> tuple[int, ...]:
         """Start minutes (local wall time) of an ordinary day; no DST change involved."""
         key = (kind.key, provider.key, weekday)
         if key not in self._weekly:
@@ -135,14 +162,16 @@ class _Plan:
                 breaks = [(_minutes(b.start), _minutes(b.end)) for b in provider.breaks]
                 for minute in range(first, last, self.step):
                     end = minute + kind.duration_minutes
-                    if end <= last and not any(minute < b_end and b_start < end
-                                               for b_start, b_end in breaks):
+                    if end <= last and not any(
+                        minute < b_end and b_start < end for b_start, b_end in breaks
+                    ):
                         starts.append(minute)
             self._weekly[key] = tuple(starts)
         return self._weekly[key]
 
-    def provider_day(self, kind: AppointmentTypeConfig, provider: ProviderConfig,
-                     day: date) -> tuple[tuple[int, int], ...]:
+    def provider_day(
+        self, kind: AppointmentTypeConfig, provider: ProviderConfig, day: date
+    ) -> tuple[tuple[int, int], ...]:
         """(UTC epoch, local wall minute) of every candidate start, in time order."""
         key = (kind.key, provider.key, day)
         found = self._provider_days.get(key)
@@ -152,8 +181,9 @@ class _Plan:
             found = ()
         elif (offset := self.fixed_offset(day)) is not None:
             midnight = (day.toordinal() - _EPOCH_ORDINAL) * 86400 - offset
-            found = tuple((midnight + m * 60, m)
-                          for m in self.weekly(kind, provider, day.weekday()))
+            found = tuple(
+                (midnight + m * 60, m) for m in self.weekly(kind, provider, day.weekday())
+            )
         else:
             found = self._changeover_day(kind, provider, day)
         if len(self._provider_days) > 200_000:  # a long-lived process walks forward in time
@@ -161,8 +191,9 @@ class _Plan:
         self._provider_days[key] = found
         return found
 
-    def _changeover_day(self, kind: AppointmentTypeConfig, provider: ProviderConfig,
-                        day: date) -> tuple[tuple[int, int], ...]:
+    def _changeover_day(
+        self, kind: AppointmentTypeConfig, provider: ProviderConfig, day: date
+    ) -> tuple[tuple[int, int], ...]:
         """Candidates on a day the clocks change: judged in real (UTC) time, so a visit lasts its
         real duration and a range spanning the change is as long as it really is."""
         hours = provider.hours[day.weekday()]
@@ -170,14 +201,22 @@ class _Plan:
         first, last = _minutes(hours.start), _minutes(hours.end)
         opens = _boundary(day, first, zone, latest=False)
         closes = _boundary(day, last, zone, latest=True)
-        breaks = [(_boundary(day, _minutes(b.start), zone, latest=False),
-                   _boundary(day, _minutes(b.end), zone, latest=True)) for b in provider.breaks]
+        breaks = [
+            (
+                _boundary(day, _minutes(b.start), zone, latest=False),
+                _boundary(day, _minutes(b.end), zone, latest=True),
+            )
+            for b in provider.breaks
+        ]
         found: dict[int, int] = {}
         for minute in range(first, last, self.step):
             for epoch in _instants(day, minute, zone):
                 end = epoch + duration
-                if (opens <= epoch and end <= closes
-                        and not any(epoch < b_end and b_start < end for b_start, b_end in breaks)):
+                if (
+                    opens <= epoch
+                    and end <= closes
+                    and not any(epoch < b_end and b_start < end for b_start, b_end in breaks)
+                ):
                     found[epoch] = minute
         return tuple(sorted(found.items()))
 
@@ -191,8 +230,9 @@ class _Plan:
                 for epoch, minute in self.provider_day(kind, self.providers[provider_key], day):
                     merged.setdefault(epoch, (minute, []))[1].append(provider_key)
             starts = sorted(merged)
-            found = _Day(starts, [merged[s][0] for s in starts],
-                         [tuple(merged[s][1]) for s in starts])
+            found = _Day(
+                starts, [merged[s][0] for s in starts], [tuple(merged[s][1]) for s in starts]
+            )
             if len(self._days) > 50_000:
                 self._days.clear()
             self._days[key] = found
@@ -201,9 +241,9 @@ class _Plan:
 
 @dataclass(frozen=True)
 class _Day:
-    starts: list[int]                    # UTC epoch seconds, ascending
-    minutes: list[int]                   # local wall minute of day of each start
-    providers: list[tuple[str, ...]]     # who could start then, in clinic order
+    starts: list[int]  # UTC epoch seconds, ascending
+    minutes: list[int]  # local wall minute of day of each start
+    providers: list[tuple[str, ...]]  # who could start then, in clinic order
 
 
 _PLANS: dict[int, _Plan] = {}
@@ -217,5 +257,3 @@ def _plan(clinic: Clinic) -> _Plan:
         _PLANS[id(clinic)] = plan
         weakref.finalize(clinic, _PLANS.pop, id(clinic), None)
     return plan
-
-

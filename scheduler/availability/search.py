@@ -1,21 +1,32 @@
 """The search (`find_slots`) and the check of one slot that booking relies on (`resolve_slot`,
 `refresh`, `is_bookable`, `alternatives`): what the grid offers and the busy time leaves free.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..clinic import AppointmentTypeConfig, Clinic
 from ..errors import NotFound, OutsideBookingWindow, SlotUnavailable
-from ..models import (Occupancy)
-from .grid import CELL_SECONDS, PARTS_OF_DAY, Slot, _Day, _Plan, _minutes, _plan
-from .busy import _BusyMap, _busy, _directory, _epoch_of, _utc, cells, provider_holder, resource_holder
+from ..models import Occupancy
+from .busy import (
+    _busy,
+    _BusyMap,
+    _directory,
+    _epoch_of,
+    _utc,
+    cells,
+    provider_holder,
+    resource_holder,
+)
+from .grid import CELL_SECONDS, PARTS_OF_DAY, Slot, _Day, _minutes, _Plan, _plan
+
 
 @dataclass(frozen=True)
 class _Request:
@@ -25,16 +36,17 @@ class _Request:
     type_id: int
     provider_keys: tuple[str, ...]
     provider_ids: dict[str, int]
-    rooms: tuple[tuple[str, int], ...]          # (key, id) of active rooms of the kind, or ()
+    rooms: tuple[tuple[str, int], ...]  # (key, id) of active rooms of the kind, or ()
     equipment: tuple[str, int] | None
-    bookable: bool                              # False when a needed room or equipment is gone
-    earliest: int                               # epoch: now + minimum notice
+    bookable: bool  # False when a needed room or equipment is gone
+    earliest: int  # epoch: now + minimum notice
     today: date
     horizon: date
 
 
-def _request(session: Session, plan: _Plan, type_key: str, provider_key: str | None,
-             now: datetime) -> _Request:
+def _request(
+    session: Session, plan: _Plan, type_key: str, provider_key: str | None, now: datetime
+) -> _Request:
     kind = plan.types.get(type_key)
     directory = _directory(session)
     if kind is None or type_key not in directory.types:
@@ -50,9 +62,11 @@ def _request(session: Session, plan: _Plan, type_key: str, provider_key: str | N
     rooms: tuple[tuple[str, int], ...] = ()
     bookable = True
     if kind.room_kind is not None:
-        rooms = tuple((k, directory.resources[k])
-                      for k in plan.rooms_by_kind.get(kind.room_kind, ())
-                      if k in directory.resources)
+        rooms = tuple(
+            (k, directory.resources[k])
+            for k in plan.rooms_by_kind.get(kind.room_kind, ())
+            if k in directory.resources
+        )
         bookable = bool(rooms)
     equipment = None
     if kind.equipment is not None:
@@ -61,14 +75,22 @@ def _request(session: Session, plan: _Plan, type_key: str, provider_key: str | N
         else:
             bookable = False
     today = now.astimezone(plan.zone).date()
-    return _Request(kind, directory.types[type_key], keys,
-                    {k: directory.providers[k] for k in keys}, rooms, equipment, bookable,
-                    _epoch_of(now) + int(kind.min_notice_hours * 3600), today,
-                    today + timedelta(days=kind.max_days_ahead))
+    return _Request(
+        kind,
+        directory.types[type_key],
+        keys,
+        {k: directory.providers[k] for k in keys},
+        rooms,
+        equipment,
+        bookable,
+        _epoch_of(now) + int(kind.min_notice_hours * 3600),
+        today,
+        today + timedelta(days=kind.max_days_ahead),
+    )
 
 
-_LONGEST_BLOCK = 16        # days of busy time read at once, at most
-_ROWS_PER_READ = 400       # about what one more query costs, in rows read; tuned on bench_slots
+_LONGEST_BLOCK = 16  # days of busy time read at once, at most
+_ROWS_PER_READ = 400  # about what one more query costs, in rows read; tuned on bench_slots
 
 
 class _Search:
@@ -78,10 +100,17 @@ class _Search:
     then blocks doubling up to two weeks, so a search that must look far ahead (a busy
     scanner, an evening wanted from a provider who rarely works late) makes few queries."""
 
-    def __init__(self, session: Session, plan: _Plan, request: _Request, limit: int,
-                 part: tuple[int, int] | None, around: time | None):
+    def __init__(
+        self,
+        session: Session,
+        plan: _Plan,
+        request: _Request,
+        limit: int,
+        part: tuple[int, int] | None,
+        around: time | None,
+    ):
         self.session, self.plan, self.request, self.limit = session, plan, request, limit
-        self.part = part             # the preferred local minutes [start, end), or None
+        self.part = part  # the preferred local minutes [start, end), or None
         self.around = _minutes(around) if around is not None else None
         kind = request.kind
         self.duration = kind.duration_minutes * 60
@@ -102,7 +131,8 @@ class _Search:
             return False
         # Once the fill-ins are complete, only a day with a preferred candidate can add anything.
         return len(self.fill) < self.limit or any(
-            self.prefers(candidates.minutes[i]) for i in range(begin, len(candidates.starts)))
+            self.prefers(candidates.minutes[i]) for i in range(begin, len(candidates.starts))
+        )
 
     def providers_wanted(self, candidates: _Day, begin: int) -> set[str]:
         """Whose busy time the day needs: everyone's while fill-ins are wanted, else only the
@@ -128,10 +158,15 @@ class _Search:
                 day += timedelta(days=1)
             if not days:
                 continue
-            busy = _busy(self.session, days[0][0].starts[days[0][1]],
-                         days[-1][0].starts[-1] + self.hold,
-                         [request.provider_ids[key] for key in providers], self.room_ids,
-                         self.equipment_ids, self.plan.longest_hold)
+            busy = _busy(
+                self.session,
+                days[0][0].starts[days[0][1]],
+                days[-1][0].starts[-1] + self.hold,
+                [request.provider_ids[key] for key in providers],
+                self.room_ids,
+                self.equipment_ids,
+                self.plan.longest_hold,
+            )
             for candidates, begin in days:
                 if self.done():
                     break
@@ -141,7 +176,7 @@ class _Search:
             # ahead); keep it small when every day brings hundreds of rows (many providers).
             per_day = busy.rows / len(days)
             block = max(1, min(block * 2, _LONGEST_BLOCK, int(_ROWS_PER_READ / max(per_day, 1))))
-        return (self.preferred + self.fill)[:self.limit]
+        return (self.preferred + self.fill)[: self.limit]
 
     def search_day(self, candidates: _Day, begin: int, busy: _BusyMap) -> None:
         order: Sequence[int] = range(begin, len(candidates.starts))
@@ -164,22 +199,40 @@ class _Search:
             return None
         room = None
         if request.rooms:
-            room = next((key for key, room_id in request.rooms
-                         if busy.free(("r", room_id), first, end)), None)
+            room = next(
+                (key for key, room_id in request.rooms if busy.free(("r", room_id), first, end)),
+                None,
+            )
             if room is None:
                 return None
         for key in provider_keys:
             if busy.free(("p", request.provider_ids[key]), first, end):
-                return Slot(request.kind.key, key, _utc(start), _utc(start + self.duration),
-                            room, request.equipment[0] if request.equipment else None)
+                return Slot(
+                    request.kind.key,
+                    key,
+                    _utc(start),
+                    _utc(start + self.duration),
+                    room,
+                    request.equipment[0] if request.equipment else None,
+                )
         return None
 
 
-def find_slots(session: Session, clinic: Clinic, type_key: str, *, now: datetime,
-               start_date: date | None = None, end_date: date | None = None,
-               provider_key: str | None = None, part_of_day: str | None = None,
-               around: time | None = None, after: time | None = None,
-               before: time | None = None, limit: int = 3) -> list[Slot]:
+def find_slots(
+    session: Session,
+    clinic: Clinic,
+    type_key: str,
+    *,
+    now: datetime,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    provider_key: str | None = None,
+    part_of_day: str | None = None,
+    around: time | None = None,
+    after: time | None = None,
+    before: time | None = None,
+    limit: int = 3,
+) -> list[Slot]:
     """Free slots for `type_key` between two clinic-local dates (inclusive; default: today to
     the type's horizon), each a distinct start time.
 
@@ -195,8 +248,10 @@ def find_slots(session: Session, clinic: Clinic, type_key: str, *, now: datetime
     part = PARTS_OF_DAY[part_of_day] if part_of_day else None
     if after is not None or before is not None:
         start, end = part or (0, 24 * 60)
-        part = (max(start, _minutes(after) if after is not None else 0),
-                min(end, _minutes(before) + 1 if before is not None else 24 * 60))
+        part = (
+            max(start, _minutes(after) if after is not None else 0),
+            min(end, _minutes(before) + 1 if before is not None else 24 * 60),
+        )
     plan = _plan(clinic)
     request = _request(session, plan, type_key, provider_key, now)
     if not request.bookable or limit <= 0:
@@ -204,7 +259,6 @@ def find_slots(session: Session, clinic: Clinic, type_key: str, *, now: datetime
     first = max(start_date or request.today, request.today)
     last = min(end_date or request.horizon, request.horizon)
     return _Search(session, plan, request, limit, part, around).run(first, last)
-
 
 
 @dataclass(frozen=True)
@@ -215,8 +269,8 @@ class ResolvedSlot:
     type_id: int
     provider_id: int
     equipment_id: int | None
-    rooms: tuple[tuple[str, int], ...]   # free rooms to try, the slot's own first; () if none
-    start: int                            # epoch seconds
+    rooms: tuple[tuple[str, int], ...]  # free rooms to try, the slot's own first; () if none
+    start: int  # epoch seconds
     end: int
     occupied_until: int
 
@@ -228,18 +282,28 @@ class ResolvedSlot:
         return sorted(found)
 
 
-def _taken(session: Session, holders: Sequence[str], first: int, end: int,
-           ignore_appointment: int | None) -> set[str]:
+def _taken(
+    session: Session, holders: Sequence[str], first: int, end: int, ignore_appointment: int | None
+) -> set[str]:
     """Which of these holders already hold a cell in [first, end), from `Occupancy` itself."""
-    query = (select(Occupancy.holder).distinct()
-             .where(Occupancy.holder.in_(holders), Occupancy.cell >= first, Occupancy.cell < end))
+    query = (
+        select(Occupancy.holder)
+        .distinct()
+        .where(Occupancy.holder.in_(holders), Occupancy.cell >= first, Occupancy.cell < end)
+    )
     if ignore_appointment is not None:
         query = query.where(Occupancy.appointment_id != ignore_appointment)
     return set(session.scalars(query))
 
 
-def resolve_slot(session: Session, clinic: Clinic, slot: Slot, *, now: datetime,
-                 ignore_appointment: int | None = None) -> ResolvedSlot:
+def resolve_slot(
+    session: Session,
+    clinic: Clinic,
+    slot: Slot,
+    *,
+    now: datetime,
+    ignore_appointment: int | None = None,
+) -> ResolvedSlot:
     """Check a slot against hours, notice, horizon and what is already booked (cells held by
     `ignore_appointment` do not count: a reschedule may overlap its own old time).
 
@@ -253,31 +317,56 @@ def resolve_slot(session: Session, clinic: Clinic, slot: Slot, *, now: datetime,
     local = slot.start.astimezone(zone)
     if start < request.earliest:
         passed = slot.start <= now
-        reason = ("that time has already passed" if passed else
-                  f"{kind.name} needs at least {kind.min_notice_hours:g} hours' notice")
-        raise OutsideBookingWindow(reason, alternatives(session, clinic, slot, now=now),
-                                   code="passed" if passed else "notice")
+        reason = (
+            "that time has already passed"
+            if passed
+            else f"{kind.name} needs at least {kind.min_notice_hours:g} hours' notice"
+        )
+        raise OutsideBookingWindow(
+            reason,
+            alternatives(session, clinic, slot, now=now),
+            code="passed" if passed else "notice",
+        )
     if local.date() > request.horizon:
         raise OutsideBookingWindow(
             f"{kind.name} can be booked at most {kind.max_days_ahead} days ahead",
-            alternatives(session, clinic, slot, now=now), code="horizon")
+            alternatives(session, clinic, slot, now=now),
+            code="horizon",
+        )
     on_grid = plan.provider_day(kind, plan.providers[slot.provider_key], local.date())
     if start not in {epoch for epoch, _ in on_grid}:
-        raise OutsideBookingWindow("the provider does not see patients at that time",
-                                   alternatives(session, clinic, slot, now=now))
+        raise OutsideBookingWindow(
+            "the provider does not see patients at that time",
+            alternatives(session, clinic, slot, now=now),
+        )
     if not request.bookable:
-        raise SlotUnavailable(f"{kind.name} cannot be booked right now: a room or the equipment "
-                              "it needs is out of service", (), code="out_of_service")
+        raise SlotUnavailable(
+            f"{kind.name} cannot be booked right now: a room or the equipment "
+            "it needs is out of service",
+            (),
+            code="out_of_service",
+        )
     resolved = ResolvedSlot(
-        slot, request.type_id, request.provider_ids[slot.provider_key],
+        slot,
+        request.type_id,
+        request.provider_ids[slot.provider_key],
         request.equipment[1] if request.equipment else None,
-        request.rooms, start, start + kind.duration_minutes * 60,
-        start + (kind.duration_minutes + kind.buffer_minutes) * 60)
+        request.rooms,
+        start,
+        start + kind.duration_minutes * 60,
+        start + (kind.duration_minutes + kind.buffer_minutes) * 60,
+    )
     return refresh(session, clinic, resolved, now=now, ignore_appointment=ignore_appointment)
 
 
-def refresh(session: Session, clinic: Clinic, resolved: ResolvedSlot, *, now: datetime,
-            ignore_appointment: int | None = None) -> ResolvedSlot:
+def refresh(
+    session: Session,
+    clinic: Clinic,
+    resolved: ResolvedSlot,
+    *,
+    now: datetime,
+    ignore_appointment: int | None = None,
+) -> ResolvedSlot:
     """Re-read `Occupancy` for a resolved slot: keep only the rooms still free, or raise
     `SlotUnavailable` (with alternatives) when the provider, the equipment or every room is
     taken."""
@@ -292,8 +381,16 @@ def refresh(session: Session, clinic: Clinic, resolved: ResolvedSlot, *, now: da
     if resolved.rooms and not rooms:
         raise SlotUnavailable(alternatives=alternatives(session, clinic, slot, now=now))
     rooms = tuple(sorted(rooms, key=lambda room: room[0] != slot.room_key))
-    return ResolvedSlot(slot, resolved.type_id, resolved.provider_id, resolved.equipment_id,
-                        rooms, resolved.start, resolved.end, resolved.occupied_until)
+    return ResolvedSlot(
+        slot,
+        resolved.type_id,
+        resolved.provider_id,
+        resolved.equipment_id,
+        rooms,
+        resolved.start,
+        resolved.end,
+        resolved.occupied_until,
+    )
 
 
 def is_bookable(session: Session, clinic: Clinic, slot: Slot, *, now: datetime) -> None:
@@ -303,8 +400,9 @@ def is_bookable(session: Session, clinic: Clinic, slot: Slot, *, now: datetime) 
     resolve_slot(session, clinic, slot, now=now)
 
 
-def alternatives(session: Session, clinic: Clinic, slot: Slot, *, now: datetime,
-                 limit: int = 3) -> list[Slot]:
+def alternatives(
+    session: Session, clinic: Clinic, slot: Slot, *, now: datetime, limit: int = 3
+) -> list[Slot]:
     """The free slots nearest a refused one: its day first, nearest its time, then later days;
     the same provider's first, others filling in."""
     plan = _plan(clinic)
@@ -321,14 +419,30 @@ def alternatives(session: Session, clinic: Clinic, slot: Slot, *, now: datetime,
     found: list[Slot] = []
     if slot.provider_key in plan.eligible.get(slot.type_key, ()):
         try:
-            found = find_slots(session, clinic, slot.type_key, now=now, start_date=day,
-                               provider_key=slot.provider_key, around=local.time(), limit=limit)
+            found = find_slots(
+                session,
+                clinic,
+                slot.type_key,
+                now=now,
+                start_date=day,
+                provider_key=slot.provider_key,
+                around=local.time(),
+                limit=limit,
+            )
         except NotFound:
             found = []
     if len(found) < limit:
         taken = {s.start for s in found}
-        others = find_slots(session, clinic, slot.type_key, now=now, start_date=day,
-                            around=local.time(), limit=limit)
+        others = find_slots(
+            session,
+            clinic,
+            slot.type_key,
+            now=now,
+            start_date=day,
+            around=local.time(),
+            limit=limit,
+        )
         found += [s for s in others if s.start not in taken and s.start != slot.start]
-    return [s for s in found
-            if s.start != slot.start or s.provider_key != slot.provider_key][:limit]
+    return [s for s in found if s.start != slot.start or s.provider_key != slot.provider_key][
+        :limit
+    ]

@@ -1,9 +1,10 @@
 """Operator commands through `app.test_cli_runner()`: clinic, audit, keys and patient data."""
+
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import Fernet
@@ -13,19 +14,33 @@ from app import create_app, services_of
 from bot.messages import OutboundMessage
 from bot.settings import Settings
 from scheduler.clinic import DEMO_CLINIC, ClinicConfigError, load_clinic
-from scheduler.models import (Appointment, AppointmentStatus, AppointmentType, AuditEvent,
-                              ClinicRecord, ConversationSession, MessageReceipt, OutboxMessage,
-                              Patient, Provider, Resource)
+from scheduler.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    AuditEvent,
+    ClinicRecord,
+    ConversationSession,
+    MessageReceipt,
+    OutboxMessage,
+    Patient,
+    Provider,
+    Resource,
+)
 from scheduler.patients import find_or_create_patient, find_patient, patient_name, set_patient_name
 
-NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 PHONE = "+12125550123"
 NAME = "Jordan Testperson"
 
 
 def make_app(tmp_path, *keys):
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}", log_dir=tmp_path / "logs",
-                        encryption_keys=tuple(keys), secret_key_file=tmp_path / "secret.key")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'cli.db'}",
+        log_dir=tmp_path / "logs",
+        encryption_keys=tuple(keys),
+        secret_key_file=tmp_path / "secret.key",
+    )
     return create_app({"SETTINGS": settings, "CLOCK": lambda: NOW, "TESTING": True})
 
 
@@ -52,22 +67,46 @@ def add_patient(services, phone=PHONE, name=NAME):
         provider = db.scalars(select(Provider).where(Provider.key == "okafor")).one()
         kind = db.scalars(select(AppointmentType).where(AppointmentType.key == "checkup")).one()
         start = NOW + timedelta(days=1)
-        appointment = Appointment(patient_id=patient.id, provider_id=provider.id,
-                                  type_id=kind.id, start_at=start,
-                                  end_at=start + timedelta(minutes=30),
-                                  occupied_until=start + timedelta(minutes=35),
-                                  status=AppointmentStatus.BOOKED, booked_via="web")
+        appointment = Appointment(
+            patient_id=patient.id,
+            provider_id=provider.id,
+            type_id=kind.id,
+            start_at=start,
+            end_at=start + timedelta(minutes=30),
+            occupied_until=start + timedelta(minutes=35),
+            status=AppointmentStatus.BOOKED,
+            booked_via="web",
+        )
         db.add(appointment)
         db.flush()
-        services.audit.record(db, "message_in", at=NOW, channel="web", patient_id=patient.id,
-                              text_=f"my name is {name}")
-        services.audit.record(db, "appointment_booked", at=NOW, channel="web",
-                              patient_id=patient.id, appointment_id=appointment.id)
-        services.audit.record(db, "message_out", at=NOW, channel="web", patient_id=patient.id,
-                              text_="You're booked.")
+        services.audit.record(
+            db,
+            "message_in",
+            at=NOW,
+            channel="web",
+            patient_id=patient.id,
+            text_=f"my name is {name}",
+        )
+        services.audit.record(
+            db,
+            "appointment_booked",
+            at=NOW,
+            channel="web",
+            patient_id=patient.id,
+            appointment_id=appointment.id,
+        )
+        services.audit.record(
+            db, "message_out", at=NOW, channel="web", patient_id=patient.id, text_="You're booked."
+        )
         services.conversation.store.save(db, "web", phone, {"step": "ask_day"}, now=NOW)
-        db.add(MessageReceipt(channel="web", external_id=f"{services.vault.index(phone)[:16]}:m1",
-                              reply_enc=services.vault.encrypt("[]"), created_at=NOW))
+        db.add(
+            MessageReceipt(
+                channel="web",
+                external_id=f"{services.vault.index(phone)[:16]}:m1",
+                reply_enc=services.vault.encrypt("[]"),
+                created_at=NOW,
+            )
+        )
         patient_id = patient.id
     services.sender.send(OutboundMessage("sms", phone, f"Reminder for {name}", kind="reminder"))
     return patient_id
@@ -130,9 +169,11 @@ def test_missing_clinic_file_is_an_error_not_a_trace(app, tmp_path):
 
 def test_valid_clinic_file_is_installed_and_shown(app, services, tmp_path):
     path = tmp_path / "clinic.toml"
-    path.write_text(DEMO_CLINIC.read_text()
-                    .replace('name = "Maple Street Family Clinic"', 'name = "Birch Lane Clinic"')
-                    .replace('key = "tanaka"', 'key = "tanaka-2"'))
+    path.write_text(
+        DEMO_CLINIC.read_text()
+        .replace('name = "Maple Street Family Clinic"', 'name = "Birch Lane Clinic"')
+        .replace('key = "tanaka"', 'key = "tanaka-2"')
+    )
 
     result = invoke(app, "clinic", "load", str(path))
 
@@ -141,8 +182,14 @@ def test_valid_clinic_file_is_installed_and_shown(app, services, tmp_path):
     with services.sessions() as db:
         providers = {p.key: p.active for p in db.scalars(select(Provider))}
         assert db.get(ClinicRecord, 1).name == "Birch Lane Clinic"
-        assert db.scalar(select(func.count()).select_from(AuditEvent)
-                         .where(AuditEvent.kind == "clinic_loaded")) == 1
+        assert (
+            db.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.kind == "clinic_loaded")
+            )
+            == 1
+        )
     assert providers["tanaka-2"] is True and providers["tanaka"] is False
     shown = invoke(app, "clinic", "show")
     assert shown.exit_code == 0 and "Birch Lane Clinic" in shown.output
@@ -179,8 +226,9 @@ def test_audit_verify_names_a_deleted_event(app, services):
 def _record_many(services, count):
     with services.sessions.begin() as db:
         for n in range(count):
-            services.audit.record(db, "message_in", at=NOW + timedelta(seconds=n),
-                                  channel="sms", detail={"n": n})
+            services.audit.record(
+                db, "message_in", at=NOW + timedelta(seconds=n), channel="sms", detail={"n": n}
+            )
 
 
 def _cut_from(services, seq):
@@ -198,8 +246,10 @@ def test_audit_verify_names_events_cut_off_the_end_and_since_when(app, services,
 
     assert broken.exit_code == 1
     plural = "s" if cut > 1 else ""
-    assert f"{cut} event{plural} missing from the end (events {21 - cut} to 20, which " \
-           f"audit.log names)" in broken.output
+    assert (
+        f"{cut} event{plural} missing from the end (events {21 - cut} to 20, which "
+        f"audit.log names)" in broken.output
+    )
     last_left = (NOW + timedelta(seconds=19 - cut)).isoformat()
     assert f"after event {20 - cut} of {last_left}" in broken.output
     assert re.search(rf"event {21 - cut} was written at \d{{4}}-\d\d-\d\dT", broken.output)
@@ -211,14 +261,14 @@ def test_audit_verify_ignores_another_databases_mirror(tmp_path, services):
     other_services = services_of(other)
     (tmp_path / "fresh" / "logs").mkdir(parents=True, exist_ok=True)
     (tmp_path / "fresh" / "logs" / "audit.log").write_bytes(
-        (tmp_path / "logs" / "audit.log").read_bytes())     # an old log beside a new database
+        (tmp_path / "logs" / "audit.log").read_bytes()
+    )  # an old log beside a new database
     with other_services.sessions.begin() as db:
         other_services.audit.record(db, "clinic_loaded", at=NOW + timedelta(days=1))
     assert invoke(other, "audit", "verify").exit_code == 0
 
 
-def test_a_signed_checkpoint_names_what_was_cut_even_with_the_mirror_gone(tmp_path, app,
-                                                                        services):
+def test_a_signed_checkpoint_names_what_was_cut_even_with_the_mirror_gone(tmp_path, app, services):
     _record_many(services, 8)
     made = invoke(app, "audit", "checkpoint")
     assert made.exit_code == 0, made.output
@@ -227,13 +277,15 @@ def test_a_signed_checkpoint_names_what_was_cut_even_with_the_mirror_gone(tmp_pa
     assert invoke(app, "audit", "verify", "--checkpoint", line).exit_code == 0
     _record_many(services, 2)
     _cut_from(services, 6)
-    (tmp_path / "logs" / "audit.log").unlink()       # whoever cut the table cleaned the log too
+    (tmp_path / "logs" / "audit.log").unlink()  # whoever cut the table cleaned the log too
 
     broken = invoke(app, "audit", "verify", "--checkpoint", line)
 
     assert broken.exit_code == 1
-    assert "3 events missing from the end (events 6 to 8, which the checkpoint of " \
-           "2026-03-04T14:00:00Z names)" in broken.output
+    assert (
+        "3 events missing from the end (events 6 to 8, which the checkpoint of "
+        "2026-03-04T14:00:00Z names)" in broken.output
+    )
     forged = line[:-4] + ("0000" if not line.endswith("0000") else "1111")
     refused = invoke(app, "audit", "verify", "--checkpoint", forged)
     assert refused.exit_code == 1 and "signature does not match" in refused.output
@@ -247,6 +299,7 @@ def test_a_rewritten_event_that_the_mirror_names_is_caught(app, services):
         row = db.get(AuditEvent, 5)
         row.detail = {"n": 99}
         from bot.audit import _digest, _fields
+
         row.hash = _digest(_fields(row), None)
     broken = invoke(app, "audit", "verify")
     assert broken.exit_code == 1 and "event 5 is not the one audit.log names" in broken.output
@@ -285,7 +338,8 @@ def test_keys_rotate_keeps_the_web_chats_own_patient_apart(tmp_path, app, servic
     with fresh.sessions() as db:
         assert patient_name(fresh.vault, find_patient(db, fresh.vault, PHONE)) == NAME
         assert patient_name(fresh.vault, find_patient(db, fresh.vault, PHONE, scope="web")) == (
-            "Webb Demoperson")
+            "Webb Demoperson"
+        )
 
 
 def test_keys_rotate_without_the_old_key_changes_nothing(tmp_path, app, services):
@@ -317,8 +371,14 @@ def test_patient_export_prints_their_data_as_json(app, services):
     assert f"my name is {NAME}" in [e["text"] for e in export["audit_events"]]
     assert "Riley" not in result.output
     with services.sessions() as db:
-        assert db.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.kind == "patient_exported", AuditEvent.patient_id == patient_id)) == 1
+        assert (
+            db.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.kind == "patient_exported", AuditEvent.patient_id == patient_id)
+            )
+            == 1
+        )
 
 
 def test_patient_erase_removes_personal_data_keeps_appointments_and_the_chain(app, services):
@@ -334,19 +394,26 @@ def test_patient_erase_removes_personal_data_keeps_appointments_and_the_chain(ap
         assert patient.name_enc is None and patient.phone_enc is None
         assert patient.phone_index is None and patient.erased_at == NOW
         assert find_patient(db, services.vault, PHONE) is None
-        [appointment] = db.scalars(select(Appointment).where(
-            Appointment.patient_id == patient_id)).all()
+        [appointment] = db.scalars(
+            select(Appointment).where(Appointment.patient_id == patient_id)
+        ).all()
         assert appointment.status == AppointmentStatus.BOOKED
-        assert len(db.scalars(select(ConversationSession)).all()) == 1     # the other patient's
+        assert len(db.scalars(select(ConversationSession)).all()) == 1  # the other patient's
         assert len(db.scalars(select(MessageReceipt)).all()) == 1
         assert len(db.scalars(select(OutboxMessage)).all()) == 1
-        assert db.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.kind == "patient_erased", AuditEvent.patient_id == patient_id)) == 1
+        assert (
+            db.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.kind == "patient_erased", AuditEvent.patient_id == patient_id)
+            )
+            == 1
+        )
         assert find_patient(db, services.vault, "+12125550188") is not None
         texts = {e.patient_id: [] for e in db.scalars(select(AuditEvent))}
         for event in db.scalars(select(AuditEvent).where(AuditEvent.text_enc.is_not(None))):
             texts[event.patient_id].append(services.audit.text(event.text_enc))
-        assert texts[patient_id] == [None, None]          # replaced by their digests
+        assert texts[patient_id] == [None, None]  # replaced by their digests
         assert "my name is Riley Otherperson" in texts[patient_id + 1]
     assert "2 audit text(s)" in result.output
     assert services.sender.messages_for(PHONE) == []

@@ -1,15 +1,16 @@
 """The console adapter: lines in, numbered replies out, /quit and end of input, staff or patient."""
+
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from adapters import console
 from bot.messages import OutboundMessage
 
-NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 
 
 class RecordingEngine:
@@ -44,10 +45,13 @@ def test_each_line_is_one_console_message_with_its_own_id():
 
 
 def test_options_are_printed_numbered_under_the_reply():
-    engine = RecordingEngine(OutboundMessage("console", "x", "These times are open.",
-                                             ("Thu 9:00 AM", "Thu 9:15 AM")))
-    assert run("book\n", engine) == "bot> These times are open.\n     1. Thu 9:00 AM\n" \
-                                    "     2. Thu 9:15 AM\n"
+    engine = RecordingEngine(
+        OutboundMessage("console", "x", "These times are open.", ("Thu 9:00 AM", "Thu 9:15 AM"))
+    )
+    assert (
+        run("book\n", engine) == "bot> These times are open.\n     1. Thu 9:00 AM\n"
+        "     2. Thu 9:15 AM\n"
+    )
 
 
 def test_emergency_reply_stands_out():

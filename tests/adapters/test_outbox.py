@@ -1,4 +1,5 @@
 """The outbox: the sender when no SMS provider is configured."""
+
 import pytest
 from sqlalchemy import func, select
 
@@ -38,6 +39,6 @@ def test_an_opt_out_earlier_in_the_same_transaction_is_honoured(sessions, vault,
     outbox = Outbox(sessions, vault, lambda: now)
     with sessions.begin() as db:
         patient = find_or_create_patient(db, vault, "+12125550123", now=now)
-        patient.opted_out_at = now             # not flushed yet
+        patient.opted_out_at = now  # not flushed yet
         assert outbox.record(db, [OutboundMessage("sms", "+12125550123", "Reminder")]) == [False]
     assert outbox.messages_for("+12125550123") == []

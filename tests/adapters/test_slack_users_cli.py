@@ -1,4 +1,5 @@
 """`flask --app app users ...`: the first admin is made from the shell; every change audited."""
+
 from __future__ import annotations
 
 from cryptography.fernet import Fernet
@@ -11,9 +12,12 @@ from tests.slack_support import NOW
 
 
 def make_app(tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'cli.db'}", log_dir=tmp_path / "logs",
-                        encryption_keys=(Fernet.generate_key().decode(),),
-                        secret_key_file=tmp_path / "secret.key")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'cli.db'}",
+        log_dir=tmp_path / "logs",
+        encryption_keys=(Fernet.generate_key().decode(),),
+        secret_key_file=tmp_path / "secret.key",
+    )
     return create_app({"SETTINGS": settings, "CLOCK": lambda: NOW, "TESTING": True})
 
 
@@ -32,13 +36,15 @@ def test_users_add_list_role_remove(tmp_path):
     assert invoke(app, "users", "role", "--slack-id", "U0STAFF", "--role", "admin").exit_code == 0
     assert invoke(app, "users", "remove", "--slack-id", "U0STAFF").exit_code == 0
     with services_of(app).sessions() as db:
-        events = db.scalars(select(AuditEvent).where(AuditEvent.kind.like("staff_user_%"))
-                            .order_by(AuditEvent.seq)).all()
+        events = db.scalars(
+            select(AuditEvent).where(AuditEvent.kind.like("staff_user_%")).order_by(AuditEvent.seq)
+        ).all()
     assert [(e.kind, e.actor, e.detail.get("slack_user_id")) for e in events] == [
         ("staff_user_added", "operator:cli", "U0ADMIN"),
         ("staff_user_added", "operator:cli", "U0STAFF"),
         ("staff_user_role_changed", "operator:cli", "U0STAFF"),
-        ("staff_user_removed", "operator:cli", "U0STAFF")]
+        ("staff_user_removed", "operator:cli", "U0STAFF"),
+    ]
 
 
 def test_users_errors_are_clear_and_exit_1(tmp_path):

@@ -4,6 +4,7 @@ job): sent once, never to a number that opted out since, and never by two sender
 A process stopping at the worst moment cannot be made to happen at an HTTP boundary here (it falls
 between the turn's commit and the REST send), so these tests stand in for it by replacing
 `_send_late`: that is why they live with the adapter's tests, not in tests/e2e."""
+
 from __future__ import annotations
 
 import threading
@@ -25,8 +26,9 @@ PHONE = "+12125550123"
 @pytest.fixture
 def app(tmp_path, fake_twilio, clock):
     settings = sms_settings(tmp_path, twilio_api_base_url=fake_twilio.base_url)
-    return create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True,
-                       "TWILIO_REPLY_BUDGET_SECONDS": 0.3})
+    return create_app(
+        {"SETTINGS": settings, "CLOCK": clock, "TESTING": True, "TWILIO_REPLY_BUDGET_SECONDS": 0.3}
+    )
 
 
 @pytest.fixture
@@ -40,22 +42,24 @@ def process_dies_before_the_late_send(monkeypatch):
     the real dialogue."""
     respond = dialogue.respond
     died = threading.Event()
-    monkeypatch.setattr(dialogue, "respond",
-                        lambda turn, state: (time.sleep(0.6), respond(turn, state))[1])
+    monkeypatch.setattr(
+        dialogue, "respond", lambda turn, state: (time.sleep(0.6), respond(turn, state))[1]
+    )
     monkeypatch.setattr(twilio_sms, "_send_late", lambda *args: died.set())
     return died, respond
 
 
 def reply_vias(services) -> list[str]:
     with services.sessions() as db:
-        return db.scalars(select(MessageReceipt.reply_via)
-                          .where(MessageReceipt.reply_via.like("rest%"))).all()
+        return db.scalars(
+            select(MessageReceipt.reply_via).where(MessageReceipt.reply_via.like("rest%"))
+        ).all()
 
 
-def test_a_late_reply_stranded_by_a_dead_process_is_sent_once_by_the_job(phone, services,
-                                                                         clock, fake_twilio,
-                                                                         monkeypatch):
-    jobs = job_runner(services, in_process=False)   # as the app wires it
+def test_a_late_reply_stranded_by_a_dead_process_is_sent_once_by_the_job(
+    phone, services, clock, fake_twilio, monkeypatch
+):
+    jobs = job_runner(services, in_process=False)  # as the app wires it
     phone.text("book a checkup tomorrow")
     phone.text("YES")
     phone.text("Jordan Testperson")
@@ -77,8 +81,9 @@ def test_a_late_reply_stranded_by_a_dead_process_is_sent_once_by_the_job(phone, 
     assert len(fake_twilio.messages) == 1 and reply_vias(services) == ["rest_sent"]
 
 
-def test_a_stranded_reply_is_not_sent_to_a_number_that_opted_out_since(phone, services, clock,
-                                                                      fake_twilio, monkeypatch):
+def test_a_stranded_reply_is_not_sent_to_a_number_that_opted_out_since(
+    phone, services, clock, fake_twilio, monkeypatch
+):
     phone.text("hi")
     died, respond = process_dies_before_the_late_send(monkeypatch)
     phone.post("YES")

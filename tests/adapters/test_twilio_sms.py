@@ -3,6 +3,7 @@
 Every request is signed with twilio's own `RequestValidator.compute_signature`, against the real
 Flask app on SQLite (and PostgreSQL where concurrency matters).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,11 +16,28 @@ from sqlalchemy import func, select
 
 from app import create_app, services_of
 from bot.patient import consent
-from scheduler.models import (Appointment, AuditEvent, ConversationSession, MessageReceipt,
-                              Patient, RefusalTally, SmsMessage)
+from scheduler.models import (
+    Appointment,
+    AuditEvent,
+    ConversationSession,
+    MessageReceipt,
+    Patient,
+    RefusalTally,
+    SmsMessage,
+)
 from scheduler.patients import find_patient
-from tests.twilio_support import (ACCOUNT_SID, NOW, PUBLIC_BASE_URL, TOKEN, Phone, new_sid,
-                                  signature, signed_post, sms_settings, twiml_messages)
+from tests.twilio_support import (
+    ACCOUNT_SID,
+    NOW,
+    PUBLIC_BASE_URL,
+    TOKEN,
+    Phone,
+    new_sid,
+    signature,
+    signed_post,
+    sms_settings,
+    twiml_messages,
+)
 
 PHONE = "+12125550123"
 
@@ -29,6 +47,7 @@ def make_app(tmp_path, clock):
     def make(**overrides):
         settings = sms_settings(tmp_path, **overrides)
         return create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True})
+
     return make
 
 
@@ -60,8 +79,10 @@ def count(services, model, *where):
 
 
 def stored_rows(services):
-    return {model.__tablename__: count(services, model)
-            for model in (Patient, MessageReceipt, ConversationSession, Appointment)}
+    return {
+        model.__tablename__: count(services, model)
+        for model in (Patient, MessageReceipt, ConversationSession, Appointment)
+    }
 
 
 def audit_kinds(services):
@@ -70,6 +91,7 @@ def audit_kinds(services):
 
 
 # --- verify --------------------------------------------------------------------------------------
+
 
 def test_signed_message_is_answered_with_twiml(phone, demo_clinic):
     response = phone.post("hello")
@@ -94,26 +116,40 @@ def security_events(app, services, clock):
 
 def assert_refused_and_nothing_stored(response, app, services, clock, reason):
     assert response.status_code == 403
-    assert stored_rows(services) == {"patients": 0, "message_receipts": 0,
-                                     "conversation_sessions": 0, "appointments": 0}
-    assert audit_kinds(services) == []          # counted, not written one by one
+    assert stored_rows(services) == {
+        "patients": 0,
+        "message_receipts": 0,
+        "conversation_sessions": 0,
+        "appointments": 0,
+    }
+    assert audit_kinds(services) == []  # counted, not written one by one
     [event] = security_events(app, services, clock)
     assert event.text_enc is None and event.patient_id is None
-    assert event.detail == {"source": "127.0.0.1", "minute": "2026-03-04T14:00:00+00:00",
-                            "refused": 1, "by": {f"sms:{reason}": 1}}
+    assert event.detail == {
+        "source": "127.0.0.1",
+        "minute": "2026-03-04T14:00:00+00:00",
+        "refused": 1,
+        "by": {f"sms:{reason}": 1},
+    }
     assert PHONE not in json.dumps(event.detail)
 
 
-def test_missing_signature_is_403_and_stores_only_a_counted_security_event(app, client, phone,
-                                                                          services, clock):
+def test_missing_signature_is_403_and_stores_only_a_counted_security_event(
+    app, client, phone, services, clock
+):
     response = client.post("/twilio/sms", data=phone.params("book a checkup"))
     assert_refused_and_nothing_stored(response, app, services, clock, "missing_signature")
 
 
 def test_signature_made_with_another_token_is_403(app, client, phone, services, clock):
     params = phone.params("hello")
-    response = client.post("/twilio/sms", data=params, headers={
-        "X-Twilio-Signature": signature(PUBLIC_BASE_URL + "/twilio/sms", params, "not-ours")})
+    response = client.post(
+        "/twilio/sms",
+        data=params,
+        headers={
+            "X-Twilio-Signature": signature(PUBLIC_BASE_URL + "/twilio/sms", params, "not-ours")
+        },
+    )
     assert_refused_and_nothing_stored(response, app, services, clock, "bad_signature")
 
 
@@ -139,27 +175,42 @@ def test_signature_for_another_url_is_403(app, client, phone, services, clock):
 
 
 def test_a_flood_of_forged_posts_writes_one_event_a_minute_and_is_cut_off_before_the_check(
-        app, client, phone, services, clock):
+    app, client, phone, services, clock
+):
     forged = {"X-Twilio-Signature": "bm90LWEtc2lnbmF0dXJl"}
-    statuses = [client.post("/twilio/sms", data=phone.params("hi"), headers=forged).status_code
-                for _ in range(200)]
+    statuses = [
+        client.post("/twilio/sms", data=phone.params("hi"), headers=forged).status_code
+        for _ in range(200)
+    ]
     assert statuses == [403] * 30 + [429] * 170
     clock.advance(minutes=1)
-    statuses = [client.post("/twilio/sms", data=phone.params("hi"), headers=forged).status_code
-                for _ in range(40)]
+    statuses = [
+        client.post("/twilio/sms", data=phone.params("hi"), headers=forged).status_code
+        for _ in range(40)
+    ]
     assert statuses == [403] * 30 + [429] * 10
     assert audit_kinds(services) == []
     assert stored_rows(services)["message_receipts"] == 0
     # What the flood wrote: one row per minute, endpoint and reason, added by the flusher.
     from adapters.refusals import ledger_of
-    assert ledger_of(app).flush() == 2            # the minute that has ended
+
+    assert ledger_of(app).flush() == 2  # the minute that has ended
     assert count(services, RefusalTally) == 2
     events = security_events(app, services, clock)
     assert [e.detail for e in events] == [
-        {"source": "127.0.0.1", "minute": "2026-03-04T14:00:00+00:00", "refused": 200,
-         "by": {"sms:bad_signature": 30, "any:rate_limited": 170}},
-        {"source": "127.0.0.1", "minute": "2026-03-04T14:01:00+00:00", "refused": 40,
-         "by": {"sms:bad_signature": 30, "any:rate_limited": 10}}]
+        {
+            "source": "127.0.0.1",
+            "minute": "2026-03-04T14:00:00+00:00",
+            "refused": 200,
+            "by": {"sms:bad_signature": 30, "any:rate_limited": 170},
+        },
+        {
+            "source": "127.0.0.1",
+            "minute": "2026-03-04T14:01:00+00:00",
+            "refused": 40,
+            "by": {"sms:bad_signature": 30, "any:rate_limited": 10},
+        },
+    ]
     with services.sessions() as db:
         assert services.audit.verify(db).ok
     # A real Twilio request from another address is answered as ever.
@@ -171,8 +222,11 @@ def test_a_flood_of_forged_posts_writes_one_event_a_minute_and_is_cut_off_before
 def test_behind_a_trusted_proxy_the_clients_address_is_counted(make_app, services, clock):
     app = make_app(trusted_proxy_hops=1)
     client = app.test_client()
-    response = client.post("/twilio/sms", data=Phone(client, PHONE).params("hi"),
-                           headers={"X-Forwarded-For": "203.0.113.7"})
+    response = client.post(
+        "/twilio/sms",
+        data=Phone(client, PHONE).params("hi"),
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
     assert response.status_code == 403
     [event] = security_events(app, services_of(app), clock)
     assert event.detail["source"] == "203.0.113.7"
@@ -189,18 +243,29 @@ def test_without_public_base_url_the_request_url_is_checked(make_app):
 def test_query_string_is_part_of_the_signed_url(client, phone):
     params = phone.params("hi")
     url = PUBLIC_BASE_URL + "/twilio/sms?clinic=main"
-    good = client.post("/twilio/sms?clinic=main", data=params,
-                       headers={"X-Twilio-Signature": signature(url, params)})
+    good = client.post(
+        "/twilio/sms?clinic=main",
+        data=params,
+        headers={"X-Twilio-Signature": signature(url, params)},
+    )
     assert good.status_code == 200
     params = phone.params("hi")
-    bad = client.post("/twilio/sms?clinic=other", data=params,
-                      headers={"X-Twilio-Signature": signature(url, params)})
+    bad = client.post(
+        "/twilio/sms?clinic=other",
+        data=params,
+        headers={"X-Twilio-Signature": signature(url, params)},
+    )
     assert bad.status_code == 403
 
 
 def test_parameters_twilio_adds_without_notice_are_signed_like_the_rest(phone):
-    assert "Reply YES" in phone.text("hi", FromCountry="US", SmsSid=new_sid(),
-                                     SomethingNew2031="x", MessagingServiceSid="MG" + "1" * 32)
+    assert "Reply YES" in phone.text(
+        "hi",
+        FromCountry="US",
+        SmsSid=new_sid(),
+        SomethingNew2031="x",
+        MessagingServiceSid="MG" + "1" * 32,
+    )
 
 
 def test_without_an_auth_token_both_endpoints_say_why_with_503(make_app):
@@ -216,10 +281,12 @@ def test_without_an_auth_token_both_endpoints_say_why_with_503(make_app):
 
 # --- parse ---------------------------------------------------------------------------------------
 
+
 def test_wrong_content_type_is_415(client, phone, services):
     url = PUBLIC_BASE_URL + "/twilio/sms"
-    response = client.post("/twilio/sms", json=phone.params("hi"),
-                           headers={"X-Twilio-Signature": signature(url, {})})
+    response = client.post(
+        "/twilio/sms", json=phone.params("hi"), headers={"X-Twilio-Signature": signature(url, {})}
+    )
     assert response.status_code == 415
     assert stored_rows(services)["message_receipts"] == 0
 
@@ -244,9 +311,20 @@ def test_malformed_message_sid_is_400(client, phone, sid):
     assert signed_post(client, "/twilio/sms", phone.params("hi", sid=sid)).status_code == 400
 
 
-@pytest.mark.parametrize("sender", ["", "banana", "12", "+1", "whatsapp:+12125550123",
-                                    "+1 212 555 01" * 5, "00000", "+999999999999999999",
-                                    "MapleClinic"])
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "",
+        "banana",
+        "12",
+        "+1",
+        "whatsapp:+12125550123",
+        "+1 212 555 01" * 5,
+        "00000",
+        "+999999999999999999",
+        "MapleClinic",
+    ],
+)
 def test_invalid_phone_formats_are_400(client, services, sender):
     response = Phone(client, sender).post("hi")
     assert response.status_code == 400
@@ -263,9 +341,19 @@ def test_numbers_from_other_countries_are_patients_in_e164(client, services, sen
         assert find_patient(db, services.vault, sender) is not None
 
 
-@pytest.mark.parametrize("body", ["x" * 1600, "book 📅🦷 tomorrow 😀😀", "أريد حجز موعد غدا",
-                                  "אני רוצה לקבוע תור", "\u202etxet desrever\u202c", "\x00\x07\x1b",
-                                  "   ", "<Response><Message>injected</Message></Response>"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x" * 1600,
+        "book 📅🦷 tomorrow 😀😀",
+        "أريد حجز موعد غدا",
+        "אני רוצה לקבוע תור",
+        "\u202etxet desrever\u202c",
+        "\x00\x07\x1b",
+        "   ",
+        "<Response><Message>injected</Message></Response>",
+    ],
+)
 def test_odd_bodies_get_a_polite_reply(consented, body):
     response = consented.post(body)
     assert response.status_code == 200
@@ -281,8 +369,9 @@ def test_reply_text_is_escaped_in_the_twiml(consented, services):
 
 
 def test_a_picture_alone_gets_i_can_only_read_text(consented):
-    text = consented.text("", NumMedia="1", MediaUrl0="https://api.twilio.com/x.jpg",
-                          MediaContentType0="image/jpeg")
+    text = consented.text(
+        "", NumMedia="1", MediaUrl0="https://api.twilio.com/x.jpg", MediaContentType0="image/jpeg"
+    )
     assert "only read text" in text
 
 
@@ -302,6 +391,7 @@ def test_twilio_opt_out_type_is_passed_to_the_engine(consented, services):
 
 # --- exactly once --------------------------------------------------------------------------------
 
+
 def test_receipt_key_holds_no_phone_number_and_the_stored_reply_is_encrypted(phone, services):
     sid = new_sid()
     phone.text("book a checkup", sid=sid)
@@ -315,8 +405,13 @@ def test_receipt_key_holds_no_phone_number_and_the_stored_reply_is_encrypted(pho
 @pytest.fixture
 def offered(tmp_path, clock, database_url):
     """A consented patient who was just offered times, on SQLite or PostgreSQL."""
-    app = create_app({"SETTINGS": sms_settings(tmp_path, database_url=database_url),
-                      "CLOCK": clock, "TESTING": True})
+    app = create_app(
+        {
+            "SETTINGS": sms_settings(tmp_path, database_url=database_url),
+            "CLOCK": clock,
+            "TESTING": True,
+        }
+    )
     phone = Phone(app.test_client(), PHONE)
     phone.text("book a checkup tomorrow")
     phone.text("YES")
@@ -342,12 +437,16 @@ def test_same_message_sid_twenty_times_at_once_runs_the_engine_once(offered):
     assert len({body for _, body in answers}) == 1
     assert "booked" in answers[0][1]
     assert count(services, Appointment) == 1
-    assert count(services, AuditEvent, AuditEvent.kind == "message_in",
-                 AuditEvent.message_id == sid) == 1
+    assert (
+        count(services, AuditEvent, AuditEvent.kind == "message_in", AuditEvent.message_id == sid)
+        == 1
+    )
     # And later retries still get the same answer without another turn.
     assert phone.post("1", sid=sid).get_data(as_text=True) == answers[0][1]
-    assert count(services, AuditEvent, AuditEvent.kind == "message_in",
-                 AuditEvent.message_id == sid) == 1
+    assert (
+        count(services, AuditEvent, AuditEvent.kind == "message_in", AuditEvent.message_id == sid)
+        == 1
+    )
 
 
 def test_an_engine_failure_is_a_polite_reply_not_a_500(consented, monkeypatch):
@@ -363,11 +462,15 @@ def test_an_engine_failure_is_a_polite_reply_not_a_500(consented, monkeypatch):
 
 # --- rate limit ----------------------------------------------------------------------------------
 
-def test_twenty_texts_per_ten_minutes_then_one_notice_then_silence(tmp_path, clock,
-                                                                   database_url):
-    app = create_app({"SETTINGS": sms_settings(tmp_path, database_url=database_url),
-                      "CLOCK": clock,
-                      "TESTING": True})
+
+def test_twenty_texts_per_ten_minutes_then_one_notice_then_silence(tmp_path, clock, database_url):
+    app = create_app(
+        {
+            "SETTINGS": sms_settings(tmp_path, database_url=database_url),
+            "CLOCK": clock,
+            "TESTING": True,
+        }
+    )
     phone = Phone(app.test_client(), PHONE)
     answers = []
     for i in range(consent.RATE_LIMIT):
@@ -377,22 +480,31 @@ def test_twenty_texts_per_ten_minutes_then_one_notice_then_silence(tmp_path, clo
     repeated = new_sid()
     notice = phone.text("hi", sid=repeated)
     assert "pause" in notice and "(212) 555-0100" in notice
-    assert phone.text("hi", sid=repeated) == notice          # a retry is not a new message
+    assert phone.text("hi", sid=repeated) == notice  # a retry is not a new message
     assert phone.text("YES") == "" and phone.text("HELP") == ""
-    assert phone.text("STOP") != ""                           # STOP is always honoured
+    assert phone.text("STOP") != ""  # STOP is always honoured
     assert phone.text("START") == ""
     clock.now = NOW + timedelta(minutes=10, seconds=30)
     assert "subscribed" in phone.text("START")
     other = Phone(app.test_client(), "+12125550188")
-    assert "Reply YES" in other.text("hi")                    # counted per number
+    assert "Reply YES" in other.text("hi")  # counted per number
 
 
 # --- status callbacks ----------------------------------------------------------------------------
 
+
 def status(client, sid, message_status, **extra):
-    params = {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID,
-              "MessageStatus": message_status, "SmsStatus": message_status,
-              "To": PHONE, "From": "+12125550100", "ApiVersion": "2010-04-01", **extra}
+    params = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "MessageStatus": message_status,
+        "SmsStatus": message_status,
+        "To": PHONE,
+        "From": "+12125550100",
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
     return signed_post(client, "/twilio/status", params)
 
 
@@ -421,16 +533,30 @@ def test_a_late_delivery_failure_is_audited_once_for_staff(client, services, con
     sid = new_sid()
     with services.sessions.begin() as db:
         patient = find_patient(db, services.vault, PHONE)
-        db.add(SmsMessage(message_sid=sid, patient_id=patient.id, kind="reminder",
-                          status="sent", status_rank=3, created_at=NOW, updated_at=NOW))
+        db.add(
+            SmsMessage(
+                message_sid=sid,
+                patient_id=patient.id,
+                kind="reminder",
+                status="sent",
+                status_rank=3,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
     status(client, sid, "undelivered", ErrorCode="30003")
-    status(client, sid, "failed", ErrorCode="30003")       # a repeat report: no second event
+    status(client, sid, "failed", ErrorCode="30003")  # a repeat report: no second event
     with services.sessions() as db:
         events = db.scalars(select(AuditEvent).where(AuditEvent.kind == "sms_failed")).all()
     assert len(events) == 1
     assert events[0].patient_id == patient.id
-    assert events[0].detail == {"kind": "reminder", "status": "undelivered", "code": 30003,
-                                "error": "carrier_report", "retryable": False}
+    assert events[0].detail == {
+        "kind": "reminder",
+        "status": "undelivered",
+        "code": 30003,
+        "error": "carrier_report",
+        "retryable": False,
+    }
 
 
 def test_unknown_status_is_accepted_and_changes_nothing(client, services):
@@ -444,8 +570,16 @@ def test_status_callback_with_21610_opts_the_patient_out(client, services, conse
     sid = new_sid()
     with services.sessions.begin() as db:
         patient = find_patient(db, services.vault, PHONE)
-        db.add(SmsMessage(message_sid=sid, patient_id=patient.id, status="queued",
-                          status_rank=1, created_at=NOW, updated_at=NOW))
+        db.add(
+            SmsMessage(
+                message_sid=sid,
+                patient_id=patient.id,
+                status="queued",
+                status_rank=1,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
     status(client, sid, "failed", ErrorCode="21610")
     with services.sessions() as db:
         assert find_patient(db, services.vault, PHONE).opted_out_at is not None
@@ -464,6 +598,7 @@ def test_unsigned_or_malformed_status_callbacks_are_refused(app, client, service
 
 # --- privacy -------------------------------------------------------------------------------------
 
+
 def test_log_files_carry_no_phone_number_or_message_text(consented, app, tmp_path):
     consented.text("book a checkup tomorrow")
     consented.text("Zebulon Quartermaine")
@@ -479,14 +614,22 @@ def test_log_files_carry_no_phone_number_or_message_text(consented, app, tmp_pat
 
 # --- operator commands: erase and key rotation see SMS records ----------------------------------
 
-def test_patient_erase_deletes_their_sms_receipts_and_delivery_statuses(app, consented,
-                                                                         services):
+
+def test_patient_erase_deletes_their_sms_receipts_and_delivery_statuses(app, consented, services):
     other = Phone(app.test_client(), "+12125550188")
     other.text("hi")
     with services.sessions.begin() as db:
         patient = find_patient(db, services.vault, PHONE)
-        db.add(SmsMessage(message_sid=new_sid(), patient_id=patient.id, status="delivered",
-                          status_rank=5, created_at=NOW, updated_at=NOW))
+        db.add(
+            SmsMessage(
+                message_sid=new_sid(),
+                patient_id=patient.id,
+                status="delivered",
+                status_rank=5,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
     result = app.test_cli_runner().invoke(args=["patient", "erase", PHONE, "--yes"])
     assert result.exit_code == 0, result.output
     assert count(services, SmsMessage) == 0
@@ -497,6 +640,7 @@ def test_patient_erase_deletes_their_sms_receipts_and_delivery_statuses(app, con
 
 def test_key_rotation_keeps_sms_retries_answered_and_the_rate_count(tmp_path, clock):
     from cryptography.fernet import Fernet
+
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings = sms_settings(tmp_path, encryption_keys=(old_key,))
     app = create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True})
@@ -504,20 +648,34 @@ def test_key_rotation_keeps_sms_retries_answered_and_the_rate_count(tmp_path, cl
     sid = new_sid()
     first = phone.text("hi", sid=sid)
 
-    both = create_app({"SETTINGS": sms_settings(tmp_path, encryption_keys=(new_key, old_key)),
-                       "CLOCK": clock, "TESTING": True})
+    both = create_app(
+        {
+            "SETTINGS": sms_settings(tmp_path, encryption_keys=(new_key, old_key)),
+            "CLOCK": clock,
+            "TESTING": True,
+        }
+    )
     result = both.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code == 0, result.output
     assert "1 SMS receipts moved" in result.output
 
-    after = create_app({"SETTINGS": sms_settings(tmp_path, encryption_keys=(new_key,)),
-                        "CLOCK": clock, "TESTING": True})
+    after = create_app(
+        {
+            "SETTINGS": sms_settings(tmp_path, encryption_keys=(new_key,)),
+            "CLOCK": clock,
+            "TESTING": True,
+        }
+    )
     services = services_of(after)
     assert Phone(after.test_client(), PHONE).text("hi", sid=sid) == first
     assert count(services, AuditEvent, AuditEvent.kind == "message_in") == 1
     with services.sessions() as db:
-        assert consent.SmsPolicy(services.clinic, services.vault, services.conversation.store
-                                 ).recent_messages(db, PHONE, NOW) == 1
+        assert (
+            consent.SmsPolicy(
+                services.clinic, services.vault, services.conversation.store
+            ).recent_messages(db, PHONE, NOW)
+            == 1
+        )
 
 
 def test_a_huge_or_odd_error_code_is_ignored_not_a_500(client, services):

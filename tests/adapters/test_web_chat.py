@@ -1,11 +1,12 @@
 """The web chat adapter: the page, the demo identity, the JSON API's refusals and its dedupe."""
+
 from __future__ import annotations
 
 import re
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,15 +18,18 @@ from app import create_app
 from bot.settings import Settings
 from scheduler.models import AuditEvent, MessageReceipt
 
-NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 STATIC = Path(web_chat.__file__).parent / "static"
 
 
 @pytest.fixture
 def app(tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'web.db'}", log_dir=tmp_path / "logs",
-                        encryption_keys=(Fernet.generate_key().decode(),),
-                        secret_key_file=tmp_path / "secret.key")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'web.db'}",
+        log_dir=tmp_path / "logs",
+        encryption_keys=(Fernet.generate_key().decode(),),
+        secret_key_file=tmp_path / "secret.key",
+    )
     return create_app({"SETTINGS": settings, "CLOCK": lambda: NOW, "TESTING": True})
 
 
@@ -61,7 +65,7 @@ def test_page_loads_nothing_from_other_sites(app):
     assert not re.search(r'(src|href)="(https?:)?//', page)
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
-    with app.test_client().get("/chat/static/chat.js") as script:   # closes the file it sends
+    with app.test_client().get("/chat/static/chat.js") as script:  # closes the file it sends
         assert script.status_code == 200
 
 
@@ -100,8 +104,10 @@ def test_real_looking_number_is_refused_because_the_demo_cannot_verify_it(app):
     assert "555" in response.get_json()["error"]
 
 
-@pytest.mark.parametrize("phone", ["+1 415 555 1212", "+1 212 555 0000", "+1 212 555 8801",
-                                   "+1 212 555 0200", "+1 212 555 0099"])
+@pytest.mark.parametrize(
+    "phone",
+    ["+1 415 555 1212", "+1 212 555 0000", "+1 212 555 8801", "+1 212 555 0200", "+1 212 555 0099"],
+)
 def test_only_the_fictional_555_0100_to_0199_range_may_be_chosen(app, phone):
     response = app.test_client().post("/chat/phone", json={"phone": phone})
     assert response.status_code == 400
@@ -128,20 +134,31 @@ def test_message_before_choosing_a_phone_is_refused(app, services):
 
 def test_post_without_json_content_type_is_refused_without_running_the_engine(client, services):
     form = client.post("/chat/messages", data={"text": "hi", "message_id": "abc"})
-    plain = client.post("/chat/messages", data='{"text": "hi", "message_id": "abc"}',
-                        content_type="text/plain")
+    plain = client.post(
+        "/chat/messages", data='{"text": "hi", "message_id": "abc"}', content_type="text/plain"
+    )
     assert form.status_code == plain.status_code == 415
     assert "application/json" in form.get_json()["error"]
     assert client.post("/chat/phone", data={"phone": "+12125550111"}).status_code == 415
     assert audit_count(services) == 0
 
 
-@pytest.mark.parametrize("body", [
-    [], "hi", {"message_id": "abc"}, {"text": 5, "message_id": "abc"},
-    {"text": None, "message_id": "abc"}, {"text": "hi"}, {"text": "hi", "message_id": 7},
-    {"text": "hi", "message_id": ""}, {"text": "hi", "message_id": "x" * 101},
-    {"text": "hi", "message_id": "has space"}, {"text": "hi", "message_id": "../../etc"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        "hi",
+        {"message_id": "abc"},
+        {"text": 5, "message_id": "abc"},
+        {"text": None, "message_id": "abc"},
+        {"text": "hi"},
+        {"text": "hi", "message_id": 7},
+        {"text": "hi", "message_id": ""},
+        {"text": "hi", "message_id": "x" * 101},
+        {"text": "hi", "message_id": "has space"},
+        {"text": "hi", "message_id": "../../etc"},
+    ],
+)
 def test_malformed_message_is_a_400_json_error(client, services, body):
     response = client.post("/chat/messages", json=body)
     assert response.status_code == 400
@@ -176,7 +193,7 @@ def test_simultaneous_double_submit_runs_the_engine_once(app, client, services, 
 
     def slow_handle(inbound):
         calls.append(inbound.message_id)
-        time.sleep(0.3)           # the second submit arrives while the first is answered
+        time.sleep(0.3)  # the second submit arrives while the first is answered
         return real_handle(inbound)
 
     monkeypatch.setattr(services.conversation, "handle", slow_handle)
@@ -212,8 +229,9 @@ def test_repeat_of_a_message_still_being_answered_is_a_409(client, services, mon
 
 def test_engine_failure_is_a_json_500_and_the_retry_runs_again(client, services, monkeypatch):
     real_handle = services.conversation.handle
-    monkeypatch.setattr(services.conversation, "handle",
-                        lambda inbound: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(
+        services.conversation, "handle", lambda inbound: (_ for _ in ()).throw(RuntimeError("boom"))
+    )
     message_id = str(uuid.uuid4())
     failed = client.post("/chat/messages", json=message("hi", message_id))
     assert failed.status_code == 500

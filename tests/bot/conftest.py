@@ -1,11 +1,11 @@
 """A conversation engine on the demo clinic, driven like a patient would, without Flask."""
+
 import itertools
 from datetime import timedelta
 
 import pytest
 
 from bot import logfiles
-
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
 from bot.messages import InboundMessage
@@ -22,8 +22,9 @@ class Chat:
         self._ids = itertools.count(1)
 
     def say(self, text):
-        message = InboundMessage(self.channel, self.sender, text, f"m{next(self._ids)}",
-                                 self.clock.now)
+        message = InboundMessage(
+            self.channel, self.sender, text, f"m{next(self._ids)}", self.clock.now
+        )
         return self.engine.handle(message)
 
     def text(self, text):
@@ -33,9 +34,14 @@ class Chat:
 
 @pytest.fixture
 def conversation(sessions, vault, demo_clinic, clock):
-    return ConversationEngine(sessions=sessions, clinic=demo_clinic, vault=vault,
-                              audit=AuditTrail(vault),
-                              store=SessionStore(vault, timedelta(minutes=30)), clock=clock)
+    return ConversationEngine(
+        sessions=sessions,
+        clinic=demo_clinic,
+        vault=vault,
+        audit=AuditTrail(vault),
+        store=SessionStore(vault, timedelta(minutes=30)),
+        clock=clock,
+    )
 
 
 @pytest.fixture
@@ -61,6 +67,7 @@ def logs(tmp_path):
 def model():
     """A scripted Bedrock Runtime (botocore's Stubber on a real client)."""
     from tests.bedrock_support import ScriptedModel
+
     scripted = ScriptedModel()
     yield scripted
     scripted.stubber.deactivate()

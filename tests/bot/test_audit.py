@@ -1,4 +1,5 @@
 """The audit chain: every event links to the one before; edits and deletions are found."""
+
 import json
 from datetime import timedelta
 
@@ -14,8 +15,15 @@ from scheduler.models import AuditEvent
 def _record_three(sessions, audit, now):
     with sessions.begin() as db:
         for i in range(3):
-            audit.record(db, "message_in", at=now + timedelta(seconds=i), channel="web",
-                         actor="patient:1", patient_id=1, text_=f"hello number {i}")
+            audit.record(
+                db,
+                "message_in",
+                at=now + timedelta(seconds=i),
+                channel="web",
+                actor="patient:1",
+                patient_id=1,
+                text_=f"hello number {i}",
+            )
 
 
 def test_events_are_chained_from_genesis(sessions, vault, now):
@@ -51,8 +59,11 @@ def test_an_edited_text_is_named_by_verify(sessions, vault, now):
     audit = AuditTrail(vault)
     _record_three(sessions, audit, now)
     with sessions.begin() as db:
-        db.execute(update(AuditEvent).where(AuditEvent.seq == 3)
-                   .values(text_enc=vault.encrypt("something else")))
+        db.execute(
+            update(AuditEvent)
+            .where(AuditEvent.seq == 3)
+            .values(text_enc=vault.encrypt("something else"))
+        )
     result = audit.verify(sessions())
     assert not result.ok and result.first_broken_seq == 3
 
@@ -104,15 +115,29 @@ def test_removed_texts_keep_the_chain_verifiable_and_edits_still_show(sessions, 
     audit = AuditTrail(vault)
     _record_three(sessions, audit, now)
     with sessions.begin() as db:
-        audit.record(db, "message_in", at=now + timedelta(days=200), channel="web",
-                     patient_id=2, text_="a recent one")
+        audit.record(
+            db,
+            "message_in",
+            at=now + timedelta(days=200),
+            channel="web",
+            patient_id=2,
+            text_="a recent one",
+        )
     later = now + timedelta(days=200, hours=1)
-    with sessions.begin() as db:     # the first two events are older than the cutoff
-        assert audit.remove_texts(db, AuditEvent.at < now + timedelta(seconds=2), now=later,
-                                  reason="retention") == 2
-    with sessions.begin() as db:     # done once: nothing left to remove, and nothing audited
-        assert audit.remove_texts(db, AuditEvent.at < now + timedelta(seconds=2), now=later,
-                                  reason="retention") == 0
+    with sessions.begin() as db:  # the first two events are older than the cutoff
+        assert (
+            audit.remove_texts(
+                db, AuditEvent.at < now + timedelta(seconds=2), now=later, reason="retention"
+            )
+            == 2
+        )
+    with sessions.begin() as db:  # done once: nothing left to remove, and nothing audited
+        assert (
+            audit.remove_texts(
+                db, AuditEvent.at < now + timedelta(seconds=2), now=later, reason="retention"
+            )
+            == 0
+        )
     with sessions() as db:
         rows = db.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
         texts = [vault.decrypt(r.text_enc) for r in rows]
@@ -135,9 +160,12 @@ def test_a_removed_text_cannot_be_swapped_for_another(sessions, vault, now):
     _record_three(sessions, audit, now)
     with sessions.begin() as db:
         audit.remove_texts(db, AuditEvent.seq == 1, now=now, reason="erasure")
-    with sessions.begin() as db:    # someone with the key puts a different text back
-        db.execute(update(AuditEvent).where(AuditEvent.seq == 1)
-                   .values(text_enc=vault.encrypt("hello number 9")))
+    with sessions.begin() as db:  # someone with the key puts a different text back
+        db.execute(
+            update(AuditEvent)
+            .where(AuditEvent.seq == 1)
+            .values(text_enc=vault.encrypt("hello number 9"))
+        )
     with sessions() as db:
         result = audit.verify(db)
     assert not result.ok and result.first_broken_seq == 1
@@ -146,38 +174,59 @@ def test_a_removed_text_cannot_be_swapped_for_another(sessions, vault, now):
 def test_a_backlog_of_texts_is_removed_a_limited_number_at_a_time(sessions, vault, now):
     audit = AuditTrail(vault)
     for _ in range(3):
-        _record_three(sessions, audit, now)          # nine events with text
+        _record_three(sessions, audit, now)  # nine events with text
     old = AuditEvent.at < now + timedelta(days=1)
     with sessions.begin() as db:
         assert audit.remove_texts(db, old, now=now, reason="retention", batch=2, limit=5) == 5
     with sessions.begin() as db:
         assert audit.remove_texts(db, old, now=now, reason="retention", batch=2, limit=5) == 4
     with sessions() as db:
-        kept = db.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.kind == "message_in", AuditEvent.text_removed_at.is_(None)))
+        kept = db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.kind == "message_in", AuditEvent.text_removed_at.is_(None))
+        )
         assert kept == 0 and audit.verify(db).ok
 
 
-def test_the_mirror_head_is_found_in_a_long_log_whose_lines_interleave(sessions, vault, now,
-                                                                      tmp_path):
+def test_the_mirror_head_is_found_in_a_long_log_whose_lines_interleave(
+    sessions, vault, now, tmp_path
+):
     audit = AuditTrail(vault)
     _record_three(sessions, audit, now)
     with sessions() as db:
         chain = db.get(AuditEvent, 1).hash
         rows = {r.seq: r.hash for r in db.scalars(select(AuditEvent))}
     mirror = tmp_path / "audit.log"
-    lines = [{"ts": f"t{seq}", "event": "audit_event", "chain": "another-chain", "seq": seq,
-              "hash": "f" * 64} for seq in range(1, 3000)]          # another database's
-    lines += [{"ts": f"t{seq}", "event": "audit_event", "chain": chain, "seq": seq,
-               "hash": rows.get(seq, "e" * 64)} for seq in (1, 2, 3, 5, 4)]   # two processes
+    lines = [
+        {
+            "ts": f"t{seq}",
+            "event": "audit_event",
+            "chain": "another-chain",
+            "seq": seq,
+            "hash": "f" * 64,
+        }
+        for seq in range(1, 3000)
+    ]  # another database's
+    lines += [
+        {
+            "ts": f"t{seq}",
+            "event": "audit_event",
+            "chain": chain,
+            "seq": seq,
+            "hash": rows.get(seq, "e" * 64),
+        }
+        for seq in (1, 2, 3, 5, 4)
+    ]  # two processes
     mirror.write_text("\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
     assert len(mirror.read_bytes()) > 3 * 64 * 1024
 
     with sessions() as db:
         result = audit.verify(db, mirror=mirror)
     assert not result.ok and result.first_broken_seq == 4
-    assert result.reason.startswith("2 events missing from the end (events 4 to 5, which "
-                                    "audit.log names), after event 3 of ")
+    assert result.reason.startswith(
+        "2 events missing from the end (events 4 to 5, which audit.log names), after event 3 of "
+    )
     assert result.reason.endswith("event 4 was written at t4")
     with sessions() as db:
         assert audit.verify(db, mirror=tmp_path / "no-such.log").ok

@@ -2,6 +2,7 @@
 
 The clock is Wednesday 2026-03-04 09:00 in New York.
 """
+
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -46,8 +47,10 @@ def test_name_is_asked_only_once(chat, sessions):
     assert "name" not in reply.lower() and "Fri Mar 6" in reply
 
 
-@pytest.mark.parametrize("closing", ["thanks!", "ok thanks", "Thank you so much for your help",
-                                     "bye", "great, thank you!"])
+@pytest.mark.parametrize(
+    "closing",
+    ["thanks!", "ok thanks", "Thank you so much for your help", "bye", "great, thank you!"],
+)
 def test_a_thank_you_after_booking_gets_a_welcome_not_a_puzzle(chat, closing):
     _book(chat)
     reply = chat.text(closing)
@@ -69,9 +72,9 @@ def test_what_appointments_do_i_have_lists_them(chat):
 
 
 def _two_booked(chat):
-    _book(chat)                                          # a check-up, Thu Mar 5
+    _book(chat)  # a check-up, Thu Mar 5
     chat.text("book a vaccination on friday")
-    assert "You're booked" in chat.text("1")             # a vaccination, Fri Mar 6
+    assert "You're booked" in chat.text("1")  # a vaccination, Fri Mar 6
 
 
 def test_which_appointment_can_be_said_in_words(chat, sessions):
@@ -81,8 +84,10 @@ def test_which_appointment_can_be_said_in_words(chat, sessions):
     assert asked.startswith("Cancel your Vaccination") and "Fri Mar 6" in asked
     chat.text("yes")
     statuses = {a.appointment_type.key: a.status for a in _appointments(sessions)}
-    assert statuses == {"checkup": AppointmentStatus.BOOKED,
-                        "vaccination": AppointmentStatus.CANCELLED}
+    assert statuses == {
+        "checkup": AppointmentStatus.BOOKED,
+        "vaccination": AppointmentStatus.CANCELLED,
+    }
 
 
 def test_which_appointment_by_its_day(chat):
@@ -92,11 +97,12 @@ def test_which_appointment_by_its_day(chat):
 
 
 def test_a_request_that_names_one_appointment_acts_on_it(chat):
-    _two_booked(chat)                      # a check-up Thu Mar 5, a vaccination Fri Mar 6
+    _two_booked(chat)  # a check-up Thu Mar 5, a vaccination Fri Mar 6
     assert chat.text("cancel my vaccination").startswith("Cancel your Vaccination, Fri Mar 6")
     chat.text("no")
     assert chat.text("cancel my appointment on thursday").startswith(
-        "Cancel your General check-up, Thu Mar 5")
+        "Cancel your General check-up, Thu Mar 5"
+    )
     chat.text("no")
     assert "1. Mon Mar 9" in chat.text("move my vaccination to monday")
 
@@ -107,12 +113,12 @@ def test_a_day_in_a_request_to_move_is_where_to_not_which(chat):
 
 
 def test_words_that_fit_several_appointments_are_asked_again(chat, sessions):
-    _book(chat)                                          # a check-up, Thu Mar 5
+    _book(chat)  # a check-up, Thu Mar 5
     chat.text("book a checkup on friday")
-    assert "You're booked" in chat.text("1")             # another, Fri Mar 6
-    assert "Which appointment" in chat.text("cancel my checkup")      # fits both
-    assert "number of the appointment" in chat.text("the checkup")    # still both
-    assert "number of the appointment" in chat.text("the one with the clinic")   # neither
+    assert "You're booked" in chat.text("1")  # another, Fri Mar 6
+    assert "Which appointment" in chat.text("cancel my checkup")  # fits both
+    assert "number of the appointment" in chat.text("the checkup")  # still both
+    assert "number of the appointment" in chat.text("the one with the clinic")  # neither
     assert chat.text("the one on friday").startswith("Cancel your General check-up, Fri Mar 6")
 
 
@@ -125,9 +131,11 @@ def test_a_new_booking_request_while_picking_starts_the_booking(chat):
 def _offered_times(reply):
     """The times of the numbered offers in a reply, as (hour, minute) on a 24-hour clock."""
     import re
+
     times = []
-    for hour, minute, half in re.findall(r"^\d\. \w{3} \w{3} \d+ at (\d+):(\d\d) (AM|PM)",
-                                         reply, re.MULTILINE):
+    for hour, minute, half in re.findall(
+        r"^\d\. \w{3} \w{3} \d+ at (\d+):(\d\d) (AM|PM)", reply, re.MULTILINE
+    ):
         times.append((int(hour) % 12 + (12 if half == "PM" else 0), int(minute)))
     return times
 
@@ -153,8 +161,10 @@ def test_when_nothing_is_later_that_day_the_last_times_stay_offered(chat, sessio
         last, reply = reply, chat.text("later")
         if "nothing later" in reply:
             break
-    assert reply.startswith("There is nothing later on Thu Mar 5. Reply with a number for one "
-                            "of these, or tell me another day:")
+    assert reply.startswith(
+        "There is nothing later on Thu Mar 5. Reply with a number for one "
+        "of these, or tell me another day:"
+    )
     assert _offered_times(reply) == _offered_times(last)
     assert "You're booked" in chat.text("3")
     [booked] = _appointments(sessions)
@@ -162,18 +172,26 @@ def test_when_nothing_is_later_that_day_the_last_times_stay_offered(chat, sessio
     assert (local.hour, local.minute) == _offered_times(reply)[2]
 
 
-@pytest.mark.parametrize("asked", ["can I talk to a person", "I want to speak to someone",
-                                   "can someone call me back?", "real person please"])
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "can I talk to a person",
+        "I want to speak to someone",
+        "can someone call me back?",
+        "real person please",
+    ],
+)
 def test_asking_for_a_person_gets_the_clinic_phone_and_the_question_stays(chat, asked):
     chat.text("book a checkup tomorrow")
     assert "1." in chat.text("Jordan Testperson")
     reply = chat.text(asked)
     assert reply.startswith("To talk to a person, call") and "(212) 555-0100" in reply
-    assert "You're booked" in chat.text("2")       # the times offered still stand
+    assert "You're booked" in chat.text("2")  # the times offered still stand
 
 
-@pytest.mark.parametrize("asked", ["where are you located?", "what's your address",
-                                   "is there parking"])
+@pytest.mark.parametrize(
+    "asked", ["where are you located?", "what's your address", "is there parking"]
+)
 def test_where_the_clinic_is_is_answered(chat, asked):
     assert "12 Maple Street" in chat.text(asked)
 
@@ -184,14 +202,17 @@ def test_call_me_is_a_way_of_giving_a_name(chat, sessions, vault):
     assert _stored_name(sessions, vault) == "Jordan Testperson"
 
 
-@pytest.mark.parametrize("first, when", [
-    ("book a checkup asap", None),
-    ("earliest available checkup", None),
-    ("book a checkup", "first available please"),
-    ("book a checkup", "any day is fine"),
-    ("can I get in this week for a checkup?", None),
-    ("book a checkup", "next available"),
-])
+@pytest.mark.parametrize(
+    "first, when",
+    [
+        ("book a checkup asap", None),
+        ("earliest available checkup", None),
+        ("book a checkup", "first available please"),
+        ("book a checkup", "any day is fine"),
+        ("can I get in this week for a checkup?", None),
+        ("book a checkup", "next available"),
+    ],
+)
 def test_the_soonest_asked_for_offers_the_earliest_openings(chat, first, when):
     chat.text(first)
     reply = chat.text("Jordan Testperson")
@@ -200,7 +221,8 @@ def test_the_soonest_asked_for_offers_the_earliest_openings(chat, first, when):
         reply = chat.text(when)
     # Wednesday 9:00: the day's first openings, without "no openings on ..." for a day not asked.
     assert reply.startswith("Thanks, Jordan.\nThese times are open") or reply.startswith(
-        "These times are open")
+        "These times are open"
+    )
     assert "Wed Mar 4" in reply or "Thu Mar 5" in reply
 
 
@@ -210,16 +232,19 @@ def test_a_day_named_after_asking_for_the_soonest_is_that_day(chat):
     assert "Tue Mar 10" in chat.text("actually next tuesday")
 
 
-@pytest.mark.parametrize("asked", ["what are your hours?", "are you open on saturday",
-                                   "what time do you close"])
+@pytest.mark.parametrize(
+    "asked", ["what are your hours?", "are you open on saturday", "what time do you close"]
+)
 def test_opening_hours_are_told_from_the_providers_hours(chat, asked):
     assert chat.text(asked) == (
         "Maple Street Family Clinic is open Mon 8:00 AM-6:00 PM, Tue-Fri 8:00 AM-7:00 PM, "
-        "Sat 9:00 AM-1:00 PM. Call (212) 555-0100 with questions.")
+        "Sat 9:00 AM-1:00 PM. Call (212) 555-0100 with questions."
+    )
 
 
-@pytest.mark.parametrize("said", ["I'm running 10 minutes late", "I'll be a bit late",
-                                  "stuck in traffic!"])
+@pytest.mark.parametrize(
+    "said", ["I'm running 10 minutes late", "I'll be a bit late", "stuck in traffic!"]
+)
 def test_running_late_gets_the_phone_and_books_nothing(chat, said):
     _book(chat)
     assert "Please call (212) 555-0100" in chat.text(said)
@@ -232,8 +257,9 @@ def test_late_afternoon_is_a_time_of_day_not_running_late(chat):
     assert "letting us know" not in reply and "1. Thu Mar 5" in reply and "PM" in reply
 
 
-@pytest.mark.parametrize("asked", ["how much does a checkup cost", "do you take medicare?",
-                                   "what's my copay"])
+@pytest.mark.parametrize(
+    "asked", ["how much does a checkup cost", "do you take medicare?", "what's my copay"]
+)
 def test_cost_and_insurance_go_to_the_front_desk(chat, asked):
     assert chat.text(asked).startswith("The front desk can answer that")
 
@@ -245,7 +271,7 @@ def test_at_the_name_question_a_name_is_never_a_side_question(chat, sessions, va
 
 
 def test_moving_to_a_time_without_a_day_keeps_the_day(chat):
-    _book(chat)                                   # a check-up, Thu Mar 5 in the morning
+    _book(chat)  # a check-up, Thu Mar 5 in the morning
     offered = chat.text("move my appointment to 3pm")
     assert "1. Thu Mar 5 at 3:00 PM" in offered
 
@@ -262,15 +288,17 @@ def test_same_time_on_another_day_keeps_the_time(chat, sessions, demo_clinic):
 
 @pytest.mark.parametrize("said", ["hola quiero una cita", "quisiera una cita por favor"])
 def test_spanish_while_the_name_is_asked_switches_to_spanish_and_is_never_a_name(
-        chat, sessions, vault, said):
+    chat, sessions, vault, said
+):
     chat.text("book a checkup")
-    assert "nombre completo" in chat.text(said)          # asked again, in Spanish
+    assert "nombre completo" in chat.text(said)  # asked again, in Spanish
     assert _stored_name(sessions, vault) is None
-    assert chat.text("Jordan Testperson").startswith("Gracias, Jordan.")   # the question stands
+    assert chat.text("Jordan Testperson").startswith("Gracias, Jordan.")  # the question stands
 
 
 def _stored_name(sessions, vault):
     from scheduler.patients import patient_name
+
     with sessions() as db:
         return patient_name(vault, db.scalars(select(Patient)).one())
 
@@ -286,13 +314,16 @@ def test_what_the_visit_is_is_not_taken_for_a_name_and_is_kept(chat, sessions, v
     assert _stored_name(sessions, vault) == "Jordan Testperson"
 
 
-@pytest.mark.parametrize("answer, stored", [
-    ("My name is Jordan Testperson", "Jordan Testperson"),
-    ("I'm Jordan Testperson.", "Jordan Testperson"),
-    ("hi, this is Jordan", "Jordan"),
-    ("Anh Do", "Anh Do"),
-    ("Maria Guadalupe Garcia Lopez", "Maria Guadalupe Garcia Lopez"),
-])
+@pytest.mark.parametrize(
+    "answer, stored",
+    [
+        ("My name is Jordan Testperson", "Jordan Testperson"),
+        ("I'm Jordan Testperson.", "Jordan Testperson"),
+        ("hi, this is Jordan", "Jordan"),
+        ("Anh Do", "Anh Do"),
+        ("Maria Guadalupe Garcia Lopez", "Maria Guadalupe Garcia Lopez"),
+    ],
+)
 def test_a_name_is_taken_from_how_people_say_it(chat, sessions, vault, answer, stored):
     chat.text("book a checkup")
     assert chat.text(answer).startswith(f"Thanks, {stored.split()[0]}.")
@@ -344,6 +375,7 @@ def test_an_answer_to_some_other_question_is_not_a_name(chat, sessions, vault):
 
 def test_the_waitlist_asked_for_while_booking_is_for_that_visit(chat, sessions):
     from scheduler.models import WaitlistEntry
+
     chat.text("book a checkup with Dr. Okafor tomorrow")
     assert "1." in chat.text("Jordan Testperson")
     joined = chat.text("put me on the waitlist")
@@ -465,29 +497,30 @@ def _nearly_fill(sessions, vault, clinic, now, day):
     from scheduler.patients import find_or_create_patient
 
     def free():
-        return availability.find_slots(db, clinic, "checkup", now=now, start_date=day,
-                                       end_date=day)
+        return availability.find_slots(db, clinic, "checkup", now=now, start_date=day, end_date=day)
 
     with sessions.begin() as db:
         other = find_or_create_patient(db, vault, "+12125550188", now=now)
         made = []
         while openings := free():
-            made.append(booking.book(db, clinic, patient_id=other.id, slot=openings[0],
-                                     now=now).id)
+            made.append(booking.book(db, clinic, patient_id=other.id, slot=openings[0], now=now).id)
         booking.cancel(db, made[len(made) // 2], now=now)
         left = len(free())
     assert left in (1, 2)
     return left
 
 
-def test_a_nearly_full_day_is_offered_with_the_next_openings(chat, sessions, vault, demo_clinic,
-                                                             clock):
+def test_a_nearly_full_day_is_offered_with_the_next_openings(
+    chat, sessions, vault, demo_clinic, clock
+):
     tomorrow = clock.now.astimezone(demo_clinic.zone).date() + timedelta(days=1)
     left = _nearly_fill(sessions, vault, demo_clinic, clock.now, tomorrow)
     chat.text("book a checkup tomorrow")
     offered = chat.text("skip")
-    assert offered.startswith(f"Thu Mar 5 has only {'one opening' if left == 1 else '2 openings'}"
-                              " left, so the next ones are listed too")
+    assert offered.startswith(
+        f"Thu Mar 5 has only {'one opening' if left == 1 else '2 openings'}"
+        " left, so the next ones are listed too"
+    )
     lines = [line for line in offered.splitlines() if line[:2] in ("1.", "2.", "3.")]
     assert len(lines) == 3
     assert ["Thu Mar 5" in line for line in lines] == [True] * left + [False] * (3 - left)
@@ -506,6 +539,7 @@ def test_a_choice_out_of_range_repeats_the_offer(chat):
 
 def test_a_single_option_is_not_a_range_from_1_to_1():
     from bot.patient import replies
+
     assert replies.choose_range(1) == "Please reply 1 to choose it."
 
 
@@ -518,8 +552,10 @@ def test_a_day_given_when_asked_the_kind_of_visit_is_kept(chat):
     assert "Thu Mar 5 at 8:" in offered or "Thu Mar 5 at 9:" in offered
 
 
-@pytest.mark.parametrize("question", ["do i need to bring anything", "How should I prepare?",
-                                      "is there paperwork to fill out"])
+@pytest.mark.parametrize(
+    "question",
+    ["do i need to bring anything", "How should I prepare?", "is there paperwork to fill out"],
+)
 def test_what_to_bring_goes_to_the_front_desk_and_the_offer_stays(chat, question):
     chat.text("book a checkup tomorrow")
     offered = chat.text("skip")
@@ -573,8 +609,9 @@ def test_a_question_about_reminders_is_answered_and_the_offer_stays(chat):
     assert "You're booked" in chat.text("1")
 
 
-@pytest.mark.parametrize("ack", ["ok", "Okay!", "sounds good", "\U0001F44D", "\U0001F44D\U0001F3FD",
-                                 "great."])
+@pytest.mark.parametrize(
+    "ack", ["ok", "Okay!", "sounds good", "\U0001f44d", "\U0001f44d\U0001f3fd", "great."]
+)
 def test_an_ok_after_booking_is_taken_note_of(chat, ack):
     _book(chat)
     assert chat.text(ack) == "Great. Text any time to book, move or cancel a visit."
@@ -595,28 +632,34 @@ def test_a_name_given_with_the_request_is_not_asked_again(chat, sessions, vault)
         assert vault.decrypt(patient.name_enc) == "Lee Example"
 
 
-@pytest.mark.parametrize("said", ["I am Very Sick, can I come in tomorrow",
-                                  "this is Thursday ok? book a checkup",
-                                  "i'm sick, book a sick visit tomorrow"])
+@pytest.mark.parametrize(
+    "said",
+    [
+        "I am Very Sick, can I come in tomorrow",
+        "this is Thursday ok? book a checkup",
+        "i'm sick, book a sick visit tomorrow",
+    ],
+)
 def test_words_after_i_am_or_this_is_are_not_taken_for_a_name(chat, said):
     assert "what is your full name?" in chat.text(said)
 
 
-@pytest.mark.parametrize("asked", ["move the vaccination to monday",
-                                   "can you move my flu shot to monday?"])
+@pytest.mark.parametrize(
+    "asked", ["move the vaccination to monday", "can you move my flu shot to monday?"]
+)
 def test_moving_a_visit_named_by_its_kind_moves_it_and_books_nothing(chat, sessions, asked):
-    _two_booked(chat)                           # a check-up Thu Mar 5, a vaccination Fri Mar 6
+    _two_booked(chat)  # a check-up Thu Mar 5, a vaccination Fri Mar 6
     before = {a.id: a.start_at for a in _appointments(sessions)}
     assert "Mon Mar 9" in chat.text(asked)
     assert "is now on Mon Mar 9" in chat.text("1")
     after = _appointments(sessions)
-    assert {a.id for a in after} == set(before)           # moved, not booked anew
+    assert {a.id for a in after} == set(before)  # moved, not booked anew
     moved = [a for a in after if a.start_at != before[a.id]]
     assert [a.appointment_type.key for a in moved] == ["vaccination"]
 
 
 def test_i_cant_make_the_visit_named_asks_to_cancel_it_and_books_nothing(chat, sessions):
-    _two_booked(chat)                           # a check-up Thu Mar 5, a vaccination Fri Mar 6
+    _two_booked(chat)  # a check-up Thu Mar 5, a vaccination Fri Mar 6
     asked = chat.text("I can't make the vaccination, sorry")
     assert asked.startswith("Cancel your Vaccination") and "Fri Mar 6" in asked
     chat.text("yes")
@@ -626,11 +669,15 @@ def test_i_cant_make_the_visit_named_asks_to_cancel_it_and_books_nothing(chat, s
 
 @pytest.mark.parametrize("answer, booked", [("yes", 2), ("no", 1)])
 def test_the_same_kind_of_visit_twice_a_day_is_asked_first(chat, sessions, answer, booked):
-    _book(chat)                                            # a check-up, Thu Mar 5
+    _book(chat)  # a check-up, Thu Mar 5
     chat.text("book a checkup tomorrow at 3pm")
     asked = chat.text("1")
-    assert asked.startswith("You already have that kind of visit that day: General check-up, "
-                            "Thu Mar 5") and "Reply YES" in asked
+    assert (
+        asked.startswith(
+            "You already have that kind of visit that day: General check-up, Thu Mar 5"
+        )
+        and "Reply YES" in asked
+    )
     assert len(_appointments(sessions)) == 1
     reply = chat.text(answer)
     assert ("You're booked" in reply) == (answer == "yes")
@@ -638,7 +685,7 @@ def test_the_same_kind_of_visit_twice_a_day_is_asked_first(chat, sessions, answe
 
 
 def test_another_kind_of_visit_the_same_day_is_booked_at_once(chat, sessions):
-    _book(chat)                                            # a check-up, Thu Mar 5
+    _book(chat)  # a check-up, Thu Mar 5
     chat.text("book a vaccination tomorrow at 3pm")
     assert "You're booked" in chat.text("1")
     assert len(_appointments(sessions)) == 2
@@ -678,7 +725,7 @@ def test_a_question_about_new_patients_is_answered(chat):
 
 
 def test_make_it_another_time_instead_right_after_booking_moves_it(chat, sessions):
-    _book(chat)                                            # a check-up, Thu Mar 5
+    _book(chat)  # a check-up, Thu Mar 5
     [booked] = _appointments(sessions)
     assert "Thu Mar 5 at 10:00 AM" in chat.text("Actually can we make it 10am instead?")
     assert "is now on Thu Mar 5 at 10:00 AM" in chat.text("1")
@@ -749,6 +796,7 @@ def test_other_emergencies_and_clinics_outside_north_america_get_no_988(demo_cli
     import dataclasses
 
     from bot.patient import replies
+
     assert "988" not in replies.emergency(demo_clinic, "cardiac")
     abroad = dataclasses.replace(demo_clinic, phone="+442079460000")
     assert "988" not in replies.emergency(abroad, "self_harm")
@@ -769,10 +817,19 @@ def test_red_flag_interrupts_a_booking_in_progress(chat):
     assert "not sure what you're answering" in chat.text("2")
 
 
-@pytest.mark.parametrize("text", [
-    "", "   ", "x" * 10_000, "\U0001F600\U0001F600\U0001F600", "Здравствуйте, доктор",
-    "<script>alert(1)</script>", "'; DROP TABLE appointments;--", "asdf qwer zxcv",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "x" * 10_000,
+        "\U0001f600\U0001f600\U0001f600",
+        "Здравствуйте, доктор",
+        "<script>alert(1)</script>",
+        "'; DROP TABLE appointments;--",
+        "asdf qwer zxcv",
+    ],
+)
 def test_bad_input_gets_a_polite_reply_and_changes_nothing(chat, sessions, text):
     replies = chat.say(text)
     assert len(replies) == 1 and replies[0].text
@@ -837,7 +894,8 @@ def test_an_engine_failure_is_a_polite_reply_and_an_audit_trace(chat, sessions, 
 
 
 def test_asked_which_appointment_a_number_is_its_place_and_a_reference_must_be_theirs(
-        chat, sessions):
+    chat, sessions
+):
     _two_booked(chat)
     first, second = _appointments(sessions)
     assert "Which appointment" in chat.text("cancel my appointment")
@@ -857,8 +915,9 @@ def test_asked_which_appointment_a_number_is_its_place_and_a_reference_must_be_t
 
 
 def test_next_week_same_time_is_kept_while_asked_which_and_counts_from_the_visit(
-        chat, sessions, demo_clinic):
-    _two_booked(chat)                         # a check-up Thu Mar 5, a vaccination Fri Mar 6
+    chat, sessions, demo_clinic
+):
+    _two_booked(chat)  # a check-up Thu Mar 5, a vaccination Fri Mar 6
     checkup = _appointments(sessions)[0].start_at.astimezone(demo_clinic.zone)
     clock = f"{checkup.hour % 12 or 12}:{checkup:%M} {'AM' if checkup.hour < 12 else 'PM'}"
     assert "Which appointment" in chat.text("move my appt to next week same time")
@@ -867,18 +926,20 @@ def test_next_week_same_time_is_kept_while_asked_which_and_counts_from_the_visit
 
 
 def test_next_week_for_a_visit_being_moved_is_the_week_after_it(chat):
-    _book(chat)                               # a check-up, Thu Mar 5
+    _book(chat)  # a check-up, Thu Mar 5
     chat.text("reschedule")
     offered = chat.text("next week")
     assert "Thu Mar 12" in offered.splitlines()[1] and "Thu Mar 5" not in offered
 
 
 def test_a_request_inside_a_long_message_is_answered_with_its_question(chat):
-    answer = chat.text("Hi, I'd like a checkup next Tuesday or Wednesday before 10, preferably "
-                       "with a female doctor, and what should I bring?")
-    assert "what to bring" in answer                 # the question, answered
-    assert "can't choose a provider that way" in answer   # the wish it cannot act on, said so
-    assert "name" in answer.lower()                  # and the booking goes on
+    answer = chat.text(
+        "Hi, I'd like a checkup next Tuesday or Wednesday before 10, preferably "
+        "with a female doctor, and what should I bring?"
+    )
+    assert "what to bring" in answer  # the question, answered
+    assert "can't choose a provider that way" in answer  # the wish it cannot act on, said so
+    assert "name" in answer.lower()  # and the booking goes on
     offered = chat.text("Jordan Testperson")
     assert "Tue Mar 10" in offered and "AM" in offered and "PM" not in offered
 
@@ -897,18 +958,27 @@ def test_booking_for_a_child_asks_whose_visit_and_keeps_their_name_on_it(chat, s
     assert booked.startswith("You're booked: Sick visit for Sam Example with")
     [appointment] = _appointments(sessions)
     assert vault.decrypt(appointment.attendee_enc) == "Sam Example"
-    assert _stored_name(sessions, vault) is None          # the contact's own name: not asked
+    assert _stored_name(sessions, vault) is None  # the contact's own name: not asked
     assert "Sick visit for Sam Example, Thu Mar 5" in chat.text("my appointments")
     with sessions() as db:
-        [event] = db.scalars(select(AuditEvent).where(
-            AuditEvent.kind == "appointment_booked")).all()
+        [event] = db.scalars(
+            select(AuditEvent).where(AuditEvent.kind == "appointment_booked")
+        ).all()
     assert event.detail["for_someone"] is True and "Sam" not in str(event.detail)
 
 
-@pytest.mark.parametrize("text, relation", [
-    ("I need a checkup for my mother", "mother"), ("my son has a fever", "son"),
-    ("quiero una cita para mi hija", "daughter"), ("mi mamá necesita una cita", "mother"),
-    ("I need a checkup", None), ("my appointment is tomorrow", None)])
+@pytest.mark.parametrize(
+    "text, relation",
+    [
+        ("I need a checkup for my mother", "mother"),
+        ("my son has a fever", "son"),
+        ("quiero una cita para mi hija", "daughter"),
+        ("mi mamá necesita una cita", "mother"),
+        ("I need a checkup", None),
+        ("my appointment is tomorrow", None),
+    ],
+)
 def test_whom_a_booking_is_for(text, relation):
     from bot.patient.dialogue import attendee_relation
+
     assert attendee_relation(text) == relation

@@ -1,9 +1,10 @@
 """The translation catalogs: complete, in step with the code, and read with the right language."""
+
 from __future__ import annotations
 
 import re
 import string
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,12 @@ def _fields(text: str) -> set[str]:
 
 
 def test_the_template_holds_exactly_the_sentences_in_the_code():
-    extracted = {message for message in (
-        m[2] for m in extract_from_dir(str(ROOT / "bot"), [("**.py", "python")],
-                                       keywords=KEYWORDS))}
-    for folder in ("adapters", "jobs"):
-        extracted |= {m[2] for m in extract_from_dir(str(ROOT / folder), [("**.py", "python")],
-                                                     keywords=KEYWORDS)}
+    extracted: set = set()
+    for folder in ("bot", "adapters", "jobs"):
+        extracted |= {
+            m[2]
+            for m in extract_from_dir(str(ROOT / folder), [("**.py", "python")], keywords=KEYWORDS)
+        }
     assert extracted == _ids(_catalog(TEMPLATE)), "run `make catalogs-extract`"
 
 
@@ -56,7 +57,8 @@ def test_every_sentence_is_translated_with_the_same_placeholders(language):
         for translated in strings:
             # A plural's singular may say "one" where the plural says {count}.
             assert _fields(translated) <= wanted and _fields(translated) >= _fields(ids[0]) - {
-                "count"}, (ids[0], translated)
+                "count"
+            }, (ids[0], translated)
 
 
 def test_a_text_made_outside_any_language_block_is_english():
@@ -75,13 +77,14 @@ def test_an_unserved_language_is_english():
 
 
 def test_dates_and_times_as_each_language_says_them(demo_clinic):
-    start = datetime(2026, 3, 5, 20, 0, tzinfo=timezone.utc)        # 3:00 PM in New York
+    start = datetime(2026, 3, 5, 20, 0, tzinfo=UTC)  # 3:00 PM in New York
     assert replies.when_text(start, demo_clinic.zone) == "Thu Mar 5 at 3:00 PM"
     with i18n.speaking("es"):
         assert replies.when_text(start, demo_clinic.zone) == "jueves 5 de marzo, 3:00 p.m."
         assert replies.time_text(time(9, 5)) == "9:05 a.m."
         assert replies.period_text(date(2026, 3, 9), date(2026, 3, 23)) == (
-            "del lunes 9 de marzo al lunes 23 de marzo")
+            "del lunes 9 de marzo al lunes 23 de marzo"
+        )
 
 
 def test_plural_forms_follow_the_language():
@@ -89,9 +92,11 @@ def test_plural_forms_follow_the_language():
     with i18n.speaking("es"):
         assert replies.appointments_list(lines).startswith("Tiene 2 citas próximas:")
         assert replies.slots_offer(date(2026, 3, 5), 1, shown=3).startswith(
-            "El jueves 5 de marzo solo queda un horario libre")
+            "El jueves 5 de marzo solo queda un horario libre"
+        )
         assert replies.slots_offer(date(2026, 3, 5), 2, shown=3).startswith(
-            "El jueves 5 de marzo solo quedan 2 horarios libres")
+            "El jueves 5 de marzo solo quedan 2 horarios libres"
+        )
     assert replies.appointments_list(lines).startswith("You have 2 upcoming appointments:")
 
 
@@ -100,13 +105,15 @@ def test_the_clinics_names_are_translated_where_the_file_says(demo_clinic):
     with i18n.speaking("es"):
         assert replies.type_name(checkup) == "Chequeo general"
         assert replies.provider_name(demo_clinic.provider("moreau")) == (
-            "Enfermera practicante Celine Moreau")
+            "Enfermera practicante Celine Moreau"
+        )
         assert replies.provider_name(demo_clinic.provider("okafor")) == "Dr. Amara Okafor"
     assert replies.type_name(checkup) == "General check-up"
 
 
 def test_sms_shaping_keeps_spanish_in_gsm7():
     from bot.patient import segments
+
     text = "¿Qué día le conviene? Mañana, el miércoles 4 de marzo, 3:00 p.m. Ú"
     shaped = segments.for_sms(text)
     assert segments.is_gsm7(shaped) and len(shaped) == len(text)

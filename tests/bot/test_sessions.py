@@ -1,4 +1,5 @@
 """Conversation state: stored encrypted, one row per person and channel, gone after idle time."""
+
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -52,8 +53,10 @@ def test_expire_removes_only_idle_sessions(sessions, vault, now):
 
 
 def test_state_under_the_previous_key_is_found_updated_and_ended_after_a_key_is_added(
-        sessions, now):
+    sessions, now
+):
     from cryptography.fernet import Fernet
+
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     old, both = Vault([old_key]), Vault([new_key, old_key])
     with sessions.begin() as db:
@@ -64,7 +67,8 @@ def test_state_under_the_previous_key_is_found_updated_and_ended_after_a_key_is_
         store.save(db, "sms", PHONE, {"step": "b"}, now=now)
     with sessions() as db:
         assert db.scalars(select(ConversationSession.user_index)).all() == [
-            old.index(f"sms:{PHONE}")]           # the same row, not a second one
+            old.index(f"sms:{PHONE}")
+        ]  # the same row, not a second one
         assert store.load(db, "sms", PHONE, now=now) == {"step": "b"}
     with sessions.begin() as db:
         store.end(db, "sms", PHONE)

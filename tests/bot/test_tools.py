@@ -5,9 +5,10 @@ transaction as the change itself.
 
 The clinic's now is Wednesday 2026-03-04 09:00 in New York.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,8 +16,14 @@ from sqlalchemy import select
 from bot.audit import AuditTrail
 from bot.tools import Caller, SchedulingTools
 from scheduler.errors import NotAllowed, NotFound
-from scheduler.models import (Appointment, AppointmentStatus, AuditEvent, Reminder,
-                              WaitlistEntry, WaitlistOffer)
+from scheduler.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditEvent,
+    Reminder,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 from scheduler.patients import find_or_create_patient
 from scheduler.reminders import ReminderPolicy
 
@@ -42,6 +49,7 @@ def patients(sessions, vault, now):
 def tools_for(demo_clinic, audit, now):
     def tools(db, caller, **kw):
         return SchedulingTools(db, demo_clinic, audit, caller, now, **kw)
+
     return tools
 
 
@@ -50,8 +58,9 @@ def patient(patient_id, **kw):
 
 
 def slot_at(tools, at, day=MON, type_key="checkup", provider="okafor"):
-    found = tools.find_slots(type_key, start_date=day, end_date=day, provider_key=provider,
-                             around=at, limit=1)
+    found = tools.find_slots(
+        type_key, start_date=day, end_date=day, provider_key=provider, around=at, limit=1
+    )
     assert found and found[0].start.astimezone(tools.clinic.zone).time() == at
     return found[0]
 
@@ -64,11 +73,13 @@ def book(sessions, tools_for, patient_id, at=time(10, 0), **kw):
 
 def events(sessions, kind):
     with sessions() as db:
-        return db.scalars(select(AuditEvent).where(AuditEvent.kind == kind)
-                          .order_by(AuditEvent.seq)).all()
+        return db.scalars(
+            select(AuditEvent).where(AuditEvent.kind == kind).order_by(AuditEvent.seq)
+        ).all()
 
 
 # --- a patient acts only for themself ----------------------------------------------------------
+
 
 def test_a_patient_books_for_themself(sessions, tools_for, patients):
     me, _ = patients
@@ -76,7 +87,7 @@ def test_a_patient_books_for_themself(sessions, tools_for, patients):
         tools = tools_for(db, patient(me))
         appointment = tools.book_appointment(slot_at(tools, time(10, 0)))
         assert appointment.patient_id == me and appointment.booked_via == "sms"
-    booked, = events(sessions, "appointment_booked")
+    (booked,) = events(sessions, "appointment_booked")
     assert booked.actor == f"patient:{me}" and booked.appointment_id == appointment.id
     assert booked.detail["type"] == "checkup" and booked.detail["provider"] == "okafor"
 
@@ -89,29 +100,33 @@ def test_a_patient_may_not_book_for_another_patient(sessions, tools_for, patient
             tools.book_appointment(slot_at(tools, time(10, 0)), patient_id=them)
     with sessions() as db:
         assert db.scalars(select(Appointment)).all() == []
-    refused, = events(sessions, "request_refused")
+    (refused,) = events(sessions, "request_refused")
     assert refused.actor == f"patient:{me}"
-    assert refused.patient_id == me                 # filed under who asked, not whom they named
+    assert refused.patient_id == me  # filed under who asked, not whom they named
     assert refused.detail == {"action": "book", "reason": "NotAllowed"}
 
 
-@pytest.mark.parametrize("act", [
-    lambda tools, appointment: tools.cancel_appointment(appointment),
-    lambda tools, appointment: tools.reschedule_appointment(
-        appointment, slot_at(tools, time(11, 0))),
-], ids=["cancel", "reschedule"])
-def test_a_patient_may_not_change_another_patients_appointment(sessions, tools_for, patients,
-                                                               act):
+@pytest.mark.parametrize(
+    "act",
+    [
+        lambda tools, appointment: tools.cancel_appointment(appointment),
+        lambda tools, appointment: tools.reschedule_appointment(
+            appointment, slot_at(tools, time(11, 0))
+        ),
+    ],
+    ids=["cancel", "reschedule"],
+)
+def test_a_patient_may_not_change_another_patients_appointment(sessions, tools_for, patients, act):
     me, them = patients
     theirs = book(sessions, tools_for, them)
     with sessions.begin() as db:
-        with pytest.raises(NotFound):        # as if it did not exist: no hint that it does
+        with pytest.raises(NotFound):  # as if it did not exist: no hint that it does
             act(tools_for(db, patient(me)), theirs)
     with sessions() as db:
         kept = db.get(Appointment, theirs)
         assert kept.status == AppointmentStatus.BOOKED
-        assert kept.start_at.astimezone(timezone.utc).hour == 14        # still 10:00 New York
-    refused, = events(sessions, "request_refused")
+        assert kept.start_at.astimezone(UTC).hour == 14  # still 10:00 New York
+    (refused,) = events(sessions, "request_refused")
     assert refused.appointment_id == theirs and refused.detail["reason"] == "NotFound"
 
 
@@ -127,32 +142,33 @@ def test_a_patient_cannot_see_another_patients_appointments(sessions, tools_for,
         assert tools.list_appointments() == []
 
 
-def test_a_patient_may_not_confirm_another_patients_appointment(sessions, tools_for,
-                                                                patients):
+def test_a_patient_may_not_confirm_another_patients_appointment(sessions, tools_for, patients):
     me, them = patients
     theirs = book(sessions, tools_for, them)
-    with sessions.begin() as db:
-        with pytest.raises(NotFound):
-            tools_for(db, patient(me)).confirm_appointment(theirs)
+    with sessions.begin() as db, pytest.raises(NotFound):
+        tools_for(db, patient(me)).confirm_appointment(theirs)
     with sessions() as db:
         assert db.get(Appointment, theirs).confirmed_at is None
-    refused, = events(sessions, "request_refused")
+    (refused,) = events(sessions, "request_refused")
     assert (refused.patient_id, refused.appointment_id) == (me, theirs)
     assert refused.detail == {"action": "confirm", "reason": "NotFound"}
 
 
 # --- staff act for any patient -----------------------------------------------------------------
 
+
 def test_staff_book_list_and_cancel_for_any_patient(sessions, tools_for, patients):
     me, them = patients
-    for_me, for_them = book(sessions, tools_for, me), book(sessions, tools_for, them,
-                                                           at=time(11, 0))
+    for_me, for_them = (
+        book(sessions, tools_for, me),
+        book(sessions, tools_for, them, at=time(11, 0)),
+    )
     with sessions.begin() as db:
         tools = tools_for(db, STAFF)
         assert [a.id for a in tools.list_appointments(patient_id=them)] == [for_them]
         assert tools.get_appointment(for_me).patient_id == me
         tools.cancel_appointment(for_them)
-    cancelled, = events(sessions, "appointment_cancelled")
+    (cancelled,) = events(sessions, "appointment_cancelled")
     assert cancelled.actor == "staff:U1" and cancelled.patient_id == them
 
 
@@ -165,10 +181,17 @@ def test_staff_must_say_which_patient(sessions, tools_for, patients):
 
 # --- reminders ---------------------------------------------------------------------------------
 
+
 def _reminders(sessions, appointment_id, status="pending"):
     with sessions() as db:
-        return sorted(r.due_at for r in db.scalars(select(Reminder).where(
-            Reminder.appointment_id == appointment_id, Reminder.status == status)))
+        return sorted(
+            r.due_at
+            for r in db.scalars(
+                select(Reminder).where(
+                    Reminder.appointment_id == appointment_id, Reminder.status == status
+                )
+            )
+        )
 
 
 def test_booking_plans_the_reminders_of_the_policy_given(sessions, tools_for, patients):
@@ -178,20 +201,22 @@ def test_booking_plans_the_reminders_of_the_policy_given(sessions, tools_for, pa
         tools = tools_for(db, patient(me), policy=policy)
         appointment = tools.book_appointment(slot_at(tools, time(10, 0), day=date(2026, 3, 12)))
         start, appointment_id = appointment.start_at, appointment.id
-    assert _reminders(sessions, appointment_id) == [start - timedelta(hours=48),
-                                                    start - timedelta(hours=3)]
+    assert _reminders(sessions, appointment_id) == [
+        start - timedelta(hours=48),
+        start - timedelta(hours=3),
+    ]
 
 
 def test_a_whole_day_offset_keeps_the_wall_clock_time_across_the_clock_change(
-        sessions, tools_for, patients):
+    sessions, tools_for, patients
+):
     me, _ = patients
     policy = ReminderPolicy(offsets=(timedelta(hours=48),), quiet_hours=None)
     with sessions.begin() as db:
         tools = tools_for(db, patient(me), policy=policy)
         appointment_id = tools.book_appointment(slot_at(tools, time(10, 0))).id
     # Monday 10:00 daylight time; Saturday 10:00 standard time is 15:00 UTC, 47 hours before.
-    assert _reminders(sessions, appointment_id) == [datetime(2026, 3, 7, 15, 0,
-                                                             tzinfo=timezone.utc)]
+    assert _reminders(sessions, appointment_id) == [datetime(2026, 3, 7, 15, 0, tzinfo=UTC)]
 
 
 def test_the_default_policy_reminds_a_day_and_two_hours_before(sessions, tools_for, patients):
@@ -200,12 +225,15 @@ def test_the_default_policy_reminds_a_day_and_two_hours_before(sessions, tools_f
         tools = tools_for(db, patient(me))
         appointment = tools.book_appointment(slot_at(tools, time(14, 0)))
         start, appointment_id = appointment.start_at, appointment.id
-    assert _reminders(sessions, appointment_id) == [start - timedelta(hours=24),
-                                                    start - timedelta(hours=2)]
+    assert _reminders(sessions, appointment_id) == [
+        start - timedelta(hours=24),
+        start - timedelta(hours=2),
+    ]
 
 
-def test_a_reminder_that_would_fall_in_quiet_hours_goes_out_before_them(sessions, tools_for,
-                                                                        patients):
+def test_a_reminder_that_would_fall_in_quiet_hours_goes_out_before_them(
+    sessions, tools_for, patients
+):
     me, _ = patients
     policy = ReminderPolicy(offsets=(timedelta(hours=2),), quiet_hours=(time(21, 0), time(8, 0)))
     with sessions.begin() as db:
@@ -213,8 +241,7 @@ def test_a_reminder_that_would_fall_in_quiet_hours_goes_out_before_them(sessions
         appointment_id = tools.book_appointment(slot_at(tools, time(9, 0))).id
     # 7:00 on Monday is quiet: the last minute before the quiet began, Sunday 20:59 New York
     # (the clocks moved that morning: 00:59 UTC, daylight time).
-    assert _reminders(sessions, appointment_id) == [datetime(2026, 3, 9, 0, 59,
-                                                             tzinfo=timezone.utc)]
+    assert _reminders(sessions, appointment_id) == [datetime(2026, 3, 9, 0, 59, tzinfo=UTC)]
 
 
 def test_a_move_replans_the_reminders_and_a_cancel_drops_them(sessions, tools_for, patients):
@@ -225,8 +252,10 @@ def test_a_move_replans_the_reminders_and_a_cancel_drops_them(sessions, tools_fo
         tools = tools_for(db, patient(me))
         moved = tools.reschedule_appointment(appointment, slot_at(tools, time(15, 0)))
         start = moved.start_at
-    assert _reminders(sessions, appointment) == [start - timedelta(hours=24),
-                                                 start - timedelta(hours=2)]
+    assert _reminders(sessions, appointment) == [
+        start - timedelta(hours=24),
+        start - timedelta(hours=2),
+    ]
     assert _reminders(sessions, appointment, "cancelled") == before
     with sessions.begin() as db:
         tools_for(db, patient(me)).cancel_appointment(appointment)
@@ -234,6 +263,7 @@ def test_a_move_replans_the_reminders_and_a_cancel_drops_them(sessions, tools_fo
 
 
 # --- the waitlist ------------------------------------------------------------------------------
+
 
 def test_cancelling_offers_the_freed_time_to_the_waitlist(sessions, tools_for, patients):
     me, them = patients
@@ -266,34 +296,37 @@ def test_moving_away_offers_the_old_time_to_the_waitlist(sessions, tools_for, pa
         assert offer.slot["start"] == old_start.isoformat()
 
 
-@pytest.mark.parametrize("urgent_care, asked, ranked", [
-    (None, "urgent", "routine"),            # a patient's wish does not rank them
-    ("fever", "routine", "urgent"),         # what triage heard does
-    ("pain", "urgent", "urgent"),
-])
-def test_a_patients_waitlist_priority_comes_from_triage(sessions, tools_for, patients,
-                                                        urgent_care, asked, ranked):
+@pytest.mark.parametrize(
+    "urgent_care, asked, ranked",
+    [
+        (None, "urgent", "routine"),  # a patient's wish does not rank them
+        ("fever", "routine", "urgent"),  # what triage heard does
+        ("pain", "urgent", "urgent"),
+    ],
+)
+def test_a_patients_waitlist_priority_comes_from_triage(
+    sessions, tools_for, patients, urgent_care, asked, ranked
+):
     me, _ = patients
     with sessions.begin() as db:
         entry, _ = tools_for(db, patient(me, urgent_care=urgent_care)).join_waitlist(
-            "checkup", priority=asked)
+            "checkup", priority=asked
+        )
         assert entry.priority == ranked
-    joined, = events(sessions, "waitlist_joined")
+    (joined,) = events(sessions, "waitlist_joined")
     assert joined.detail["priority"] == ranked and joined.detail["triage"] == urgent_care
 
 
 def test_staff_set_the_waitlist_priority_for_a_patient(sessions, tools_for, patients):
     _, them = patients
     with sessions.begin() as db:
-        entry, _ = tools_for(db, STAFF).join_waitlist("checkup", patient_id=them,
-                                                      priority="urgent")
+        entry, _ = tools_for(db, STAFF).join_waitlist("checkup", patient_id=them, priority="urgent")
         assert entry.priority == "urgent" and entry.patient_id == them
-    joined, = events(sessions, "waitlist_joined")
+    (joined,) = events(sessions, "waitlist_joined")
     assert joined.actor == "staff:U1" and joined.detail["triage"] is None
 
 
-def test_joining_the_waitlist_twice_keeps_one_entry_and_audits_once(sessions, tools_for,
-                                                                    patients):
+def test_joining_the_waitlist_twice_keeps_one_entry_and_audits_once(sessions, tools_for, patients):
     me, _ = patients
     with sessions.begin() as db:
         tools = tools_for(db, patient(me))
@@ -307,20 +340,21 @@ def test_joining_the_waitlist_twice_keeps_one_entry_and_audits_once(sessions, to
 
 def test_a_patient_may_not_put_another_patient_on_the_waitlist(sessions, tools_for, patients):
     me, them = patients
-    with sessions.begin() as db:
-        with pytest.raises(NotAllowed):
-            tools_for(db, patient(me)).join_waitlist("checkup", patient_id=them)
+    with sessions.begin() as db, pytest.raises(NotAllowed):
+        tools_for(db, patient(me)).join_waitlist("checkup", patient_id=them)
     with sessions() as db:
         assert db.scalars(select(WaitlistEntry)).all() == []
-    refused, = events(sessions, "request_refused")
+    (refused,) = events(sessions, "request_refused")
     assert refused.patient_id == me
     assert refused.detail == {"action": "waitlist", "reason": "NotAllowed"}
 
 
 # --- audited in the same transaction -----------------------------------------------------------
 
+
 def test_a_booking_rolled_back_leaves_neither_the_appointment_nor_its_audit_event(
-        sessions, tools_for, patients):
+    sessions, tools_for, patients
+):
     me, _ = patients
     with sessions() as db:
         tools = tools_for(db, patient(me))
@@ -332,8 +366,9 @@ def test_a_booking_rolled_back_leaves_neither_the_appointment_nor_its_audit_even
         assert db.scalars(select(AuditEvent)).all() == []
 
 
-def test_a_cancel_rolled_back_keeps_the_appointment_and_audits_nothing(sessions, tools_for,
-                                                                       patients):
+def test_a_cancel_rolled_back_keeps_the_appointment_and_audits_nothing(
+    sessions, tools_for, patients
+):
     me, _ = patients
     appointment = book(sessions, tools_for, me)
     with sessions() as db:
@@ -353,10 +388,20 @@ def test_every_change_is_audited_when_it_commits(sessions, tools_for, patients):
         tools.reschedule_appointment(appointment, slot_at(tools, time(15, 0)))
         tools.cancel_appointment(appointment)
     with sessions() as db:
-        kinds = [e.kind for e in db.scalars(select(AuditEvent).where(
-            AuditEvent.appointment_id == appointment).order_by(AuditEvent.seq))]
-        assert kinds == ["appointment_booked", "appointment_confirmed",
-                         "appointment_rescheduled", "appointment_cancelled"]
+        kinds = [
+            e.kind
+            for e in db.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.appointment_id == appointment)
+                .order_by(AuditEvent.seq)
+            )
+        ]
+        assert kinds == [
+            "appointment_booked",
+            "appointment_confirmed",
+            "appointment_rescheduled",
+            "appointment_cancelled",
+        ]
         assert tools.audit.verify(db).ok
-    moved, = events(sessions, "appointment_rescheduled")
+    (moved,) = events(sessions, "appointment_rescheduled")
     assert moved.detail["old_start"] < moved.detail["start"]

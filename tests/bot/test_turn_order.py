@@ -4,6 +4,7 @@ Another process's turn is stood in for by a connection of the test's own that ho
 advisory lock in an open transaction, as a turn does (`bot.turn_order.person_lock_key`): the engine's
 turn for the same person must wait for it, anyone else's must not.
 """
+
 from __future__ import annotations
 
 import threading
@@ -14,10 +15,10 @@ from sqlalchemy import select, text
 
 from bot.audit import AuditTrail
 from bot.engine import ConversationEngine
-from bot.turn_order import person_lock_key
-from bot.model.bedrock import BedrockEngine, RetryPolicy
 from bot.messages import InboundMessage
+from bot.model.bedrock import BedrockEngine, RetryPolicy
 from bot.sessions import SessionStore
+from bot.turn_order import person_lock_key
 from scheduler.clinic import install_clinic
 from scheduler.db import make_engine, session_factory, upgrade
 from scheduler.models import AuditEvent
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.postgres
 
 PATIENT = "+12125550123"
 OTHER = "+12125550188"
-WAIT = 0.5          # long enough for a turn that is not held up to finish many times over
+WAIT = 0.5  # long enough for a turn that is not held up to finish many times over
 
 
 @pytest.fixture
@@ -45,10 +46,15 @@ def database(postgres_url, demo_clinic):
 
 def conversation(factory, vault, clinic, clock, llm=None):
     """An engine as one process has it (its own in-process locks)."""
-    return ConversationEngine(sessions=factory, clinic=clinic, vault=vault,
-                              audit=AuditTrail(vault),
-                              store=SessionStore(vault, timedelta(minutes=30)), clock=clock,
-                              llm=llm)
+    return ConversationEngine(
+        sessions=factory,
+        clinic=clinic,
+        vault=vault,
+        audit=AuditTrail(vault),
+        store=SessionStore(vault, timedelta(minutes=30)),
+        clock=clock,
+        llm=llm,
+    )
 
 
 def message(sender, text_, clock, n):
@@ -67,14 +73,16 @@ def in_thread(function) -> tuple[threading.Thread, threading.Event, list]:
     return thread, done, result
 
 
-def test_a_persons_turn_waits_for_their_turn_in_another_process(database, vault, demo_clinic,
-                                                                 clock):
+def test_a_persons_turn_waits_for_their_turn_in_another_process(
+    database, vault, demo_clinic, clock
+):
     engine, factory = database
     ours = conversation(factory, vault, demo_clinic, clock)
     first = message(PATIENT, "what can you do", clock, 1)
     with engine.connect() as other_process:
-        other_process.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                              {"key": person_lock_key(vault, first)})
+        other_process.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": person_lock_key(vault, first)}
+        )
         thread, done, result = in_thread(lambda: ours.handle(first))
         # Someone else's turn is not held up; this person's is.
         assert ours.handle(message(OTHER, "what can you do", clock, 2))
@@ -84,32 +92,35 @@ def test_a_persons_turn_waits_for_their_turn_in_another_process(database, vault,
     assert done.is_set() and result[0]
 
 
-def test_a_model_turn_saves_its_answer_only_when_the_other_turn_is_done(database, vault,
-                                                                        demo_clinic, clock,
-                                                                        model):
+def test_a_model_turn_saves_its_answer_only_when_the_other_turn_is_done(
+    database, vault, demo_clinic, clock, model
+):
     """Phase 3 (the answer, the session, the audit) takes the lock again: a turn of the same
     person that started in another process while the model was thinking finishes first."""
     engine, factory = database
     asked, go = threading.Event(), threading.Event()
 
-    def model_thinks(**_):      # botocore's hook as the request leaves: AWS takes its time
+    def model_thinks(**_):  # botocore's hook as the request leaves: AWS takes its time
         asked.set()
         go.wait(10)
 
-    model.client.meta.events.register("provide-client-params.bedrock-runtime.Converse",
-                                      model_thinks)
+    model.client.meta.events.register(
+        "provide-client-params.bedrock-runtime.Converse", model_thinks
+    )
     model.script(answer("We are open weekdays from 8 to 6."))
-    bedrock = BedrockEngine(model.client, MODEL, demo_clinic,
-                            retry=RetryPolicy(sleep=lambda _: None))
+    bedrock = BedrockEngine(
+        model.client, MODEL, demo_clinic, retry=RetryPolicy(sleep=lambda _: None)
+    )
     ours = conversation(factory, vault, demo_clinic, clock, llm=bedrock)
     question = message(PATIENT, "when are you open?", clock, 1)
     thread, done, result = in_thread(lambda: ours.handle(question))
-    assert asked.wait(10)                       # phase 1 committed; the model is thinking
+    assert asked.wait(10)  # phase 1 committed; the model is thinking
     with engine.connect() as other_process:
-        other_process.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                              {"key": person_lock_key(vault, question)})
-        go.set()                                # the model answers
-        assert not done.wait(WAIT)              # phase 3 waits for the other turn
+        other_process.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": person_lock_key(vault, question)}
+        )
+        go.set()  # the model answers
+        assert not done.wait(WAIT)  # phase 3 waits for the other turn
         other_process.rollback()
     thread.join(10)
     assert done.is_set()

@@ -1,8 +1,9 @@
 """The real app's jobs: booked by text in the web chat's channel, reminded by the in-process runner
 (one web worker of several holds the scheduler lease), answered with C."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
 from sqlalchemy import select
@@ -14,16 +15,19 @@ from jobs.runner import Jobs, take_lease
 from scheduler.models import Appointment
 from tests.clock import Clock
 
-NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 PHONE = "+12125550123"
 
 
 def booked(tmp_path):
     """The real app, a check-up booked tomorrow at 10 in the web chat: (services, clock, say)."""
     clock = Clock(NOW)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
-                        log_dir=tmp_path / "logs", secret_key_file=tmp_path / "secret.key",
-                        encryption_keys=(Fernet.generate_key().decode(),))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
+        log_dir=tmp_path / "logs",
+        secret_key_file=tmp_path / "secret.key",
+        encryption_keys=(Fernet.generate_key().decode(),),
+    )
     services = services_of(create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True}))
     ids = iter(range(100))
 
@@ -71,5 +75,5 @@ def test_a_yes_after_some_other_exchange_does_not_confirm_the_reminded_visit(tmp
     Jobs(services, in_process=True, owner="web-1").run_all_once()
     clock.now += timedelta(minutes=5)
     assert "upcoming" in say("what time is my appointment?")
-    assert "is confirmed" not in say("ok")          # about the answer, not the reminder
-    assert "is confirmed" in say("C")                # the letter still answers the reminder
+    assert "is confirmed" not in say("ok")  # about the answer, not the reminder
+    assert "is confirmed" in say("C")  # the letter still answers the reminder

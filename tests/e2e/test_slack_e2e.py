@@ -1,6 +1,7 @@
 """The clinic run from Slack, end to end: the first admin made from the shell, staff added in Slack,
 a day of scheduling by slash command and DM, a patient's data exported to the admin alone and
 erased after a confirmation click. Real signed requests, Slack's Web API faked on 127.0.0.1."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,16 @@ from app import create_app, services_of
 from bot.messages import InboundMessage
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient
 from scheduler.patients import find_patient
-from tests.slack_support import (ADMIN, NOW, STAFF, STAFF_CHANNEL, SlackClient,
-                                 elements, slack_settings, text_of)
+from tests.slack_support import (
+    ADMIN,
+    NOW,
+    STAFF,
+    STAFF_CHANNEL,
+    SlackClient,
+    elements,
+    slack_settings,
+    text_of,
+)
 
 PATIENT = "+12125550123"
 
@@ -22,8 +31,13 @@ PATIENT = "+12125550123"
 @pytest.fixture
 def app(tmp_path, fake_slack, database_url):
     """The app on SQLite and on PostgreSQL (conftest's `database_url`)."""
-    app = create_app({"SETTINGS": slack_settings(tmp_path, fake_slack, database_url=database_url),
-                      "CLOCK": lambda: NOW, "TESTING": True})
+    app = create_app(
+        {
+            "SETTINGS": slack_settings(tmp_path, fake_slack, database_url=database_url),
+            "CLOCK": lambda: NOW,
+            "TESTING": True,
+        }
+    )
     yield app
     app.extensions[slack_adapter.EXTENSION].close()
 
@@ -62,8 +76,7 @@ def test_first_admin_from_the_shell_then_staff_from_slack(app, slack, fake_slack
     assert "no longer has access" in removed["text"]
     assert "not authorized" in run(slack, fake_slack, STAFF, "/appt", "today")["text"]
     services = services_of(app)
-    assert kinds(services, actor=f"admin:{ADMIN}")[:2] == ["staff_user_added",
-                                                           "staff_user_removed"]
+    assert kinds(services, actor=f"admin:{ADMIN}")[:2] == ["staff_user_added", "staff_user_removed"]
 
 
 def test_a_day_at_the_front_desk_and_a_patient_erased(app, slack, fake_slack):
@@ -76,8 +89,9 @@ def test_a_day_at_the_front_desk_and_a_patient_erased(app, slack, fake_slack):
     # (ids and time only). The web chat's patients are its own, never found by staff.
     for i, text in enumerate(["book a checkup tomorrow at 10am", "Jordan Testperson", "1"]):
         services.conversation.handle(InboundMessage("console", PATIENT, text, f"w{i}", NOW))
-    [notice] = fake_slack.wait_for("chat.postMessage",
-                                   where=lambda p: p["channel"] == STAFF_CHANNEL)
+    [notice] = fake_slack.wait_for(
+        "chat.postMessage", where=lambda p: p["channel"] == STAFF_CHANNEL
+    )
     assert "New booking #1 by patient #1" in notice["text"] and "Jordan" not in notice["text"]
 
     # Staff look the patient up, book them a second visit in a DM, then move it.
@@ -87,8 +101,9 @@ def test_a_day_at_the_front_desk_and_a_patient_erased(app, slack, fake_slack):
     offer = fake_slack.wait_for("chat.postMessage", where=lambda p: p["channel"] == f"D{STAFF}")[-1]
     assert "Choose a time for Jordan Testperson's Vaccination on Fri Mar 6" in offer["text"]
     slack.dm(STAFF, "1")
-    booked = fake_slack.wait_for("chat.postMessage", count=2,
-                           where=lambda p: p["channel"] == f"D{STAFF}")[-1]
+    booked = fake_slack.wait_for(
+        "chat.postMessage", count=2, where=lambda p: p["channel"] == f"D{STAFF}"
+    )[-1]
     assert booked["text"].startswith("Booked #2: Vaccination for Jordan Testperson")
     moved = run(slack, fake_slack, STAFF, "/appt", "move 2 monday 2pm")
     assert "Moved #2" in moved["text"] and "Mon Mar 9 at 2:00 PM" in moved["text"]
@@ -113,15 +128,17 @@ def test_a_day_at_the_front_desk_and_a_patient_erased(app, slack, fake_slack):
     assert button["style"] == "danger" and button["confirm"] and button["value"] == "e:1"
     with services.sessions() as db:
         assert find_patient(db, services.vault, PATIENT) is not None
-    response, url = slack.click(ADMIN, "patient_erase", button["value"])
+    _, url = slack.click(ADMIN, "patient_erase", button["value"])
     erased = fake_slack.answer_to(url)
     assert "Erased patient #1" in erased["text"] and "2 appointment(s) kept" in erased["text"]
     with services.sessions() as db:
         patient = db.get(Patient, 1)
         assert patient.name_enc is None and patient.phone_enc is None and patient.erased_at
-        assert [a.status for a in db.scalars(select(Appointment).order_by(Appointment.id))] \
-            == [AppointmentStatus.BOOKED, AppointmentStatus.BOOKED]
-    response, url = slack.click(ADMIN, "patient_erase", button["value"])
+        assert [a.status for a in db.scalars(select(Appointment).order_by(Appointment.id))] == [
+            AppointmentStatus.BOOKED,
+            AppointmentStatus.BOOKED,
+        ]
+    _, url = slack.click(ADMIN, "patient_erase", button["value"])
     assert "already erased" in fake_slack.answer_to(url)["text"]
     day = run(slack, fake_slack, STAFF, "/appt", "find 212-555-0123")
     assert "No patient has that phone number" in day["text"]
@@ -132,17 +149,26 @@ def test_a_day_at_the_front_desk_and_a_patient_erased(app, slack, fake_slack):
 
 # --- an opted-out patient's emergency ---------------------------------------------------------------
 
+
 def test_an_opted_out_patients_emergency_is_not_texted_but_staff_are_told_to_call(
-        tmp_path, fake_slack, fake_twilio):
+    tmp_path, fake_slack, fake_twilio
+):
     from tests.twilio_support import Phone, sms_settings, twiml_messages
 
-    settings = sms_settings(tmp_path, twilio_api_base_url=fake_twilio.base_url,
-                            **{k: v for k, v in vars(slack_settings(tmp_path, fake_slack)).items()
-                               if k.startswith("slack_")})
+    settings = sms_settings(
+        tmp_path,
+        twilio_api_base_url=fake_twilio.base_url,
+        **{
+            k: v
+            for k, v in vars(slack_settings(tmp_path, fake_slack)).items()
+            if k.startswith("slack_")
+        },
+    )
     app = create_app({"SETTINGS": settings, "CLOCK": lambda: NOW, "TESTING": True})
     services = services_of(app)
     with services.sessions.begin() as db:
         from scheduler import staff_users
+
         staff_users.add_user(db, STAFF, "staff", added_by="test", now=NOW)
     phone = Phone(app.test_client(), PATIENT)
     phone.text("hi")
@@ -151,7 +177,7 @@ def test_an_opted_out_patients_emergency_is_not_texted_but_staff_are_told_to_cal
 
     response = phone.post("I have chest pain and I can't breathe")
     assert response.status_code == 200 and twiml_messages(response.get_data()) == []
-    assert fake_twilio.messages == []                      # nothing texted, by REST either
+    assert fake_twilio.messages == []  # nothing texted, by REST either
     [notice] = fake_slack.wait_for("chat.postMessage")
     assert notice["channel"] == STAFF_CHANNEL
     assert notice["text"].startswith("URGENT, CALL NOW: patient #1 texted an emergency red flag")
@@ -160,8 +186,9 @@ def test_an_opted_out_patients_emergency_is_not_texted_but_staff_are_told_to_cal
     with services.sessions() as db:
         [flag] = db.scalars(select(AuditEvent).where(AuditEvent.kind == "red_flag")).all()
         assert flag.detail == {"category": "cardiac", "answered": False}
-        assert db.scalars(select(AuditEvent.detail).where(
-            AuditEvent.kind == "message_suppressed")).all()[-1] == {"reason": "opted_out"}
+        assert db.scalars(
+            select(AuditEvent.detail).where(AuditEvent.kind == "message_suppressed")
+        ).all()[-1] == {"reason": "opted_out"}
 
     # The notice's command gives the one who asks the number to call, audited.
     slack = SlackClient(app.test_client(), fake_slack)

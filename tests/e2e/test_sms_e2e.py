@@ -1,5 +1,6 @@
 """Patients text the clinic: whole conversations through the real app, signed like Twilio signs,
 with Twilio's REST API faked on 127.0.0.1 where the app texts back on its own."""
+
 from __future__ import annotations
 
 import threading
@@ -13,8 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from app import create_app, services_of
-from bot.patient import consent
-from bot.patient import dialogue
+from bot.patient import consent, dialogue
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, MessageReceipt, Patient
 from scheduler.patients import find_patient, patient_name
 from tests.twilio_support import NOW, Phone, new_sid, signature, sms_settings, twiml_messages
@@ -33,8 +33,14 @@ def budget():
 @pytest.fixture
 def app(tmp_path, fake_twilio, budget):
     settings = sms_settings(tmp_path, twilio_api_base_url=fake_twilio.base_url)
-    return create_app({"SETTINGS": settings, "CLOCK": lambda: NOW, "TESTING": True,
-                       "TWILIO_REPLY_BUDGET_SECONDS": budget})
+    return create_app(
+        {
+            "SETTINGS": settings,
+            "CLOCK": lambda: NOW,
+            "TESTING": True,
+            "TWILIO_REPLY_BUDGET_SECONDS": budget,
+        }
+    )
 
 
 @pytest.fixture
@@ -45,9 +51,13 @@ def phone(app):
 def booked(services, phone=PHONE):
     with services.sessions() as db:
         patient = find_patient(db, services.vault, phone)
-        return db.scalars(select(Appointment).where(
-            Appointment.patient_id == patient.id,
-            Appointment.status == AppointmentStatus.BOOKED).order_by(Appointment.id)).all()
+        return db.scalars(
+            select(Appointment)
+            .where(
+                Appointment.patient_id == patient.id, Appointment.status == AppointmentStatus.BOOKED
+            )
+            .order_by(Appointment.id)
+        ).all()
 
 
 def test_patient_consents_books_lists_reschedules_and_cancels_by_sms(phone, services):
@@ -101,9 +111,9 @@ def test_every_opt_out_keyword_over_sms_then_silence_until_an_opt_in(app, word):
         phone.text("STOP")
 
 
-def test_a_slow_engine_answers_empty_at_once_and_the_reply_comes_by_rest(app, phone, services,
-                                                                         fake_twilio,
-                                                                         monkeypatch):
+def test_a_slow_engine_answers_empty_at_once_and_the_reply_comes_by_rest(
+    app, phone, services, fake_twilio, monkeypatch
+):
     phone.text("book a checkup tomorrow")
     phone.text("YES")
     phone.text("Jordan Testperson")
@@ -113,7 +123,7 @@ def test_a_slow_engine_answers_empty_at_once_and_the_reply_comes_by_rest(app, ph
     release, finished = threading.Event(), threading.Event()
 
     def slow(turn, state):
-        release.wait(10)          # the engine is held past the 0.3 s budget
+        release.wait(10)  # the engine is held past the 0.3 s budget
         try:
             return respond(turn, state)
         finally:
@@ -138,23 +148,35 @@ def test_a_slow_engine_answers_empty_at_once_and_the_reply_comes_by_rest(app, ph
     time.sleep(0.2)
     assert len(fake_twilio.messages) == 1 and len(booked(services)) == 1
     with services.sessions() as db:
-        assert db.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.kind == "message_in", AuditEvent.message_id == sid)) == 1
-        receipt = db.scalars(select(MessageReceipt).where(
-            MessageReceipt.external_id.endswith(sid))).one()
+        assert (
+            db.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.kind == "message_in", AuditEvent.message_id == sid)
+            )
+            == 1
+        )
+        receipt = db.scalars(
+            select(MessageReceipt).where(MessageReceipt.external_id.endswith(sid))
+        ).one()
         assert receipt.reply_via == "rest_sent"
-        assert db.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.kind == "sms_sent")) == 1
+        assert (
+            db.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "sms_sent")
+            )
+            == 1
+        )
 
 
 @pytest.mark.parametrize("budget", [2.0])
-def test_a_turn_just_within_the_budget_is_answered_in_twiml_and_not_by_rest(app, phone,
-                                                                           fake_twilio,
-                                                                           monkeypatch):
+def test_a_turn_just_within_the_budget_is_answered_in_twiml_and_not_by_rest(
+    app, phone, fake_twilio, monkeypatch
+):
     phone.text("hi")
     respond = dialogue.respond
-    monkeypatch.setattr(dialogue, "respond",
-                        lambda turn, state: (time.sleep(0.1), respond(turn, state))[1])
+    monkeypatch.setattr(
+        dialogue, "respond", lambda turn, state: (time.sleep(0.1), respond(turn, state))[1]
+    )
     assert "signed up" in phone.text("YES")
     time.sleep(0.4)
     assert fake_twilio.messages == []
@@ -166,17 +188,21 @@ class LiveServer:
     def __init__(self, app):
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def text(self, session: requests.Session, number: str, body: str) -> str:
-        params = {"MessageSid": new_sid(), "From": number, "To": "+12125550100", "Body": body,
-                  "NumMedia": "0"}
+        params = {
+            "MessageSid": new_sid(),
+            "From": number,
+            "To": "+12125550100",
+            "Body": body,
+            "NumMedia": "0",
+        }
         url = self.url + "/twilio/sms"
-        response = session.post(url, data=params,
-                                headers={"X-Twilio-Signature": signature(url, params)},
-                                timeout=30)
+        response = session.post(
+            url, data=params, headers={"X-Twilio-Signature": signature(url, params)}, timeout=30
+        )
         assert response.status_code == 200, response.text
         return "\n".join(twiml_messages(response.content))
 
@@ -212,13 +238,15 @@ def test_thirty_numbers_racing_for_one_slot_over_http_book_it_once(tmp_path, dat
     assert len(winners) == 1
     assert all("just taken" in a for a in answers if a not in winners)
     with services.sessions() as db:
-        active = db.scalars(select(Appointment).where(
-            Appointment.status == AppointmentStatus.BOOKED)).all()
+        active = db.scalars(
+            select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED)
+        ).all()
     assert len(active) == 1
     assert active[0].start_at.astimezone(NEW_YORK).strftime("%a %H:%M") == "Thu 10:00"
 
 
 # --- a reference that is not the patient's -------------------------------------------------------
+
 
 def _book_by_sms(phone: Phone, day: str, name: str | None = None) -> str:
     """A check-up on `day` (first consent and the name, when `name` is given); the booking's
@@ -232,13 +260,21 @@ def _book_by_sms(phone: Phone, day: str, name: str | None = None) -> str:
 
 def _refusals(services) -> list[tuple[str, int | None, str]]:
     with services.sessions() as db:
-        return [(e.actor, e.appointment_id, e.detail.get("reason")) for e in db.scalars(
-            select(AuditEvent).where(AuditEvent.kind == "request_refused"))]
+        return [
+            (e.actor, e.appointment_id, e.detail.get("reason"))
+            for e in db.scalars(select(AuditEvent).where(AuditEvent.kind == "request_refused"))
+        ]
 
 
-@pytest.mark.parametrize("request_text", [
-    "cancel appointment #{ref}", "cancel ref {ref}", "move #{ref} to 3pm",
-    "move appointment {ref} to friday 3pm"])
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "cancel appointment #{ref}",
+        "cancel ref {ref}",
+        "move #{ref} to 3pm",
+        "move appointment {ref} to friday 3pm",
+    ],
+)
 def test_another_patients_reference_is_never_taken_for_ones_own(app, services, request_text):
     other = Phone(app.test_client(), "+12125550124")
     _book_by_sms(other, "tomorrow", "Blake Otherperson")
@@ -265,12 +301,14 @@ def test_ones_own_reference_is_acted_on(app, services):
     assert "You're booked" in _book_by_sms(patient, "friday")
     first, second = booked(services)
     assert f"{second.start_at.astimezone(NEW_YORK):%a %b} 6" in patient.text(
-        f"cancel appointment #{second.id}")
+        f"cancel appointment #{second.id}"
+    )
     assert "is cancelled" in patient.text("YES")
     assert [a.id for a in booked(services)] == [first.id]
 
 
 # --- the demo web chat never reaches an SMS patient -----------------------------------------------
+
 
 def test_the_web_chat_with_an_sms_patients_number_is_another_patient(tmp_path, fake_twilio):
     settings = sms_settings(tmp_path, twilio_api_base_url=fake_twilio.base_url, web_chat=True)
@@ -289,7 +327,8 @@ def test_the_web_chat_with_an_sms_patients_number_is_another_patient(tmp_path, f
 
     assert "no upcoming appointments" in chat("my appointments")
     assert "None of your appointments has the reference" in chat(
-        f"cancel appointment #{appointment.id}")
+        f"cancel appointment #{appointment.id}"
+    )
     chat("yes")
     assert [a.id for a in booked(services)] == [appointment.id]
     # The web chat's own patient: a name of their own, a booking of their own.

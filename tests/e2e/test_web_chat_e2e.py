@@ -1,4 +1,5 @@
 """A demo patient books, lists, reschedules and cancels through the web chat's JSON API."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,8 +8,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.messages import OutboundMessage
-from scheduler.models import (Appointment, AppointmentStatus, AuditEvent, MessageReceipt,
-                              WaitlistEntry)
+from scheduler.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditEvent,
+    MessageReceipt,
+    WaitlistEntry,
+)
 from scheduler.patients import find_patient, patient_name
 
 PHONE = "+12125550123"
@@ -23,8 +29,9 @@ def choose_phone(client, phone=PHONE):
 
 
 def say(client, text, message_id=None):
-    response = client.post("/chat/messages",
-                           json={"text": text, "message_id": message_id or str(uuid.uuid4())})
+    response = client.post(
+        "/chat/messages", json={"text": text, "message_id": message_id or str(uuid.uuid4())}
+    )
     assert response.status_code == 200, response.get_json()
     return response.get_json()["replies"]
 
@@ -43,8 +50,9 @@ def appointments_of(services, phone=PHONE):
         patient = find_patient(db, services.vault, phone, scope="web")
         if patient is None:
             return []
-        return db.scalars(select(Appointment).where(Appointment.patient_id == patient.id)
-                          .order_by(Appointment.id)).all()
+        return db.scalars(
+            select(Appointment).where(Appointment.patient_id == patient.id).order_by(Appointment.id)
+        ).all()
 
 
 def book_second_offer(client):
@@ -104,8 +112,11 @@ def test_double_submitted_message_is_answered_once(client, services):
     assert first == second
     assert len(appointments_of(services)) == 1
     with services.sessions() as db:
-        handled = db.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.kind == "message_in", AuditEvent.message_id == message_id))
+        handled = db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.kind == "message_in", AuditEvent.message_id == message_id)
+        )
     assert handled == 1
 
 
@@ -119,8 +130,11 @@ def test_same_message_id_from_another_demo_patient_is_a_new_message(app, service
     say(second, "hi", message_id)
 
     with services.sessions() as db:
-        handled = db.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.kind == "message_in", AuditEvent.message_id == message_id))
+        handled = db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.kind == "message_in", AuditEvent.message_id == message_id)
+        )
         receipts = db.scalars(select(MessageReceipt.external_id)).all()
     assert handled == 2
     assert len(receipts) == 2 and all(PHONE not in r and OTHER_PHONE not in r for r in receipts)
@@ -128,14 +142,17 @@ def test_same_message_id_from_another_demo_patient_is_a_new_message(app, service
 
 def test_outbox_shows_only_the_sessions_own_messages(client, services):
     choose_phone(client)
-    mine = services.sender.send(OutboundMessage("sms", PHONE, "Reminder: check-up tomorrow",
-                                                kind="reminder"))
-    services.sender.send(OutboundMessage("sms", OTHER_PHONE, "Reminder for someone else",
-                                         kind="reminder"))
+    mine = services.sender.send(
+        OutboundMessage("sms", PHONE, "Reminder: check-up tomorrow", kind="reminder")
+    )
+    services.sender.send(
+        OutboundMessage("sms", OTHER_PHONE, "Reminder for someone else", kind="reminder")
+    )
 
     messages = client.get("/chat/outbox").get_json()["messages"]
-    assert [(m["id"], m["text"], m["kind"]) for m in messages] == \
-        [(mine, "Reminder: check-up tomorrow", "reminder")]
+    assert [(m["id"], m["text"], m["kind"]) for m in messages] == [
+        (mine, "Reminder: check-up tomorrow", "reminder")
+    ]
     assert client.get(f"/chat/outbox?after={mine}").get_json()["messages"] == []
 
 
@@ -148,8 +165,7 @@ def test_emergency_reply_is_marked_for_prominent_display(client):
 
 def test_malformed_json_is_a_400_json_error(client, services):
     choose_phone(client)
-    response = client.post("/chat/messages", data="{not json",
-                           content_type="application/json")
+    response = client.post("/chat/messages", data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.is_json and "error" in response.get_json()
     with services.sessions() as db:
@@ -159,10 +175,15 @@ def test_malformed_json_is_a_400_json_error(client, services):
 def waitlist_entries(services, phone=PHONE):
     with services.sessions() as db:
         patient = find_patient(db, services.vault, phone, scope="web")
-        return db.execute(select(WaitlistEntry.priority, AuditEvent.detail)
-                          .join(AuditEvent, (AuditEvent.patient_id == WaitlistEntry.patient_id)
-                                & (AuditEvent.kind == "waitlist_joined"))
-                          .where(WaitlistEntry.patient_id == patient.id)).all()
+        return db.execute(
+            select(WaitlistEntry.priority, AuditEvent.detail)
+            .join(
+                AuditEvent,
+                (AuditEvent.patient_id == WaitlistEntry.patient_id)
+                & (AuditEvent.kind == "waitlist_joined"),
+            )
+            .where(WaitlistEntry.patient_id == patient.id)
+        ).all()
 
 
 def test_an_urgent_symptom_ranks_the_waitlist_entry_urgent(client, services):
@@ -181,6 +202,7 @@ def test_an_urgent_symptom_ranks_the_waitlist_entry_urgent(client, services):
 def test_asking_for_urgent_does_not_rank_the_waitlist_entry_urgent(client, services):
     choose_phone(client, OTHER_PHONE)
     assert "near the front" not in joined(
-        say(client, "put me on the waitlist for a checkup asap, it's urgent"))
+        say(client, "put me on the waitlist for a checkup asap, it's urgent")
+    )
     [(priority, detail)] = waitlist_entries(services, OTHER_PHONE)
     assert priority == "routine" and detail["triage"] is None

@@ -1,5 +1,6 @@
 """Jobs under test: the demo clinic, patients with phones, bookings through SchedulingTools, the
 outbox as the sender (it records instead of texting), and a clock the test moves."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -32,15 +33,23 @@ def desk(sessions, demo_clinic, vault, audit, clock):
 @pytest.fixture
 def make_sender(sessions, demo_clinic, vault, audit, outbox, clock):
     def make(sender=None, **kw):
-        return ReminderSender(sessions, demo_clinic, vault, audit, sender or outbox, clock=clock,
-                              **kw)
+        return ReminderSender(
+            sessions, demo_clinic, vault, audit, sender or outbox, clock=clock, **kw
+        )
+
     return make
 
 
 @pytest.fixture
 def conversation(sessions, vault, demo_clinic, clock, audit):
-    return ConversationEngine(sessions=sessions, clinic=demo_clinic, vault=vault, audit=audit,
-                              store=SessionStore(vault, timedelta(minutes=30)), clock=clock)
+    return ConversationEngine(
+        sessions=sessions,
+        clinic=demo_clinic,
+        vault=vault,
+        audit=audit,
+        store=SessionStore(vault, timedelta(minutes=30)),
+        clock=clock,
+    )
 
 
 @pytest.fixture

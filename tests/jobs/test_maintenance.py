@@ -1,9 +1,11 @@
 """The maintenance job through the real app: idle conversations end, old conversation text goes
 (audit texts replaced by digests, the chain still verifies), past appointments are marked for an
 outcome, and tomorrow's schedule is posted to staff once a day, without names or numbers."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import Fernet
@@ -15,22 +17,29 @@ from bot.settings import Settings
 from jobs.runner import Jobs
 from scheduler.models import Appointment, AuditEvent, ConversationSession, OutboxMessage
 
-NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)     # 09:00 in New York, a Wednesday
+NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)  # 09:00 in New York, a Wednesday
 PHONE = "+12125550123"
 NAME = "Jordan Testperson"
 
 
 @pytest.fixture
 def services(tmp_path, clock):
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'jobs.db'}",
-                        log_dir=tmp_path / "logs", secret_key_file=tmp_path / "secret.key",
-                        encryption_keys=(Fernet.generate_key().decode(),),
-                        text_retention=timedelta(days=30), jobs_in_process=False)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'jobs.db'}",
+        log_dir=tmp_path / "logs",
+        secret_key_file=tmp_path / "secret.key",
+        encryption_keys=(Fernet.generate_key().decode(),),
+        text_retention=timedelta(days=30),
+        jobs_in_process=False,
+    )
     return services_of(create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True}))
 
 
-def say(services, clock, text, ids=iter(range(10_000))):
-    message = InboundMessage("web", PHONE, text, f"m{next(ids)}", clock.now)
+MESSAGE_IDS = itertools.count()
+
+
+def say(services, clock, text):
+    message = InboundMessage("web", PHONE, text, f"m{next(MESSAGE_IDS)}", clock.now)
     return "\n".join(r.as_text() for r in services.conversation.handle(message))
 
 
@@ -55,26 +64,29 @@ def test_an_idle_conversation_ends(services, clock):
     assert conversations(services) == 0
 
 
-def test_text_older_than_the_retention_setting_is_removed_and_the_chain_verifies(services,
-                                                                                clock):
+def test_text_older_than_the_retention_setting_is_removed_and_the_chain_verifies(services, clock):
     book(services, clock)
     services.sender.send(OutboundMessage("sms", PHONE, f"Reminder for {NAME}", kind="reminder"))
     clock.now += timedelta(days=20)
-    say(services, clock, "my appointments")          # a recent exchange: kept
+    say(services, clock, "my appointments")  # a recent exchange: kept
     jobs = Jobs(services, in_process=False)
 
-    jobs.maintain()                                   # nothing is 30 days old yet
+    jobs.maintain()  # nothing is 30 days old yet
     with services.sessions() as db:
         assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 1
-        assert not db.scalar(select(func.count()).select_from(AuditEvent)
-                             .where(AuditEvent.text_removed_at.is_not(None)))
+        assert not db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.text_removed_at.is_not(None))
+        )
 
     clock.now += timedelta(days=11)
     jobs.maintain()
     with services.sessions() as db:
         assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
-        texts = {e.seq: (e.at, services.audit.text(e.text_enc))
-                 for e in db.scalars(select(AuditEvent))}
+        texts = {
+            e.seq: (e.at, services.audit.text(e.text_enc)) for e in db.scalars(select(AuditEvent))
+        }
         old = [text for at, text in texts.values() if at < NOW + timedelta(days=1)]
         recent = [text for at, text in texts.values() if at > NOW + timedelta(days=19)]
         assert old and all(text is None for text in old)
@@ -88,7 +100,7 @@ def test_text_older_than_the_retention_setting_is_removed_and_the_chain_verifies
 def test_a_past_appointment_without_check_in_needs_an_outcome(services, clock):
     book(services, clock)
     jobs = Jobs(services, in_process=False)
-    clock.now += timedelta(days=1)            # tomorrow 09:00: the 10:00 visit is still ahead
+    clock.now += timedelta(days=1)  # tomorrow 09:00: the 10:00 visit is still ahead
     jobs.maintain()
     with services.sessions() as db:
         assert db.scalars(select(Appointment.outcome_needed_at)).one() is None
@@ -119,7 +131,7 @@ def test_a_signed_checkpoint_of_the_audit_chain_is_posted_once_a_day(services, c
     assert recorded.detail["seq"] == checkpoint.seq == recorded.seq - 1
     clock.now += timedelta(days=1)
     jobs.maintain()
-    assert len(posted) - len(digests(posted)) == 2       # the next day's
+    assert len(posted) - len(digests(posted)) == 2  # the next day's
 
 
 def test_tomorrows_schedule_is_posted_once_a_day_without_names_or_numbers(services, clock):
@@ -127,8 +139,8 @@ def test_tomorrows_schedule_is_posted_once_a_day_without_names_or_numbers(servic
     posted: list[str] = []
     jobs = Jobs(services, in_process=False, post_digest=posted.append)
     jobs.maintain()
-    assert digests(posted) == []              # 09:00: the digest waits for 17:00
-    clock.now = NOW + timedelta(hours=8)      # 17:00 in New York
+    assert digests(posted) == []  # 09:00: the digest waits for 17:00
+    clock.now = NOW + timedelta(hours=8)  # 17:00 in New York
     jobs.maintain()
     jobs.maintain()
     [digest] = digests(posted)

@@ -1,8 +1,9 @@
 """The outbox's batch path: a claimed batch of reminders is recorded with a few statements, and an
 opted-out number still never gets a text."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import event, select, update
 
@@ -11,22 +12,32 @@ from bot.messages import OutboundMessage
 from scheduler.models import OutboxMessage, Patient, Reminder
 
 MON = date(2026, 3, 9)
-SUNDAY_EVENING = datetime(2026, 3, 9, 0, 0, tzinfo=timezone.utc)   # Sunday 20:00 EDT
+SUNDAY_EVENING = datetime(2026, 3, 9, 0, 0, tzinfo=UTC)  # Sunday 20:00 EDT
 PHONES = [f"+1212555015{n}" for n in range(8)]
 
 
 def reminder_statuses(sessions):
     with sessions() as db:
-        return {(row.patient_id, row.status, row.last_error_code) for row in db.execute(
-            select(Reminder.patient_id, Reminder.status, Reminder.last_error_code)
-            .where(Reminder.status != "pending"))}
+        return {
+            (row.patient_id, row.status, row.last_error_code)
+            for row in db.execute(
+                select(Reminder.patient_id, Reminder.status, Reminder.last_error_code).where(
+                    Reminder.status != "pending"
+                )
+            )
+        }
 
 
 def test_a_batch_never_records_a_text_to_a_number_that_opted_out(desk, outbox, sessions, clock):
     desk.patient(PHONES[1], opted_out_at=clock.now)
     with sessions.begin() as db:
-        recorded = outbox.record(db, [OutboundMessage("sms", phone, "Your visit is tomorrow",
-                                                      kind="reminder") for phone in PHONES[:3]])
+        recorded = outbox.record(
+            db,
+            [
+                OutboundMessage("sms", phone, "Your visit is tomorrow", kind="reminder")
+                for phone in PHONES[:3]
+            ],
+        )
     assert recorded == [True, False, True]
     assert [len(outbox.messages_for(phone)) for phone in PHONES[:3]] == [1, 0, 1]
 
@@ -39,21 +50,25 @@ class OptingOutOutbox(Outbox):
         self.patient_id = patient_id
 
     def record(self, session, messages):
-        session.execute(update(Patient).where(Patient.id == self.patient_id)
-                        .values(opted_out_at=self.clock()))
+        session.execute(
+            update(Patient).where(Patient.id == self.patient_id).values(opted_out_at=self.clock())
+        )
         return super().record(session, messages)
 
 
-def test_a_patient_who_opts_out_while_the_batch_is_sent_gets_nothing(desk, sessions, vault,
-                                                                    clock, make_sender, outbox):
+def test_a_patient_who_opts_out_while_the_batch_is_sent_gets_nothing(
+    desk, sessions, vault, clock, make_sender, outbox
+):
     staying, leaving = desk.patient(PHONES[0]), desk.patient(PHONES[1])
     desk.book(staying, MON, time(9, 0))
     desk.book(leaving, MON, time(10, 0))
     clock.now = SUNDAY_EVENING
     result = make_sender(OptingOutOutbox(sessions, vault, clock, leaving)).run()
     assert (result.sent, result.skipped) == (1, 1)
-    assert reminder_statuses(sessions) == {(staying, "sent", None),
-                                           (leaving, "cancelled", "opted_out")}
+    assert reminder_statuses(sessions) == {
+        (staying, "sent", None),
+        (leaving, "cancelled", "opted_out"),
+    }
     assert outbox.messages_for(PHONES[1]) == [] and len(outbox.messages_for(PHONES[0])) == 1
 
 
@@ -64,6 +79,7 @@ def statements_to_send(sessions, sender) -> tuple[int, int]:
     def counted(*_):
         nonlocal count
         count += 1
+
     engine = sessions.kw["bind"]
     event.listen(engine, "before_cursor_execute", counted)
     try:
@@ -75,13 +91,13 @@ def statements_to_send(sessions, sender) -> tuple[int, int]:
 
 def test_a_batch_costs_the_same_statements_whatever_its_size(desk, sessions, clock, make_sender):
     for day, phones in ((MON, PHONES[:2]), (date(2026, 3, 10), PHONES[2:])):
-        for hour, phone in zip((9, 10, 11, 13, 14, 15), phones):
+        for hour, phone in zip((9, 10, 11, 13, 14, 15), phones, strict=False):
             desk.book(desk.patient(phone), day, time(hour, 0))
     clock.now = SUNDAY_EVENING
     small = statements_to_send(sessions, make_sender())
     clock.advance(days=1)
     large = statements_to_send(sessions, make_sender())
     assert small[0] == 2 and large[0] == 6
-    assert small[1] == large[1]          # no statement per text
+    assert small[1] == large[1]  # no statement per text
     with sessions() as db:
         assert len(db.scalars(select(OutboxMessage)).all()) == 8

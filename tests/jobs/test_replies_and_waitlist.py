@@ -1,8 +1,9 @@
 """Answers that act: C, R and X to a reminder; the waitlist's offers, holds and the YES race."""
+
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -14,9 +15,13 @@ from jobs.reminders import ReminderSender
 from scheduler import waitlist
 from scheduler.clinic import install_clinic
 from scheduler.db import make_engine, session_factory
-from scheduler.models import (Appointment, AppointmentStatus, AuditEvent, WaitlistEntry,
-                              WaitlistOffer)
-
+from scheduler.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditEvent,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 from tests.clock import Clock
 from tests.jobs_support import Chat, Desk
 
@@ -25,7 +30,7 @@ PHONE = "+12125550140"
 
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def reminded(desk, clock, make_sender, at=time(10, 0)):
@@ -40,12 +45,19 @@ def test_c_confirms_the_reminded_appointment(desk, clock, make_sender, chat_as, 
     assert "is confirmed" in chat_as(PHONE).text("C")
     with sessions() as db:
         assert db.get(Appointment, appointment).confirmed_at == clock.now
-        assert db.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.kind == "appointment_confirmed")) == 1
+        assert (
+            db.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.kind == "appointment_confirmed")
+            )
+            == 1
+        )
 
 
-def test_r_starts_the_reschedule_flow_for_that_appointment(desk, clock, make_sender, chat_as,
-                                                          sessions):
+def test_r_starts_the_reschedule_flow_for_that_appointment(
+    desk, clock, make_sender, chat_as, sessions
+):
     appointment = reminded(desk, clock, make_sender)
     chat = chat_as(PHONE)
     assert "When would you like to move" in chat.text("r")
@@ -92,8 +104,7 @@ def test_joining_the_waitlist_by_text(desk, chat_as, sessions):
         assert (entry.type_key, entry.priority, entry.status) == ("checkup", "routine", "waiting")
 
 
-def test_offers_go_in_ranked_order_and_expiry_moves_on(desk, sessions, clock, make_sender,
-                                                       outbox):
+def test_offers_go_in_ranked_order_and_expiry_moves_on(desk, sessions, clock, make_sender, outbox):
     holder = desk.patient("+12125550150")
     appointment = desk.book(holder, MON, time(10, 0))
     phones = [f"+1212555016{i}" for i in range(5)]
@@ -103,13 +114,14 @@ def test_offers_go_in_ranked_order_and_expiry_moves_on(desk, sessions, clock, ma
         for i, patient_id in enumerate(ids):
             clock.advance(minutes=1)
             tools.now = clock.now
-            tools.join_waitlist("checkup", patient_id=patient_id,
-                                priority="urgent" if i == 4 else "routine")
+            tools.join_waitlist(
+                "checkup", patient_id=patient_id, priority="urgent" if i == 4 else "routine"
+            )
     with sessions.begin() as db:
         desk.tools(db).cancel_appointment(appointment)
     make_sender().run()
     offered = [p for p in phones if outbox.messages_for(p)]
-    assert offered == [phones[0], phones[1], phones[4]]   # the urgent one, then the longest waiting
+    assert offered == [phones[0], phones[1], phones[4]]  # the urgent one, then the longest waiting
     assert "Reply YES within 15 min" in outbox.messages_for(phones[4])[0].text
     clock.advance(minutes=16)
     with sessions.begin() as db:
@@ -118,8 +130,9 @@ def test_offers_go_in_ranked_order_and_expiry_moves_on(desk, sessions, clock, ma
     assert [p for p in phones if outbox.messages_for(p)] == phones
 
 
-def test_three_yeses_at_the_same_moment_one_booking_two_polite_refusals(database_url, vault,
-                                                                        demo_clinic, now):
+def test_three_yeses_at_the_same_moment_one_booking_two_polite_refusals(
+    database_url, vault, demo_clinic, now
+):
     engine = make_engine(database_url)
     sessions = session_factory(engine)
     with sessions.begin() as db:
@@ -138,9 +151,14 @@ def test_three_yeses_at_the_same_moment_one_booking_two_polite_refusals(database
     ReminderSender(sessions, demo_clinic, vault, audit, outbox, clock=clock).run()
     assert all(outbox.messages_for(p) for p in phones)
 
-    conversation = ConversationEngine(sessions=sessions, clinic=demo_clinic, vault=vault,
-                                      audit=audit, store=SessionStore(vault, timedelta(minutes=30)),
-                                      clock=clock)
+    conversation = ConversationEngine(
+        sessions=sessions,
+        clinic=demo_clinic,
+        vault=vault,
+        audit=audit,
+        store=SessionStore(vault, timedelta(minutes=30)),
+        clock=clock,
+    )
     barrier, answers = threading.Barrier(3), {}
 
     def yes(phone):
@@ -157,11 +175,15 @@ def test_three_yeses_at_the_same_moment_one_booking_two_polite_refusals(database
     lost = [p for p, a in answers.items() if "just taken by someone else" in a]
     assert len(won) == 1 and len(lost) == 2, answers
     with sessions() as db:
-        booked = db.scalars(select(Appointment).where(
-            Appointment.status == AppointmentStatus.BOOKED)).all()
+        booked = db.scalars(
+            select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED)
+        ).all()
         assert len(booked) == 1
         statuses = sorted(db.scalars(select(WaitlistOffer.status)).all())
         assert statuses == ["accepted", "taken", "taken"]
         assert sorted(db.scalars(select(WaitlistEntry.status)).all()) == [
-            "booked", "waiting", "waiting"]       # the two keep their place
+            "booked",
+            "waiting",
+            "waiting",
+        ]  # the two keep their place
     engine.dispose()

@@ -6,11 +6,12 @@ Sends the reminders due now through the outbox (which records instead of texting
 HANG_AFTER, the worker claims, sends that many, then hangs inside the next send (a carrier that
 never answers) after writing READY_FILE, so the test can kill it while it holds claims.
 """
+
 from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ from scheduler.reminders import ReminderPolicy  # noqa: E402
 
 
 def clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Hanging:
@@ -51,9 +52,18 @@ def main(argv: list[str]) -> int:
     sender = Outbox(sessions, vault, clock)
     if len(argv) > 4:
         sender = Hanging(sender, int(argv[4]), Path(argv[5]))
-    worker = ReminderSender(sessions, clinic, vault, AuditTrail(vault), sender, clock=clock,
-                            owner=owner, lease=timedelta(seconds=lease), batch=50,
-                            policy=ReminderPolicy(quiet_hours=None))   # the test runs any hour
+    worker = ReminderSender(
+        sessions,
+        clinic,
+        vault,
+        AuditTrail(vault),
+        sender,
+        clock=clock,
+        owner=owner,
+        lease=timedelta(seconds=lease),
+        batch=50,
+        policy=ReminderPolicy(quiet_hours=None),
+    )  # the test runs any hour
     result = worker.run()
     print(result.sent)
     return 0

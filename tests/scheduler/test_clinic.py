@@ -1,12 +1,18 @@
 """The clinic file: the demo is valid, every error is named by its field, loading is upsert."""
+
 import copy
 import tomllib
 
 import pytest
 from sqlalchemy import select
 
-from scheduler.clinic import (DEMO_CLINIC, ClinicConfigError, install_clinic, installed_clinic,
-                              parse_clinic)
+from scheduler.clinic import (
+    DEMO_CLINIC,
+    ClinicConfigError,
+    install_clinic,
+    installed_clinic,
+    parse_clinic,
+)
 from scheduler.models import Provider
 
 
@@ -36,9 +42,14 @@ def test_every_error_is_named_by_its_field(raw):
     with pytest.raises(ClinicConfigError) as caught:
         parse_clinic(bad)
     fields = {e.split(":")[0] for e in caught.value.errors}
-    assert fields == {"clinic.timezone", "providers[1].hours.mon", "providers[2].days_off[0]",
-                      "appointment_types[0].duration_minutes", "appointment_types[3].equipment",
-                      "rooms[1].key"}
+    assert fields == {
+        "clinic.timezone",
+        "providers[1].hours.mon",
+        "providers[2].days_off[0]",
+        "appointment_types[0].duration_minutes",
+        "appointment_types[3].equipment",
+        "rooms[1].key",
+    }
 
 
 def test_the_address_is_optional_one_line_and_checked(raw):

@@ -1,4 +1,5 @@
 """Encryption at rest: Fernet tokens, a key file made once with mode 0600, rotation-safe lookups."""
+
 import os
 import stat
 
@@ -6,7 +7,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 from scheduler.crypto import KeyConfigError, Vault, load_or_create_key_file
-from scheduler.patients import InvalidPhoneNumber, find_or_create_patient, find_patient, normalize_phone
+from scheduler.patients import (
+    InvalidPhoneNumber,
+    find_or_create_patient,
+    find_patient,
+    normalize_phone,
+)
 
 
 def test_key_file_is_created_once_with_owner_only_mode(tmp_path):
@@ -38,8 +44,7 @@ def test_patients_are_found_by_phone_after_a_key_is_added(sessions, now):
     assert found is not None and found.id == created.id
 
 
-@pytest.mark.parametrize("raw", ["(212) 555-0123", "212.555.0123", "+1 212 555 0123",
-                                 "2125550123"])
+@pytest.mark.parametrize("raw", ["(212) 555-0123", "212.555.0123", "+1 212 555 0123", "2125550123"])
 def test_phone_numbers_are_normalized_to_e164(raw):
     assert normalize_phone(raw) == "+12125550123"
 

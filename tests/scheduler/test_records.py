@@ -6,6 +6,7 @@ Two patients text the clinic through the real conversation engine (console), so 
 the conversation state and the appointments are what a real exchange leaves; the outbox, stored
 replies and SMS statuses are written the way their channels write them.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -21,8 +22,15 @@ from bot.engine import ConversationEngine
 from bot.messages import InboundMessage, OutboundMessage
 from bot.receipts import StoredReceipt
 from bot.sessions import SessionStore
-from scheduler.models import (Appointment, AuditEvent, ConversationSession, MessageReceipt,
-                              OutboxMessage, Patient, SmsMessage)
+from scheduler.models import (
+    Appointment,
+    AuditEvent,
+    ConversationSession,
+    MessageReceipt,
+    OutboxMessage,
+    Patient,
+    SmsMessage,
+)
 from scheduler.patients import find_patient
 from scheduler.records import erase_patient, export_patient
 from tests.clock import Clock
@@ -42,8 +50,14 @@ def clinic_records(sessions, vault, demo_clinic, now, audit):
     is halfway through another booking, got a text from the outbox, and has a stored SMS and web
     chat reply and an SMS delivery status."""
     clock = Clock(now)
-    engine = ConversationEngine(sessions=sessions, clinic=demo_clinic, vault=vault, audit=audit,
-                                store=SessionStore(vault, timedelta(minutes=30)), clock=clock)
+    engine = ConversationEngine(
+        sessions=sessions,
+        clinic=demo_clinic,
+        vault=vault,
+        audit=audit,
+        store=SessionStore(vault, timedelta(minutes=30)),
+        clock=clock,
+    )
     ids = itertools.count(1)
 
     def say(phone, text):
@@ -55,7 +69,7 @@ def clinic_records(sessions, vault, demo_clinic, now, audit):
     say(ME, "book a checkup on friday for my son")
     assert "For Sam Example" in say(ME, "Sam Example")
     assert "You're booked" in say(ME, "1")
-    say(ME, "I also need a vaccination")                         # left open: a session
+    say(ME, "I also need a vaccination")  # left open: a session
     assert "1." in say(THEM, "Hi, my name is Ann Other. A checkup tomorrow please")
     assert "You're booked" in say(THEM, "2")
     say(THEM, "book a vaccination")
@@ -68,11 +82,19 @@ def clinic_records(sessions, vault, demo_clinic, now, audit):
             patient = find_patient(db, vault, phone)
             for channel in ("sms", "web"):
                 inbound = InboundMessage(channel, phone, "hello", f"SM{channel}{n}", now)
-                assert StoredReceipt(channel, inbound, vault, clock, render=str,
-                                     route=lambda: "twiml").claim(db)
-            db.add(SmsMessage(message_sid=f"SMstatus{n}", patient_id=patient.id,
-                              kind="reminder", status="delivered", created_at=now,
-                              updated_at=now))
+                assert StoredReceipt(
+                    channel, inbound, vault, clock, render=str, route=lambda: "twiml"
+                ).claim(db)
+            db.add(
+                SmsMessage(
+                    message_sid=f"SMstatus{n}",
+                    patient_id=patient.id,
+                    kind="reminder",
+                    status="delivered",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
     return engine
 
 
@@ -88,11 +110,11 @@ def _export(sessions, vault, audit, phone):
 
 def _erase(sessions, vault, audit, now, phone=ME):
     with sessions.begin() as db:
-        return erase_patient(db, vault, find_patient(db, vault, phone), phone, now=now,
-                             audit=audit)
+        return erase_patient(db, vault, find_patient(db, vault, phone), phone, now=now, audit=audit)
 
 
 # --- export ------------------------------------------------------------------------------------
+
 
 def test_the_export_holds_the_patients_details(clinic_records, sessions, vault, audit):
     export = _export(sessions, vault, audit, ME)
@@ -101,8 +123,9 @@ def test_the_export_holds_the_patients_details(clinic_records, sessions, vault, 
     assert export["patient"]["id"] == _patient(sessions, vault, ME).id
 
 
-def test_the_export_holds_their_appointments_and_whom_each_is_for(clinic_records, sessions,
-                                                                   vault, audit):
+def test_the_export_holds_their_appointments_and_whom_each_is_for(
+    clinic_records, sessions, vault, audit
+):
     appointments = _export(sessions, vault, audit, ME)["appointments"]
     assert [(a["type"], a["provider"], a["for"], a["status"]) for a in appointments] == [
         ("General check-up", "Dr. Amara Okafor", None, "booked"),
@@ -112,8 +135,7 @@ def test_the_export_holds_their_appointments_and_whom_each_is_for(clinic_records
     assert appointments[1]["start_at"].startswith("2026-03-06")
 
 
-def test_the_export_holds_the_texts_they_sent_and_were_sent(clinic_records, sessions, vault,
-                                                            audit):
+def test_the_export_holds_the_texts_they_sent_and_were_sent(clinic_records, sessions, vault, audit):
     export = _export(sessions, vault, audit, ME)
     assert [m["text"] for m in export["messages_sent"]] == ["Lee's reminder"]
     said = [e["text"] for e in export["audit_events"] if e["kind"] == "message_in"]
@@ -129,12 +151,14 @@ def test_the_export_holds_nothing_of_another_patient(clinic_records, sessions, v
     for trace in ("Ann", "Other", THEM, "Ann's reminder", "A checkup tomorrow please"):
         assert trace not in everything
     with sessions() as db:
-        their_appointment = db.scalars(select(Appointment.id).where(
-            Appointment.patient_id == theirs.id)).one()
+        their_appointment = db.scalars(
+            select(Appointment.id).where(Appointment.patient_id == theirs.id)
+        ).one()
     assert their_appointment not in [a["id"] for a in json.loads(everything)["appointments"]]
 
 
 # --- erasure -----------------------------------------------------------------------------------
+
 
 def test_erasure_removes_the_name_and_phone_number(clinic_records, sessions, vault, audit, now):
     patient_id = _patient(sessions, vault, ME).id
@@ -146,8 +170,9 @@ def test_erasure_removes_the_name_and_phone_number(clinic_records, sessions, vau
         assert find_patient(db, vault, ME) is None
 
 
-def test_erasure_keeps_the_appointments_without_whom_they_were_for(clinic_records, sessions,
-                                                                   vault, audit, now):
+def test_erasure_keeps_the_appointments_without_whom_they_were_for(
+    clinic_records, sessions, vault, audit, now
+):
     patient_id = _patient(sessions, vault, ME).id
     erasure = _erase(sessions, vault, audit, now)
     assert erasure.appointments_kept == 2
@@ -158,34 +183,43 @@ def test_erasure_keeps_the_appointments_without_whom_they_were_for(clinic_record
 
 
 def test_erasure_ends_sessions_and_deletes_outbox_receipts_and_sms_statuses(
-        clinic_records, sessions, vault, audit, now):
+    clinic_records, sessions, vault, audit, now
+):
     theirs = _patient(sessions, vault, THEM).id
     erasure = _erase(sessions, vault, audit, now)
-    assert (erasure.sessions, erasure.outbox_messages, erasure.receipts,
-            erasure.sms_statuses) == (1, 1, 2, 1)
-    with sessions() as db:          # what is left is the other patient's
+    assert (erasure.sessions, erasure.outbox_messages, erasure.receipts, erasure.sms_statuses) == (
+        1,
+        1,
+        2,
+        1,
+    )
+    with sessions() as db:  # what is left is the other patient's
         assert db.scalar(select(func.count()).select_from(ConversationSession)) == 1
         store = SessionStore(vault, timedelta(minutes=30))
         assert store.load(db, "console", ME, now=now) == {}
         assert store.load(db, "console", THEM, now=now)["step"] == "ask_day"
         assert [vault.decrypt(m.text_enc) for m in db.scalars(select(OutboxMessage))] == [
-            "Ann's reminder"]
+            "Ann's reminder"
+        ]
         assert [r.sender_index for r in db.scalars(select(MessageReceipt))] == [
-            vault.index(THEM)] * 2
+            vault.index(THEM)
+        ] * 2
         assert db.scalars(select(SmsMessage.patient_id)).all() == [theirs]
 
 
 def test_erasure_removes_the_patients_audit_texts_and_the_chain_still_verifies(
-        clinic_records, sessions, vault, audit, now):
+    clinic_records, sessions, vault, audit, now
+):
     patient_id = _patient(sessions, vault, ME).id
     with sessions() as db:
-        events_before = db.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.patient_id == patient_id))
+        events_before = db.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.patient_id == patient_id)
+        )
     erasure = _erase(sessions, vault, audit, now)
     assert erasure.audit_texts > 0
     with sessions() as db:
         mine = db.scalars(select(AuditEvent).where(AuditEvent.patient_id == patient_id)).all()
-        assert len(mine) == events_before                   # the events stay
+        assert len(mine) == events_before  # the events stay
         assert all(audit.text(e.text_enc) is None for e in mine)
         removed = db.scalars(select(AuditEvent).where(AuditEvent.kind == "texts_removed")).one()
         assert removed.detail == {"reason": "erasure", "events": erasure.audit_texts}
@@ -195,13 +229,18 @@ def test_erasure_removes_the_patients_audit_texts_and_the_chain_still_verifies(
     assert "Hi, my name is Ann Other. A checkup tomorrow please" in [e["text"] for e in theirs]
 
 
-def test_the_erased_patients_number_texting_again_is_a_new_patient(clinic_records, sessions,
-                                                                    vault, audit, now):
+def test_the_erased_patients_number_texting_again_is_a_new_patient(
+    clinic_records, sessions, vault, audit, now
+):
     erased_id = _patient(sessions, vault, ME).id
     _erase(sessions, vault, audit, now)
-    reply = "\n".join(r.as_text() for r in clinic_records.handle(
-        InboundMessage("console", ME, "book a checkup", "again-1", now)))
-    assert "what is your full name?" in reply             # nobody known by that number
+    reply = "\n".join(
+        r.as_text()
+        for r in clinic_records.handle(
+            InboundMessage("console", ME, "book a checkup", "again-1", now)
+        )
+    )
+    assert "what is your full name?" in reply  # nobody known by that number
     new = _patient(sessions, vault, ME)
     assert new.id != erased_id
     assert _export(sessions, vault, audit, ME)["appointments"] == []

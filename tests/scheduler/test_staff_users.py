@@ -1,4 +1,5 @@
 """Staff and admins bound to Slack user ids: the only source of a role."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,12 +33,18 @@ def test_changes_keep_at_least_one_admin(sessions, now):
         assert staff_users.remove_user(db, "U0ADMIN") == "admin"
     with sessions() as db:
         assert [(u.slack_user_id, u.role) for u in staff_users.list_users(db)] == [
-            ("U0STAFF", "admin")]
+            ("U0STAFF", "admin")
+        ]
 
 
-@pytest.mark.parametrize("user, role, message", [
-    ("u0lower", "staff", "not a Slack user id"), ("U0X", "owner", "staff or admin"),
-    ("", "staff", "not a Slack user id")])
+@pytest.mark.parametrize(
+    "user, role, message",
+    [
+        ("u0lower", "staff", "not a Slack user id"),
+        ("U0X", "owner", "staff or admin"),
+        ("", "staff", "not a Slack user id"),
+    ],
+)
 def test_bad_ids_and_roles_are_refused(sessions, now, user, role, message):
     with sessions.begin() as db, pytest.raises(StaffUserError, match=message):
         staff_users.add_user(db, user, role, added_by="test", now=now)

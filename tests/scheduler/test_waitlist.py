@@ -4,6 +4,7 @@ the next entry, and the first YES winning the time.
 
 The clock is Wednesday 2026-03-04 09:00 in New York; the freed time is Thursday 03-05.
 """
+
 from __future__ import annotations
 
 from datetime import date, time, timedelta
@@ -24,9 +25,11 @@ THU = date(2026, 3, 5)
 @pytest.fixture
 def patient(sessions, vault, now):
     """A new patient with a phone number, by the last digits of it: patient(1), patient(2)..."""
+
     def make(n: int) -> int:
         with sessions.begin() as db:
             return find_or_create_patient(db, vault, f"+1212555{n:04d}", now=now).id
+
     return make
 
 
@@ -34,23 +37,40 @@ def patient(sessions, vault, now):
 def freed(sessions, demo_clinic, now):
     """A check-up time with Dr. Okafor, Thursday at 10:00, as if just cancelled."""
     with sessions() as db:
-        slot, = find_slots(db, demo_clinic, "checkup", now=now, start_date=THU, end_date=THU,
-                           provider_key="okafor", around=time(10, 0), limit=1)
+        (slot,) = find_slots(
+            db,
+            demo_clinic,
+            "checkup",
+            now=now,
+            start_date=THU,
+            end_date=THU,
+            provider_key="okafor",
+            around=time(10, 0),
+            limit=1,
+        )
     assert slot.start.astimezone(demo_clinic.zone).time() == time(10, 0)
     return slot
 
 
 def join(sessions, clinic, now, patient_id, type_key="checkup", **kw):
     with sessions.begin() as db:
-        entry, created = waitlist.join(db, clinic, patient_id=patient_id, type_key=type_key,
-                                       now=now, created_by=f"patient:{patient_id}", **kw)
+        entry, created = waitlist.join(
+            db,
+            clinic,
+            patient_id=patient_id,
+            type_key=type_key,
+            now=now,
+            created_by=f"patient:{patient_id}",
+            **kw,
+        )
         return entry.id, created
 
 
 def offer(sessions, clinic, slot, now, **kw):
     with sessions.begin() as db:
-        return [(o.id, o.patient_id) for o in waitlist.offer_freed_slot(db, clinic, slot,
-                                                                        now=now, **kw)]
+        return [
+            (o.id, o.patient_id) for o in waitlist.offer_freed_slot(db, clinic, slot, now=now, **kw)
+        ]
 
 
 def offers(sessions):
@@ -60,19 +80,31 @@ def offers(sessions):
 
 # --- joining -----------------------------------------------------------------------------------
 
+
 def test_joining_creates_a_waiting_entry(sessions, demo_clinic, now, patient):
     me = patient(1)
-    entry_id, created = join(sessions, demo_clinic, now, me, provider_key="okafor",
-                             earliest=THU, latest=THU + timedelta(days=14))
+    entry_id, created = join(
+        sessions,
+        demo_clinic,
+        now,
+        me,
+        provider_key="okafor",
+        earliest=THU,
+        latest=THU + timedelta(days=14),
+    )
     assert created
     with sessions() as db:
         entry = db.get(WaitlistEntry, entry_id)
-        assert (entry.patient_id, entry.type_key, entry.provider_key, entry.status,
-                entry.priority) == (me, "checkup", "okafor", "waiting", "routine")
+        assert (
+            entry.patient_id,
+            entry.type_key,
+            entry.provider_key,
+            entry.status,
+            entry.priority,
+        ) == (me, "checkup", "okafor", "waiting", "routine")
 
 
-def test_joining_again_for_the_same_kind_keeps_the_first_entry(sessions, demo_clinic, now,
-                                                               patient):
+def test_joining_again_for_the_same_kind_keeps_the_first_entry(sessions, demo_clinic, now, patient):
     me = patient(1)
     first, _ = join(sessions, demo_clinic, now, me)
     again, created = join(sessions, demo_clinic, now + timedelta(hours=1), me)
@@ -82,7 +114,8 @@ def test_joining_again_for_the_same_kind_keeps_the_first_entry(sessions, demo_cl
 
 
 def test_joining_again_as_urgent_makes_the_entry_urgent_but_never_the_other_way(
-        sessions, demo_clinic, now, patient):
+    sessions, demo_clinic, now, patient
+):
     me = patient(1)
     entry_id, _ = join(sessions, demo_clinic, now, me)
     join(sessions, demo_clinic, now, me, priority="urgent")
@@ -99,20 +132,24 @@ def test_another_kind_of_visit_is_another_entry(sessions, demo_clinic, now, pati
 
 
 def test_a_provider_who_does_not_do_the_kind_of_visit_becomes_any_provider(
-        sessions, demo_clinic, now, patient):
-    entry_id, _ = join(sessions, demo_clinic, now, patient(1), type_key="vaccination",
-                       provider_key="tanaka")
+    sessions, demo_clinic, now, patient
+):
+    entry_id, _ = join(
+        sessions, demo_clinic, now, patient(1), type_key="vaccination", provider_key="tanaka"
+    )
     with sessions() as db:
         assert db.get(WaitlistEntry, entry_id).provider_key is None
 
 
-@pytest.mark.parametrize("wrong, error", [
-    ({"type_key": "massage"}, NotFound),
-    ({"priority": "asap"}, SchedulingError),
-    ({"earliest": date(2026, 3, 10), "latest": date(2026, 3, 9)}, SchedulingError),
-])
-def test_a_join_that_makes_no_sense_is_refused(sessions, demo_clinic, now, patient, wrong,
-                                               error):
+@pytest.mark.parametrize(
+    "wrong, error",
+    [
+        ({"type_key": "massage"}, NotFound),
+        ({"priority": "asap"}, SchedulingError),
+        ({"earliest": date(2026, 3, 10), "latest": date(2026, 3, 9)}, SchedulingError),
+    ],
+)
+def test_a_join_that_makes_no_sense_is_refused(sessions, demo_clinic, now, patient, wrong, error):
     me = patient(1)
     with pytest.raises(error):
         join(sessions, demo_clinic, now, me, **wrong)
@@ -122,8 +159,8 @@ def test_a_join_that_makes_no_sense_is_refused(sessions, demo_clinic, now, patie
 
 # --- the order ---------------------------------------------------------------------------------
 
-def test_urgent_entries_come_first_then_the_longest_waiting(sessions, demo_clinic, now,
-                                                            patient):
+
+def test_urgent_entries_come_first_then_the_longest_waiting(sessions, demo_clinic, now, patient):
     early, late, urgent = patient(1), patient(2), patient(3)
     join(sessions, demo_clinic, now, early)
     join(sessions, demo_clinic, now + timedelta(hours=1), late)
@@ -134,11 +171,13 @@ def test_urgent_entries_come_first_then_the_longest_waiting(sessions, demo_clini
 
 # --- a freed time becomes offers ---------------------------------------------------------------
 
-def test_a_freed_time_is_offered_with_a_hold_and_a_text_queued(sessions, demo_clinic, now,
-                                                              patient, freed):
+
+def test_a_freed_time_is_offered_with_a_hold_and_a_text_queued(
+    sessions, demo_clinic, now, patient, freed
+):
     me = patient(1)
     join(sessions, demo_clinic, now, me)
-    (offer_id, offered_to), = offer(sessions, demo_clinic, freed, now)
+    ((offer_id, offered_to),) = offer(sessions, demo_clinic, freed, now)
     assert offered_to == me
     with sessions() as db:
         made = db.get(WaitlistOffer, offer_id)
@@ -146,23 +185,27 @@ def test_a_freed_time_is_offered_with_a_hold_and_a_text_queued(sessions, demo_cl
         assert made.slot_key == waitlist.slot_key(freed) and made.slot == freed.as_dict()
         text = db.scalars(select(Reminder).where(Reminder.offer_id == offer_id)).one()
         assert (text.kind, text.status, text.due_at, text.patient_id) == (
-            "offer", "pending", now, me)
+            "offer",
+            "pending",
+            now,
+            me,
+        )
 
 
-def test_a_freed_time_goes_to_the_first_three_in_order(sessions, demo_clinic, now, patient,
-                                                       freed):
+def test_a_freed_time_goes_to_the_first_three_in_order(sessions, demo_clinic, now, patient, freed):
     waiting = [patient(n) for n in range(1, 6)]
     for i, patient_id in enumerate(waiting):
         join(sessions, demo_clinic, now + timedelta(minutes=i), patient_id)
     last = waiting[-1]
-    join(sessions, demo_clinic, now, last, priority="urgent")       # the last, made urgent
+    join(sessions, demo_clinic, now, last, priority="urgent")  # the last, made urgent
     offered = [patient_id for _, patient_id in offer(sessions, demo_clinic, freed, now)]
     assert offered == [last, waiting[0], waiting[1]]
     assert len(offered) == waitlist.OFFERS_AT_ONCE
 
 
-def test_only_entries_that_fit_the_freed_time_are_offered_it(sessions, demo_clinic, now,
-                                                             patient, freed):
+def test_only_entries_that_fit_the_freed_time_are_offered_it(
+    sessions, demo_clinic, now, patient, freed
+):
     fits = patient(1)
     join(sessions, demo_clinic, now, fits, provider_key="okafor", earliest=THU, latest=THU)
     join(sessions, demo_clinic, now, patient(2), type_key="vaccination")
@@ -172,8 +215,9 @@ def test_only_entries_that_fit_the_freed_time_are_offered_it(sessions, demo_clin
     assert [p for _, p in offer(sessions, demo_clinic, freed, now)] == [fits]
 
 
-def test_a_patient_who_opted_out_is_not_offered_the_time(sessions, vault, demo_clinic, now,
-                                                         patient, freed):
+def test_a_patient_who_opted_out_is_not_offered_the_time(
+    sessions, vault, demo_clinic, now, patient, freed
+):
     gone, stays = patient(1), patient(2)
     join(sessions, demo_clinic, now, gone)
     join(sessions, demo_clinic, now + timedelta(minutes=1), stays)
@@ -182,8 +226,9 @@ def test_a_patient_who_opted_out_is_not_offered_the_time(sessions, vault, demo_c
     assert [p for _, p in offer(sessions, demo_clinic, freed, now)] == [stays]
 
 
-def test_nothing_is_offered_when_nobody_waits_or_the_time_has_passed(sessions, demo_clinic,
-                                                                    now, patient, freed):
+def test_nothing_is_offered_when_nobody_waits_or_the_time_has_passed(
+    sessions, demo_clinic, now, patient, freed
+):
     assert offer(sessions, demo_clinic, freed, now) == []
     join(sessions, demo_clinic, now, patient(1))
     assert offer(sessions, demo_clinic, freed, freed.start) == []
@@ -191,7 +236,8 @@ def test_nothing_is_offered_when_nobody_waits_or_the_time_has_passed(sessions, d
 
 
 def test_the_same_time_freed_again_is_not_offered_twice_to_the_same_entry(
-        sessions, demo_clinic, now, patient, freed):
+    sessions, demo_clinic, now, patient, freed
+):
     join(sessions, demo_clinic, now, patient(1))
     assert len(offer(sessions, demo_clinic, freed, now)) == 1
     assert offer(sessions, demo_clinic, freed, now + timedelta(minutes=1)) == []
@@ -201,8 +247,16 @@ def test_a_patient_gets_at_most_three_offers_a_day(sessions, demo_clinic, now, p
     me = patient(1)
     join(sessions, demo_clinic, now, me)
     with sessions() as db:
-        times = find_slots(db, demo_clinic, "checkup", now=now, start_date=THU, end_date=THU,
-                           provider_key="okafor", limit=4)
+        times = find_slots(
+            db,
+            demo_clinic,
+            "checkup",
+            now=now,
+            start_date=THU,
+            end_date=THU,
+            provider_key="okafor",
+            limit=4,
+        )
     assert len(times) == 4
     made = [offer(sessions, demo_clinic, slot, now) for slot in times]
     assert [len(m) for m in made] == [1, 1, 1, 0]
@@ -210,13 +264,15 @@ def test_a_patient_gets_at_most_three_offers_a_day(sessions, demo_clinic, now, p
 
 # --- an unanswered offer moves on --------------------------------------------------------------
 
+
 def test_advance_expires_unanswered_offers_and_offers_the_time_to_the_next(
-        sessions, demo_clinic, now, patient, freed):
+    sessions, demo_clinic, now, patient, freed
+):
     waiting = [patient(n) for n in range(1, 5)]
     for i, patient_id in enumerate(waiting):
         join(sessions, demo_clinic, now + timedelta(minutes=i), patient_id)
     offer(sessions, demo_clinic, freed, now)
-    with sessions.begin() as db:       # the hold still runs: nothing moves
+    with sessions.begin() as db:  # the hold still runs: nothing moves
         assert waitlist.advance(db, demo_clinic, now=now + timedelta(minutes=14)) == 0
     later = now + waitlist.HOLD
     with sessions.begin() as db:
@@ -227,13 +283,12 @@ def test_advance_expires_unanswered_offers_and_offers_the_time_to_the_next(
     assert made[waiting[3]].expires_at == later + waitlist.HOLD
 
 
-def test_advance_offers_nothing_once_the_time_is_booked(sessions, demo_clinic, now, patient,
-                                                        freed):
+def test_advance_offers_nothing_once_the_time_is_booked(sessions, demo_clinic, now, patient, freed):
     first, second, walk_in = patient(1), patient(2), patient(3)
     join(sessions, demo_clinic, now, first)
     offer(sessions, demo_clinic, freed, now, at_once=1)
     join(sessions, demo_clinic, now, second)
-    with sessions.begin() as db:        # the desk books the time for someone else meanwhile
+    with sessions.begin() as db:  # the desk books the time for someone else meanwhile
         book(db, demo_clinic, patient_id=walk_in, slot=freed, now=now)
     with sessions.begin() as db:
         assert waitlist.advance(db, demo_clinic, now=now + waitlist.HOLD) == 1
@@ -242,8 +297,10 @@ def test_advance_offers_nothing_once_the_time_is_booked(sessions, demo_clinic, n
 
 # --- the first YES wins ------------------------------------------------------------------------
 
-def test_the_first_yes_books_the_time_and_the_other_offers_are_taken(sessions, demo_clinic,
-                                                                     now, patient, freed):
+
+def test_the_first_yes_books_the_time_and_the_other_offers_are_taken(
+    sessions, demo_clinic, now, patient, freed
+):
     winner, slower, third = patient(1), patient(2), patient(3)
     for i, patient_id in enumerate((winner, slower, third)):
         join(sessions, demo_clinic, now + timedelta(minutes=i), patient_id)
@@ -261,21 +318,24 @@ def test_the_first_yes_books_the_time_and_the_other_offers_are_taken(sessions, d
         entry = db.get(WaitlistEntry, made[winner].entry_id)
         assert entry.status == "booked" and entry.appointment_id == appointment_id
         assert [e.patient_id for e in waitlist.waiting(db)] == [slower, third]
-        unsent = db.scalars(select(Reminder).where(
-            Reminder.offer_id.in_([made[slower].id, made[third].id]))).all()
+        unsent = db.scalars(
+            select(Reminder).where(Reminder.offer_id.in_([made[slower].id, made[third].id]))
+        ).all()
         assert {(r.status, r.last_error_code) for r in unsent} == {("cancelled", "slot_taken")}
 
 
-def test_a_later_yes_finds_its_offer_taken_and_keeps_its_place(sessions, demo_clinic, now,
-                                                               patient, freed):
+def test_a_later_yes_finds_its_offer_taken_and_keeps_its_place(
+    sessions, demo_clinic, now, patient, freed
+):
     winner, slower = patient(1), patient(2)
     join(sessions, demo_clinic, now, winner)
     join(sessions, demo_clinic, now + timedelta(minutes=1), slower)
     offer(sessions, demo_clinic, freed, now)
     with sessions.begin() as db:
         yes = waitlist.latest_offer(db, winner, now=now)
-        waitlist.accepted(db, yes, book(db, demo_clinic, patient_id=winner, slot=freed,
-                                        now=now), now=now)
+        waitlist.accepted(
+            db, yes, book(db, demo_clinic, patient_id=winner, slot=freed, now=now), now=now
+        )
     with sessions.begin() as db:
         late = waitlist.latest_offer(db, slower, now=now + timedelta(minutes=2))
         assert late.status == "taken"
@@ -285,14 +345,14 @@ def test_a_later_yes_finds_its_offer_taken_and_keeps_its_place(sessions, demo_cl
         assert waitlist.latest_offer(db, slower, now=now + timedelta(minutes=3)) is None
 
 
-def test_a_time_once_accepted_is_never_offered_again(sessions, demo_clinic, now, patient,
-                                                     freed):
+def test_a_time_once_accepted_is_never_offered_again(sessions, demo_clinic, now, patient, freed):
     winner = patient(1)
     join(sessions, demo_clinic, now, winner)
     offer(sessions, demo_clinic, freed, now)
     with sessions.begin() as db:
         yes = waitlist.latest_offer(db, winner, now=now)
-        waitlist.accepted(db, yes, book(db, demo_clinic, patient_id=winner, slot=freed,
-                                        now=now), now=now)
+        waitlist.accepted(
+            db, yes, book(db, demo_clinic, patient_id=winner, slot=freed, now=now), now=now
+        )
     join(sessions, demo_clinic, now, patient(2))
     assert offer(sessions, demo_clinic, freed, now + timedelta(minutes=1)) == []

@@ -1,6 +1,7 @@
 """SQLite's writer queue (scheduler/db.py): a transaction holds the queue's file lock from BEGIN
 to COMMIT or ROLLBACK, so other processes wait on the lock instead of in SQLite's sleeping busy
 handler; waiting is bounded; a forked process opens a lock of its own."""
+
 from __future__ import annotations
 
 import fcntl
@@ -61,6 +62,7 @@ def test_a_transaction_holds_the_lock_until_commit_or_rollback(engine, tmp_path)
 
 def test_threads_and_processes_take_turns(engine, tmp_path):
     """Read-modify-write in Python (not n = n + 1): only mutual exclusion keeps every increment."""
+
     def bump(times):
         for _ in range(times):
             with engine.begin() as connection:
@@ -70,7 +72,7 @@ def test_threads_and_processes_take_turns(engine, tmp_path):
     children = []
     for _ in range(2):
         pid = os.fork()
-        if pid == 0:      # the child: its own pool, its own lock file descriptor
+        if pid == 0:  # the child: its own pool, its own lock file descriptor
             code = 0
             try:
                 engine.dispose(close=False)
@@ -93,7 +95,7 @@ def test_threads_and_processes_take_turns(engine, tmp_path):
 def test_a_writer_that_waits_too_long_fails_cleanly(engine, tmp_path, monkeypatch):
     monkeypatch.setattr(dbmod, "WAIT_SECONDS", 0.3)
     fd = os.open(tmp_path / "queue.db-writer.lock", os.O_RDWR)
-    fcntl.flock(fd, fcntl.LOCK_EX)          # another process holds the writer lock
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process holds the writer lock
     try:
         started = time.monotonic()
         with pytest.raises(Exception, match="database is locked"):
@@ -117,10 +119,10 @@ def test_a_writer_that_waits_too_long_fails_cleanly(engine, tmp_path, monkeypatc
 def test_a_child_forked_during_a_transaction_does_not_keep_the_lock(engine, tmp_path):
     lock = tmp_path / "queue.db-writer.lock"
     with engine.connect() as connection:
-        connection.execute(text("UPDATE counter SET n = 1"))     # holds the writer lock
+        connection.execute(text("UPDATE counter SET n = 1"))  # holds the writer lock
         ready, started = os.pipe()
         pid = os.fork()
-        if pid == 0:      # the child (its fork hooks have run) lives on a while, touching nothing
+        if pid == 0:  # the child (its fork hooks have run) lives on a while, touching nothing
             os.write(started, b"1")
             time.sleep(1.0)
             os._exit(0)
@@ -150,7 +152,7 @@ def test_a_process_whose_writer_gave_up_waiting_still_exits(engine, tmp_path):
         sys.exit(5)
     """)
     fd = os.open(tmp_path / "queue.db-writer.lock", os.O_RDWR)
-    fcntl.flock(fd, fcntl.LOCK_EX)          # held by "another process" until the end
+    fcntl.flock(fd, fcntl.LOCK_EX)  # held by "another process" until the end
     try:
         child = subprocess.run([sys.executable, "-c", script], cwd=dbmod.ROOT, timeout=20)
         assert child.returncode == 3

@@ -14,15 +14,110 @@ The sentences are grouped by subject (wording.py, conversation.py, questions.py,
 clinic_texts.py); every one of them is importable from here, so code says `replies.booked(...)`
 whatever the group.
 """
+
 from __future__ import annotations
 
-from bot.patient.replies.wording import (  # noqa: F401
-    day_text, period_text, provider_name, provider_name_of, time_text, type_name, type_name_of, type_names, when_text)
-from bot.patient.replies.conversation import (  # noqa: F401
-    acknowledged, already_booked_that_day, appointment_line, appointment_line_for, appointments_list, ask_attendee_name, ask_day, ask_day_again, ask_name, ask_name_again, ask_reschedule_day, ask_type, ask_type_keeping_when, beyond_horizon, booked, booked_for, booking_refused, cancelled, choose_range, confirm_cancel, emergency, empty_message, greeting, help_text, impossible_date, kept, moved, name_thanks, never_mind, no_appointments, no_slots, not_understood, nothing_beside, nothing_booked, offer_for, past_date, pick_appointment, relation_noun, slot_label, slot_taken_ask_day, slot_taken_offer, slots_offer, unknown_reference, why_name, with_reference, you_are_welcome)
-from bot.patient.replies.questions import (  # noqa: F401
-    about_reminders, front_desk, how_to_prepare, language_switched, new_patients, nothing_to_confirm, opening_hours, other_language, provider_wish, running_late, talk_to_person, where_we_are)
-from bot.patient.replies.sms import (  # noqa: F401
-    consent_given, consent_reminder, consent_request, handoff_recorded, internal_error, media_only, more_suffix, nothing_changed_yet, opted_in, opted_out, rate_limited, sms_help, staff_only, unanswered, waitlist_recorded)
 from bot.patient.replies.clinic_texts import (  # noqa: F401
-    offer_accepted, offer_declined, offer_expired, offer_taken, reminder, reminder_cancel_check, reminder_confirmed, reminder_reply_stale, waitlist_already, waitlist_ask_type, waitlist_joined, waitlist_offer)
+    offer_accepted,
+    offer_declined,
+    offer_expired,
+    offer_taken,
+    reminder,
+    reminder_cancel_check,
+    reminder_confirmed,
+    reminder_reply_stale,
+    waitlist_already,
+    waitlist_ask_type,
+    waitlist_joined,
+    waitlist_offer,
+)
+from bot.patient.replies.conversation import (  # noqa: F401
+    acknowledged,
+    already_booked_that_day,
+    appointment_line,
+    appointment_line_for,
+    appointments_list,
+    ask_attendee_name,
+    ask_day,
+    ask_day_again,
+    ask_name,
+    ask_name_again,
+    ask_reschedule_day,
+    ask_type,
+    ask_type_keeping_when,
+    beyond_horizon,
+    booked,
+    booked_for,
+    booking_refused,
+    cancelled,
+    choose_range,
+    confirm_cancel,
+    emergency,
+    empty_message,
+    greeting,
+    help_text,
+    impossible_date,
+    kept,
+    moved,
+    name_thanks,
+    never_mind,
+    no_appointments,
+    no_slots,
+    not_understood,
+    nothing_beside,
+    nothing_booked,
+    offer_for,
+    past_date,
+    pick_appointment,
+    relation_noun,
+    slot_label,
+    slot_taken_ask_day,
+    slot_taken_offer,
+    slots_offer,
+    unknown_reference,
+    why_name,
+    with_reference,
+    you_are_welcome,
+)
+from bot.patient.replies.questions import (  # noqa: F401
+    about_reminders,
+    front_desk,
+    how_to_prepare,
+    language_switched,
+    new_patients,
+    nothing_to_confirm,
+    opening_hours,
+    other_language,
+    provider_wish,
+    running_late,
+    talk_to_person,
+    where_we_are,
+)
+from bot.patient.replies.sms import (  # noqa: F401
+    consent_given,
+    consent_reminder,
+    consent_request,
+    handoff_recorded,
+    internal_error,
+    media_only,
+    more_suffix,
+    nothing_changed_yet,
+    opted_in,
+    opted_out,
+    rate_limited,
+    sms_help,
+    staff_only,
+    unanswered,
+    waitlist_recorded,
+)
+from bot.patient.replies.wording import (  # noqa: F401
+    day_text,
+    period_text,
+    provider_name,
+    provider_name_of,
+    time_text,
+    type_name,
+    type_name_of,
+    type_names,
+    when_text,
+)

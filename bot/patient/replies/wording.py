@@ -1,15 +1,16 @@
 """Dates, times and the clinic's names as the patient's language says them ("Thu Mar 5 at 3:00 PM",
 "jueves 5 de marzo, 3:00 p.m."; "Chequeo general").
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from scheduler.clinic import AppointmentTypeConfig, Clinic, ProviderConfig
-
 from bot.i18n import _, current
-from bot.i18n import day_text as _day_text, time_text as _time_text
+from bot.i18n import day_text as _day_text
+from bot.i18n import time_text as _time_text
+from scheduler.clinic import AppointmentTypeConfig, Clinic, ProviderConfig
 
 
 def day_text(day: date) -> str:

@@ -3,20 +3,19 @@ matches them, opt-out silence, and replies shaped for a phone (GSM-7, two segmen
 
 The clock is Wednesday 2026-03-04 09:00 in New York.
 """
+
 from __future__ import annotations
 
 import inspect
 import itertools
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from bot import i18n
-from bot.patient import consent
-from bot.patient import replies
-from bot.patient import segments
 from bot.messages import InboundMessage
+from bot.patient import consent, replies, segments
 from scheduler.errors import SchedulingError
 from scheduler.models import Appointment, AuditEvent, Patient
 from scheduler.patients import find_patient
@@ -32,8 +31,9 @@ class Sms:
         self._ids = itertools.count(1)
 
     def send(self, text, **extra):
-        message = InboundMessage("sms", self.sender, text, f"SM{next(self._ids):032x}",
-                                 self.clock.now, **extra)
+        message = InboundMessage(
+            "sms", self.sender, text, f"SM{next(self._ids):032x}", self.clock.now, **extra
+        )
         return self.engine.handle(message)
 
     def text(self, text, **extra):
@@ -64,9 +64,26 @@ def appointments(sessions):
 
 # --- keywords, as Twilio matches them ----------------------------------------------------------
 
-@pytest.mark.parametrize("body", ["STOP", "stop", "Stop.", "  STOP  ", "STOPALL", "UNSUBSCRIBE",
-                                  "cancel", "CANCEL!", "end", "Quit", "REVOKE", "optout",
-                                  "stop 🛑", "¡STOP!"])
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "STOP",
+        "stop",
+        "Stop.",
+        "  STOP  ",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "cancel",
+        "CANCEL!",
+        "end",
+        "Quit",
+        "REVOKE",
+        "optout",
+        "stop 🛑",
+        "¡STOP!",
+    ],
+)
 def test_opt_out_keywords_are_the_whole_message_in_any_case(body):
     assert consent.keyword(body) == "opt_out"
 
@@ -81,20 +98,33 @@ def test_help_keywords(body):
     assert consent.keyword(body) == "help"
 
 
-@pytest.mark.parametrize("body", ["cancel my appointment", "please stop by tomorrow",
-                                  "stop it now please", "yes please", "help me book", "stops",
-                                  "", "S T O P"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "cancel my appointment",
+        "please stop by tomorrow",
+        "stop it now please",
+        "yes please",
+        "help me book",
+        "stops",
+        "",
+        "S T O P",
+    ],
+)
 def test_a_keyword_inside_a_sentence_is_not_a_keyword(body):
     assert consent.keyword(body) is None
 
 
-@pytest.mark.parametrize("opt_out_type, expected", [("STOP", "opt_out"), ("start", "opt_in"),
-                                                    ("HELP", "help"), ("OTHER", None)])
+@pytest.mark.parametrize(
+    "opt_out_type, expected",
+    [("STOP", "opt_out"), ("start", "opt_in"), ("HELP", "help"), ("OTHER", None)],
+)
 def test_twilio_opt_out_type_names_the_keyword_in_any_language(opt_out_type, expected):
     assert consent.keyword("ARRET", opt_out_type) == expected
 
 
 # --- consent first ------------------------------------------------------------------------------
+
 
 def test_a_new_number_gets_the_consent_request_and_nothing_else(sms, sessions, vault, demo_clinic):
     reply = sms.text("book a checkup tomorrow")
@@ -117,7 +147,7 @@ def test_yes_records_consent_and_carries_the_first_request_on(sms, sessions, vau
     clock.advance(minutes=3)
     reply = sms.text("Yes")
     assert "signed up" in reply
-    assert "name" in reply.lower()          # the booking goes on where the request left it
+    assert "name" in reply.lower()  # the booking goes on where the request left it
     assert patient(sessions, vault).consented_at == clock.now
     offered = sms.text("Jordan Testperson")
     assert "Thu Mar 5" in offered and "1." in offered
@@ -151,8 +181,9 @@ def test_yes_without_a_remembered_request_greets(sms, demo_clinic):
     assert "signed up" in reply and "What would you like to do?" in reply
 
 
-def test_help_is_answered_before_consent_with_the_clinic_name_and_phone(sms, sessions, vault,
-                                                                        demo_clinic):
+def test_help_is_answered_before_consent_with_the_clinic_name_and_phone(
+    sms, sessions, vault, demo_clinic
+):
     for body in ("HELP", "info"):
         reply = sms.text(body)
         assert demo_clinic.name in reply and demo_clinic.display_phone in reply
@@ -173,6 +204,7 @@ def test_picture_alone_gets_a_text_only_reply(consented):
 def test_the_request_is_kept_encrypted(sms, sessions):
     sms.text("book a checkup tomorrow please")
     from scheduler.models import ConversationSession
+
     with sessions() as db:
         stored = db.scalars(select(ConversationSession.state_enc)).all()
     assert stored and all(b"checkup" not in bytes(s) for s in stored)
@@ -180,9 +212,11 @@ def test_the_request_is_kept_encrypted(sms, sessions):
 
 # --- opt-out -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("body", sorted(consent.OPT_OUT))
-def test_every_opt_out_keyword_confirms_once_then_silence(consented, sessions, vault, body,
-                                                           demo_clinic):
+def test_every_opt_out_keyword_confirms_once_then_silence(
+    consented, sessions, vault, body, demo_clinic
+):
     reply = consented.send(body)
     assert len(reply) == 1 and "START" in reply[0].text and demo_clinic.name in reply[0].text
     assert patient(sessions, vault).opted_out_at is not None
@@ -221,7 +255,7 @@ def test_cancel_my_appointment_is_a_request_but_bare_cancel_opts_out(consented, 
     asked = consented.text("cancel my appointment")
     assert "Reply YES to cancel" in asked
     assert patient(sessions, vault).opted_out_at is None
-    assert "is cancelled" in consented.text("yes")     # YES here answers the question
+    assert "is cancelled" in consented.text("yes")  # YES here answers the question
     confirmation = consented.text("CANCEL")
     assert "won't get any more messages" in confirmation
     # Someone who meant a visit is told how to cancel one: no more texts will come.
@@ -254,18 +288,32 @@ def test_web_chat_and_console_are_not_held_for_consent(conversation, clock):
 
 # --- rate limit (counted from the webhook's receipts) --------------------------------------------
 
+
 def test_rate_limit_counts_receipts_in_the_window(consented, sessions, vault, clock):
     from scheduler.models import MessageReceipt
+
     index = vault.index(PHONE)
     with sessions.begin() as db:
         for i in range(consent.RATE_LIMIT + 1):
-            db.add(MessageReceipt(channel="sms", external_id=f"{index[:16]}:{i}",
-                                  sender_index=index, created_at=clock.now))
+            db.add(
+                MessageReceipt(
+                    channel="sms",
+                    external_id=f"{index[:16]}:{i}",
+                    sender_index=index,
+                    created_at=clock.now,
+                )
+            )
     [notice] = consented.send("my appointments")
     assert "pause" in notice.text and notice.kind == "notice"
     with sessions.begin() as db:
-        db.add(MessageReceipt(channel="sms", external_id=f"{index[:16]}:x", sender_index=index,
-                              created_at=clock.now))
+        db.add(
+            MessageReceipt(
+                channel="sms",
+                external_id=f"{index[:16]}:x",
+                sender_index=index,
+                created_at=clock.now,
+            )
+        )
     assert consented.send("my appointments") == []
     clock.advance(minutes=11)
     assert "no upcoming appointments" in consented.text("my appointments")
@@ -277,13 +325,20 @@ def test_the_rate_count_includes_receipts_under_the_previous_key(sessions, demo_
     from bot.sessions import SessionStore
     from scheduler.crypto import Vault
     from scheduler.models import MessageReceipt
+
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     old, both = Vault([old_key]), Vault([new_key, old_key])
     with sessions.begin() as db:
         for i, vault in enumerate((old, both, both)):
             index = vault.index(PHONE)
-            db.add(MessageReceipt(channel="sms", external_id=f"{index[:16]}:{i}",
-                                  sender_index=index, created_at=clock.now))
+            db.add(
+                MessageReceipt(
+                    channel="sms",
+                    external_id=f"{index[:16]}:{i}",
+                    sender_index=index,
+                    created_at=clock.now,
+                )
+            )
     policy = consent.SmsPolicy(demo_clinic, both, SessionStore(both, consent.RATE_WINDOW))
     with sessions() as db:
         assert policy.recent_messages(db, PHONE, clock.now + consent.RATE_WINDOW / 2) == 3
@@ -291,21 +346,46 @@ def test_the_rate_count_includes_receipts_under_the_previous_key(sessions, demo_
 
 # --- SMS-shaped replies ---------------------------------------------------------------------------
 
-SAMPLES = {"clinic": None, "name": "Jordan Testperson", "step": "ask_day", "type_name":
-           "General check-up", "description": "General check-up, Thu Mar 5 at 8:00 AM with "
-           "Nurse Practitioner Celine Moreau", "day": date(2026, 3, 5), "days": 180,
-           "on_requested_day": False, "start": datetime(2026, 3, 5, 13, tzinfo=timezone.utc),
-           "moment": datetime(2026, 3, 5, 13, tzinfo=timezone.utc),
-           "provider_name": "Nurse Practitioner Celine Moreau", "appointment_id": 123456,
-           "count": 3, "action": "cancel",
-           "lines": ["General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor"],
-           "later": False, "reference": 123456, "key": "checkup", "stored": "General check-up",
-           "first": date(2026, 3, 5), "last": date(2026, 3, 19),
-           "line": "General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor",
-           "relation": "grandmother", "attendee": "Maria Guadalupe Testperson"}
+SAMPLES = {
+    "clinic": None,
+    "name": "Jordan Testperson",
+    "step": "ask_day",
+    "type_name": "General check-up",
+    "description": "General check-up, Thu Mar 5 at 8:00 AM with Nurse Practitioner Celine Moreau",
+    "day": date(2026, 3, 5),
+    "days": 180,
+    "on_requested_day": False,
+    "start": datetime(2026, 3, 5, 13, tzinfo=UTC),
+    "moment": datetime(2026, 3, 5, 13, tzinfo=UTC),
+    "provider_name": "Nurse Practitioner Celine Moreau",
+    "appointment_id": 123456,
+    "count": 3,
+    "action": "cancel",
+    "lines": ["General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor"],
+    "later": False,
+    "reference": 123456,
+    "key": "checkup",
+    "stored": "General check-up",
+    "first": date(2026, 3, 5),
+    "last": date(2026, 3, 19),
+    "line": "General check-up, Thu Mar 5 at 8:00 AM with Dr. Amara Okafor",
+    "relation": "grandmother",
+    "attendee": "Maria Guadalupe Testperson",
+}
 # What a refusal can be, by its code (scheduler/errors.py), and one the replies do not know.
-REFUSAL_CODES = ("already_cancelled", "closed", "started", "other_type", "passed", "notice",
-                 "horizon", "out_of_service", "taken", "not_found", "something_new")
+REFUSAL_CODES = (
+    "already_cancelled",
+    "closed",
+    "started",
+    "other_type",
+    "passed",
+    "notice",
+    "horizon",
+    "out_of_service",
+    "taken",
+    "not_found",
+    "something_new",
+)
 
 
 def every_reply(clinic):
@@ -327,15 +407,26 @@ def _replies(clinic):
             for code in REFUSAL_CODES:
                 yield f"{name}({code})", function(SchedulingError("x", code=code), clinic)
             continue
-        values = {p: (clinic if p == "clinic" else samples[p])
-                  for p, spec in parameters.items() if p != "zone" and spec.default is spec.empty}
+        values = {
+            p: (clinic if p == "clinic" else samples[p])
+            for p, spec in parameters.items()
+            if p != "zone" and spec.default is spec.empty
+        }
         if "zone" in parameters:
             values["zone"] = clinic.zone
-        if name == "emergency":                 # the crisis line's own words too
+        if name == "emergency":  # the crisis line's own words too
             yield "emergency(self_harm)", function(clinic, "self_harm")
         if name == "not_understood":
-            for step in (None, "ask_type", "ask_day", "offer_slots", "confirm_cancel",
-                         "pick_appointment", "ask_name", "ask_attendee"):
+            for step in (
+                None,
+                "ask_type",
+                "ask_day",
+                "offer_slots",
+                "confirm_cancel",
+                "pick_appointment",
+                "ask_name",
+                "ask_attendee",
+            ):
                 yield f"{name}({step})", function(step)
             continue
         if name == "type_names":
@@ -349,6 +440,7 @@ def _replies(clinic):
 
 def test_where_the_clinic_is_without_an_address_gives_the_phone(demo_clinic):
     import dataclasses
+
     reply = replies.where_we_are(dataclasses.replace(demo_clinic, address=None))
     assert "(212) 555-0100" in reply and "Maple Street Family Clinic" in reply
     assert " is at " not in reply
@@ -372,9 +464,9 @@ def test_no_reply_has_a_doubled_stop_or_an_unfilled_placeholder(demo_clinic):
 def test_spanish_replies_are_spanish_and_english_ones_english(demo_clinic):
     english = dict(_in(demo_clinic, "en"))
     for name, text in _in(demo_clinic, "es"):
-        if name == "with_reference":      # "{appointment} (ref #{ref})" in both
+        if name == "with_reference":  # "{appointment} (ref #{ref})" in both
             continue
-        assert text != english[name], name     # a sentence left untranslated
+        assert text != english[name], name  # a sentence left untranslated
 
 
 def _in(clinic, language):
@@ -382,10 +474,22 @@ def _in(clinic, language):
         return list(_replies(clinic))
 
 
-@pytest.mark.parametrize("text, count", [("", 0), ("a" * 160, 1), ("a" * 161, 2),
-                                         ("a" * 306, 2), ("a" * 307, 3), ("[" * 80, 1),
-                                         ("[" * 81, 2), ("é" * 160, 1), ("😀" * 35, 1),
-                                         ("“quoted”", 1), ("ü" + "😀" * 35, 2)])
+@pytest.mark.parametrize(
+    "text, count",
+    [
+        ("", 0),
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("[" * 80, 1),
+        ("[" * 81, 2),
+        ("é" * 160, 1),
+        ("😀" * 35, 1),
+        ("“quoted”", 1),
+        ("ü" + "😀" * 35, 2),
+    ],
+)
 def test_segments_count_like_a_carrier(text, count):
     assert segments.segments(text) == count
 
@@ -414,6 +518,7 @@ def test_long_lists_are_cut_with_reply_more_and_more_shows_the_rest(consented, s
 
 def test_another_message_drops_the_rest_of_a_list(consented, sessions):
     from scheduler.models import ConversationSession
+
     for day in (9, 10, 11, 12, 13, 16, 17, 18):
         offered = consented.text(f"book a checkup on March {day}")
         if "name" in offered.lower():
@@ -434,14 +539,16 @@ def test_paginate_keeps_every_line_and_cuts_a_long_line_at_a_space():
     rejoined = " ".join(p.removesuffix(segments.MORE_SUFFIX) for p in pages).split()
     assert rejoined == "\n".join(lines).split()
     long_line = "x" * 700
-    assert "".join(p.removesuffix("\n" + segments.MORE_SUFFIX)
-                   for p in segments.paginate(long_line)) == long_line
+    assert (
+        "".join(p.removesuffix("\n" + segments.MORE_SUFFIX) for p in segments.paginate(long_line))
+        == long_line
+    )
 
 
 def test_sms_turn_is_one_text(consented):
     replies_ = consented.send("book a checkup tomorrow")
     assert len(replies_) == 1
-    replies_ = consented.send("Jordan Testperson")   # "Thanks" and the offer: one text
+    replies_ = consented.send("Jordan Testperson")  # "Thanks" and the offer: one text
     assert len(replies_) == 1 and "Thanks, Jordan." in replies_[0].text
     assert "1. " in replies_[0].text and replies_[0].options == ()
     assert len(replies_[0].text) <= segments.MAX_CHARS

@@ -5,6 +5,7 @@ Each turn is built from real objects: the patient from the database, `Scheduling
 session, and the local understanding of the text. The clinic's now is Wednesday 2026-03-04 09:00
 in New York.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -45,13 +46,23 @@ class Dialogue:
     def respond(self, text: str, state: dict | None = None) -> dict:
         with self.sessions.begin() as db:
             patient = self._patient(db)
-            tools = SchedulingTools(db, self.clinic, self.audit,
-                                    Caller(role="patient", channel="console",
-                                           patient_id=patient.id), self.now)
-            understanding = understand(text, self.now.astimezone(self.clinic.zone),
-                                       self.vocabulary)
-            self.turn = Turn(text=text, understanding=understanding, patient=patient,
-                             tools=tools, clinic=self.clinic, vault=self.vault, now=self.now)
+            tools = SchedulingTools(
+                db,
+                self.clinic,
+                self.audit,
+                Caller(role="patient", channel="console", patient_id=patient.id),
+                self.now,
+            )
+            understanding = understand(text, self.now.astimezone(self.clinic.zone), self.vocabulary)
+            self.turn = Turn(
+                text=text,
+                understanding=understanding,
+                patient=patient,
+                tools=tools,
+                clinic=self.clinic,
+                vault=self.vault,
+                now=self.now,
+            )
             return respond(self.turn, dict(state or {}))
 
     @property
@@ -66,9 +77,13 @@ class Dialogue:
         """An appointment of the patient's, booked through the tools as they would."""
         with self.sessions.begin() as db:
             patient = self._patient(db)
-            tools = SchedulingTools(db, self.clinic, self.audit,
-                                    Caller(role="patient", channel="console",
-                                           patient_id=patient.id), self.now)
+            tools = SchedulingTools(
+                db,
+                self.clinic,
+                self.audit,
+                Caller(role="patient", channel="console", patient_id=patient.id),
+                self.now,
+            )
             slot = tools.find_slots(type_key, start_date=day, end_date=day, around=at, limit=1)[0]
             assert slot.start.astimezone(self.clinic.zone).time() == at
             return tools.book_appointment(slot).id
@@ -97,6 +112,7 @@ def _count(sessions):
 
 # --- booking: the steps, in order ------------------------------------------------------------
 
+
 def test_a_booking_from_a_patient_without_a_name_asks_the_name_first(dialogue):
     state = dialogue.respond("book a checkup")
     assert state["step"] == "ask_name" and state["type"] == "checkup"
@@ -104,8 +120,9 @@ def test_a_booking_from_a_patient_without_a_name_asks_the_name_first(dialogue):
 
 
 def test_the_name_given_is_stored_and_the_visit_questions_go_on(dialogue, sessions, vault):
-    state = dialogue.respond("Jordan Testperson", {"mode": "book", "step": "ask_name",
-                                                   "name_asked": True})
+    state = dialogue.respond(
+        "Jordan Testperson", {"mode": "book", "step": "ask_name", "name_asked": True}
+    )
     assert state["step"] == "ask_type"
     assert dialogue.said.startswith("Thanks, Jordan.")
     assert dialogue.options == tuple(replies.type_names(dialogue.clinic))
@@ -117,7 +134,7 @@ def test_the_name_given_is_stored_and_the_visit_questions_go_on(dialogue, sessio
 def test_a_named_patient_is_asked_the_kind_of_visit_then_the_day(named):
     state = named.respond("I need an appointment")
     assert state["step"] == "ask_type" and "type" not in state
-    state = named.respond("3", state)          # the third kind listed
+    state = named.respond("3", state)  # the third kind listed
     assert state["step"] == "ask_day" and state["type"] == named.clinic.appointment_types[2].key
     assert "What day works for your Vaccination?" in named.said
 
@@ -129,12 +146,11 @@ def test_a_day_gets_three_numbered_openings_on_that_day(named):
     assert all(label.startswith("Thu Mar 5") for label in state["labels"])
 
 
-def test_a_number_books_the_opening_offered_under_it_and_ends_the_conversation(named,
-                                                                              sessions):
+def test_a_number_books_the_opening_offered_under_it_and_ends_the_conversation(named, sessions):
     offered = named.respond("tomorrow", {"mode": "book", "type": "checkup", "step": "ask_day"})
     state = named.respond("2", offered)
     assert state == {}
-    when = offered["labels"][1].split(" with ")[0]          # "Thu Mar 5 at 8:15 AM"
+    when = offered["labels"][1].split(" with ")[0]  # "Thu Mar 5 at 8:15 AM"
     assert named.said.startswith("You're booked:") and when in named.said
     with sessions() as db:
         booked = db.scalars(select(Appointment)).one()
@@ -151,21 +167,22 @@ def test_everything_a_first_message_says_is_kept_and_only_the_rest_asked(named):
 
 # --- a clear new request interrupts any step -------------------------------------------------
 
+
 def test_cancel_in_the_middle_of_booking_turns_to_the_cancellation(named, sessions):
     appointment = named.book("checkup", THU, time(10, 0))
-    offering = named.respond("friday", {"mode": "book", "type": "vaccination",
-                                        "step": "ask_day"})
+    offering = named.respond("friday", {"mode": "book", "type": "vaccination", "step": "ask_day"})
     assert offering["step"] == "offer_slots"
     state = named.respond("actually cancel my appointment", offering)
     assert state["step"] == "confirm_cancel" and state["appointment"] == appointment
     assert "offers" not in state
-    assert _status(sessions, appointment) == AppointmentStatus.BOOKED     # asked, not done
+    assert _status(sessions, appointment) == AppointmentStatus.BOOKED  # asked, not done
 
 
 def test_reschedule_in_the_middle_of_the_name_question_starts_the_move(named):
     appointment = named.book("checkup", THU, time(10, 0))
-    state = named.respond("I want to reschedule", {"mode": "book", "step": "ask_name",
-                                                   "name_asked": True})
+    state = named.respond(
+        "I want to reschedule", {"mode": "book", "step": "ask_name", "name_asked": True}
+    )
     assert state["mode"] == "reschedule" and state["appointment"] == appointment
     assert state["step"] == "ask_day" and state["from_time"] == "10:00"
     assert "When would you like to move your General check-up" in named.said
@@ -173,12 +190,12 @@ def test_reschedule_in_the_middle_of_the_name_question_starts_the_move(named):
 
 def test_asking_for_the_list_while_choosing_a_time_lists_and_drops_the_booking(named):
     named.book("checkup", THU, time(10, 0))
-    offering = named.respond("monday", {"mode": "book", "type": "vaccination",
-                                        "step": "ask_day"})
+    offering = named.respond("monday", {"mode": "book", "type": "vaccination", "step": "ask_day"})
     state = named.respond("what appointments do I have?", offering)
     assert state == {}
-    assert named.said.startswith("Your upcoming appointment: General check-up, Thu Mar 5 at "
-                                 "10:00 AM")
+    assert named.said.startswith(
+        "Your upcoming appointment: General check-up, Thu Mar 5 at 10:00 AM"
+    )
 
 
 def test_help_while_a_kind_of_visit_is_asked_answers_help(named):
@@ -188,6 +205,7 @@ def test_help_while_a_kind_of_visit_is_asked_answers_help(named):
 
 
 # --- giving up, thanks, and answers to nothing -----------------------------------------------
+
 
 @pytest.mark.parametrize("text", ["never mind", "nvm", "Forget it!"])
 def test_never_mind_drops_what_was_under_way_and_changes_nothing(named, sessions, text):
@@ -219,6 +237,7 @@ def test_an_answer_with_nothing_to_answer_says_so_and_books_nothing(named, sessi
 
 
 # --- picking and cancelling an appointment ---------------------------------------------------
+
 
 def test_cancel_with_two_appointments_asks_which_with_both_listed(named):
     first = named.book("checkup", THU, time(10, 0))

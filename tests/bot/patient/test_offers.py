@@ -5,6 +5,7 @@ and the same kind of visit twice on one day.
 The clinic's now is Wednesday 2026-03-04 09:00 in New York; the patient gives their name with
 the first message, so no turn goes to the name question.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,20 +43,24 @@ def desk(sessions, vault, demo_clinic, now):
     def book(type_key: str, day: date, at: time, phone: str) -> int:
         with sessions.begin() as db:
             patient = find_or_create_patient(db, vault, phone, now=now)
-            tools = SchedulingTools(db, demo_clinic, audit,
-                                    Caller(role="staff", channel="slack", staff_id="U1"), now)
-            slot = tools.find_slots(type_key, start_date=day, end_date=day, around=at,
-                                    limit=1)[0]
+            tools = SchedulingTools(
+                db, demo_clinic, audit, Caller(role="staff", channel="slack", staff_id="U1"), now
+            )
+            slot = tools.find_slots(type_key, start_date=day, end_date=day, around=at, limit=1)[0]
             assert slot.start.astimezone(demo_clinic.zone).time() == at
             return tools.book_appointment(slot, patient_id=patient.id).id
+
     return book
 
 
 def _mine(sessions, vault, now, phone="+12125550123"):
     with sessions() as db:
         patient = find_or_create_patient(db, vault, phone, now=now)
-        return db.scalars(select(Appointment).where(Appointment.patient_id == patient.id)
-                          .order_by(Appointment.start_at)).all()
+        return db.scalars(
+            select(Appointment)
+            .where(Appointment.patient_id == patient.id)
+            .order_by(Appointment.start_at)
+        ).all()
 
 
 def test_a_day_with_fewer_than_three_openings_lists_the_next_ones_too(chat, desk):
@@ -71,7 +76,7 @@ def test_a_day_with_fewer_than_three_openings_lists_the_next_ones_too(chat, desk
 
 
 def test_a_day_with_no_openings_says_so_and_offers_the_nearest(chat):
-    reply = chat.text(HELLO + "I need an echo on sunday")       # nobody works on Sundays
+    reply = chat.text(HELLO + "I need an echo on sunday")  # nobody works on Sundays
     assert reply.count("There are no openings on Sun Mar 8. The nearest are:") == 1
     assert all(o.startswith("Mon Mar 9") for o in options(reply))
 
@@ -81,7 +86,7 @@ def test_after_3_offers_only_times_from_3_on(chat):
     offered = options(reply)
     assert len(offered) == 3
     assert all(o.startswith("Thu Mar 5") and clock_time(o) >= time(15, 0) for o in offered)
-    assert clock_time(offered[0]) == time(15, 0)       # "after 3" takes 3:00, as people mean it
+    assert clock_time(offered[0]) == time(15, 0)  # "after 3" takes 3:00, as people mean it
 
 
 def test_before_10_offers_only_times_up_to_10(chat):
@@ -101,7 +106,7 @@ def test_anything_later_offers_the_next_times_after_the_latest_offered(chat):
     later = options(chat.text("anything later?"))
     assert len(later) == 3
     assert all(o.startswith("Thu Mar 5") and clock_time(o) > latest for o in later)
-    assert clock_time(later[0]) == time(10, 30)       # the nearest first, in order
+    assert clock_time(later[0]) == time(10, 30)  # the nearest first, in order
 
 
 def test_earlier_offers_the_times_before_the_earliest_offered(chat):
@@ -111,20 +116,20 @@ def test_earlier_offers_the_times_before_the_earliest_offered(chat):
     assert earlier and all(clock_time(o) < earliest for o in earlier)
 
 
-def test_a_number_after_later_books_from_the_new_offer(chat, sessions, vault, now,
-                                                       demo_clinic):
+def test_a_number_after_later_books_from_the_new_offer(chat, sessions, vault, now, demo_clinic):
     chat.text(HELLO + "a checkup tomorrow at 10am")
     later = options(chat.text("later"))
     assert "You're booked" in chat.text("2")
-    booked, = _mine(sessions, vault, now)
+    (booked,) = _mine(sessions, vault, now)
     assert booked.start_at.astimezone(demo_clinic.zone).time() == clock_time(later[1])
 
 
-def test_a_time_taken_meanwhile_is_said_so_with_open_times_instead(chat, desk, sessions,
-                                                                  vault, now):
+def test_a_time_taken_meanwhile_is_said_so_with_open_times_instead(
+    chat, desk, sessions, vault, now
+):
     offered = options(chat.text(HELLO + "a vaccination tomorrow at 9am"))
     assert clock_time(offered[0]) == time(9, 0)
-    desk("vaccination", THU, time(9, 0), "+12125550201")     # someone else takes it first
+    desk("vaccination", THU, time(9, 0), "+12125550201")  # someone else takes it first
     reply = chat.text("1")
     assert reply.startswith("Sorry, that time was just taken. These times are open.")
     assert "9:00 AM" not in "\n".join(options(reply))
@@ -153,6 +158,7 @@ def test_a_day_already_past_is_said_so_and_the_earliest_openings_offered(chat):
 
 # --- the same kind of visit twice the same day -------------------------------------------------
 
+
 def _booked_at_ten_then_offered_the_same_day(chat):
     chat.text(HELLO + "a checkup tomorrow at 10am")
     assert "You're booked" in chat.text("1")
@@ -162,8 +168,9 @@ def _booked_at_ten_then_offered_the_same_day(chat):
 def test_the_same_kind_of_visit_twice_the_same_day_is_asked_first(chat, sessions, vault, now):
     _booked_at_ten_then_offered_the_same_day(chat)
     asked = chat.text("1")
-    assert asked.startswith("You already have that kind of visit that day: General check-up, "
-                            "Thu Mar 5 at 10:00 AM")
+    assert asked.startswith(
+        "You already have that kind of visit that day: General check-up, Thu Mar 5 at 10:00 AM"
+    )
     assert len(_mine(sessions, vault, now)) == 1
 
 
@@ -181,8 +188,7 @@ def test_no_books_nothing_more(chat, sessions, vault, now):
     assert len(_mine(sessions, vault, now)) == 1
 
 
-def test_another_kind_of_visit_the_same_day_is_booked_without_asking(chat, sessions, vault,
-                                                                     now):
+def test_another_kind_of_visit_the_same_day_is_booked_without_asking(chat, sessions, vault, now):
     _booked_at_ten_then_offered_the_same_day(chat)
     chat.text("never mind")
     chat.text("book a vaccination tomorrow")

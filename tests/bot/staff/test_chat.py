@@ -1,4 +1,5 @@
 """Staff in plain words through the engine (a Slack DM, the staff console): same engine, staff scope."""
+
 from __future__ import annotations
 
 import itertools
@@ -19,8 +20,9 @@ class StaffChat:
         self._ids = itertools.count(1)
 
     def text(self, text: str) -> str:
-        message = InboundMessage("slack", self.sender, text, f"Ev{next(self._ids)}",
-                                 self.clock.now, role=self.role)
+        message = InboundMessage(
+            "slack", self.sender, text, f"Ev{next(self._ids)}", self.clock.now, role=self.role
+        )
         return "\n".join(r.as_text() for r in self.engine.handle(message))
 
 
@@ -96,15 +98,18 @@ def test_staff_turns_never_trigger_patient_triage_or_create_patients(staff, sess
         assert db.scalars(select(Patient)).all() == []
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("cancel 999", "There is no appointment #999"),
-    ("move", "Which appointment?"),
-    ("find someone", "Which patient?"),
-    ("blorp", "didn't catch that"),
-    ("yes", "nothing waiting"),
-    ("help", "I can book for a patient"),
-    ("x" * 3000, "too long"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("cancel 999", "There is no appointment #999"),
+        ("move", "Which appointment?"),
+        ("find someone", "Which patient?"),
+        ("blorp", "didn't catch that"),
+        ("yes", "nothing waiting"),
+        ("help", "I can book for a patient"),
+        ("x" * 3000, "too long"),
+    ],
+)
 def test_staff_bad_input_gets_a_clear_answer(staff, text, expected):
     assert expected in staff.text(text)
 

@@ -1,4 +1,5 @@
 """The staff desk without Slack: /appt commands, action tokens, roles and the staff's scope."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.staff.admin import AdminDesk, mentioned_user
 from bot.audit import AuditTrail
+from bot.staff.admin import AdminDesk, mentioned_user
 from bot.staff.choices import parse_action, slot_token
 from bot.staff.desk import StaffDesk
 from bot.tools import Caller
@@ -55,11 +56,14 @@ def test_only_listed_slack_users_are_staff_and_refusals_are_audited(desk, sessio
     assert desk.authorize(STAFF, "appt-admin logs", admin=True) is None
     refused = events(sessions, "request_refused")
     assert [(e.actor, e.detail["reason"]) for e in refused] == [
-        ("slack:U0NOBODY", "not_authorized"), ("slack:U0STAFF", "not_admin")]
+        ("slack:U0NOBODY", "not_authorized"),
+        ("slack:U0STAFF", "not_admin"),
+    ]
 
 
-def test_book_by_phone_creates_the_patient_and_books_an_exact_free_time(desk, staff, sessions,
-                                                                         vault):
+def test_book_by_phone_creates_the_patient_and_books_an_exact_free_time(
+    desk, staff, sessions, vault
+):
     answer = desk.command(staff, "book +1 212 555 0177 checkup tomorrow 10am")
     assert answer.ok and answer.appointment_id is not None, answer.text
     assert "Booked #" in answer.text and "Thu Mar 5 at 10:00 AM" in answer.text
@@ -104,26 +108,29 @@ def test_move_and_cancel_by_id(desk, staff, sessions):
     assert not again.ok and "already cancelled" in again.text
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("cancel", "Usage: /appt cancel <id>"),
-    ("cancel twelve", "Appointment ids are numbers"),
-    ("cancel 999", "There is no appointment #999"),
-    ("move 999 friday", "There is no appointment #999"),
-    ("move 5", "Usage: /appt move <id> <when>"),
-    ("book", "Usage: /appt book"),
-    ("book 12 checkup friday", "Usage: /appt book"),
-    ("book 123-4567-8901-2345 checkup friday", "does not look like a phone number"),
-    ("book +12125550177 friday", "Which kind of visit?"),
-    ("book +12125550177 checkup", "Usage: /appt book"),
-    ("book +12125550177 checkup february 30", "doesn't exist"),
-    ("find", "Usage: /appt find <phone>"),
-    ("find +12125550100", "No patient has that phone number"),
-    ("today dr nobody", "I don't know that provider"),
-    ("frobnicate", "I don't know the command 'frobnicate'"),
-    ("waitlist", "Usage: /appt waitlist"),
-    ("waitlist +12125550177", "Which kind of visit?"),
-    ("x" * 3000, "too long"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("cancel", "Usage: /appt cancel <id>"),
+        ("cancel twelve", "Appointment ids are numbers"),
+        ("cancel 999", "There is no appointment #999"),
+        ("move 999 friday", "There is no appointment #999"),
+        ("move 5", "Usage: /appt move <id> <when>"),
+        ("book", "Usage: /appt book"),
+        ("book 12 checkup friday", "Usage: /appt book"),
+        ("book 123-4567-8901-2345 checkup friday", "does not look like a phone number"),
+        ("book +12125550177 friday", "Which kind of visit?"),
+        ("book +12125550177 checkup", "Usage: /appt book"),
+        ("book +12125550177 checkup february 30", "doesn't exist"),
+        ("find", "Usage: /appt find <phone>"),
+        ("find +12125550100", "No patient has that phone number"),
+        ("today dr nobody", "I don't know that provider"),
+        ("frobnicate", "I don't know the command 'frobnicate'"),
+        ("waitlist", "Usage: /appt waitlist"),
+        ("waitlist +12125550177", "Which kind of visit?"),
+        ("x" * 3000, "too long"),
+    ],
+)
 def test_bad_commands_get_a_usage_line_not_an_error(desk, staff, text, expected):
     answer = desk.command(staff, text)
     assert not answer.ok and expected in answer.text
@@ -131,7 +138,9 @@ def test_bad_commands_get_a_usage_line_not_an_error(desk, staff, text, expected)
 
 def test_staff_put_a_patient_on_the_waitlist_with_priority(desk, staff, sessions):
     answer = desk.command(staff, "waitlist +12125550177 checkup okafor from friday urgent")
-    assert answer.ok and "on the waitlist for a General check-up with Dr. Amara Okafor" in answer.text
+    assert (
+        answer.ok and "on the waitlist for a General check-up with Dr. Amara Okafor" in answer.text
+    )
     assert "from Fri Mar 6" in answer.text and "(urgent)" in answer.text
     again = desk.command(staff, "waitlist +12125550177 checkup")
     assert again.ok and "already on the waitlist" in again.text
@@ -162,12 +171,29 @@ def test_find_shows_the_patient_and_is_audited(desk, staff, sessions):
     assert looked.patient_id == 1 and looked.actor == f"staff:{STAFF}"
 
 
-@pytest.mark.parametrize("token", [
-    None, "", "x", "b", "b:1", "b:abc:checkup:okafor:1772719200:", "c", "c:1:checkup:okafor:1:",
-    "b:1:Checkup:okafor:1772719200:", "z:1", "b:1:checkup:okafor:1772719200:exam-1:extra",
-    "s:1:checkup:okafor:1772719200:", "e:1", "b:1:nosuchtype:okafor:1772719200:", "c:" + "9" * 13,
-    "b:1:checkup:nobody:1772719200:", {"value": 1}, "b:99999:checkup:okafor:1772719200:",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        None,
+        "",
+        "x",
+        "b",
+        "b:1",
+        "b:abc:checkup:okafor:1772719200:",
+        "c",
+        "c:1:checkup:okafor:1:",
+        "b:1:Checkup:okafor:1772719200:",
+        "z:1",
+        "b:1:checkup:okafor:1772719200:exam-1:extra",
+        "s:1:checkup:okafor:1772719200:",
+        "e:1",
+        "b:1:nosuchtype:okafor:1772719200:",
+        "c:" + "9" * 13,
+        "b:1:checkup:nobody:1772719200:",
+        {"value": 1},
+        "b:99999:checkup:okafor:1772719200:",
+    ],
+)
 def test_unexpected_action_values_are_refused_cleanly(desk, staff, token):
     answer = desk.act(staff, token)
     assert not answer.ok and "no longer valid" in answer.text
@@ -181,8 +207,9 @@ def test_a_slot_token_round_trips_and_is_checked_again_when_used(desk, staff, de
     assert action.slot == ("checkup", "okafor", int(start.timestamp()), "exam-1")
     # 14:00 UTC tomorrow is 9:00 in New York, a real slot; an hour off the grid is refused.
     desk.command(staff, "book +12125550177 checkup tomorrow 10am")
-    off_grid = slot_token("book", 1, Slot("checkup", "okafor", start + timedelta(minutes=7),
-                                          start, None, None))
+    off_grid = slot_token(
+        "book", 1, Slot("checkup", "okafor", start + timedelta(minutes=7), start, None, None)
+    )
     refused = desk.act(staff, off_grid)
     assert not refused.ok and "does not see patients at that time" in refused.text
     assert refused.choices, "alternatives are offered"
@@ -218,8 +245,9 @@ def test_admin_users_commands_manage_roles(admin_desk, desk, sessions):
     assert kinds == ["staff_user_added"]
 
 
-def test_admin_logs_are_redacted_and_audit_verify_names_the_broken_event(admin_desk, desk,
-                                                                         sessions, vault):
+def test_admin_logs_are_redacted_and_audit_verify_names_the_broken_event(
+    admin_desk, desk, sessions, vault
+):
     admin = desk.authorize(ADMIN, "test", admin=True)
     staff = desk.authorize(STAFF, "test")
     desk.command(staff, "book +12125550177 checkup tomorrow 10am")
@@ -228,8 +256,7 @@ def test_admin_logs_are_redacted_and_audit_verify_names_the_broken_event(admin_d
     assert "Usage" in admin_desk.command(admin, "logs 500").text
     assert admin_desk.command(admin, "audit verify").text.startswith("OK")
     with sessions.begin() as db:
-        event = db.scalars(select(AuditEvent).where(
-            AuditEvent.kind == "appointment_booked")).one()
+        event = db.scalars(select(AuditEvent).where(AuditEvent.kind == "appointment_booked")).one()
         event.detail = {**event.detail, "provider": "someone-else"}
         seq = event.seq
     broken = admin_desk.command(admin, "audit verify")
@@ -252,11 +279,11 @@ def test_mentions_are_read_as_slack_user_ids():
 def test_patients_cannot_reach_staff_scope(sessions, demo_clinic, audit, now):
     from bot.tools import SchedulingTools
     from scheduler.errors import NotAllowed
+
     with sessions.begin() as db:
         db.add(Patient(id=5, phone_index="x", created_at=now))
         db.add(Patient(id=6, phone_index="y", created_at=now))
     with sessions.begin() as db:
-        tools = SchedulingTools(db, demo_clinic, audit, Caller("patient", "sms", patient_id=5),
-                                now)
+        tools = SchedulingTools(db, demo_clinic, audit, Caller("patient", "sms", patient_id=5), now)
         with pytest.raises(NotAllowed):
             tools.list_appointments(6)

@@ -1,53 +1,81 @@
 """What staff read: notices say ids and times only, usage and help cover every command and the
 clinic's own types and providers, a patient is named the same way everywhere, and /appt-admin
 answers in its own sentences."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import fields
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.audit import AuditTrail
-from bot.staff import admin_replies, replies as say
+from bot.staff import admin_replies
+from bot.staff import replies as say
 from bot.staff.admin import AdminDesk
 from bot.staff.notices import StaffNotice
 from bot.tools import Caller
 
-AT = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)          # Wed 9:00 AM in New York
-START = AT + timedelta(days=1)                                   # Thu Mar 5 at 9:00 AM
+AT = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)  # Wed 9:00 AM in New York
+START = AT + timedelta(days=1)  # Thu Mar 5 at 9:00 AM
 # Digits, spaces and phone punctuation, seven characters or more: how a phone number looks.
 PHONE_LIKE = re.compile(r"\d[\d ().+-]{5,}\d")
 
 
 def a_notice(kind: str, **overrides) -> StaffNotice:
-    given = dict(at=AT, channel="sms", patient_id=7, appointment_id=3, start=START,
-                 provider="okafor", message_kind="reminder", code=30003,
-                 appointment_type="checkup", language=None)
+    given = dict(
+        at=AT,
+        channel="sms",
+        patient_id=7,
+        appointment_id=3,
+        start=START,
+        provider="okafor",
+        message_kind="reminder",
+        code=30003,
+        appointment_type="checkup",
+        language=None,
+    )
     return StaffNotice(kind, **{**given, **overrides})
 
 
 # --- notices in the staff channel -------------------------------------------------------------------
 
+
 def test_a_notice_has_no_field_for_a_name_a_number_or_message_text():
     carried = {f.name for f in fields(StaffNotice)}
-    assert not {name for name in carried
-                if re.search(r"name|phone|number|text|body|category|triage|symptom", name)}
+    assert not {
+        name
+        for name in carried
+        if re.search(r"name|phone|number|text|body|category|triage|symptom", name)
+    }
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("booked", ["New booking #3", "patient #7", "(SMS)", "Thu Mar 5 at 9:00 AM",
-                "with Dr. Amara Okafor"]),
-    ("rescheduled", ["Patient #7 moved appointment #3", "Thu Mar 5 at 9:00 AM",
-                     "with Dr. Amara Okafor"]),
-    ("cancelled", ["Patient #7 cancelled appointment #3", "which was Thu Mar 5 at 9:00 AM"]),
-    ("red_flag", ["patient #7", "at 9:00 AM", "call 911"]),
-    ("red_flag_unanswered", ["patient #7", "at 9:00 AM", "/appt contact 7"]),
-    ("urgent_waitlist", ["Patient #7", "General check-up", "urgent"]),
-    ("undelivered", ["A reminder text to patient #7", "9:00 AM", "error 30003"]),
-    ("a_kind_added_later", ["a_kind_added_later", "patient #7", "at 9:00 AM"]),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        (
+            "booked",
+            [
+                "New booking #3",
+                "patient #7",
+                "(SMS)",
+                "Thu Mar 5 at 9:00 AM",
+                "with Dr. Amara Okafor",
+            ],
+        ),
+        (
+            "rescheduled",
+            ["Patient #7 moved appointment #3", "Thu Mar 5 at 9:00 AM", "with Dr. Amara Okafor"],
+        ),
+        ("cancelled", ["Patient #7 cancelled appointment #3", "which was Thu Mar 5 at 9:00 AM"]),
+        ("red_flag", ["patient #7", "at 9:00 AM", "call 911"]),
+        ("red_flag_unanswered", ["patient #7", "at 9:00 AM", "/appt contact 7"]),
+        ("urgent_waitlist", ["Patient #7", "General check-up", "urgent"]),
+        ("undelivered", ["A reminder text to patient #7", "9:00 AM", "error 30003"]),
+        ("a_kind_added_later", ["a_kind_added_later", "patient #7", "at 9:00 AM"]),
+    ],
+)
 def test_each_notice_says_ids_and_times_and_no_phone_number(demo_clinic, kind, expected):
     text = say.notice(a_notice(kind), demo_clinic)
     assert all(part in text for part in expected), text
@@ -68,8 +96,11 @@ def test_a_notice_without_a_time_or_with_a_provider_no_longer_listed_still_reads
 
 # --- usage and help ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("usage, help_text", [
-    (say.APPT_USAGE, say.appt_help), (admin_replies.ADMIN_USAGE, admin_replies.admin_help)])
+
+@pytest.mark.parametrize(
+    "usage, help_text",
+    [(say.APPT_USAGE, say.appt_help), (admin_replies.ADMIN_USAGE, admin_replies.admin_help)],
+)
 def test_help_shows_the_usage_line_of_every_command(demo_clinic, usage, help_text):
     shown = help_text(demo_clinic)
     assert [word for word, line in usage.items() if line not in shown] == ["help"]
@@ -105,19 +136,24 @@ def test_an_unknown_type_or_provider_lists_the_clinics_own(demo_clinic):
 def test_a_usage_line_follows_the_problem_when_there_is_one():
     assert say.usage(say.APPT_USAGE["find"]) == "Usage: /appt find <phone>"
     assert say.usage(say.APPT_USAGE["find"], say.bad_phone()) == (
-        "That does not look like a phone number (try +1 212 555 0123). Usage: /appt find <phone>")
+        "That does not look like a phone number (try +1 212 555 0123). Usage: /appt find <phone>"
+    )
 
 
 # --- how staff see a patient ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, language, expected", [
-    ("Ana Example", "es", "Ana Example (speaks Spanish)"),
-    ("Ana Example", "en", "Ana Example"),
-    ("Ana Example", None, "Ana Example"),
-    ("Ana Example", "xx", "Ana Example"),          # a language staff have no name for
-    (None, "es", "patient #12 (speaks Spanish)"),
-    (None, None, "patient #12"),
-])
+
+@pytest.mark.parametrize(
+    "name, language, expected",
+    [
+        ("Ana Example", "es", "Ana Example (speaks Spanish)"),
+        ("Ana Example", "en", "Ana Example"),
+        ("Ana Example", None, "Ana Example"),
+        ("Ana Example", "xx", "Ana Example"),  # a language staff have no name for
+        (None, "es", "patient #12 (speaks Spanish)"),
+        (None, None, "patient #12"),
+    ],
+)
 def test_a_patient_is_named_with_the_language_they_are_served_in(name, language, expected):
     assert say.patient_label(name, 12, False, language) == expected
 
@@ -133,12 +169,16 @@ def test_a_visit_for_someone_else_names_them_after_the_patient():
 
 # --- /appt-admin ------------------------------------------------------------------------------------
 
-def test_admin_answers_about_reminders_and_logs_in_their_own_sentences(sessions, demo_clinic,
-                                                                       vault, clock):
-    admin = AdminDesk(sessions=sessions, clinic=demo_clinic, vault=vault,
-                      audit=AuditTrail(vault), clock=clock)
+
+def test_admin_answers_about_reminders_and_logs_in_their_own_sentences(
+    sessions, demo_clinic, vault, clock
+):
+    admin = AdminDesk(
+        sessions=sessions, clinic=demo_clinic, vault=vault, audit=AuditTrail(vault), clock=clock
+    )
     caller = Caller(role="admin", channel="slack", staff_id="U0ADMIN")
     assert admin.command(caller, "reminders").text == "No pending reminders."
     assert admin.command(caller, "reminders failed").text == "No failed reminders."
     assert admin.command(caller, "logs 99").text == (
-        "n is a number from 1 to 50. Usage: /appt-admin logs [n]")
+        "n is a number from 1 to 50. Usage: /appt-admin logs [n]"
+    )

@@ -2,6 +2,7 @@
 
 Every expectation is against a fixed clinic "now": Wednesday 2026-03-04 10:00 in New York.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,17 @@ from bot.understanding.nlu import INTENTS, Understanding, Vocabulary, correct_ty
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=NEW_YORK)
 REPO = Path(__file__).resolve().parents[3]
-JSON_KEYS = {"intent", "date", "time", "part_of_day", "provider", "appointment_type", "urgency",
-             "choice", "language"}
+JSON_KEYS = {
+    "intent",
+    "date",
+    "time",
+    "part_of_day",
+    "provider",
+    "appointment_type",
+    "urgency",
+    "choice",
+    "language",
+}
 
 VOCABULARY = Vocabulary(
     providers={
@@ -41,10 +51,29 @@ def test_now_is_a_wednesday():
     assert NOW.date().strftime("%A") == "Wednesday"
 
 
-def expect(intent, *, d=None, t=None, part=None, choice=None, provider=None, kind=None,
-           urgency=None, problem=None):
-    return dict(intent=intent, date=d, time=t, part_of_day=part, choice=choice, provider=provider,
-                appointment_type=kind, urgency=urgency, date_problem=problem)
+def expect(
+    intent,
+    *,
+    d=None,
+    t=None,
+    part=None,
+    choice=None,
+    provider=None,
+    kind=None,
+    urgency=None,
+    problem=None,
+):
+    return dict(
+        intent=intent,
+        date=d,
+        time=t,
+        part_of_day=part,
+        choice=choice,
+        provider=provider,
+        appointment_type=kind,
+        urgency=urgency,
+        date_problem=problem,
+    )
 
 
 def D(month, day, year=2026):
@@ -65,7 +94,7 @@ PHRASINGS = [
     ("can I come in tuesday", expect("book", d=D(3, 10))),
     ("tomorrow at 3", expect("book", d=D(3, 5), t=T(15))),
     ("a cleaning on friday", expect("book", d=D(3, 6), kind="cleaning")),
-    ("book a flu vaccination", expect("book", kind="vaccination")),   # not the "flu" sick visit
+    ("book a flu vaccination", expect("book", kind="vaccination")),  # not the "flu" sick visit
     ("I have the flu", expect("book", kind="sick-visit")),
     ("I need a shot, I have the flu", expect("book", kind="vaccination")),
     # cancel
@@ -79,7 +108,7 @@ PHRASINGS = [
     ("i dont need the flu shot anymore", expect("cancel", kind="vaccination")),
     ("no longer need my checkup", expect("cancel", kind="checkup")),
     ("scratch my appointment", expect("cancel")),
-    ("remove my number from your list", expect("stop")),     # no visit to cancel: opt-out
+    ("remove my number from your list", expect("stop")),  # no visit to cancel: opt-out
     ("book a checkup, I can't do mornings", expect("book", kind="checkup", part="morning")),
     # reschedule
     ("can we move my appointment", expect("reschedule")),
@@ -209,12 +238,12 @@ PHRASINGS = [
     ("3/9/2027", expect("book", d=D(3, 9, 2027))),
     ("2027-03-09", expect("book", d=D(3, 9, 2027))),
     ("March 1", expect("book", d=D(3, 1), problem="past")),  # days ago: a slip, not next year
-    ("January 15", expect("book", d=D(1, 15, 2027))),        # weeks ago: next year
+    ("January 15", expect("book", d=D(1, 15, 2027))),  # weeks ago: next year
     ("3/1/2026", expect("book", d=D(3, 1), problem="past")),
     ("2026-03-01", expect("book", d=D(3, 1), problem="past")),
     ("February 30th", expect("book", problem="impossible")),
     ("April 31", expect("book", problem="impossible")),
-    ("dec 45", expect("book", problem="impossible")),        # not December 2045
+    ("dec 45", expect("book", problem="impossible")),  # not December 2045
     ("Feb 29 2028", expect("book", d=D(2, 29, 2028))),
     ("Feb 29 2027", expect("book", problem="impossible")),
     ("Feb 29", expect("book", problem="impossible")),
@@ -329,9 +358,17 @@ PHRASINGS = [
 
 
 def _fields(u: Understanding) -> dict:
-    return dict(intent=u.intent, date=u.date, time=u.time, part_of_day=u.part_of_day,
-                choice=u.choice, provider=u.provider, appointment_type=u.appointment_type,
-                urgency=u.urgency, date_problem=u.date_problem)
+    return dict(
+        intent=u.intent,
+        date=u.date,
+        time=u.time,
+        part_of_day=u.part_of_day,
+        choice=u.choice,
+        provider=u.provider,
+        appointment_type=u.appointment_type,
+        urgency=u.urgency,
+        date_problem=u.date_problem,
+    )
 
 
 @pytest.mark.parametrize("text, expected", PHRASINGS, ids=[p[0][:40] for p in PHRASINGS])
@@ -393,8 +430,10 @@ def test_without_a_vocabulary_there_is_no_provider_or_type():
 
 
 def test_vocabulary_prefers_the_longest_phrase_and_whole_words():
-    vocabulary = Vocabulary(providers={"a": ["okafor"], "b": ["amara okafor"]},
-                            appointment_types={"x": ["scan"], "y": ["heart scan"]})
+    vocabulary = Vocabulary(
+        providers={"a": ["okafor"], "b": ["amara okafor"]},
+        appointment_types={"x": ["scan"], "y": ["heart scan"]},
+    )
     result = understand("heart scan with Amara Okafor", NOW, vocabulary)
     assert (result.provider, result.appointment_type) == ("b", "y")
     assert understand("okaforville scanner", NOW, vocabulary).provider is None
@@ -403,10 +442,13 @@ def test_vocabulary_prefers_the_longest_phrase_and_whole_words():
 
 def test_vocabulary_from_clinic_uses_names_aliases_and_synonyms():
     clinic = SimpleNamespace(
-        providers=[SimpleNamespace(key="okafor", name="Dr. Amara Okafor", aliases=("amara",)),
-                   SimpleNamespace(key="moreau", name="Nurse Celine Moreau", aliases=())],
-        appointment_types=[SimpleNamespace(key="teeth-cleaning", name="Teeth cleaning",
-                                           synonyms=("hygiene",))],
+        providers=[
+            SimpleNamespace(key="okafor", name="Dr. Amara Okafor", aliases=("amara",)),
+            SimpleNamespace(key="moreau", name="Nurse Celine Moreau", aliases=()),
+        ],
+        appointment_types=[
+            SimpleNamespace(key="teeth-cleaning", name="Teeth cleaning", synonyms=("hygiene",))
+        ],
     )
     vocabulary = Vocabulary.from_clinic(clinic)
     assert understand("doctor okafor", NOW, vocabulary).provider == "okafor"
@@ -424,13 +466,23 @@ def test_a_bare_number_is_a_choice_never_a_time():
     assert understand("3 o'clock", NOW).time == T(15)
 
 
-@pytest.mark.parametrize("text, time_, bound", [
-    ("any time after 3", T(15), "after"), ("after 3pm", T(15), "after"),
-    ("tomorrow after 2:30", T(14, 30), "after"), ("friday after about 4", T(16), "after"),
-    ("before 10am", T(10), "before"), ("before noon", T(12), "before"),
-    ("anytime before 11 on monday", T(11), "before"),
-    ("at 3", T(15), None), ("3pm", T(15), None), ("ten after 3", T(15, 10), None),
-    ("half past 2", T(14, 30), None), ("after lunch", None, None)])
+@pytest.mark.parametrize(
+    "text, time_, bound",
+    [
+        ("any time after 3", T(15), "after"),
+        ("after 3pm", T(15), "after"),
+        ("tomorrow after 2:30", T(14, 30), "after"),
+        ("friday after about 4", T(16), "after"),
+        ("before 10am", T(10), "before"),
+        ("before noon", T(12), "before"),
+        ("anytime before 11 on monday", T(11), "before"),
+        ("at 3", T(15), None),
+        ("3pm", T(15), None),
+        ("ten after 3", T(15, 10), None),
+        ("half past 2", T(14, 30), None),
+        ("after lunch", None, None),
+    ],
+)
 def test_after_or_before_a_time_makes_it_a_limit(text, time_, bound):
     result = understand(text, NOW)
     assert (result.time, result.time_bound) == (time_, bound)
@@ -439,40 +491,72 @@ def test_after_or_before_a_time_makes_it_a_limit(text, time_, bound):
 def test_as_json_has_exactly_the_contract_keys_in_iso_form():
     data = understand("tomorrow 9:15am with dr okafor asap", NOW, VOCABULARY).as_json()
     assert set(data) == JSON_KEYS
-    assert data == {"intent": "book", "date": "2026-03-05", "time": "09:15",
-                    "part_of_day": None, "provider": "okafor", "appointment_type": None,
-                    "urgency": "urgent", "choice": None, "language": "en"}
+    assert data == {
+        "intent": "book",
+        "date": "2026-03-05",
+        "time": "09:15",
+        "part_of_day": None,
+        "provider": "okafor",
+        "appointment_type": None,
+        "urgency": "urgent",
+        "choice": None,
+        "language": "en",
+    }
     json.dumps(data)
 
 
 def test_odd_input_never_raises_and_long_input_stays_fast():
-    for text in ("\x00" * 50, "9" * 10_000, "/" * 600, "at " * 3000, "the 7th " * 2000,
-                 "\ud800", None):
+    for text in (
+        "\x00" * 50,
+        "9" * 10_000,
+        "/" * 600,
+        "at " * 3000,
+        "the 7th " * 2000,
+        "\ud800",
+        None,
+    ):
         assert understand(text, NOW, VOCABULARY).intent in INTENTS
     started = clock.perf_counter()
     understand("tomorrow at 3 " * 1000, NOW, VOCABULARY)
-    assert clock.perf_counter() - started < 0.5   # typical: well under 1 ms; catastrophic backtracking: seconds
+    assert (
+        clock.perf_counter() - started < 0.5
+    )  # typical: well under 1 ms; catastrophic backtracking: seconds
 
 
 # ---------------------------------------------------------------------------------------------
 # python -m bot.nlu
 
+
 def _run_cli(lines: list[str]) -> list[str]:
     pytest.importorskip("scheduler.clinic")
     env = {k: v for k, v in __import__("os").environ.items() if k != "CLINIC_CONFIG"}
-    done = subprocess.run([sys.executable, "-m", "bot.understanding.nlu"], input="\n".join(lines) + "\n",
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.understanding.nlu"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     return done.stdout.splitlines()
 
 
 def test_cli_answers_each_line_with_the_contract_keys():
-    out = _run_cli([
-        json.dumps({"text": "tomorrow at 3 with dr okafor", "now": "2026-03-04T10:00:00",
-                    "tz": "America/New_York"}),
-        json.dumps({"text": "yes", "now": "2026-03-04T10:00:00"}),
-    ])
+    out = _run_cli(
+        [
+            json.dumps(
+                {
+                    "text": "tomorrow at 3 with dr okafor",
+                    "now": "2026-03-04T10:00:00",
+                    "tz": "America/New_York",
+                }
+            ),
+            json.dumps({"text": "yes", "now": "2026-03-04T10:00:00"}),
+        ]
+    )
     assert len(out) == 2
     first, second = (json.loads(line) for line in out)
     assert set(first) == JSON_KEYS and set(second) == JSON_KEYS
@@ -483,20 +567,27 @@ def test_cli_answers_each_line_with_the_contract_keys():
 
 def test_cli_converts_a_now_with_offset_into_the_zone():
     # 03:00 UTC on the 5th is 22:00 on the 4th in New York, so "tomorrow" is the 5th.
-    out = _run_cli([json.dumps({"text": "tomorrow", "now": "2026-03-05T03:00:00+00:00",
-                                "tz": "America/New_York"})])
+    out = _run_cli(
+        [
+            json.dumps(
+                {"text": "tomorrow", "now": "2026-03-05T03:00:00+00:00", "tz": "America/New_York"}
+            )
+        ]
+    )
     assert json.loads(out[0])["date"] == "2026-03-05"
 
 
 def test_cli_answers_a_bad_line_with_an_error_and_goes_on():
-    out = _run_cli([
-        "this is not json",
-        json.dumps({"text": 42}),
-        json.dumps({"text": "hi", "tz": "Mars/Olympus_Mons"}),
-        json.dumps({"text": "hi", "now": "last tuesday"}),
-        json.dumps(["text"]),
-        json.dumps({"text": "cancel my appointment"}),
-    ])
+    out = _run_cli(
+        [
+            "this is not json",
+            json.dumps({"text": 42}),
+            json.dumps({"text": "hi", "tz": "Mars/Olympus_Mons"}),
+            json.dumps({"text": "hi", "now": "last tuesday"}),
+            json.dumps(["text"]),
+            json.dumps({"text": "cancel my appointment"}),
+        ]
+    )
     assert len(out) == 6
     answers = [json.loads(line) for line in out]
     for answer in answers[:5]:
@@ -504,96 +595,124 @@ def test_cli_answers_a_bad_line_with_an_error_and_goes_on():
     assert answers[5]["intent"] == "cancel"
 
 
-@pytest.mark.parametrize("text, intent, reference, time_", [
-    ("cancel appointment #1", "cancel", 1, None),
-    ("cancel ref 8", "cancel", 8, None),
-    ("please cancel booking number 12", "cancel", 12, None),
-    ("move #1 to 3pm", "reschedule", 1, T(15)),
-    ("move appointment 1 to friday 3pm", "reschedule", 1, T(15)),
-    ("change appt #7 at 10", "reschedule", 7, T(10)),
-    ("#3", "choose", 3, None),
-    ("book an appointment 2 weeks from now", "book", None, None),
-    ("appointment 3pm tomorrow", "book", None, T(15)),
-    ("cancel my appointment on 3/9", "cancel", None, None),
-    ("what's my ref number", "list", None, None),
-])
+@pytest.mark.parametrize(
+    "text, intent, reference, time_",
+    [
+        ("cancel appointment #1", "cancel", 1, None),
+        ("cancel ref 8", "cancel", 8, None),
+        ("please cancel booking number 12", "cancel", 12, None),
+        ("move #1 to 3pm", "reschedule", 1, T(15)),
+        ("move appointment 1 to friday 3pm", "reschedule", 1, T(15)),
+        ("change appt #7 at 10", "reschedule", 7, T(10)),
+        ("#3", "choose", 3, None),
+        ("book an appointment 2 weeks from now", "book", None, None),
+        ("appointment 3pm tomorrow", "book", None, T(15)),
+        ("cancel my appointment on 3/9", "cancel", None, None),
+        ("what's my ref number", "list", None, None),
+    ],
+)
 def test_a_reference_number_is_read_and_is_never_a_time(text, intent, reference, time_):
     understood = understand(text, NOW, VOCABULARY)
-    assert (understood.intent, understood.reference, understood.time) == (
-        intent, reference, time_)
+    assert (understood.intent, understood.reference, understood.time) == (intent, reference, time_)
 
 
-@pytest.mark.parametrize("text, reference", [
-    ("call me on 5551234567", None), ("call me at 555 123 4567", None), ("in 2026", None),
-    ("by 2026", None), ("#1030", 1030), ("appointment 1030", 1030), ("ref 1130", 1130),
-    ("1030", None), ("330", None), ("I was born in 1985", None),
-])
+@pytest.mark.parametrize(
+    "text, reference",
+    [
+        ("call me on 5551234567", None),
+        ("call me at 555 123 4567", None),
+        ("in 2026", None),
+        ("by 2026", None),
+        ("#1030", 1030),
+        ("appointment 1030", 1030),
+        ("ref 1130", 1130),
+        ("1030", None),
+        ("330", None),
+        ("I was born in 1985", None),
+    ],
+)
 def test_numbers_that_are_no_clock_time_stay_no_time(text, reference):
     understood = understand(text, NOW, VOCABULARY)
     assert (understood.time, understood.reference) == (None, reference)
 
 
-@pytest.mark.parametrize("text, date_, time_", [
-    ("friday, 10", D(3, 6), T(10)),             # the comma keeps it an hour
-    ("friday 10am", D(3, 6), T(10)),
-    ("friday 10 am", D(3, 6), T(10)),
-    ("monday 9:30", D(3, 9), T(9, 30)),
-    ("tuesday 3 in the afternoon", D(3, 10), T(15)),
-    ("friday 2 or 3", D(3, 6), T(14)),
-    ("friday 10", D(3, 10), None),              # the 10th, a Tuesday: the day number wins
-    ("friday 10 for a checkup", D(3, 10), None),
-    ("friday 10 morning", D(3, 6), T(10)),
-    ("saturday 14 at 3", D(3, 14), T(15)),
-    ("monday 2 kids need flu shots", D(3, 9), None),
-    ("thu 5th at 2", D(3, 5), T(14)),
-])
+@pytest.mark.parametrize(
+    "text, date_, time_",
+    [
+        ("friday, 10", D(3, 6), T(10)),  # the comma keeps it an hour
+        ("friday 10am", D(3, 6), T(10)),
+        ("friday 10 am", D(3, 6), T(10)),
+        ("monday 9:30", D(3, 9), T(9, 30)),
+        ("tuesday 3 in the afternoon", D(3, 10), T(15)),
+        ("friday 2 or 3", D(3, 6), T(14)),
+        ("friday 10", D(3, 10), None),  # the 10th, a Tuesday: the day number wins
+        ("friday 10 for a checkup", D(3, 10), None),
+        ("friday 10 morning", D(3, 6), T(10)),
+        ("saturday 14 at 3", D(3, 14), T(15)),
+        ("monday 2 kids need flu shots", D(3, 9), None),
+        ("thu 5th at 2", D(3, 5), T(14)),
+    ],
+)
 def test_a_number_after_a_weekday_is_an_hour_only_when_it_reads_as_one(text, date_, time_):
     understood = understand(text, NOW, VOCABULARY)
     assert (understood.date, understood.time) == (date_, time_)
 
 
-@pytest.mark.parametrize("text, date_, problem", [
-    ("the first of next month", D(4, 1), None),
-    ("the fifth of this month", D(3, 5), None),
-    ("on the thirty-first", D(3, 31), None),
-    ("the second of march", D(3, 2), "past"),
-    ("the twentieth, please", D(3, 20), None),
-    ("the twelfth at 3", D(3, 12), None),
-    ("the first monday of the month", D(3, 2), "past"),    # this month's, though gone
-    ("the fifth monday of april", None, "impossible"),     # April 2026 has four
-    ("the first tuesday in october", D(10, 6), None),
-    ("the last sunday of february", D(2, 22), "past"),      # days gone: a slip
-    ("the last sunday of january", D(1, 31, 2027), None),   # weeks gone: next year's
-    ("the 2nd thursday of next month", D(4, 9), None),
-])
+@pytest.mark.parametrize(
+    "text, date_, problem",
+    [
+        ("the first of next month", D(4, 1), None),
+        ("the fifth of this month", D(3, 5), None),
+        ("on the thirty-first", D(3, 31), None),
+        ("the second of march", D(3, 2), "past"),
+        ("the twentieth, please", D(3, 20), None),
+        ("the twelfth at 3", D(3, 12), None),
+        ("the first monday of the month", D(3, 2), "past"),  # this month's, though gone
+        ("the fifth monday of april", None, "impossible"),  # April 2026 has four
+        ("the first tuesday in october", D(10, 6), None),
+        ("the last sunday of february", D(2, 22), "past"),  # days gone: a slip
+        ("the last sunday of january", D(1, 31, 2027), None),  # weeks gone: next year's
+        ("the 2nd thursday of next month", D(4, 9), None),
+    ],
+)
 def test_days_named_by_their_place_in_the_month(text, date_, problem):
     understood = understand(text, NOW, VOCABULARY)
     assert (understood.date, understood.date_problem) == (date_, problem)
 
 
-@pytest.mark.parametrize("text, date_", [
-    ("first thing tomorrow", D(3, 5)), ("the first available", None),
-    ("the second one at 3", None), ("for the first time", None), ("my first visit", None),
-    ("the third floor", None), ("second opinion please", None),
-])
+@pytest.mark.parametrize(
+    "text, date_",
+    [
+        ("first thing tomorrow", D(3, 5)),
+        ("the first available", None),
+        ("the second one at 3", None),
+        ("for the first time", None),
+        ("my first visit", None),
+        ("the third floor", None),
+        ("second opinion please", None),
+    ],
+)
 def test_first_and_second_are_no_day_of_the_month_by_themselves(text, date_):
     assert understand(text, NOW, VOCABULARY).date == date_
 
 
-@pytest.mark.parametrize("text, time_", [
-    ("ten to 7", T(6, 50)),                      # the clinic-hours rule reads the hour said
-    ("quarter to 1 in the afternoon", T(12, 45)),
-    ("twenty to 8 tonight", T(19, 40)),
-    ("quarter to 12pm", T(11, 45)),
-    ("10 minutes past 2", T(14, 10)),
-    ("at seven oh five am", T(7, 5)),
-    ("around ten thirty", T(10, 30)),
-    ("at 0930", T(9, 30)),
-    ("tomorrow 230", T(14, 30)),
-    ("good morning 2 questions", None),        # a greeting is no part of day for an hour
-    ("can I get one tonight", None),             # "one" is a visit here, not 1 o'clock
-    ("10 to 5", None),                           # a range, not 16:50
-])
+@pytest.mark.parametrize(
+    "text, time_",
+    [
+        ("ten to 7", T(6, 50)),  # the clinic-hours rule reads the hour said
+        ("quarter to 1 in the afternoon", T(12, 45)),
+        ("twenty to 8 tonight", T(19, 40)),
+        ("quarter to 12pm", T(11, 45)),
+        ("10 minutes past 2", T(14, 10)),
+        ("at seven oh five am", T(7, 5)),
+        ("around ten thirty", T(10, 30)),
+        ("at 0930", T(9, 30)),
+        ("tomorrow 230", T(14, 30)),
+        ("good morning 2 questions", None),  # a greeting is no part of day for an hour
+        ("can I get one tonight", None),  # "one" is a visit here, not 1 o'clock
+        ("10 to 5", None),  # a range, not 16:50
+    ],
+)
 def test_minutes_words_and_parts_of_day_around_an_hour(text, time_):
     assert understand(text, NOW, VOCABULARY).time == time_
 
@@ -775,19 +894,41 @@ DUCKLING_EN = [
 ]
 
 # Duckling's negative corpus: none of these is a time (or a date).
-DUCKLING_EN_NEGATIVE = ["laughing out loud", "1 adult", "we are separated", "25", "this is the one",
-                        "in 61", "this one", "this past one", "at single", "at a couple of",
-                        "at a few", "at dozens", "single o'clock", "dozens o'clock", "rat 6",
-                        "3 30", "three twenty", "at 650.650.6500", "at 650-650-6500",
-                        "two sixty a m"]
+DUCKLING_EN_NEGATIVE = [
+    "laughing out loud",
+    "1 adult",
+    "we are separated",
+    "25",
+    "this is the one",
+    "in 61",
+    "this one",
+    "this past one",
+    "at single",
+    "at a couple of",
+    "at a few",
+    "at dozens",
+    "single o'clock",
+    "dozens o'clock",
+    "rat 6",
+    "3 30",
+    "three twenty",
+    "at 650.650.6500",
+    "at 650-650-6500",
+    "two sixty a m",
+]
 
 
-@pytest.mark.parametrize("text, date_, time_, part, problem", DUCKLING_EN,
-                         ids=[e[0] for e in DUCKLING_EN])
+@pytest.mark.parametrize(
+    "text, date_, time_, part, problem", DUCKLING_EN, ids=[e[0] for e in DUCKLING_EN]
+)
 def test_duckling_english_corpus_expressions_are_understood(text, date_, time_, part, problem):
     understood = understand(text, NOW, VOCABULARY)
     assert (understood.date, understood.time, understood.part_of_day, understood.date_problem) == (
-        date_, time_, part, problem)
+        date_,
+        time_,
+        part,
+        problem,
+    )
 
 
 @pytest.mark.parametrize("text", DUCKLING_EN_NEGATIVE)
@@ -804,8 +945,10 @@ def test_the_corpus_table_keeps_at_least_forty_expressions():
 # Typos in the words that matter.
 
 TYPOS = [
-    ("i wnat to bok an apointmnt for a chek up on firday",
-     expect("book", d=D(3, 6), kind="checkup")),
+    (
+        "i wnat to bok an apointmnt for a chek up on firday",
+        expect("book", d=D(3, 6), kind="checkup"),
+    ),
     ("need a checkup on firday", expect("book", d=D(3, 6), kind="checkup")),
     ("cancle my appointment", expect("cancel")),
     ("CANCLE", expect("cancel")),
@@ -835,15 +978,48 @@ def test_a_typo_in_a_word_that_matters_is_read_as_that_word(text, expected):
 # Near misses: real words one or two letters from a word the rules read, and the short words
 # that stay exactly what they are. Each is left exactly as written.
 NEAR_MISSES = [
-    "i have cancer", "any chance you have friday", "a moth got in", "in mourning this week",
-    "look for an appointment", "man i need a checkup", "small fry", "we got wed in june",
-    "sat in the waiting room", "the march for science", "i need a new physics tutor",
-    "my vacation is next week", "the sundae was great", "is there something earlier",
-    "she was appointed in may", "booking blocked", "fewer visits", "a bad cough",
-    "im feeling fine", "clearing my throat", "i want to consult dr okafor", "spring break",
-    "the door was locked", "monday or sunday", "a short shot", "check the mouth",
-    "moaning all night", "stop", "start", "help", "stpo", "strat", "hlep", "unstop", "info",
-    "quit", "stopall", "unsubscribe", "electrocardiogram", "months", "cancelled", "canceled",
+    "i have cancer",
+    "any chance you have friday",
+    "a moth got in",
+    "in mourning this week",
+    "look for an appointment",
+    "man i need a checkup",
+    "small fry",
+    "we got wed in june",
+    "sat in the waiting room",
+    "the march for science",
+    "i need a new physics tutor",
+    "my vacation is next week",
+    "the sundae was great",
+    "is there something earlier",
+    "she was appointed in may",
+    "booking blocked",
+    "fewer visits",
+    "a bad cough",
+    "im feeling fine",
+    "clearing my throat",
+    "i want to consult dr okafor",
+    "spring break",
+    "the door was locked",
+    "monday or sunday",
+    "a short shot",
+    "check the mouth",
+    "moaning all night",
+    "stop",
+    "start",
+    "help",
+    "stpo",
+    "strat",
+    "hlep",
+    "unstop",
+    "info",
+    "quit",
+    "stopall",
+    "unsubscribe",
+    "electrocardiogram",
+    "months",
+    "cancelled",
+    "canceled",
 ]
 
 
@@ -853,22 +1029,31 @@ def test_a_real_word_or_a_short_word_is_never_corrected_into_another(text):
     assert correct_typos(text) == text
 
 
-@pytest.mark.parametrize("text, intent", [
-    ("I have cancer", "unknown"), ("any chance you have friday?", "book"),
-    ("stpo", "unknown"), ("hlep", "unknown"), ("strat", "unknown"), ("STOP", "stop"),
-    ("cancle", "cancel"),                       # a typo is an intent, never an SMS keyword
-    ("look at my appointments", "list"),
-])
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("I have cancer", "unknown"),
+        ("any chance you have friday?", "book"),
+        ("stpo", "unknown"),
+        ("hlep", "unknown"),
+        ("strat", "unknown"),
+        ("STOP", "stop"),
+        ("cancle", "cancel"),  # a typo is an intent, never an SMS keyword
+        ("look at my appointments", "list"),
+    ],
+)
 def test_near_misses_keep_their_meaning_and_keywords_stay_exact(text, intent):
     assert understand(text, NOW, VOCABULARY).intent == intent
 
 
 def test_typos_are_corrected_to_the_clinics_own_words():
     clinic = SimpleNamespace(
-        providers=[SimpleNamespace(key="moreau", name="Nurse Celine Moreau",
-                                   aliases=("nurse moreau",))],
-        appointment_types=[SimpleNamespace(key="ultrasound", name="Abdominal ultrasound",
-                                           synonyms=("sonogram",))],
+        providers=[
+            SimpleNamespace(key="moreau", name="Nurse Celine Moreau", aliases=("nurse moreau",))
+        ],
+        appointment_types=[
+            SimpleNamespace(key="ultrasound", name="Abdominal ultrasound", synonyms=("sonogram",))
+        ],
     )
     vocabulary = Vocabulary.from_clinic(clinic)
     assert understand("nurse moreu", NOW, vocabulary).provider == "moreau"

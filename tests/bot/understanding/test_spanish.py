@@ -1,6 +1,7 @@
 """The understanding in Spanish: intents, dates and times as people text them, red flags, and
 the language told. Every expectation is against Wednesday 2026-03-04 10:00 in New York, with the
 demo clinic's vocabulary (which names its visits in both languages)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -29,12 +30,33 @@ PHRASINGS = [
     ("quiero una cita para mañana a las 3", "book", D(3, 5), T(15), None, None, {}),
     ("quiero una cita para manana a las 3", "book", D(3, 5), T(15), None, None, {}),
     ("necesito una cita", "book", None, None, None, None, {}),
-    ("Necesito un chequeo el jueves por la tarde", "book", D(3, 5), None, "afternoon",
-     "checkup", {}),
-    ("quisiera una cita el martes que viene por la tarde", "book", D(3, 10), None, "afternoon",
-     None, {}),
-    ("me gustaría una cita pasado mañana a las 9 de la mañana", "book", D(3, 6), T(9),
-     "morning", None, {}),
+    (
+        "Necesito un chequeo el jueves por la tarde",
+        "book",
+        D(3, 5),
+        None,
+        "afternoon",
+        "checkup",
+        {},
+    ),
+    (
+        "quisiera una cita el martes que viene por la tarde",
+        "book",
+        D(3, 10),
+        None,
+        "afternoon",
+        None,
+        {},
+    ),
+    (
+        "me gustaría una cita pasado mañana a las 9 de la mañana",
+        "book",
+        D(3, 6),
+        T(9),
+        "morning",
+        None,
+        {},
+    ),
     ("una cita a las diez y media", "book", None, T(10, 30), None, None, {}),
     ("cita a las 5 menos cuarto de la tarde", "book", None, T(16, 45), "afternoon", None, {}),
     ("¿tienen algo al mediodía?", "book", None, T(12), None, None, {}),
@@ -45,8 +67,7 @@ PHRASINGS = [
     ("necesito la vacuna de la gripe", "book", None, None, None, "vaccination", {}),
     ("quiero reservar una consulta por enfermedad", "book", None, None, None, "sick-visit", {}),
     ("quiero sacar turno para el viernes", "book", D(3, 6), None, None, None, {}),
-    ("agendar una revisión para la semana que viene", "book", D(3, 9), None, None, "checkup",
-     {}),
+    ("agendar una revisión para la semana que viene", "book", D(3, 9), None, None, "checkup", {}),
     ("¿hay horarios libres hoy en la tarde?", "book", D(3, 4), None, "afternoon", None, {}),
     ("mañana temprano", "book", D(3, 5), None, "morning", None, {}),
     ("el lunes a las 8 de la mañana", "book", D(3, 9), T(8), "morning", None, {}),
@@ -60,11 +81,25 @@ PHRASINGS = [
     ("a las 8 de la noche", "book", None, T(20), "evening", None, {}),
     ("a las 15 hrs el martes", "book", D(3, 10), T(15), None, None, {}),
     ("después de las 3", "book", None, T(15), None, None, {"time_bound": "after"}),
-    ("antes de las 10 de la mañana", "book", None, T(10), "morning", None,
-     {"time_bound": "before"}),
+    (
+        "antes de las 10 de la mañana",
+        "book",
+        None,
+        T(10),
+        "morning",
+        None,
+        {"time_bound": "before"},
+    ),
     ("hoy mismo por favor", "book", D(3, 4), None, None, None, {}),
-    ("quiero una cita con la enfermera moreau", "book", None, None, None, None,
-     {"provider": "moreau"}),
+    (
+        "quiero una cita con la enfermera moreau",
+        "book",
+        None,
+        None,
+        None,
+        None,
+        {"provider": "moreau"},
+    ),
     ("una eco del corazón", "book", None, None, None, "cardiac-echo", {}),
     # Cancelar.
     ("cancelar mi cita", "cancel", None, None, None, None, {}),
@@ -83,8 +118,7 @@ PHRASINGS = [
     ("necesito otra hora", "reschedule", None, None, None, None, {}),
     ("pasar la cita al lunes", "reschedule", D(3, 9), None, None, None, {}),
     ("reagendar el chequeo", "reschedule", None, None, None, "checkup", {}),
-    ("cambiar la cita 8 para el jueves", "reschedule", D(3, 5), None, None, None,
-     {"reference": 8}),
+    ("cambiar la cita 8 para el jueves", "reschedule", D(3, 5), None, None, None, {"reference": 8}),
     # Mis citas.
     ("mis citas", "list", None, None, None, None, {}),
     ("¿qué citas tengo?", "list", None, None, None, None, {}),
@@ -149,8 +183,9 @@ def test_the_table_has_at_least_a_hundred_phrasings():
     assert len(PHRASINGS) >= 100
 
 
-@pytest.mark.parametrize("text, intent, day, at, part, kind, extra", PHRASINGS,
-                         ids=[p[0] for p in PHRASINGS])
+@pytest.mark.parametrize(
+    "text, intent, day, at, part, kind, extra", PHRASINGS, ids=[p[0] for p in PHRASINGS]
+)
 def test_spanish_is_understood(text, intent, day, at, part, kind, extra):
     u = understand(text, NOW, VOCABULARY)
     got = {"intent": u.intent}
@@ -162,13 +197,21 @@ def test_spanish_is_understood(text, intent, day, at, part, kind, extra):
         got[name] = getattr(u, name)
         wanted[name] = value
     assert got == wanted
-    assert u.language == "es" or intent in ("confirm", "deny", "choose", "stop") or \
-        intent == "emergency"
+    assert (
+        u.language == "es"
+        or intent in ("confirm", "deny", "choose", "stop")
+        or intent == "emergency"
+    )
 
 
-@pytest.mark.parametrize("text, language", [
-    ("quiero una cita para mañana", "es"), ("I need a checkup tomorrow", "en"),
-    ("necesito cancelar mi cita", "es"), ("can you move my appointment", "en"),
-])
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("quiero una cita para mañana", "es"),
+        ("I need a checkup tomorrow", "en"),
+        ("necesito cancelar mi cita", "es"),
+        ("can you move my appointment", "en"),
+    ],
+)
 def test_the_language_is_told(text, language):
     assert understand(text, NOW, VOCABULARY).language == language

@@ -1,4 +1,5 @@
 """A message's text as the rules read it (bot/understanding/text.py)."""
+
 from __future__ import annotations
 
 import re

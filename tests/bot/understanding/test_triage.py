@@ -1,4 +1,5 @@
 """Red flags: emergencies are recognised by category; ordinary clinic messages are not."""
+
 from __future__ import annotations
 
 import timeit
@@ -93,38 +94,44 @@ def test_huge_and_odd_input_never_raises():
     assert red_flag("<script>alert('chest pain')</script>") == "cardiac"
 
 
-@pytest.mark.parametrize("text, category", [
-    ("I have a high fever since yesterday", "fever"),
-    ("she's had a fever for three days", "fever"),
-    ("my tooth pain is getting worse", "pain"),
-    ("severe tooth pain on the left", "pain"),
-    ("I can't sleep because of the pain", "pain"),
-    ("the cough is not getting better", "worsening"),
-    ("I think the cut is infected", "infection"),
-    ("the rash is spreading", "infection"),
-    ("my jaw is swollen", "swelling"),
-    ("I chipped my tooth on a fork", "injury"),
-    ("I can't keep anything down", "dehydration"),
-])
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("I have a high fever since yesterday", "fever"),
+        ("she's had a fever for three days", "fever"),
+        ("my tooth pain is getting worse", "pain"),
+        ("severe tooth pain on the left", "pain"),
+        ("I can't sleep because of the pain", "pain"),
+        ("the cough is not getting better", "worsening"),
+        ("I think the cut is infected", "infection"),
+        ("the rash is spreading", "infection"),
+        ("my jaw is swollen", "swelling"),
+        ("I chipped my tooth on a fork", "injury"),
+        ("I can't keep anything down", "dehydration"),
+    ],
+)
 def test_urgent_symptoms_are_recognised_with_their_category(text, category):
     assert triage.urgent_care(text) == category
     assert triage.red_flag(text) is None
 
 
-@pytest.mark.parametrize("text", [
-    "urgent please, asap",              # a wish, not a symptom: staff or triage set the rank
-    "I'd like a checkup next week",
-    "book a cleaning",
-    "feeling much better now",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "urgent please, asap",  # a wish, not a symptom: staff or triage set the rank
+        "I'd like a checkup next week",
+        "book a cleaning",
+        "feeling much better now",
+    ],
+)
 def test_wishes_and_routine_requests_are_not_urgent(text):
     assert triage.urgent_care(text) is None
 
 
 def test_urgent_care_errs_towards_urgent_like_red_flags():
     assert triage.urgent_care("my swollen ankle is fine now, just a follow-up") == "swelling"
-    assert triage.urgent_care("x" * 50_000 + " high fever") is None     # only the start is read
-    assert triage.urgent_care("") is None and triage.urgent_care("\u202e\U0001F600") is None
+    assert triage.urgent_care("x" * 50_000 + " high fever") is None  # only the start is read
+    assert triage.urgent_care("") is None and triage.urgent_care("\u202e\U0001f600") is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,8 +225,17 @@ EMERGENCIES_ES = [
     ("le dio un ataque epiléptico", "seizure"),
 ]
 
-CATEGORIES = {"cardiac", "breathing", "stroke", "self_harm", "overdose", "bleeding",
-              "allergic_reaction", "unconscious", "seizure"}
+CATEGORIES = {
+    "cardiac",
+    "breathing",
+    "stroke",
+    "self_harm",
+    "overdose",
+    "bleeding",
+    "allergic_reaction",
+    "unconscious",
+    "seizure",
+}
 
 
 @pytest.mark.parametrize("text, category", EMERGENCIES_ES)
@@ -233,7 +249,7 @@ def test_every_category_is_pinned_in_both_languages_with_several_phrasings(categ
         assert sum(1 for _, c in table if c == category) >= 2
     spanish = [text for text, c in EMERGENCIES_ES if c == category]
     assert len(spanish) >= 4
-    assert any(not text.isascii() for text in spanish)     # typed with accents, or "ñ"
+    assert any(not text.isascii() for text in spanish)  # typed with accents, or "ñ"
 
 
 @pytest.mark.parametrize("text, category", EMERGENCIES + EMERGENCIES_ES)
@@ -253,12 +269,24 @@ def test_accents_are_ignored_and_n_stands_for_enye():
 def _old_normalize(text):
     """The English-only normalization before Spanish was added: text without accents must be
     normalized exactly as it was."""
-    return triage._NON_WORD.sub(" ", text[:triage.MAX_CHARS].lower().translate(triage._APOSTROPHES))
+    return triage._NON_WORD.sub(
+        " ", text[: triage.MAX_CHARS].lower().translate(triage._APOSTROPHES)
+    )
 
 
-@pytest.mark.parametrize("text", [t for t, _ in EMERGENCIES] + ORDINARY + [
-    "CAN’T BREATHE", "can´t breathe", "short-of-breath!!!", "chest pain™", "x" * 3000, "😀 hi",
-])
+@pytest.mark.parametrize(
+    "text",
+    [t for t, _ in EMERGENCIES]
+    + ORDINARY
+    + [
+        "CAN’T BREATHE",
+        "can´t breathe",
+        "short-of-breath!!!",
+        "chest pain™",
+        "x" * 3000,
+        "😀 hi",
+    ],
+)
 def test_english_normalization_is_unchanged(text):
     assert triage.normalize(text) == _old_normalize(text)
 
@@ -309,76 +337,87 @@ def test_ordinary_spanish_messages_are_not_red_flags(text):
     assert red_flag(text) is None
 
 
-@pytest.mark.parametrize("text", [
-    "no puedo respirar",
-    "No respira",
-    "no para de sangrar",
-    "no quiero vivir",
-    "no deja de sangrar",
-    "no puede respirar",
-    "no despierta",
-    "no quiero morir, quiero morirme",
-    "No. Me falta el aire",
-    "STOP no puedo respirar",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no puedo respirar",
+        "No respira",
+        "no para de sangrar",
+        "no quiero vivir",
+        "no deja de sangrar",
+        "no puede respirar",
+        "no despierta",
+        "no quiero morir, quiero morirme",
+        "No. Me falta el aire",
+        "STOP no puedo respirar",
+    ],
+)
 def test_spanish_red_flags_with_a_negation_are_emergencies_not_a_no_or_a_stop(text):
     now = datetime(2026, 3, 4, 10, tzinfo=ZoneInfo("America/New_York"))
     assert understand(text, now).intent == "emergency"
 
 
-@pytest.mark.parametrize("text, category", [
-    ("tengo fiebre alta desde ayer", "fever"),
-    ("fiebre de 39", "fever"),
-    ("FIEBRE DE 39.5", "fever"),
-    ("tiene 39 de fiebre", "fever"),
-    ("tiene fiebre desde hace tres días", "fever"),
-    ("dolor muy fuerte en la muela", "pain"),
-    ("un dolor insoportable", "pain"),
-    ("dolor de muelas muy fuerte", "pain"),
-    ("me duele muchísimo la muela", "pain"),
-    ("no puedo dormir del dolor", "pain"),
-    ("el dolor de muelas está empeorando", "pain"),
-    ("la tos va empeorando", "worsening"),
-    ("cada vez peor", "worsening"),
-    ("la herida no mejora", "worsening"),
-    ("creo que tengo una infección", "infection"),
-    ("infeccion en la muela", "infection"),
-    ("tengo un absceso", "infection"),
-    ("le sale pus", "infection"),
-    ("tengo la cara hinchada", "swelling"),
-    ("se me hinchó la cara", "swelling"),
-    ("tengo la encía inflamada", "swelling"),
-    ("creo que tengo un hueso roto", "injury"),
-    ("me rompí el brazo", "injury"),
-    ("me rompí un diente", "injury"),
-    ("se me partió un diente", "injury"),
-    ("tengo un esguince en el tobillo", "injury"),
-    ("vómitos desde anoche", "dehydration"),
-    ("mi hijo está vomitando", "dehydration"),
-    ("no retengo nada", "dehydration"),
-    ("creo que está deshidratado", "dehydration"),
-])
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("tengo fiebre alta desde ayer", "fever"),
+        ("fiebre de 39", "fever"),
+        ("FIEBRE DE 39.5", "fever"),
+        ("tiene 39 de fiebre", "fever"),
+        ("tiene fiebre desde hace tres días", "fever"),
+        ("dolor muy fuerte en la muela", "pain"),
+        ("un dolor insoportable", "pain"),
+        ("dolor de muelas muy fuerte", "pain"),
+        ("me duele muchísimo la muela", "pain"),
+        ("no puedo dormir del dolor", "pain"),
+        ("el dolor de muelas está empeorando", "pain"),
+        ("la tos va empeorando", "worsening"),
+        ("cada vez peor", "worsening"),
+        ("la herida no mejora", "worsening"),
+        ("creo que tengo una infección", "infection"),
+        ("infeccion en la muela", "infection"),
+        ("tengo un absceso", "infection"),
+        ("le sale pus", "infection"),
+        ("tengo la cara hinchada", "swelling"),
+        ("se me hinchó la cara", "swelling"),
+        ("tengo la encía inflamada", "swelling"),
+        ("creo que tengo un hueso roto", "injury"),
+        ("me rompí el brazo", "injury"),
+        ("me rompí un diente", "injury"),
+        ("se me partió un diente", "injury"),
+        ("tengo un esguince en el tobillo", "injury"),
+        ("vómitos desde anoche", "dehydration"),
+        ("mi hijo está vomitando", "dehydration"),
+        ("no retengo nada", "dehydration"),
+        ("creo que está deshidratado", "dehydration"),
+    ],
+)
 def test_spanish_urgent_symptoms_are_recognised_with_their_category(text, category):
     assert triage.urgent_care(text) == category
     assert triage.red_flag(text) is None
 
 
-@pytest.mark.parametrize("text", [
-    "quiero una cita urgente",
-    "necesito un chequeo",
-    "dolor de muelas leve",
-    "tengo un dolor leve",
-    "me siento mucho mejor",
-    "quiero una limpieza",
-    "se me cayó un diente de leche",
-    "se rompió mi teléfono",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "quiero una cita urgente",
+        "necesito un chequeo",
+        "dolor de muelas leve",
+        "tengo un dolor leve",
+        "me siento mucho mejor",
+        "quiero una limpieza",
+        "se me cayó un diente de leche",
+        "se rompió mi teléfono",
+    ],
+)
 def test_spanish_wishes_and_routine_requests_are_not_urgent(text):
     assert triage.urgent_care(text) is None
 
 
 def test_spanish_triage_is_cheap():
     text = "Hola, quisiera cambiar mi cita del viernes a las 3 con la doctora Okafor, gracias"
-    per_message = min(timeit.repeat(lambda: (red_flag(text), triage.urgent_care(text)),
-                                    number=200, repeat=5)) / 200
-    assert per_message < 0.001   # well under in practice (tens of microseconds); generous for CI
+    per_message = (
+        min(timeit.repeat(lambda: (red_flag(text), triage.urgent_care(text)), number=200, repeat=5))
+        / 200
+    )
+    assert per_message < 0.001  # well under in practice (tens of microseconds); generous for CI
