@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-reminders catalogs catalogs-extract clean
+.PHONY: run test lint bench bench-reminders catalogs catalogs-extract clean
 
 # The translations (bot/locales/*/LC_MESSAGES/messages.po), compiled to .mo when installing.
 PO := $(wildcard bot/locales/*/LC_MESSAGES/messages.po)
@@ -37,8 +37,15 @@ catalogs-extract: $(VENV)/.runtime
 run: $(VENV)/.runtime $(MO)
 	$(BIN)/python app.py
 
-test: $(VENV)/.dev $(MO)
+# The checks that keep the layout (docs/architecture.md), then the tests.
+test: lint $(MO)
 	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # The benchmarks of BENCHMARKS.md (minutes, not part of `make test`); booking and reminders use
 # databases of their own on the local PostgreSQL server, and reminders take several minutes.
@@ -54,4 +61,4 @@ bench-reminders: $(VENV)/.dev
 	$(BIN)/python bench/bench_reminders.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
