@@ -389,7 +389,7 @@ REFUSAL_CODES = (
 
 
 def every_reply(clinic):
-    """Each sentence bot/patient/replies.py can say, in every language the clinic serves, filled with
+    """Each sentence bot/patient/replies/ can say, in every language the clinic serves, filled with
     long but typical values, as the SMS channel sends it."""
     for language in i18n.LANGUAGES:
         with i18n.speaking(language):
