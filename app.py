@@ -54,7 +54,7 @@ def build_services(
     i18n.check_catalogs()  # a missing translation stops the start, not a patient's turn
     audit = AuditTrail(vault)
     # Patients' bookings, red flags and undelivered texts, told to SLACK_STAFF_CHANNEL after
-    # commit (a no-op without Slack). Imported here: adapters/slack.py loads slack_sdk.
+    # commit (a no-op without Slack). Imported here: adapters/slack/ loads slack_sdk.
     from adapters import slack
 
     slack.staff_notifier(settings, clinic).watch(audit)
@@ -135,6 +135,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions[EXTENSION] = services
     if settings.trusted_proxy_hops:
         # The client's address (the refusal counts' key) from the proxies' X-Forwarded-For.
+        # Flask's documented way to wrap its WSGI app; mypy sees a method being replaced.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
     app.extensions[refusals.EXTENSION] = refusals.RefusalLedger(services.sessions, services.clock)
 

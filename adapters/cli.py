@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any, NoReturn, cast
 
 import click
 from cryptography.fernet import InvalidToken
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import Table, delete, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from bot.audit import Checkpoint, audit_mirror, checkpoint_notice
@@ -61,7 +63,7 @@ def _phone_argument(ctx, param, value: str) -> str:
         raise click.BadParameter("not a phone number (try +12125550123)") from None
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(1)
 
@@ -147,7 +149,7 @@ def audit_verify(checkpoint_text: str | None) -> None:
     """Check every link of the audit chain, and that none is missing from its end (against
     logs/audit.log and the checkpoint given); exit 1 at the first problem."""
     services = _services()
-    checkpoints = []
+    checkpoints: list[Checkpoint] = []
     if checkpoint_text is not None:
         checkpoint = Checkpoint.parse(checkpoint_text)
         if checkpoint is None:
@@ -218,8 +220,12 @@ def keys_rotate() -> None:
     counts: dict[str, int] = {}
     try:
         with services.sessions.begin() as db:
+            # `Session.execute` returns a `CursorResult` for a DELETE (its stubs say `Result`).
             web_receipts = (
-                db.execute(delete(MessageReceipt).where(MessageReceipt.channel == "web")).rowcount
+                cast(
+                    CursorResult[Any],
+                    db.execute(delete(MessageReceipt).where(MessageReceipt.channel == "web")),
+                ).rowcount
                 or 0
             )
             for table, columns in _encrypted_tables():
@@ -243,13 +249,14 @@ def keys_rotate() -> None:
                         changed += 1
                 counts[table.name] = changed
             for patient in db.scalars(select(Patient).where(Patient.phone_enc.is_not(None))):
+                assert patient.phone_enc is not None  # the query selects only those with a number
                 patient.phone_index = vault.index(
                     identity(vault.decrypt(patient.phone_enc), patient.scope)
                 )
             for message in db.scalars(select(OutboxMessage)):
                 message.recipient_index = vault.index(vault.decrypt(message.recipient_enc))
             sms_receipts = _rekey_sms_receipts(db, vault)
-            ended = db.execute(delete(ConversationSession)).rowcount or 0
+            ended = cast(CursorResult[Any], db.execute(delete(ConversationSession))).rowcount or 0
             services.audit.record(
                 db,
                 "keys_rotated",

@@ -112,6 +112,7 @@ def main(
         stdout.write(
             f"{services.clinic.name}: chatting as {who}. Type {QUIT} or press Ctrl-D to leave.\n"
         )
+    role: Role
     sender, role = (STAFF_SENDER, "staff") if args.staff else (args.phone, "patient")
     try:
         chat(

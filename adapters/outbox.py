@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,7 +46,8 @@ class Outbox:
             [row] = self._rows(session, [message])
             if row is None:
                 raise RecipientOptedOut("the recipient has opted out")
-            return session.connection().scalar(_INSERT.returning(OutboxMessage.id), row)
+            # INSERT ... RETURNING always answers the new row's id (scalar() is typed Optional).
+            return cast(int, session.connection().scalar(_INSERT.returning(OutboxMessage.id), row))
 
     def record(self, session: Session, messages: Sequence[OutboundMessage]) -> list[bool]:
         """Record the messages in the caller's transaction: the reminder sender commits them with
@@ -58,7 +60,9 @@ class Outbox:
             session.connection().execute(_INSERT, recorded)
         return [row is not None for row in rows]
 
-    def _rows(self, session: Session, messages: Sequence[OutboundMessage]) -> list[dict | None]:
+    def _rows(
+        self, session: Session, messages: Sequence[OutboundMessage]
+    ) -> list[dict[str, Any] | None]:
         """The outbox row of each message, encrypted; None where the number opted out (like the
         Twilio sender, the outbox never texts a number that opted out). One query for them all."""
         if not messages:

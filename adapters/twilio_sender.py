@@ -27,10 +27,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from tenacity import (
@@ -352,10 +354,14 @@ def _advance(
 ) -> bool | None:
     """True: moved forward; False: already there or further; None: no such message yet."""
     with sessions.begin() as db:
-        result = db.execute(
-            update(SmsMessage)
-            .where(SmsMessage.message_sid == message_sid, SmsMessage.status_rank < rank)
-            .values(**values)
+        # `Session.execute` returns a `CursorResult` for an UPDATE (its stubs say `Result`).
+        result = cast(
+            CursorResult[Any],
+            db.execute(
+                update(SmsMessage)
+                .where(SmsMessage.message_sid == message_sid, SmsMessage.status_rank < rank)
+                .values(**values)
+            ),
         )
         if result.rowcount:
             return True

@@ -44,10 +44,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
+from typing import Any, cast
 from xml.etree import ElementTree
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.engine import CursorResult
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -233,6 +235,7 @@ def delivery_status():
 # ---------------------------------------------------------------------------------------------
 # Exactly once, within Twilio's patience.
 
+# A mapped class's `__table__` is typed `FromClause`; a class mapped to a Table has that Table.
 _RECEIPTS = MessageReceipt.__table__
 
 
@@ -463,15 +466,19 @@ def send_stranded_replies(services: Services) -> dict[str, int]:
             .limit(100)
         ).all()
     with services.sessions.begin() as db:  # taken by a process that stopped: said once
-        unknown = db.execute(
-            update(_RECEIPTS)
-            .where(
-                _RECEIPTS.c.channel == CHANNEL,
-                recent,
-                _RECEIPTS.c.reply_via == "rest_sending",
-                _RECEIPTS.c.created_at <= now - STRANDED_AFTER,
-            )
-            .values(reply_via="rest_unknown")
+        # `Session.execute` returns a `CursorResult` for an UPDATE (its stubs say `Result`).
+        unknown = cast(
+            CursorResult[Any],
+            db.execute(
+                update(_RECEIPTS)
+                .where(
+                    _RECEIPTS.c.channel == CHANNEL,
+                    recent,
+                    _RECEIPTS.c.reply_via == "rest_sending",
+                    _RECEIPTS.c.created_at <= now - STRANDED_AFTER,
+                )
+                .values(reply_via="rest_unknown")
+            ),
         ).rowcount
     counts = {"sent": 0, "failed": 0, "unknown": unknown}
     for row in stranded:

@@ -44,6 +44,7 @@ GENESIS = "0" * 64
 # message that itself began with it (a NUL is nothing a person types) would be hashed and
 # verified the same way at every step, only shown as removed: nothing can pass as another text.
 REMOVED = "\x00removed:"
+# DeclarativeBase types `__table__` as a FromClause; a class mapped by `__tablename__` has a Table.
 _INSERT = insert(AuditEvent.__table__)
 _TAIL = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
 _FIRST = select(AuditEvent.hash).where(AuditEvent.seq == 1)
@@ -199,7 +200,7 @@ class AuditTrail:
         wrong; then hold its end against the anchors outside the table (the `mirror`, i.e.
         logs/audit.log, and the `checkpoints` given) and name the events missing from it."""
         chain = session.scalar(_FIRST)
-        anchors = list(checkpoints)
+        anchors: list[Checkpoint | Anchor] = list(checkpoints)
         mirrored = _mirror_head(mirror, chain) if mirror is not None and chain else None
         if mirrored is not None:
             anchors.append(mirrored)

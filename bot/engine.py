@@ -206,6 +206,7 @@ class ConversationEngine:
         the audit of the replies and the receipt's answer, in one transaction."""
         turn = pending.turn
         caller = turn.tools.caller
+        assert self.llm is not None  # a ModelTurn is only made when there is a model (_converse)
         answer = self.llm.ask(
             turn,
             pending.state,
@@ -290,6 +291,7 @@ class ConversationEngine:
         )
 
         if message.channel == SMS:
+            assert heard.understanding is not None  # _hear reads every patient's message
             out = self._sms_turn(db, message, text, patient, now, heard.understanding)
         else:
             out = self._before_dialogue(db, message, text, patient, now) or self._converse(

@@ -1,6 +1,6 @@
 """The languages patients are served in: gettext catalogs through Babel, and dates as each says them.
 
-Every sentence a patient can receive is an English message id in the code (bot/patient/replies.py), with
+Every sentence a patient can receive is an English message id in the code (bot/patient/replies/), with
 a translation per language in `bot/locales/<lang>/LC_MESSAGES/messages.po`, compiled to `.mo` when
 installing (`make catalogs`, which `make run` and `make test` do first). Placeholders are named
 (`{when}`, `{clinic}`) so a translation may put them in its own order, and counts go through

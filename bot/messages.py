@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeGuard, get_args
 
 from scheduler.errors import ChannelError
 
 Role = Literal["patient", "staff", "admin"]
+
+
+def is_role(value: str) -> TypeGuard[Role]:
+    """Whether `value` names a role (a role read from the database is typed as any text)."""
+    return value in get_args(Role)
+
+
 # Channels where a phone number proves nothing (anyone may type one): their patients are their
 # own, never the SMS channel's patient with the same number (scheduler.patients.identity).
 DEMO_CHANNELS = frozenset({"web"})

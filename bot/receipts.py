@@ -48,6 +48,7 @@ def receipt_key(vault: Vault, sender: str, message_id: str) -> str:
 # Core on the turn's connection, statements built once: the receipt is written twice in every
 # such turn, and the ORM's execution path (and the flush an ORM update triggers) cost several
 # times the statements. No ORM object of this table is loaded in a turn.
+# DeclarativeBase types `__table__` as a FromClause; a class mapped by `__tablename__` has a Table.
 _RECEIPTS = MessageReceipt.__table__
 _CLAIM = {
     name: dialect.insert(_RECEIPTS)

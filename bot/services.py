@@ -41,7 +41,9 @@ class Services:
 
 
 class HasExtensions(Protocol):
-    extensions: Mapping[str, Any]
+    # Read-only, so that a Flask app (whose `extensions` is a `dict[str, Any]`) is one.
+    @property
+    def extensions(self) -> Mapping[str, Any]: ...
 
 
 def services_of(app: HasExtensions) -> Services:

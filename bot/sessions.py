@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
 
 from scheduler.crypto import Vault, index_match
@@ -23,6 +23,7 @@ from scheduler.models import ConversationSession
 # it runs two or three times in every turn, and the ORM's execution and flush machinery cost
 # several times the statements themselves. No ORM object of this table is ever loaded or
 # pending, so there is nothing to flush first and no identity map to keep in step.
+# DeclarativeBase types `__table__` as a FromClause; a class mapped by `__tablename__` has a Table.
 _TABLE = ConversationSession.__table__
 
 _UPDATE = update(_TABLE).where(_TABLE.c.id == bindparam("row_id"))
@@ -57,10 +58,10 @@ class SessionStore:
         cached = session.info.get("conversation_row")
         if cached is not None and cached[0] == key:
             return cached[1]
-        row = connection.execute(
+        found = connection.execute(
             self._by_user, self.vault.index_params(f"{channel}:{sender}")
         ).first()
-        row = None if row is None else tuple(row)
+        row = None if found is None else tuple(found)
         session.info["conversation_row"] = (key, row)
         return row
 
@@ -69,7 +70,9 @@ class SessionStore:
         row = self._row(session.connection(), session, channel, sender)
         if row is None or row[2] <= now:
             return {}
-        return json.loads(self.vault.decrypt(row[1]))
+        state = self.vault.decrypt(row[1])
+        assert state is not None  # state_enc is NOT NULL, and a stored token decrypts to text
+        return json.loads(state)
 
     def save(
         self, session: Session, channel: str, sender: str, state: dict[str, Any], *, now: datetime
@@ -97,8 +100,12 @@ class SessionStore:
 
     def expire(self, session: Session, *, now: datetime) -> int:
         """Delete every expired session (the maintenance job); returns how many."""
-        result = session.execute(
-            delete(ConversationSession).where(ConversationSession.expires_at <= now)
+        # Session.execute is typed to return a Result; for a DELETE it is a CursorResult.
+        result = cast(
+            CursorResult[Any],
+            session.execute(
+                delete(ConversationSession).where(ConversationSession.expires_at <= now)
+            ),
         )
         return result.rowcount or 0
 

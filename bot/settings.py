@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import time, timedelta
 from pathlib import Path
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -66,7 +67,8 @@ class Settings:
 
     def reminder_policy(self) -> ReminderPolicy:
         """REMINDER_OFFSETS and QUIET_HOURS, as the planner and the sender use them."""
-        return ReminderPolicy(tuple(self.reminder_offsets), tuple(self.quiet_hours))
+        start, end = self.quiet_hours
+        return ReminderPolicy(tuple(self.reminder_offsets), (start, end))
 
     @property
     def twilio_configured(self) -> bool:
@@ -102,7 +104,7 @@ class Settings:
         if env is None:
             load_dotenv(ROOT / ".env", override=False)
         env = dict(os.environ if env is None else env)
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # Settings' keyword arguments, each of its own type
 
         def get(name: str) -> str | None:
             raw = env.get(name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -28,15 +29,31 @@ class Caller:
     channel: str
     patient_id: int | None = None  # the patient themself, when role is "patient"
     staff_id: str | None = None  # e.g. a Slack user id, when role is staff or admin
-    # What triage heard in this patient's conversation (bot/triage.urgent_care), if anything:
+    # What triage heard in this patient's conversation (bot/understanding/triage.urgent_care), if anything:
     # it, not the patient's wish, ranks their waitlist entry urgent.
     urgent_care: str | None = None
+
+    def __post_init__(self) -> None:
+        # Fail closed: a patient caller without their id would get the staff scope (everyone).
+        if self.role == "patient" and self.patient_id is None:
+            raise ValueError("a patient caller needs the patient's id")
 
     @property
     def actor(self) -> str:
         if self.role == "patient":
             return f"patient:{self.patient_id}"
         return f"{self.role}:{self.staff_id}"
+
+
+class SlotSearch(TypedDict, total=False):
+    """What narrows a `SchedulingTools.find_slots` search, built once for several searches."""
+
+    provider_key: str | None
+    part_of_day: str | None
+    around: time | None
+    after: time | None
+    before: time | None
+    limit: int
 
 
 class SchedulingTools:
@@ -58,6 +75,7 @@ class SchedulingTools:
         if self.caller.role == "patient":
             if patient_id not in (None, self.caller.patient_id):
                 raise NotAllowed("patients may only act on their own appointments")
+            assert self.caller.patient_id is not None  # Caller.__post_init__ requires it
             return self.caller.patient_id
         if patient_id is None:
             raise NotFound("which patient? a phone number is needed")
@@ -119,10 +137,14 @@ class SchedulingTools:
             reason=reason,
         )
 
-    def record_request(self, kind: str, **detail: str | None) -> None:
-        """Audit a request for the clinic team (`waitlist_requested`, `handoff_requested`):
+    def record_request(
+        self, kind: str, *, appointment_id: int | None = None, **detail: str | None
+    ) -> None:
+        """Audit a request for the clinic team (`handoff_requested`):
         structured fields only (keys, dates, fixed words), never message text."""
-        self._audit(kind, patient_id=self.caller.patient_id, **detail)
+        self._audit(
+            kind, patient_id=self.caller.patient_id, appointment_id=appointment_id, **detail
+        )
 
     def find_slots(
         self,
@@ -180,7 +202,7 @@ class SchedulingTools:
             start=appointment.start_at.isoformat(),
             **({"for_someone": True} if attendee_enc else {}),
         )
-        # Its reminders, in the same transaction as the booking (jobs/reminders.py).
+        # Its reminders, in the same transaction as the booking (scheduler/reminders.py).
         reminders.plan_reminders(
             self.db,
             self.clinic,

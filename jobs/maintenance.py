@@ -18,8 +18,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from bot.audit import AuditTrail
@@ -56,11 +58,18 @@ def purge_text(db: Session, audit: AuditTrail, *, now: datetime, retention: time
     the outbox, stored replies, and the texts of audit events (replaced by their digests, so the
     chain still verifies; audited as `texts_removed`)."""
     cutoff = now - retention
-    outbox = db.execute(delete(OutboxMessage).where(OutboxMessage.created_at < cutoff)).rowcount
-    receipts = db.execute(
-        update(MessageReceipt)
-        .where(MessageReceipt.created_at < cutoff, MessageReceipt.reply_enc.is_not(None))
-        .values(reply_enc=None)
+    # `Session.execute` returns a `CursorResult` for a DELETE or an UPDATE (its stubs say `Result`).
+    outbox = cast(
+        CursorResult[Any],
+        db.execute(delete(OutboxMessage).where(OutboxMessage.created_at < cutoff)),
+    ).rowcount
+    receipts = cast(
+        CursorResult[Any],
+        db.execute(
+            update(MessageReceipt)
+            .where(MessageReceipt.created_at < cutoff, MessageReceipt.reply_enc.is_not(None))
+            .values(reply_enc=None)
+        ),
     ).rowcount
     events = audit.remove_texts(
         db, AuditEvent.at < cutoff, now=now, reason="retention", limit=PURGE_PER_RUN
@@ -78,16 +87,20 @@ def purge_text(db: Session, audit: AuditTrail, *, now: datetime, retention: time
 
 
 def mark_outcomes(db: Session, *, now: datetime) -> int:
+    # `Session.execute` returns a `CursorResult` for an UPDATE (its stubs say `Result`).
     count = (
-        db.execute(
-            update(Appointment)
-            .where(
-                Appointment.status == AppointmentStatus.BOOKED,
-                Appointment.end_at <= now,
-                Appointment.outcome_needed_at.is_(None),
-            )
-            .values(outcome_needed_at=now)
-            .execution_options(synchronize_session=False)
+        cast(
+            CursorResult[Any],
+            db.execute(
+                update(Appointment)
+                .where(
+                    Appointment.status == AppointmentStatus.BOOKED,
+                    Appointment.end_at <= now,
+                    Appointment.outcome_needed_at.is_(None),
+                )
+                .values(outcome_needed_at=now)
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         or 0
     )

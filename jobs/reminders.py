@@ -32,12 +32,14 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeGuard, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import i18n
@@ -101,10 +103,21 @@ class _Due:
     active: bool
     provider_name: str | None
     offer_expires: datetime | None
-    offer_slot: dict | None
+    offer_slot: dict[str, Any] | None
     offer_id: int | None = None
     provider_key: str | None = None
     language: str | None = None  # the patient's (bot/i18n.py): the text is in it
+
+
+class RecordingSender(Protocol):
+    """A sender that records in the database instead of texting (the outbox): its `record`
+    writes a batch's texts in the caller's transaction, and says which it recorded."""
+
+    def record(self, session: Session, messages: Sequence[OutboundMessage]) -> list[bool]: ...
+
+
+def _records(sender: object) -> TypeGuard[RecordingSender]:
+    return callable(getattr(sender, "record", None))
 
 
 class ReminderSender:
@@ -171,34 +184,41 @@ class ReminderSender:
             .subquery()
         )
         with self.sessions.begin() as db:
+            # `Session.execute` returns a `CursorResult` for an UPDATE (its stubs say `Result`).
             started = (
-                db.execute(
-                    update(Reminder)
-                    .where(
-                        Reminder.status == PENDING,
-                        Reminder.due_at <= now,
-                        Reminder.kind == "reminder",
-                        Reminder.appointment_id.in_(
-                            select(Appointment.id).where(
-                                (Appointment.start_at <= now)
-                                | Appointment.status.not_in(ACTIVE_STATUSES)
-                            )
-                        ),
-                    )
-                    .values(status=EXPIRED, last_error_code="too_late")
-                    .execution_options(synchronize_session=False)
+                cast(
+                    CursorResult[Any],
+                    db.execute(
+                        update(Reminder)
+                        .where(
+                            Reminder.status == PENDING,
+                            Reminder.due_at <= now,
+                            Reminder.kind == "reminder",
+                            Reminder.appointment_id.in_(
+                                select(Appointment.id).where(
+                                    (Appointment.start_at <= now)
+                                    | Appointment.status.not_in(ACTIVE_STATUSES)
+                                )
+                            ),
+                        )
+                        .values(status=EXPIRED, last_error_code="too_late")
+                        .execution_options(synchronize_session=False)
+                    ),
                 ).rowcount
                 or 0
             )
             superseded = (
-                db.execute(
-                    update(Reminder)
-                    .where(
-                        Reminder.status == PENDING,
-                        Reminder.id.in_(select(due.c.id).where(due.c.rank > 1)),
-                    )
-                    .values(status=EXPIRED, last_error_code="superseded")
-                    .execution_options(synchronize_session=False)
+                cast(
+                    CursorResult[Any],
+                    db.execute(
+                        update(Reminder)
+                        .where(
+                            Reminder.status == PENDING,
+                            Reminder.id.in_(select(due.c.id).where(due.c.rank > 1)),
+                        )
+                        .values(status=EXPIRED, last_error_code="superseded")
+                        .execution_options(synchronize_session=False)
+                    ),
                 ).rowcount
                 or 0
             )
@@ -273,6 +293,8 @@ class ReminderSender:
                 .order_by(Reminder.due_at, Reminder.id)
             ).all()
         out = []
+        # Outer-joined: no appointment for an offer (its start is the offered slot's).
+        start: datetime | None
         for (
             rid,
             kind,
@@ -318,8 +340,8 @@ class ReminderSender:
         return out
 
     def _send_batch(self, ids: list[int], result: RunResult) -> None:
-        if callable(getattr(self.sender, "record", None)):
-            return self._record_batch(ids, result)
+        if _records(self.sender):
+            return self._record_batch(self.sender, ids, result)
         claimed_at = self.clock()
         sent_now: list[_Due] = []
         for due in self._load(ids):
@@ -353,7 +375,7 @@ class ReminderSender:
                         detail={"reminder_id": due.id},
                     )
 
-    def _record_batch(self, ids: list[int], result: RunResult) -> None:
+    def _record_batch(self, sender: RecordingSender, ids: list[int], result: RunResult) -> None:
         """A sender that records in the database (the outbox): the batch's texts and its
         reminders' "sent" marks commit together in one transaction: exactly once, no window."""
         now = self.clock()
@@ -361,7 +383,7 @@ class ReminderSender:
         later: list[_Due] = []
         with self.sessions.begin() as db:
             connection = db.connection()
-            wanted: list[tuple[_Due, ZoneInfo]] = []
+            wanted: list[tuple[_Due, ZoneInfo, bytes]] = []
             for due in dues:
                 unwanted = self._unwanted(due, now)
                 if unwanted is not None:
@@ -372,21 +394,24 @@ class ReminderSender:
                 if in_quiet_hours(now, zone, self.policy.quiet_hours):
                     later.append(due)  # the one-by-one path knows how to wait
                     continue
-                wanted.append((due, zone))
-            recorded = self.sender.record(
+                assert due.phone_enc is not None  # `_unwanted` said send: the patient has a number
+                wanted.append((due, zone, due.phone_enc))
+            recorded = sender.record(
                 db,
                 [
                     OutboundMessage(
                         "sms",
-                        self.vault.decrypt(due.phone_enc),
+                        self.vault.decrypt(phone_enc),
                         self._text(due, zone),
                         kind=due.kind,
                     )
-                    for due, zone in wanted
+                    for due, zone, phone_enc in wanted
                 ],
             )
-            sent = [due for (due, _), done in zip(wanted, recorded, strict=True) if done]
-            refused = [due.id for (due, _), done in zip(wanted, recorded, strict=True) if not done]
+            sent = [due for (due, _, _), done in zip(wanted, recorded, strict=True) if done]
+            refused = [
+                due.id for (due, _, _), done in zip(wanted, recorded, strict=True) if not done
+            ]
             if refused:  # opted out since the batch was loaded: the outbox recorded nothing
                 self._mark(connection, refused, CANCELLED, code="opted_out")
                 result.skipped += len(refused)
@@ -412,7 +437,7 @@ class ReminderSender:
 
     def _mark(
         self,
-        connection,
+        connection: Connection,
         ids: list[int],
         status: str,
         *,
@@ -423,7 +448,7 @@ class ReminderSender:
         """Record the outcome of this worker's claimed rows `ids`; how many were still ours."""
         if not ids:
             return 0
-        values: dict = {"status": status, "lease_owner": None, "lease_until": None}
+        values: dict[str, Any] = {"status": status, "lease_owner": None, "lease_until": None}
         for name, value in (("last_error_code", code), ("sent_at", sent_at), ("due_at", due_at)):
             if value is not None:
                 values[name] = value
@@ -500,6 +525,8 @@ class ReminderSender:
         if unwanted is not None:
             self._finish(due.id, unwanted[0], now, code=unwanted[1])
             return unwanted[0]
+        # `_unwanted` said send: it is upcoming (its start is known) and the patient has a number.
+        assert due.start_at is not None and due.phone_enc is not None
         zone = ZoneInfo(due.patient_tz) if due.patient_tz else self.clinic.zone
         if in_quiet_hours(now, zone, self.policy.quiet_hours):
             later = after_quiet_hours(now, zone, self.policy.quiet_hours)
@@ -534,6 +561,7 @@ class ReminderSender:
     def _failed(self, due: _Due, now: datetime, code: str, retryable: bool) -> str:
         if retryable and due.attempts < MAX_ATTEMPTS:
             retry = now + RETRY_AFTER * due.attempts
+            assert due.start_at is not None  # only for a reminder `_send_one` sent: upcoming
             if retry < due.start_at:
                 self._finish(due.id, PENDING, now, code=code, due_at=retry)
                 return PENDING
@@ -545,6 +573,7 @@ class ReminderSender:
 
     def _text(self, due: _Due, zone: ZoneInfo) -> str:
         """The text, in the patient's language."""
+        assert due.start_at is not None  # only for a reminder `_unwanted` let through (upcoming)
         with i18n.speaking(due.language):
             if due.kind == "offer":
                 return replies.waitlist_offer(self.clinic, due.start_at, zone, self.hold_minutes)

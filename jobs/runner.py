@@ -19,8 +19,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import insert, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,10 +48,14 @@ def take_lease(
 ) -> bool:
     """Take or renew the named lease; False while another owner holds it."""
     with sessions.begin() as db:
-        taken = db.execute(
-            update(JobLease)
-            .where(JobLease.name == name, (JobLease.owner == owner) | (JobLease.until < now))
-            .values(owner=owner, until=now + ttl)
+        # `Session.execute` returns a `CursorResult` for an UPDATE (its stubs say `Result`).
+        taken = cast(
+            CursorResult[Any],
+            db.execute(
+                update(JobLease)
+                .where(JobLease.name == name, (JobLease.owner == owner) | (JobLease.until < now))
+                .values(owner=owner, until=now + ttl)
+            ),
         ).rowcount
         if taken:
             return True

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -164,7 +164,7 @@ class _Checker:
     def fail(self, where: str, what: str) -> None:
         self.errors.append(f"{where}: {what}")
 
-    def text(self, data: dict, key: str, where: str, required: bool = True) -> str | None:
+    def text(self, data: dict[str, Any], key: str, where: str, required: bool = True) -> str | None:
         value = data.get(key)
         if value is None:
             if required:
@@ -175,7 +175,7 @@ class _Checker:
             return None
         return value.strip()
 
-    def key(self, data: dict, where: str, seen: set[str]) -> str | None:
+    def key(self, data: dict[str, Any], where: str, seen: set[str]) -> str | None:
         value = self.text(data, "key", where)
         if value is None:
             return None
@@ -187,7 +187,7 @@ class _Checker:
         seen.add(value)
         return value
 
-    def words(self, data: dict, key: str, where: str) -> tuple[str, ...]:
+    def words(self, data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             self.fail(f"{where}.{key}", "must be a list of non-empty strings")
@@ -212,7 +212,7 @@ class _Checker:
 
     def number(
         self,
-        data: dict,
+        data: dict[str, Any],
         key: str,
         where: str,
         *,
@@ -281,7 +281,7 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
         else:
             address = " ".join(address.split())
 
-    def entries(section: str) -> list[dict]:
+    def entries(section: str) -> list[dict[str, Any]]:
         value = data.get(section, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             check.fail(section, "must be a list of tables ([[" + section + "]])")
@@ -377,7 +377,14 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
         notice = check.number(raw, "min_notice_hours", where, default=0)
         ahead = check.number(raw, "max_days_ahead", where, default=90, minimum=1)
         offsets = _reminder_offsets(check, raw, where)
-        if all(v is not None for v in (key, tname, duration, buffer, notice, ahead)):
+        if (
+            key is not None
+            and tname is not None
+            and duration is not None
+            and buffer is not None
+            and notice is not None
+            and ahead is not None
+        ):
             types.append(
                 AppointmentTypeConfig(
                     key,
@@ -397,7 +404,8 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
     if not types and not any(e.startswith("appointment_types") for e in check.errors):
         check.fail("appointment_types", "at least one appointment type is required")
 
-    if check.errors:
+    # Each of these is None only when its check failed (and so recorded an error).
+    if check.errors or name is None or phone is None or tz is None or step is None:
         raise ClinicConfigError(check.errors)
     return Clinic(
         name,
@@ -418,7 +426,7 @@ _OFFSET = re.compile(r"^(\d+)\s*([mhd])$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 
 
-def _names(check: _Checker, raw: dict, where: str) -> dict[str, str]:
+def _names(check: _Checker, raw: dict[str, Any], where: str) -> dict[str, str]:
     """`names = { es = "..." }`: what patients writing in another language are told."""
     value = raw.get("names", {})
     if not isinstance(value, dict):
@@ -435,7 +443,7 @@ def _names(check: _Checker, raw: dict, where: str) -> dict[str, str]:
     return names
 
 
-def _reminder_offsets(check: _Checker, raw: dict, where: str) -> tuple[int, ...] | None:
+def _reminder_offsets(check: _Checker, raw: dict[str, Any], where: str) -> tuple[int, ...] | None:
     """An appointment type's own reminder offsets ("48h", "90m", "2d"), as minutes, latest
     first; an empty list means no reminders for the type."""
     value = raw.get("reminder_offsets")
@@ -478,6 +486,10 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# The tables `install_clinic` upserts by key.
+_Keyed = TypeVar("_Keyed", Provider, Resource, AppointmentType)
+
+
 def install_clinic(session: Session, clinic: Clinic) -> None:
     """Write the clinic into the database (inside the caller's transaction)."""
     record = session.get(ClinicRecord, 1)
@@ -486,7 +498,7 @@ def install_clinic(session: Session, clinic: Clinic) -> None:
         session.add(record)
     record.name, record.timezone, record.config = clinic.name, clinic.timezone, clinic.raw
 
-    def upsert(model, wanted: dict[str, dict]) -> None:
+    def upsert(model: type[_Keyed], wanted: dict[str, dict[str, Any]]) -> None:
         existing = {row.key: row for row in session.scalars(select(model))}
         for key, values in wanted.items():
             row = existing.get(key) or model(key=key)

@@ -13,9 +13,10 @@ import hashlib
 import hmac
 import os
 from pathlib import Path
+from typing import overload
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import ColumnElement, bindparam
+from sqlalchemy import ColumnElement, SQLColumnExpression, bindparam
 
 from .errors import ConfigurationError
 
@@ -29,7 +30,7 @@ class Vault:
         if not keys:
             raise KeyConfigError("ENCRYPTION_KEYS: at least one Fernet key is needed")
         try:
-            self._fernets = [Fernet(k.encode() if isinstance(k, str) else k) for k in keys]
+            self._fernets = [Fernet(k.encode()) for k in keys]
         except (ValueError, TypeError) as exc:
             raise KeyConfigError(
                 "ENCRYPTION_KEYS: a key is not a valid Fernet key "
@@ -50,7 +51,15 @@ class Vault:
             return None
         return self._multi.encrypt(text.encode("utf-8"))
 
+    @overload
+    def decrypt(self, token: bytes) -> str: ...
+    @overload
+    def decrypt(self, token: None) -> None: ...
+    @overload
+    def decrypt(self, token: bytes | None) -> str | None: ...
+
     def decrypt(self, token: bytes | None) -> str | None:
+        """The text of a token (None for None); KeyConfigError when no configured key opens it."""
         if token is None:
             return None
         try:
@@ -95,7 +104,7 @@ class Vault:
         return {f"index_{n}": index for n, index in enumerate(self.indexes(value))}
 
 
-def index_match(column, key_count: int) -> ColumnElement[bool]:
+def index_match(column: SQLColumnExpression[str | None], key_count: int) -> ColumnElement[bool]:
     """`column` holds a value's blind index under any of `key_count` keys, bound as index_0,
     index_1, ... (`Vault.index_params`). One parameter per key, not an expanding IN: SQLAlchemy
     renders an expanding IN again at every execution, and these lookups run in every turn."""

@@ -21,19 +21,21 @@ import weakref
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
+from typing import Any, Protocol, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -136,7 +138,8 @@ class WriterQueue:
         the lock ends when the parent lets go, however long the child lives. So are descriptors
         the parent's waiter thread has (one may have got the lock just before the fork, its
         transaction not yet told); that thread does not exist here."""
-        for fd in ({self._fd} | self._waiting) - {None}:
+        held = self._waiting if self._fd is None else self._waiting | {self._fd}
+        for fd in held:
             os.close(fd)
         self._threads = threading.Lock()
         self._fd, self._waiting, self._waiter = None, set(), None
@@ -147,12 +150,12 @@ class _FlockWaiter:
     daemon, unlike a ThreadPoolExecutor's thread, which the interpreter joins at exit: a wait
     for a lock that another process never lets go must not keep this process from exiting."""
 
-    def __init__(self):
-        self._jobs: queue.SimpleQueue[tuple[Future, int]] = queue.SimpleQueue()
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[None], int]] = queue.SimpleQueue()
         threading.Thread(target=self._run, name="sqlite-writer", daemon=True).start()
 
-    def submit(self, fd: int) -> Future:
-        taken: Future = Future()
+    def submit(self, fd: int) -> Future[None]:
+        taken: Future[None] = Future()
         self._jobs.put((taken, fd))
         return taken
 
@@ -170,7 +173,20 @@ class _FlockWaiter:
 
 
 _QUEUES: weakref.WeakSet[WriterQueue] = weakref.WeakSet()
-os.register_at_fork(after_in_child=lambda: [queue._after_fork() for queue in list(_QUEUES)])
+
+
+def _after_fork_in_child() -> None:
+    for writer_queue in list(_QUEUES):
+        writer_queue._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _BeginsImmediate(Protocol):
+    """What `_queued_connection`'s connections add to sqlite3's."""
+
+    def begin_immediate(self) -> None: ...
 
 
 def _queued_connection(queue: WriterQueue) -> type[sqlite3.Connection]:
@@ -216,7 +232,7 @@ def _queued_connection(queue: WriterQueue) -> type[sqlite3.Connection]:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the driver, start transactions (see the "begin" hook below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -227,8 +243,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        connection.connection.dbapi_connection.begin_immediate()
+    def _on_begin(connection: Connection) -> None:
+        # The engine's "factory" makes every driver connection a `QueuedConnection`; the stubs
+        # only know it as a DBAPI connection (or None).
+        cast(_BeginsImmediate, connection.connection.dbapi_connection).begin_immediate()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -16,6 +16,10 @@ with a message naming the setting; a `ChannelError` is logged with an id and ans
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .availability import Slot
 
 
 class ClinicSchedulerError(Exception):
@@ -50,7 +54,7 @@ class SlotUnavailable(SchedulingError):
     def __init__(
         self,
         message: str = "that time is no longer available",
-        alternatives: Sequence = (),
+        alternatives: Sequence[Slot] = (),
         *,
         code: str | None = None,
     ):
@@ -63,7 +67,7 @@ class OutsideBookingWindow(SchedulingError):
 
     code = "outside_window"
 
-    def __init__(self, message: str, alternatives: Sequence = (), *, code: str | None = None):
+    def __init__(self, message: str, alternatives: Sequence[Slot] = (), *, code: str | None = None):
         super().__init__(message, code=code)
         self.alternatives = list(alternatives)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import cache
 
 import phonenumbers
-from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import Select, bindparam, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -38,7 +38,7 @@ def identity(phone: str, scope: str | None = None) -> str:
 
 
 @cache
-def _by_phone(key_count: int):
+def _by_phone(key_count: int) -> Select[Patient]:
     return select(Patient).where(index_match(Patient.phone_index, key_count))
 
 
@@ -91,7 +91,7 @@ def patient_name(vault: Vault, patient: Patient) -> str | None:
 
 
 _SET_NAME = (
-    update(Patient.__table__)
+    update(Patient)
     .where(Patient.__table__.c.id == bindparam("patient_id"))
     .values(name_enc=bindparam("name_enc"))
 )

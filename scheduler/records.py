@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Delete, delete, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from .crypto import Vault
@@ -52,6 +53,12 @@ class AuditTexts(Protocol):
 
 # Channels whose conversation sessions are keyed by the patient's phone number.
 PHONE_CHANNELS = ("sms", "web", "console")
+
+
+def _deleted(session: Session, statement: Delete) -> int:
+    """How many rows a DELETE removed. `Session.execute` returns a `CursorResult` for a DML
+    statement (its stubs say `Result`, which has no `rowcount`)."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount or 0
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -161,39 +168,33 @@ def erase_patient(
 ) -> Erasure:
     """Erase the personal data of `patient` (whose E.164 number is `phone`)."""
     sessions_ended = sum(
-        session.execute(
+        _deleted(
+            session,
             delete(ConversationSession).where(
                 ConversationSession.user_index.in_(vault.indexes(f"{channel}:{phone}"))
-            )
-        ).rowcount
-        or 0
+            ),
+        )
         for channel in PHONE_CHANNELS
     )
-    messages = (
-        session.execute(
-            delete(OutboxMessage).where(OutboxMessage.recipient_index.in_(vault.indexes(phone)))
-        ).rowcount
-        or 0
+    messages = _deleted(
+        session,
+        delete(OutboxMessage).where(OutboxMessage.recipient_index.in_(vault.indexes(phone))),
     )
     # Web chat and SMS replies are stored under "<phone index prefix>:<message id>".
-    receipts = (
-        session.execute(
-            delete(MessageReceipt).where(
-                MessageReceipt.channel.in_(("web", "sms")),
-                or_(
-                    MessageReceipt.sender_index.in_(vault.indexes(phone)),
-                    *(
-                        func.substr(MessageReceipt.external_id, 1, 17) == f"{index[:16]}:"
-                        for index in vault.indexes(phone)
-                    ),
+    receipts = _deleted(
+        session,
+        delete(MessageReceipt).where(
+            MessageReceipt.channel.in_(("web", "sms")),
+            or_(
+                MessageReceipt.sender_index.in_(vault.indexes(phone)),
+                *(
+                    func.substr(MessageReceipt.external_id, 1, 17) == f"{index[:16]}:"
+                    for index in vault.indexes(phone)
                 ),
-            )
-        ).rowcount
-        or 0
+            ),
+        ),
     )
-    texts = (
-        session.execute(delete(SmsMessage).where(SmsMessage.patient_id == patient.id)).rowcount or 0
-    )
+    texts = _deleted(session, delete(SmsMessage).where(SmsMessage.patient_id == patient.id))
     appointments = (
         session.scalar(
             select(func.count())

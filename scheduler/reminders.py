@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from .clinic import Clinic
@@ -67,7 +69,7 @@ def in_quiet_hours(moment: datetime, zone: ZoneInfo, quiet: tuple[time, time] | 
     return local >= start or local < end
 
 
-def _at(day, wall: time, zone: ZoneInfo) -> datetime:
+def _at(day: date, wall: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
 
 
@@ -75,7 +77,7 @@ def before_quiet_hours(
     moment: datetime, zone: ZoneInfo, quiet: tuple[time, time] | None
 ) -> datetime:
     """`moment`, or when it falls in quiet hours the last allowed minute before they began."""
-    if not in_quiet_hours(moment, zone, quiet):
+    if quiet is None or not in_quiet_hours(moment, zone, quiet):
         return moment
     start, end = quiet
     local = moment.astimezone(zone)
@@ -91,7 +93,7 @@ def after_quiet_hours(
     moment: datetime, zone: ZoneInfo, quiet: tuple[time, time] | None
 ) -> datetime:
     """`moment`, or when it falls in quiet hours the first minute they end."""
-    if not in_quiet_hours(moment, zone, quiet):
+    if quiet is None or not in_quiet_hours(moment, zone, quiet):
         return moment
     start, end = quiet
     local = moment.astimezone(zone)
@@ -139,7 +141,7 @@ def due_times(
     return sorted(found)
 
 
-_PLAN = insert(Reminder.__table__)
+_PLAN = insert(Reminder)
 
 
 def plan_reminders(
@@ -194,7 +196,8 @@ def cancel_reminders(db: Session, appointment_id: int, *, now: datetime) -> int:
     db.flush()  # pending reminders (planned in this transaction) are cancelled too
     if any(isinstance(obj, Reminder) for obj in db.identity_map.values()):
         # Reminders loaded in this session: the ORM's UPDATE keeps them in step.
-        return db.execute(statement).rowcount or 0
+        # `Session.execute` returns a `CursorResult` for an UPDATE (its stubs say `Result`).
+        return cast(CursorResult[Any], db.execute(statement)).rowcount or 0
     # None loaded (a patient's cancel): Core on the session's connection, without the ORM's
     # execution overhead, has no in-memory object to leave stale.
     return db.connection().execute(statement).rowcount or 0

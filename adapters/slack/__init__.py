@@ -29,7 +29,7 @@ hand over, render.
 In modules: this one mounts the route and verifies; listeners.py is the Bolt app; blocks.py
 renders Block Kit; notices.py posts to the staff channel.
 
-What to say and do is decided in bot/ (staff.py, staff_chat.py, admin.py); the staff channel's
+What to say and do is decided in bot/staff/ (desk.py, chat.py, admin.py); the staff channel's
 notices (bot/staff/notices.py) are posted by `SlackNoticePoster`.
 """
 
@@ -81,6 +81,8 @@ def slack_events():
     except ValueError:
         # Bolt parses the body as it wraps the request, before its signature check: a body that
         # is not JSON where JSON belongs is refused here, as unsigned (401) or malformed (400).
+        # The Bolt app is there only when Slack is configured (init_app): the secret is set.
+        assert staff_app.services.settings.slack_signing_secret is not None
         signed = SignatureVerifier(staff_app.services.settings.slack_signing_secret).is_valid(
             request.get_data(), timestamp, request.headers.get("X-Slack-Signature", "")
         )

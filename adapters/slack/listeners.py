@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.flask import SlackRequestHandler
@@ -46,6 +46,12 @@ _WORKERS = 16
 # Bolt logs a refused request's body at INFO: it may hold what staff typed about a patient.
 _bolt_log = logging.getLogger("scheduler.slack_bolt")
 _bolt_log.setLevel(logging.WARNING)
+
+
+class _Responder(Protocol):
+    """A command's or a click's answer, through `respond()`; `replace`: over the message."""
+
+    def __call__(self, answer: StaffAnswer, *, replace: bool = False) -> None: ...
 
 
 class SlackStaffApp:
@@ -180,6 +186,7 @@ class SlackStaffApp:
 
     def _send_export(self, client: WebClient, user: str, answer: StaffAnswer) -> StaffAnswer:
         """The export goes to the admin alone: a file in their DM with the bot."""
+        assert answer.export is not None  # `_run_command` sends only an answer with an export
         try:
             channel = client.conversations_open(users=user)["channel"]["id"]
             client.files_upload_v2(
@@ -204,7 +211,7 @@ class SlackStaffApp:
             ),
         )
 
-    def _responder(self, respond) -> Callable[[StaffAnswer], None]:
+    def _responder(self, respond) -> _Responder:
         def reply(answer: StaffAnswer, *, replace: bool = False) -> None:
             respond(
                 text=escape(answer.text)[:3000],
@@ -226,7 +233,7 @@ class SlackStaffApp:
     def _act(self, body: dict, action: dict, reply, client: WebClient) -> None:
         token = _value(action)
         parsed = parse_action(token)
-        if parsed is None:
+        if parsed is None or token is None:  # parse_action(None) is None: this only narrows
             reply(StaffAnswer(say.invalid_action(), ok=False))
             return
         if parsed.op == "slot":

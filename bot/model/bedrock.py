@@ -30,7 +30,7 @@ can use, so the model picks up a conversation where the local engine left it.
 No partial change: each tool call is one transaction of its own, its change and its audit (or
 its refusal's audit) together, and a crash inside a call rolls that call back. A change a tool
 confirmed is never lost or denied: if the model breaks after a booking, the patient is told about
-the booking in the clinic's own words (bot/patient/replies.py) instead of the local engine answering the
+the booking in the clinic's own words (bot/patient/replies/) instead of the local engine answering the
 message again; otherwise the local engine answers in `settle`, in the transaction that saves it.
 """
 
@@ -103,6 +103,8 @@ def engine_from_settings(
             missing=settings.bedrock_missing() if settings.llm_engine == "auto" else [],
         )
         return None
+    # check_engine let it through and it uses Bedrock: nothing Bedrock needs is missing.
+    assert settings.bedrock_model_id is not None
     engine = BedrockEngine(make_client(settings), settings.bedrock_model_id, clinic, **options)
     logfiles.write(
         "orchestration",

@@ -21,12 +21,14 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedErro
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.parsers import ResponseParserError
 from tenacity import (
+    RetryCallState,
     Retrying,
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from bot import logfiles
 from bot.model.pipeline import Pipeline
@@ -64,6 +66,16 @@ class RetryPolicy:
     first_wait: float = 0.5
     max_wait: float = 4.0
     sleep: Callable[[float], None] = time.sleep
+
+
+class _PastDeadline(stop_base):
+    """Stop retrying once the turn's time budget is spent (`Pipeline.deadline`, monotonic)."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return time.monotonic() >= self.deadline
 
 
 class ModelCallFailed(ChannelError):
@@ -169,7 +181,7 @@ def orchestrated_llm_call(
         stop=(
             stop_after_attempt(retry.attempts)
             | stop_after_delay(retry.max_seconds)
-            | (lambda _state: time.monotonic() >= pipeline.deadline)
+            | _PastDeadline(pipeline.deadline)
         ),
         wait=wait_random_exponential(multiplier=retry.first_wait, max=retry.max_wait),
         sleep=retry.sleep,

@@ -25,7 +25,7 @@ from typing import Any
 from bot import i18n
 from bot.model.tool_specs import TOOL_NAMES, check_arguments, tool_schemas
 from bot.patient import replies
-from bot.tools import SchedulingTools
+from bot.tools import SchedulingTools, SlotSearch
 from scheduler.availability import Slot
 from scheduler.clinic import Clinic
 from scheduler.errors import OutsideBookingWindow, SchedulingError, SlotUnavailable
@@ -228,7 +228,7 @@ class ToolRunner:
                 + ", ".join(p.key for p in self.clinic.providers_for(kind.key))
             )
         around = _clock_time(args.get("time"))
-        search = dict(
+        search = SlotSearch(
             provider_key=provider,
             part_of_day=args.get("part_of_day"),
             around=around,

@@ -168,7 +168,9 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
             limit=limit,
             **({bound: wanted_time} if bound else {}),
         )
-        return [s for s in found if _within(s, wanted_time, bound, clinic)] if bound else found
+        if not bound or wanted_time is None:  # a bound is only kept with a time
+            return found
+        return [s for s in found if _within(s, wanted_time, bound, clinic)]
 
     try:
         slots = find(day, day, CHOICES, provider)

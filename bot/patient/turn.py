@@ -111,8 +111,9 @@ def describe(appointment: Appointment, clinic: Clinic, vault: Vault) -> str:
         replies.provider_name_of(clinic, provider.key, provider.name),
         clinic.zone,
     )
-    if appointment.attendee_enc is not None:
-        return replies.appointment_line_for(vault.decrypt(appointment.attendee_enc), *names)
+    attendee = vault.decrypt(appointment.attendee_enc)  # None when it is the patient's own
+    if attendee is not None:
+        return replies.appointment_line_for(attendee, *names)
     return replies.appointment_line(*names)
 
 

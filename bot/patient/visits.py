@@ -43,9 +43,9 @@ def pick_appointment(
         return _act_on(turn, action, appointments[0])
     # "cancel my vaccination", "cancel my appointment tomorrow": the one it names. (A day in a
     # request to move one is where to, not which.)
-    named = _described(turn, [a.id for a in appointments], by_when=action == "cancel")
-    if len(named) == 1:
-        return _act_on(turn, action, next(a for a in appointments if a.id == named[0]))
+    named_ids = _described(turn, [a.id for a in appointments], by_when=action == "cancel")
+    if len(named_ids) == 1:
+        return _act_on(turn, action, next(a for a in appointments if a.id == named_ids[0]))
     labels = [describe(a, turn.clinic, turn.vault) for a in appointments]
     turn.say(replies.pick_appointment("cancel" if action == "cancel" else "move"), labels)
     return {
@@ -73,7 +73,7 @@ def answer_pick(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     vaccination", "the one on Tuesday", "the 8am"). A new booking request starts one."""
     u = turn.understanding
     choices = state.get("choices", [])
-    if u.reference in choices:
+    if u.reference is not None and u.reference in choices:  # choices: appointment ids
         picked = [u.reference]
     elif u.intent == "choose" and u.choice and 1 <= u.choice <= len(choices):
         picked = [choices[u.choice - 1]]  # "2" or "#2": the second listed

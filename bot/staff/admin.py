@@ -112,12 +112,14 @@ class AdminDesk:
         try:
             with self.sessions.begin() as db:
                 if sub == "add":
+                    assert role is not None  # "add" takes three words, the third the role
                     staff_users.add_user(db, user, role, added_by=caller.actor, now=self.clock())
                     self._record(
                         db, caller, "staff_user_added", detail={"slack_user_id": user, "role": role}
                     )
                     return StaffAnswer(admin_replies.user_added(user, role))
                 if sub == "role":
+                    assert role is not None  # "role" takes three words, the third the role
                     old = staff_users.set_role(db, user, role)
                     self._record(
                         db,
@@ -257,6 +259,7 @@ class AdminDesk:
             if patient.erased_at is not None or patient.phone_enc is None:
                 return StaffAnswer(admin_replies.already_erased(patient.id), ok=False)
             phone = self.vault.decrypt(patient.phone_enc)
+            assert phone is not None  # phone_enc is set (checked above): it decrypts to text
             erasure = records.erase_patient(
                 db, self.vault, patient, phone, now=now, audit=self.audit
             )

@@ -382,7 +382,8 @@ class StaffChat:
         return {}
 
     def _offer_booking(self, turn: _Turn, state: dict[str, Any]) -> dict[str, Any]:
-        patient = turn.db.get(Patient, state["patient"])
+        # Found or created earlier in this conversation (patient rows are never deleted).
+        patient = turn.db.get_one(Patient, state["patient"])
         answer = self.desk.offer_or_book(
             turn.db,
             turn.tools,
@@ -410,7 +411,7 @@ class StaffChat:
     def _take(self, turn: _Turn, state: dict[str, Any], token: str) -> dict[str, Any]:
         action = parse_action(token)
         slot = self.desk.slot_from(action)
-        if action is None or slot is None:
+        if action is None or slot is None or action.target is None:  # offers are book or move
             turn.say(say.invalid_action())
             return {}
         if action.op == "move":

@@ -144,6 +144,8 @@ def act(desk: StaffDesk, caller: Caller, token: object, *, once: str | None = No
 
 
 def _act(desk: StaffDesk, db: Session, tools: SchedulingTools, action: Action) -> StaffAnswer:
+    if action.target is None:  # parse_action gives every op but "slot" (refused above) one
+        return StaffAnswer(say.invalid_action(), ok=False)
     if action.op == "cancel":
         return desk.cancel(db, tools, action.target)
     if action.op == "reschedule":

@@ -24,6 +24,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit import AuditTrail
+from bot.messages import is_role
 from bot.staff import choices, commands
 from bot.staff import replies as say
 from bot.staff.answers import Choice, StaffAnswer
@@ -41,7 +42,7 @@ from bot.staff.schedule import (
     day_schedule,
     patient_label_of,
 )
-from bot.tools import Caller, SchedulingTools
+from bot.tools import Caller, SchedulingTools, SlotSearch
 from bot.understanding import nlu
 from bot.understanding.nlu import Understanding, Vocabulary
 from scheduler import staff_users
@@ -88,7 +89,7 @@ class StaffDesk:
         """The staff caller for this Slack user, or None (refused, and audited)."""
         with self.sessions.begin() as db:
             role = staff_users.role_of(db, user_id)
-            if role is not None and (role == "admin" or not admin):
+            if role is not None and is_role(role) and (role == "admin" or not admin):
                 return Caller(role=role, channel=channel, staff_id=user_id)
             self._refused(db, user_id, action, "not_admin" if role else "not_authorized", channel)
         return None
@@ -309,7 +310,7 @@ class StaffDesk:
     ) -> tuple[list[Slot], bool]:
         """Open slots on `day` (or from today), then the nearest days after it; whether they are
         on the day asked for."""
-        search = dict(
+        search = SlotSearch(
             provider_key=provider,
             part_of_day=u.part_of_day if u else None,
             around=u.time if u else None,

@@ -163,6 +163,7 @@ class StaffNotifier:
 
     def _post_safely(self, notice: StaffNotice) -> None:
         try:
+            assert self.post is not None  # set once; notices are queued only when it is set
             self.post(notice)
         except Exception as exc:  # the team misses one notice; nothing else may fail for it
             log.warning(

@@ -12,6 +12,7 @@ these answers is bot/staff/chat_replies.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -396,10 +397,10 @@ def notice(n: StaffNotice, clinic: Clinic) -> str:
             f"/appt contact {n.patient_id} shows their number."
         )
     if n.kind == "urgent_waitlist":
-        try:
-            kind = clinic.appointment_type(n.appointment_type).name
-        except StopIteration:
-            kind = "an appointment"
+        kind = "an appointment"  # when it names no type, or one the clinic no longer has
+        if n.appointment_type is not None:
+            with suppress(StopIteration):
+                kind = clinic.appointment_type(n.appointment_type).name
         return (
             f"Patient #{n.patient_id} ({via}) joined the waitlist for {kind}, ranked urgent "
             "by triage from what they described. They get the first freed slot; to see "

@@ -220,7 +220,7 @@ def rewrite(text: str) -> str:
     """The plain Spanish text with its dates and times in the rules' phrasing (see the module's
     docstring); words the rules do not read are left as they are."""
     for pattern, replacement in _REWRITES:
-        changed = pattern.sub(replacement, text)  # type: ignore[arg-type]
+        changed = pattern.sub(replacement, text)
         if changed is not text and changed != text:
             text = _SPACES.sub(" ", changed).strip()
     return text

@@ -10,17 +10,33 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, String, bindparam, inspect, literal, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    Executable,
+    Row,
+    Select,
+    String,
+    bindparam,
+    inspect,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import KeyedColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..models import ACTIVE_STATUSES, Appointment, AppointmentType, Provider, Resource
 from .grid import CELL_SECONDS
 
 
-class _epoch(FunctionElement):
+class _epoch(FunctionElement[int]):
     """Seconds since the Unix epoch of a naive-UTC timestamp column, computed by the database:
     integers cross the wire and no datetime is parsed per busy row."""
 
@@ -29,12 +45,12 @@ class _epoch(FunctionElement):
 
 
 @compiles(_epoch)
-def _epoch_default(element, compiler, **kw) -> str:
+def _epoch_default(element: _epoch, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"
 
 
 @compiles(_epoch, "sqlite")
-def _epoch_sqlite(element, compiler, **kw) -> str:
+def _epoch_sqlite(element: _epoch, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
 
 
@@ -56,7 +72,9 @@ _DIRECTORY_QUERY = union_all(
 )
 
 
-def _core_rows(session: Session, statement, params: dict | None = None) -> list:
+def _core_rows(
+    session: Session, statement: Executable, params: dict[str, Any] | None = None
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Plain rows of a Core statement, run on the session's connection after a flush (so pending
     changes count): a search makes a few such reads per message, and the ORM's execution path
     costs several times the query itself."""
@@ -120,7 +138,9 @@ _IN_WINDOW = (
 )
 
 
-def _arm(kind: str, column, values: str):
+def _arm(
+    kind: str, column: KeyedColumnElement[int | None], values: str
+) -> Select[str, int | None, int, int]:
     return select(
         literal(kind, String),
         column,
@@ -154,7 +174,7 @@ _BUSY_BY_HOLDER = union_all(
     _arm("r", _APPOINTMENTS.c.equipment_id, "equipment"),
 )
 _HOLDER_COLUMNS = {"provider_id", "room_id", "equipment_id"}
-_INDEXED_BY_HOLDER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_INDEXED_BY_HOLDER: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 
 def _indexed_by_holder(session: Session) -> bool:
@@ -164,7 +184,7 @@ def _indexed_by_holder(session: Session) -> bool:
     if known is None:
         leading = {
             index["column_names"][0]
-            for index in inspect(connection).get_indexes(_APPOINTMENTS.name)
+            for index in inspect(connection).get_indexes(Appointment.__tablename__)
             if index["column_names"]
         }
         known = _INDEXED_BY_HOLDER[connection.engine] = leading >= _HOLDER_COLUMNS

@@ -146,7 +146,9 @@ class _Plan:
                 for d in (day, day + timedelta(days=1))
                 for fold in (0, 1)
             }
-            self._offsets[day] = int(offsets.pop().total_seconds()) if len(offsets) == 1 else None
+            # (A ZoneInfo gives every aware datetime an offset: the None check is for the type.)
+            offset = offsets.pop() if len(offsets) == 1 else None
+            self._offsets[day] = int(offset.total_seconds()) if offset is not None else None
         return self._offsets[day]
 
     def weekly(

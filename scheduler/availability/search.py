@@ -180,8 +180,9 @@ class _Search:
 
     def search_day(self, candidates: _Day, begin: int, busy: _BusyMap) -> None:
         order: Sequence[int] = range(begin, len(candidates.starts))
-        if self.around is not None:
-            order = sorted(order, key=lambda i: (abs(candidates.minutes[i] - self.around), i))
+        around = self.around
+        if around is not None:
+            order = sorted(order, key=lambda i: (abs(candidates.minutes[i] - around), i))
         for i in order:
             found = self.preferred if self.prefers(candidates.minutes[i]) else self.fill
             if len(found) >= self.limit:

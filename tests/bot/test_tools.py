@@ -130,6 +130,11 @@ def test_a_patient_may_not_change_another_patients_appointment(sessions, tools_f
     assert refused.appointment_id == theirs and refused.detail["reason"] == "NotFound"
 
 
+def test_a_patient_caller_without_an_id_is_refused_not_given_every_patient():
+    with pytest.raises(ValueError, match="patient's id"):
+        Caller(role="patient", channel="sms")
+
+
 def test_a_patient_cannot_see_another_patients_appointments(sessions, tools_for, patients):
     me, them = patients
     theirs = book(sessions, tools_for, them)

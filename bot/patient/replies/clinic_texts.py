@@ -123,7 +123,7 @@ def waitlist_joined(
             "an offer; reply YES to take it."
         )
     said = said.format(**values)
-    if urgent:  # ranked urgent by triage (bot/triage.urgent_care): near the front, and a way now
+    if urgent:  # ranked urgent by triage (bot/understanding/triage.urgent_care): near the front, and a way now
         said += " " + _(
             "From what you told us, you're near the front of the list. If it gets "
             "worse, call us at {phone}."

@@ -51,7 +51,7 @@ def emergency(clinic: Clinic, category: str | None = None) -> str:
 
 
 def not_understood(step: str | None) -> str:
-    hints = {
+    hints: dict[str | None, str] = {
         "ask_type": _(
             "Sorry, I didn't catch that. Please reply with the number of the kind of "
             "visit you need."

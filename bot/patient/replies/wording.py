@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.i18n import _, current
@@ -17,7 +17,7 @@ def day_text(day: date) -> str:
     return _day_text(day)
 
 
-def time_text(moment: datetime) -> str:
+def time_text(moment: datetime | time) -> str:
     return _time_text(moment.time() if isinstance(moment, datetime) else moment)
 
 
