@@ -2,7 +2,7 @@
 
 A forged request must cost the app almost nothing, or a flood of them becomes a way to slow the
 real patients down (each used to write a hash-chained `security` event through SQLite's single
-writer). So the webhooks (adapters/twilio_sms.py, adapters/slack/) only count:
+writer). So the webhooks (adapters/twilio_sms/, adapters/slack/) only count:
 
 - `RefusalLedger.refused(source, endpoint, reason)`: one more refused request from `source` (the
   peer's address; behind proxies, set TRUSTED_PROXY_HOPS so it is the client's), in memory.

@@ -47,7 +47,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from bot import logfiles
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from bot.messages import DeliveryFailed, OutboundMessage, RecipientOptedOut
 from bot.settings import Settings
 from scheduler.crypto import Vault

@@ -28,7 +28,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from app import build_services
-from bot import language
+from bot.understanding import language
 from bot.messages import InboundMessage
 from bot.settings import Settings
 

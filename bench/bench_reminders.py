@@ -31,7 +31,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from bench.seed import seed_due_reminders
-from scheduler.clinic import install_clinic, load_clinic
+from scheduler.clinic_file import load_clinic
+from scheduler.clinic_store import install_clinic
 from scheduler.crypto import Vault
 from scheduler.db import make_engine, session_factory, upgrade
 from scheduler.models import OutboxMessage, Reminder

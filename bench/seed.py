@@ -25,7 +25,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.engine import make_url
 
-from scheduler.clinic import Clinic, install_clinic, parse_clinic
+from scheduler.clinic import Clinic
+from scheduler.clinic_file import parse_clinic
+from scheduler.clinic_store import install_clinic
 from scheduler.crypto import Vault
 from scheduler.db import make_engine, session_factory, upgrade
 from scheduler.models import (

@@ -1,14 +1,17 @@
 """The conversation: what to say, decided once for every channel.
 
-A channel hands `engine.ConversationEngine.handle` one `messages.InboundMessage`; the engine claims
-it exactly once (`receipts`), keeps one person's turns in order (`turn_order`), checks it for an
-emergency, loads the conversation (`sessions`) and gives the turn to the patient dialogue, the
-staff desk or the model; what changes the schedule goes through `tools.SchedulingTools`, audited
-(`audit`) in the same transaction; the replies come back as `messages.OutboundMessage`, once.
+A channel hands `engine.conversation.ConversationEngine.handle` one `messages.InboundMessage`; the
+engine claims it exactly once (`receipts`), keeps one person's turns in order (`turn_order`),
+checks it for an emergency, loads the conversation (`sessions`) and gives the turn to the patient
+dialogue, the staff desk or the model; what changes the schedule goes through
+`tools.SchedulingTools`, audited (`audit.trail.AuditTrail`) in the same transaction; the replies
+come back as `messages.OutboundMessage`, once.
 
-It owns, at this level: the engine, the message types, exactly-once receipts, sessions, the
-scheduling tools, the audit trail, the languages (`i18n`, catalogs in `locales/`), settings, the
-log files and the typed `services.Services` the app builds. Below it, one package per part:
+It owns, at this level: the engine (`engine/`: the entry point, the checks before the dialogue,
+the answer), the message types, exactly-once receipts, sessions, the scheduling tools, the audit
+trail (`audit/`: the recording API, the hash chain, its anchors), the languages (`i18n`, catalogs
+in `locales/`), settings, the log files and the typed `services.Services` the app builds. Below
+it, one package per part:
 
     understanding/   reading one message (intents, dates, times, typos, language, red flags)
     patient/         the patient's conversation and every sentence a patient can receive

@@ -2,7 +2,7 @@
 
 A channel whose platform may deliver a message twice (Twilio retries a webhook) passes the engine
 a `Receipt`. The engine claims it as the first write of the turn and keeps the answer with it as
-the last, in the same transaction (bot/engine.py), so a message is handled once or not at all;
+the last, in the same transaction (bot/engine/conversation.py), so a message is handled once or not at all;
 a repeat raises `AlreadyHandled` before anything else happens.
 
 `StoredReceipt` is the receipt in `message_receipts`, keyed "<sender's blind index, 16 hex>:<the

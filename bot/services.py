@@ -15,8 +15,8 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.audit import AuditTrail
-from bot.engine import ConversationEngine
+from bot.audit.trail import AuditTrail
+from bot.engine.conversation import ConversationEngine
 from bot.messages import Sender
 from bot.settings import Settings
 from scheduler.clinic import Clinic

@@ -2,7 +2,7 @@
 
 Two texts sent at once by one person must not both work from the same conversation state and
 overwrite each other's. In a process, a lock per person (`TurnOrder.lock`) runs their turns in
-turn, which also keeps a model turn (committed in phases, bot/engine.py) from working from a
+turn, which also keeps a model turn (committed in phases, bot/engine/conversation.py) from working from a
 state their other turn changes. Between processes on PostgreSQL, a transaction-scoped advisory
 lock per person, taken first in each of a turn's transactions (`TurnOrder.hold`); on SQLite the
 single writer already orders them. Between the phases of a model turn, a turn of the same person

@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from bot.patient.replies import day_text, time_text
 from scheduler.clinic import Clinic
 from scheduler.models import (

@@ -26,13 +26,13 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.audit import checkpoint_notice
+from bot.audit.anchors import checkpoint_notice
 from bot.services import Services
 from scheduler import waitlist
 from scheduler.models import JobLease
 
 from . import maintenance
-from .reminders import ReminderSender, worker_name
+from .reminders.sender import ReminderSender, worker_name
 
 log = logging.getLogger("scheduler.jobs")
 
@@ -86,7 +86,7 @@ def once(sessions: sessionmaker[Session], name: str, owner: str, *, now: datetim
 class Jobs:
     """The jobs over one app's services. What reaches outside them is handed in by the app:
     `post_digest` posts a text to the staff channel (None: Slack is off); `resend_stranded`
-    sends the SMS replies a stopped process left unsent (adapters/twilio_sms.py)."""
+    sends the SMS replies a stopped process left unsent (adapters/twilio_sms/stranded.py)."""
 
     def __init__(
         self,
@@ -194,7 +194,7 @@ class Jobs:
 
     def checkpoint(self, now: datetime) -> None:
         """The day's signed checkpoint of the audit chain's head, to the staff channel: kept
-        where whoever can edit the database cannot reach (bot/audit.py)."""
+        where whoever can edit the database cannot reach (bot/audit/anchors.py)."""
         with self.services.sessions.begin() as db:
             checkpoint = self.services.audit.checkpoint(db, now=now)
         if checkpoint is not None and self.post_digest is not None:

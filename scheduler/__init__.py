@@ -1,7 +1,9 @@
 """The clinic domain: what may be booked, and how it is stored. No web, no channels, no vendors.
 
-    models.py, db.py      the tables, and engines and sessions for SQLite and PostgreSQL
-    clinic.py             the clinic file: providers, hours, rooms, equipment, visit types
+    models/, db.py        the tables, and engines and sessions for SQLite and PostgreSQL
+    clinic.py             the `Clinic`: providers, hours, rooms, equipment, visit types
+    clinic_file.py        the clinic file read and validated, every bad field named at once
+    clinic_store.py       the clinic installed in the database (upsert by key) and read back
     availability/         the slot search, and the check of one slot that booking relies on
     booking.py            booking, cancelling, rescheduling: atomic, never double-booked
     reminders.py          when reminders are due (offsets, quiet hours), planned with a booking

@@ -9,7 +9,7 @@ change), a shorter one is elapsed time. A reminder that would land in quiet hour
 time) moves earlier, to the last allowed minute; none is planned in the past, at or after the
 appointment, or for a patient who opted out.
 
-Sending them (claim, send, record) is jobs/reminders.py's; what a patient's C, R or X answers
+Sending them (claim, send, record) is jobs/reminders/'s; what a patient's C, R or X answers
 (`last_reminded`) and what admins list (`reminders_listing`) are queries here.
 """
 

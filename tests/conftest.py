@@ -18,7 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import Pool
 
 from app import services_of
-from scheduler.clinic import install_clinic, load_clinic
+from scheduler.clinic_file import load_clinic
+from scheduler.clinic_store import install_clinic
 from scheduler.crypto import Vault
 from scheduler.db import make_engine, session_factory, upgrade
 

@@ -26,8 +26,10 @@ hand over, render.
   select menu past five; a booking confirmation with Cancel and Reschedule buttons; the day's
   schedule in sections. Text is escaped, so nothing a patient or staff typed becomes markup.
 
-In modules: this one mounts the route and verifies; listeners.py is the Bolt app; blocks.py
-renders Block Kit; notices.py posts to the staff channel.
+In modules: this one mounts the route and verifies; listeners.py is the Bolt app (the wiring and
+the one-workspace check), its listeners in commands.py (slash commands), actions.py (buttons,
+menus, modals) and events.py (DMs, App Home), over answering.py (the work after the ack, and
+answers through `respond()`); blocks.py renders Block Kit; notices.py posts to the staff channel.
 
 What to say and do is decided in bot/staff/ (desk.py, chat.py, admin.py); the staff channel's
 notices (bot/staff/notices.py) are posted by `SlackNoticePoster`.

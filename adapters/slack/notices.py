@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from adapters.slack.blocks import escape
 from bot import logfiles
 from bot.settings import Settings
-from bot.staff import replies as say
+from bot.staff import notice_replies as say
 from bot.staff.notices import StaffNotice, StaffNotifier
 from scheduler.clinic import Clinic
 

@@ -1,7 +1,7 @@
 """The AI engine: a model on Amazon Bedrock (Converse API, tool use) that schedules through the
 same tools as the local dialogue, and steps aside for it whenever it cannot answer well.
 
-One turn, in `BedrockEngine.ask` (run with no transaction open: bot/engine.py) and `settle`:
+One turn, in `BedrockEngine.ask` (run with no transaction open: bot/engine/conversation.py) and `settle`:
 
 1. The conversation sent is bounded (bot/model/memory.py): the clinic's facts and the current time
    in the system prompt, a short summary of older messages, the last few exchanges, the new
@@ -10,6 +10,7 @@ One turn, in `BedrockEngine.ask` (run with no transaction open: bot/engine.py) a
 2. The tool loop: each `toolUse` the model asks for runs through `ToolRunner`
    (bot/model/tool_runner.py: bound to the caller, so it can do nothing the patient could not) and
    goes back as a `toolResult`; at most `MAX_TOOL_ROUNDS` rounds, then the model must answer.
+   Responses are read, and the model's turn echoed back, by bot/model/converse.py.
 3. Every model call goes through `orchestrated_llm_call()` (bot/model/client.py), which retries
    transient errors and logs each attempt; the turn's log lines and cost are its `Pipeline`
    (bot/model/pipeline.py). Never message text.
@@ -59,6 +60,7 @@ from bot.model.client import (
     make_client,
     orchestrated_llm_call,
 )
+from bot.model.converse import echo, parse_response
 from bot.model.memory import conversation, load_memory, note, remember, system_prompt
 from bot.model.pipeline import Pipeline
 from bot.model.tool_runner import OpenTools, ToolRunner
@@ -186,7 +188,7 @@ class BedrockEngine:
     def ask(
         self, turn: Turn, state: dict[str, Any], *, channel: str, open_tools: OpenTools
     ) -> ModelAnswer:
-        """The model's part of a turn, run with no transaction open (bot/engine.py): each tool
+        """The model's part of a turn, run with no transaction open (bot/engine/conversation.py): each tool
         call opens its own (`open_tools`). Touches nothing else of the database; `settle` then
         turns the answer into replies and the next state, in the transaction that saves it."""
         memory = load_memory(state.get("llm"))
@@ -216,7 +218,7 @@ class BedrockEngine:
             outcome, reason = "bad_response", bad.reason
         except Exception:  # any bug: what a tool already changed must still be told
             if not runner.outcomes:
-                raise  # a bug, nothing changed: the turn fails (bot/engine.py)
+                raise  # a bug, nothing changed: the turn fails (bot/engine/conversation.py)
             # A bug after a tool call committed a change (the failing call rolled back): the
             # change is real, so the patient hears of it below rather than an apology.
             log.exception("turn %s failed after a committed tool call", pipeline.id)
@@ -310,7 +312,7 @@ class BedrockEngine:
                 self.client, request, pipeline=pipeline, retry=self.retry, round_=round_
             )
             try:
-                stop, blocks = _parse(response)
+                stop, blocks = parse_response(response)
             except BadResponse as bad:
                 raise self._bad(pipeline, bad.reason) from None
             if stop == "tool_use":
@@ -321,7 +323,7 @@ class BedrockEngine:
                     raise self._bad(pipeline, "tool_round_limit")
                 pipeline.tool_rounds += 1
                 results = [runner.run(use) for use in uses]
-                messages.append({"role": "assistant", "content": _echo(blocks)})
+                messages.append({"role": "assistant", "content": echo(blocks)})
                 messages.append({"role": "user", "content": results})
                 request = {**request, "messages": messages}
                 continue
@@ -355,38 +357,6 @@ class BedrockEngine:
     def _context_pending(turn: Turn, turn_id: str, channel: str) -> None:
         """Log `context_saved` when the turn's transaction (which saves the state) commits."""
         turn.tools.db.info.setdefault(_PENDING, []).append({"turn": turn_id, "channel": channel})
-
-
-def _parse(response: Any) -> tuple[str | None, list[dict[str, Any]]]:
-    """(stopReason, content blocks) of a Converse response; BadResponse when it has neither."""
-    if not isinstance(response, dict):
-        raise BadResponse("malformed")
-    output = response.get("output")
-    message = output.get("message") if isinstance(output, dict) else None
-    content = message.get("content") if isinstance(message, dict) else None
-    if not isinstance(content, list):
-        raise BadResponse("malformed")
-    return response.get("stopReason"), [b for b in content if isinstance(b, dict)]
-
-
-def _echo(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The model's turn as it goes back in the conversation: text and tool requests only."""
-    echoed: list[dict[str, Any]] = []
-    for block in blocks:
-        if isinstance(block.get("text"), str) and block["text"].strip():
-            echoed.append({"text": block["text"]})
-        elif isinstance(block.get("toolUse"), dict):
-            use = block["toolUse"]
-            echoed.append(
-                {
-                    "toolUse": {
-                        "toolUseId": str(use.get("toolUseId") or "missing"),
-                        "name": str(use.get("name") or "unknown")[:64],
-                        "input": use.get("input") if isinstance(use.get("input"), dict) else {},
-                    }
-                }
-            )
-    return echoed
 
 
 # --- the log line when the turn's state is saved, or not ---------------------------------------

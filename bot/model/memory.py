@@ -2,7 +2,7 @@
 
 The memory lives under the "llm" key of the session state (which `SessionStore` keeps encrypted):
 the last `RECENT_EXCHANGES` exchanges, a summary of older messages in a few words each, the changes
-made in this conversation, and the opaque ids issued to it (bot/model/tool_runner.py). The system
+made in this conversation, and the opaque ids issued to it (bot/model/tool_ids.py). The system
 prompt is the rules, the clinic's facts and the current time, and that memory.
 
 Nothing personal leaves the machine: phone numbers, email addresses and the patient's name are

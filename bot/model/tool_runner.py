@@ -1,73 +1,27 @@
 """Running the model's tool calls: each `toolUse` block in, one `toolResult` block out.
 
-Every request goes through the same `SchedulingTools` (bot/tools.py) the local dialogue uses,
-bound to the person texting, so the model can never do more than that person could: a patient
-sees and changes only their own appointments, whatever a message asks for. Each request runs in
-a short transaction of its own, its change and its audit (or its refusal's audit) together.
-
-What the model never sees: database ids, the patient's name or phone number. Times it is offered
-and appointments it is shown get short opaque ids ("slot-3", "appt-1") issued per conversation and
-kept in the encrypted session state; only an id issued to this conversation is accepted back.
-Arguments are checked against the declared schema (bot/model/tool_specs.py: types, enums, formats,
-no extra fields) and then for meaning (a real date, not past, within the booking horizon); anything
-refused is audited and answered with a result of status "error" the model can read and recover
-from. What a call changed is kept as an `Outcome`, told to the patient in the clinic's own words.
+Each request runs in a short transaction of its own, its change and its audit (or its refusal's
+audit) together, through the `SchedulingTools` (bot/tools.py) the local dialogue uses, bound to
+the person texting. The request must name a declared tool and its arguments must match the
+declared schema (bot/model/tool_specs.py: types, enums, formats, no extra fields); what the tool
+then does is bot/model/tool_calls.py's. Anything refused, here or there, is audited and answered
+with a result of status "error" the model can read and recover from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import date
 from typing import Any
 
 from bot import i18n
+from bot.model.tool_calls import Outcome, Refused, ToolCalls
 from bot.model.tool_specs import TOOL_NAMES, check_arguments, tool_schemas
-from bot.patient import replies
-from bot.tools import SchedulingTools, SlotSearch
-from scheduler.availability import Slot
+from bot.tools import SchedulingTools
 from scheduler.clinic import Clinic
-from scheduler.errors import OutsideBookingWindow, SchedulingError, SlotUnavailable
-from scheduler.models import Appointment
 
-# How far past a requested day find_slots looks when that day has nothing open (as the dialogue).
-FALLBACK_DAYS = 21
-SLOTS_PER_SEARCH = 3
-# How many issued ids a conversation remembers (older ones are refused: search again).
-REMEMBERED_IDS = 6
-MAX_LISTED = 10
-
-
-class Refused(Exception):
-    """A tool request answered with an error result. `audited` when SchedulingTools already
-    wrote the refusal; otherwise `ToolRunner.run` audits it with `reason`."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        alternatives: list[dict] | None = None,
-        audited: bool = False,
-        reason: str = "InvalidArguments",
-    ):
-        super().__init__(message)
-        self.alternatives = alternatives or []
-        self.audited = audited
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one successful tool call changed: the sentence that tells the patient, and a short
-    fact for the conversation's summary."""
-
-    kind: str  # "booked", "rescheduled", "cancelled", "waitlist", "handoff"
-    reply: str
-    fact: str
-
-
-# Opens the tools for one call, in a transaction of that call's own (bot/engine.py).
+# Opens the tools for one call, in a transaction of that call's own (bot/engine/conversation.py).
 OpenTools = Callable[[], AbstractContextManager[SchedulingTools]]
 
 
@@ -85,17 +39,19 @@ class ToolRunner:
         today: date,
         log: Callable[..., None] = lambda event, **fields: None,
     ):
-        self.open_tools, self.clinic, self.memory, self._log = open_tools, clinic, memory, log
-        self.today = today
-        # Tool results are language-free (English labels, ISO dates) whatever the patient
-        # speaks; only the sentences that tell the patient what changed are in their language.
-        self.language = i18n.current()
+        self.open_tools, self._log = open_tools, log
         self.schemas = tool_schemas(clinic)
-        self.outcomes: list[Outcome] = []
-        self.listed = False
-        memory.setdefault("slots", {})
-        memory.setdefault("appts", {})
-        memory.setdefault("seq", 0)
+        self.calls = ToolCalls(clinic, memory, today=today)
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        """What the turn's calls changed, in order (a call that rolled back changed nothing)."""
+        return self.calls.outcomes
+
+    @property
+    def listed(self) -> bool:
+        """The patient's appointments were listed to the model this turn."""
+        return self.calls.listed
 
     # --- the protocol ----------------------------------------------------------------------
 
@@ -128,7 +84,7 @@ class ToolRunner:
             return _result(tool_use_id, {"error": problem}, ok=False)
         try:
             with i18n.speaking(i18n.DEFAULT):
-                answer = getattr(self, f"_{name}")(tools, arguments)
+                answer = getattr(self.calls, name)(tools, arguments)
         except Refused as refusal:
             if not refusal.audited:
                 tools.record_refusal(name, refusal.reason)
@@ -143,309 +99,7 @@ class ToolRunner:
     def adopt(self, local_state: dict[str, Any]) -> None:
         """Issue ids for what the local dialogue offered or was acting on (it served while
         Bedrock was failing), so "2" or "yes" can be acted on by the model."""
-        for offer, label in zip(
-            local_state.get("offers") or [], local_state.get("labels") or [], strict=False
-        ):
-            slot = Slot.from_dict(offer)
-            self._issue(
-                "slots",
-                f"{slot.type_key}|{slot.provider_key}|{slot.start.isoformat()}",
-                {"slot": slot.as_dict(), "label": label},
-            )
-        for appointment_id, label in zip(
-            local_state.get("choices") or [], local_state.get("labels") or [], strict=False
-        ):
-            self._issue("appts", str(appointment_id), {"id": appointment_id, "label": label})
-        if local_state.get("appointment") and local_state.get("description"):
-            self._issue(
-                "appts",
-                str(local_state["appointment"]),
-                {"id": local_state["appointment"], "label": local_state["description"]},
-            )
-
-    # --- ids the model may use -------------------------------------------------------------
-
-    def _issue(self, table: str, key: str, value: dict[str, Any]) -> str:
-        entries: dict[str, Any] = self.memory[table]
-        for token, known in entries.items():
-            if known.get("key") == key:
-                entries[token] = {**value, "key": key}
-                return token
-        self.memory["seq"] += 1
-        token = f"{'slot' if table == 'slots' else 'appt'}-{self.memory['seq']}"
-        entries[token] = {**value, "key": key}
-        while len(entries) > REMEMBERED_IDS:
-            entries.pop(next(iter(entries)))
-        return token
-
-    def _slot_id(self, slot: Slot) -> str:
-        label = replies.slot_label(
-            slot.start, self.clinic.provider(slot.provider_key).name, self.clinic.zone
-        )
-        return self._issue(
-            "slots",
-            f"{slot.type_key}|{slot.provider_key}|{slot.start.isoformat()}",
-            {"slot": slot.as_dict(), "label": label},
-        )
-
-    def _appointment_id(self, appointment: Appointment) -> str:
-        return self._issue(
-            "appts",
-            str(appointment.id),
-            {"id": appointment.id, "label": self._describe(appointment)},
-        )
-
-    def _slot(self, token: str) -> Slot:
-        entry = self.memory["slots"].get(token)
-        if entry is None:
-            raise Refused(
-                "unknown slot_id: call find_slots and use one of the ids it returns",
-                reason="UnknownSlotId",
-            )
-        return Slot.from_dict(entry["slot"])
-
-    def _appointment(self, token: str) -> int:
-        entry = self.memory["appts"].get(token)
-        if entry is None:
-            raise Refused(
-                "unknown appointment_id: call list_appointments and use one of its ids",
-                reason="UnknownAppointmentId",
-            )
-        return int(entry["id"])
-
-    # --- the tools -------------------------------------------------------------------------
-
-    def _find_slots(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
-        kind = self.clinic.appointment_type(args["appointment_type"])
-        first = self._day(args.get("date"), "date", kind.max_days_ahead) or self.today
-        last = self._day(args.get("end_date"), "end_date", kind.max_days_ahead)
-        if last is not None and last < first:
-            raise Refused("end_date is before date")
-        provider = args.get("provider")
-        if provider and provider not in {p.key for p in self.clinic.providers_for(kind.key)}:
-            raise Refused(
-                f"{provider} does not offer {kind.key}; providers who do: "
-                + ", ".join(p.key for p in self.clinic.providers_for(kind.key))
-            )
-        around = _clock_time(args.get("time"))
-        search = SlotSearch(
-            provider_key=provider,
-            part_of_day=args.get("part_of_day"),
-            around=around,
-            limit=SLOTS_PER_SEARCH,
-        )
-        try:
-            slots = tools.find_slots(kind.key, start_date=first, end_date=last or first, **search)
-            on_requested_days = bool(slots)
-            if not slots and last is None:
-                slots = tools.find_slots(
-                    kind.key,
-                    start_date=first,
-                    end_date=first + timedelta(days=FALLBACK_DAYS),
-                    **search,
-                )
-        except SchedulingError as error:
-            raise Refused(str(error), reason=type(error).__name__) from None
-        found = [self._describe_slot(s) for s in slots]
-        answer: dict[str, Any] = {"slots": found, "on_requested_days": on_requested_days}
-        if not found:
-            answer["note"] = (
-                f"no openings in the next {FALLBACK_DAYS} days; suggest the "
-                "waitlist or calling the clinic"
-            )
-        return answer
-
-    def _book_appointment(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
-        slot = self._slot(args["slot_id"])
-        with self._refused_as("not booked"):
-            appointment = tools.book_appointment(slot)
-        type_name, when, provider = self._changed(
-            args,
-            appointment,
-            "booked",
-            lambda: replies.booked(*self._names(appointment), self.clinic, appointment.id),
-            "booked {type} {when} with {provider}",
-        )
-        return {
-            "status": "booked",
-            "appointment_id": self._appointment_id(appointment),
-            "type": type_name,
-            "when": when,
-            "provider": provider,
-        }
-
-    def _cancel_appointment(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
-        appointment_id = self._appointment(args["appointment_id"])
-        try:
-            appointment = tools.get_appointment(appointment_id)
-        except SchedulingError as refusal:
-            raise Refused(f"not cancelled: {refusal}", reason=type(refusal).__name__) from None
-        description = self._describe(appointment)
-        told = self._told(lambda: replies.cancelled(self._describe(appointment)))
-        try:
-            tools.cancel_appointment(appointment_id)
-        except SchedulingError as refusal:
-            raise Refused(f"not cancelled: {refusal}", audited=True) from None
-        self.outcomes.append(Outcome("cancelled", told, f"cancelled {description}"))
-        self.memory["appts"].pop(args["appointment_id"], None)
-        return {"status": "cancelled", "appointment": description}
-
-    def _reschedule_appointment(
-        self, tools: SchedulingTools, args: dict[str, str]
-    ) -> dict[str, Any]:
-        appointment_id = self._appointment(args["appointment_id"])
-        slot = self._slot(args["slot_id"])
-        with self._refused_as("not moved"):
-            appointment = tools.reschedule_appointment(appointment_id, slot)
-        type_name, when, provider = self._changed(
-            args,
-            appointment,
-            "rescheduled",
-            lambda: replies.moved(*self._names(appointment), self.clinic),
-            "moved {type} to {when} with {provider}",
-        )
-        self._appointment_id(appointment)  # its label now says the new time
-        return {"status": "rescheduled", "type": type_name, "when": when, "provider": provider}
-
-    @contextmanager
-    def _refused_as(self, what: str) -> Iterator[None]:
-        """A booking change the tools refused, as the model's error result (already audited)."""
-        try:
-            yield
-        except (SlotUnavailable, OutsideBookingWindow) as refusal:
-            raise Refused(
-                f"{what}: {refusal}", alternatives=self._alternatives(refusal), audited=True
-            ) from None
-        except SchedulingError as refusal:
-            raise Refused(f"{what}: {refusal}", audited=True) from None
-
-    def _changed(
-        self,
-        args: dict[str, str],
-        appointment: Appointment,
-        kind: str,
-        tell: Callable[[], str],
-        summary: str,
-    ) -> tuple[str, str, str]:
-        """Record a booking change the tools made (the patient is told in the clinic's words,
-        in their language)."""
-        type_name, _, provider = self._names(appointment)
-        when = replies.when_text(appointment.start_at, self.clinic.zone)
-        self.outcomes.append(
-            Outcome(
-                kind, self._told(tell), summary.format(type=type_name, when=when, provider=provider)
-            )
-        )
-        self.memory["slots"].pop(args["slot_id"], None)
-        return type_name, when, provider
-
-    def _list_appointments(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
-        appointments = tools.list_appointments()[:MAX_LISTED]
-        self.listed = bool(appointments)
-        return {
-            "appointments": [
-                {
-                    "appointment_id": self._appointment_id(a),
-                    "type": a.appointment_type.name,
-                    "when": replies.when_text(a.start_at, self.clinic.zone),
-                    "date": a.start_at.astimezone(self.clinic.zone).date().isoformat(),
-                    "provider": a.provider.name,
-                }
-                for a in appointments
-            ]
-        }
-
-    def _join_waitlist(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
-        kind = self.clinic.appointment_type(args["appointment_type"])
-        earliest = self._day(args.get("earliest_date"), "earliest_date", kind.max_days_ahead)
-        latest = self._day(args.get("latest_date"), "latest_date", kind.max_days_ahead)
-        if earliest and latest and latest < earliest:
-            raise Refused("latest_date is before earliest_date")
-        # scheduler/waitlist.py: offered by text when a matching slot frees up.
-        entry, created = tools.join_waitlist(
-            kind.key, provider_key=args.get("provider"), earliest=earliest, latest=latest
-        )
-        said = self._told(
-            lambda: (
-                replies.waitlist_joined(
-                    replies.type_name(kind), self.clinic, urgent=entry.priority == "urgent"
-                )
-                if created
-                else replies.waitlist_already(replies.type_name(kind))
-            )
-        )
-        self.outcomes.append(Outcome("waitlist", said, f"joined the {kind.name} waitlist"))
-        return {
-            "status": "joined" if created else "already_waiting",
-            "booked": False,
-            "note": "when a matching time opens the patient is texted an offer and replies "
-            "YES to take it; nothing is booked now",
-        }
-
-    def _hand_off_to_staff(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
-        tools.record_request(
-            "handoff_requested", reason=args["reason"], urgency=args.get("urgency", "routine")
-        )
-        self.outcomes.append(
-            Outcome(
-                "handoff",
-                self._told(lambda: replies.handoff_recorded(self.clinic)),
-                f"asked staff to follow up ({args['reason']})",
-            )
-        )
-        return {
-            "status": "recorded",
-            "note": "the clinic team will follow up with the patient; for anything that "
-            f"cannot wait the patient should call {self.clinic.display_phone}",
-        }
-
-    # --- reading arguments, naming what the patient has ---------------------------------
-
-    def _day(self, raw: str | None, field_name: str, max_days_ahead: int) -> date | None:
-        if raw is None:
-            return None
-        try:
-            day = date.fromisoformat(raw)
-        except ValueError:
-            raise Refused(f"{field_name} is not a real date") from None
-        if day < self.today:
-            raise Refused(f"{field_name} has passed; today is {self.today.isoformat()}")
-        horizon = self.today + timedelta(days=max_days_ahead)
-        if day > horizon:
-            raise Refused(
-                f"{field_name} is too far ahead: this type can be booked until "
-                f"{horizon.isoformat()}"
-            )
-        return day
-
-    def _told(self, tell: Callable[[], str]) -> str:
-        """A sentence for the patient, in their language."""
-        with i18n.speaking(self.language):
-            return tell()
-
-    def _names(self, appointment: Appointment) -> tuple[str, datetime, str]:
-        """The appointment's type, start and provider, named as the current language does."""
-        kind, provider = appointment.appointment_type, appointment.provider
-        return (
-            replies.type_name_of(self.clinic, kind.key, kind.name),
-            appointment.start_at,
-            replies.provider_name_of(self.clinic, provider.key, provider.name),
-        )
-
-    def _describe(self, appointment: Appointment) -> str:
-        return replies.appointment_line(*self._names(appointment), self.clinic.zone)
-
-    def _describe_slot(self, slot: Slot) -> dict[str, str]:
-        local = slot.start.astimezone(self.clinic.zone)
-        return {
-            "slot_id": self._slot_id(slot),
-            "when": replies.when_text(slot.start, self.clinic.zone),
-            "date": local.date().isoformat(),
-            "provider": self.clinic.provider(slot.provider_key).name,
-        }
-
-    def _alternatives(self, refusal: SlotUnavailable | OutsideBookingWindow) -> list[dict]:
-        return [self._describe_slot(s) for s in refusal.alternatives[:SLOTS_PER_SEARCH]]
+        self.calls.ids.adopt(local_state)
 
 
 def _result(tool_use_id: str, body: dict[str, Any], *, ok: bool) -> dict[str, Any]:
@@ -456,12 +110,3 @@ def _result(tool_use_id: str, body: dict[str, Any], *, ok: bool) -> dict[str, An
             "status": "success" if ok else "error",
         }
     }
-
-
-def _clock_time(raw: str | None) -> time | None:
-    if raw is None:
-        return None
-    try:
-        return time.fromisoformat(raw)
-    except ValueError:
-        raise Refused("time is not a time of day (HH:MM, 24-hour)") from None

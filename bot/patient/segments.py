@@ -4,7 +4,7 @@ A text in GSM-7 (the SMS default alphabet) fits 160 characters in one segment an
 segment of a longer one; one character outside it (a smart quote, an emoji) turns the whole text
 into UCS-2, 70 and 67 characters. The bot's own sentences are GSM-7 (bot/patient/replies/), and every
 SMS reply fits in `MAX_CHARS` (two segments); only a list can be longer, and it is cut into pages
-at line breaks, each ending with "Reply MORE for more." (bot/engine.py keeps the rest).
+at line breaks, each ending with "Reply MORE for more." (bot/engine/answering.py keeps the rest).
 """
 
 from __future__ import annotations

@@ -3,12 +3,14 @@
 It owns
 
 - the staff desk (desk.py): `/appt` (commands.py), the choices staff click (choices.py), the
-  day's schedule (schedule.py), and staff in plain words in a DM or the staff console (chat.py),
-  all through the same `SchedulingTools` and audit trail as the patients, with a staff `Caller`;
+  day's schedule (schedule.py), and staff in plain words in a DM or the staff console (chat.py
+  reads the message and keeps the steps, chat_requests.py carries out each request), all through
+  the same `SchedulingTools` and audit trail as the patients, with a staff `Caller`;
 - the admin desk (admin.py): `/appt-admin`, running the clinic (users and roles, the audit trail,
   reminders, one patient's export and erasure);
-- every sentence staff and admins read: replies.py (`/appt`, the App Home, the staff channel's
-  notices, and what both desks share), admin_replies.py, chat_replies.py. English only;
+- every sentence staff and admins read: replies.py (`/appt`, the App Home, and what both desks
+  share), notice_replies.py (the staff channel's notices), admin_replies.py, chat_replies.py.
+  English only;
 - the staff channel's notices (notices.py): what patients did, told once it is committed, with
   ids and times, never a name, a phone number or message text.
 

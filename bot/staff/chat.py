@@ -13,12 +13,15 @@ What it can do: book, find open slots, show a provider's day, reschedule, cancel
 up, and put a patient on the waitlist ("put +1 212 555 0123 on the waitlist for a checkup, urgent").
 Every change goes through the `StaffDesk`, so through
 `SchedulingTools` with a staff `Caller`: the same rules and audit trail as everywhere else.
+
+This module reads each message (the request it makes, a phone number, an appointment number) and
+keeps the conversation's steps; what each request then does is bot/staff/chat_requests.py's.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,15 +31,11 @@ from bot.patient.dialogue import Reply, entities, is_thanks, merge
 from bot.sessions import SessionStore
 from bot.staff import chat_replies
 from bot.staff import replies as say
-from bot.staff.answers import StaffAnswer
-from bot.staff.choices import parse_action
+from bot.staff.chat_requests import ChatRequests, ChatTurn, without
 from bot.staff.desk import StaffDesk
-from bot.staff.fields import phone_in, valid_name
-from bot.tools import Caller, SchedulingTools
+from bot.staff.fields import phone_in
+from bot.tools import Caller
 from bot.understanding.nlu import Understanding
-from scheduler.errors import NotFound
-from scheduler.models import Patient
-from scheduler.patients import find_or_create_patient, find_patient, set_patient_name
 
 # What one message may hold: longer ones are refused whole rather than read in part.
 MAX_TEXT = 1000
@@ -77,13 +76,13 @@ _INTENTS = (
         ),
     ),
 )
-_SKIP = {"skip", "no name", "none", "unknown"}
 
 
 class StaffChat:
     def __init__(self, desk: StaffDesk, store: SessionStore):
         self.desk, self.store = desk, store
         self.clinic = desk.clinic
+        self.requests = ChatRequests(desk)
 
     def respond(
         self, db: Session, message: InboundMessage, text: str, now: datetime
@@ -124,7 +123,7 @@ class StaffChat:
         self, db: Session, caller: Caller, message: InboundMessage, text: str, now: datetime
     ) -> list[Reply]:
         tools = self.desk.tools(db, caller, now)
-        turn = _Turn(db, tools, now, [])
+        turn = ChatTurn(db, tools, now, [])
         state = self.store.load(db, message.channel, message.sender, now=now)
         phone, rest, phone_seen = phone_in(text)
         ident, rest = _appointment_in(rest)
@@ -157,7 +156,7 @@ class StaffChat:
 
     def _start(
         self,
-        turn: _Turn,
+        turn: ChatTurn,
         intent: str,
         phone: str | None,
         phone_seen: bool,
@@ -171,41 +170,41 @@ class StaffChat:
             if phone is None:
                 turn.say(say.bad_phone() if phone_seen else chat_replies.ask_patient_phone())
                 return {}
-            self._say(turn, self.desk.waitlist(turn.db, turn.tools, phone, u))
+            turn.tell(self.desk.waitlist(turn.db, turn.tools, phone, u))
             return {}
         if intent == "schedule":
             if phone is not None:  # "appointments for +1 212 ..." is a look-up
-                return self._find(turn, phone)
-            return self._schedule(turn, u)
+                return self.requests.find(turn, phone)
+            return self.requests.schedule(turn, u)
         if intent == "find":
             if phone is None:
                 turn.say(say.bad_phone() if phone_seen else chat_replies.ask_patient_phone())
                 return {"step": "ask_phone", "mode": "find"}
-            return self._find(turn, phone)
+            return self.requests.find(turn, phone)
         if intent == "cancel":
             state: dict[str, Any] = {"mode": "cancel"}
             if ident is None:
                 turn.say(chat_replies.ask_appointment())
                 return {**state, "step": "ask_appointment"}
-            return self._confirm_cancel(turn, ident)
+            return self.requests.confirm_cancel(turn, ident)
         state = {"mode": intent, **entities(u, flag_past=False)}
         if intent == "move":
             if ident is None:
                 turn.say(chat_replies.ask_appointment())
                 return {**state, "step": "ask_appointment"}
-            return self._next_move(turn, {**state, "appointment": ident})
+            return self.requests.next_move(turn, {**state, "appointment": ident})
         if intent == "book":
             if phone_seen and phone is None:
                 turn.say(say.bad_phone())
                 return {**state, "step": "ask_phone"}
             if phone is not None:
                 state["phone"] = phone
-            return self._next_book(turn, state)
-        return self._next_slots(turn, state)
+            return self.requests.next_book(turn, state)
+        return self.requests.next_slots(turn, state)
 
     def _continue(
         self,
-        turn: _Turn,
+        turn: ChatTurn,
         state: dict[str, Any],
         text: str,
         phone: str | None,
@@ -215,10 +214,10 @@ class StaffChat:
     ) -> dict[str, Any]:
         step, mode = state.get("step"), state.get("mode")
         if step == "ask_name":
-            return self._answer_name(turn, state, text)
+            return self.requests.answer_name(turn, state, text)
         if step == "confirm_cancel":
             if u.intent == "confirm":
-                self._say(turn, self.desk.cancel(turn.db, turn.tools, state["appointment"]))
+                turn.tell(self.desk.cancel(turn.db, turn.tools, state["appointment"]))
                 return {}
             if u.intent == "deny":
                 turn.say(chat_replies.kept())
@@ -234,26 +233,26 @@ class StaffChat:
                 turn.say(say.bad_phone() if phone_seen else chat_replies.ask_patient_phone())
                 return state
             if mode == "find":
-                return self._find(turn, phone)
-            return self._next_book(turn, {**state, "phone": phone, "step": None})
+                return self.requests.find(turn, phone)
+            return self.requests.next_book(turn, {**state, "phone": phone, "step": None})
         if step == "ask_appointment":
             ident = ident if ident is not None else (u.choice if u.intent == "choose" else None)
             if ident is None:
                 turn.say(chat_replies.ask_appointment())
                 return state
             if mode == "cancel":
-                return self._confirm_cancel(turn, ident)
-            return self._next_move(turn, {**state, "appointment": ident, "step": None})
+                return self.requests.confirm_cancel(turn, ident)
+            return self.requests.next_move(turn, {**state, "appointment": ident, "step": None})
         if step == "offer" and u.intent == "choose" and u.choice:
             offers = state.get("offers", [])
             if 1 <= u.choice <= len(offers):
-                return self._take(turn, state, offers[u.choice - 1])
+                return self.requests.take(turn, state, offers[u.choice - 1])
             if not u.date:
                 turn.say(chat_replies.choose_number(len(offers)), state.get("labels", ()))
                 return state
         if step == "offer" and u.intent == "deny":
-            turn.say(chat_replies.ask_day(self._type_name(state)))
-            return {**_without(state, "offers", "labels", "date", "time"), "step": "ask_day"}
+            turn.say(chat_replies.ask_day(self.requests.type_name(state)))
+            return {**without(state, "offers", "labels", "date", "time"), "step": "ask_day"}
         if step == "ask_type":
             types = self.clinic.appointment_types
             if (
@@ -272,172 +271,13 @@ class StaffChat:
             return state
         return self._next(turn, {**merged, "step": None})
 
-    def _next(self, turn: _Turn, state: dict[str, Any]) -> dict[str, Any]:
+    def _next(self, turn: ChatTurn, state: dict[str, Any]) -> dict[str, Any]:
         mode = state.get("mode")
         if mode == "book":
-            return self._next_book(turn, state)
+            return self.requests.next_book(turn, state)
         if mode == "move":
-            return self._next_move(turn, state)
-        return self._next_slots(turn, state)
-
-    # --- the requests -------------------------------------------------------------------------------
-
-    def _schedule(self, turn: _Turn, u: Understanding) -> dict[str, Any]:
-        today = turn.now.astimezone(self.clinic.zone).date()
-        day = u.date or today
-        entries = self.desk.schedule(turn.db, day, turn.now, u.provider)
-        turn.say(say.schedule_text(self.clinic, day, entries))
-        return {}
-
-    def _find(self, turn: _Turn, phone: str) -> dict[str, Any]:
-        self._say(turn, self.desk.lookup(turn.db, turn.tools, phone))
-        return {}
-
-    def _confirm_cancel(self, turn: _Turn, ident: int) -> dict[str, Any]:
-        try:
-            view = self.desk.view(turn.tools.get_appointment(ident))
-        except NotFound:
-            turn.say(say.no_such_appointment(ident))
-            return {}
-        if view.status not in ("booked", "arrived"):
-            turn.say(say.refused("that appointment is already " + view.status))
-            return {}
-        turn.say(chat_replies.confirm_cancel(view))
-        return {"mode": "cancel", "step": "confirm_cancel", "appointment": ident}
-
-    def _next_book(self, turn: _Turn, state: dict[str, Any]) -> dict[str, Any]:
-        if not state.get("patient"):
-            phone = state.get("phone")
-            if not phone:
-                turn.say(chat_replies.ask_patient_phone())
-                return {**state, "step": "ask_phone"}
-            patient = find_patient(turn.db, self.desk.vault, phone)
-            if patient is None:
-                turn.say(chat_replies.ask_patient_name())
-                return {**state, "step": "ask_name"}
-            state = {**_without(state, "phone"), "patient": patient.id}
-        if not state.get("type"):
-            turn.say(
-                chat_replies.ask_type(self.clinic), [t.name for t in self.clinic.appointment_types]
-            )
-            return {**state, "step": "ask_type"}
-        if state.get("date_problem") == "impossible" or not state.get("date"):
-            turn.say(
-                (say.impossible_date() + " " if state.get("date_problem") else "")
-                + chat_replies.ask_day(self._type_name(state))
-            )
-            return {**_without(state, "date_problem"), "step": "ask_day"}
-        return self._offer_booking(turn, state)
-
-    def _answer_name(self, turn: _Turn, state: dict[str, Any], text: str) -> dict[str, Any]:
-        name = " ".join(text.split())
-        if name.lower() not in _SKIP and not valid_name(name):
-            turn.say(say.bad_name())
-            return state
-        patient = find_or_create_patient(turn.db, self.desk.vault, state["phone"], now=turn.now)
-        if name.lower() not in _SKIP:
-            set_patient_name(self.desk.vault, patient, name)
-        turn.db.flush()
-        return self._next_book(
-            turn, {**_without(state, "phone"), "patient": patient.id, "step": None}
-        )
-
-    def _next_move(self, turn: _Turn, state: dict[str, Any]) -> dict[str, Any]:
-        try:
-            appointment = turn.tools.get_appointment(state["appointment"])
-        except NotFound:
-            turn.say(say.no_such_appointment(state["appointment"]))
-            return {}
-        if not state.get("date"):
-            turn.say(chat_replies.ask_day(appointment.appointment_type.name))
-            return {**state, "type": appointment.appointment_type.key, "step": "ask_day"}
-        answer = self.desk.offer_or_move(
-            turn.db,
-            turn.tools,
-            appointment.id,
-            date.fromisoformat(state["date"]),
-            _understanding(state),
-        )
-        return self._after_offer(turn, state, answer)
-
-    def _next_slots(self, turn: _Turn, state: dict[str, Any]) -> dict[str, Any]:
-        if not state.get("type"):
-            turn.say(
-                chat_replies.ask_type(self.clinic), [t.name for t in self.clinic.appointment_types]
-            )
-            return {**state, "mode": "slots", "step": "ask_type"}
-        day = date.fromisoformat(state["date"]) if state.get("date") else None
-        u = _understanding(state)
-        slots, on_day = self.desk.find(turn.tools, state["type"], day, state.get("provider"), u)
-        type_name = self._type_name(state)
-        if not slots:
-            turn.say(say.no_slots(type_name))
-        else:
-            labels = [c.label for c in self.desk.slot_choices("slot", None, slots)]
-            turn.say(
-                say.slots_found(type_name, day, on_day, len(slots))
-                + "\n"
-                + "\n".join(f"  {label}" for label in labels)
-            )
-        return {}
-
-    def _offer_booking(self, turn: _Turn, state: dict[str, Any]) -> dict[str, Any]:
-        # Found or created earlier in this conversation (patient rows are never deleted).
-        patient = turn.db.get_one(Patient, state["patient"])
-        answer = self.desk.offer_or_book(
-            turn.db,
-            turn.tools,
-            patient,
-            state["type"],
-            date.fromisoformat(state["date"]),
-            _understanding(state),
-        )
-        return self._after_offer(turn, state, answer)
-
-    def _after_offer(
-        self, turn: _Turn, state: dict[str, Any], answer: StaffAnswer
-    ) -> dict[str, Any]:
-        if not answer.choices:
-            self._say(turn, answer)
-            return {}
-        turn.say(answer.text, [c.label for c in answer.choices])
-        return {
-            **state,
-            "step": "offer",
-            "offers": [c.token for c in answer.choices],
-            "labels": [c.label for c in answer.choices],
-        }
-
-    def _take(self, turn: _Turn, state: dict[str, Any], token: str) -> dict[str, Any]:
-        action = parse_action(token)
-        slot = self.desk.slot_from(action)
-        if action is None or slot is None or action.target is None:  # offers are book or move
-            turn.say(say.invalid_action())
-            return {}
-        if action.op == "move":
-            answer = self.desk.move(turn.db, turn.tools, action.target, slot)
-        else:
-            answer = self.desk.book(turn.db, turn.tools, action.target, slot)
-        return self._after_offer(turn, state, answer)
-
-    # --- small pieces -------------------------------------------------------------------------------
-
-    def _say(self, turn: _Turn, answer: StaffAnswer) -> None:
-        turn.say(answer.text, [c.label for c in answer.choices])
-
-    def _type_name(self, state: dict[str, Any]) -> str:
-        try:
-            return self.clinic.appointment_type(state["type"]).name
-        except (KeyError, StopIteration):
-            return "visit"
-
-
-class _Turn:
-    def __init__(self, db: Session, tools: SchedulingTools, now: datetime, replies: list[Reply]):
-        self.db, self.tools, self.now, self.replies = db, tools, now, replies
-
-    def say(self, text: str, options=()) -> None:
-        self.replies.append(Reply(text, tuple(options)))
+            return self.requests.next_move(turn, state)
+        return self.requests.next_slots(turn, state)
 
 
 def _intent(text: str, u: Understanding) -> str | None:
@@ -457,21 +297,6 @@ def _appointment_in(text: str) -> tuple[int | None, str]:
             start, end = match.span(1)
             return int(match.group(1)), (text[:start] + " " + text[end:]).strip()
     return None, text
-
-
-def _without(state: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {k: v for k, v in state.items() if k not in keys}
-
-
-def _understanding(state: dict[str, Any]) -> Understanding:
-    return Understanding(
-        intent="book",
-        date=date.fromisoformat(state["date"]) if state.get("date") else None,
-        time=time.fromisoformat(state["time"]) if state.get("time") else None,
-        part_of_day=state.get("part"),
-        provider=state.get("provider"),
-        appointment_type=state.get("type"),
-    )
 
 
 def _reprompt(step: str | None, state: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from bot.messages import is_role
 from bot.staff import choices, commands
 from bot.staff import replies as say

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from scheduler.models import Appointment, Patient
 
 log = logging.getLogger("scheduler.notices")

@@ -12,7 +12,8 @@ One idea a module:
                    the JSON-lines command behind `python -m bot.nlu`
     intents.py     what a message asks for: whole-message forms, intents found anywhere, a
                    numbered choice, an appointment's reference number
-    dates.py       date phrases and the day each means (python-dateutil for the calendar)
+    dates.py       date phrases and the day each means (python-dateutil for the calendar); the
+                   words and patterns that find them are date_patterns.py's
     times.py       times of day, parts of day, limits ("after 3") and urgency
     vocabulary.py  the clinic's names for its providers and visit types, and the phrase matcher
     typos.py       misspelled words the rules read, put right (rapidfuzz)
@@ -23,6 +24,6 @@ One idea a module:
 
 What it may import: the standard library, python-dateutil and rapidfuzz, and its own modules;
 nothing else of `bot`, and nothing of `scheduler`, `adapters`, `jobs` or `app`. The one exception
-is the command's `nlu.main()`, which loads the clinic file through `scheduler.clinic`, imported
+is the command's `nlu.main()`, which loads the clinic file through `scheduler.clinic_file`, imported
 inside `main()` so that importing the package never reaches it.
 """

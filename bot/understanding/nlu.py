@@ -239,7 +239,7 @@ def answer_line(line: bytes | str, vocabulary: Vocabulary | None, default_tz: st
 def main() -> int:
     """Serve JSON lines on stdin/stdout until EOF; exit status 2 when the clinic cannot load."""
     try:
-        from scheduler.clinic import load_clinic
+        from scheduler.clinic_file import load_clinic
 
         clinic = load_clinic(os.environ.get("CLINIC_CONFIG") or None)
         vocabulary = Vocabulary.from_clinic(clinic)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
-from bot.understanding.dates import MONTHS, WEEKDAYS
+from bot.understanding.date_patterns import MONTHS, WEEKDAYS
 from bot.understanding.text import SHORTHAND
 
 if TYPE_CHECKING:  # the vocabulary holds a `Spelling`, so it imports this module

@@ -17,15 +17,17 @@ How a time is judged, in three layers:
 * Cells: a visit holds every `CELL_MINUTES` cell of [start, end + buffer), exactly the rows
   `Occupancy` gets when it is booked; a candidate is free when none of its cells is busy.
 
-In three modules: grid.py (candidates), busy.py (busy time and cells), search.py (the search and
-the check of one slot). What the rest of the code uses is importable from here.
+In four modules: grid.py (candidates), busy.py (busy time and cells), search.py (the search and
+the alternatives to a refused slot), bookable.py (the check of one slot that booking relies on).
+What the rest of the code uses is importable from here.
 """
 
 from __future__ import annotations
 
+from .bookable import ResolvedSlot, is_bookable, refresh, resolve_slot
 from .busy import cells, provider_holder, resource_holder
 from .grid import CELL_SECONDS, PARTS_OF_DAY, Slot
-from .search import ResolvedSlot, alternatives, find_slots, is_bookable, refresh, resolve_slot
+from .search import alternatives, find_slots
 
 __all__ = [
     "CELL_SECONDS",

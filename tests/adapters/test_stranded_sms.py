@@ -1,4 +1,4 @@
-"""Late SMS replies a stopped process left behind (adapters/twilio_sms.py, the `stranded-sms`
+"""Late SMS replies a stopped process left behind (adapters/twilio_sms/, the `stranded-sms`
 job): sent once, never to a number that opted out since, and never by two senders.
 
 A process stopping at the worst moment cannot be made to happen at an HTTP boundary here (it falls
@@ -13,8 +13,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from adapters import twilio_sms
-from adapters.twilio_sms import send_stranded_replies
+from adapters.twilio_sms import turns
+from adapters.twilio_sms.stranded import send_stranded_replies
 from app import create_app, job_runner
 from bot.patient import dialogue
 from scheduler.models import Appointment, AppointmentStatus, MessageReceipt
@@ -45,7 +45,7 @@ def process_dies_before_the_late_send(monkeypatch):
     monkeypatch.setattr(
         dialogue, "respond", lambda turn, state: (time.sleep(0.6), respond(turn, state))[1]
     )
-    monkeypatch.setattr(twilio_sms, "_send_late", lambda *args: died.set())
+    monkeypatch.setattr(turns, "_send_late", lambda *args: died.set())
     return died, respond
 
 
@@ -102,8 +102,8 @@ def test_a_late_reply_is_sent_by_one_sender_only(phone, services, clock):
     with services.sessions.begin() as db:
         receipt = db.scalars(select(MessageReceipt)).one()
         receipt.reply_via = "rest"
-    assert twilio_sms._take_for_sending(services, receipt.id)
-    assert not twilio_sms._take_for_sending(services, receipt.id)
+    assert turns._take_for_sending(services, receipt.id)
+    assert not turns._take_for_sending(services, receipt.id)
     assert reply_vias(services) == ["rest_sending"]
     # The taker stops before recording the send: sent or not is unknown, said once, not retried.
     clock.advance(minutes=3)

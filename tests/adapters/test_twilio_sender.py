@@ -16,7 +16,7 @@ from sqlalchemy import select
 from adapters.outbox import Outbox
 from adapters.twilio_sender import TwilioSender, record_status
 from app import create_app, services_of
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from bot.messages import DeliveryFailed, OutboundMessage, RecipientOptedOut
 from scheduler.models import AuditEvent, SmsMessage
 from scheduler.patients import find_or_create_patient, find_patient

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from bot import logfiles
-from bot.audit import AuditTrail
-from bot.engine import ConversationEngine
+from bot.audit.trail import AuditTrail
+from bot.engine.conversation import ConversationEngine
 from bot.messages import InboundMessage
 from bot.sessions import SessionStore
 

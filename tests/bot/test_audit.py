@@ -7,7 +7,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import delete, func, select, update
 
 from bot import logfiles
-from bot.audit import GENESIS, AuditTrail
+from bot.audit.chain import GENESIS
+from bot.audit.trail import AuditTrail
 from scheduler.crypto import Vault
 from scheduler.models import AuditEvent
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent, Patient
 
 PATIENT = "+12125550123"  # the conftest chat's patient

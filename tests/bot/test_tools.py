@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from bot.tools import Caller, SchedulingTools
 from scheduler.errors import NotAllowed, NotFound
 from scheduler.models import (

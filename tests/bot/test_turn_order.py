@@ -13,13 +13,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from bot.audit import AuditTrail
-from bot.engine import ConversationEngine
+from bot.audit.trail import AuditTrail
+from bot.engine.conversation import ConversationEngine
 from bot.messages import InboundMessage
 from bot.model.bedrock import BedrockEngine, RetryPolicy
 from bot.sessions import SessionStore
 from bot.turn_order import person_lock_key
-from scheduler.clinic import install_clinic
+from scheduler.clinic_store import install_clinic
 from scheduler.db import make_engine, session_factory, upgrade
 from scheduler.models import AuditEvent
 from tests.bedrock_support import MODEL, answer

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import func, select
 
-from adapters.twilio_sms import send_stranded_replies
+from adapters.twilio_sms.stranded import send_stranded_replies
 from app import create_app, services_of
 from bot.messages import InboundMessage
 from bot.model.bedrock import FAILING, RetryPolicy

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 
 from adapters.outbox import Outbox
-from bot.audit import AuditTrail
-from bot.engine import ConversationEngine
+from bot.audit.trail import AuditTrail
+from bot.engine.conversation import ConversationEngine
 from bot.sessions import SessionStore
-from jobs.reminders import ReminderSender
+from jobs.reminders.sender import ReminderSender
 from tests.jobs_support import Chat, Desk
 
 

@@ -115,7 +115,7 @@ def digests(posted: list[str]) -> list[str]:
 
 
 def test_a_signed_checkpoint_of_the_audit_chain_is_posted_once_a_day(services, clock):
-    from bot.audit import Checkpoint
+    from bot.audit.anchors import Checkpoint
 
     book(services, clock)
     posted: list[str] = []

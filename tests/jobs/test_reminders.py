@@ -96,7 +96,7 @@ def test_cancelling_or_moving_cancels_or_replans_in_the_same_transaction(desk, s
 def test_per_type_offsets_from_the_clinic_file(demo_clinic):
     import pytest
 
-    from scheduler.clinic import ClinicConfigError, parse_clinic
+    from scheduler.clinic_file import ClinicConfigError, parse_clinic
 
     raw = dict(demo_clinic.raw)
     raw["appointment_types"] = [dict(t) for t in raw["appointment_types"]]
@@ -211,7 +211,7 @@ def test_an_expired_lease_is_claimed_by_another_worker(desk, sessions, clock, ma
     desk.book(desk.patient(PHONE), MON, time(10, 0))
     clock.now = utc(2026, 3, 8, 14, 1)
     dead = make_sender(owner="dead-worker")
-    assert len(dead.claim(clock.now)) == 1  # claimed, then the worker died
+    assert len(dead.claims.claim(clock.now)) == 1  # claimed, then the worker died
     alive = make_sender(owner="alive")
     assert alive.run().sent == 0  # the lease still holds
     clock.advance(minutes=6)

@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from adapters.outbox import Outbox
-from bot.audit import AuditTrail
-from bot.engine import ConversationEngine
+from bot.audit.trail import AuditTrail
+from bot.engine.conversation import ConversationEngine
 from bot.sessions import SessionStore
-from jobs.reminders import ReminderSender
+from jobs.reminders.sender import ReminderSender
 from scheduler import waitlist
-from scheduler.clinic import install_clinic
+from scheduler.clinic_store import install_clinic
 from scheduler.db import make_engine, session_factory
 from scheduler.models import (
     Appointment,

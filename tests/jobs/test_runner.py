@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from app import create_app
-from bot.audit import Checkpoint
+from bot.audit.anchors import Checkpoint
 from bot.messages import InboundMessage
 from bot.settings import Settings
 from jobs.runner import LEASE, Jobs, once, take_lease

@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from bench.seed import seed_due_reminders
-from scheduler.clinic import install_clinic
+from scheduler.clinic_store import install_clinic
 from scheduler.crypto import Vault
 from scheduler.db import make_engine, session_factory
 from scheduler.models import OutboxMessage, Reminder

@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from adapters.outbox import Outbox  # noqa: E402
-from bot.audit import AuditTrail  # noqa: E402
-from jobs.reminders import ReminderSender  # noqa: E402
-from scheduler.clinic import installed_clinic  # noqa: E402
+from bot.audit.trail import AuditTrail  # noqa: E402
+from jobs.reminders.sender import ReminderSender  # noqa: E402
+from scheduler.clinic_store import installed_clinic  # noqa: E402
 from scheduler.crypto import Vault  # noqa: E402
 from scheduler.db import make_engine, session_factory  # noqa: E402
 from scheduler.reminders import ReminderPolicy  # noqa: E402

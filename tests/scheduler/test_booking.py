@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from scheduler.availability import Slot, find_slots, search
+from scheduler.availability import Slot, bookable, find_slots
 from scheduler.booking import book, cancel, reschedule, upcoming_appointments
-from scheduler.clinic import install_clinic
+from scheduler.clinic_store import install_clinic
 from scheduler.db import make_engine, session_factory
 from scheduler.errors import NotFound, OutsideBookingWindow, SchedulingError, SlotUnavailable
 from scheduler.models import (
@@ -266,7 +266,7 @@ def test_database_refuses_an_overlap_even_when_the_check_misses_it(
             slot=slot(demo_clinic, "checkup", "okafor", at(THURSDAY, 9), "exam-1"),
         )
     # Blind the Python-side check: the Occupancy primary key alone must refuse the overlap.
-    monkeypatch.setattr(search, "_taken", lambda *args, **kwargs: set())
+    monkeypatch.setattr(bookable, "_taken", lambda *args, **kwargs: set())
     with db() as session:
         with pytest.raises(SlotUnavailable):
             book(
@@ -469,7 +469,7 @@ def test_reschedule_refused_by_the_database_keeps_the_old_slot(
             slot=slot(demo_clinic, "checkup", "okafor", at(THURSDAY, 10), "exam-1"),
         )
         before = occupancy(session, mine.id)
-    monkeypatch.setattr(search, "_taken", lambda *args, **kwargs: set())
+    monkeypatch.setattr(bookable, "_taken", lambda *args, **kwargs: set())
     with db.begin() as session:
         with pytest.raises(SlotUnavailable):
             reschedule(

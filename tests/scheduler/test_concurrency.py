@@ -16,9 +16,10 @@ from sqlalchemy import text
 
 from bench.seed import OVERLAPS
 from scheduler import booking
-from scheduler.availability import Slot, search
+from scheduler.availability import Slot, bookable
 from scheduler.booking import book, reschedule
-from scheduler.clinic import install_clinic, parse_clinic
+from scheduler.clinic_file import parse_clinic
+from scheduler.clinic_store import install_clinic
 from scheduler.db import make_engine, session_factory
 from scheduler.errors import SlotUnavailable
 from scheduler.models import Patient
@@ -95,7 +96,7 @@ def test_of_many_overlapping_bookings_exactly_one_wins(
 ):
     if python_check == "blind":
         # Every thread believes the time is free: only the Occupancy primary key can refuse.
-        monkeypatch.setattr(search, "_taken", lambda *args, **kwargs: set())
+        monkeypatch.setattr(bookable, "_taken", lambda *args, **kwargs: set())
 
     # Echo visits hold 60 minutes (45 + 15 cleanup); starts 5 minutes apart from 10:00 all
     # overlap one another. Lindqvist and Tanaka alternate: besides their own calendars they
@@ -199,7 +200,7 @@ def test_reschedule_and_booking_caught_in_a_deadlock_end_with_one_winner(
             slot=Slot("checkup", "okafor", at(9), at(9, 30), "exam-1", None),
         )
     released = threading.Event()
-    real_occupy, real_taken = booking._occupy, search._taken
+    real_occupy, real_taken = booking._occupy, bookable._taken
 
     def occupy_slowly(*args, **kwargs):
         if threading.current_thread().name == "mover":
@@ -212,7 +213,7 @@ def test_reschedule_and_booking_caught_in_a_deadlock_end_with_one_winner(
         return set() if threading.current_thread().name == "booker" else real_taken(*args, **kwargs)
 
     monkeypatch.setattr(booking, "_occupy", occupy_slowly)
-    monkeypatch.setattr(search, "_taken", taken_unless_booker)
+    monkeypatch.setattr(bookable, "_taken", taken_unless_booker)
     outcomes: dict[str, str] = {}
 
     def attempt(name: str, work) -> None:

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from scheduler.availability import Slot, find_slots
 from scheduler.booking import book
-from scheduler.clinic import install_clinic, parse_clinic
+from scheduler.clinic_file import parse_clinic
+from scheduler.clinic_store import install_clinic
 from scheduler.db import session_factory
 from scheduler.models import Occupancy, Patient
 

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.outbox import Outbox
-from bot.audit import AuditTrail
-from bot.engine import ConversationEngine
+from bot.audit.trail import AuditTrail
+from bot.engine.conversation import ConversationEngine
 from bot.messages import InboundMessage, OutboundMessage
 from bot.receipts import StoredReceipt
 from bot.sessions import SessionStore

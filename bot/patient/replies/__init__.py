@@ -10,13 +10,25 @@ over SMS the channel also drops the accents outside GSM-7 (bot/patient/segments.
 the clinic's zone, as each language says them ("Tue Mar 10 at 2:30 PM", "martes 10 de marzo,
 2:30 p.m.").
 
-The sentences are grouped by subject (wording.py, conversation.py, questions.py, sms.py,
-clinic_texts.py); every one of them is importable from here, so code says `replies.booked(...)`
-whatever the group.
+The sentences are grouped by subject (wording.py, conversation.py, appointments.py, questions.py,
+sms.py, clinic_texts.py); every one of them is importable from here, so code says
+`replies.booked(...)` whatever the group.
 """
 
 from __future__ import annotations
 
+from bot.patient.replies.appointments import (  # noqa: F401
+    appointment_line,
+    appointment_line_for,
+    appointments_list,
+    cancelled,
+    confirm_cancel,
+    kept,
+    no_appointments,
+    pick_appointment,
+    unknown_reference,
+    with_reference,
+)
 from bot.patient.replies.clinic_texts import (  # noqa: F401
     offer_accepted,
     offer_declined,
@@ -34,9 +46,6 @@ from bot.patient.replies.clinic_texts import (  # noqa: F401
 from bot.patient.replies.conversation import (  # noqa: F401
     acknowledged,
     already_booked_that_day,
-    appointment_line,
-    appointment_line_for,
-    appointments_list,
     ask_attendee_name,
     ask_day,
     ask_day_again,
@@ -49,34 +58,27 @@ from bot.patient.replies.conversation import (  # noqa: F401
     booked,
     booked_for,
     booking_refused,
-    cancelled,
     choose_range,
-    confirm_cancel,
     emergency,
     empty_message,
     greeting,
     help_text,
     impossible_date,
-    kept,
     moved,
     name_thanks,
     never_mind,
-    no_appointments,
     no_slots,
     not_understood,
     nothing_beside,
     nothing_booked,
     offer_for,
     past_date,
-    pick_appointment,
     relation_noun,
     slot_label,
     slot_taken_ask_day,
     slot_taken_offer,
     slots_offer,
-    unknown_reference,
     why_name,
-    with_reference,
     you_are_welcome,
 )
 from bot.patient.replies.questions import (  # noqa: F401

@@ -12,7 +12,7 @@ from bot.patient import segments
 from bot.patient.replies.wording import when_text
 from scheduler.clinic import Clinic
 
-# --- texts the clinic sends by itself (jobs/reminders.py), and the answers to them ---------------
+# --- texts the clinic sends by itself (jobs/reminders/due.py), and the answers to them -----------
 # Fixed templates, never model-written: at most one SMS segment (160 GSM-7 characters), and only
 # what is needed: no appointment type, specialty or reason; the provider only where the clinic
 # file allows it (`show_provider_in_reminders`).

@@ -1,10 +1,10 @@
 """What the conversation says: greetings, help, emergencies, the booking questions, offers and
-confirmations, the patient's appointments, cancelling and moving them.
+confirmations, moving a visit, and the small answers that close a turn. What it says about the
+appointments a patient already has (the list, picking one, cancelling it) is appointments.py's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -315,61 +315,6 @@ def choose_range(count: int) -> str:
     return _("Please reply with a number from 1 to {count}.").format(count=count)
 
 
-def appointment_line(type_name: str, start: datetime, provider_name: str, zone: ZoneInfo) -> str:
-    return _("{type}, {when} with {provider}").format(
-        type=type_name, when=when_text(start, zone), provider=provider_name
-    )
-
-
-def appointment_line_for(
-    attendee: str, type_name: str, start: datetime, provider_name: str, zone: ZoneInfo
-) -> str:
-    return _("{type} for {name}, {when} with {provider}").format(
-        type=type_name, name=attendee, when=when_text(start, zone), provider=provider_name
-    )
-
-
-def with_reference(line: str, appointment_id: int) -> str:
-    return _("{appointment} (ref #{ref})").format(appointment=line, ref=appointment_id)
-
-
-def appointments_list(lines: Sequence[str]) -> str:
-    if len(lines) == 1:
-        return _("Your upcoming appointment: {appointment}.").format(appointment=lines[0])
-    return (
-        ngettext(
-            "You have {count} upcoming appointment:",
-            "You have {count} upcoming appointments:",
-            len(lines),
-        ).format(count=len(lines))
-        + "\n"
-        + "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
-    )
-
-
-def unknown_reference(reference: int, lines: Sequence[str]) -> str:
-    if not lines:
-        return _(
-            "None of your appointments has the reference #{ref}, and you have no upcoming "
-            "appointments. Text 'book' to make one."
-        ).format(ref=reference)
-    return (
-        _("None of your upcoming appointments has the reference #{ref}.").format(ref=reference)
-        + " "
-        + appointments_list(lines)
-    )
-
-
-def no_appointments() -> str:
-    return _("You have no upcoming appointments. Text 'book' to make one.")
-
-
-def pick_appointment(action: str) -> str:
-    if action == "cancel":
-        return _("Which appointment do you want to cancel? Reply with a number.")
-    return _("Which appointment do you want to move? Reply with a number.")
-
-
 def already_booked_that_day(description: str) -> str:
     return _(
         "You already have that kind of visit that day: {appointment}. Book this one as "
@@ -380,22 +325,6 @@ def already_booked_that_day(description: str) -> str:
 
 def nothing_booked() -> str:
     return _("OK, nothing new is booked.")
-
-
-def confirm_cancel(description: str) -> str:
-    return _("Cancel your {appointment}? Reply YES to cancel or NO to keep it.").format(
-        appointment=description
-    )
-
-
-def cancelled(description: str) -> str:
-    return _("Your {appointment} is cancelled. Text 'book' any time to make a new one.").format(
-        appointment=description
-    )
-
-
-def kept() -> str:
-    return _("OK, your appointment is unchanged.")
 
 
 def you_are_welcome() -> str:

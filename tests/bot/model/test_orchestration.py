@@ -18,11 +18,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.audit import AuditTrail
-from bot.engine import ConversationEngine
+from bot.audit.trail import AuditTrail
+from bot.engine.conversation import ConversationEngine
 from bot.messages import InboundMessage
 from bot.model.bedrock import COOLDOWN_SECONDS, FAILING, BedrockEngine
 from bot.model.client import RetryPolicy, estimate_tokens
+from bot.model.tool_calls import ToolCalls
 from bot.model.tool_runner import ToolRunner
 from bot.patient import replies
 from bot.sessions import SessionStore
@@ -443,7 +444,7 @@ def test_a_turn_that_crashes_after_booking_commits_nothing(chat, model, sessions
     )
     chat.text("checkup tomorrow")
     # A bug after the booking was written, inside the same tool call: that call rolls back.
-    monkeypatch.setattr(ToolRunner, "_appointment_id", broken)
+    monkeypatch.setattr(ToolCalls, "_appointment_id", broken)
     reply = chat.text("8:00")
     assert reply == replies.internal_error(chat.engine.clinic)  # "... nothing was changed"
     assert appointments(sessions) == []
@@ -466,7 +467,7 @@ def test_a_bug_after_a_committed_booking_still_tells_the_patient(
         tool_use(("list_appointments", {})),
     )
     chat.text("checkup tomorrow")
-    monkeypatch.setattr(ToolRunner, "_list_appointments", broken)
+    monkeypatch.setattr(ToolCalls, "list_appointments", broken)
     reply = chat.text("8:00")
     assert reply.startswith("You're booked: General check-up") and "Thu Mar 5 at 8:00 AM" in reply
     [booked] = appointments(sessions)
@@ -495,7 +496,7 @@ def test_a_model_turn_that_crashes_keeps_its_apology_as_the_receipts_answer(
 ):
     """The claim committed before the model was asked: a repeat of the message must find an
     answer (the apology), not an unanswered claim."""
-    monkeypatch.setattr(ToolRunner, "_list_appointments", broken)
+    monkeypatch.setattr(ToolCalls, "list_appointments", broken)
     conversation.handle(
         InboundMessage("sms", PATIENT, "my appointments", "SM1", clock.now), receipt=KeptReceipt()
     )

@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 import pytest
 from sqlalchemy import select
 
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from bot.patient import replies
 from bot.patient.dialogue import Turn, respond
 from bot.tools import Caller, SchedulingTools

@@ -14,7 +14,7 @@ from datetime import date, time
 import pytest
 from sqlalchemy import select
 
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from bot.tools import Caller, SchedulingTools
 from scheduler.models import Appointment
 from scheduler.patients import find_or_create_patient

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from bot.staff.admin import AdminDesk, mentioned_user
 from bot.staff.choices import parse_action, slot_token
 from bot.staff.desk import StaffDesk

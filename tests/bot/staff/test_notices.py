@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from bot.audit import AuditTrail
-from bot.staff import replies as staff_replies
+from bot.audit.trail import AuditTrail
+from bot.staff import notice_replies as staff_replies
 from bot.staff.notices import StaffNotice, StaffNotifier
 
 

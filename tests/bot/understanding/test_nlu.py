@@ -528,7 +528,7 @@ def test_odd_input_never_raises_and_long_input_stays_fast():
 
 
 def _run_cli(lines: list[str]) -> list[str]:
-    pytest.importorskip("scheduler.clinic")
+    pytest.importorskip("scheduler.clinic_file")
     env = {k: v for k, v in __import__("os").environ.items() if k != "CLINIC_CONFIG"}
     done = subprocess.run(
         [sys.executable, "-m", "bot.understanding.nlu"],

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.understanding.nlu import Vocabulary, understand
-from scheduler.clinic import load_clinic
+from scheduler.clinic_file import load_clinic
 
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=ZoneInfo("America/New_York"))
 VOCABULARY = Vocabulary.from_clinic(load_clinic(None))

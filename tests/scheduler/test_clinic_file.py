@@ -1,19 +1,11 @@
-"""The clinic file: the demo is valid, every error is named by its field, loading is upsert."""
+"""The clinic file: the demo is valid, every error is named by its field."""
 
 import copy
 import tomllib
 
 import pytest
-from sqlalchemy import select
 
-from scheduler.clinic import (
-    DEMO_CLINIC,
-    ClinicConfigError,
-    install_clinic,
-    installed_clinic,
-    parse_clinic,
-)
-from scheduler.models import Provider
+from scheduler.clinic_file import DEMO_CLINIC, ClinicConfigError, parse_clinic
 
 
 @pytest.fixture
@@ -78,17 +70,3 @@ def test_a_type_needing_a_specialty_no_provider_has_is_refused(raw):
     bad["appointment_types"][0]["specialty"] = "dermatology"
     with pytest.raises(ClinicConfigError, match=r"appointment_types\[0\].specialty"):
         parse_clinic(bad)
-
-
-def test_reloading_deactivates_providers_removed_from_the_file(sessions, raw):
-    smaller = copy.deepcopy(raw)
-    removed = smaller["providers"].pop()["key"]
-    for kind in smaller["appointment_types"]:
-        if kind.get("specialty") == "imaging":
-            kind["specialty"] = "cardiology"
-    with sessions.begin() as db:
-        install_clinic(db, parse_clinic(smaller))
-    with sessions() as db:
-        active = {p.key: p.active for p in db.scalars(select(Provider))}
-        assert active[removed] is False and sum(active.values()) == 3
-        assert installed_clinic(db).name == raw["clinic"]["name"]

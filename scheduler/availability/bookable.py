@@ -1,0 +1,158 @@
+"""The check of one slot that booking relies on (`resolve_slot`, `refresh`, `is_bookable`):
+the clinic's rules for that time, then `Occupancy` itself for what is already booked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..clinic import Clinic
+from ..errors import OutsideBookingWindow, SlotUnavailable
+from ..models import Occupancy
+from .busy import _epoch_of, cells, provider_holder, resource_holder
+from .grid import Slot, _plan
+from .search import _request, alternatives
+
+
+@dataclass(frozen=True)
+class ResolvedSlot:
+    """A slot checked against the clinic's rules, with the ids `booking` writes."""
+
+    slot: Slot
+    type_id: int
+    provider_id: int
+    equipment_id: int | None
+    rooms: tuple[tuple[str, int], ...]  # free rooms to try, the slot's own first; () if none
+    start: int  # epoch seconds
+    end: int
+    occupied_until: int
+
+    def holders(self, room_id: int | None) -> list[str]:
+        """Every `Occupancy` holder the booking takes, in one global order: concurrent bookings
+        then take rows in the same order, so on PostgreSQL they queue and never deadlock."""
+        found = [provider_holder(self.provider_id)]
+        found += [resource_holder(r) for r in (room_id, self.equipment_id) if r is not None]
+        return sorted(found)
+
+
+def _taken(
+    session: Session, holders: Sequence[str], first: int, end: int, ignore_appointment: int | None
+) -> set[str]:
+    """Which of these holders already hold a cell in [first, end), from `Occupancy` itself."""
+    query = (
+        select(Occupancy.holder)
+        .distinct()
+        .where(Occupancy.holder.in_(holders), Occupancy.cell >= first, Occupancy.cell < end)
+    )
+    if ignore_appointment is not None:
+        query = query.where(Occupancy.appointment_id != ignore_appointment)
+    return set(session.scalars(query))
+
+
+def resolve_slot(
+    session: Session,
+    clinic: Clinic,
+    slot: Slot,
+    *,
+    now: datetime,
+    ignore_appointment: int | None = None,
+) -> ResolvedSlot:
+    """Check a slot against hours, notice, horizon and what is already booked (cells held by
+    `ignore_appointment` do not count: a reschedule may overlap its own old time).
+
+    Raises `NotFound` for an unknown type or provider, `OutsideBookingWindow` or
+    `SlotUnavailable` with `alternatives` when it cannot be booked.
+    """
+    plan = _plan(clinic)
+    request = _request(session, plan, slot.type_key, slot.provider_key, now)
+    kind, zone = request.kind, plan.zone
+    start = _epoch_of(slot.start)
+    local = slot.start.astimezone(zone)
+    if start < request.earliest:
+        passed = slot.start <= now
+        reason = (
+            "that time has already passed"
+            if passed
+            else f"{kind.name} needs at least {kind.min_notice_hours:g} hours' notice"
+        )
+        raise OutsideBookingWindow(
+            reason,
+            alternatives(session, clinic, slot, now=now),
+            code="passed" if passed else "notice",
+        )
+    if local.date() > request.horizon:
+        raise OutsideBookingWindow(
+            f"{kind.name} can be booked at most {kind.max_days_ahead} days ahead",
+            alternatives(session, clinic, slot, now=now),
+            code="horizon",
+        )
+    on_grid = plan.provider_day(kind, plan.providers[slot.provider_key], local.date())
+    if start not in {epoch for epoch, _ in on_grid}:
+        raise OutsideBookingWindow(
+            "the provider does not see patients at that time",
+            alternatives(session, clinic, slot, now=now),
+        )
+    if not request.bookable:
+        raise SlotUnavailable(
+            f"{kind.name} cannot be booked right now: a room or the equipment "
+            "it needs is out of service",
+            (),
+            code="out_of_service",
+        )
+    resolved = ResolvedSlot(
+        slot,
+        request.type_id,
+        request.provider_ids[slot.provider_key],
+        request.equipment[1] if request.equipment else None,
+        request.rooms,
+        start,
+        start + kind.duration_minutes * 60,
+        start + (kind.duration_minutes + kind.buffer_minutes) * 60,
+    )
+    return refresh(session, clinic, resolved, now=now, ignore_appointment=ignore_appointment)
+
+
+def refresh(
+    session: Session,
+    clinic: Clinic,
+    resolved: ResolvedSlot,
+    *,
+    now: datetime,
+    ignore_appointment: int | None = None,
+) -> ResolvedSlot:
+    """Re-read `Occupancy` for a resolved slot: keep only the rooms still free, or raise
+    `SlotUnavailable` (with alternatives) when the provider, the equipment or every room is
+    taken."""
+    slot = resolved.slot
+    room_ids = [room_id for _, room_id in resolved.rooms]
+    holders = resolved.holders(None) + [resource_holder(r) for r in room_ids]
+    span = cells(resolved.start, resolved.occupied_until)
+    taken = _taken(session, holders, span.start, span.stop, ignore_appointment)
+    if set(resolved.holders(None)) & taken:
+        raise SlotUnavailable(alternatives=alternatives(session, clinic, slot, now=now))
+    rooms = tuple(room for room in resolved.rooms if resource_holder(room[1]) not in taken)
+    if resolved.rooms and not rooms:
+        raise SlotUnavailable(alternatives=alternatives(session, clinic, slot, now=now))
+    rooms = tuple(sorted(rooms, key=lambda room: room[0] != slot.room_key))
+    return ResolvedSlot(
+        slot,
+        resolved.type_id,
+        resolved.provider_id,
+        resolved.equipment_id,
+        rooms,
+        resolved.start,
+        resolved.end,
+        resolved.occupied_until,
+    )
+
+
+def is_bookable(session: Session, clinic: Clinic, slot: Slot, *, now: datetime) -> None:
+    """Return if the slot can be booked now (in its room or another free room of the same kind);
+    else raise `OutsideBookingWindow` or `SlotUnavailable`, each carrying the nearest free
+    `alternatives`. The slot's `end` is not trusted: the type's duration decides."""
+    resolve_slot(session, clinic, slot, now=now)
