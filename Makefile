@@ -56,6 +56,8 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_sms.py
 	$(BIN)/python bench/bench_llm.py
 	$(BIN)/python bench/bench_flood.py
+	$(BIN)/python bench/bench_signin.py
+	$(BIN)/python bench/bench_api.py
 
 bench-reminders: $(VENV)/.dev
 	$(BIN)/python bench/bench_reminders.py

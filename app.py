@@ -20,15 +20,18 @@ from adapters import refusals
 from adapters.outbox import Outbox
 from adapters.twilio_sender import TwilioSender
 from bot import i18n, logfiles
-from bot.audit import AuditTrail
-from bot.engine import ConversationEngine
+from bot.audit.trail import AuditTrail
+from bot.engine.conversation import ConversationEngine
 from bot.messages import Sender
 from bot.services import EXTENSION, Services, services_of
 from bot.sessions import SessionStore
 from bot.settings import Settings, SettingsError
-from scheduler.clinic import Clinic, install_clinic, installed_clinic, load_clinic
+from scheduler.clinic import Clinic
+from scheduler.clinic_file import load_clinic
+from scheduler.clinic_store import install_clinic, installed_clinic
 from scheduler.crypto import Vault
 from scheduler.db import make_engine, migrations_current, session_factory, upgrade
+from scheduler.patients import index_missing_names
 
 log = logging.getLogger("scheduler.app")
 
@@ -51,6 +54,8 @@ def build_services(
         if clinic is None:
             clinic = load_clinic(settings.clinic_config)
             install_clinic(session, clinic)
+        # Names stored before the name index existed (migration 0010), indexed once.
+        index_missing_names(session, vault)
     i18n.check_catalogs()  # a missing translation stops the start, not a patient's turn
     audit = AuditTrail(vault)
     # Patients' bookings, red flags and undelivered texts, told to SLACK_STAFF_CHANNEL after
@@ -92,7 +97,7 @@ def job_runner(services: Services, *, in_process: bool):
     """The jobs, given what reaches outside them: the staff channel's poster (Slack) and the
     sender of SMS replies a stopped process left unsent."""
     from adapters.slack import staff_channel_poster
-    from adapters.twilio_sms import send_stranded_replies
+    from adapters.twilio_sms.stranded import send_stranded_replies
     from jobs.runner import Jobs
 
     return Jobs(
@@ -161,7 +166,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             status="ready" if ready else "not ready", checks=checks
         ), 200 if ready else 503
 
-    from adapters import cli, slack, twilio_sms, web_chat
+    from adapters import api, cli, portal, slack, twilio_sms, web_chat
 
     # Always there: without TWILIO_AUTH_TOKEN it answers 503 and says why.
     twilio_sms.init_app(app, services)
@@ -170,6 +175,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Always there: without SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET it answers 503.
     slack.init_app(app, services)
     cli.init_app(app, services)
+    api.init_app(app, services)
+    portal.init_app(app, services)
 
     # The in-process job scheduler (jobs/runner.py): with JOBS_IN_PROCESS, and in tests only
     # when asked ("START_JOBS"); tests call the jobs directly with their own clock.

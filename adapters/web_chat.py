@@ -16,6 +16,12 @@ CSRF defence):
   request claims the id in `message_receipts` (one atomic insert) and stores the reply encrypted;
   a repeat gets the stored reply without running the engine again.
 - `GET /chat/outbox?after=<id>`: what the clinic sent this session's phone (reminders, notices).
+- `GET /chat/history` -> `{"messages": [{"from": "you" | "bot", "text", "options", "kind"}]}`:
+  the conversation so far, oldest first, so a reload shows it again. It is read from what the
+  server keeps anyway: the audit trail's `message_in` events of this number's web-chat patient
+  (the same lookup the engine makes: channel plus number, never the SMS patient) and, for each,
+  the replies stored with its receipt (with their options), else the audit's `message_out` texts.
+  Texts removed by retention or erasure are left out.
 """
 
 from __future__ import annotations
@@ -36,8 +42,8 @@ from werkzeug.exceptions import HTTPException
 from bot.messages import InboundMessage, OutboundMessage
 from bot.services import Services, services_of
 from scheduler.errors import ChannelError
-from scheduler.models import MessageReceipt
-from scheduler.patients import InvalidPhoneNumber, normalize_phone
+from scheduler.models import AuditEvent, MessageReceipt
+from scheduler.patients import InvalidPhoneNumber, find_patient, normalize_phone
 
 log = logging.getLogger("scheduler.web_chat")
 
@@ -49,6 +55,8 @@ _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _FICTIONAL = re.compile(r"^\+1[2-9]\d{2}55501\d{2}$")
 # How long a repeat waits for the first request's reply before answering 409.
 REPEAT_WAIT_SECONDS = 5.0
+# How many audited messages (the person's and the bot's) a reload shows again, the latest ones.
+HISTORY_EVENTS = 200
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -174,7 +182,7 @@ def post_message():
         )
     phone = _current_phone()
     services = _services()
-    receipt_key = f"{services.vault.index(phone)[:16]}:{message_id}"
+    receipt_key = _receipt_key(services, phone, message_id)
 
     stored = _claim(services, receipt_key)
     if stored is not None:
@@ -206,6 +214,11 @@ def post_message():
         ).one()
         receipt.reply_enc = services.vault.encrypt(json.dumps(replies))
     return jsonify(replies=replies)
+
+
+def _receipt_key(services: Services, phone: str, message_id: str) -> str:
+    """The receipt's key: a prefix of the number's blind index (never the number) and the id."""
+    return f"{services.vault.index(phone)[:16]}:{message_id}"
 
 
 def _claim(services: Services, receipt_key: str) -> list[dict[str, Any]] | None:
@@ -264,3 +277,55 @@ def outbox():
             for m in messages
         ]
     )
+
+
+@blueprint.get("/chat/history")
+def history():
+    return jsonify(messages=visible_history(_services(), _current_phone()))
+
+
+def visible_history(services: Services, phone: str) -> list[dict[str, Any]]:
+    """What the web chat showed this number's demo patient, oldest first (see the module's
+    docstring): each message of theirs, then the bot's replies to it."""
+    with services.sessions() as db:
+        patient = find_patient(db, services.vault, phone, scope=CHANNEL)
+        if patient is None:
+            return []
+        events = db.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.patient_id == patient.id,
+                AuditEvent.channel == CHANNEL,
+                AuditEvent.kind.in_(("message_in", "message_out")),
+            )
+            .order_by(AuditEvent.seq.desc())
+            .limit(HISTORY_EVENTS)
+        ).all()
+        turns: list[tuple[str, str, list[dict[str, Any]]]] = []  # (message id, text, replies)
+        for event in reversed(events):
+            text = services.audit.text(event.text_enc)
+            if event.kind == "message_in" and event.message_id:
+                turns.append((event.message_id, text or "", []))
+            elif turns and event.message_id == turns[-1][0] and text is not None:
+                kind = (event.detail or {}).get("kind", "reply")
+                turns[-1][2].append({"text": text, "options": [], "kind": kind})
+        keys = {_receipt_key(services, phone, message_id): message_id for message_id, _, _ in turns}
+        stored = {
+            keys[r.external_id]: r.reply_enc
+            for r in db.scalars(
+                select(MessageReceipt).where(
+                    MessageReceipt.channel == CHANNEL,
+                    MessageReceipt.external_id.in_(list(keys)),
+                    MessageReceipt.reply_enc.is_not(None),
+                )
+            )
+        }
+    messages: list[dict[str, Any]] = []
+    for message_id, text, audited in turns:
+        if not text:  # removed (retention, erasure) or nothing said: its replies go with it
+            continue
+        messages.append({"from": "you", "text": text, "options": [], "kind": "message"})
+        reply_enc = stored.get(message_id)
+        replies = json.loads(services.vault.decrypt(reply_enc)) if reply_enc else audited
+        messages += [{"from": "bot", **reply} for reply in replies]
+    return messages

@@ -28,9 +28,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from app import build_services
-from bot.understanding import language
 from bot.messages import InboundMessage
 from bot.settings import Settings
+from bot.understanding import language
 
 SCRIPTS = {
     "English": [

@@ -13,7 +13,7 @@ from typing import TypedDict
 
 from sqlalchemy.orm import Session
 
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from bot.messages import Role
 from scheduler import availability, booking, reminders, waitlist
 from scheduler.availability import Slot
@@ -275,6 +275,27 @@ class SchedulingTools:
             "appointment_confirmed",
             patient_id=appointment.patient_id,
             appointment_id=appointment.id,
+        )
+        return appointment
+
+    def mark_attendance(self, appointment_id: int, outcome: str) -> Appointment:
+        """Record that a visit which has started was attended ("fulfilled") or a no-show
+        ("noshow"): staff only; a visit not started yet is refused."""
+        try:
+            if self.caller.role == "patient":
+                raise NotAllowed("only the clinic records whether a visit was attended")
+            appointment, previous = booking.record_attendance(
+                self.db, appointment_id, outcome, now=self.now
+            )
+        except SchedulingError as error:
+            self._refused("attendance", error, appointment_id=appointment_id)
+            raise
+        self._audit(
+            "attendance_marked",
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.id,
+            outcome=appointment.status.value,
+            previous=previous.value,
         )
         return appointment
 

@@ -222,6 +222,51 @@ def reschedule(
     raise AssertionError("unreachable: _attempts raises when it runs out")
 
 
+ATTENDANCE = {"fulfilled": AppointmentStatus.FULFILLED, "noshow": AppointmentStatus.NOSHOW}
+# What an outcome may be recorded on: a visit that held its time (and a correction of either).
+_MARKABLE = (*ACTIVE_STATUSES, AppointmentStatus.FULFILLED, AppointmentStatus.NOSHOW)
+
+
+def record_attendance(
+    session: Session, appointment_id: int, outcome: str, *, now: datetime
+) -> tuple[Appointment, AppointmentStatus]:
+    """Record whether a visit that has started was attended ("fulfilled") or not ("noshow");
+    returns the appointment and its status before. A visit not started yet, a cancelled one or
+    an unknown outcome is refused with a `SchedulingError` that says why. Its cells are left
+    alone: the time it held has passed or is passing."""
+    status = ATTENDANCE.get(outcome)
+    if status is None:
+        raise SchedulingError("the outcome is fulfilled or noshow", code="bad_outcome")
+    appointment = (
+        session.scalars(
+            select(Appointment)
+            .where(Appointment.id == appointment_id)
+            .with_for_update(of=Appointment.__table__)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .one_or_none()
+    )
+    if appointment is None:
+        raise NotFound("no such appointment")
+    if appointment.status not in _MARKABLE:
+        raise SchedulingError(
+            f"that appointment is marked {appointment.status.value}, so its attendance "
+            "cannot be recorded",
+            code="closed",
+        )
+    if appointment.start_at > now:
+        raise SchedulingError(
+            "that visit has not started yet, so its attendance cannot be recorded",
+            code="not_started",
+        )
+    previous = appointment.status
+    appointment.status = status
+    appointment.updated_at = now
+    session.flush()
+    return appointment, previous
+
+
 # Built once. The type and provider come joined (every list names them); the patient (the
 # caller's, already loaded), the room and the equipment only if asked for. The statuses are
 # compared one by one: an IN list would be rendered again at every execution.

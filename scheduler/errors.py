@@ -82,3 +82,8 @@ class NotAllowed(SchedulingError):
     """The caller may not do this (a patient acting on someone else's appointment)."""
 
     code = "not_allowed"
+
+
+class StaffUserError(SchedulingError):
+    """A change to the staff list or to a login that cannot be made; the message says why, for
+    the operator (scheduler/staff_users.py, scheduler/accounts.py)."""

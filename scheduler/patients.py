@@ -1,19 +1,26 @@
-"""Patients: found by phone number through the blind index, personal fields encrypted."""
+"""Patients: found by phone number through the blind index, personal fields encrypted.
+
+Staff find a patient by phone or by any word of their name: each word of a name is kept as its
+own keyed hash (`PatientNameToken`), written with the name, so a search never decrypts a table.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 
 import phonenumbers
-from sqlalchemy import Select, bindparam, inspect, select, update
+from sqlalchemy import Select, bindparam, delete, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .crypto import Vault, index_match
 from .errors import SchedulingError
-from .models import Patient
+from .models import Patient, PatientNameToken
 
 
 class InvalidPhoneNumber(SchedulingError):
@@ -101,6 +108,10 @@ def set_patient_name(vault: Vault, patient: Patient, name: str) -> None:
     name_enc = vault.encrypt(name)
     state = inspect(patient)
     session = state.session
+    if session is not None:
+        if patient.id is None:
+            session.flush()
+        index_name(session, vault, patient.id, name)
     if session is None or not state.persistent or state.modified or session.in_nested_transaction():
         # New, already changed, or in a savepoint (whose rollback must expire it): the ORM's
         # flush writes it.
@@ -111,3 +122,84 @@ def set_patient_name(vault: Vault, patient: Patient, name: str) -> None:
     # value as committed state, so it is neither stale nor written a second time.
     session.connection().execute(_SET_NAME, {"patient_id": patient.id, "name_enc": name_enc})
     set_committed_value(patient, "name_enc", name_enc)
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+MAX_SEARCH = 50
+
+
+def name_words(text: str) -> list[str]:
+    """The searchable words of a name: lower case, accents dropped ("José" is "jose"), two
+    letters or more, each once."""
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c)
+    )
+    words = (w.replace("’", "'") for w in _WORD.findall(plain))
+    return list(dict.fromkeys(w for w in words if len(w) >= 2))
+
+
+def index_name(session: Session, vault: Vault, patient_id: int, name: str | None) -> None:
+    """Replace a patient's name index with the words of `name` (None: no name any more)."""
+    session.execute(delete(PatientNameToken).where(PatientNameToken.patient_id == patient_id))
+    words = name_words(name or "")
+    if words:
+        session.execute(
+            PatientNameToken.__table__.insert(),
+            [{"patient_id": patient_id, "token_index": vault.index("name:" + w)} for w in words],
+        )
+
+
+def index_missing_names(session: Session, vault: Vault) -> int:
+    """Index the names of patients who have a name but no index (those named before the index
+    existed); returns how many."""
+    missing = session.scalars(
+        select(Patient).where(
+            Patient.name_enc.is_not(None),
+            ~select(PatientNameToken.patient_id)
+            .where(PatientNameToken.patient_id == Patient.id)
+            .exists(),
+        )
+    ).all()
+    for patient in missing:
+        index_name(session, vault, patient.id, vault.decrypt(patient.name_enc))
+    return len(missing)
+
+
+def search_patients(
+    session: Session, vault: Vault, query: str, *, default_region: str = "US"
+) -> list[Patient]:
+    """Real (not demo-channel) patients whose phone is `query`, or whose name holds every word
+    of it; at most `MAX_SEARCH`, by id."""
+    query = query.strip()
+    if sum(c.isdigit() for c in query) >= 7:
+        try:
+            patient = find_patient(session, vault, normalize_phone(query, default_region))
+        except InvalidPhoneNumber:
+            return []
+        return [patient] if patient is not None else []
+    words = name_words(query)
+    if not words:
+        return []
+    ids: set[int] | None = None
+    for word in words:
+        found = set(
+            session.scalars(
+                select(PatientNameToken.patient_id).where(
+                    PatientNameToken.token_index.in_(vault.indexes("name:" + word))
+                )
+            )
+        )
+        ids = found if ids is None else ids & found
+        if not ids:
+            return []
+    return _real(session, sorted(ids or ())[:MAX_SEARCH])
+
+
+def _real(session: Session, ids: Iterable[int]) -> list[Patient]:
+    return list(
+        session.scalars(
+            select(Patient)
+            .where(Patient.id.in_(list(ids)), Patient.scope.is_(None))
+            .order_by(Patient.id)
+        )
+    )

@@ -29,12 +29,13 @@ from .models import (
     MessageReceipt,
     OutboxMessage,
     Patient,
+    PatientNameToken,
     SmsMessage,
 )
 
 
 class AuditTexts(Protocol):
-    """What export and erasure need of the audit trail (bot/audit.py `AuditTrail`, handed in):
+    """What export and erasure need of the audit trail (bot/audit/trail.py `AuditTrail`, handed in):
     an event's text as people read it, and removing the texts of some events."""
 
     def text(self, text_enc: bytes | None) -> str | None: ...
@@ -209,6 +210,7 @@ def erase_patient(
     audit_texts = audit.remove_texts(
         session, AuditEvent.patient_id == patient.id, now=now, reason="erasure"
     )
+    session.execute(delete(PatientNameToken).where(PatientNameToken.patient_id == patient.id))
     patient.name_enc = patient.phone_enc = patient.phone_index = patient.timezone = None
     patient.erased_at = now
     session.flush()

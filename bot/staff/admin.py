@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.audit import AuditTrail
+from bot.audit.trail import AuditTrail
 from bot.staff import admin_replies
 from bot.staff import replies as say
 from bot.staff.answers import Confirmation, ExportFile, StaffAnswer
@@ -30,9 +30,10 @@ from bot.tools import Caller
 from scheduler import records, reminders, staff_users
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
+from scheduler.errors import StaffUserError
 from scheduler.models import AuditEvent, Patient
 from scheduler.patients import find_patient
-from scheduler.staff_users import ROLES, StaffUserError
+from scheduler.staff_users import ROLES
 
 DEFAULT_LOGS = 20
 MAX_LOGS = 50
@@ -96,8 +97,7 @@ class AdminDesk:
             with self.sessions() as db:
                 users = staff_users.list_users(db)
                 lines = [
-                    admin_replies.user_line(u.slack_user_id, u.role, u.added_at, u.added_by)
-                    for u in users
+                    admin_replies.user_line(u.name, u.role, u.added_at, u.added_by) for u in users
                 ]
             return StaffAnswer(admin_replies.users_listed(lines))
         expected = {"add": 3, "role": 3, "remove": 2}.get(sub)

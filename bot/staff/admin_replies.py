@@ -52,8 +52,9 @@ def users_listed(lines: Sequence[str]) -> str:
     return f"Staff list ({len(lines)}):\n" + "\n".join(f"  {line}" for line in lines)
 
 
-def user_line(slack_user_id: str, role: str, added_at: datetime, added_by: str | None) -> str:
-    return f"{slack_user_id} {role}, added {added_at:%Y-%m-%d} by {added_by or '?'}"
+def user_line(who: str, role: str, added_at: datetime, added_by: str | None) -> str:
+    """`who`: their Slack id, or their portal login when they have no Slack id."""
+    return f"{who} {role}, added {added_at:%Y-%m-%d} by {added_by or '?'}"
 
 
 def user_added(slack_user_id: str, role: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from app import create_app, services_of
 from bot.messages import OutboundMessage
 from bot.settings import Settings
-from scheduler.clinic import DEMO_CLINIC, ClinicConfigError, load_clinic
+from scheduler.clinic_file import DEMO_CLINIC, ClinicConfigError, load_clinic
 from scheduler.models import (
     Appointment,
     AppointmentStatus,
@@ -27,7 +27,13 @@ from scheduler.models import (
     Provider,
     Resource,
 )
-from scheduler.patients import find_or_create_patient, find_patient, patient_name, set_patient_name
+from scheduler.patients import (
+    find_or_create_patient,
+    find_patient,
+    patient_name,
+    search_patients,
+    set_patient_name,
+)
 
 NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 PHONE = "+12125550123"
@@ -298,7 +304,7 @@ def test_a_rewritten_event_that_the_mirror_names_is_caught(app, services):
     with services.sessions.begin() as db:
         row = db.get(AuditEvent, 5)
         row.detail = {"n": 99}
-        from bot.audit import _digest, _fields
+        from bot.audit.chain import _digest, _fields
 
         row.hash = _digest(_fields(row), None)
     broken = invoke(app, "audit", "verify")
@@ -319,6 +325,8 @@ def test_keys_rotate_keeps_patients_findable_under_the_new_key_alone(tmp_path, a
     with fresh.sessions() as db:
         patient = find_patient(db, fresh.vault, PHONE)
         assert patient is not None and patient_name(fresh.vault, patient) == NAME
+        # The name index moved to the new key too: staff still find them by a word of the name.
+        assert [p.id for p in search_patients(db, fresh.vault, "testperson")] == [patient.id]
         assert db.scalars(select(ConversationSession)).all() == []
         assert db.scalars(select(MessageReceipt)).all() == []
     assert [m.text for m in fresh.sender.messages_for(PHONE)] == [f"Reminder for {NAME}"]
@@ -394,6 +402,8 @@ def test_patient_erase_removes_personal_data_keeps_appointments_and_the_chain(ap
         assert patient.name_enc is None and patient.phone_enc is None
         assert patient.phone_index is None and patient.erased_at == NOW
         assert find_patient(db, services.vault, PHONE) is None
+        assert search_patients(db, services.vault, "jordan") == []
+        assert len(search_patients(db, services.vault, "riley")) == 1
         [appointment] = db.scalars(
             select(Appointment).where(Appointment.patient_id == patient_id)
         ).all()

@@ -15,11 +15,15 @@ from sqlalchemy import func, select
 
 from adapters import web_chat
 from app import create_app
+from bot.messages import InboundMessage
 from bot.settings import Settings
 from scheduler.models import AuditEvent, MessageReceipt
+from scheduler.patients import find_patient
 
 NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 STATIC = Path(web_chat.__file__).parent / "static"
+TEMPLATES = Path(web_chat.__file__).parent / "templates"
+PHONE = "+12125550123"
 
 
 @pytest.fixture
@@ -251,3 +255,131 @@ def test_outbox_cursor_must_be_a_whole_number(client):
 def test_outbox_needs_a_chosen_phone(app):
     response = app.test_client().get("/chat/outbox")
     assert response.status_code == 400 and response.is_json
+
+
+def test_page_greets_and_suggests_what_to_try_and_labels_the_clinic_texts(app, services):
+    page = app.test_client().get("/").get_data(as_text=True)
+    words = " ".join(page.split())
+    assert f"Hello! I can book, move or cancel a visit at {services.clinic.name}." in words
+    for suggestion in ("Book a visit", "My appointments", "Hablo español"):
+        assert f'data-say="{suggestion}"' in page
+    assert 'lang="es">Hablo español' in page
+    assert '<h2 id="clinic-texts-title">Texts from the clinic</h2>' in page
+    assert 'aria-labelledby="clinic-texts-title"' in page
+    assert '<ol id="conversation" aria-live="polite"' in page
+    assert '<label for="message"' in page and '<label for="phone"' in page
+
+
+def test_page_has_no_inline_script_or_style_for_the_content_security_policy():
+    page = (TEMPLATES / "chat.html").read_text()
+    assert re.findall(r"<script\b[^>]*>", page) == [
+        "<script src=\"{{ url_for('web_chat.static', filename='chat.js') }}\" defer></script>"[:-9]
+    ]
+    assert "<style" not in page and not re.search(r"\sstyle=", page)
+    assert not re.search(r"\son[a-z]+=", page)  # no inline event handlers
+    script = (STATIC / "chat.js").read_text()
+    assert ".style" not in script and '"style"' not in script and "eval(" not in script
+
+
+def say(client, text, message_id=None):
+    response = client.post("/chat/messages", json=message(text, message_id))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["replies"]
+
+
+def history(client):
+    response = client.get("/chat/history")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["messages"]
+
+
+def test_history_shows_the_conversation_again_as_it_was_answered(client):
+    expected = []
+    for text in ("book a checkup tomorrow", "Jordan Testperson"):
+        replies = say(client, text)
+        expected += [{"from": "you", "text": text, "options": [], "kind": "message"}]
+        expected += [{"from": "bot", **reply} for reply in replies]
+    shown = history(client)
+    assert shown == expected
+    assert any(m["options"] for m in shown if m["from"] == "bot")  # the offer, with its choices
+
+
+def test_history_is_empty_for_a_number_that_has_not_chatted(client, app):
+    say(client, "book a checkup tomorrow")
+    other = app.test_client()
+    assert other.post("/chat/phone", json={"phone": "+12125550188"}).status_code == 200
+    assert history(other) == []
+
+
+def test_history_never_shows_another_numbers_conversation(client, app):
+    say(client, "book a checkup for Avery Madeup")
+    other = app.test_client()
+    other.post("/chat/phone", json={"phone": "+12125550188"})
+    say(other, "my appointments")
+    assert [m["text"] for m in history(other) if m["from"] == "you"] == ["my appointments"]
+    assert "Avery" not in json_text(history(other))
+    assert [m["text"] for m in history(client) if m["from"] == "you"] == [
+        "book a checkup for Avery Madeup"
+    ]
+
+
+def json_text(messages):
+    return "\n".join(m["text"] for m in messages)
+
+
+def test_history_never_shows_the_sms_patient_with_the_same_number(app, services):
+    services.conversation.handle(
+        InboundMessage("sms", PHONE, "book a checkup for Riley Inventedname", "SM1", NOW)
+    )
+    with services.sessions() as db:
+        assert find_patient(db, services.vault, PHONE) is not None  # the SMS patient is there
+        assert find_patient(db, services.vault, PHONE, scope="web") is None
+    browser = app.test_client()
+    browser.post("/chat/phone", json={"phone": PHONE})
+    assert history(browser) == []
+    say(browser, "hi")
+    shown = history(browser)
+    assert [m["text"] for m in shown if m["from"] == "you"] == ["hi"]
+    assert "Riley" not in json_text(shown)
+
+
+def test_history_needs_a_chosen_fictional_phone(app):
+    fresh = app.test_client()
+    response = fresh.get("/chat/history")
+    assert response.status_code == 400 and response.is_json
+    assert "phone" in response.get_json()["error"]
+    with fresh.session_transaction() as session:
+        session[web_chat.PHONE_KEY] = "+14155551212"  # not fictional: never looked up
+    response = fresh.get("/chat/history")
+    assert response.status_code == 400 and response.is_json
+
+
+def test_history_is_read_only(client):
+    response = client.post("/chat/history", json={})
+    assert response.status_code == 405 and "GET" in response.headers["Allow"]
+
+
+def test_history_without_the_stored_replies_shows_the_audited_texts(client, services):
+    replies = say(client, "book a checkup tomorrow") + say(client, "Jordan Testperson")
+    with services.sessions.begin() as db:  # as the retention job clears stored replies
+        for receipt in db.scalars(select(MessageReceipt)):
+            receipt.reply_enc = None
+    shown = [m for m in history(client) if m["from"] == "bot"]
+    assert [m["text"] for m in shown] == [r["text"] for r in replies]
+    assert all(m["options"] == [] for m in shown)
+
+
+def test_history_leaves_out_removed_texts(client, services):
+    say(client, "book a checkup for Avery Madeup")
+    with services.sessions.begin() as db:
+        services.audit.remove_texts(db, AuditEvent.channel == "web", now=NOW, reason="erasure")
+    assert history(client) == []
+
+
+def test_history_shows_the_latest_messages_from_the_start_of_a_turn(client, monkeypatch):
+    for text in ("hi", "book a checkup tomorrow", "Jordan Testperson"):
+        say(client, text)
+    monkeypatch.setattr(web_chat, "HISTORY_EVENTS", 4)
+    shown = history(client)
+    assert shown[0]["from"] == "you"
+    assert [m["text"] for m in shown if m["from"] == "you"] == ["Jordan Testperson"]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.audit.trail import AuditTrail
 from bot.tools import Caller, SchedulingTools
-from scheduler.errors import NotAllowed, NotFound
+from scheduler.errors import NotAllowed, NotFound, SchedulingError
 from scheduler.models import (
     Appointment,
     AppointmentStatus,
@@ -410,3 +410,56 @@ def test_every_change_is_audited_when_it_commits(sessions, tools_for, patients):
         assert tools.audit.verify(db).ok
     (moved,) = events(sessions, "appointment_rescheduled")
     assert moved.detail["old_start"] < moved.detail["start"]
+
+
+def test_staff_mark_attendance_once_the_visit_has_started(
+    sessions, demo_clinic, audit, tools_for, patients
+):
+    me, _ = patients
+    appointment = book(sessions, tools_for, me)  # Monday 10:00 in New York (14:00 UTC)
+    with sessions.begin() as db:
+        with pytest.raises(SchedulingError) as early:
+            tools_for(db, STAFF).mark_attendance(appointment, "fulfilled")
+        assert early.value.code == "not_started"
+    started = datetime(2026, 3, 9, 14, 10, tzinfo=UTC)
+    with sessions.begin() as db:
+        tools = SchedulingTools(db, demo_clinic, audit, STAFF, started)
+        assert tools.mark_attendance(appointment, "noshow").status == AppointmentStatus.NOSHOW
+        # A correction: it was attended after all.
+        assert tools.mark_attendance(appointment, "fulfilled").status == AppointmentStatus.FULFILLED
+        with pytest.raises(SchedulingError) as odd:
+            tools.mark_attendance(appointment, "maybe")
+        assert odd.value.code == "bad_outcome"
+        with pytest.raises(NotFound):
+            tools.mark_attendance(4242, "noshow")
+    marked = events(sessions, "attendance_marked")
+    assert [(e.detail["outcome"], e.detail["previous"]) for e in marked] == [
+        ("noshow", "booked"),
+        ("fulfilled", "noshow"),
+    ]
+    assert all(e.actor == "staff:U1" and e.appointment_id == appointment for e in marked)
+    refused = [e.detail for e in events(sessions, "request_refused")]
+    assert [d["action"] for d in refused] == ["attendance"] * 3
+    assert refused[0]["reason"] == "SchedulingError"
+
+
+def test_a_patient_cannot_mark_attendance_nor_a_cancelled_visit_be_marked(
+    sessions, demo_clinic, audit, tools_for, patients
+):
+    me, _ = patients
+    appointment = book(sessions, tools_for, me)
+    started = datetime(2026, 3, 9, 14, 10, tzinfo=UTC)
+    with sessions.begin() as db:
+        with pytest.raises(NotAllowed):
+            SchedulingTools(db, demo_clinic, audit, patient(me), started).mark_attendance(
+                appointment, "fulfilled"
+            )
+        tools_for(db, STAFF).cancel_appointment(appointment)
+    with sessions.begin() as db:
+        with pytest.raises(SchedulingError) as closed:
+            SchedulingTools(db, demo_clinic, audit, STAFF, started).mark_attendance(
+                appointment, "noshow"
+            )
+        assert closed.value.code == "closed"
+        assert db.get(Appointment, appointment).status == AppointmentStatus.CANCELLED
+    assert events(sessions, "attendance_marked") == []

@@ -1,0 +1,49 @@
+"""The real app, on SQLite and on PostgreSQL (conftest's `database_url`), with the test clock,
+API users of each kind and a patient."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from app import create_app
+from tests.adapters.api.support import add_patient, api_settings, bearer, make_user
+
+
+@pytest.fixture
+def app(tmp_path, database_url, clock):
+    app = create_app(
+        {"SETTINGS": api_settings(tmp_path, database_url), "CLOCK": clock, "TESTING": True}
+    )
+    yield app
+    app.extensions["clinic_scheduler"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def users(services):
+    """Headers of each kind of caller: a staff user ("frontdesk"), an admin ("manager"), a
+    revoked token, a made-up token, none, and a user of a role that may not use the API."""
+    return SimpleNamespace(
+        staff=bearer(make_user(services, "frontdesk", "staff")),
+        admin=bearer(make_user(services, "manager", "admin")),
+        revoked=bearer(make_user(services, "leaver", "staff", revoked=True)),
+        wrong=bearer("mas_" + "x" * 43),
+        anonymous={},
+        other_role=bearer(make_user(services, "visitor", "auditor")),
+    )
+
+
+@pytest.fixture
+def staff(users):
+    return users.staff
+
+
+@pytest.fixture
+def patient_id(services):
+    return add_patient(services)
