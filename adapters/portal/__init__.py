@@ -8,7 +8,8 @@ changes goes through bot.tools.SchedulingTools with a portal Caller, audited as 
     security.py      CSRF on every POST form, the security headers
     auth.py          /login, /logout, `signed_in` (who is asking), `portal_db`
     shared.py        the "portal" blueprint (/portal), times and names for people, safe ids
-    schedule.py      the day and the week as a calendar grid
+    grid.py          the calendar grid: rows of 15 minutes, columns, appointments in cells
+    schedule.py      the day and the week pages
     appointments.py  one appointment: move, cancel, mark attended or not
     booking.py       find a time, choose or add the patient, book
     patients.py      patient search, a patient's page, the waitlist

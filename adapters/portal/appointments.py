@@ -20,7 +20,7 @@ from scheduler.errors import SchedulingError
 from scheduler.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
 from .auth import portal_db, signed_in
-from .schedule import STATUS_TEXT
+from .grid import STATUS_TEXT
 from .shared import (
     BadSlot,
     attendee,

@@ -23,7 +23,7 @@ from scheduler.models import ACTIVE_STATUSES, Appointment, Patient, Reminder
 from scheduler.patients import search_patients
 
 from .auth import actor_of, portal_db, signed_in
-from .schedule import STATUS_TEXT
+from .grid import STATUS_TEXT
 from .shared import (
     blueprint,
     clinic,
