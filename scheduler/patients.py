@@ -130,11 +130,14 @@ MAX_SEARCH = 50
 
 def name_words(text: str) -> list[str]:
     """The searchable words of a name: lower case, accents dropped ("José" is "jose"), two
-    letters or more, each once."""
+    letters or more, each once; a hyphenated name also by each of its parts."""
     plain = "".join(
         c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c)
     )
-    words = (w.replace("’", "'") for w in _WORD.findall(plain))
+    words = []
+    for word in (w.replace("’", "'") for w in _WORD.findall(plain)):
+        # "quintero-vance" is found by "quintero" and by "vance" too (double surnames).
+        words += [word, *word.split("-")] if "-" in word else [word]
     return list(dict.fromkeys(w for w in words if len(w) >= 2))
 
 

@@ -24,7 +24,13 @@ def _patient(db, vault, now, phone, name, scope=None):
 
 
 def test_name_words_are_lower_case_without_accents_each_once():
-    assert name_words("José  María O'Neil-Ruiz josé") == ["jose", "maria", "o'neil-ruiz"]
+    assert name_words("José  María O'Neil-Ruiz josé") == [
+        "jose",
+        "maria",
+        "o'neil-ruiz",
+        "o'neil",
+        "ruiz",
+    ]
     assert name_words("A. B") == []
 
 
@@ -38,6 +44,9 @@ def test_a_patient_is_found_by_any_word_of_the_name_or_the_phone(sessions, vault
         assert [p.id for p in search_patients(db, vault, "ana")] == [ana]
         assert [p.id for p in search_patients(db, vault, "RIOS ana")] == [ana]
         assert len(search_patients(db, vault, "rios")) == 2
+        both = _patient(db, vault, now, "+12125550147", "Marisol Quintero-Vance").id
+        assert [p.id for p in search_patients(db, vault, "quintero")] == [both]
+        assert [p.id for p in search_patients(db, vault, "Quintero-Vance")] == [both]
         assert search_patients(db, vault, "ana bruno") == []
         assert [p.id for p in search_patients(db, vault, "(212) 555-0141")] == [ana]
         assert search_patients(db, vault, "212 555 0199") == []
