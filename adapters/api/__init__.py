@@ -27,8 +27,9 @@ from flask import Flask
 
 from bot.services import Services
 
-from . import appointments, clinic, docs, patients, waitlist
+from . import appointments, calls, clinic, docs, patients, waitlist
 from .problems import answer_routing_errors
+from .render import Keys
 from .spec import make_api
 
 EXTENSION = "api_v1"
@@ -49,3 +50,4 @@ def init_app(app: Flask, services: Services) -> None:
     app.register_blueprint(docs.blueprint(api))
     app.before_request(answer_routing_errors)
     app.extensions[EXTENSION] = api
+    app.extensions[calls.KEYS] = Keys()

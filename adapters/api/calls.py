@@ -31,8 +31,10 @@ from scheduler.models import StaffUser
 from . import idempotency
 from .auth import authenticate, caller_of
 from .problems import ApiProblem, from_http, from_refusal, server_error
+from .render import Keys
 
 MAX_BODY = 64 * 1024
+KEYS = "api_v1_keys"
 _CALL = "api_call"
 
 
@@ -45,6 +47,11 @@ class Call:
     user: StaffUser
     caller: Caller
     now: datetime
+
+    @property
+    def keys(self) -> Keys:
+        """This app's keys by row id (render.Keys: one per app, so per database)."""
+        return current_app.extensions[KEYS]
 
     @property
     def tools(self) -> SchedulingTools:

@@ -6,9 +6,19 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.orm import Session
+
 from scheduler.availability import Slot
 from scheduler.crypto import Vault
-from scheduler.models import Appointment, Patient, WaitlistEntry
+from scheduler.models import (
+    Appointment,
+    AppointmentType,
+    Patient,
+    Provider,
+    Resource,
+    WaitlistEntry,
+)
 
 
 def slot(found: Slot, zone: ZoneInfo) -> dict[str, Any]:
@@ -36,7 +46,33 @@ def appointment(row: Appointment, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def appointment_row(row: Any, zone: ZoneInfo) -> dict[str, Any]:
+class Keys:
+    """The keys of providers, appointment types and resources by their row ids, for a page of
+    appointments read without joins. A row's key never changes (scheduler/clinic_store.py
+    upserts by key and never deletes), so they are read once, and again only for an id not
+    seen yet (a clinic file that added one)."""
+
+    _READ = union_all(
+        select(literal("p"), Provider.id, Provider.key),
+        select(literal("t"), AppointmentType.id, AppointmentType.key),
+        select(literal("r"), Resource.id, Resource.key),
+    )
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, int], str] = {}
+
+    def of(self, db: Session, table: str, row_id: int | None) -> str | None:
+        if row_id is None:
+            return None
+        key = self._known.get((table, row_id))
+        if key is None:
+            # Replaced whole, never changed in place: other threads read the old one meanwhile.
+            self._known = {(t, i): k for t, i, k in db.execute(self._READ)}
+            key = self._known[(table, row_id)]
+        return key
+
+
+def appointment_row(row: Any, keys: Keys, db: Session, zone: ZoneInfo) -> dict[str, Any]:
     """An appointment read as the columns of `appointments.LISTED`, ready for JSON as
     `AppointmentSchema` would dump it (a page of the list is dumped without marshmallow: it is
     the API's busiest answer, and the schema's dump cost as much as its query)."""
@@ -45,11 +81,11 @@ def appointment_row(row: Any, zone: ZoneInfo) -> dict[str, Any]:
         "status": row.status.value,
         "start": row.start_at.astimezone(zone).isoformat(),
         "end": row.end_at.astimezone(zone).isoformat(),
-        "provider": row.provider,
-        "appointment_type": row.appointment_type,
+        "provider": keys.of(db, "p", row.provider_id),
+        "appointment_type": keys.of(db, "t", row.type_id),
         "patient": row.patient_id,
-        "room": row.room,
-        "equipment": row.equipment,
+        "room": keys.of(db, "r", row.room_id),
+        "equipment": keys.of(db, "r", row.equipment_id),
     }
 
 

@@ -16,7 +16,7 @@
     users passwd --username NAME --password-stdin
     users role --slack-id U...|--username NAME --role staff|admin
     users remove --slack-id U...|--username NAME
-    tokens create --username NAME --name WHAT    an API token, printed once
+    tokens create --username NAME [--label WHAT]    an API token, printed once
     tokens list                every API token (never the token itself)
     tokens revoke ID
 

@@ -18,7 +18,14 @@ tokens_group = AppGroup("tokens", help="Bearer tokens of the REST API (/api/v1).
 
 @tokens_group.command("create")
 @click.option("--username", required=True, help="whose token: it acts with their role")
-@click.option("--name", "label", required=True, help="what uses it, e.g. 'call centre'")
+@click.option(
+    "--label",
+    "--name",
+    "label",
+    default="api",
+    show_default=True,
+    help="what uses it, e.g. 'call centre'",
+)
 def tokens_create(username: str, label: str) -> None:
     """Make a token for USERNAME and print it once (it cannot be shown again)."""
     services = app_services()
@@ -49,7 +56,9 @@ def tokens_list() -> None:
     with app_services().sessions() as db:
         tokens = accounts.list_tokens(db)
         if not tokens:
-            click.echo("no tokens yet; make one with `tokens create --username NAME --name WHAT`")
+            click.echo(
+                "no tokens yet; make one with `tokens create --username NAME [--label WHAT]`"
+            )
         for token in tokens:
             user = db.get(StaffUser, token.user_id)
             used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"

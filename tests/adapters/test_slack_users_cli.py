@@ -124,7 +124,7 @@ def test_tokens_are_created_once_listed_without_the_token_and_revoked(tmp_path):
         args=["users", "add", "--username", "callcentre", "--role", "staff", "--password-stdin"],
         input=GOOD,
     )
-    created = invoke(app, "tokens", "create", "--username", "callcentre", "--name", "call centre")
+    created = invoke(app, "tokens", "create", "--username", "callcentre", "--label", "call centre")
     assert created.exit_code == 0
     token = created.output.strip().splitlines()[-1]
     assert token.startswith("mas_")
