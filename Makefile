@@ -38,8 +38,9 @@ run: $(VENV)/.runtime $(MO)
 	$(BIN)/python app.py
 
 # The checks that keep the layout (docs/architecture.md), then the tests.
+# On every core (pytest-xdist): each worker has its own PostgreSQL database (tests/conftest.py).
 test: lint $(MO)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ from scheduler import availability, booking, reminders, waitlist
 from scheduler.availability import Slot
 from scheduler.clinic import Clinic
 from scheduler.errors import NotAllowed, NotFound, SchedulingError
-from scheduler.models import Appointment
+from scheduler.models import Appointment, WaitlistEntry
 from scheduler.reminders import ReminderPolicy
 
 
@@ -343,6 +343,21 @@ class SchedulingTools:
                 latest=latest.isoformat() if latest else None,
             )
         return entry, created
+
+    def leave_waitlist(self, entry_id: int) -> WaitlistEntry:
+        """Take an entry off the waitlist: staff for anyone, a patient only their own."""
+        try:
+            entry = self.db.get(WaitlistEntry, entry_id)
+            if entry is None or (self._scope() is not None and entry.patient_id != self._scope()):
+                raise NotFound("no such waitlist entry")
+            entry = waitlist.leave(self.db, self.clinic, entry_id, now=self.now)
+        except SchedulingError as error:
+            self._refused("leave_waitlist", error)
+            raise
+        self._audit(
+            "waitlist_left", patient_id=entry.patient_id, entry=entry.id, type=entry.type_key
+        )
+        return entry
 
     def list_appointments(self, patient_id: int | None = None) -> list[Appointment]:
         return booking.upcoming_appointments(self.db, self._patient_for(patient_id), now=self.now)

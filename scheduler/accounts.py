@@ -89,6 +89,11 @@ def set_password(user: StaffUser, password: str, now: datetime) -> None:
     check_password(password, user.username)
     user.password_hash = HASHER.hash(password)
     user.password_changed_at = now
+    unlock(user)
+
+
+def unlock(user: StaffUser) -> None:
+    """Open a locked login at once (an admin's decision); the count of failures starts over."""
     user.failed_sign_ins = 0
     user.locked_until = None
 
@@ -121,8 +126,7 @@ def sign_in(session: Session, username: str, password: str, now: datetime) -> St
             raise SignInRefused("locked_now", user)
         session.flush()
         raise SignInRefused("wrong_password", user)
-    user.failed_sign_ins = 0
-    user.locked_until = None
+    unlock(user)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
     session.flush()

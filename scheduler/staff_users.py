@@ -15,13 +15,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .accounts import check_username, set_password
+from .accounts import check_username, end_all_sessions, set_password
 from .errors import StaffUserError
-from .models import PortalSession, StaffUser
+from .models import StaffUser
 
 ROLES = ("staff", "admin")
 # Slack user ids: "U" (or "W" on Enterprise Grid) and upper-case letters and digits.
@@ -115,7 +115,7 @@ def change_password(session: Session, who: str, password: str, now: datetime) ->
     if user.username is None:
         raise StaffUserError(f"{who} has no login (add one with a username)")
     set_password(user, password, now)
-    session.execute(delete(PortalSession).where(PortalSession.user_id == user.id))
+    end_all_sessions(session, user)
     session.flush()
     return user
 

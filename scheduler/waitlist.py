@@ -18,6 +18,7 @@ Takes the session and the clock; flushes, never commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
@@ -274,6 +275,35 @@ def accepted(db: Session, offer: WaitlistOffer, appointment: Appointment, *, now
     db.flush()
 
 
+def leave(db: Session, clinic: Clinic, entry_id: int, *, now: datetime) -> WaitlistEntry:
+    """Take an entry off the waitlist (it stays, status "removed"). Its open offers expire now,
+    their texts not yet sent are cancelled, and their times go to the next in line.
+    NotFound for no such entry; SchedulingError ("closed") for one no longer waiting."""
+    entry = db.get(WaitlistEntry, entry_id, with_for_update=True)
+    if entry is None:
+        raise NotFound("no such waitlist entry")
+    if entry.status != "waiting":
+        raise SchedulingError(f"that entry is {entry.status}, not waiting", code="closed")
+    entry.status = "removed"
+    held = db.scalars(
+        select(WaitlistOffer)
+        .where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status == "offered")
+        .with_for_update()
+    ).all()
+    db.execute(
+        update(Reminder)
+        .where(
+            Reminder.kind == "offer",
+            Reminder.status == "pending",
+            Reminder.offer_id.in_([offer.id for offer in held]),
+        )
+        .values(status="cancelled", last_error_code="left_waitlist")
+        .execution_options(synchronize_session=False)
+    )
+    _expire(db, clinic, held, now=now)
+    return entry
+
+
 def answered(db: Session, offer: WaitlistOffer, status: str, *, now: datetime) -> None:
     """A YES that came too late ("taken", "expired") or a NO ("declined"); the entry keeps
     its place."""
@@ -288,8 +318,14 @@ def advance(db: Session, clinic: Clinic, *, now: datetime) -> int:
         .where(WaitlistOffer.status == "offered", WaitlistOffer.expires_at <= now)
         .with_for_update(skip_locked=True)
     ).all()
+    _expire(db, clinic, expired, now=now)
+    return len(expired)
+
+
+def _expire(db: Session, clinic: Clinic, offers: Sequence[WaitlistOffer], *, now: datetime) -> None:
+    """End these offers and offer each of their times, if still free, to the next entries."""
     slots: dict[str, Slot] = {}
-    for offer in expired:
+    for offer in offers:
         offer.status = "expired"
         slots[offer.slot_key] = Slot.from_dict(offer.slot)
     db.flush()
@@ -299,4 +335,3 @@ def advance(db: Session, clinic: Clinic, *, now: datetime) -> int:
         except SchedulingError:
             continue  # booked meanwhile, or too close now
         offer_freed_slot(db, clinic, freed, now=now)
-    return len(expired)

@@ -2,8 +2,8 @@
 
 Joining goes through `SchedulingTools.join_waitlist` (audited; an entry the patient already has
 for that type is kept and answered, 200, a new one is 201). Leaving marks the entry `removed`
-(the row stays) and withdraws the offers it holds, so none of them is texted or can still be
-accepted; audited as `waitlist_left`. (The scheduler has no leaving of its own yet: this is it.)
+(the row stays); its open offers end at once, their unsent texts are cancelled and their times
+go to the next in line; audited as `waitlist_left` (scheduler/waitlist.py `leave`, through the tools).
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import update
 
 from scheduler import waitlist
-from scheduler.errors import NotFound, SchedulingError
-from scheduler.models import WaitlistEntry, WaitlistOffer
 
 from . import idempotency, render
 from .appointments import appointment_type, real_patient
@@ -96,26 +93,5 @@ class OneEntry(MethodView):
         The entry stays, with status `removed`; the offers it holds are withdrawn. An entry
         no longer waiting (booked, removed) is a 409."""
         call = current()
-        entry = call.db.get(WaitlistEntry, entry_id, with_for_update=True)
-        if entry is None:
-            raise NotFound("no such waitlist entry")
-        if entry.status != "waiting":
-            raise SchedulingError(f"that entry is {entry.status}, not waiting", code="closed")
-        entry.status = "removed"
-        call.db.execute(
-            update(WaitlistOffer)
-            .where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status == "offered")
-            .values(status="expired")
-            .execution_options(synchronize_session=False)
-        )
-        call.services.audit.record(
-            call.db,
-            "waitlist_left",
-            at=call.now,
-            channel=call.caller.channel,
-            actor=call.caller.actor,
-            patient_id=entry.patient_id,
-            detail={"entry": entry.id, "type": entry.type_key},
-        )
-        call.db.flush()
+        entry = call.tools.leave_waitlist(entry_id)
         return render.waitlist_entry(entry, call.services.clinic.zone)

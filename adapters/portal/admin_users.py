@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
 
-from scheduler import staff_users
+from scheduler import accounts, staff_users
 from scheduler.accounts import locked
 from scheduler.errors import StaffUserError
 from scheduler.models import StaffUser
@@ -188,8 +188,7 @@ def unlock(user_id: int):
         abort(400)
     with portal_db() as db:
         target = _user(db, user_id)
-        target.locked_until = None
-        target.failed_sign_ins = 0
+        accounts.unlock(target)
         record(
             db, "staff_user_unlocked", username=target.username, slack_user_id=target.slack_user_id
         )

@@ -287,6 +287,22 @@ def test_cancelling_offers_the_freed_time_to_the_waitlist(sessions, tools_for, p
         assert text.offer_id == offer.id and text.patient_id == them
 
 
+def test_a_patient_leaves_only_their_own_waitlist_entry_and_it_is_audited(
+    sessions, tools_for, patients
+):
+    me, them = patients
+    with sessions.begin() as db:
+        entry, _ = tools_for(db, patient(them)).join_waitlist("checkup")
+        entry_id = entry.id
+    with sessions.begin() as db, pytest.raises(NotFound):
+        tools_for(db, patient(me)).leave_waitlist(entry_id)
+    with sessions.begin() as db:
+        assert tools_for(db, patient(them)).leave_waitlist(entry_id).status == "removed"
+    with sessions() as db:
+        kinds = [(e.kind, e.patient_id) for e in db.scalars(select(AuditEvent)).all()]
+        assert ("request_refused", me) in kinds and ("waitlist_left", them) in kinds
+
+
 def test_moving_away_offers_the_old_time_to_the_waitlist(sessions, tools_for, patients):
     me, them = patients
     appointment = book(sessions, tools_for, me)

@@ -356,3 +356,26 @@ def test_a_time_once_accepted_is_never_offered_again(sessions, demo_clinic, now,
         )
     join(sessions, demo_clinic, now, patient(2))
     assert offer(sessions, demo_clinic, freed, now + timedelta(minutes=1)) == []
+
+
+def test_leaving_ends_the_open_offer_cancels_its_text_and_frees_the_time_for_the_next(
+    sessions, demo_clinic, now, patient, freed
+):
+    first, second = patient(1), patient(2)
+    entry_id, _ = join(sessions, demo_clinic, now, first)
+    join(sessions, demo_clinic, now + timedelta(minutes=1), second)
+    offer(sessions, demo_clinic, freed, now, at_once=1)
+    soon = now + timedelta(minutes=2)
+    with sessions.begin() as db:
+        assert waitlist.leave(db, demo_clinic, entry_id, now=soon).status == "removed"
+        with pytest.raises(SchedulingError, match="not waiting"):
+            waitlist.leave(db, demo_clinic, entry_id, now=soon)
+        with pytest.raises(NotFound):
+            waitlist.leave(db, demo_clinic, 9999, now=soon)
+    made = offers(sessions)
+    assert made[first].status == "expired"  # a YES from now on finds it expired
+    with sessions() as db:
+        text = db.scalars(select(Reminder).where(Reminder.offer_id == made[first].id)).one()
+        assert (text.status, text.last_error_code) == ("cancelled", "left_waitlist")
+    # The time goes at once to the next in line.
+    assert made[second].status == "offered" and made[second].expires_at == soon + waitlist.HOLD

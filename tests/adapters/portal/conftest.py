@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
+from types import SimpleNamespace
 
 import pytest
 from cryptography.fernet import Fernet
@@ -111,6 +112,12 @@ def admin(app, boss):
     client = app.test_client()
     sign_in(client, "boss", ADMIN_PASSWORD)
     return client
+
+
+@pytest.fixture
+def people(admin, staff, boss, clerk):
+    """The admin "boss" and the staff user "clerk": their signed-in clients and their ids."""
+    return SimpleNamespace(admin=admin, staff=staff, boss=boss, clerk=clerk)
 
 
 def post(client, path: str, data: dict | None = None, *, token_from: str = "/portal/"):

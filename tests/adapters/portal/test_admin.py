@@ -4,30 +4,13 @@ POST, and the users pages (add, role, new password, unlock, remove), audited as 
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 
 from scheduler.accounts import token_user
-from tests.adapters.portal.test_admin_support import (
-    OTHER_PASSWORD,
-    PASSWORD,
-    add_user,
-    csrf_of,
-    events,
-    page,
-    post,
-    sign_in,
-    state,
-    user_row,
-)
-
-
-@pytest.fixture
-def people(admin, staff, boss, clerk):
-    """The admin "boss" and the staff user "clerk": their signed-in clients and their ids."""
-    return SimpleNamespace(admin=admin, staff=staff, boss=boss, clerk=clerk)
-
+from tests.adapters.portal.conftest import PASSWORD, add_user, csrf_of, post, sign_in
+from tests.adapters.portal.conftest import text as page
+from tests.adapters.portal.test_admin_support import OTHER_PASSWORD, events, state, user_row
 
 PAGES = [
     "/portal/admin/",

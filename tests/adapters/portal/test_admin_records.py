@@ -5,27 +5,15 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from types import SimpleNamespace
 
-import pytest
 from sqlalchemy import text
 
 from bot.tools import Caller, SchedulingTools
 from scheduler.accounts import token_user
 from scheduler.models import ApiToken, Reminder
-from tests.adapters.portal.test_admin_support import (
-    add_patient,
-    events,
-    page,
-    post,
-)
-
-
-@pytest.fixture
-def people(admin, staff, boss, clerk):
-    """The admin "boss" and the staff user "clerk": their signed-in clients and their ids."""
-    return SimpleNamespace(admin=admin, staff=staff, boss=boss, clerk=clerk)
-
+from tests.adapters.portal.conftest import add_patient, post
+from tests.adapters.portal.conftest import text as page
+from tests.adapters.portal.test_admin_support import events
 
 _SECRET = re.compile(r'value="(mas_[A-Za-z0-9_-]+)"')
 

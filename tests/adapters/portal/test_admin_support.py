@@ -1,61 +1,15 @@
-"""What the admin pages' tests share (no tests here; the app, the users "boss" and "clerk" and
-their signed-in clients are conftest.py's fixtures): signing in, the CSRF token of a page, a POST
-with it, the rows a refused request must leave alone. Invented names and 555-01xx numbers only.
+"""What only the admin pages' tests share (no tests here; signing in, CSRF tokens, POSTs, users
+and patients are conftest.py's): a second password, a user's row, audit events by kind prefix, and
+the rows a refused request must leave alone. Invented names and 555-01xx numbers only.
 """
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import func, select
 
-from scheduler import staff_users
 from scheduler.models import ApiToken, AuditEvent, StaffUser
-from scheduler.patients import find_or_create_patient, set_patient_name
 
-PASSWORD = "violet-lantern-orbit-42"  # conftest's for "clerk"
 OTHER_PASSWORD = "quartz-meadow-falcon-19"
-_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def add_user(services, username: str, role: str, password: str = PASSWORD) -> int:
-    with services.sessions.begin() as db:
-        user = staff_users.add_user(
-            db,
-            None,
-            role,
-            added_by="tests",
-            now=services.clock(),
-            username=username,
-            password=password,
-        )
-        db.flush()
-        return user.id
-
-
-def csrf_of(response) -> str:
-    found = _CSRF.search(response.get_data(as_text=True))
-    assert found, "the page has no CSRF token"
-    return found.group(1)
-
-
-def sign_in(client, username: str, password: str = PASSWORD) -> None:
-    token = csrf_of(client.get("/login"))
-    answer = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token, "next": "/portal/"},
-    )
-    assert answer.status_code == 303, answer.get_data(as_text=True)
-
-
-def post(client, path: str, data: dict | None = None, *, token_from: str = "/portal/"):
-    """POST a form with this session's CSRF token (read from the page at `token_from`)."""
-    token = csrf_of(client.get(token_from))
-    return client.post(path, data={**(data or {}), "csrf_token": token})
-
-
-def page(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def user_row(services, username: str) -> StaffUser | None:
@@ -94,11 +48,3 @@ def state(services) -> tuple:
             .where(AuditEvent.kind.like("staff_user_%") | AuditEvent.kind.like("api_token_%"))
         )
     return users, tokens, changes
-
-
-def add_patient(services, phone: str, name: str) -> int:
-    with services.sessions.begin() as db:
-        patient = find_or_create_patient(db, services.vault, phone, now=services.clock())
-        set_patient_name(services.vault, patient, name)
-        db.flush()
-        return patient.id
