@@ -111,7 +111,8 @@ def set_patient_name(vault: Vault, patient: Patient, name: str) -> None:
     if session is not None:
         if patient.id is None:
             session.flush()
-        index_name(session, vault, patient.id, name)
+        # A first name has no old words to delete: one INSERT in the turn that gives it.
+        index_name(session, vault, patient.id, name, replace=patient.name_enc is not None)
     if session is None or not state.persistent or state.modified or session.in_nested_transaction():
         # New, already changed, or in a savepoint (whose rollback must expire it): the ORM's
         # flush writes it.
@@ -141,12 +142,20 @@ def name_words(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if len(w) >= 2))
 
 
-def index_name(session: Session, vault: Vault, patient_id: int, name: str | None) -> None:
-    """Replace a patient's name index with the words of `name` (None: no name any more)."""
-    session.execute(delete(PatientNameToken).where(PatientNameToken.patient_id == patient_id))
+def index_name(
+    session: Session, vault: Vault, patient_id: int, name: str | None, *, replace: bool = True
+) -> None:
+    """Replace a patient's name index with the words of `name` (None: no name any more); with
+    `replace=False` (they had no name) only add. On the session's connection: Core statements
+    that do not flush the unit of work (a chat turn's patient is written by its own UPDATE)."""
+    connection = session.connection()
+    if replace:
+        connection.execute(
+            delete(PatientNameToken).where(PatientNameToken.patient_id == patient_id)
+        )
     words = name_words(name or "")
     if words:
-        session.execute(
+        connection.execute(
             PatientNameToken.__table__.insert(),
             [{"patient_id": patient_id, "token_index": vault.index("name:" + w)} for w in words],
         )
