@@ -12,11 +12,14 @@ import pytest
 if os.environ.get("REQUIRE_BROWSER") != "1":  # required: a missing selenium fails the import
     pytest.importorskip("selenium", reason="selenium is not installed (requirements-dev.txt)")
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from scheduler import staff_users
@@ -52,12 +55,27 @@ def heading(driver) -> str:
         return ""
 
 
+# The old page is marked before a click; the next page is there once the mark is gone.
+MARK = "document.documentElement.dataset.leaving = '1';"
+ARRIVED = (
+    "return document.documentElement.dataset.leaving !== '1' && document.readyState === 'complete';"
+)
+
+
 def go(driver, click, expect: str):
     """Click (a link or a button), wait for the next page and for its heading to hold `expect`."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    click.click()
-    wait(driver, lambda d: staleness_of(old)(d))
-    wait(driver, lambda d: expect in heading(d))
+    leave(driver, click.click, expect)
+
+
+def leave(driver, act, expect: str):
+    """Do what leaves the page, then wait for the next one and for its heading to hold `expect`.
+    While the browser swaps documents a query can fail in any of several ways (a stale element,
+    an inspector error): those mean "not yet", so the wait asks again."""
+    driver.execute_script(MARK)
+    act()
+    WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(ARRIVED) and expect in heading(d)
+    )
 
 
 def fits(driver, width):
@@ -119,8 +137,7 @@ def test_the_front_desk_books_moves_and_cancels_a_visit(front_desk, browser, sho
     date = driver.find_element(By.ID, "find-date")
     driver.execute_script("arguments[0].value = '2026-03-09';", date)
     step("find a time")
-    driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
-    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".slots .slot"))
+    go(driver, driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]"), "Find")
     step("open times")
     slots = driver.find_elements(By.CSS_SELECTOR, ".slots .slot")
     assert slots[0].text.startswith("8:00 AM")
@@ -130,8 +147,8 @@ def test_the_front_desk_books_moves_and_cancels_a_visit(front_desk, browser, sho
 
     box = driver.find_element(By.ID, "query")
     box.send_keys("marisol")
-    box.send_keys(Keys.ENTER)
-    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".people .person"))
+    leave(driver, lambda: box.send_keys(Keys.ENTER), "Who is it for?")
+    assert driver.find_elements(By.CSS_SELECTOR, ".people .person")
     step("patient found")
     go(driver, driver.find_element(By.CSS_SELECTOR, ".people .person"), "Book this appointment?")
     assert "Marisol Quintero-Vance" in driver.find_element(By.CSS_SELECTOR, ".facts").text
@@ -158,14 +175,8 @@ def test_the_front_desk_books_moves_and_cancels_a_visit(front_desk, browser, sho
     driver.execute_script(
         "arguments[0].value = '2026-03-10';", driver.find_element(By.ID, "move-date")
     )
-    driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
-    wait(
-        driver,
-        lambda d: (
-            d.find_elements(By.CSS_SELECTOR, ".slot-day")
-            and d.find_element(By.CSS_SELECTOR, ".slot-day").text == "Tuesday, March 10, 2026"
-        ),
-    )
+    go(driver, driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]"), "Move")
+    assert driver.find_element(By.CSS_SELECTOR, ".slot-day").text == "Tuesday, March 10, 2026"
     step("move open times")
     go(driver, driver.find_elements(By.CSS_SELECTOR, ".slots .slot")[0], "?")
     step("confirm the move")
