@@ -28,6 +28,7 @@ from .base import CELL_MINUTES, Base, UTCDateTime, utcnow
 from .operations import (
     AuditEvent,
     ConversationSession,
+    EngineTurn,
     JobLease,
     MessageReceipt,
     OutboxMessage,
@@ -61,6 +62,7 @@ __all__ = [
     "Base",
     "ClinicRecord",
     "ConversationSession",
+    "EngineTurn",
     "IdempotentRequest",
     "JobLease",
     "MessageReceipt",

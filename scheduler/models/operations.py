@@ -8,7 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime, utcnow
@@ -132,6 +143,30 @@ class AuditEvent(Base):
             sqlite_where=text("text_removed_at IS NULL"),
         ),
     )
+
+
+class EngineTurn(Base):
+    """One patient turn as the analytics see it, written in the turn's own transaction: which
+    engine answered (the model on Bedrock or the local dialogue), whether it stood in for a
+    failing or cooling-down model, how long it took, the model's calls and tokens, and what the
+    turn did. `conversation` is a digest of the person's index and the day (one person's turns on
+    one channel on one day), never a phone number or name."""
+
+    __tablename__ = "engine_turns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    engine: Mapped[str] = mapped_column(String(16))  # "bedrock" | "local"
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(String(40))  # the model's failure, when it failed
+    latency_ms: Mapped[float] = mapped_column(Float)
+    model_calls: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    conversation: Mapped[str] = mapped_column(String(16))
+    # What the turn did: "booked", "rescheduled", "cancelled", "handoff", or None.
+    outcome: Mapped[str | None] = mapped_column(String(16))
 
 
 class JobLease(Base):

@@ -158,6 +158,9 @@ class Appointment(Base):
     # encrypted. The patient stays the contact: texts and reminders go to them.
     attendee_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The patient's answer to a reminder of this visit: "C" (will come), "R" (asked to move it),
+    # "X" (cancelled it); the last one counts. For the analytics (scheduler/analytics/).
+    reminder_answer: Mapped[str | None] = mapped_column(String(1))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
