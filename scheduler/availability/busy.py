@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Engine,
     Executable,
     Row,
@@ -26,32 +25,12 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import KeyedColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
 from ..models import ACTIVE_STATUSES, Appointment, AppointmentType, Provider, Resource
+from ..sqlfuncs import epoch
 from .grid import CELL_SECONDS
-
-
-class _epoch(FunctionElement[int]):
-    """Seconds since the Unix epoch of a naive-UTC timestamp column, computed by the database:
-    integers cross the wire and no datetime is parsed per busy row."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(_epoch)
-def _epoch_default(element: _epoch, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"
-
-
-@compiles(_epoch, "sqlite")
-def _epoch_sqlite(element: _epoch, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
 
 
 @dataclass(frozen=True)
@@ -144,8 +123,8 @@ def _arm(
     return select(
         literal(kind, String),
         column,
-        _epoch(_APPOINTMENTS.c.start_at),
-        _epoch(_APPOINTMENTS.c.occupied_until),
+        epoch(_APPOINTMENTS.c.start_at),
+        epoch(_APPOINTMENTS.c.occupied_until),
     ).where(column.in_(bindparam(values, expanding=True)), *_IN_WINDOW)
 
 
@@ -158,8 +137,8 @@ _BUSY_BY_WINDOW = select(
     _APPOINTMENTS.c.provider_id,
     _APPOINTMENTS.c.room_id,
     _APPOINTMENTS.c.equipment_id,
-    _epoch(_APPOINTMENTS.c.start_at),
-    _epoch(_APPOINTMENTS.c.occupied_until),
+    epoch(_APPOINTMENTS.c.start_at),
+    epoch(_APPOINTMENTS.c.occupied_until),
 ).where(
     *_IN_WINDOW,
     or_(

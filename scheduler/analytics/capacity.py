@@ -1,0 +1,235 @@
+"""How the clinic's time is used: booked minutes over open minutes per provider, room and piece of
+equipment, by day and by hour of the week (the heat map of empty hours), and how long a new patient
+waits today for each appointment type.
+
+Booked minutes are summed by the database (visits that hold their time: booked, arrived,
+attended, no-show; a visit is split across the clock hours it spans for the heat map). Open minutes
+come from the clinic file, not from rows: a provider's hours that weekday less breaks and days off;
+a room or piece of equipment is open while the clinic is (`Clinic.open_hours`). The filters narrow
+what counts as booked; open minutes stay the whole opening, so a filtered figure is that
+provider's, type's or channel's share of the capacity.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, literal, select, true, union_all
+from sqlalchemy.orm import Session
+
+from ..availability import find_slots
+from ..clinic import Clinic, TimeRange
+from ..errors import NotFound
+from ..models import Appointment, AppointmentStatus, Provider, Resource, ResourceKind
+from ..sqlfuncs import DAY_SECONDS, greatest, least
+from .period import Period
+from .visits import rate
+
+HOLDING = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.ARRIVED,
+    AppointmentStatus.FULFILLED,
+    AppointmentStatus.NOSHOW,
+)
+HOUR = 3600
+
+
+def _minutes_of(span: TimeRange) -> tuple[int, int]:
+    return span.start.hour * 60 + span.start.minute, span.end.hour * 60 + span.end.minute
+
+
+def _hours(spans: list[tuple[int, int]]) -> dict[int, int]:
+    """Open minutes per clock hour (0..23) of a day's open spans (minutes after midnight)."""
+    found: dict[int, int] = defaultdict(int)
+    for start, end in spans:
+        for hour in range(start // 60, (end + 59) // 60):
+            found[hour] += max(0, min(end, hour * 60 + 60) - max(start, hour * 60))
+    return found
+
+
+def _cut(span: tuple[int, int], breaks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    pieces = [span]
+    for b_start, b_end in breaks:
+        pieces = [
+            piece
+            for start, end in pieces
+            for piece in ((start, min(end, b_start)), (max(start, b_end), end))
+            if piece[1] > piece[0]
+        ]
+    return pieces
+
+
+def open_spans(clinic: Clinic, period: Period) -> dict[tuple[str, str], dict[date, dict[int, int]]]:
+    """(kind, key) -> day -> hour -> open minutes, over the period's days."""
+    found: dict[tuple[str, str], dict[date, dict[int, int]]] = {}
+    for provider in clinic.providers:
+        if period.filters.provider is not None and provider.key != period.filters.provider:
+            continue
+        breaks = [_minutes_of(b) for b in provider.breaks]
+        days = {}
+        for day in period.days:
+            span = provider.hours.get(day.weekday())
+            if span is not None and day not in provider.days_off:
+                days[day] = _hours(_cut(_minutes_of(span), breaks))
+        found[("provider", provider.key)] = days
+    opening = clinic.open_hours()
+    shared = {
+        day: _hours([_minutes_of(opening[day.weekday()])])
+        for day in period.days
+        if day.weekday() in opening
+    }
+    for room in clinic.rooms:
+        found[("room", room.key)] = shared
+    for piece in clinic.equipment:
+        found[("equipment", piece.key)] = shared
+    return found
+
+
+def _booked_by_day(db: Session, period: Period) -> dict[tuple[str, int], dict[date, int]]:
+    """(kind, database id) -> local day -> booked minutes."""
+    minutes = (Appointment.end_at, Appointment.start_at)
+    day = period.local_day(Appointment.start_at)
+    length = (period.local(minutes[0]) - period.local(minutes[1])) / 60
+    where = [*period.visits(), Appointment.status.in_(HOLDING)]
+    parts = [
+        select(
+            literal(kind).label("kind"), holder.label("holder"), day.label("day"), length.label("m")
+        ).where(*where, holder.is_not(None))
+        for kind, holder in (
+            ("provider", Appointment.provider_id),
+            ("room", Appointment.room_id),
+            ("equipment", Appointment.equipment_id),
+        )
+    ]
+    rows = union_all(*parts).subquery()
+    found: dict[tuple[str, int], dict[date, int]] = defaultdict(dict)
+    query = select(rows.c.kind, rows.c.holder, rows.c.day, func_sum(rows.c.m)).group_by(
+        rows.c.kind, rows.c.holder, rows.c.day
+    )
+    for kind, holder, number, booked in db.execute(query):
+        found[(kind, int(holder))][period.day_of(number)] = round(float(booked))
+    return found
+
+
+def func_sum(value: Any) -> Any:
+    return func.coalesce(func.sum(value), 0)
+
+
+def _booked_by_hour(db: Session, period: Period, longest_hours: int) -> dict[tuple[int, int], int]:
+    """(weekday 0 = Monday, hour) -> the providers' booked minutes in that clock hour."""
+    start, end = period.local(Appointment.start_at), period.local(Appointment.end_at)
+    visits = (
+        select(start.label("s"), end.label("e"))
+        .where(*period.visits(), Appointment.status.in_(HOLDING))
+        .subquery()
+    )
+    # The k-th clock hour a visit touches, k = 0 .. the longest visit's hours.
+    steps = union_all(*(select(literal(k).label("k")) for k in range(longest_hours + 1))).subquery()
+    hour_start = (visits.c.s // HOUR + steps.c.k) * HOUR
+    inside = least(visits.c.e, hour_start + HOUR) - greatest(visits.c.s, hour_start)
+    day = hour_start // DAY_SECONDS
+    weekday, hour = (day + 3) % 7, (hour_start % DAY_SECONDS) // HOUR
+    query = (
+        select(weekday, hour, func_sum(inside))
+        .select_from(visits.join(steps, true()))
+        .where(hour_start < visits.c.e)
+        .group_by(weekday, hour)
+    )
+    return {(int(w), int(h)): round(float(m) / 60) for w, h, m in db.execute(query)}
+
+
+def utilisation(db: Session, clinic: Clinic, period: Period) -> dict[str, Any]:
+    """`utilisation` (one entry per provider, room and equipment), `utilisation_by_day` and the
+    hour-of-week `heatmap` of the providers."""
+    keys = {
+        ("provider", row.id): (row.key, row.name)
+        for row in db.execute(select(Provider.id, Provider.key, Provider.name))
+    } | {
+        ("room" if row.kind == ResourceKind.ROOM else "equipment", row.id): (row.key, row.name)
+        for row in db.execute(select(Resource.id, Resource.key, Resource.name, Resource.kind))
+    }
+    booked = {
+        (kind, keys[(kind, holder)][0]): days
+        for (kind, holder), days in _booked_by_day(db, period).items()
+        if (kind, holder) in keys
+    }
+    names = {(kind, key): name for (kind, _), (key, name) in keys.items()}
+    opened = open_spans(clinic, period)
+    holders = sorted(opened, key=lambda h: (("provider", "room", "equipment").index(h[0]), h[1]))
+    summary, by_day = [], []
+    for kind, key in holders:
+        open_days = {day: sum(hours.values()) for day, hours in opened[(kind, key)].items()}
+        booked_days = booked.get((kind, key), {})
+        booked_total, open_total = sum(booked_days.values()), sum(open_days.values())
+        summary.append(
+            {
+                "kind": kind,
+                "id": key,
+                "name": names.get((kind, key), key),
+                "booked_minutes": booked_total,
+                "open_minutes": open_total,
+                "rate": rate(booked_total, open_total),
+            }
+        )
+        for day in period.days:
+            if open_days.get(day) or booked_days.get(day):
+                by_day.append(
+                    {
+                        "date": day.isoformat(),
+                        "kind": kind,
+                        "id": key,
+                        "booked_minutes": booked_days.get(day, 0),
+                        "open_minutes": open_days.get(day, 0),
+                    }
+                )
+    longest = max((t.duration_minutes for t in clinic.appointment_types), default=60)
+    booked_hours = _booked_by_hour(db, period, (longest + 59) // 60)
+    open_hours: dict[tuple[int, int], int] = defaultdict(int)
+    for (kind, _), days in opened.items():
+        if kind == "provider":
+            for day, hours in days.items():
+                for hour, minutes in hours.items():
+                    open_hours[(day.weekday(), hour)] += minutes
+    cells = sorted(set(open_hours) | set(booked_hours))
+    heatmap = [
+        {
+            "weekday": weekday,
+            "hour": hour,
+            "booked_minutes": booked_hours.get((weekday, hour), 0),
+            "open_minutes": open_hours.get((weekday, hour), 0),
+            "rate": rate(booked_hours.get((weekday, hour), 0), open_hours.get((weekday, hour), 0)),
+        }
+        for weekday, hour in cells
+    ]
+    return {"utilisation": summary, "utilisation_by_day": by_day, "heatmap": heatmap}
+
+
+def next_available(
+    db: Session, clinic: Clinic, period: Period, *, now: datetime
+) -> list[dict[str, Any]]:
+    """Per appointment type (the filtered one, or each): the first free time from now and how
+    many minutes a new patient waits for it (None: nothing free within the booking horizon)."""
+    found = []
+    for kind in clinic.appointment_types:
+        if period.filters.appointment_type not in (None, kind.key):
+            continue
+        try:
+            slots = find_slots(
+                db, clinic, kind.key, now=now, provider_key=period.filters.provider, limit=1
+            )
+        except NotFound:  # the filtered provider does not offer it, or the type is inactive
+            continue
+        first = slots[0] if slots else None
+        found.append(
+            {
+                "appointment_type": kind.key,
+                "name": kind.name,
+                "start": None if first is None else first.start.astimezone(clinic.zone).isoformat(),
+                "wait_minutes": None
+                if first is None
+                else int((first.start - now).total_seconds() // 60),
+            }
+        )
+    return found

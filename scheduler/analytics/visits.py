@@ -1,0 +1,144 @@
+"""Who comes and who does not: appointments by status, the no-show rate and its weekly trend, late
+cancellations, lead times, bookings by channel, and how long urgent and routine waitlist requests
+waited. Each figure is one aggregate query over the visits of the period (`Period.visits`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from ..models import Appointment, AppointmentStatus, WaitlistEntry
+from ..sqlfuncs import DAY_SECONDS, epoch
+from .period import Period, percentiles
+
+# A visit still "booked" a day after it ended has not been marked attended or a no-show.
+UNMARKED_AFTER = timedelta(days=1)
+LATE_CANCELLATION_SECONDS = 24 * 3600
+
+
+def rate(part: int, whole: int) -> float | None:
+    """part / whole rounded to four places, None when there is nothing to divide by."""
+    return round(part / whole, 4) if whole else None
+
+
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def appointments(db: Session, period: Period, *, now: datetime) -> dict[str, Any]:
+    """Counts by status (booked, cancelled, fulfilled, noshow, and of the booked the unmarked),
+    the no-show rate (no-shows over visits marked), late cancellations (under 24 hours before)."""
+    status = Appointment.status
+    active = status.in_([AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED])
+    late = (epoch(Appointment.start_at) - epoch(Appointment.cancelled_at)) < (
+        LATE_CANCELLATION_SECONDS
+    )
+    row = db.execute(
+        select(
+            _count(active),
+            _count(status == AppointmentStatus.CANCELLED),
+            _count(status == AppointmentStatus.FULFILLED),
+            _count(status == AppointmentStatus.NOSHOW),
+            _count(active & (Appointment.end_at < now - UNMARKED_AFTER)),
+            _count((status == AppointmentStatus.CANCELLED) & late),
+        ).where(*period.visits())
+    ).one()
+    booked, cancelled, fulfilled, noshow, unmarked, late_cancelled = (int(v) for v in row)
+    return {
+        "appointments": {
+            "booked": booked,
+            "cancelled": cancelled,
+            "fulfilled": fulfilled,
+            "noshow": noshow,
+            "unmarked": unmarked,
+            "total": booked + cancelled + fulfilled + noshow,
+        },
+        "no_show_rate": rate(noshow, fulfilled + noshow),
+        "late_cancellations": late_cancelled,
+    }
+
+
+def no_show_trend(db: Session, period: Period) -> list[dict[str, Any]]:
+    """Per week (Monday first, local dates) of the period: visits attended, no-shows, the rate."""
+    # Day 0 (1970-01-01) was a Thursday: day + 3 counts from a Monday.
+    week = (period.local_day(Appointment.start_at) + 3) // 7
+    rows = db.execute(
+        select(
+            week.label("week"),
+            _count(Appointment.status == AppointmentStatus.FULFILLED),
+            _count(Appointment.status == AppointmentStatus.NOSHOW),
+        )
+        .where(*period.visits())
+        .group_by(week)
+        .order_by(week)
+    ).all()
+    return [
+        {
+            "week": period.day_of(int(number) * 7 - 3).isoformat(),
+            "fulfilled": int(fulfilled),
+            "noshow": int(noshow),
+            "rate": rate(int(noshow), int(fulfilled) + int(noshow)),
+        }
+        for number, fulfilled, noshow in rows
+    ]
+
+
+def lead_time(db: Session, period: Period) -> dict[str, float | None]:
+    """Days from booking to visit of the period's visits (cancelled ones too: they were booked),
+    median and 90th percentile."""
+    values = select(
+        (epoch(Appointment.start_at) - epoch(Appointment.created_at)).label("value")
+    ).where(*period.visits())
+    p50, p90, _ = db.execute(percentiles(values, 50, 90)).one()
+    return {
+        "p50": None if p50 is None else round(max(p50, 0) / DAY_SECONDS, 2),
+        "p90": None if p90 is None else round(max(p90, 0) / DAY_SECONDS, 2),
+    }
+
+
+def channels(db: Session, period: Period) -> dict[str, int]:
+    """Bookings made in the period (by when they were made, whatever their status), by channel."""
+    rows = db.execute(
+        select(Appointment.booked_via, func.count())
+        .where(period.within(Appointment.created_at), *period.appointment_filters())
+        .group_by(Appointment.booked_via)
+        .order_by(Appointment.booked_via)
+    ).all()
+    return {channel: int(count) for channel, count in rows}
+
+
+def waiting(db: Session, period: Period) -> dict[str, dict[str, Any]]:
+    """Waitlist requests booked in the period, urgent against routine: how many, and the minutes
+    from joining the waitlist to the booking (median, 90th percentile)."""
+    booked = (
+        select(
+            ((epoch(Appointment.created_at) - epoch(WaitlistEntry.created_at)) / 60.0).label(
+                "value"
+            ),
+            WaitlistEntry.priority.label("part"),
+        )
+        .join(Appointment, Appointment.id == WaitlistEntry.appointment_id)
+        .where(
+            WaitlistEntry.status == "booked",
+            period.within(Appointment.created_at),
+            *period.appointment_filters(),
+        )
+    )
+    found = {part: (n, p50, p90) for p50, p90, n, part in db.execute(percentiles(booked, 50, 90))}
+    return {
+        priority: {
+            "requests": int(n),
+            "median_minutes": _minutes(p50),
+            "p90_minutes": _minutes(p90),
+        }
+        for priority in ("urgent", "routine")
+        for n, p50, p90 in [found.get(priority, (0, None, None))]
+    }
+
+
+def _minutes(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
