@@ -1,4 +1,5 @@
-"""Maintenance jobs: idle sessions, old conversation text, appointments needing an outcome, the digest.
+"""Maintenance jobs: idle sessions, old conversation text, appointments needing an outcome, old
+idempotency keys, the digest.
 
 - `expire_sessions`: conversations idle past SESSION_TIMEOUT_MINUTES are deleted.
 - `purge_text`: conversation text older than TEXT_RETENTION_DAYS (180) is removed: outbox rows
@@ -7,6 +8,9 @@
   event's text is replaced by its digest (the event stays, and the hash chain still verifies).
 - `mark_outcomes`: an appointment whose time passed while still "booked" (no check-in) gets
   `outcome_needed_at`; its status and occupancy are staff's call, not the job's.
+- `purge_idempotent_requests`: the REST API's `Idempotency-Key` records older than
+  `IDEMPOTENCY_KEY_LIFETIME` (24 hours) are deleted; the API already treats such a key as new
+  (adapters/api/idempotency.py), so this only keeps the table small.
 - `close_refusal_tallies`: refused webhook requests (forged signatures, rate-limited addresses),
   counted by the web processes, become one `security` audit event per address and minute.
 - `next_day_digest`: tomorrow's schedule, with the unconfirmed appointments, for the staff channel
@@ -36,6 +40,7 @@ from scheduler.models import (
     Provider,
     RefusalTally,
 )
+from scheduler.models.accounts import IDEMPOTENCY_KEY_LIFETIME, IdempotentRequest
 
 log = logging.getLogger("scheduler.jobs.maintenance")
 REFUSALS_GRACE = timedelta(minutes=2)
@@ -106,6 +111,33 @@ def mark_outcomes(db: Session, *, now: datetime) -> int:
     )
     if count:
         log.info("maintenance: %d appointments need an outcome", count)
+    return count
+
+
+def purge_idempotent_requests(
+    db: Session, *, now: datetime, lifetime: timedelta = IDEMPOTENCY_KEY_LIFETIME
+) -> int:
+    """Delete the idempotency records (the API's `Idempotency-Key`s and their stored answers)
+    created more than `lifetime` (24 hours) ago: the ones the API no longer replays. Returns how
+    many. By `created_at`, which is indexed."""
+    # `Session.execute` returns a `CursorResult` for a DELETE (its stubs say `Result`).
+    count = (
+        cast(
+            CursorResult[Any],
+            db.execute(
+                delete(IdempotentRequest)
+                .where(IdempotentRequest.created_at < now - lifetime)
+                .execution_options(synchronize_session=False)
+            ),
+        ).rowcount
+        or 0
+    )
+    if count:
+        log.info(
+            "maintenance: %d idempotency keys older than %d hours deleted",
+            count,
+            lifetime // timedelta(hours=1),
+        )
     return count
 
 

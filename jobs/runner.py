@@ -169,6 +169,7 @@ class Jobs:
                     retention=self.services.settings.text_retention,
                 )
                 maintenance.mark_outcomes(db, now=now)
+                maintenance.purge_idempotent_requests(db, now=now)
             local = now.astimezone(self.services.clinic.zone)
             if once(
                 self.services.sessions,

@@ -6,9 +6,11 @@ clear text (not the ciphertext), so re-encrypting under a new key keeps the chai
 removed text (`REMOVED` and the digest the hash covered) still verifies.
 
 The events a transaction records (trail.py) are chained and inserted just before it commits
-(`_append_buffered`). Appends are serialized: an advisory lock on PostgreSQL, BEGIN IMMEDIATE on
-SQLite, and the primary key on `seq` as the last word. Each committed event is mirrored to
-`logs/audit.log` with ids and hashes only, and with the chain's id (its first event's hash).
+(`_append_buffered`). A savepoint that rolls back forgets the events recorded inside it, and only
+those; a rollback of the whole transaction forgets them all (`_forget_rolled_back`). Appends are
+serialized: an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite, and the primary key on
+`seq` as the last word. Each committed event is mirrored to `logs/audit.log` with ids and hashes
+only, and with the chain's id (its first event's hash).
 
 `verify_chain` walks the chain from the start, then holds its end against the anchors outside
 the table (anchors.py: the mirror and any checkpoints given) and names how many events are
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from bot import logfiles
 from bot.audit.anchors import Anchor, Checkpoint, _mirror_head, _mirror_time
@@ -227,7 +229,42 @@ def _mirror_committed(session: Session) -> None:
         logfiles.write("audit", "audit_event", **fields)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
+# --- savepoints: what a rollback forgets ---------------------------------------------------------
+# A SAVEPOINT (`session.begin_nested()`) that rolls back forgets the events recorded inside it and
+# only those: the buffer's length when it began is kept here, per savepoint, and the buffer is cut
+# back to it. A rollback of the whole transaction forgets every event. A released savepoint keeps
+# its events for the real commit. The marks live until the transaction ends.
+_MARKS = "audit_savepoints"
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        buffered = session.info.get("audit_buffer")
+        if buffered:  # none pending: no mark, the savepoint's events start at 0
+            session.info.setdefault(_MARKS, {})[transaction] = len(buffered)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    # What was really rolled back: the nearest savepoint or the transaction itself (a flush's
+    # subtransaction that fails rolls back its enclosing one, as SessionTransaction.rollback does).
+    # A rollback of a savepoint already rolled back (a failed flush inside it, then the `with`
+    # block's exit) cuts the buffer back to the same mark again.
+    rolled_back = previous_transaction
+    while rolled_back.parent is not None and not rolled_back.nested:
+        rolled_back = rolled_back.parent
+    if rolled_back.nested:
+        buffered = session.info.get("audit_buffer")
+        if buffered:
+            del buffered[session.info.get(_MARKS, {}).get(rolled_back, 0) :]
+        return
     session.info.pop("audit_buffer", None)
     session.info.pop("audit_pending", None)
+    session.info.pop(_MARKS, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_marks(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the transaction itself, committed or rolled back
+        session.info.pop(_MARKS, None)

@@ -5,7 +5,7 @@ finds a patient by a word of their name without decrypting anyone's.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -75,6 +75,12 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# How long an `Idempotency-Key` is remembered: the same key within it is answered the same, after
+# it the key is a new request (adapters/api/idempotency.py); the maintenance job deletes the older
+# rows (jobs/maintenance.py `purge_idempotent_requests`).
+IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
 
 
 class IdempotentRequest(Base):
