@@ -3,6 +3,9 @@
 Each tool is bound to one caller and checks what that caller may do: a patient sees and changes
 only their own appointments, staff may act for any patient. Every booking change and every refusal
 is written to the audit trail in the same transaction as the change itself.
+
+As it audits them, an instance also keeps what it changed (`changes`: "booked", "rescheduled",
+"cancelled", "handoff", in order), for the analytics row of the turn (bot/engine/metrics.py).
 """
 
 from __future__ import annotations
@@ -45,6 +48,15 @@ class Caller:
         return f"{self.role}:{self.staff_id}"
 
 
+# The audit events that are a turn's outcome for the analytics (`SchedulingTools.changes`).
+CHANGES = {
+    "appointment_booked": "booked",
+    "appointment_rescheduled": "rescheduled",
+    "appointment_cancelled": "cancelled",
+    "handoff_requested": "handoff",
+}
+
+
 class SlotSearch(TypedDict, total=False):
     """What narrows a `SchedulingTools.find_slots` search, built once for several searches."""
 
@@ -69,6 +81,9 @@ class SchedulingTools:
     ):
         self.db, self.clinic, self.audit, self.caller, self.now = db, clinic, audit, caller, now
         self.policy = policy  # when bookings are reminded (REMINDER_OFFSETS, QUIET_HOURS)
+        # What these tools changed, in order, as audited ("booked", "rescheduled", "cancelled",
+        # "handoff"): the turn's outcome for the analytics (bot/engine/metrics.py).
+        self.changes: list[str] = []
 
     def _patient_for(self, patient_id: int | None) -> int:
         """The patient a request acts for: a patient may only act for themself."""
@@ -93,6 +108,9 @@ class SchedulingTools:
         appointment_id: int | None = None,
         **detail: object,
     ) -> None:
+        change = CHANGES.get(kind)
+        if change is not None:
+            self.changes.append(change)
         self.audit.record(
             self.db,
             kind,

@@ -11,6 +11,8 @@ engine in three parts, each module extending the one below it:
                      policy and consent, one text per turn over SMS
     answering.py     the answer: MORE, STOP and START, language notices, the session, replies to
                      reminders and waitlist offers, the model or the local dialogue, SMS pages
+    metrics.py       the analytics' row of each patient turn (`engine_turns`: engine, fallback,
+                     latency, tokens, outcome), written in the turn's transaction
 
 What it may import: everything of `bot` below it (model, staff, patient, understanding, tools,
 audit, sessions, receipts, turn_order, messages, i18n, logfiles) and scheduler; never adapters,

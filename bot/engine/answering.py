@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from bot.audit.trail import AuditTrail
+from bot.engine import metrics
 from bot.messages import InboundMessage, numbered
 from bot.patient import dialogue, reminder_replies, replies, segments
 from bot.sessions import SessionStore
@@ -116,6 +117,9 @@ class Answering:
             urgent_care=triage.urgent_care(text) or state.pop(URGENT_CARE, None),
         )
         tools = self._scheduling(db, caller, now)
+        facts = metrics.tracked(db)
+        if facts is not None:  # what the tools change is the turn's outcome (metrics.py)
+            facts.changes = tools.changes
         turn = dialogue.Turn(
             text=text,
             understanding=understanding,
@@ -132,6 +136,8 @@ class Answering:
         elif self.llm is not None and not self.llm.cooling_down:
             return ModelTurn(turn, state, had_state)
         elif self.llm is not None:  # Bedrock failed a moment ago: the local dialogue, at once
+            if facts is not None:  # standing in for the model, which was not asked: no error
+                facts.fallback = True
             new_state = self.llm.settle(
                 turn, state, None, channel=message.channel, local=dialogue.respond
             )

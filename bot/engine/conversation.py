@@ -32,6 +32,10 @@ happens.
 
 The replies become `OutboundMessage`s for the message's channel; over SMS in GSM-7
 (bot/patient/segments.py).
+
+A patient's turn that is answered also writes its analytics row (`engine_turns`,
+bot/engine/metrics.py) as the last statement of the transaction that keeps its answer (phase 3's
+for a model turn).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import i18n, logfiles
 from bot.audit.trail import AuditTrail
+from bot.engine import metrics
 from bot.engine.answering import SMS, ModelTurn
 from bot.engine.screening import Heard, Screening, _one_text
 from bot.messages import InboundMessage, OutboundMessage
@@ -134,9 +139,10 @@ class ConversationEngine(Screening):
                     answered = self._handle(db, message, heard)
                     if not isinstance(answered, ModelTurn):
                         out = self._keep(db, message, receipt, answered)
+                        self._record(db, message, out, metrics.tracked(db), heard.now, started)
                 if isinstance(answered, ModelTurn):
                     kept = receipt
-                    out = self._model_turn(message, answered, receipt)
+                    out = self._model_turn(message, answered, receipt, started)
         except AlreadyHandled:
             raise
         except Exception:  # whatever fails, the person gets a sentence, never a traceback
@@ -168,8 +174,35 @@ class ConversationEngine(Screening):
             receipt.keep(db, out)
         return out
 
+    def _record(
+        self,
+        db: Session,
+        message: InboundMessage,
+        out: list[OutboundMessage],
+        facts: metrics.TurnFacts | None,
+        now: datetime,
+        started: float,
+    ) -> None:
+        """The turn's analytics row, the last statement of its transaction: for a patient's
+        turn (`facts`) that said something (bot/engine/metrics.py says which turns count)."""
+        if facts is not None and out:
+            metrics.record(
+                db,
+                facts,
+                vault=self.vault,
+                zone=self.clinic.zone,
+                channel=message.channel,
+                sender=message.sender,
+                now=now,
+                started=started,
+            )
+
     def _model_turn(
-        self, message: InboundMessage, pending: ModelTurn, receipt: Receipt | None
+        self,
+        message: InboundMessage,
+        pending: ModelTurn,
+        receipt: Receipt | None,
+        started: float,
     ) -> list[OutboundMessage]:
         """Phases 2 and 3 of a turn the model answers (phase 1, everything before the dialogue,
         has committed): the model loop with no transaction open, each tool call in one of its
@@ -195,7 +228,18 @@ class ConversationEngine(Screening):
             if message.channel == SMS:
                 out = _one_text(pending.before + out)
             self._audit_replies(db, message, turn.patient.id, turn.now, out)
-            return self._keep(db, message, receipt, out)
+            kept = self._keep(db, message, receipt, out)
+            facts = metrics.TurnFacts(
+                engine=metrics.LOCAL if answer.text is None else metrics.BEDROCK,
+                fallback=answer.text is None,  # the local dialogue answered in settle
+                error=answer.error,
+                model_calls=answer.model_calls,
+                input_tokens=answer.input_tokens,
+                output_tokens=answer.output_tokens,
+                changes=[*answer.changes, *turn.tools.changes],
+            )
+            self._record(db, message, kept, facts, turn.now, started)
+            return kept
 
     @contextmanager
     def _tools(self, caller: Caller, now: datetime) -> Iterator[SchedulingTools]:

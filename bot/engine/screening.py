@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot import i18n
+from bot.engine import metrics
 from bot.engine.answering import SMS, Answering, ModelTurn
 from bot.messages import DEMO_CHANNELS, InboundMessage, numbered
 from bot.patient import dialogue, replies
@@ -56,6 +57,7 @@ class Screening(Answering):
         if message.role != "patient":
             # The adapter vouched for the role (Slack: the staff_users table); never a patient's.
             return self.staff.respond(db, message, text, now)
+        metrics.track(db)  # a patient's turn: its analytics row (conversation.py `_record`)
         patient = find_or_create_patient(
             db,
             self.vault,

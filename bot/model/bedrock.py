@@ -45,10 +45,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from bot import i18n, logfiles
+from bot import i18n, logfiles, transactions
 from bot.messages import OutboundMessage
 from bot.model.checks import check_reply, claims
 from bot.model.client import (
@@ -63,6 +62,7 @@ from bot.model.client import (
 from bot.model.converse import echo, parse_response
 from bot.model.memory import conversation, load_memory, note, remember, system_prompt
 from bot.model.pipeline import Pipeline
+from bot.model.tool_calls import Outcome
 from bot.model.tool_runner import OpenTools, ToolRunner
 from bot.model.tool_specs import tool_config
 from bot.patient import replies
@@ -122,12 +122,21 @@ def engine_from_settings(
 @dataclass(frozen=True)
 class ModelAnswer:
     """What the model made of one turn: its checked text, or None when the local dialogue must
-    answer (`reason` says why); the conversation memory to save; the pipeline's id."""
+    answer (`reason` says why); the conversation memory to save; the pipeline's id. For the
+    turn's analytics row (bot/engine/metrics.py): `error`, why the model's own answer was not
+    used as it came (a failure code or a bad answer's reason, also when the tools' confirmed
+    changes were told instead, or a claim repaired); the `Pipeline`'s model calls and tokens;
+    `changes`, the kinds of what its tool calls changed, in order."""
 
     text: str | None
     memory: dict[str, Any]
     turn_id: str
     reason: str | None = None
+    error: str | None = None
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    changes: tuple[str, ...] = ()
 
 
 class BedrockEngine:
@@ -244,12 +253,34 @@ class BedrockEngine:
             text, served = " ".join(o.reply for o in changed), "tool_results"
         if text is None:
             pipeline.end(outcome, reason, served="local")
-            return ModelAnswer(None, memory, pipeline.id, reason or outcome)
+            return self._answer(None, memory, pipeline, changed, reason or outcome)
         remember(memory, turn, text, name=name, phone=phone)
         for o in changed:
             note(memory, o.fact, o.kind)
         pipeline.end(outcome, reason, served=served)
-        return ModelAnswer(text, memory, pipeline.id)
+        return self._answer(text, memory, pipeline, changed, reason)
+
+    @staticmethod
+    def _answer(
+        text: str | None,
+        memory: dict[str, Any],
+        pipeline: Pipeline,
+        changed: list[Outcome],
+        error: str | None,
+    ) -> ModelAnswer:
+        """The answer with what the turn cost and changed; without text, `error` is also the
+        reason the local dialogue answers."""
+        return ModelAnswer(
+            text,
+            memory,
+            pipeline.id,
+            error if text is None else None,
+            error=error,
+            model_calls=pipeline.model_calls,
+            input_tokens=pipeline.input_tokens,
+            output_tokens=pipeline.output_tokens,
+            changes=tuple(o.kind for o in changed),
+        )
 
     def settle(
         self,
@@ -362,13 +393,16 @@ class BedrockEngine:
 # --- the log line when the turn's state is saved, or not ---------------------------------------
 
 
-@event.listens_for(Session, "after_commit")
-def _context_saved(session: Session) -> None:
-    for fields in session.info.pop(_PENDING, []):
+def _context_saved(session: Session, turns: list[dict[str, Any]]) -> None:
+    for fields in turns:
         logfiles.write("orchestration", "context_saved", **fields)
 
 
-@event.listens_for(Session, "after_rollback")
-def _context_not_saved(session: Session) -> None:
-    for fields in session.info.pop(_PENDING, []):
+def _context_not_saved(session: Session, turns: list[dict[str, Any]]) -> None:
+    for fields in turns:
         logfiles.write("orchestration", "context_not_saved", **fields)
+
+
+# Saved when the outermost transaction commits (a savepoint released in the turn, as booking's,
+# is not that); not saved when it, or the savepoint the turn was pending in, rolls back.
+transactions.hold_until_commit(_PENDING, committed=_context_saved, discarded=_context_not_saved)

@@ -10,6 +10,11 @@ waits) confirms it (`Appointment.confirmed_at`), "R" starts the dialogue's resch
 `SchedulingTools`, so it is checked and audited like any other. Without such a reminder the letters
 go on to the dialogue as usual. None of them is an SMS keyword (bot/patient/consent.py).
 
+What the patient answered is kept on the appointment for the analytics
+(`Appointment.reminder_answer`, the last answer counts): "C" when they confirm (by letter or in
+words), "R" when they ask to move it (the reschedule flow starts; it need not end in a move), "X"
+only once the second X (or YES) has cancelled it.
+
 A bare YES or NO with no dialogue step waiting for it answers the patient's latest waitlist
 offer (scheduler/waitlist.py): YES books the slot through the normal, occupancy-protected path,
 so of several YESes at the same moment exactly one gets it; the others are told it was taken and
@@ -25,6 +30,7 @@ from bot.patient.consent import bare_word
 from scheduler import reminders, waitlist
 from scheduler.availability import Slot
 from scheduler.errors import SchedulingError
+from scheduler.models import Appointment
 
 REMINDER_ANSWERS = {"C", "R", "X"}
 # The same answers in Spanish words, as the Spanish reminder spells them out.
@@ -76,10 +82,11 @@ def _answer_reminder(
         return None
     description = dialogue.describe(appointment, turn.clinic, turn.vault)
     if word == "C":
-        turn.tools.confirm_appointment(appointment.id)
+        _answered(turn.tools.confirm_appointment(appointment.id), "C", turn)
         turn.say(replies.reminder_confirmed(description))
         return {}
     if word == "R":
+        _answered(appointment, "R", turn)
         return dialogue.start_reschedule(turn, appointment)
     turn.say(replies.reminder_cancel_check(description))
     return {"step": "reminder_cancel", "appointment": appointment.id, "description": description}
@@ -87,12 +94,20 @@ def _answer_reminder(
 
 def _cancel(turn: dialogue.Turn, state: dict[str, Any]) -> dict[str, Any]:
     try:
-        turn.tools.cancel_appointment(state["appointment"])
+        cancelled = turn.tools.cancel_appointment(state["appointment"])
     except SchedulingError:
         turn.say(replies.reminder_reply_stale(turn.clinic))
         return {}
+    _answered(cancelled, "X", turn)
     turn.say(replies.cancelled(state["description"]))
     return {}
+
+
+def _answered(appointment: Appointment, answer: str, turn: dialogue.Turn) -> None:
+    """Keep the patient's answer to the reminder on the appointment (saved with the turn)."""
+    if appointment.reminder_answer != answer:
+        appointment.reminder_answer = answer
+        appointment.updated_at = turn.now
 
 
 def _answer_offer(turn: dialogue.Turn, yes: bool) -> dict[str, Any] | None:

@@ -10,9 +10,11 @@ flag not even its category, since a staff channel is read by many.
 `StaffNotifier.watch(audit)` hears every audit event as it is appended (each of these already is
 one, in the same transaction as the change), keeps the notices on the database session, and only
 when that transaction commits hands them to a background thread that posts them. A rolled-back
-turn tells nobody, and a slow or failing Slack never delays or breaks a patient's reply. The
-methods `booked`, `cancelled`, `red_flag` and `undelivered` queue a notice directly, for code
-that has no audit event to hang it on.
+turn tells nobody, and a slow or failing Slack never delays or breaks a patient's reply. A
+savepoint released inside the transaction posts nothing yet, and one rolled back drops the
+notices queued inside it, and only those (bot/transactions.py). The methods `booked`,
+`cancelled`, `red_flag` and `undelivered` queue a notice directly, for code that has no audit
+event to hang it on.
 
 Without a poster (Slack not configured, or no SLACK_STAFF_CHANNEL) the notifier does nothing.
 """
@@ -27,10 +29,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from bot.audit.trail import AuditTrail
+from bot.transactions import hold_until_commit
 from scheduler.models import Appointment, Patient
 
 log = logging.getLogger("scheduler.notices")
@@ -95,7 +97,8 @@ class StaffNotifier:
         self.queue(session, StaffNotice("undelivered", **fields))
 
     def queue(self, session: Session, notice: StaffNotice) -> None:
-        """Post `notice` when `session`'s transaction commits (never, if it rolls back)."""
+        """Post `notice` when `session`'s outermost transaction commits (never, if it or the
+        savepoint `notice` was queued in rolls back)."""
         if self.enabled:
             session.info.setdefault(_PENDING, []).append((self, notice))
 
@@ -199,12 +202,11 @@ def _instant(value: Any) -> datetime | None:
         return None
 
 
-@event.listens_for(Session, "after_commit")
-def _post_committed(session: Session) -> None:
-    for notifier, notice in session.info.pop(_PENDING, []):
+def _post_committed(session: Session, queued: list[tuple[StaffNotifier, StaffNotice]]) -> None:
+    for notifier, notice in queued:
         notifier._send(notice)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+# Posted when the outermost transaction commits, not when a savepoint is released; a savepoint
+# that rolls back drops the notices queued inside it, a rolled-back transaction drops them all.
+hold_until_commit(_PENDING, committed=_post_committed)
