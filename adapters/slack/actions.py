@@ -1,6 +1,7 @@
-"""Buttons, menus and modals: a slot choice, Cancel, Reschedule and Erase clicks, and the
-booking modal's submission. A click's answer goes over the message it came from or into its
-modal; a modal opens at once with a loading view and is filled in when the data is there."""
+"""Buttons, menus and modals: a slot choice, Cancel, Reschedule, Erase, and a day schedule's
+Attended / No-show clicks, and the booking modal's submission. A click's answer goes over the
+message it came from, into its modal, or (a click in the App Home) into the Home tab published
+again; a modal opens at once with a loading view and is filled in when the data is there."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.answering import Answering
-from adapters.slack.blocks import answer_view, booking_view, loading_view
+from adapters.slack.blocks import (
+    answer_view,
+    booking_view,
+    escape,
+    home_view,
+    loading_view,
+    sections,
+)
 from bot.staff import replies as say
 from bot.staff.desk import StaffAnswer, parse_action
 from bot.tools import Caller
@@ -25,7 +33,8 @@ class Interactions(Answering):
     # --- buttons and menus -----------------------------------------------------------------------
 
     def _choice(self, ack, body, action, respond, client):
-        """A slot choice (book or move) or a Cancel button: act, then show the outcome."""
+        """A slot choice (book or move), a Cancel button, or a schedule's Attended or No-show
+        button: act, then show the outcome (for attendance, with the schedule again)."""
         ack()
         reply = self._click_reply(body, respond, client)
         self._guarded(reply, lambda: self._act(body, action, reply, client))
@@ -88,12 +97,32 @@ class Interactions(Answering):
         return self.desk.authorize(user, action, admin=admin)
 
     def _click_reply(self, body: dict, respond, client: WebClient):
-        """Where a click's answer goes: over the message it came from, or into its modal."""
+        """Where a click's answer goes: over the message it came from, into its modal, or into
+        the App Home it was clicked in."""
         view = body.get("view")
         if (body.get("container") or {}).get("type") == "view" and view:
+            if view.get("type") == "home":
+                return self._home_reply(client, (body.get("user") or {}).get("id", ""))
             return self._view_reply(client, view.get("id"), _view_title(view))
         responder = self._responder(respond)
         return lambda answer: responder(answer, replace=True)
+
+    def _home_reply(self, client: WebClient, user: str):
+        """A click's answer in the App Home: the Home tab published again, the outcome on top
+        of the day's schedule it answered with (or alone, when it has none)."""
+
+        def reply(answer: StaffAnswer) -> None:
+            if answer.schedule is not None and answer.day is not None:
+                view = home_view(self.clinic, answer.day, answer.schedule, note=answer.note)
+            else:
+                footer = {
+                    "type": "context",
+                    "elements": [{"type": "mrkdwn", "text": escape(say.home_footer())}],
+                }
+                view = {"type": "home", "blocks": [*sections(answer.text), footer]}
+            client.views_publish(user_id=user, view=view)
+
+        return reply
 
     # --- modals -----------------------------------------------------------------------------------
 

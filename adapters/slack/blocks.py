@@ -1,15 +1,19 @@
 """Block Kit: answers as Slack renders them (slot choices as buttons, a select menu past five, the
-day's schedule in sections, modals), every text escaped so nothing typed becomes markup.
+day's schedule in sections with Attended / No-show buttons for each visit that has started and is
+not marked yet, modals), every text escaped so nothing typed becomes markup.
 """
 
 from __future__ import annotations
 
 from bot.messages import OutboundMessage
 from bot.staff import replies as say
+from bot.staff.choices import plain_token
 from bot.staff.desk import ProviderDay, StaffAnswer
 from scheduler.clinic import Clinic
 
 MAX_BUTTONS = 5
+MAX_ELEMENTS = 24  # Slack allows 25 elements in an actions block: 12 visits' two buttons
+ATTENDANCE_ACTIONS = {"fulfilled": "attended", "noshow": "noshow"}  # the buttons' action_id words
 SECTION_CHARS = 2900  # Slack allows 3,000 characters in a section's text
 
 
@@ -64,7 +68,7 @@ def choice_elements(answer: StaffAnswer) -> list[dict]:
 
 def answer_blocks(answer: StaffAnswer, clinic: Clinic) -> list[dict]:
     if answer.schedule is not None and answer.day is not None:
-        blocks = schedule_blocks(clinic, answer.day, answer.schedule)
+        blocks = schedule_blocks(clinic, answer.day, answer.schedule, note=answer.note)
     else:
         blocks = sections(answer.text)
     if answer.choices:
@@ -126,18 +130,52 @@ def answer_blocks(answer: StaffAnswer, clinic: Clinic) -> list[dict]:
     return blocks
 
 
-def schedule_blocks(clinic: Clinic, day, entries: tuple[ProviderDay, ...] | list) -> list[dict]:
-    blocks: list[dict] = [{"type": "header", "text": _plain(say.schedule_title(clinic, day), 150)}]
+def schedule_blocks(
+    clinic: Clinic, day, entries: tuple[ProviderDay, ...] | list, note: str | None = None
+) -> list[dict]:
+    """The day per provider; under each, the Attended / No-show buttons of its visits that have
+    started and are not marked yet. `note`: what a click just did, above it all."""
+    blocks: list[dict] = sections(note) if note else []
+    blocks.append({"type": "header", "text": _plain(say.schedule_title(clinic, day), 150)})
     for entry in entries:
         lines = [say.provider_summary(entry)]
         lines += [say.schedule_line(v, clinic.zone) for v in entry.appointments]
         blocks += sections("\n".join(lines))
+        blocks += attendance_blocks(entry)
         blocks.append({"type": "divider"})
     return blocks[:100]
 
 
-def home_view(clinic: Clinic, day, entries: list[ProviderDay]) -> dict:
-    blocks = schedule_blocks(clinic, day, entries)[:98]
+def attendance_blocks(entry: ProviderDay) -> list[dict]:
+    """Buttons "#42 Attended" and "#42 No-show" for each of the provider's visits to mark; the
+    value is the action token ("f:42", "n:42", bot/staff/choices.py), checked again at the
+    click."""
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{ATTENDANCE_ACTIONS[outcome]}_{view.id}",
+            "text": _plain(say.attendance_label(view.id, outcome)),
+            "value": plain_token(outcome, view.id),
+            **({"style": "primary"} if outcome == "fulfilled" else {}),
+        }
+        for view in entry.appointments
+        if view.can_mark
+        for outcome in ATTENDANCE_ACTIONS
+    ]
+    return [
+        {
+            "type": "actions",
+            "block_id": f"attendance_{entry.key}_{i // MAX_ELEMENTS}",
+            "elements": buttons[i : i + MAX_ELEMENTS],
+        }
+        for i in range(0, len(buttons), MAX_ELEMENTS)
+    ]
+
+
+def home_view(
+    clinic: Clinic, day, entries: list[ProviderDay] | tuple, note: str | None = None
+) -> dict:
+    blocks = schedule_blocks(clinic, day, entries, note=note)[:98]
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(say.home_footer())}]}
     )

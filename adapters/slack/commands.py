@@ -86,6 +86,7 @@ class SlashCommands(Answering):
 
 def _action_word(word: str) -> str:
     """The subcommand as a fixed word for the audit trail (never free text)."""
+    word = "noshow" if word == "no-show" else word
     known = {
         "today",
         "slots",
@@ -95,6 +96,8 @@ def _action_word(word: str) -> str:
         "find",
         "help",
         "waitlist",
+        "attended",
+        "noshow",
         "users",
         "logs",
         "audit",

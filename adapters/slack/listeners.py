@@ -81,6 +81,7 @@ class SlackStaffApp(SlashCommands, Interactions, Events):
         bolt.command(re.compile(r".*"))(self._unknown_command)
         bolt.action(re.compile(r"^slot_(\d+|select)$"))(self._choice)
         bolt.action("appointment_cancel")(self._choice)
+        bolt.action(re.compile(r"^(attended|noshow)_\d{1,12}$"))(self._choice)
         bolt.action("appointment_reschedule")(self._reschedule)
         bolt.action("patient_erase")(self._erase)
         bolt.action(re.compile(r".*"))(self._unknown_action)

@@ -3,7 +3,8 @@
 Its `text` is the whole answer, enough for a plain-text channel (the staff console, a DM); the
 other fields are what a rich channel (Slack's Block Kit) can render besides: slot choices to
 click, the appointment a confirmation is about (its Cancel and Reschedule buttons), a button that
-asks before it acts, the day's schedule, a file for the one who asked.
+asks before it acts, the day's schedule (with `note`, what a click on it just did, shown above
+it), a file for the one who asked.
 """
 
 from __future__ import annotations
@@ -43,5 +44,6 @@ class StaffAnswer:
     confirmation: Confirmation | None = None
     schedule: tuple[ProviderDay, ...] | None = None
     day: date | None = None
+    note: str | None = None  # with a schedule: the sentence shown above it (`text` has both)
     export: ExportFile | None = None
     ok: bool = True  # False: refused or not understood

@@ -2,7 +2,8 @@
 carries (the admin desk's Erase too, bot/staff/admin.py), and booking, moving, cancelling or
 rescheduling from one.
 
-A choice carries an action token ("b:12:checkup:okafor:1772719200:exam-1"): compact (a Slack
+A choice carries an action token ("b:12:checkup:okafor:1772719200:exam-1", or "f:42" and "n:42"
+for the day schedule's Attended and No-show buttons): compact (a Slack
 select option holds 150 characters), parsed strictly, and never trusted beyond naming what to
 try: the booking checks the slot again and the role is checked again at the click.
 The first choice taken from one set of choices books or moves; a double click, or a second pick
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.staff import replies as say
 from bot.staff.answers import StaffAnswer
+from bot.staff.attendance import OUTCOMES
 from bot.staff.fields import leading_phone, valid_name
 from bot.tools import Caller, SchedulingTools
 from scheduler.availability import Slot
@@ -36,11 +38,20 @@ RECEIPT_CHANNEL = "slack"
 
 _KEY = r"[a-z0-9][a-z0-9-]{0,63}"
 _TOKEN = re.compile(
-    rf"^(?P<op>[bmcrse])(?::(?P<id>\d{{1,12}}))?"
+    rf"^(?P<op>[bmcrsefn])(?::(?P<id>\d{{1,12}}))?"
     rf"(?::(?P<type>{_KEY}):(?P<provider>{_KEY}):(?P<start>\d{{9,11}})"
     rf":(?P<room>{_KEY})?)?$"
 )
-_OPS = {"b": "book", "m": "move", "c": "cancel", "r": "reschedule", "s": "slot", "e": "erase"}
+_OPS = {
+    "b": "book",
+    "m": "move",
+    "c": "cancel",
+    "r": "reschedule",
+    "s": "slot",
+    "e": "erase",
+    "f": "fulfilled",  # the visit was attended
+    "n": "noshow",
+}
 _NEEDS = {
     "book": (True, True),
     "move": (True, True),
@@ -48,6 +59,8 @@ _NEEDS = {
     "reschedule": (True, False),
     "slot": (False, True),
     "erase": (True, False),
+    "fulfilled": (True, False),
+    "noshow": (True, False),
 }
 
 
@@ -55,7 +68,7 @@ _NEEDS = {
 class Action:
     """A parsed action token."""
 
-    op: str  # "book", "move", "cancel", "reschedule", "slot", "erase"
+    op: str  # "book", "move", "cancel", "reschedule", "slot", "erase", "fulfilled", "noshow"
     target: int | None = None  # patient id (book, erase) or appointment id (the others)
     slot: tuple[str, str, int, str | None] | None = None  # type, provider, start epoch, room
 
@@ -150,6 +163,8 @@ def _act(desk: StaffDesk, db: Session, tools: SchedulingTools, action: Action) -
         return desk.cancel(db, tools, action.target)
     if action.op == "reschedule":
         return desk.offer_or_move(db, tools, action.target, None, None)
+    if action.op in OUTCOMES:  # a day schedule's Attended / No-show: answered with it again
+        return desk.mark_attendance(db, tools, action.target, action.op, schedule=True)
     slot = slot_of(desk.clinic, action)
     if slot is None:
         return StaffAnswer(say.invalid_action(), ok=False)

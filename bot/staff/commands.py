@@ -1,7 +1,8 @@
 """The `/appt` commands: one line of text read into what the staff desk does.
 
-`/appt today`, `slots`, `book`, `cancel`, `move`, `find`, `contact` and `waitlist` (the words
-and their usage lines are bot/staff/replies.py's `APPT_USAGE`). Each reads its words strictly and
+`/appt today`, `slots`, `book`, `cancel`, `move`, `find`, `contact`, `waitlist`, and `attended`
+and `noshow` (`no-show` too) for a visit that has started (the words and their usage lines are
+bot/staff/replies.py's `APPT_USAGE`). Each reads its words strictly and
 answers with its usage line when something is missing or unreadable. Offering, booking, moving,
 cancelling and looking up are the desk's (bot/staff/desk.py), so the staff conversation does them
 the same way; all of one command happens in one transaction.
@@ -39,8 +40,7 @@ def run(desk: StaffDesk, caller: Caller, text: str) -> StaffAnswer:
     word = word.lower()
     if word in ("", "help"):
         return StaffAnswer(say.appt_help(desk.clinic))
-    if word == "wait-list":
-        word = "waitlist"
+    word = _ALIASES.get(word, word)
     handler = _HANDLERS.get(word)
     if handler is None:
         return StaffAnswer(say.unknown_command(word, list(say.APPT_USAGE.values())), ok=False)
@@ -172,6 +172,24 @@ def _contact(desk: StaffDesk, db: Session, tools: SchedulingTools, rest: str) ->
     )
 
 
+def _marking(outcome: str, command: str) -> _Handler:
+    """`/appt attended <id>` or `/appt noshow <id>`: a visit that has started, marked."""
+
+    def mark(desk: StaffDesk, db: Session, tools: SchedulingTools, rest: str) -> StaffAnswer:
+        found = appointment_id(rest) if rest else None
+        if found is None:
+            return StaffAnswer(
+                say.usage(say.APPT_USAGE[command], say.bad_appointment_id() if rest else None),
+                ok=False,
+            )
+        return desk.mark_attendance(db, tools, found, outcome)
+
+    return mark
+
+
+# Other spellings of a command's word.
+_ALIASES = {"wait-list": "waitlist", "no-show": "noshow"}
+
 _HANDLERS: dict[str, _Handler] = {
     "today": _today,
     "slots": _slots,
@@ -181,4 +199,6 @@ _HANDLERS: dict[str, _Handler] = {
     "find": _find,
     "contact": _contact,
     "waitlist": _waitlist,
+    "attended": _marking("fulfilled", "attended"),
+    "noshow": _marking("noshow", "noshow"),
 }

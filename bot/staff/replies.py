@@ -33,6 +33,8 @@ APPT_USAGE = {
     "move": "/appt move <id> <when>",
     "find": "/appt find <phone>",
     "contact": "/appt contact <patient id>",
+    "attended": "/appt attended <id>",
+    "noshow": "/appt noshow <id>",
     "waitlist": "/appt waitlist <phone> <type> [provider] [from when] [urgent]",
     "help": "/appt help",
 }
@@ -97,6 +99,8 @@ def appt_help(clinic: Clinic) -> str:
         f"  {APPT_USAGE['move']}  - reschedule an appointment",
         f"  {APPT_USAGE['find']}  - a patient and their upcoming appointments",
         f"  {APPT_USAGE['contact']}  - a patient's name and number, to call them",
+        f"  {APPT_USAGE['attended']}  - a visit that has started: the patient came",
+        f"  {APPT_USAGE['noshow']}  - a visit that has started: the patient did not come",
         f"  {APPT_USAGE['waitlist']}  - offer them the next freed time",
         f"Types: {types}. Providers: {providers}.",
         "When: 'tomorrow', 'friday 3pm', 'next tuesday morning', '3/9 10:30'.",
@@ -244,6 +248,30 @@ def cancelled(view: AppointmentView) -> str:
     return f"Cancelled #{view.id}: {view.type_name} for {view.patient}, {view.when}."
 
 
+# How a visit's attendance is said: "Marked #42 attended", "#42 is marked a no-show".
+OUTCOME_WORDS = {"fulfilled": "attended", "noshow": "a no-show"}
+# The command that marks the other outcome, offered with each mark in case it was the wrong one.
+OTHER_OUTCOME = {"fulfilled": "noshow", "noshow": "attended"}
+
+
+def attendance_marked(view: AppointmentView, outcome: str, already: bool) -> str:
+    """A visit marked attended or a no-show (`already`: it was marked so before)."""
+    word = OUTCOME_WORDS[outcome]
+    if already:
+        return f"#{view.id} was already marked {word}; it still is."
+    return (
+        f"Marked #{view.id} {word}: {view.type_name} for {view.patient} with "
+        f"{view.provider_name}, {view.when}. Wrong one? /appt {OTHER_OUTCOME[outcome]} {view.id}"
+    )
+
+
+def attendance_too_early(view: AppointmentView) -> str:
+    return (
+        f"#{view.id} has not started yet ({view.when}), so it cannot be marked attended or a "
+        "no-show. Mark it once the visit has begun."
+    )
+
+
 def refused(reason: str) -> str:
     return f"That didn't work: {reason}."
 
@@ -329,8 +357,20 @@ def provider_summary(entry: ProviderDay) -> str:
     )
 
 
+# What a day's schedule says after a visit once its attendance is marked.
+SCHEDULE_MARKS = {"fulfilled": " - attended", "noshow": " - no-show"}
+
+
 def schedule_line(view: AppointmentView, zone: ZoneInfo) -> str:
-    return f"{time_text(view.start.astimezone(zone))}  #{view.id} {view.type_name}, {view.patient}"
+    return (
+        f"{time_text(view.start.astimezone(zone))}  #{view.id} {view.type_name}, {view.patient}"
+        + SCHEDULE_MARKS.get(view.status, "")
+    )
+
+
+def attendance_label(appointment_id: int, outcome: str) -> str:
+    """The schedule's button for a visit that has started: "#42 Attended", "#42 No-show"."""
+    return f"#{appointment_id} " + ("Attended" if outcome == "fulfilled" else "No-show")
 
 
 def schedule_text(clinic: Clinic, day: date, entries: Sequence[ProviderDay]) -> str:

@@ -2,13 +2,16 @@
 
 `AppointmentView` is one appointment as staff read it (the patient by name, or by id when there is
 no name or it was erased; the time in the clinic's zone); `ProviderDay` is one provider's day.
-`/appt today`, the App Home and the staff conversation show the same `day_schedule`. Reading
-only: every change goes through the desk (bot/staff/desk.py).
+`/appt today`, the App Home and the staff conversation show the same `day_schedule`: the visits
+that hold their time, and those already marked attended or a no-show (a day's record stays
+whole); a visit that has started and is not marked yet is `can_mark` (its Attended and No-show
+buttons, bot/staff/attendance.py). Reading only: every change goes through the desk
+(bot/staff/desk.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -16,11 +19,15 @@ from sqlalchemy.orm import Session
 
 from bot.patient.replies import when_text
 from bot.staff import replies as say
+from bot.staff.attendance import markable
 from scheduler import availability
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
 from scheduler.errors import NotFound
-from scheduler.models import ACTIVE_STATUSES, Appointment, Patient, Provider
+from scheduler.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Patient, Provider
+
+# What a day's schedule lists: what holds its time, and what was attended or missed.
+SHOWN_STATUSES = (*ACTIVE_STATUSES, AppointmentStatus.FULFILLED, AppointmentStatus.NOSHOW)
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class AppointmentView:
     patient: str  # the name, or "patient #12"
     patient_id: int
     status: str
+    can_mark: bool = False  # in a day's schedule: started, attendance not marked yet
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ def day_schedule(
             .join(Provider, Appointment.provider_id == Provider.id)
             .where(
                 Provider.key.in_([p.key for p in providers]),
-                Appointment.status.in_(ACTIVE_STATUSES),
+                Appointment.status.in_(SHOWN_STATUSES),
                 Appointment.start_at >= start,
                 Appointment.start_at < end,
             )
@@ -82,7 +90,11 @@ def day_schedule(
     entries = []
     for provider in providers:
         views = tuple(
-            appointment_view(clinic, vault, a) for a in rows if a.provider.key == provider.key
+            replace(
+                appointment_view(clinic, vault, a), can_mark=markable(a.status, a.start_at, now)
+            )
+            for a in rows
+            if a.provider.key == provider.key
         )
         working = day.weekday() in provider.hours and day not in provider.days_off
         kinds = sorted(

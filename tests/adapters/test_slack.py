@@ -317,6 +317,8 @@ STAFF_COMMANDS = [
     "move 1 friday",
     "find +12125550177",
     "waitlist",
+    "attended 1",
+    "noshow 1",
 ]
 ADMIN_COMMANDS = [
     "help",
