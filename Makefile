@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-reminders catalogs catalogs-extract clean
+.PHONY: run test lint bench bench-reminders catalogs catalogs-extract clean vendor-js
 
 # The translations (bot/locales/*/LC_MESSAGES/messages.po), compiled to .mo when installing.
 PO := $(wildcard bot/locales/*/LC_MESSAGES/messages.po)
@@ -59,9 +59,21 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_flood.py
 	$(BIN)/python bench/bench_signin.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_analytics.py
+	$(BIN)/python bench/bench_optimise.py
 
 bench-reminders: $(VENV)/.dev
 	$(BIN)/python bench/bench_reminders.py
+
+# The portal's browser libraries (package.json, pinned; package-lock.json), copied into the tree
+# with their licences: the vendored files are committed, so `make run` and CI need no Node.
+VENDOR := adapters/static/vendor
+
+vendor-js:
+	npm ci --ignore-scripts --no-audit --no-fund
+	mkdir -p $(VENDOR)
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chart.umd.min.js
+	cp node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js-LICENSE.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

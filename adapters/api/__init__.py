@@ -14,6 +14,7 @@ API"): appointments, open times, the clinic, patients and the waitlist, for othe
     clinic.py         /providers, /appointment-types, /slots
     patients.py       /patients
     waitlist.py       /waitlist
+    analytics.py      /analytics, the dashboard's figures (analytics_schemas.py: its bodies)
     docs.py           /openapi.json and the Swagger UI page at /docs, served by the app itself
 
 Schedule changes go through `bot.tools.SchedulingTools`, like every channel's: audited under the
@@ -27,7 +28,7 @@ from flask import Flask
 
 from bot.services import Services
 
-from . import appointments, calls, clinic, docs, patients, waitlist
+from . import analytics, appointments, calls, clinic, docs, patients, waitlist
 from .problems import answer_routing_errors
 from .render import Keys
 from .spec import make_api
@@ -38,13 +39,14 @@ EXTENSION = "api_v1"
 def init_app(app: Flask, services: Services) -> None:
     """Mount /api/v1 and its document on `app` (the services are read per request)."""
     api = make_api(app)
-    for module in (appointments, clinic, patients, waitlist):
+    for module in (appointments, clinic, patients, waitlist, analytics):
         api.register_blueprint(module.blp)
     for tag, description in (
         ("appointments", "Book, move, cancel and list appointments."),
         ("clinic", "Providers, appointment types and open times."),
         ("patients", "Patients (staff and admins)."),
         ("waitlist", "Who waits for an earlier time."),
+        ("analytics", "The dashboard's figures (aggregates, no patient named)."),
     ):
         api.spec.tag({"name": tag, "description": description})
     app.register_blueprint(docs.blueprint(api))

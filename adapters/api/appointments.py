@@ -1,4 +1,5 @@
-"""/api/v1/appointments: list (filters, cursor paging), book, read, move, cancel.
+"""/api/v1/appointments: list (filters, cursor paging), book, read, move, cancel, and mark a
+visit that has started attended or a no-show (PATCH its `status`).
 
 Every change goes through `SchedulingTools` (bot/tools.py), as from every channel: it audits the
 change (or the refusal) under the token's user, plans the reminders of a booking, and offers a
@@ -32,6 +33,7 @@ from .schemas import (
     AppointmentPageSchema,
     AppointmentQuerySchema,
     AppointmentSchema,
+    AttendanceSchema,
     BookingSchema,
     MoveSchema,
 )
@@ -168,7 +170,7 @@ class Appointments(MethodView):
         ).all()
         more, rows = len(rows) > limit, rows[:limit]
         return jsonify(  # AppointmentPageSchema's shape, made directly (render.appointment_row)
-            items=[render.appointment_row(row, call.keys, call.db, zone) for row in rows],
+            items=[render.appointment_row(row, call.keys, call.db, zone, call.now) for row in rows],
             next_cursor=paging.encode(rows[-1].start_at, rows[-1].id) if more else None,
         )
 
@@ -204,7 +206,7 @@ class OneAppointment(MethodView):
         """Read an appointment"""
         call = current()
         found = call.tools.get_appointment(appointment_id)
-        return render.appointment(found, call.services.clinic.zone)
+        return render.appointment(found, call.services.clinic.zone, call.now)
 
     @endpoint
     @blp.arguments(MoveSchema)
@@ -225,7 +227,22 @@ class OneAppointment(MethodView):
         moved = tools.reschedule_appointment(
             appointment_id, _slot(kind, provider, body["start"], room)
         )
-        return render.appointment(moved, clinic.zone)
+        return render.appointment(moved, clinic.zone, call.now)
+
+    @endpoint
+    @blp.arguments(AttendanceSchema)
+    @blp.response(200, AppointmentSchema)
+    @problems(blp, 400, 404, 409, 413, 422)
+    def patch(self, body: dict[str, Any], appointment_id: int):
+        """Mark attendance
+
+        `{"status": "fulfilled"}`: the patient came; `{"status": "noshow"}`: they did not. Only
+        once the visit has started (before: a 409, `code` `not_started`); a cancelled one is a
+        409 too (`closed`). Marking it again, or the other way (a correction), is a 200; each
+        is audited as `attendance_marked` under the token's user."""
+        call = current()
+        marked = call.tools.mark_attendance(appointment_id, body["status"])
+        return render.appointment(marked, call.services.clinic.zone, call.now)
 
     @endpoint
     @blp.response(200, AppointmentSchema)
@@ -237,4 +254,4 @@ class OneAppointment(MethodView):
         time is offered to the waitlist."""
         call = current()
         cancelled = call.tools.cancel_appointment(appointment_id)
-        return render.appointment(cancelled, call.services.clinic.zone)
+        return render.appointment(cancelled, call.services.clinic.zone, call.now)

@@ -18,7 +18,8 @@ How a scheduler refusal maps (docs/api.md, "Errors"):
                                        `alternatives` too
     InvalidPhoneNumber           422   `errors.phone`
     already cancelled, started,  409   the appointment's state forbids the change
-    closed (a SchedulingError)
+    closed, not started (a
+    SchedulingError)
     any other SchedulingError    422
 """
 
@@ -54,7 +55,7 @@ PREFIX = "/api/v1"
 PROBLEM = "application/problem+json"
 TYPES = "urn:medical-ai-scheduler:problem:"
 # SchedulingError codes that mean "not in this appointment's state" (scheduler/booking.py).
-STATE_CODES = frozenset({"already_cancelled", "started", "closed", "other_type"})
+STATE_CODES = frozenset({"already_cancelled", "started", "closed", "not_started", "other_type"})
 _SLOTS = SlotSchema(many=True)
 
 

@@ -1,14 +1,18 @@
 """The rows and slots the API answers with, as the dicts its response schemas dump: keys for the
-clinic's things, ids for rows, instants in the clinic's zone (so with its UTC offset)."""
+clinic's things, ids for rows, instants in the clinic's zone (so with its UTC offset). An
+appointment says whether its attendance was left unmarked (bot/staff/attendance.py's rule, the
+portal's too), so it needs the call's now."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
+from bot.staff.attendance import unmarked
 from scheduler.availability import Slot
 from scheduler.crypto import Vault
 from scheduler.models import (
@@ -32,7 +36,7 @@ def slot(found: Slot, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def appointment(row: Appointment, zone: ZoneInfo) -> dict[str, Any]:
+def appointment(row: Appointment, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     return {
         "id": row.id,
         "status": row.status.value,
@@ -43,6 +47,7 @@ def appointment(row: Appointment, zone: ZoneInfo) -> dict[str, Any]:
         "patient": row.patient_id,
         "room": row.room.key if row.room is not None else None,
         "equipment": row.equipment.key if row.equipment is not None else None,
+        "attendance_unmarked": unmarked(row.status, row.end_at, now),
     }
 
 
@@ -72,7 +77,9 @@ class Keys:
         return key
 
 
-def appointment_row(row: Any, keys: Keys, db: Session, zone: ZoneInfo) -> dict[str, Any]:
+def appointment_row(
+    row: Any, keys: Keys, db: Session, zone: ZoneInfo, now: datetime
+) -> dict[str, Any]:
     """An appointment read as the columns of `appointments.LISTED`, ready for JSON as
     `AppointmentSchema` would dump it (a page of the list is dumped without marshmallow: it is
     the API's busiest answer, and the schema's dump cost as much as its query)."""
@@ -86,6 +93,7 @@ def appointment_row(row: Any, keys: Keys, db: Session, zone: ZoneInfo) -> dict[s
         "patient": row.patient_id,
         "room": keys.of(db, "r", row.room_id),
         "equipment": keys.of(db, "r", row.equipment_id),
+        "attendance_unmarked": unmarked(row.status, row.end_at, now),
     }
 
 
@@ -102,6 +110,7 @@ def booked(row: Appointment, slot: Slot, room: str | None, zone: ZoneInfo) -> di
         "patient": row.patient_id,
         "room": room,
         "equipment": slot.equipment_key,
+        "attendance_unmarked": False,  # booked ahead: nothing to mark yet
     }
 
 

@@ -14,6 +14,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from scheduler.booking import ATTENDANCE
 from scheduler.models import AppointmentStatus
 
 MAX_ID = 2**31 - 1  # the database's integer: a larger id can name nothing
@@ -109,6 +110,13 @@ class AppointmentSchema(Schema):
     patient = fields.Integer(required=True)
     room = fields.String(required=True, allow_none=True)
     equipment = fields.String(required=True, allow_none=True)
+    attendance_unmarked = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "still `booked` more than a day after its end: nobody recorded "
+            "whether the patient came (it is not counted as attended); mark it with PATCH"
+        },
+    )
 
 
 class AppointmentPageSchema(Schema):
@@ -211,6 +219,14 @@ class BookingSchema(Schema):
 class MoveSchema(Schema):
     start = instant("the new start, with an offset", required=True)
     provider = key("the new provider (the same provider when left out)")
+
+
+class AttendanceSchema(Schema):
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted(ATTENDANCE)),
+        metadata={"description": "`fulfilled` (the patient came) or `noshow` (they did not)"},
+    )
 
 
 class SlotQuerySchema(DateRange):

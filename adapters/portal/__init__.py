@@ -13,6 +13,8 @@ changes goes through bot.tools.SchedulingTools with a portal Caller, audited as 
     appointments.py  one appointment: move, cancel, mark attended or not
     booking.py       find a time, choose or add the patient, book
     patients.py      patient search, a patient's page, the waitlist
+    dashboard.py     the analytics dashboard and its CSV (dashboard_parts, _visits, _contact,
+                     _csv: its sections, charts, tables and files)
     admin.py         the admin pages (blueprint "portal_admin", /portal/admin)
 """
 
@@ -27,7 +29,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.services import Services, services_of
 
-from . import appointments, booking, patients, schedule  # noqa: F401  (their routes)
+from . import appointments, booking, dashboard, patients, schedule  # noqa: F401  (their routes)
 from .admin import blueprint as admin_blueprint
 from .auth import blueprint as login_blueprint
 from .auth import signed_in
@@ -50,6 +52,7 @@ NAV = (
     ("Find a time", "portal.find", ("portal.find", "portal.book", "portal.book_confirm")),
     ("Waitlist", "portal.waiting_list", ("portal.waiting_list",)),
     ("Patients", "portal.patients", ("portal.patients", "portal.patient")),
+    ("Dashboard", "portal.dashboard", ("portal.dashboard",)),
 )
 
 

@@ -1,5 +1,8 @@
 """One appointment: its page, and moving it, cancelling it, marking it attended or a no-show.
 
+A visit still booked more than a day after its end is shown "Unmarked" (bot/staff/attendance.py),
+never as attended, with the buttons to mark it.
+
 Every change goes through the scheduling tools (bot/tools.py) with the signed-in user's portal
 Caller, so it is audited, its reminders are planned again and a freed time is offered to the
 waitlist, exactly as from any other channel. Moving and cancelling ask first (a confirmation
@@ -14,13 +17,14 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from wtforms import HiddenField
 
+from bot.staff.attendance import unmarked
 from bot.tools import SchedulingTools
 from scheduler.availability import Slot
 from scheduler.errors import SchedulingError
 from scheduler.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
 from .auth import portal_db, signed_in
-from .grid import STATUS_TEXT
+from .grid import status_text
 from .shared import (
     BadSlot,
     attendee,
@@ -120,7 +124,8 @@ def _details(appointment: Appointment) -> dict:
         "end_time": clock_text(appointment.end_at),
         "day": day_text(local_day),
         "local_day": local_day,
-        "status": STATUS_TEXT.get(appointment.status.value, appointment.status.value),
+        "status": status_text(appointment),
+        "unmarked": unmarked(appointment.status, appointment.end_at, now()),
         "can_change": can_change(appointment),
         "can_mark": can_mark(appointment),
     }

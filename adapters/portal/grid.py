@@ -1,6 +1,9 @@
 """The calendar grid the day and week pages draw: rows of 15 minutes of the clinic's wall clock,
 columns of providers, rooms, equipment or days, and each appointment in the cell that spans its
 rows (appointments that overlap in one column share a cell). Working hours shade the rest.
+
+A visit still booked more than a day after its end says "Unmarked" (bot/staff/attendance.py):
+nobody recorded whether the patient came, and the page never shows it as attended.
 """
 
 from __future__ import annotations
@@ -8,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+from bot.staff.attendance import unmarked
 from scheduler.clinic import Clinic, ProviderConfig
 from scheduler.models import Appointment, AppointmentStatus
 
-from .shared import clock_text, today, who, zone
+from .shared import clock_text, now, today, who, zone
 
 STEP = 15  # minutes a row stands for
 VIEWS = {"provider": "Providers", "room": "Rooms", "equipment": "Equipment"}
@@ -26,6 +30,7 @@ STATUS_TEXT = {
     "proposed": "Proposed",
     "pending": "Pending",
 }
+UNMARKED_TEXT = "Unmarked"  # booked, and its attendance not recorded a day after it ended
 
 
 @dataclass
@@ -42,6 +47,7 @@ class Visit:
     room: str | None
     equipment: str | None
     status: str
+    unmarked: bool = False  # attendance not recorded a day after it ended
 
     @property
     def times(self) -> str:
@@ -53,7 +59,12 @@ class Visit:
 
     @property
     def status_text(self) -> str:
-        return STATUS_TEXT.get(self.status, self.status)
+        return UNMARKED_TEXT if self.unmarked else STATUS_TEXT.get(self.status, self.status)
+
+    @property
+    def status_class(self) -> str:
+        """The CSS class word of its status: "unmarked", or the status itself."""
+        return "unmarked" if self.unmarked else self.status
 
 
 @dataclass
@@ -85,6 +96,13 @@ class Grid:
         return clock_text(datetime.combine(today(), time(minutes // 60, minutes % 60), zone()))
 
 
+def status_text(appointment: Appointment) -> str:
+    """How a page names an appointment's status ("Booked", "Attended", "Unmarked", ...)."""
+    if unmarked(appointment.status, appointment.end_at, now()):
+        return UNMARKED_TEXT
+    return STATUS_TEXT.get(appointment.status.value, appointment.status.value)
+
+
 def visit_of(appointment: Appointment) -> Visit:
     return Visit(
         id=appointment.id,
@@ -97,6 +115,7 @@ def visit_of(appointment: Appointment) -> Visit:
         room=appointment.room.name if appointment.room is not None else None,
         equipment=appointment.equipment.name if appointment.equipment is not None else None,
         status=appointment.status.value,
+        unmarked=unmarked(appointment.status, appointment.end_at, now()),
     )
 
 

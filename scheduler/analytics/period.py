@@ -20,6 +20,9 @@ from ..models import Appointment, AppointmentType, Provider
 from ..sqlfuncs import DAY_SECONDS, local_epoch
 
 MAX_DAYS = 731  # two years, a leap day included
+# The years a date may name (as the API's dates): the local-time SQL reaches a day beyond each
+# end of the range, which date.min and date.max do not have.
+FIRST_YEAR, LAST_YEAR = 2000, 2199
 CHANNELS = ("sms", "web", "slack", "portal", "api", "fhir")
 
 
@@ -65,6 +68,10 @@ class Period:
         """The period asked for, or AnalyticsRequestError saying what is wrong with it."""
         if last < first:
             raise AnalyticsRequestError("'to' is before 'from': give the earlier date first")
+        if first.year < FIRST_YEAR or last.year > LAST_YEAR:
+            raise AnalyticsRequestError(
+                f"the dates must be in the years {FIRST_YEAR} to {LAST_YEAR}"
+            )
         if (last - first).days + 1 > MAX_DAYS:
             raise AnalyticsRequestError("the range is over two years: ask for a shorter one")
         provider_id = type_id = None

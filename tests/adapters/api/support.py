@@ -5,13 +5,14 @@ All names and numbers are invented (555-01xx numbers).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from bot.settings import Settings
+from bot.tools import Caller, SchedulingTools
 from scheduler.accounts import create_token, revoke_token
 from scheduler.models import (
     Appointment,
@@ -107,3 +108,17 @@ def audit_events(services, kind: str | None = None) -> list[AuditEvent]:
 
 def local(iso: str) -> datetime:
     return datetime.fromisoformat(iso).astimezone(NEW_YORK)
+
+
+def book_earlier(services, patient_id: int, day: date, at: time, provider: str = "okafor") -> int:
+    """A check-up at `at` on `day` (clinic time) booked three days before it, through the tools
+    as staff: a visit that may have started, or ended, by the test clock's now."""
+    booked_at = datetime.combine(day, time(9), NEW_YORK).astimezone(UTC) - timedelta(days=3)
+    caller = Caller(role="staff", channel="api", staff_id="tests")
+    with services.sessions.begin() as db:
+        tools = SchedulingTools(db, services.clinic, services.audit, caller, booked_at)
+        [slot] = tools.find_slots(
+            "checkup", start_date=day, end_date=day, provider_key=provider, around=at, limit=1
+        )
+        assert slot.start.astimezone(NEW_YORK).time() == at, slot
+        return tools.book_appointment(slot, patient_id).id

@@ -59,6 +59,7 @@ def test_book_read_move_cancel_and_list(client, services, staff, patient_id):
         "patient": patient_id,
         "room": appointment["room"],
         "equipment": None,
+        "attendance_unmarked": False,
     }
     assert appointment["room"] in ("exam-1", "exam-2")
     assert client.get(booked.headers["Location"], headers=staff).get_json() == appointment

@@ -7,17 +7,20 @@ every call. openapi.json and the docs page need no token.
 
 from __future__ import annotations
 
+from datetime import date, time
+
 import pytest
 
-from tests.adapters.api.support import OTHER_PHONE, counts
+from tests.adapters.api.support import OTHER_PHONE, book_earlier, counts
 
 # Every operation under /api/v1 with a request that staff may make: (method, path, body).
-# {appointment}, {patient} and {entry} are filled in with rows made for the test.
+# {appointment}, {started}, {patient} and {entry} are filled in with rows made for the test.
 CALLS = [
     ("GET", "/api/v1/appointments", None),
     ("POST", "/api/v1/appointments", "booking"),
     ("GET", "/api/v1/appointments/{appointment}", None),
     ("PUT", "/api/v1/appointments/{appointment}", "move"),
+    ("PATCH", "/api/v1/appointments/{started}", "attendance"),
     ("DELETE", "/api/v1/appointments/{appointment}", None),
     ("GET", "/api/v1/slots?type=checkup&from=2026-03-05&to=2026-03-05", None),
     ("GET", "/api/v1/providers", None),
@@ -28,14 +31,16 @@ CALLS = [
     ("GET", "/api/v1/waitlist", None),
     ("POST", "/api/v1/waitlist", "waitlist"),
     ("DELETE", "/api/v1/waitlist/{entry}", None),
+    ("GET", "/api/v1/analytics?from=2026-03-01&to=2026-03-04", None),
 ]
 REFUSED = {"anonymous": 401, "wrong": 401, "revoked": 401, "other_role": 403}
 OPEN = ("/api/v1/openapi.json", "/api/v1/docs")
 
 
 @pytest.fixture
-def rows(client, users, patient_id):
-    """An appointment tomorrow and a waitlist entry, made by the admin."""
+def rows(client, services, users, patient_id):
+    """An appointment tomorrow and a waitlist entry, made by the admin, and a visit that started
+    at 8 this morning."""
     slots = client.get(
         "/api/v1/slots?type=checkup&from=2026-03-05&to=2026-03-05", headers=users.admin
     ).get_json()["items"]
@@ -57,8 +62,11 @@ def rows(client, users, patient_id):
         },
         "move": {"start": slots[12]["start"]},
         "waitlist": {"patient": patient_id, "appointment_type": "checkup"},
+        "attendance": {"status": "fulfilled"},
     }
-    return {"appointment": booked["id"], "patient": patient_id, "entry": entry["id"]}, bodies
+    started = book_earlier(services, patient_id, date(2026, 3, 4), time(8, 0))
+    ids = {"appointment": booked["id"], "started": started, "patient": patient_id}
+    return {**ids, "entry": entry["id"]}, bodies
 
 
 def send(client, method, path, body, headers, rows):
@@ -82,6 +90,7 @@ def test_the_table_covers_every_route_and_method(app):
             method,
             path.split("?")[0]
             .replace("{appointment}", "<int(min=1, max=2147483647):appointment_id>")
+            .replace("{started}", "<int(min=1, max=2147483647):appointment_id>")
             .replace("{patient}", "<int(min=1, max=2147483647):patient_id>")
             .replace("{entry}", "<int(min=1, max=2147483647):entry_id>"),
         )

@@ -29,6 +29,7 @@ def test_the_document_lists_every_operation_with_the_bearer_scheme(client):
         ("POST", "/api/v1/appointments"),
         ("GET", "/api/v1/appointments/{appointment_id}"),
         ("PUT", "/api/v1/appointments/{appointment_id}"),
+        ("PATCH", "/api/v1/appointments/{appointment_id}"),
         ("DELETE", "/api/v1/appointments/{appointment_id}"),
         ("GET", "/api/v1/slots"),
         ("GET", "/api/v1/providers"),
@@ -39,6 +40,7 @@ def test_the_document_lists_every_operation_with_the_bearer_scheme(client):
         ("GET", "/api/v1/waitlist"),
         ("POST", "/api/v1/waitlist"),
         ("DELETE", "/api/v1/waitlist/{entry_id}"),
+        ("GET", "/api/v1/analytics"),
     }
     post = document["paths"]["/api/v1/appointments"]["post"]
     assert "Idempotency-Key" in [p["name"] for p in post["parameters"]]
