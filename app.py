@@ -200,6 +200,11 @@ def main() -> None:
         sender = "texts through Twilio" if settings.twilio_configured else "messages to the outbox"
         engine = services_of(app).conversation.engine_status
         print(f"Medical-AI-Scheduler: chat with the bot at {base}/ ({engine} engine, {sender})")
+    print(
+        f"Medical-AI-Scheduler: the analytics dashboard at {base}/portal/dashboard (demo data: "
+        "flask --app app demo history; a login: flask --app app users add --username NAME "
+        "--role admin --password-stdin)"
+    )
     if settings.twilio_auth_token:
         print(
             f"Medical-AI-Scheduler: Twilio SMS webhook at {base}/twilio/sms "

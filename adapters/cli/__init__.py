@@ -42,6 +42,7 @@ from bot.services import Services
 
 from .audit import audit_group
 from .clinic import clinic_group, db_group
+from .demo import demo_group
 from .keys import keys_group
 from .patient import patient_group
 from .tokens import tokens_group
@@ -58,5 +59,6 @@ def init_app(app: Flask, services: Services) -> None:
         patient_group,
         users_group,
         tokens_group,
+        demo_group,
     ):
         app.cli.add_command(group)
