@@ -16,11 +16,16 @@ visits were booked on Friday 2026-02-20 (so they were in the future then):
 so for 2026-03-01..2026-03-10: booked 1, cancelled 2, fulfilled 2, noshow 2, no-show rate 0.5;
 reminders sent 2 (due 03-01), failed 1; engine turns 5 (3 on Bedrock, 1 an error, 2 local,
 1 a fallback) on 03-02 and 03-03.
+
+`figures_on` reads the figures a dashboard page shows (each `data-figure`), `percent_text` a rate
+as the page writes it.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
+from html import unescape
 
 from scheduler import booking
 from scheduler.availability import find_slots
@@ -30,6 +35,7 @@ from scheduler.patients import find_or_create_patient, set_patient_name
 BOOKED_AT = datetime(2026, 2, 20, 15, 0, tzinfo=UTC)
 FIRST, LAST = date(2026, 3, 1), date(2026, 3, 10)
 QUERY = f"from={FIRST.isoformat()}&to={LAST.isoformat()}"
+_FIGURE = re.compile(r'data-figure="([^"]+)">([^<]*)<')
 
 VISITS = [
     # (day, local time, type, provider, channel, what happens)
@@ -117,3 +123,13 @@ def make_history(services) -> list[int]:
                 )
             )
     return ids
+
+
+def figures_on(page: str) -> dict[str, str]:
+    """The figures a dashboard page shows: each `data-figure` path and its text."""
+    return {name: unescape(value) for name, value in _FIGURE.findall(page)}
+
+
+def percent_text(rate: float | None) -> str:
+    """A rate as the dashboard writes it: "50.0%", or "–" for none."""
+    return "–" if rate is None else f"{rate * 100:.1f}%"

@@ -24,7 +24,7 @@ from scheduler.errors import SchedulingError
 from scheduler.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 
 from .auth import portal_db, signed_in
-from .grid import status_text
+from .grid import status_class, status_text
 from .shared import (
     BadSlot,
     attendee,
@@ -114,6 +114,8 @@ def can_mark(appointment: Appointment) -> bool:
 
 def _details(appointment: Appointment) -> dict:
     local_day = appointment.start_at.astimezone(zone()).date()
+    status = appointment.status.value
+    is_unmarked = unmarked(status, appointment.end_at, now())
     return {
         "appointment": appointment,
         "patient": who(appointment.patient),
@@ -124,8 +126,9 @@ def _details(appointment: Appointment) -> dict:
         "end_time": clock_text(appointment.end_at),
         "day": day_text(local_day),
         "local_day": local_day,
-        "status": status_text(appointment),
-        "unmarked": unmarked(appointment.status, appointment.end_at, now()),
+        "status": status_text(status, is_unmarked),
+        "status_class": status_class(status, is_unmarked),
+        "unmarked": is_unmarked,
         "can_change": can_change(appointment),
         "can_mark": can_mark(appointment),
     }

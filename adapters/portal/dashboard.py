@@ -32,7 +32,7 @@ from . import dashboard_contact, dashboard_visits
 from .auth import portal_db, signed_in
 from .dashboard_csv import SECTIONS, as_csv
 from .dashboard_parts import CHANNEL_NAMES, Section
-from .shared import blueprint, clinic, day_text, error_page, now, today, zone
+from .shared import blueprint, clinic, day_text, error_page, now, today
 
 DEFAULT_DAYS = 28
 FIELDS = ("from", "to", "provider", "appointment_type", "channel")
@@ -96,7 +96,7 @@ def sections(figures: dict[str, Any]) -> list[Section]:
     return [
         dashboard_visits.appointments(figures),
         dashboard_visits.utilisation(figures),
-        dashboard_visits.waiting(figures, zone()),
+        dashboard_visits.waiting(figures),
         dashboard_contact.reminders(figures),
         dashboard_contact.waitlist(figures),
         dashboard_contact.channels(figures),

@@ -36,7 +36,7 @@ from .dashboard_parts import (
     wait_text,
     wrapped,
 )
-from .shared import clock_text, short_day
+from .shared import short_day, when_text
 
 
 def appointments(figures: dict[str, Any]) -> Section:
@@ -272,11 +272,11 @@ def heat_block(cells: list[dict[str, Any]]) -> Block:
     )
 
 
-def waiting(figures: dict[str, Any], zone: Any) -> Section:
+def waiting(figures: dict[str, Any]) -> Section:
     rows = []
     for kind in figures["next_available"]:
         start = kind["start"]
-        when = NONE if start is None else _when(datetime.fromisoformat(start), zone)
+        when = NONE if start is None else when_text(datetime.fromisoformat(start))
         rows.append(
             (
                 kind["name"],
@@ -327,8 +327,3 @@ def waiting(figures: dict[str, Any], zone: Any) -> Section:
             ),
         ],
     )
-
-
-def _when(moment: datetime, zone: Any) -> str:
-    local = moment.astimezone(zone)
-    return f"{short_day(local.date())}, {clock_text(local)}"

@@ -59,12 +59,11 @@ class Visit:
 
     @property
     def status_text(self) -> str:
-        return UNMARKED_TEXT if self.unmarked else STATUS_TEXT.get(self.status, self.status)
+        return status_text(self.status, self.unmarked)
 
     @property
     def status_class(self) -> str:
-        """The CSS class word of its status: "unmarked", or the status itself."""
-        return "unmarked" if self.unmarked else self.status
+        return status_class(self.status, self.unmarked)
 
 
 @dataclass
@@ -96,11 +95,15 @@ class Grid:
         return clock_text(datetime.combine(today(), time(minutes // 60, minutes % 60), zone()))
 
 
-def status_text(appointment: Appointment) -> str:
-    """How a page names an appointment's status ("Booked", "Attended", "Unmarked", ...)."""
-    if unmarked(appointment.status, appointment.end_at, now()):
-        return UNMARKED_TEXT
-    return STATUS_TEXT.get(appointment.status.value, appointment.status.value)
+def status_text(status: str, is_unmarked: bool) -> str:
+    """How a page names a status ("Booked", "Attended", ...): "Unmarked" for a visit nobody
+    marked (`bot.staff.attendance.unmarked`)."""
+    return UNMARKED_TEXT if is_unmarked else STATUS_TEXT.get(status, status)
+
+
+def status_class(status: str, is_unmarked: bool) -> str:
+    """The CSS class word of a status: "unmarked", or the status itself."""
+    return "unmarked" if is_unmarked else status
 
 
 def visit_of(appointment: Appointment) -> Visit:

@@ -1,7 +1,8 @@
 """Patients and the waitlist: find a patient by name or phone (a POST: what was typed stays out
 of the address and the logs), a patient's page (upcoming and past visits, consent, language,
 the reminders the clinic sent them: kind, status and times, never the text), and who is waiting
-for an earlier time.
+for an earlier time. A past visit nobody marked says "Unmarked", as on the schedule
+(bot/staff/attendance.py).
 
 Names and phones are encrypted at rest; the search uses their keyed blind indexes
 (scheduler/patients.py), never a decryption of the table. Showing a patient's contact details is
@@ -9,6 +10,8 @@ audited ("patient_contact_shown"), as is each search hit ("patient_looked_up").
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from flask import g, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -18,12 +21,13 @@ from sqlalchemy.orm import Session
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from bot.staff.attendance import unmarked
 from scheduler import waitlist
 from scheduler.models import ACTIVE_STATUSES, Appointment, Patient, Reminder
 from scheduler.patients import search_patients
 
 from .auth import actor_of, portal_db, signed_in
-from .grid import STATUS_TEXT
+from .grid import status_class, status_text
 from .shared import (
     blueprint,
     clinic,
@@ -81,14 +85,16 @@ def patients() -> ResponseReturnValue:
     return render_template("portal/patients.html", form=form, results=results, problem=problem)
 
 
-def _visit(appointment: Appointment) -> dict:
+def _visit(appointment: Appointment, at: datetime) -> dict:
+    status = appointment.status.value
+    is_unmarked = unmarked(status, appointment.end_at, at)
     return {
         "id": appointment.id,
         "when": when_text(appointment.start_at),
         "kind": appointment.appointment_type.name,
         "provider": appointment.provider.name,
-        "status": STATUS_TEXT.get(appointment.status.value, appointment.status.value),
-        "status_key": appointment.status.value,
+        "status": status_text(status, is_unmarked),
+        "status_key": status_class(status, is_unmarked),
     }
 
 
@@ -112,9 +118,13 @@ def patient(patient_id: int) -> ResponseReturnValue:
             ).unique()
         )
         upcoming = [
-            _visit(a) for a in reversed(visits) if a.status in ACTIVE_STATUSES and a.start_at >= at
+            _visit(a, at)
+            for a in reversed(visits)
+            if a.status in ACTIVE_STATUSES and a.start_at >= at
         ]
-        past = [_visit(a) for a in visits if not (a.status in ACTIVE_STATUSES and a.start_at >= at)]
+        past = [
+            _visit(a, at) for a in visits if not (a.status in ACTIVE_STATUSES and a.start_at >= at)
+        ]
         reminders = [
             {
                 "kind": KIND_TEXT.get(r.kind, r.kind),

@@ -12,14 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.answering import Answering
-from adapters.slack.blocks import (
-    answer_view,
-    booking_view,
-    escape,
-    home_view,
-    loading_view,
-    sections,
-)
+from adapters.slack.blocks import answer_view, booking_view, home_answer_view, loading_view
 from bot.staff import replies as say
 from bot.staff.desk import StaffAnswer, parse_action
 from bot.tools import Caller
@@ -112,15 +105,7 @@ class Interactions(Answering):
         of the day's schedule it answered with (or alone, when it has none)."""
 
         def reply(answer: StaffAnswer) -> None:
-            if answer.schedule is not None and answer.day is not None:
-                view = home_view(self.clinic, answer.day, answer.schedule, note=answer.note)
-            else:
-                footer = {
-                    "type": "context",
-                    "elements": [{"type": "mrkdwn", "text": escape(say.home_footer())}],
-                }
-                view = {"type": "home", "blocks": [*sections(answer.text), footer]}
-            client.views_publish(user_id=user, view=view)
+            client.views_publish(user_id=user, view=home_answer_view(answer, self.clinic))
 
         return reply
 

@@ -175,7 +175,18 @@ def attendance_blocks(entry: ProviderDay) -> list[dict]:
 def home_view(
     clinic: Clinic, day, entries: list[ProviderDay] | tuple, note: str | None = None
 ) -> dict:
-    blocks = schedule_blocks(clinic, day, entries, note=note)[:98]
+    return _home(schedule_blocks(clinic, day, entries, note=note)[:98])
+
+
+def home_answer_view(answer: StaffAnswer, clinic: Clinic) -> dict:
+    """The App Home after a click in it: the outcome on top of the day's schedule it answered
+    with (or alone, when it has none)."""
+    if answer.schedule is not None and answer.day is not None:
+        return home_view(clinic, answer.day, answer.schedule, note=answer.note)
+    return _home(sections(answer.text))
+
+
+def _home(blocks: list[dict]) -> dict:
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(say.home_footer())}]}
     )

@@ -7,7 +7,7 @@ removed text (`REMOVED` and the digest the hash covered) still verifies.
 
 The events a transaction records (trail.py) are chained and inserted just before it commits
 (`_append_buffered`). A savepoint that rolls back forgets the events recorded inside it, and only
-those; a rollback of the whole transaction forgets them all (`_forget_rolled_back`). Appends are
+those; a rollback of the whole transaction forgets them all (bot/transactions.py). Appends are
 serialized: an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite, and the primary key on
 `seq` as the last word. Each committed event is mirrored to `logs/audit.log` with ids and hashes
 only, and with the chain's id (its first event's hash).
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, select, text
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
 
-from bot import logfiles
+from bot import logfiles, transactions
 from bot.audit.anchors import Anchor, Checkpoint, _mirror_head, _mirror_time
 from scheduler.crypto import Vault
 from scheduler.models import AuditEvent
@@ -167,14 +167,8 @@ def verify_chain(
 # --- the append, at commit -----------------------------------------------------------------------
 
 
-@event.listens_for(Session, "before_commit")
-def _append_buffered(session: Session) -> None:
+def _append_buffered(session: Session, buffered: list[dict[str, Any]]) -> None:
     """Chain and insert the transaction's buffered events, under the append lock."""
-    if session.in_nested_transaction():
-        return  # a savepoint: the events wait for the real commit
-    buffered = session.info.pop("audit_buffer", None)
-    if not buffered:
-        return
     # Core on the session's connection: the ORM's execution path would cost more than the work.
     connection = session.connection()
     if connection.dialect.name == "postgresql":
@@ -223,48 +217,13 @@ def _chain_of(connection) -> str | None:
     return chain
 
 
-@event.listens_for(Session, "after_commit")
-def _mirror_committed(session: Session) -> None:
-    for fields in session.info.pop("audit_pending", []):
+def _mirror_committed(session: Session, pending: list[dict[str, Any]]) -> None:
+    for fields in pending:
         logfiles.write("audit", "audit_event", **fields)
 
 
-# --- savepoints: what a rollback forgets ---------------------------------------------------------
-# A SAVEPOINT (`session.begin_nested()`) that rolls back forgets the events recorded inside it and
-# only those: the buffer's length when it began is kept here, per savepoint, and the buffer is cut
-# back to it. A rollback of the whole transaction forgets every event. A released savepoint keeps
-# its events for the real commit. The marks live until the transaction ends.
-_MARKS = "audit_savepoints"
-
-
-@event.listens_for(Session, "after_transaction_create")
-def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested:
-        buffered = session.info.get("audit_buffer")
-        if buffered:  # none pending: no mark, the savepoint's events start at 0
-            session.info.setdefault(_MARKS, {})[transaction] = len(buffered)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    # What was really rolled back: the nearest savepoint or the transaction itself (a flush's
-    # subtransaction that fails rolls back its enclosing one, as SessionTransaction.rollback does).
-    # A rollback of a savepoint already rolled back (a failed flush inside it, then the `with`
-    # block's exit) cuts the buffer back to the same mark again.
-    rolled_back = previous_transaction
-    while rolled_back.parent is not None and not rolled_back.nested:
-        rolled_back = rolled_back.parent
-    if rolled_back.nested:
-        buffered = session.info.get("audit_buffer")
-        if buffered:
-            del buffered[session.info.get(_MARKS, {}).get(rolled_back, 0) :]
-        return
-    session.info.pop("audit_buffer", None)
-    session.info.pop("audit_pending", None)
-    session.info.pop(_MARKS, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_marks(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the transaction itself, committed or rolled back
-        session.info.pop(_MARKS, None)
+# The events recorded in a transaction (trail.py) are chained and inserted just before its
+# outermost commit, and mirrored once it has committed; a savepoint that rolls back forgets the
+# events recorded inside it and only those, a rollback of the transaction forgets them all.
+transactions.write_before_commit("audit_buffer", _append_buffered)
+transactions.hold_until_commit("audit_pending", committed=_mirror_committed)

@@ -5,9 +5,9 @@ reply kept in a transaction that commits: the model's answer and the local dialo
 what is answered before the dialogue or without it (an emergency, an empty message, STOP and
 START, SMS keywords and the consent question, a reminder's C/R/X, MORE): those with engine
 "local". Not recorded: staff turns (the Slack desk), a repeat answered from its receipt (its
-claim finds the first one's, and `AlreadyHandled` ends it before anything else), a turn that fails (its transaction rolls
-back; the apology is audited as `turn_failed`), and a text the SMS policy silences (an opted-out
-or rate-limited number: nothing is answered).
+claim finds the first one's, and `AlreadyHandled` ends it before anything else), a turn that
+fails (its transaction rolls back; the apology is audited as `turn_failed`), and a text the SMS
+policy silences (an opted-out or rate-limited number: nothing is answered).
 
 The row is written as the turn's last statement, after the receipt keeps its answer, with one
 Core INSERT on the session's connection (no ORM object, no flush): a rolled-back turn writes no

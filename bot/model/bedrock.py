@@ -62,7 +62,6 @@ from bot.model.client import (
 from bot.model.converse import echo, parse_response
 from bot.model.memory import conversation, load_memory, note, remember, system_prompt
 from bot.model.pipeline import Pipeline
-from bot.model.tool_calls import Outcome
 from bot.model.tool_runner import OpenTools, ToolRunner
 from bot.model.tool_specs import tool_config
 from bot.patient import replies
@@ -251,25 +250,15 @@ class BedrockEngine:
         elif changed:
             # The model broke after a tool changed something: the change is real; say so.
             text, served = " ".join(o.reply for o in changed), "tool_results"
+        error: str | None = reason
         if text is None:
             pipeline.end(outcome, reason, served="local")
-            return self._answer(None, memory, pipeline, changed, reason or outcome)
-        remember(memory, turn, text, name=name, phone=phone)
-        for o in changed:
-            note(memory, o.fact, o.kind)
-        pipeline.end(outcome, reason, served=served)
-        return self._answer(text, memory, pipeline, changed, reason)
-
-    @staticmethod
-    def _answer(
-        text: str | None,
-        memory: dict[str, Any],
-        pipeline: Pipeline,
-        changed: list[Outcome],
-        error: str | None,
-    ) -> ModelAnswer:
-        """The answer with what the turn cost and changed; without text, `error` is also the
-        reason the local dialogue answers."""
+            error = reason or outcome  # also why the local dialogue answers
+        else:
+            remember(memory, turn, text, name=name, phone=phone)
+            for o in changed:
+                note(memory, o.fact, o.kind)
+            pipeline.end(outcome, reason, served=served)
         return ModelAnswer(
             text,
             memory,

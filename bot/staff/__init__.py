@@ -4,9 +4,10 @@ It owns
 
 - the staff desk (desk.py): `/appt` (commands.py), the choices staff click (choices.py), the
   day's schedule (schedule.py), attendance (attendance.py: marking a visit that has started, and
-  the "unmarked" rule the portal and the API read too), and staff in plain words in a DM or the staff console (chat.py
-  reads the message and keeps the steps, chat_requests.py carries out each request), all through
-  the same `SchedulingTools` and audit trail as the patients, with a staff `Caller`;
+  the "unmarked" rule the portal and the API read too), and staff in plain words in a DM or the
+  staff console (chat.py reads the message and keeps the steps, chat_requests.py carries out each
+  request), all through the same `SchedulingTools` and audit trail as the patients, with a staff
+  `Caller`;
 - the admin desk (admin.py): `/appt-admin`, running the clinic (users and roles, the audit trail,
   reminders, one patient's export and erasure);
 - every sentence staff and admins read: replies.py (`/appt`, the App Home, and what both desks

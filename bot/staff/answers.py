@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from bot.staff.schedule import ProviderDay
+if TYPE_CHECKING:  # a cycle otherwise: schedule.py reads attendance.py, which makes answers
+    from bot.staff.schedule import ProviderDay
 
 
 @dataclass(frozen=True)

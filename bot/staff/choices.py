@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.staff import attendance
 from bot.staff import replies as say
 from bot.staff.answers import StaffAnswer
-from bot.staff.attendance import OUTCOMES
 from bot.staff.fields import leading_phone, valid_name
 from bot.tools import Caller, SchedulingTools
 from scheduler.availability import Slot
@@ -163,8 +163,8 @@ def _act(desk: StaffDesk, db: Session, tools: SchedulingTools, action: Action) -
         return desk.cancel(db, tools, action.target)
     if action.op == "reschedule":
         return desk.offer_or_move(db, tools, action.target, None, None)
-    if action.op in OUTCOMES:  # a day schedule's Attended / No-show: answered with it again
-        return desk.mark_attendance(db, tools, action.target, action.op, schedule=True)
+    if action.op in attendance.OUTCOMES:  # a day schedule's Attended / No-show: shown again
+        return attendance.mark(desk, db, tools, action.target, action.op, schedule=True)
     slot = slot_of(desk.clinic, action)
     if slot is None:
         return StaffAnswer(say.invalid_action(), ok=False)

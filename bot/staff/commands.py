@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from bot.staff import attendance
 from bot.staff import replies as say
 from bot.staff.answers import StaffAnswer
 from bot.staff.fields import appointment_id, leading_phone
@@ -182,7 +183,7 @@ def _marking(outcome: str, command: str) -> _Handler:
                 say.usage(say.APPT_USAGE[command], say.bad_appointment_id() if rest else None),
                 ok=False,
             )
-        return desk.mark_attendance(db, tools, found, outcome)
+        return attendance.mark(desk, db, tools, found, outcome)
 
     return mark
 

@@ -14,7 +14,8 @@ Slack's `/appt` commands and buttons (adapters/slack/), a DM with the bot and th
 - answers with a `StaffAnswer` (bot/staff/answers.py).
 
 It hands the rest to one module each: reading an `/appt` command (bot/staff/commands.py), a click
-on a choice (bot/staff/choices.py), the day's schedule (bot/staff/schedule.py).
+on a choice (bot/staff/choices.py), the day's schedule (bot/staff/schedule.py), marking attendance
+(bot/staff/attendance.py).
 """
 
 from __future__ import annotations
@@ -290,46 +291,6 @@ class StaffDesk:
         except SchedulingError as refusal:
             return StaffAnswer(say.refused(str(refusal)), ok=False)
         return StaffAnswer(say.cancelled(view))
-
-    def mark_attendance(
-        self,
-        db: Session,
-        tools: SchedulingTools,
-        appointment_id_: int,
-        outcome: str,
-        *,
-        schedule: bool = False,
-    ) -> StaffAnswer:
-        """Mark a visit that has started attended ("fulfilled") or a no-show ("noshow"), through
-        `SchedulingTools.mark_attendance` (staff only, audited). `schedule`: answer with the
-        visit's day schedule again, the outcome as its note (a click on that schedule)."""
-        try:
-            appointment = tools.get_appointment(appointment_id_)
-        except NotFound:
-            return StaffAnswer(say.no_such_appointment(appointment_id_), ok=False)
-        view, previous = self.view(appointment), appointment.status.value
-        try:
-            tools.mark_attendance(appointment.id, outcome)
-        except SchedulingError as refusal:
-            text = (
-                say.attendance_too_early(view)
-                if refusal.code == "not_started"
-                else say.refused(str(refusal))
-            )
-            answer = StaffAnswer(text, ok=False)
-        else:
-            answer = StaffAnswer(say.attendance_marked(view, outcome, previous == outcome))
-        if not schedule:
-            return answer
-        day = appointment.start_at.astimezone(self.clinic.zone).date()
-        entries = self.schedule(db, day, tools.now)
-        return StaffAnswer(
-            f"{answer.text}\n\n{say.schedule_text(self.clinic, day, entries)}",
-            schedule=tuple(entries),
-            day=day,
-            note=answer.text,
-            ok=answer.ok,
-        )
 
     def _taken(self, refusal: SchedulingError, op: str, target: int) -> StaffAnswer:
         alternatives = list(getattr(refusal, "alternatives", []))[:CHOICES]

@@ -18,12 +18,10 @@ from sqlalchemy import select
 from app import create_app, services_of
 from bot.audit.trail import AuditTrail
 from bot.engine import metrics
-from bot.engine.conversation import ConversationEngine
 from bot.messages import InboundMessage
 from bot.model.bedrock import COOLDOWN_SECONDS, BedrockEngine
 from bot.model.client import RetryPolicy
 from bot.patient import dialogue
-from bot.sessions import SessionStore
 from bot.tools import Caller, SchedulingTools
 from scheduler.models import EngineTurn
 from scheduler.patients import find_or_create_patient
@@ -63,25 +61,16 @@ def ticks():
 
 
 @pytest.fixture
-def model_chat(model, sessions, vault, demo_clinic, clock, ticks, logs):
-    """A patient's chat with an engine that asks the scripted model."""
-    bedrock = BedrockEngine(
+def model_chat(conversation, model, demo_clinic, clock, ticks, logs):
+    """A patient's chat with the conftest's engine, made to ask the scripted model."""
+    conversation.llm = BedrockEngine(
         model.client,
         MODEL,
         demo_clinic,
         retry=RetryPolicy(sleep=lambda _: None),
         monotonic=ticks,
     )
-    engine = ConversationEngine(
-        sessions=sessions,
-        clinic=demo_clinic,
-        vault=vault,
-        audit=AuditTrail(vault),
-        store=SessionStore(vault, timedelta(minutes=30)),
-        clock=clock,
-        llm=bedrock,
-    )
-    return Chat(engine, clock)
+    return Chat(conversation, clock)
 
 
 # --- the local dialogue ----------------------------------------------------------------------

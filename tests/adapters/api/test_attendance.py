@@ -177,6 +177,7 @@ def test_attendance_unmarked_is_a_visit_still_booked_a_day_after_its_end(
     marked = mark(client, staff, monday, {"status": "noshow"}).get_json()
     assert marked["status"] == "noshow" and marked["attendance_unmarked"] is False
     unmarked_list = client.get("/api/v1/appointments?to=2026-03-04", headers=staff).get_json()
+    assert monday in {a["id"] for a in unmarked_list["items"]}  # listed, and marked now
     assert not any(a["attendance_unmarked"] for a in unmarked_list["items"])
 
 

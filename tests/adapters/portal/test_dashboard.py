@@ -16,22 +16,17 @@ import pytest
 from adapters.portal.dashboard_csv import SECTIONS
 from adapters.portal.security import CONTENT_SECURITY_POLICY
 from tests.adapters.portal.conftest import text
-from tests.analytics_support import QUERY, make_history
+from tests.analytics_support import QUERY, figures_on, make_history
 
 PAGE = "/portal/dashboard"
 _DATA = re.compile(
     r'<script type="application/json" id="(chart-[a-z-]+-data)">(.*?)</script>', re.S
 )
-_FIGURE = re.compile(r'data-figure="([^"]+)">([^<]*)<')
 
 
 @pytest.fixture
 def history(services):
     return make_history(services)
-
-
-def figures_on(page: str) -> dict[str, str]:
-    return {name: unescape(value) for name, value in _FIGURE.findall(page)}
 
 
 def charts_on(page: str) -> dict[str, dict]:
@@ -164,9 +159,16 @@ def test_the_filters_narrow_the_page(staff, history):
 
 def test_the_heat_map_is_a_table_of_bands(staff, history):
     page = text(staff.get(f"{PAGE}?{QUERY}"))
-    assert '<table class="list figures heat">' in page
+    assert re.search(r'<table class="list figures heat"[ >]', page)
     assert re.search(r'<td class="heat-[0-9]" data-figure="heatmap\.0\.10">', page)
     assert '<th scope="col">Mon</th>' in page and '<th scope="row">10 AM</th>' in page
+    # Its title above the box that scrolls (a <caption> in it is cut off on a phone) names it.
+    assert (
+        '<p class="table-title" id="utilisation-3-table">Providers&#39; booked share of open time'
+        in page
+    )
+    assert '<table class="list figures heat" aria-labelledby="utilisation-3-table">' in page
+    assert "<caption" not in page
 
 
 def test_every_csv_link_on_the_page_downloads_its_section(staff, history):

@@ -1,6 +1,6 @@
-"""A visit nobody marked: still booked more than a day after its end, the day grid, the day's list
-and the appointment page say "Unmarked" (never attended), with the buttons to mark it; once
-marked it says what was marked."""
+"""A visit nobody marked: still booked more than a day after its end, the day grid, the day's list,
+the appointment page and the patient's page say "Unmarked" (never attended), with the buttons to
+mark it; once marked it says what was marked."""
 
 from __future__ import annotations
 
@@ -15,9 +15,15 @@ DAY = f"/portal/?date={MON.isoformat()}"
 
 
 @pytest.fixture
-def visit(services):
+def patient(services):
+    """Rosa Quintero."""
+    return add_patient(services)
+
+
+@pytest.fixture
+def visit(services, patient):
     """Rosa Quintero's check-up with Dr. Okafor on Monday March 9, 10:00 to 10:30."""
-    return book(services, add_patient(services), time(10, 0))
+    return book(services, patient, time(10, 0))
 
 
 def at(clock, staff, day: int, hour: int, minute: int = 0) -> None:
@@ -50,6 +56,30 @@ def test_a_visit_still_booked_a_day_after_its_end_is_unmarked_everywhere(
     assert '<span class="status status-unmarked">Unmarked</span>' in one
     assert "nobody has marked whether the patient came" in one
     assert "Mark attended" in one and "Mark a no-show" in one
+
+
+def patient_card(staff, patient: int, appointment: int) -> str:
+    """The visit's card on the patient's page."""
+    page = text(staff.get(f"/portal/patients/{patient}"))
+    found = re.search(
+        rf'<li class="card [^"]+"><a class="card-link" href="/portal/appointments/{appointment}">'
+        r".*?</li>",
+        page,
+        re.S,
+    )
+    assert found, "the visit is not on the patient's page"
+    return found.group(0)
+
+
+def test_the_patient_s_page_says_unmarked_too(staff, clock, patient, visit):
+    at(clock, staff, 10, 14, 0)  # within a day of its end: booked still
+    card = patient_card(staff, patient, visit)
+    assert 'class="card status-booked"' in card
+    assert '<span class="status status-booked">Booked</span>' in card
+    at(clock, staff, 10, 15, 0)  # a day and half an hour after its end
+    card = patient_card(staff, patient, visit)
+    assert 'class="card status-unmarked"' in card
+    assert '<span class="status status-unmarked">Unmarked</span>' in card
 
 
 def test_within_a_day_of_its_end_it_is_still_booked(staff, clock, visit):

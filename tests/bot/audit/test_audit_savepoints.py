@@ -214,6 +214,22 @@ def test_a_rollback_of_the_session_with_a_savepoint_open_writes_nothing(
     assert committed(db_sessions, vault) == []
 
 
+def test_a_session_closed_without_committing_leaves_nothing_for_the_next_commit(
+    db_sessions, audit, vault, record
+):
+    db = db_sessions()
+    try:
+        db.begin()
+        record(db, "never committed")
+        db.close()  # the transaction ends uncommitted: no rollback event, but nothing written
+        with db.begin():
+            record(db, "committed")
+    finally:
+        db.close()
+    assert committed(db_sessions, vault) == ["committed"]
+    verified(db_sessions, audit, checked=1)
+
+
 def test_the_mirror_names_only_the_committed_events(db_sessions, audit, vault, record, tmp_path):
     logfiles.configure(tmp_path)
     with db_sessions.begin() as db:

@@ -8,14 +8,12 @@ The reminder is sent for real (jobs/reminders/ through the outbox) the day befor
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 import pytest
 
 from adapters.outbox import Outbox
 from bot.audit.trail import AuditTrail
-from bot.engine.conversation import ConversationEngine
-from bot.sessions import SessionStore
 from jobs.reminders.sender import ReminderSender
 from scheduler.models import Appointment, AppointmentStatus
 from tests.jobs_support import Chat, Desk
@@ -35,16 +33,8 @@ def desk(sessions, demo_clinic, vault, audit, clock):
 
 
 @pytest.fixture
-def chat(sessions, vault, demo_clinic, clock, audit):
-    engine = ConversationEngine(
-        sessions=sessions,
-        clinic=demo_clinic,
-        vault=vault,
-        audit=audit,
-        store=SessionStore(vault, timedelta(minutes=30)),
-        clock=clock,
-    )
-    return Chat(engine, clock, PHONE)
+def chat(conversation, clock):
+    return Chat(conversation, clock, PHONE)
 
 
 @pytest.fixture
