@@ -629,8 +629,6 @@ def build(url: str, clinic: Clinic) -> Built:
 Section = Callable[[Session, Clinic, Period], Any]
 SECTIONS: dict[str, Section] = {
     "visits.appointments": lambda db, clinic, p: visits.appointments(db, p, now=NOW),
-    "visits.no_show_trend": lambda db, clinic, p: visits.no_show_trend(db, p),
-    "visits.lead_time": lambda db, clinic, p: visits.lead_time(db, p),
     "capacity.utilisation": lambda db, clinic, p: capacity.utilisation(db, clinic, p),
     "capacity.next_available": lambda db, clinic, p: capacity.next_available(
         db, clinic, p, now=NOW

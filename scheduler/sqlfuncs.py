@@ -10,6 +10,7 @@ on both databases, and integers all the way.
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,12 +33,16 @@ class epoch(FunctionElement[int]):
 
 @compiles(epoch)
 def _epoch_default(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"
+    # FLOOR: whole seconds cut down, as SQLite does (a bare CAST would round a .5 up).
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
 @compiles(epoch, "sqlite")
 def _epoch_sqlite(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+    column = compiler.process(element.clauses, **kw)
+    if sqlite3.sqlite_version_info >= (3, 38):  # unixepoch() parses once, no text round trip
+        return f"unixepoch({column})"
+    return f"CAST(strftime('%s', {column}) AS INTEGER)"
 
 
 class least(FunctionElement[Any]):
@@ -101,13 +106,16 @@ def offsets(zone: ZoneInfo, first: date, last: date) -> list[tuple[int, int]]:
 
 
 def local_epoch(column: Any, zone: ZoneInfo, first: date, last: date) -> ColumnElement[int]:
-    """`column` (naive UTC) as local epoch seconds in `zone`, for instants within first..last."""
+    """`column` (naive UTC) as local epoch seconds in `zone`, for instants within first..last.
+
+    The offset is chosen by comparing the stored column itself with each transition (an index
+    or a plain text comparison on SQLite), so the epoch is computed once a row, not once a WHEN."""
     seconds = epoch(column)
     spans = offsets(zone, first, last)
     if len(spans) == 1:
         return seconds + literal(spans[0][1])
     whens = [
-        (seconds < start, seconds + literal(off))
+        (column < datetime.fromtimestamp(start, UTC), literal(off))
         for (_, off), (start, _) in itertools.pairwise(spans)
     ]
-    return case(*whens, else_=seconds + literal(spans[-1][1]))
+    return seconds + case(*whens, else_=literal(spans[-1][1]))

@@ -155,6 +155,7 @@ class AnalyticsWaitSchema(Schema):
 
 class AnalyticsWaitingSchema(Schema):
     urgent = _nested(AnalyticsWaitSchema, "urgent requests")
+    soon = _nested(AnalyticsWaitSchema, "requests to be seen within a week")
     routine = _nested(AnalyticsWaitSchema, "routine requests")
 
 
@@ -235,7 +236,7 @@ class AnalyticsSchema(Schema):
     utilisation_by_day = _list(AnalyticsUtilisationDaySchema, "per holder and day")
     heatmap = _list(AnalyticsHeatCellSchema, "per weekday and clock hour, the providers")
     next_available = _list(AnalyticsNextAvailableSchema, "per appointment type, from now")
-    waiting = _nested(AnalyticsWaitingSchema, "waitlist requests booked, urgent against routine")
+    waiting = _nested(AnalyticsWaitingSchema, "waitlist requests booked, by urgency")
     reminders = _nested(AnalyticsRemindersSchema, "reminders and what patients answered")
     waitlist = _nested(AnalyticsWaitlistSchema, "offers of freed times")
     channels = fields.Dict(

@@ -1,7 +1,7 @@
 """The dashboard's visits, utilisation and waiting sections, from `scheduler.analytics.dashboard`'s
 dictionary: visits by status and the no-show trend, utilisation per provider, room and
 equipment, by day and by hour of the week (the heat map), the next free time per kind of visit
-and the waitlist's urgent and routine waits.
+and the waitlist's urgent, soon and routine waits.
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ def waiting(figures: dict[str, Any]) -> Section:
                 csv=[("next_available", "Next free time (CSV)")],
             ),
             Block(
-                "Urgent and routine waitlist requests",
+                "Urgent, soon and routine waitlist requests",
                 table=Table(
                     "From joining the waitlist to the booking",
                     ["Priority", "Booked", "Median wait", "90th percentile"],
@@ -320,7 +320,7 @@ def waiting(figures: dict[str, Any]) -> Section:
                                 Cell(number(waits[key]["p90_minutes"], "min")),
                             ],
                         )
-                        for name, key in (("Urgent", "urgent"), ("Routine", "routine"))
+                        for name, key in (("Urgent", "urgent"), ("Soon", "soon"), ("Routine", "routine"))
                     ],
                 ),
                 csv=[("waiting", "Waiting (CSV)")],

@@ -87,57 +87,64 @@ def open_spans(clinic: Clinic, period: Period) -> dict[tuple[str, str], dict[dat
     return found
 
 
-def _booked_by_day(db: Session, period: Period) -> dict[tuple[str, int], dict[date, int]]:
-    """(kind, database id) -> local day -> booked minutes."""
-    minutes = (Appointment.end_at, Appointment.start_at)
-    day = period.local_day(Appointment.start_at)
-    length = (period.local(minutes[0]) - period.local(minutes[1])) / 60
-    where = [*period.visits(), Appointment.status.in_(HOLDING)]
-    parts = [
-        select(
-            literal(kind).label("kind"), holder.label("holder"), day.label("day"), length.label("m")
-        ).where(*where, holder.is_not(None))
-        for kind, holder in (
-            ("provider", Appointment.provider_id),
-            ("room", Appointment.room_id),
-            ("equipment", Appointment.equipment_id),
-        )
-    ]
-    rows = union_all(*parts).subquery()
-    found: dict[tuple[str, int], dict[date, int]] = defaultdict(dict)
-    query = select(rows.c.kind, rows.c.holder, rows.c.day, func_sum(rows.c.m)).group_by(
-        rows.c.kind, rows.c.holder, rows.c.day
-    )
-    for kind, holder, number, booked in db.execute(query):
-        found[(kind, int(holder))][period.day_of(number)] = round(float(booked))
-    return found
-
-
 def func_sum(value: Any) -> Any:
     return func.coalesce(func.sum(value), 0)
 
 
-def _booked_by_hour(db: Session, period: Period, longest_hours: int) -> dict[tuple[int, int], int]:
-    """(weekday 0 = Monday, hour) -> the providers' booked minutes in that clock hour."""
-    start, end = period.local(Appointment.start_at), period.local(Appointment.end_at)
+HOLDERS = ("provider", "room", "equipment")
+
+
+def _booked(
+    db: Session, period: Period, longest_hours: int
+) -> tuple[dict[tuple[str, int], dict[date, int]], dict[tuple[int, int], int]]:
+    """Booked minutes of the period's holding visits, in one statement over one materialised
+    pass of the visits' local times: (kind, database id) -> local day -> minutes, and
+    (weekday 0 = Monday, hour) -> the providers' minutes in that clock hour (a visit split
+    across the hours it touches)."""
     visits = (
-        select(start.label("s"), end.label("e"))
+        select(
+            Appointment.provider_id.label("provider"),
+            Appointment.room_id.label("room"),
+            Appointment.equipment_id.label("equipment"),
+            period.local(Appointment.start_at).label("s"),
+            period.local(Appointment.end_at).label("e"),
+        )
         .where(*period.visits(), Appointment.status.in_(HOLDING))
-        .subquery()
+        .cte("visits")
+        .prefix_with("MATERIALIZED")  # computed once, read by every part below
     )
+    day = visits.c.s // DAY_SECONDS
+    by_day = [
+        select(
+            literal(kind).label("kind"),
+            visits.c[kind].label("a"),
+            day.label("b"),
+            func_sum((visits.c.e - visits.c.s) / 60).label("m"),
+        )
+        .where(visits.c[kind].is_not(None))
+        .group_by(visits.c[kind], day)
+        for kind in HOLDERS
+    ]
     # The k-th clock hour a visit touches, k = 0 .. the longest visit's hours.
     steps = union_all(*(select(literal(k).label("k")) for k in range(longest_hours + 1))).subquery()
     hour_start = (visits.c.s // HOUR + steps.c.k) * HOUR
     inside = least(visits.c.e, hour_start + HOUR) - greatest(visits.c.s, hour_start)
-    day = hour_start // DAY_SECONDS
-    weekday, hour = (day + 3) % 7, (hour_start % DAY_SECONDS) // HOUR
-    query = (
-        select(weekday, hour, func_sum(inside))
+    weekday = (hour_start // DAY_SECONDS + 3) % 7  # 1970-01-01 was a Thursday
+    hour = (hour_start % DAY_SECONDS) // HOUR
+    by_hour = (
+        select(literal("hour"), weekday, hour, func_sum(inside))
         .select_from(visits.join(steps, true()))
-        .where(hour_start < visits.c.e)
+        .where(visits.c.provider.is_not(None), hour_start < visits.c.e)
         .group_by(weekday, hour)
     )
-    return {(int(w), int(h)): round(float(m) / 60) for w, h, m in db.execute(query)}
+    days: dict[tuple[str, int], dict[date, int]] = defaultdict(dict)
+    hours: dict[tuple[int, int], int] = {}
+    for kind, a, b, minutes in db.execute(union_all(*by_day, by_hour)):
+        if kind == "hour":
+            hours[(int(a), int(b))] = round(float(minutes) / 60)
+        else:
+            days[(kind, int(a))][period.day_of(b)] = round(float(minutes))
+    return days, hours
 
 
 def utilisation(db: Session, clinic: Clinic, period: Period) -> dict[str, Any]:
@@ -150,14 +157,16 @@ def utilisation(db: Session, clinic: Clinic, period: Period) -> dict[str, Any]:
         ("room" if row.kind == ResourceKind.ROOM else "equipment", row.id): (row.key, row.name)
         for row in db.execute(select(Resource.id, Resource.key, Resource.name, Resource.kind))
     }
+    longest = max((t.duration_minutes for t in clinic.appointment_types), default=60)
+    by_holder, booked_hours = _booked(db, period, (longest + 59) // 60)
     booked = {
         (kind, keys[(kind, holder)][0]): days
-        for (kind, holder), days in _booked_by_day(db, period).items()
+        for (kind, holder), days in by_holder.items()
         if (kind, holder) in keys
     }
     names = {(kind, key): name for (kind, _), (key, name) in keys.items()}
     opened = open_spans(clinic, period)
-    holders = sorted(opened, key=lambda h: (("provider", "room", "equipment").index(h[0]), h[1]))
+    holders = sorted(opened, key=lambda h: (HOLDERS.index(h[0]), h[1]))
     summary, by_day = [], []
     for kind, key in holders:
         open_days = {day: sum(hours.values()) for day, hours in opened[(kind, key)].items()}
@@ -184,8 +193,6 @@ def utilisation(db: Session, clinic: Clinic, period: Period) -> dict[str, Any]:
                         "open_minutes": open_days.get(day, 0),
                     }
                 )
-    longest = max((t.duration_minutes for t in clinic.appointment_types), default=60)
-    booked_hours = _booked_by_hour(db, period, (longest + 59) // 60)
     open_hours: dict[tuple[int, int], int] = defaultdict(int)
     for (kind, _), days in opened.items():
         if kind == "provider":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -25,7 +25,8 @@ from ..models import (
 )
 from ..sqlfuncs import epoch
 from .capacity import HOLDING
-from .period import Period, percentiles
+from .period import Period
+from .ranks import percentiles_of
 from .visits import rate
 
 
@@ -34,15 +35,12 @@ def _count(condition: Any) -> Any:
 
 
 def reminders(db: Session, period: Period) -> dict[str, Any]:
-    sent, failed = db.execute(
-        select(_count(Reminder.status == "sent"), _count(Reminder.status == "failed"))
-        .join(Appointment, Appointment.id == Reminder.appointment_id)
-        .where(
-            Reminder.kind == "reminder",
-            period.within(Reminder.due_at),
-            *period.appointment_filters(),
-        )
-    ).one()
+    due = select(_count(Reminder.status == "sent"), _count(Reminder.status == "failed")).where(
+        Reminder.kind == "reminder", period.within(Reminder.due_at)
+    )
+    if filtered := period.appointment_filters():  # the visit's provider, type or channel
+        due = due.join(Appointment, Appointment.id == Reminder.appointment_id).where(*filtered)
+    sent, failed = db.execute(due).one()
     delivered = db.scalar(
         select(func.count()).where(
             SmsMessage.kind == "reminder",
@@ -50,32 +48,46 @@ def reminders(db: Session, period: Period) -> dict[str, Any]:
             period.within(SmsMessage.updated_at),
         )
     )
-    answer = Appointment.reminder_answer
-    confirmed, rescheduled, cancelled = db.execute(
-        select(_count(answer == "C"), _count(answer == "R"), _count(answer == "X")).where(
-            *period.visits()
+    # Was the visit reminded: one probe per visit of the period (the reminders' appointment
+    # index), instead of grouping every reminder ever sent.
+    was_reminded = (
+        select(literal(1))
+        .where(
+            Reminder.appointment_id == Appointment.id,
+            Reminder.kind == "reminder",
+            Reminder.status == "sent",
         )
-    ).one()
-    reminded = (
-        select(Reminder.appointment_id)
-        .where(Reminder.kind == "reminder", Reminder.status == "sent")
-        .group_by(Reminder.appointment_id)
-        .subquery()
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
     )
-    was_reminded = reminded.c.appointment_id.is_not(None)
-    noshow = Appointment.status == AppointmentStatus.NOSHOW
-    marked = Appointment.status.in_([AppointmentStatus.FULFILLED, AppointmentStatus.NOSHOW])
+    visits = (
+        select(
+            Appointment.status.label("status"),
+            Appointment.reminder_answer.label("answer"),
+            was_reminded.label("reminded"),
+        )
+        .where(*period.visits())
+        .cte("visits")
+        .prefix_with("MATERIALIZED")  # one probe a visit: PostgreSQL would inline it per use
+    )
+    answer, reminded = visits.c.answer, visits.c.reminded
+    noshow = visits.c.status == AppointmentStatus.NOSHOW
+    marked = visits.c.status.in_([AppointmentStatus.FULFILLED, AppointmentStatus.NOSHOW])
     row = db.execute(
         select(
-            _count(marked & was_reminded),
-            _count(noshow & was_reminded),
-            _count(marked & ~was_reminded),
-            _count(noshow & ~was_reminded),
+            _count(answer == "C"),
+            _count(answer == "R"),
+            _count(answer == "X"),
+            _count(marked & reminded),
+            _count(noshow & reminded),
+            _count(marked & ~reminded),
+            _count(noshow & ~reminded),
         )
-        .outerjoin(reminded, reminded.c.appointment_id == Appointment.id)
-        .where(*period.visits())
     ).one()
-    marked_r, noshow_r, marked_n, noshow_n = (int(v) for v in row)
+    confirmed, rescheduled, cancelled, marked_r, noshow_r, marked_n, noshow_n = (
+        int(v) for v in row
+    )
     return {
         "sent": int(sent),
         "delivered": int(delivered or 0),
@@ -112,7 +124,7 @@ def waitlist(db: Session, period: Period) -> dict[str, Any]:
     refills = select(
         ((epoch(timed.c.answered_at) - epoch(timed.c.freed_at)) / 60.0).label("value")
     ).where(timed.c.status == "accepted", timed.c.answered_at.is_not(None))
-    p50, _ = db.execute(percentiles(refills, 50)).one()
+    (p50,) = percentiles_of(db, refills, 50)
     won_back = db.scalar(
         select(
             func.coalesce(

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from ..clinic import Clinic
@@ -145,31 +145,3 @@ class Period:
     def visits(self) -> list[ColumnElement[bool]]:
         """Appointments whose visit starts in the range, filtered."""
         return [self.within(Appointment.start_at), *self.appointment_filters()]
-
-
-def percentiles(values: Any, *points: int) -> Any:
-    """The nearest-rank percentiles `points` (0..100) of the column "value" of `values`, per its
-    column "part" when it has one, computed with window functions (the same SQL on SQLite and
-    PostgreSQL): a query of one column `p<point>` each, then "n" (how many values) and "part",
-    one row per part."""
-    inner = values.subquery()
-    parted = "part" in inner.c
-    partition = inner.c.part if parted else None
-    ranked = select(
-        inner.c.value,
-        func.row_number().over(partition_by=partition, order_by=inner.c.value).label("rank"),
-        func.count().over(partition_by=partition).label("n"),
-        *([inner.c.part] if parted else []),
-    ).subquery()
-    query = select(
-        *(
-            func.min(case((ranked.c.rank * 100 >= ranked.c.n * point, ranked.c.value))).label(
-                f"p{point}"
-            )
-            for point in points
-        ),
-        func.coalesce(func.max(ranked.c.n), 0).label("n"),
-    )
-    if parted:
-        query = query.add_columns(ranked.c.part).group_by(ranked.c.part)
-    return query

@@ -1,5 +1,5 @@
 """Who comes and who does not: appointments by status, the no-show rate and its weekly trend, late
-cancellations, lead times, bookings by channel, and how long urgent and routine waitlist requests
+cancellations, lead times, bookings by channel, and how long waitlist requests of each urgency
 waited. Each figure is one aggregate query over the visits of the period (`Period.visits`).
 """
 
@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from ..models import Appointment, AppointmentStatus, WaitlistEntry
 from ..sqlfuncs import DAY_SECONDS, epoch
-from .period import Period, percentiles
+from ..urgency import BOOKABLE
+from .period import Period
+from .ranks import percentiles
 
 # A visit still "booked" a day after it ended has not been marked attended or a no-show.
 UNMARKED_AFTER = timedelta(days=1)
@@ -31,23 +33,34 @@ def _count(condition: Any) -> Any:
 
 def appointments(db: Session, period: Period, *, now: datetime) -> dict[str, Any]:
     """Counts by status (booked, cancelled, fulfilled, noshow, and of the booked the unmarked),
-    the no-show rate (no-shows over visits marked), late cancellations (under 24 hours before)."""
+    the no-show rate (no-shows over visits marked) and its weekly trend, late cancellations
+    (under 24 hours before), from one pass over the visits grouped by week; then the lead time
+    from booking to visit."""
     status = Appointment.status
     active = status.in_([AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED])
     late = (epoch(Appointment.start_at) - epoch(Appointment.cancelled_at)) < (
         LATE_CANCELLATION_SECONDS
     )
-    row = db.execute(
+    # Day 0 (1970-01-01) was a Thursday: day + 3 counts from a Monday.
+    week = (period.local_day(Appointment.start_at) + 3) // 7
+    weeks = db.execute(
         select(
+            week,
             _count(active),
             _count(status == AppointmentStatus.CANCELLED),
             _count(status == AppointmentStatus.FULFILLED),
             _count(status == AppointmentStatus.NOSHOW),
             _count(active & (Appointment.end_at < now - UNMARKED_AFTER)),
             _count((status == AppointmentStatus.CANCELLED) & late),
-        ).where(*period.visits())
-    ).one()
-    booked, cancelled, fulfilled, noshow, unmarked, late_cancelled = (int(v) for v in row)
+            func.count(),
+        )
+        .where(*period.visits())
+        .group_by(week)
+        .order_by(week)
+    ).all()
+    booked, cancelled, fulfilled, noshow, unmarked, late_cancelled, visits = (
+        sum(int(row[column]) for row in weeks) for column in range(1, 8)
+    )
     return {
         "appointments": {
             "booked": booked,
@@ -59,41 +72,27 @@ def appointments(db: Session, period: Period, *, now: datetime) -> dict[str, Any
         },
         "no_show_rate": rate(noshow, fulfilled + noshow),
         "late_cancellations": late_cancelled,
+        "no_show_trend": [
+            {
+                "week": period.day_of(int(number) * 7 - 3).isoformat(),
+                "fulfilled": int(attended),
+                "noshow": int(missed),
+                "rate": rate(int(missed), int(attended) + int(missed)),
+            }
+            for number, _, _, attended, missed, *_ in weeks
+        ],
+        "lead_time_days": lead_time(db, period, visits),
     }
 
 
-def no_show_trend(db: Session, period: Period) -> list[dict[str, Any]]:
-    """Per week (Monday first, local dates) of the period: visits attended, no-shows, the rate."""
-    # Day 0 (1970-01-01) was a Thursday: day + 3 counts from a Monday.
-    week = (period.local_day(Appointment.start_at) + 3) // 7
-    rows = db.execute(
-        select(
-            week.label("week"),
-            _count(Appointment.status == AppointmentStatus.FULFILLED),
-            _count(Appointment.status == AppointmentStatus.NOSHOW),
-        )
-        .where(*period.visits())
-        .group_by(week)
-        .order_by(week)
-    ).all()
-    return [
-        {
-            "week": period.day_of(int(number) * 7 - 3).isoformat(),
-            "fulfilled": int(fulfilled),
-            "noshow": int(noshow),
-            "rate": rate(int(noshow), int(fulfilled) + int(noshow)),
-        }
-        for number, fulfilled, noshow in rows
-    ]
-
-
-def lead_time(db: Session, period: Period) -> dict[str, float | None]:
-    """Days from booking to visit of the period's visits (cancelled ones too: they were booked),
-    median and 90th percentile."""
+def lead_time(db: Session, period: Period, visits: int) -> dict[str, float | None]:
+    """Days from booking to visit of the period's `visits` visits (cancelled ones too: they were
+    booked), median and 90th percentile."""
     values = select(
         (epoch(Appointment.start_at) - epoch(Appointment.created_at)).label("value")
     ).where(*period.visits())
-    p50, p90, _ = db.execute(percentiles(values, 50, 90)).one()
+    ranked = percentiles(db, values, 50, 90, counts={None: visits})
+    p50, p90 = ranked.get(None, (0, [None, None]))[1]
     return {
         "p50": None if p50 is None else round(max(p50, 0) / DAY_SECONDS, 2),
         "p90": None if p90 is None else round(max(p90, 0) / DAY_SECONDS, 2),
@@ -112,7 +111,7 @@ def channels(db: Session, period: Period) -> dict[str, int]:
 
 
 def waiting(db: Session, period: Period) -> dict[str, dict[str, Any]]:
-    """Waitlist requests booked in the period, urgent against routine: how many, and the minutes
+    """Waitlist requests booked in the period, by urgency (scheduler/urgency.py): how many, and the minutes
     from joining the waitlist to the booking (median, 90th percentile)."""
     booked = (
         select(
@@ -128,14 +127,16 @@ def waiting(db: Session, period: Period) -> dict[str, dict[str, Any]]:
             *period.appointment_filters(),
         )
     )
-    found = {part: (n, p50, p90) for p50, p90, n, part in db.execute(percentiles(booked, 50, 90))}
+    found = {
+        part: (n, p50, p90) for part, (n, (p50, p90)) in percentiles(db, booked, 50, 90).items()
+    }
     return {
         priority: {
             "requests": int(n),
             "median_minutes": _minutes(p50),
             "p90_minutes": _minutes(p90),
         }
-        for priority in ("urgent", "routine")
+        for priority in BOOKABLE
         for n, p50, p90 in [found.get(priority, (0, None, None))]
     }
 

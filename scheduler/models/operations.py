@@ -102,6 +102,8 @@ class SmsMessage(Base):
     """
 
     __tablename__ = "sms_messages"
+    # The dashboard's delivery figures range over updated_at (scheduler/analytics/follow_up.py).
+    __table_args__ = (Index("ix_sms_kind_status_updated", "kind", "status", "updated_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_sid: Mapped[str] = mapped_column(String(64), unique=True)

@@ -132,6 +132,8 @@ class Appointment(Base):
         Index("ix_appointments_provider", "provider_id", "start_at"),
         Index("ix_appointments_room", "room_id", "start_at"),
         Index("ix_appointments_equipment", "equipment_id", "start_at"),
+        # The dashboard's bookings by channel range over when they were made.
+        Index("ix_appointments_created", "created_at", "booked_via"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -219,11 +221,16 @@ class Reminder(Base):
             postgresql_where=text("status = 'sending'"),
             sqlite_where=text("status = 'sending'"),
         ),
+        # A visit's reminders, and whether one was sent, from the index alone (the dashboard
+        # asks it of every visit in its range); the dashboard's reminder counts range over due_at
+        # (scheduler/analytics/follow_up.py).
+        Index("ix_reminders_appointment", "appointment_id", "kind", "status"),
+        Index("ix_reminders_kind_due", "kind", "due_at", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="reminder")  # "reminder" | "offer"
-    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
     offer_id: Mapped[int | None] = mapped_column(Integer, index=True)
     patient_id: Mapped[int] = mapped_column(Integer, index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -500,17 +500,50 @@ def test_malformed_dates_are_refused(value):
         analytics.parse_date(value, "from")
 
 
-def test_percentiles_are_nearest_rank(sessions):
+@pytest.fixture
+def both_sessions(database_url):
+    """Sessions on SQLite and on PostgreSQL: the two compute percentiles differently."""
+    engine = make_engine(database_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("n", [1, 2, 10, 20, 70, 101])
+def test_percentiles_are_nearest_rank(both_sessions, n):
+    """The value at rank ceil(n * p / 100), counted exactly: 0.9 * 70 is 63.000000000000007 in
+    floating point, which PostgreSQL's percentile_disc alone would take as rank 64. Values are
+    shuffled, and parts and the overall figure agree with a sort done here."""
     from sqlalchemy import literal, select, union_all
 
-    from scheduler.analytics.period import percentiles
+    from scheduler.analytics.ranks import percentiles, percentiles_of
 
-    values = union_all(*(select(literal(n).label("value")) for n in range(1, 11)))
-    with sessions() as db:
-        assert tuple(db.execute(percentiles(select(values.subquery()), 10, 50, 90, 100)).one()) == (
-            1,
-            5,
-            9,
-            10,
-            10,
-        )
+    shuffled = [(n * 7919 + k * 104729) % 1000 + k / 1000 for k in range(n)]
+    rows = [
+        select(literal(v).label("value"), literal("ab"[k % 2]).label("part"))
+        for k, v in enumerate(shuffled)
+    ]
+    values = select(union_all(*rows).subquery())
+    points = (0, 10, 50, 90, 95, 100)
+
+    def nearest(found: list[float]) -> list[float]:
+        ordered = sorted(found)
+        return [ordered[max(1, -(-len(ordered) * p // 100)) - 1] for p in points]
+
+    with both_sessions() as db:
+        assert percentiles_of(db, select(values.subquery().c.value), *points) == nearest(shuffled)
+        ranked = percentiles(db, values, *points, overall=True)
+    assert ranked[None] == (n, nearest(shuffled))
+    for part in {"ab"[k % 2] for k in range(n)}:
+        mine = [v for k, v in enumerate(shuffled) if "ab"[k % 2] == part]
+        assert ranked[part] == (len(mine), nearest(mine))
+
+
+def test_percentiles_of_nothing_are_none(both_sessions):
+    from sqlalchemy import literal, select
+
+    from scheduler.analytics.ranks import percentiles, percentiles_of
+
+    empty = select(literal(1.0).label("value")).where(literal(1) == 0)
+    with both_sessions() as db:
+        assert percentiles_of(db, empty, 50, 95) == [None, None]
+        assert percentiles(db, empty.add_columns(literal("a").label("part")), 50) == {}

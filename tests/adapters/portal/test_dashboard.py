@@ -208,6 +208,7 @@ def test_the_csv_files_hold_the_figures(staff, history):
     assert csv_of("waiting") == [
         ["priority", "requests", "median_minutes", "p90_minutes"],
         ["urgent", "0", "", ""],
+        ["soon", "0", "", ""],
         ["routine", "0", "", ""],
     ]
     reminders = dict(csv_of("reminders")[1:])
