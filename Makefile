@@ -31,8 +31,7 @@ catalogs-extract: $(VENV)/.runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \
 		--sort-output --project=medical-ai-scheduler \
 		--copyright-holder=Medical-AI-Scheduler -o bot/locales/messages.pot .
-	$(BIN)/pybabel update -D messages -i bot/locales/messages.pot -d bot/locales \
-		--no-location --width 100
+	$(BIN)/pybabel update -D messages -i bot/locales/messages.pot -d bot/locales --width 100
 
 run: $(VENV)/.runtime $(MO)
 	$(BIN)/python app.py

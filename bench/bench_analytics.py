@@ -83,6 +83,7 @@ from scheduler.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
+from scheduler.urgency import RANK
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_analytics"
 SEED = 20261207
@@ -329,7 +330,7 @@ def _waitlist(
             "type_key": type_key,
             "provider_key": None,
             "priority": "urgent" if urgent else "routine",
-            "priority_rank": 0 if urgent else 1,
+            "priority_rank": RANK["urgent" if urgent else "routine"],
             "status": status,
             "created_by": rng.choice(("patient", "staff:desk")),
             "created_at": at,

@@ -4,13 +4,16 @@ Each tool is bound to one caller and checks what that caller may do: a patient s
 only their own appointments, staff may act for any patient. Every booking change and every refusal
 is written to the audit trail in the same transaction as the change itself.
 
+The waitlist's tools (join, leave, and staff's override of an entry's urgency) are in
+bot/waitlist_tools.py, part of the same class.
+
 As it audits them, an instance also keeps what it changed (`changes`: "booked", "rescheduled",
 "cancelled", "handoff", in order), for the analytics row of the turn (bot/engine/metrics.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import TypedDict
 
@@ -18,11 +21,12 @@ from sqlalchemy.orm import Session
 
 from bot.audit.trail import AuditTrail
 from bot.messages import Role
-from scheduler import availability, booking, reminders, waitlist
+from bot.waitlist_tools import WaitlistTools
+from scheduler import availability, booking, reminders, urgency, waitlist
 from scheduler.availability import Slot
 from scheduler.clinic import Clinic
 from scheduler.errors import NotAllowed, NotFound, SchedulingError
-from scheduler.models import Appointment, WaitlistEntry
+from scheduler.models import Appointment
 from scheduler.reminders import ReminderPolicy
 
 
@@ -32,9 +36,11 @@ class Caller:
     channel: str
     patient_id: int | None = None  # the patient themself, when role is "patient"
     staff_id: str | None = None  # e.g. a Slack user id, when role is staff or admin
-    # What triage heard in this patient's conversation (bot/understanding/triage.urgent_care), if anything:
-    # it, not the patient's wish, ranks their waitlist entry urgent.
-    urgent_care: str | None = None
+    # The level triage heard in this patient's conversation ("urgent" or "soon": the local rules,
+    # bot/understanding/triage.urgency, or the model's own call, `SchedulingTools.heard`), if any:
+    # it, not the patient's wish, ranks their waitlist entry and opens the capacity kept for
+    # urgent patients to their searches and bookings (scheduler/urgency.py).
+    urgency: str | None = None
 
     def __post_init__(self) -> None:
         # Fail closed: a patient caller without their id would get the staff scope (everyone).
@@ -68,7 +74,7 @@ class SlotSearch(TypedDict, total=False):
     limit: int
 
 
-class SchedulingTools:
+class SchedulingTools(WaitlistTools):
     def __init__(
         self,
         db: Session,
@@ -84,6 +90,23 @@ class SchedulingTools:
         # What these tools changed, in order, as audited ("booked", "rescheduled", "cancelled",
         # "handoff"): the turn's outcome for the analytics (bot/engine/metrics.py).
         self.changes: list[str] = []
+
+    def heard(self, level: str | None) -> str | None:
+        """Triage heard `level` in this conversation (the model's call counts as triage): the
+        caller's level becomes the higher of it and what was heard before, never lower (the
+        local engine keeps it in the session, the model's tool calls in their memory:
+        bot/model/tool_calls.py). Returns the caller's level."""
+        if self.caller.role == "patient" and level is not None:
+            urgency.check(level)
+            raised = urgency.higher(self.caller.urgency, level)
+            if raised != self.caller.urgency:
+                self.caller = replace(self.caller, urgency=raised)
+        return self.caller.urgency
+
+    def _no_emergency(self) -> None:
+        """An emergency is never booked or waitlisted: the emergency reply is the answer."""
+        if self.caller.urgency == "emergency":
+            raise NotAllowed("an emergency is not booked: call emergency services")
 
     def _patient_for(self, patient_id: int | None) -> int:
         """The patient a request acts for: a patient may only act for themself."""
@@ -106,8 +129,11 @@ class SchedulingTools:
         *,
         patient_id: int | None = None,
         appointment_id: int | None = None,
+        text_: str | None = None,
         **detail: object,
     ) -> None:
+        """Record one event; `text_` (a staff member's reason, say) is stored encrypted, never
+        in `detail`, which is shown in clear."""
         change = CHANGES.get(kind)
         if change is not None:
             self.changes.append(change)
@@ -120,6 +146,7 @@ class SchedulingTools:
             patient_id=patient_id,
             appointment_id=appointment_id,
             detail=detail,
+            text_=text_,
         )
 
     def _refused(
@@ -198,6 +225,7 @@ class SchedulingTools:
         """Book `slot`; `attendee_enc`: the encrypted name of whom it is for, when not the
         patient (a child, a parent)."""
         try:
+            self._no_emergency()
             target = self._patient_for(patient_id)
             appointment = booking.book(
                 self.db,
@@ -215,6 +243,7 @@ class SchedulingTools:
             "appointment_booked",
             patient_id=target,
             appointment_id=appointment.id,
+            text_=None,  # the whom-for name stays in the appointment, encrypted: only a flag here
             type=slot.type_key,
             provider=slot.provider_key,
             start=appointment.start_at.isoformat(),
@@ -316,66 +345,6 @@ class SchedulingTools:
             previous=previous.value,
         )
         return appointment
-
-    def join_waitlist(
-        self,
-        type_key: str,
-        *,
-        patient_id: int | None = None,
-        provider_key: str | None = None,
-        earliest: date | None = None,
-        latest: date | None = None,
-        priority: str = "routine",
-    ):
-        """Put a patient on the waitlist (a patient for themself; staff for anyone). Staff set
-        the priority; a patient's is "urgent" only when triage heard an urgent symptom in their
-        conversation (`Caller.urgent_care`), whatever the request says. Returns (entry, created)."""
-        if self.caller.role == "patient":
-            priority = "urgent" if self.caller.urgent_care else "routine"
-        try:
-            target = self._patient_for(patient_id)
-            entry, created = waitlist.join(
-                self.db,
-                self.clinic,
-                patient_id=target,
-                type_key=type_key,
-                provider_key=provider_key,
-                earliest=earliest,
-                latest=latest,
-                priority=priority,
-                now=self.now,
-                created_by=self.caller.actor,
-            )
-        except SchedulingError as error:
-            self._refused("waitlist", error, patient_id=patient_id)
-            raise
-        if created:
-            self._audit(
-                "waitlist_joined",
-                patient_id=target,
-                type=type_key,
-                provider=provider_key,
-                priority=priority,
-                triage=self.caller.urgent_care if self.caller.role == "patient" else None,
-                earliest=earliest.isoformat() if earliest else None,
-                latest=latest.isoformat() if latest else None,
-            )
-        return entry, created
-
-    def leave_waitlist(self, entry_id: int) -> WaitlistEntry:
-        """Take an entry off the waitlist: staff for anyone, a patient only their own."""
-        try:
-            entry = self.db.get(WaitlistEntry, entry_id)
-            if entry is None or (self._scope() is not None and entry.patient_id != self._scope()):
-                raise NotFound("no such waitlist entry")
-            entry = waitlist.leave(self.db, self.clinic, entry_id, now=self.now)
-        except SchedulingError as error:
-            self._refused("leave_waitlist", error)
-            raise
-        self._audit(
-            "waitlist_left", patient_id=entry.patient_id, entry=entry.id, type=entry.type_key
-        )
-        return entry
 
     def list_appointments(self, patient_id: int | None = None) -> list[Appointment]:
         return booking.upcoming_appointments(self.db, self._patient_for(patient_id), now=self.now)

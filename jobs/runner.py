@@ -31,7 +31,7 @@ from bot.services import Services
 from scheduler import waitlist
 from scheduler.models import JobLease
 
-from . import maintenance
+from . import maintenance, optimise
 from .reminders.sender import ReminderSender, worker_name
 
 log = logging.getLogger("scheduler.jobs")
@@ -102,6 +102,7 @@ class Jobs:
         self.owner = owner or worker_name()
         self.post_digest = post_digest
         self._resend_stranded = resend_stranded
+        self._optimised_at: datetime | None = None  # this process's last optimise run
         self.reminders = ReminderSender(
             services.sessions,
             services.clinic,
@@ -144,6 +145,26 @@ class Jobs:
                 return waitlist.advance(db, self.services.clinic, now=self._now())
 
         return self._guarded("waitlist", job)
+
+    def optimise_waitlist(self):
+        """The waiting list through the optimiser (jobs/optimise.py): each morning, once a day,
+        and after an appointment was cancelled or moved since this process's last look."""
+
+        def job():
+            now = self._now()
+            local = now.astimezone(self.services.clinic.zone)
+            since = self._optimised_at or now - timedelta(seconds=optimise.CHECK_INTERVAL)
+            self._optimised_at = now
+            morning = local.hour >= optimise.MORNING_HOUR and once(
+                self.services.sessions, f"optimise:{local.date().isoformat()}", self.owner, now=now
+            )
+            if not morning:
+                with self.services.sessions() as db:
+                    if not optimise.changed_since(db, since):
+                        return 0
+            return optimise.offer_plan(self.services.sessions, self.services.clinic, now=now)
+
+        return self._guarded("optimise", job)
 
     def close_refusals(self):
         def job():
@@ -207,6 +228,7 @@ class Jobs:
         """Every job once, now (start-up catch-up; `python -m jobs --once`)."""
         self.send_reminders()
         self.advance_waitlist()
+        self.optimise_waitlist()
         self.resend_stranded_sms()
         self.close_refusals()
         self.maintain()
@@ -228,6 +250,15 @@ class Jobs:
             "interval",
             seconds=WAITLIST_INTERVAL,
             id="waitlist",
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self.optimise_waitlist,
+            "interval",
+            seconds=optimise.CHECK_INTERVAL,
+            id="optimise",
             next_run_time=first,
             max_instances=1,
             coalesce=True,

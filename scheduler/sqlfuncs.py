@@ -1,5 +1,6 @@
 """SQL the two databases spell differently, written once: epoch seconds of a timestamp column, the
-smaller and larger of two values, and a column's clinic-local time as epoch seconds.
+smaller and larger of two values, and a column's clinic-local time as epoch seconds; and the two
+aggregates every dashboard figure uses (`count_if`, `sum_of`).
 
 Every instant is stored as naive UTC (scheduler/models/base.py). SQLite has no time zones, so a
 local time is the epoch plus the zone's offset, the offset chosen by a CASE over the zone's
@@ -9,13 +10,14 @@ on both databases, and integers all the way.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, case, literal
+from sqlalchemy import BigInteger, ColumnElement, case, func, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -77,11 +79,22 @@ def _greatest_sqlite(element: greatest, compiler: SQLCompiler, **kw: Any) -> str
     return f"MAX({compiler.process(element.clauses, **kw)})"
 
 
+def count_if(condition: Any) -> Any:
+    """How many rows meet the condition (0, not NULL, when there are none)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def sum_of(value: Any) -> Any:
+    """The sum of the value (0, not NULL, when there are no rows)."""
+    return func.coalesce(func.sum(value), 0)
+
+
 def epoch_of(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def offsets(zone: ZoneInfo, first: date, last: date) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=256)
+def offsets(zone: ZoneInfo, first: date, last: date) -> tuple[tuple[int, int], ...]:
     """The zone's UTC offsets over the local dates first..last, as (from epoch, offset seconds):
     the first from the start of `first`, then one per transition (found to the second)."""
     start = datetime.combine(first, time(), zone).astimezone(UTC)
@@ -102,7 +115,7 @@ def offsets(zone: ZoneInfo, first: date, last: date) -> list[tuple[int, int]]:
                 low, high = (middle, high) if offset(middle) == found[-1][1] else (low, middle)
             found.append((epoch_of(high), offset(high)))
         at = nxt
-    return found
+    return tuple(found)
 
 
 def local_epoch(column: Any, zone: ZoneInfo, first: date, last: date) -> ColumnElement[int]:

@@ -1,7 +1,8 @@
 """The waitlist: patients waiting for a time, and the offers that fill a freed slot.
 
 A patient (by text, or through staff) joins for an appointment type, optionally a provider and a
-date window, with a priority (urgent or routine). When a slot frees up (a cancellation, or a
+date window, with a priority (urgent, soon or routine: scheduler/urgency.py; staff may change it
+with `set_priority`). When a slot frees up (a cancellation, or a
 reschedule away from it), `offer_freed_slot` offers it to the best-matching waiting entries in
 ranked order (priority, then time waiting), `OFFERS_AT_ONCE` at a time, each held for `HOLD`; the
 texts are queued as `Reminder` rows of kind "offer", so they go out through the same durable,
@@ -24,6 +25,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from . import urgency
 from .availability import Slot, is_bookable
 from .clinic import Clinic
 from .errors import NotFound, SchedulingError
@@ -32,7 +34,8 @@ from .models import Appointment, Patient, Reminder, WaitlistEntry, WaitlistOffer
 HOLD = timedelta(minutes=15)
 OFFERS_AT_ONCE = 3
 MAX_OFFERS_PER_DAY = 3
-PRIORITIES = {"urgent": 0, "routine": 1}
+# The levels an entry can wait with, and their rank in the queue (lower first).
+PRIORITIES = {level: urgency.RANK[level] for level in urgency.BOOKABLE}
 
 
 def slot_key(slot: Slot) -> str:
@@ -53,10 +56,9 @@ def join(
     latest: date | None = None,
     priority: str = "routine",
 ) -> tuple[WaitlistEntry, bool]:
-    """Add a waiting entry; an existing one for the same patient and type is kept (and made
-    urgent if asked). Returns (entry, created)."""
-    if priority not in PRIORITIES:
-        raise SchedulingError("priority must be urgent or routine")
+    """Add a waiting entry; an existing one for the same patient and type is kept (at the
+    higher of its level and the one asked). Returns (entry, created)."""
+    urgency.check(priority)
     try:
         clinic.appointment_type(type_key)
     except StopIteration:
@@ -93,6 +95,21 @@ def join(
     db.add(entry)
     db.flush()
     return entry, True
+
+
+def set_priority(db: Session, entry_id: int, level: str, *, now: datetime) -> WaitlistEntry:
+    """Give a waiting entry another level (staff's override, up or down); it keeps its time
+    waiting. NotFound for no such entry; SchedulingError for an unknown level, or ("closed")
+    for an entry no longer waiting."""
+    urgency.check(level)
+    entry = db.get(WaitlistEntry, entry_id, with_for_update=True)
+    if entry is None:
+        raise NotFound("no such waitlist entry")
+    if entry.status != "waiting":
+        raise SchedulingError(f"that entry is {entry.status}, not waiting", code="closed")
+    entry.priority, entry.priority_rank = level, PRIORITIES[level]
+    db.flush()
+    return entry
 
 
 def waiting(db: Session, patient_id: int | None = None) -> list[WaitlistEntry]:
@@ -174,44 +191,94 @@ def offer_freed_slot(
     for entry in candidates:
         if len(offers) >= wanted:
             break
-        recent = (
-            db.scalar(
-                select(func.count())
-                .select_from(WaitlistOffer)
-                .where(
-                    WaitlistOffer.patient_id == entry.patient_id,
-                    WaitlistOffer.offered_at > now - timedelta(days=1),
-                )
-            )
-            or 0
-        )
-        if recent >= cap:
+        if _offers_today(db, entry.patient_id, now=now) >= cap:
             continue
-        offer = WaitlistOffer(
-            entry_id=entry.id,
-            patient_id=entry.patient_id,
-            slot_key=slot_key(freed),
-            slot=freed.as_dict(),
-            status="offered",
-            offered_at=now,
-            expires_at=now + hold,
-        )
-        db.add(offer)
-        db.flush()
-        db.add(
-            Reminder(
-                kind="offer",
-                offer_id=offer.id,
-                patient_id=entry.patient_id,
-                due_at=now,
-                status="pending",
-                attempts=0,
-                created_at=now,
-            )
-        )
-        offers.append(offer)
+        offers.append(offer_slot(db, entry, freed, now=now, hold=hold))
     db.flush()
     return offers
+
+
+def offer_slot(
+    db: Session, entry: WaitlistEntry, slot: Slot, *, now: datetime, hold: timedelta = HOLD
+) -> WaitlistOffer:
+    """One offer of a slot to a waiting entry, held for `hold`, its text queued to go out now
+    (a `Reminder` of kind "offer": the reminder sender texts it)."""
+    offer = WaitlistOffer(
+        entry_id=entry.id,
+        patient_id=entry.patient_id,
+        slot_key=slot_key(slot),
+        slot=slot.as_dict(),
+        status="offered",
+        offered_at=now,
+        expires_at=now + hold,
+    )
+    db.add(offer)
+    db.flush()
+    db.add(
+        Reminder(
+            kind="offer",
+            offer_id=offer.id,
+            patient_id=entry.patient_id,
+            due_at=now,
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+    )
+    return offer
+
+
+def offer_assignments(
+    db: Session,
+    clinic: Clinic,
+    assignments: Sequence[tuple[int, Slot]],
+    *,
+    now: datetime,
+    hold: timedelta = HOLD,
+    cap: int = MAX_OFFERS_PER_DAY,
+) -> list[WaitlistOffer]:
+    """Offer each (entry id, slot) the optimiser chose (scheduler/optimise/clinic_data.py) to
+    its entry, held as any offer (the first YES books). Skipped: an entry not waiting (or for
+    another type), a patient who cannot be texted or had `cap` offers in a day, an entry with a
+    live offer or asked for this time before, a time offered (live) or accepted, or unbookable."""
+    offers: list[WaitlistOffer] = []
+    for entry_id, slot in assignments:
+        entry = db.get(WaitlistEntry, entry_id, with_for_update=True)
+        if entry is None or entry.status != "waiting" or entry.type_key != slot.type_key:
+            continue
+        patient = db.get(Patient, entry.patient_id)
+        if patient is None or patient.opted_out_at is not None or patient.phone_enc is None:
+            continue
+        live = (WaitlistOffer.status == "offered") & (WaitlistOffer.expires_at > now)
+        same = WaitlistOffer.slot_key == slot_key(slot)
+        mine = WaitlistOffer.entry_id == entry.id
+        clash = (same & (live | (WaitlistOffer.status == "accepted"))) | (mine & (same | live))
+        if db.scalar(select(WaitlistOffer.id).where(clash).limit(1)) is not None:
+            continue
+        if _offers_today(db, entry.patient_id, now=now) >= cap:
+            continue
+        try:
+            is_bookable(db, clinic, slot, now=now)
+        except SchedulingError:
+            continue
+        offers.append(offer_slot(db, entry, slot, now=now, hold=hold))
+    db.flush()
+    return offers
+
+
+def _offers_today(db: Session, patient_id: int, *, now: datetime) -> int:
+    """Offers the patient had in the last 24 hours (the cap counts them)."""
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(WaitlistOffer)
+            .where(
+                WaitlistOffer.patient_id == patient_id,
+                WaitlistOffer.offered_at > now - timedelta(days=1),
+            )
+        )
+        or 0
+    )
 
 
 def latest_offer(

@@ -320,7 +320,11 @@ def waiting(figures: dict[str, Any]) -> Section:
                                 Cell(number(waits[key]["p90_minutes"], "min")),
                             ],
                         )
-                        for name, key in (("Urgent", "urgent"), ("Soon", "soon"), ("Routine", "routine"))
+                        for name, key in (
+                            ("Urgent", "urgent"),
+                            ("Soon", "soon"),
+                            ("Routine", "routine"),
+                        )
                     ],
                 ),
                 csv=[("waiting", "Waiting (CSV)")],

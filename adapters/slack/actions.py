@@ -67,11 +67,13 @@ class Interactions(Answering):
         reply(self.desk.act(caller, _value(action)))
 
     def _erase(self, ack, body, action, respond, client):
+        """An admin's confirmed button: Erase, or Apply of an optimiser plan."""
         ack()
         reply = self._click_reply(body, respond, client)
+        name = "optimise_apply" if action.get("action_id") == "optimise_apply" else "patient_erase"
 
         def work() -> None:
-            caller = self._caller(body, "patient_erase", admin=True)
+            caller = self._caller(body, name, admin=True)
             if caller is None:
                 reply(StaffAnswer(say.admins_only(), ok=False))
                 return

@@ -113,15 +113,15 @@ def answer_blocks(answer: StaffAnswer, clinic: Clinic) -> list[dict]:
                 "elements": [
                     {
                         "type": "button",
-                        "action_id": "patient_erase",
+                        "action_id": c.action,
                         "text": _plain(c.label),
                         "value": c.token,
-                        "style": "danger",
+                        "style": "danger" if c.danger else "primary",
                         "confirm": {
                             "title": _plain("Are you sure?"),
                             "text": _plain(c.question, 300),
-                            "confirm": _plain("Erase"),
-                            "deny": _plain("Keep"),
+                            "confirm": _plain(c.yes),
+                            "deny": _plain(c.no),
                         },
                     }
                 ],

@@ -98,10 +98,13 @@ def _action_word(word: str) -> str:
         "waitlist",
         "attended",
         "noshow",
+        "urgent",
+        "urgency",
         "users",
         "logs",
         "audit",
         "reminders",
         "patient",
+        "optimise",
     }
     return word if word in known else "unknown"

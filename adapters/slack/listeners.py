@@ -84,6 +84,7 @@ class SlackStaffApp(SlashCommands, Interactions, Events):
         bolt.action(re.compile(r"^(attended|noshow)_\d{1,12}$"))(self._choice)
         bolt.action("appointment_reschedule")(self._reschedule)
         bolt.action("patient_erase")(self._erase)
+        bolt.action("optimise_apply")(self._erase)  # an admin's button, like Erase
         bolt.action(re.compile(r".*"))(self._unknown_action)
         bolt.view("book_patient")(self._book_patient)
         bolt.view(re.compile(r".*"))(self._unknown_view)

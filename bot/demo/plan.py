@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
+from scheduler.analytics.capacity import working_hours, working_spans
 from scheduler.clinic import AppointmentTypeConfig, ProviderConfig
 
 from .rates import (
@@ -101,11 +102,8 @@ class _Budget:
         self.step = run.clinic.slot_step_minutes
         self.left: dict[Holder, list[float]] = {}
         for provider in providers:
-            hours = [0.0] * 24
-            for start, end in _working_spans(provider, day):
-                for hour in range(start // 60, (end + 59) // 60):
-                    hours[hour] += max(0, min(end, hour * 60 + 60) - max(start, hour * 60))
-            self.left[("provider", provider.key)] = hours
+            open_hours = working_hours(provider, day)
+            self.left[("provider", provider.key)] = [float(open_hours.get(h, 0)) for h in range(24)]
         rooms = Counter(room.kind for room in run.clinic.rooms)
         for kind, count in rooms.items():
             self.left[("room", kind)] = [60.0 * count * ROOM_FILL] * 24
@@ -136,23 +134,6 @@ class _Budget:
             for hour, used in spans:
                 self.left[holder][hour] -= used
         return True
-
-
-def _working_spans(provider: ProviderConfig, day: date) -> list[tuple[int, int]]:
-    """The provider's working minutes that day (local), breaks cut out."""
-    span = provider.hours.get(day.weekday())
-    if span is None or day in provider.days_off:
-        return []
-    pieces = [(minutes(span.start), minutes(span.end))]
-    for pause in provider.breaks:
-        b_start, b_end = minutes(pause.start), minutes(pause.end)
-        pieces = [
-            piece
-            for start, end in pieces
-            for piece in ((start, min(end, b_start)), (max(start, b_end), end))
-            if piece[1] > piece[0]
-        ]
-    return pieces
 
 
 def _starts(
@@ -190,7 +171,7 @@ def _day_intents(run: Run, day: date) -> Iterator[Intent]:
     wanted: dict[str, float] = {}
     choices = {}
     for provider in providers:
-        open_minutes = sum(end - start for start, end in _working_spans(provider, day))
+        open_minutes = sum(end - start for start, end in working_spans(provider, day))
         usual = UTILISATION.get(provider.key, rng.uniform(0.6, 0.85))
         share = usual + WEEKDAY_SHIFT[day.weekday()] + rng.gauss(0, 0.06)
         wanted[provider.key] = min(1.0, max(0.4, share)) * open_minutes

@@ -24,7 +24,7 @@ from .rates import TYPE_WEIGHTS
 from .run import Run, weighted
 from .turns import conversation
 
-SYMPTOMS = ("fever", "pain", "infection")  # what triage heard, making a patient's entry urgent
+HEARD = ("urgent", "soon")  # what triage heard in a patient's texts (bot/understanding/triage.py)
 
 
 def on_join(run: Run, db: Session, at: datetime) -> None:
@@ -41,14 +41,12 @@ def on_join(run: Run, db: Session, at: datetime) -> None:
     earliest = day + timedelta(days=rng.choice((0, 1, 1, 2)))
     latest = None if rng.random() < 0.4 else earliest + timedelta(days=rng.randint(7, 21))
     if way == "sms":
-        urgent = rng.choice(SYMPTOMS) if rng.random() < 0.2 else None
-        caller = Caller(
-            role="patient", channel="sms", patient_id=person.patient_id, urgent_care=urgent
-        )
-        priority = "routine"  # the tools make it urgent when triage heard a symptom
+        heard = rng.choice(HEARD) if rng.random() < 0.3 else None
+        caller = Caller(role="patient", channel="sms", patient_id=person.patient_id, urgency=heard)
+        priority = "routine"  # the tools rank it as triage heard
     else:
         caller = run.staff_caller(way)
-        priority = "urgent" if rng.random() < 0.3 else "routine"
+        priority = weighted(rng, {"urgent": 30, "soon": 20, "routine": 50})
     entry, created = run.tools(db, caller, at).join_waitlist(
         kind.key,
         patient_id=person.patient_id,

@@ -30,6 +30,7 @@ from bot.sessions import SessionStore
 from bot.tools import Caller, SchedulingTools
 from bot.understanding import language, triage
 from bot.understanding.nlu import Understanding, Vocabulary, understand
+from scheduler import urgency
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
 from scheduler.reminders import ReminderPolicy
@@ -38,9 +39,7 @@ if TYPE_CHECKING:  # bot/model/bedrock.py imports boto3: only when Bedrock is co
     from bot.model.bedrock import BedrockEngine
 
 SMS = "sms"
-URGENT_CARE = (
-    "urgent_care"  # the session state's key for what triage heard (bot/understanding/triage.py)
-)
+URGENCY = "urgency"  # the session state's key for the level triage heard (scheduler/urgency.py)
 
 
 @dataclass
@@ -108,13 +107,12 @@ class Answering:
         state = self.store.load(db, message.channel, message.sender, now=now)
         had_state = bool(state)
         state.pop("more", None)  # a new message, not MORE: the rest of the last list is dropped
-        # An urgent symptom heard in this conversation ranks a waitlist entry (bot/tools.py);
-        # it is kept with the conversation's state for as long as that lasts.
+        # A symptom heard in this conversation ranks a waitlist entry and opens urgent capacity
+        # (bot/tools.py); the highest level heard is kept with the conversation's state for as
+        # long as that lasts (an emergency never gets here: screening.py answered it).
+        heard = urgency.higher(triage.urgency(text), state.pop(URGENCY, None))
         caller = Caller(
-            role="patient",
-            channel=message.channel,
-            patient_id=patient.id,
-            urgent_care=triage.urgent_care(text) or state.pop(URGENT_CARE, None),
+            role="patient", channel=message.channel, patient_id=patient.id, urgency=heard
         )
         tools = self._scheduling(db, caller, now)
         facts = metrics.tracked(db)
@@ -154,8 +152,8 @@ class Answering:
         had_state: bool,
     ) -> list[dialogue.Reply]:
         """Save (or end) the session; over SMS, a long answer is paged ("Reply MORE")."""
-        if turn.tools.caller.urgent_care:
-            new_state = {**new_state, URGENT_CARE: turn.tools.caller.urgent_care}
+        if turn.tools.caller.urgency:
+            new_state = {**new_state, URGENCY: turn.tools.caller.urgency}
         if message.channel == SMS:
             text_ = "\n".join(numbered(r.text, r.options) for r in turn.replies)
             if len(text_) > segments.MAX_CHARS:

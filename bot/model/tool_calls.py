@@ -23,6 +23,7 @@ from bot import i18n
 from bot.model.tool_ids import IssuedIds
 from bot.patient import replies
 from bot.tools import SchedulingTools, SlotSearch
+from scheduler import urgency
 from scheduler.availability import Slot
 from scheduler.clinic import Clinic
 from scheduler.errors import OutsideBookingWindow, SchedulingError, SlotUnavailable
@@ -67,7 +68,7 @@ class ToolCalls:
     conversation: `memory` is the conversation's, `today` the clinic's today."""
 
     def __init__(self, clinic: Clinic, memory: dict[str, Any], *, today: date):
-        self.clinic, self.today = clinic, today
+        self.clinic, self.today, self.memory = clinic, today, memory
         # Tool results are language-free (English labels, ISO dates) whatever the patient
         # speaks; only the sentences that tell the patient what changed are in their language.
         self.language = i18n.current()
@@ -104,9 +105,19 @@ class ToolCalls:
             )
         return appointment_id
 
+    def _hear(self, tools: SchedulingTools, said: str | None = None) -> None:
+        """The model's call on how soon the patient must be seen counts as triage: it raises
+        the caller's level (never lowers it) for this call, and is kept in the conversation's
+        memory for the calls and turns after it."""
+        level = urgency.higher(said, self.memory.get("urgency"))
+        if level is not None:
+            self.memory["urgency"] = level
+        tools.heard(level)
+
     # --- the tools -------------------------------------------------------------------------
 
     def find_slots(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
+        self._hear(tools)  # the level heard so far opens what is kept for urgent patients
         kind = self.clinic.appointment_type(args["appointment_type"])
         first = self._day(args.get("date"), "date", kind.max_days_ahead) or self.today
         last = self._day(args.get("end_date"), "end_date", kind.max_days_ahead)
@@ -148,6 +159,7 @@ class ToolCalls:
 
     def book_appointment(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
         slot = self._slot(args["slot_id"])
+        self._hear(tools)
         with self._refused_as("not booked"):
             appointment = tools.book_appointment(slot)
         type_name, when, provider = self._changed(
@@ -186,6 +198,7 @@ class ToolCalls:
     ) -> dict[str, Any]:
         appointment_id = self._appointment(args["appointment_id"])
         slot = self._slot(args["slot_id"])
+        self._hear(tools)
         with self._refused_as("not moved"):
             appointment = tools.reschedule_appointment(appointment_id, slot)
         type_name, when, provider = self._changed(
@@ -247,20 +260,22 @@ class ToolCalls:
         }
 
     def join_waitlist(self, tools: SchedulingTools, args: dict[str, str]) -> dict[str, Any]:
+        self._hear(tools, args.get("urgency"))
         kind = self.clinic.appointment_type(args["appointment_type"])
         earliest = self._day(args.get("earliest_date"), "earliest_date", kind.max_days_ahead)
         latest = self._day(args.get("latest_date"), "latest_date", kind.max_days_ahead)
         if earliest and latest and latest < earliest:
             raise Refused("latest_date is before earliest_date")
         # scheduler/waitlist.py: offered by text when a matching slot frees up.
-        entry, created = tools.join_waitlist(
-            kind.key, provider_key=args.get("provider"), earliest=earliest, latest=latest
-        )
+        try:
+            entry, created = tools.join_waitlist(
+                kind.key, provider_key=args.get("provider"), earliest=earliest, latest=latest
+            )
+        except SchedulingError as refusal:
+            raise Refused(f"not on the waitlist: {refusal}", audited=True) from None
         said = self._told(
             lambda: (
-                replies.waitlist_joined(
-                    replies.type_name(kind), self.clinic, urgent=entry.priority == "urgent"
-                )
+                replies.waitlist_joined(replies.type_name(kind), self.clinic, level=entry.priority)
                 if created
                 else replies.waitlist_already(replies.type_name(kind))
             )

@@ -22,6 +22,11 @@ _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TIME = r"^[0-9]{2}:[0-9]{2}$"
 PARTS_OF_DAY = ["morning", "afternoon", "evening"]
 HANDOFF_REASONS = ["question_for_staff", "billing", "records", "complaint", "other"]
+# How soon the patient must be seen, judged from the symptoms they describe (scheduler/urgency.py):
+# it can raise the level the clinic's own rules heard, never lower it (bot/tools.py `heard`), and
+# holds for the rest of the conversation, its searches and bookings too. Only the waitlist tool
+# takes it: every word here is sent with every call, and the searches already use the level.
+URGENCY = ["urgent", "soon", "routine"]
 
 TOOL_NAMES = (
     "find_slots",
@@ -56,8 +61,7 @@ def tool_schemas(clinic: Clinic) -> dict[str, tuple[str, dict[str, Any]]]:
     appointment_id = _string("from list_appointments", pattern=_APPOINTMENT_ID)
     return {
         "find_slots": (
-            "Open times of a type: up to 3, each with a slot_id. If the day is full, later days "
-            "are searched.",
+            "Up to 3 open times of a type, each with a slot_id; later days if that day is full.",
             _object(
                 {
                     "appointment_type": kind,
@@ -71,7 +75,7 @@ def tool_schemas(clinic: Clinic) -> dict[str, tuple[str, dict[str, Any]]]:
             ),
         ),
         "book_appointment": (
-            "Book the time the patient chose.",
+            "Book the chosen time.",
             _object({"slot_id": slot_id}, ("slot_id",)),
         ),
         "cancel_appointment": (
@@ -79,18 +83,18 @@ def tool_schemas(clinic: Clinic) -> dict[str, tuple[str, dict[str, Any]]]:
             _object({"appointment_id": appointment_id}, ("appointment_id",)),
         ),
         "reschedule_appointment": (
-            "Move an appointment to an open time of its type.",
+            "Move an appointment to an open time.",
             _object(
                 {"appointment_id": appointment_id, "slot_id": slot_id},
                 ("appointment_id", "slot_id"),
             ),
         ),
         "list_appointments": (
-            "The patient's upcoming appointments, each with an appointment_id.",
+            "The patient's upcoming appointments, with ids.",
             _object({}),
         ),
         "join_waitlist": (
-            "Waitlist for a type: the patient is texted an offer when a matching time frees up. "
+            "Waitlist: the patient is texted an offer when a time frees up; urgency by symptoms. "
             "Books nothing.",
             _object(
                 {
@@ -98,6 +102,7 @@ def tool_schemas(clinic: Clinic) -> dict[str, tuple[str, dict[str, Any]]]:
                     "provider": provider,
                     "earliest_date": _string("YYYY-MM-DD", pattern=_DATE),
                     "latest_date": _string("YYYY-MM-DD", pattern=_DATE),
+                    "urgency": _string(enum=URGENCY),
                 },
                 ("appointment_type",),
             ),

@@ -41,7 +41,7 @@ def join_waitlist(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
     window = replies.period_text(earliest, latest) if earliest and latest else None
     turn.say(
         replies.waitlist_joined(
-            replies.type_name(kind), clinic, provider, window, urgent=entry.priority == "urgent"
+            replies.type_name(kind), clinic, provider, window, level=entry.priority
         )
     )
     return {}

@@ -4,6 +4,8 @@ Users and roles (scheduler/staff_users.py), the audit trail (recent events, reda
 ids and times; the hash-chain check), reminders, and one patient's data: an export for the admin
 alone, and an erasure that only happens after a confirmation click. Export and erasure share
 their implementation with the shell's `flask --app app patient ...` (scheduler/records.py).
+The optimiser's plan for a day of the waiting list: previewed, and applied as offers with a
+click (bot/staff/optimise.py).
 
 Every change is audited with the admin as the actor; the caller must already be authorized as
 an admin (`StaffDesk.authorize(..., admin=True)`), and the adapter checks again at each click.
@@ -20,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit.trail import AuditTrail
-from bot.staff import admin_replies
+from bot.staff import admin_replies, optimise
 from bot.staff import replies as say
 from bot.staff.answers import Confirmation, ExportFile, StaffAnswer
 from bot.staff.choices import parse_action, plain_token
@@ -76,6 +78,7 @@ class AdminDesk:
             "audit": self._audit,
             "reminders": self._reminders,
             "patient": self._patient,
+            "optimise": self._optimise,
         }.get(word)
         if handler is None:
             return StaffAnswer(
@@ -246,8 +249,15 @@ class AdminDesk:
             export=ExportFile(f"patient-{patient_id}.json", content),
         )
 
+    # --- the optimiser's plan ------------------------------------------------------------------------
+
+    def _optimise(self, caller: Caller, args: list[str]) -> StaffAnswer:
+        return optimise.preview(self, caller, args)
+
     def act(self, caller: Caller, token: object) -> StaffAnswer:
-        """The erase confirmation button."""
+        """The erase confirmation button, or the Apply button of an optimiser plan."""
+        if optimise.is_token(token):
+            return optimise.apply(self, caller, token)
         action = parse_action(token)
         if action is None or action.op != "erase":
             return StaffAnswer(say.invalid_action(), ok=False)

@@ -1,5 +1,6 @@
 """Every sentence admins read from `/appt-admin`: its usage lines, the staff list, the audit trail
-(kinds, ids and times, never text), reminders, and one patient's data export and erasure.
+(kinds, ids and times, never text), reminders, one patient's data export and erasure, and the
+optimiser's plan.
 
 Plain text, as in bot/staff/replies.py, which also has the sentences both desks share (access,
 usage lines, how a patient is named).
@@ -8,7 +9,7 @@ usage lines, how a patient is named).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,7 @@ ADMIN_USAGE = {
     "audit": "/appt-admin audit verify",
     "reminders": "/appt-admin reminders [pending|failed]",
     "patient": "/appt-admin patient export <phone> | erase <phone>",
+    "optimise": "/appt-admin optimise [today|tomorrow|YYYY-MM-DD]",
     "help": "/appt-admin help",
 }
 
@@ -38,6 +40,8 @@ def admin_help(clinic: Clinic) -> str:
         f"  {ADMIN_USAGE['reminders']}",
         f"  {ADMIN_USAGE['patient']}  - a patient's data as a file to you alone, or "
         "its erasure (asks first)",
+        f"  {ADMIN_USAGE['optimise']}  - who of the waitlist the optimiser would offer "
+        "which time that day; Apply sends the offers",
     ]
     return "\n".join(lines)
 
@@ -178,3 +182,66 @@ def erased(
 
 def already_erased(patient_id: int) -> str:
     return f"Patient #{patient_id} was already erased."
+
+
+def optimise_bad_date(word: str) -> str:
+    return f"{word!r} is not a date: give one as YYYY-MM-DD, or today or tomorrow."
+
+
+def optimise_past_date(day: date) -> str:
+    return f"{day:%a %b} {day.day} has passed: only today or a later day can be planned."
+
+
+def optimise_preview(
+    day: date,
+    status: str,
+    seconds: float,
+    placed: int,
+    waiting: int,
+    served: int,
+    weight: int,
+    lines: Sequence[str],
+    *,
+    hidden: int = 0,
+) -> str:
+    head = f"Optimiser plan for {day:%a %b} {day.day}"
+    if status == "empty":
+        return f"{head}: nobody on the waitlist could be offered a time that day."
+    summary = (
+        f"{head}: {placed} of {waiting} waiting would be offered a time "
+        f"(served weight {served} of {weight}; {status}, {seconds:.1f} s)."
+    )
+    more = [f"  ...and {hidden} more (apply these, then run it again)"] if hidden else []
+    if not lines:
+        return summary
+    tail = "Apply texts these offers now; each is held 15 minutes and the first YES books."
+    return "\n".join([summary] + [f"  {line}" for line in lines] + more + [tail])
+
+
+def optimise_line(
+    start: datetime, kind: str, provider: str, room: str | None, patient: str, level: str
+) -> str:
+    where = f", {room}" if room else ""
+    return f"{start:%H:%M} {kind} with {provider}{where}: {patient} ({level})"
+
+
+def optimise_button(count: int) -> str:
+    return f"Apply: send {count} offer{'s' if count != 1 else ''}"
+
+
+def optimise_question(count: int) -> str:
+    return (
+        f"Text {count} waiting patient{'s' if count != 1 else ''} an offer now? Times booked "
+        "or taken since the preview are skipped."
+    )
+
+
+def optimise_day_passed(day: date) -> str:
+    return f"That plan was for {day:%a %b} {day.day}, which has passed. Nothing was offered."
+
+
+def optimise_applied(day: date, offered: int, skipped: int) -> str:
+    text = f"Sent {offered} offer{'s' if offered != 1 else ''} from the plan for {day:%a %b} {day.day}."
+    if skipped:
+        text += f" {skipped} no longer valid (booked, taken or offered meanwhile): not offered."
+    return text

@@ -25,11 +25,16 @@ class Choice:
 
 @dataclass(frozen=True)
 class Confirmation:
-    """A button that asks before it acts (Slack shows `question` in a dialog)."""
+    """A button that asks before it acts (Slack shows `question` in a dialog, with `yes` and
+    `no`). `action` names what it does for the channel: an erasure, or applying a plan."""
 
     label: str
     token: str
     question: str
+    action: str = "patient_erase"
+    yes: str = "Erase"
+    no: str = "Keep"
+    danger: bool = True
 
 
 @dataclass(frozen=True)

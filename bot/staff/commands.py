@@ -1,7 +1,8 @@
 """The `/appt` commands: one line of text read into what the staff desk does.
 
-`/appt today`, `slots`, `book`, `cancel`, `move`, `find`, `contact`, `waitlist`, and `attended`
-and `noshow` (`no-show` too) for a visit that has started (the words and their usage lines are
+`/appt today`, `slots`, `book`, `cancel`, `move`, `find`, `contact`, `waitlist`, `attended`
+and `noshow` (`no-show` too) for a visit that has started, and `urgent` and `urgency` (the urgent
+queue and a waitlist entry's level: bot/staff/urgency.py) (the words and their usage lines are
 bot/staff/replies.py's `APPT_USAGE`). Each reads its words strictly and
 answers with its usage line when something is missing or unreadable. Offering, booking, moving,
 cancelling and looking up are the desk's (bot/staff/desk.py), so the staff conversation does them
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from bot.staff import attendance
+from bot.staff import attendance, urgency
 from bot.staff import replies as say
 from bot.staff.answers import StaffAnswer
 from bot.staff.fields import appointment_id, leading_phone
@@ -202,4 +203,6 @@ _HANDLERS: dict[str, _Handler] = {
     "waitlist": _waitlist,
     "attended": _marking("fulfilled", "attended"),
     "noshow": _marking("noshow", "noshow"),
+    "urgent": urgency.queue,
+    "urgency": urgency.change,
 }

@@ -36,6 +36,8 @@ APPT_USAGE = {
     "attended": "/appt attended <id>",
     "noshow": "/appt noshow <id>",
     "waitlist": "/appt waitlist <phone> <type> [provider] [from when] [urgent]",
+    "urgent": "/appt urgent [all]",
+    "urgency": "/appt urgency <waitlist id> <urgent|soon|routine> <why...>",
     "help": "/appt help",
 }
 
@@ -102,6 +104,8 @@ def appt_help(clinic: Clinic) -> str:
         f"  {APPT_USAGE['attended']}  - a visit that has started: the patient came",
         f"  {APPT_USAGE['noshow']}  - a visit that has started: the patient did not come",
         f"  {APPT_USAGE['waitlist']}  - offer them the next freed time",
+        f"  {APPT_USAGE['urgent']}  - who waits urgent or soon (all: everyone waiting), how long",
+        f"  {APPT_USAGE['urgency']}  - change a waitlist entry's level (audited)",
         f"Types: {types}. Providers: {providers}.",
         "When: 'tomorrow', 'friday 3pm', 'next tuesday morning', '3/9 10:30'.",
         "Or send me a direct message in plain words, like 'book a checkup for "

@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.understanding.soon import SOON, SOON_ES
+
 # Only the start of a very long message is read: an SMS is at most 1,600 characters.
 MAX_CHARS = 2000
 
@@ -272,10 +274,10 @@ def red_flag(text: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Urgent, not an emergency: symptoms that should be seen soon. They do not stop the conversation;
-# they rank the patient's waitlist entry "urgent" (scheduler/waitlist.py offers freed slots to
-# urgent entries first). A patient cannot ask for that rank ("urgent please" stays routine):
-# only what they describe, or staff, sets it.
+# Urgent, not an emergency: symptoms to be seen today or tomorrow. They do not stop the
+# conversation; they make the patient's level "urgent" (`urgency`: the waitlist offers freed slots
+# to urgent entries first, and urgent capacity opens to them). A patient cannot ask for that
+# level ("urgent please" stays routine): only what they describe, or staff, sets it.
 
 _URGENT_PATTERNS: dict[str, str] = {
     "fever": r"""
@@ -391,3 +393,17 @@ def urgent_care(text: str) -> str | None:
         return None
     match = _URGENT_CARE.search(normalize(text))
     return match.lastgroup if match else None
+
+
+_SOON = _compile(SOON, SOON_ES)
+_LEVELS = (("emergency", _RED_FLAGS), ("urgent", _URGENT_CARE), ("soon", _SOON))
+
+
+def urgency(text: str) -> str | None:
+    """How soon the message says the patient must be seen (scheduler/urgency.py): "emergency"
+    (a red flag), "urgent" (`urgent_care`), "soon" (within the week: bot/understanding/soon.py),
+    or None. The highest level any phrase of the message reaches wins. English or Spanish."""
+    if not text:
+        return None
+    normalized = normalize(text)
+    return next((level for level, rule in _LEVELS if rule.search(normalized)), None)

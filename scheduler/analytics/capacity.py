@@ -16,14 +16,14 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select, true, union_all
+from sqlalchemy import literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from ..availability import find_slots
-from ..clinic import Clinic, TimeRange
+from ..clinic import Clinic, ProviderConfig, TimeRange
 from ..errors import NotFound
 from ..models import Appointment, AppointmentStatus, Provider, Resource, ResourceKind
-from ..sqlfuncs import DAY_SECONDS, greatest, least
+from ..sqlfuncs import DAY_SECONDS, greatest, least, sum_of
 from .period import Period
 from .visits import rate
 
@@ -49,9 +49,14 @@ def _hours(spans: list[tuple[int, int]]) -> dict[int, int]:
     return found
 
 
-def _cut(span: tuple[int, int], breaks: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    pieces = [span]
-    for b_start, b_end in breaks:
+def working_spans(provider: ProviderConfig, day: date) -> list[tuple[int, int]]:
+    """The provider's working minutes that day (local minutes after midnight), breaks cut out;
+    none on a day off or a weekday they do not work."""
+    span = provider.hours.get(day.weekday())
+    if span is None or day in provider.days_off:
+        return []
+    pieces = [_minutes_of(span)]
+    for b_start, b_end in (_minutes_of(b) for b in provider.breaks):
         pieces = [
             piece
             for start, end in pieces
@@ -61,19 +66,20 @@ def _cut(span: tuple[int, int], breaks: list[tuple[int, int]]) -> list[tuple[int
     return pieces
 
 
+def working_hours(provider: ProviderConfig, day: date) -> dict[int, int]:
+    """The provider's open minutes per clock hour that day."""
+    return _hours(working_spans(provider, day))
+
+
 def open_spans(clinic: Clinic, period: Period) -> dict[tuple[str, str], dict[date, dict[int, int]]]:
     """(kind, key) -> day -> hour -> open minutes, over the period's days."""
     found: dict[tuple[str, str], dict[date, dict[int, int]]] = {}
     for provider in clinic.providers:
         if period.filters.provider is not None and provider.key != period.filters.provider:
             continue
-        breaks = [_minutes_of(b) for b in provider.breaks]
-        days = {}
-        for day in period.days:
-            span = provider.hours.get(day.weekday())
-            if span is not None and day not in provider.days_off:
-                days[day] = _hours(_cut(_minutes_of(span), breaks))
-        found[("provider", provider.key)] = days
+        found[("provider", provider.key)] = {
+            day: working_hours(provider, day) for day in period.days if working_spans(provider, day)
+        }
     opening = clinic.open_hours()
     shared = {
         day: _hours([_minutes_of(opening[day.weekday()])])
@@ -85,10 +91,6 @@ def open_spans(clinic: Clinic, period: Period) -> dict[tuple[str, str], dict[dat
     for piece in clinic.equipment:
         found[("equipment", piece.key)] = shared
     return found
-
-
-def func_sum(value: Any) -> Any:
-    return func.coalesce(func.sum(value), 0)
 
 
 HOLDERS = ("provider", "room", "equipment")
@@ -119,7 +121,7 @@ def _booked(
             literal(kind).label("kind"),
             visits.c[kind].label("a"),
             day.label("b"),
-            func_sum((visits.c.e - visits.c.s) / 60).label("m"),
+            sum_of((visits.c.e - visits.c.s) / 60).label("m"),
         )
         .where(visits.c[kind].is_not(None))
         .group_by(visits.c[kind], day)
@@ -132,7 +134,7 @@ def _booked(
     weekday = (hour_start // DAY_SECONDS + 3) % 7  # 1970-01-01 was a Thursday
     hour = (hour_start % DAY_SECONDS) // HOUR
     by_hour = (
-        select(literal("hour"), weekday, hour, func_sum(inside))
+        select(literal("hour"), weekday, hour, sum_of(inside))
         .select_from(visits.join(steps, true()))
         .where(visits.c.provider.is_not(None), hour_start < visits.c.e)
         .group_by(weekday, hour)

@@ -14,13 +14,10 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ..models import EngineTurn
+from ..sqlfuncs import count_if, sum_of
 from .period import Period
 from .ranks import percentiles
 from .visits import rate
-
-
-def _count(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _turns(period: Period) -> list[Any]:
@@ -45,9 +42,9 @@ def conversations(db: Session, period: Period) -> dict[str, Any]:
     total, booked, booking_turns, handoffs = db.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(each.c.booked), 0),
-            func.coalesce(func.sum(case((each.c.booked == 1, each.c.turns), else_=0)), 0),
-            func.coalesce(func.sum(each.c.handoff), 0),
+            sum_of(each.c.booked),
+            sum_of(case((each.c.booked == 1, each.c.turns), else_=0)),
+            sum_of(each.c.handoff),
         )
     ).one()
     return {
@@ -68,10 +65,10 @@ def llm(db: Session, period: Period) -> dict[str, Any]:
             day,
             EngineTurn.engine,
             func.count(),
-            _count(EngineTurn.fallback.is_(True)),
-            _count(EngineTurn.error.is_not(None)),
-            func.coalesce(func.sum(EngineTurn.input_tokens), 0),
-            func.coalesce(func.sum(EngineTurn.output_tokens), 0),
+            count_if(EngineTurn.fallback.is_(True)),
+            count_if(EngineTurn.error.is_not(None)),
+            sum_of(EngineTurn.input_tokens),
+            sum_of(EngineTurn.output_tokens),
         )
         .where(*_turns(period))
         .group_by(day, EngineTurn.engine)

@@ -23,19 +23,15 @@ from ..models import (
     WaitlistEntry,
     WaitlistOffer,
 )
-from ..sqlfuncs import epoch
+from ..sqlfuncs import count_if, epoch, sum_of
 from .capacity import HOLDING
 from .period import Period
 from .ranks import percentiles_of
 from .visits import rate
 
 
-def _count(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def reminders(db: Session, period: Period) -> dict[str, Any]:
-    due = select(_count(Reminder.status == "sent"), _count(Reminder.status == "failed")).where(
+    due = select(count_if(Reminder.status == "sent"), count_if(Reminder.status == "failed")).where(
         Reminder.kind == "reminder", period.within(Reminder.due_at)
     )
     if filtered := period.appointment_filters():  # the visit's provider, type or channel
@@ -76,13 +72,13 @@ def reminders(db: Session, period: Period) -> dict[str, Any]:
     marked = visits.c.status.in_([AppointmentStatus.FULFILLED, AppointmentStatus.NOSHOW])
     row = db.execute(
         select(
-            _count(answer == "C"),
-            _count(answer == "R"),
-            _count(answer == "X"),
-            _count(marked & reminded),
-            _count(noshow & reminded),
-            _count(marked & ~reminded),
-            _count(noshow & ~reminded),
+            count_if(answer == "C"),
+            count_if(answer == "R"),
+            count_if(answer == "X"),
+            count_if(marked & reminded),
+            count_if(noshow & reminded),
+            count_if(marked & ~reminded),
+            count_if(noshow & ~reminded),
         )
     ).one()
     confirmed, rescheduled, cancelled, marked_r, noshow_r, marked_n, noshow_n = (
@@ -126,11 +122,7 @@ def waitlist(db: Session, period: Period) -> dict[str, Any]:
     ).where(timed.c.status == "accepted", timed.c.answered_at.is_not(None))
     (p50,) = percentiles_of(db, refills, 50)
     won_back = db.scalar(
-        select(
-            func.coalesce(
-                func.sum((epoch(Appointment.end_at) - epoch(Appointment.start_at)) / 60), 0
-            )
-        )
+        select(sum_of((epoch(Appointment.end_at) - epoch(Appointment.start_at)) / 60))
         .join(made, made.c.appointment_id == Appointment.id)
         .where(accepted, Appointment.status.in_(HOLDING))
     )

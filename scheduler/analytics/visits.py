@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Appointment, AppointmentStatus, WaitlistEntry
-from ..sqlfuncs import DAY_SECONDS, epoch
+from ..sqlfuncs import DAY_SECONDS, count_if, epoch
 from ..urgency import BOOKABLE
 from .period import Period
 from .ranks import percentiles
@@ -25,10 +25,6 @@ LATE_CANCELLATION_SECONDS = 24 * 3600
 def rate(part: int, whole: int) -> float | None:
     """part / whole rounded to four places, None when there is nothing to divide by."""
     return round(part / whole, 4) if whole else None
-
-
-def _count(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def appointments(db: Session, period: Period, *, now: datetime) -> dict[str, Any]:
@@ -46,12 +42,12 @@ def appointments(db: Session, period: Period, *, now: datetime) -> dict[str, Any
     weeks = db.execute(
         select(
             week,
-            _count(active),
-            _count(status == AppointmentStatus.CANCELLED),
-            _count(status == AppointmentStatus.FULFILLED),
-            _count(status == AppointmentStatus.NOSHOW),
-            _count(active & (Appointment.end_at < now - UNMARKED_AFTER)),
-            _count((status == AppointmentStatus.CANCELLED) & late),
+            count_if(active),
+            count_if(status == AppointmentStatus.CANCELLED),
+            count_if(status == AppointmentStatus.FULFILLED),
+            count_if(status == AppointmentStatus.NOSHOW),
+            count_if(active & (Appointment.end_at < now - UNMARKED_AFTER)),
+            count_if((status == AppointmentStatus.CANCELLED) & late),
             func.count(),
         )
         .where(*period.visits())

@@ -257,8 +257,8 @@ class WaitlistEntry(Base):
     provider_key: Mapped[str | None] = mapped_column(String(64))
     earliest: Mapped[date | None] = mapped_column(Date)
     latest: Mapped[date | None] = mapped_column(Date)
-    priority: Mapped[str] = mapped_column(String(16), default="routine")  # urgent | routine
-    priority_rank: Mapped[int] = mapped_column(Integer, default=1)  # 0 urgent, 1 routine
+    priority: Mapped[str] = mapped_column(String(16), default="routine")  # urgent|soon|routine
+    priority_rank: Mapped[int] = mapped_column(Integer, default=3)  # scheduler/urgency.RANK
     status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting|booked|removed
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

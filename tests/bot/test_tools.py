@@ -318,24 +318,24 @@ def test_moving_away_offers_the_old_time_to_the_waitlist(sessions, tools_for, pa
 
 
 @pytest.mark.parametrize(
-    "urgent_care, asked, ranked",
+    "heard, asked, ranked",
     [
         (None, "urgent", "routine"),  # a patient's wish does not rank them
-        ("fever", "routine", "urgent"),  # what triage heard does
-        ("pain", "urgent", "urgent"),
+        ("urgent", "routine", "urgent"),  # what triage heard does
+        ("soon", "urgent", "soon"),
     ],
 )
 def test_a_patients_waitlist_priority_comes_from_triage(
-    sessions, tools_for, patients, urgent_care, asked, ranked
+    sessions, tools_for, patients, heard, asked, ranked
 ):
     me, _ = patients
     with sessions.begin() as db:
-        entry, _ = tools_for(db, patient(me, urgent_care=urgent_care)).join_waitlist(
+        entry, _ = tools_for(db, patient(me, urgency=heard)).join_waitlist(
             "checkup", priority=asked
         )
         assert entry.priority == ranked
     (joined,) = events(sessions, "waitlist_joined")
-    assert joined.detail["priority"] == ranked and joined.detail["triage"] == urgent_care
+    assert joined.detail["priority"] == ranked and joined.detail["triage"] == heard
 
 
 def test_staff_set_the_waitlist_priority_for_a_patient(sessions, tools_for, patients):

@@ -196,7 +196,7 @@ def test_an_urgent_symptom_ranks_the_waitlist_entry_urgent(client, services):
     assert "waitlist" in confirmation.lower() and "near the front" in confirmation
     assert services.clinic.display_phone in confirmation
     [(priority, detail)] = waitlist_entries(services)
-    assert priority == "urgent" and detail["triage"] == "swelling"
+    assert priority == "urgent" and detail["triage"] == "urgent"  # the level triage heard
 
 
 def test_asking_for_urgent_does_not_rank_the_waitlist_entry_urgent(client, services):

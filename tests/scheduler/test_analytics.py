@@ -32,6 +32,7 @@ from scheduler.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
+from scheduler.urgency import RANK
 
 NEW_YORK = ZoneInfo("America/New_York")
 FIRST, LAST = date(2026, 3, 2), date(2026, 3, 20)  # Monday to Friday, DST starts on the 8th
@@ -179,7 +180,7 @@ def waitlist_history(db, rng, visits, patients) -> dict:
             patient_id=patients[1].id,
             type_key="checkup",
             priority=priority,
-            priority_rank=0 if priority == "urgent" else 1,
+            priority_rank=RANK[priority],
             status="waiting",
             created_by="tests",
             created_at=NOW - timedelta(days=40),

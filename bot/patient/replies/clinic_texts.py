@@ -99,8 +99,9 @@ def waitlist_joined(
     provider_name: str | None = None,
     window: str | None = None,
     *,
-    urgent: bool = False,
+    level: str = "routine",
 ) -> str:
+    """Joined; `level` is the entry's (scheduler/urgency.py), as triage heard it."""
     values = dict(clinic=clinic.name, type=type_name, provider=provider_name, period=window)
     if provider_name and window:
         said = _(
@@ -123,10 +124,15 @@ def waitlist_joined(
             "an offer; reply YES to take it."
         )
     said = said.format(**values)
-    if urgent:  # ranked urgent by triage (bot/understanding/triage.urgent_care): near the front, and a way now
+    if level == "urgent":  # ranked urgent by triage: near the front, and a way now
         said += " " + _(
             "From what you told us, you're near the front of the list. If it gets "
             "worse, call us at {phone}."
+        ).format(phone=clinic.display_phone)
+    elif level == "soon":  # to be seen within a week: ahead of routine visits
+        said += " " + _(
+            "From what you told us, you'll be offered times ahead of routine visits. If it "
+            "gets worse, call us at {phone}."
         ).format(phone=clinic.display_phone)
     return said
 
