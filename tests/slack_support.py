@@ -15,6 +15,8 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode
 
@@ -48,6 +50,26 @@ def slack_settings(tmp_path, fake: FakeSlack | None = None, **overrides) -> Sett
     )
     values.update(overrides)
     return Settings(**values)
+
+
+@contextmanager
+def slack_app(
+    tmp_path, fake: FakeSlack, clock: Callable[[], datetime], users: dict[str, str]
+) -> Iterator:
+    """The app wired to the fake Slack, with the staff `users` (Slack id -> role) added; its Slack
+    adapter closed afterwards."""
+    from adapters import slack as slack_adapter
+    from app import create_app, services_of
+    from scheduler import staff_users
+
+    app = create_app({"SETTINGS": slack_settings(tmp_path, fake), "CLOCK": clock, "TESTING": True})
+    with services_of(app).sessions.begin() as db:
+        for user, role in users.items():
+            staff_users.add_user(db, user, role, added_by="test", now=NOW)
+    try:
+        yield app
+    finally:
+        app.extensions[slack_adapter.EXTENSION].close()
 
 
 def sign(body: str, *, timestamp: int | None = None, secret: str = SECRET) -> dict:

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.staff.urgency import minutes_text
+
 NONE = "–"
 BLUE, GREEN, RED, GREY, AMBER, TEAL = (
     "#1a4fc4",
@@ -60,16 +62,7 @@ def number(value: float | None, unit: str = "") -> str:
 
 def wait_text(minutes: int | None) -> str:
     """ "45 min", "3 h 10 min", "2 days 4 h"; "none free" for nothing within the horizon."""
-    if minutes is None:
-        return "none free"
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {rest} min" if rest else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    days_text = f"{days} day{'' if days == 1 else 's'}"
-    return f"{days_text} {hours} h" if hours else days_text
+    return "none free" if minutes is None else minutes_text(minutes)
 
 
 def hour_text(hour: int) -> str:

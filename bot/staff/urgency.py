@@ -45,7 +45,11 @@ def urgent_queue(db: Session, levels: tuple[str, ...] = QUEUE_LEVELS) -> list[Wa
 
 def waited(since: datetime, now: datetime) -> str:
     """How long since `since`: "12 min", "3 h 20 min", "2 days 4 h"."""
-    minutes = max(0, int((now - since).total_seconds() // 60))
+    return minutes_text(max(0, int((now - since).total_seconds() // 60)))
+
+
+def minutes_text(minutes: int) -> str:
+    """A span of minutes as staff read it: "12 min", "3 h 20 min", "2 days 4 h"."""
     if minutes < 60:
         return f"{minutes} min"
     hours, rest = divmod(minutes, 60)

@@ -10,11 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from adapters import slack as slack_adapter
-from app import create_app, services_of
-from scheduler import staff_users
 from scheduler.models import Appointment, AppointmentStatus, AuditEvent
 from tests.clock import Clock
-from tests.slack_support import NOW, STAFF, STRANGER, SlackClient, elements, slack_settings, text_of
+from tests.slack_support import NOW, STAFF, STRANGER, SlackClient, elements, slack_app, text_of
 
 
 @pytest.fixture
@@ -24,13 +22,8 @@ def clock():
 
 @pytest.fixture
 def app(tmp_path, fake_slack, clock):
-    app = create_app(
-        {"SETTINGS": slack_settings(tmp_path, fake_slack), "CLOCK": clock, "TESTING": True}
-    )
-    with services_of(app).sessions.begin() as db:
-        staff_users.add_user(db, STAFF, "staff", added_by="test", now=NOW)
-    yield app
-    app.extensions[slack_adapter.EXTENSION].close()
+    with slack_app(tmp_path, fake_slack, clock, {STAFF: "staff"}) as app:
+        yield app
 
 
 @pytest.fixture

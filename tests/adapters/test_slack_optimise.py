@@ -10,9 +10,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from adapters import slack as slack_adapter
-from app import create_app, services_of
-from scheduler import staff_users, waitlist
+from scheduler import waitlist
 from scheduler.models import AuditEvent, Reminder, WaitlistOffer
 from scheduler.patients import find_or_create_patient, set_patient_name
 from tests.clock import Clock
@@ -23,7 +21,7 @@ from tests.slack_support import (
     STAFF,
     SlackClient,
     elements,
-    slack_settings,
+    slack_app,
     text_of,
 )
 
@@ -32,15 +30,8 @@ DAY = "2026-03-09"  # a Monday; the clock is Wednesday 2026-03-04 09:00 in New Y
 
 @pytest.fixture
 def app(tmp_path, fake_slack):
-    app = create_app(
-        {"SETTINGS": slack_settings(tmp_path, fake_slack), "CLOCK": lambda: NOW, "TESTING": True}
-    )
-    services = services_of(app)
-    with services.sessions.begin() as db:
-        staff_users.add_user(db, ADMIN, "admin", added_by="test", now=NOW)
-        staff_users.add_user(db, STAFF, "staff", added_by="test", now=NOW)
-    yield app
-    app.extensions[slack_adapter.EXTENSION].close()
+    with slack_app(tmp_path, fake_slack, lambda: NOW, {ADMIN: "admin", STAFF: "staff"}) as app:
+        yield app
 
 
 @pytest.fixture

@@ -8,14 +8,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from adapters import slack as slack_adapter
-from app import create_app, services_of
 from bot.tools import Caller, SchedulingTools
-from scheduler import staff_users
 from scheduler.errors import NotAllowed, NotFound, SchedulingError
 from scheduler.models import AuditEvent, WaitlistEntry
 from tests.clock import Clock
-from tests.slack_support import NOW, STAFF, STRANGER, SlackClient, slack_settings
+from tests.slack_support import NOW, STAFF, STRANGER, SlackClient, slack_app
 
 ROUTINE, URGENT, SOON = "+12125550171", "+12125550172", "+12125550173"
 
@@ -27,13 +24,8 @@ def clock():
 
 @pytest.fixture
 def app(tmp_path, fake_slack, clock):
-    app = create_app(
-        {"SETTINGS": slack_settings(tmp_path, fake_slack), "CLOCK": clock, "TESTING": True}
-    )
-    with services_of(app).sessions.begin() as db:
-        staff_users.add_user(db, STAFF, "staff", added_by="test", now=NOW)
-    yield app
-    app.extensions[slack_adapter.EXTENSION].close()
+    with slack_app(tmp_path, fake_slack, clock, {STAFF: "staff"}) as app:
+        yield app
 
 
 @pytest.fixture
