@@ -52,6 +52,10 @@ class Settings:
     slack_signing_secret: str | None = _secret()
     slack_staff_channel: str | None = None
     slack_api_url: str | None = None
+    # Where every appointment change is posted as a FHIR notification (jobs/ehr_webhook.py),
+    # signed with the secret (HMAC-SHA256); unset: nothing is queued.
+    ehr_webhook_url: str | None = None
+    ehr_webhook_secret: str | None = _secret()
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     secret_key_file: Path = ROOT / "secret.key"
     reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
@@ -130,6 +134,8 @@ class Settings:
             "SLACK_SIGNING_SECRET": "slack_signing_secret",
             "SLACK_STAFF_CHANNEL": "slack_staff_channel",
             "SLACK_API_URL": "slack_api_url",
+            "EHR_WEBHOOK_URL": "ehr_webhook_url",
+            "EHR_WEBHOOK_SECRET": "ehr_webhook_secret",
         }
         for name, attr in plain.items():
             if (value := get(name)) is not None:
@@ -181,21 +187,40 @@ class Settings:
             "SLACK_API_URL",
             "BEDROCK_ENDPOINT_URL",
             "PUBLIC_BASE_URL",
+            "EHR_WEBHOOK_URL",
         ):
             value = get(name)
             if value is not None and not re.match(r"^https?://", value):
                 raise SettingsError(f"{name} must start with http:// or https://")
+        if values.get("ehr_webhook_url") and len(values.get("ehr_webhook_secret") or "") < 16:
+            raise SettingsError(
+                "EHR_WEBHOOK_URL needs EHR_WEBHOOK_SECRET, at least 16 characters: the key "
+                "every notification is signed with"
+            )
         settings = cls(**values)
         settings.check_engine()
         return settings
 
     def check_engine(self) -> None:
-        """LLM_ENGINE=bedrock without what Bedrock needs stops the start, naming what is missing."""
-        missing = self.bedrock_missing()
-        if self.llm_engine == "bedrock" and missing:
+        """LLM_ENGINE=bedrock without what Bedrock needs stops the start, naming what is missing:
+        BEDROCK_MODEL_ID, and the access keys as a pair or not at all. Without keys, boto3 finds
+        credentials itself (AWS_PROFILE with SSO, a web identity, an ECS task role, an EC2
+        instance profile), temporary ones renewed before they expire (bot/model/client.py)."""
+        if self.llm_engine != "bedrock":
+            return
+        keys = {
+            "AWS_ACCESS_KEY_ID": self.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.aws_secret_access_key,
+        }
+        given = any(keys.values()) or self.aws_session_token
+        missing = [name for name, value in keys.items() if given and not value]
+        if not self.bedrock_model_id:
+            missing.append("BEDROCK_MODEL_ID")
+        if missing:
             raise SettingsError(
-                "LLM_ENGINE=bedrock needs AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY "
-                f"and BEDROCK_MODEL_ID; missing: {', '.join(missing)} "
+                "LLM_ENGINE=bedrock needs BEDROCK_MODEL_ID, and AWS_ACCESS_KEY_ID with "
+                "AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN too for temporary keys) or none of "
+                f"them for boto3's own credentials; missing: {', '.join(missing)} "
                 "(or set LLM_ENGINE=auto or local)"
             )
 

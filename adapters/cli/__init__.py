@@ -19,6 +19,8 @@
     tokens create --username NAME [--label WHAT]    an API token, printed once
     tokens list                every API token (never the token itself)
     tokens revoke ID
+    backup create FILE [--force]    the whole database to FILE (SQLite backup API, pg_dump)
+    backup restore FILE [--force]   FILE's contents replace the database's (refused over data)
 
 Every command that changes data does it in one transaction and writes an audit event. Output
 names ids and counts; only `patient export` prints personal data, because that is its job.
@@ -31,6 +33,7 @@ One module per command group, registered here by `init_app`:
     patient.py   `patient`: one patient's data, exported or erased
     users.py     `users`: who may use the staff tools (Slack id, login or both), and as what
     tokens.py    `tokens`: the REST API's bearer tokens
+    backup.py    `backup`: the whole database to one file and back
     context.py   what every command shares: the app's services, the audit actor, failing
 """
 
@@ -41,6 +44,7 @@ from flask import Flask
 from bot.services import Services
 
 from .audit import audit_group
+from .backup import backup_group
 from .clinic import clinic_group, db_group
 from .demo import demo_group
 from .keys import keys_group
@@ -60,5 +64,6 @@ def init_app(app: Flask, services: Services) -> None:
         users_group,
         tokens_group,
         demo_group,
+        backup_group,
     ):
         app.cli.add_command(group)

@@ -32,7 +32,7 @@ from tenacity.stop import stop_base
 
 from bot import logfiles
 from bot.model.pipeline import Pipeline
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from scheduler.errors import ChannelError
 
 log = logging.getLogger("scheduler.llm")
@@ -117,11 +117,23 @@ def estimate_tokens(request: dict[str, Any]) -> int:
 
 def make_client(settings: Settings) -> Any:
     """A bedrock-runtime client with explicit timeouts and botocore's own retries off (tenacity
-    retries in `orchestrated_llm_call`, where each attempt is logged)."""
+    retries in `orchestrated_llm_call`, where each attempt is logged).
+
+    Keys given in the settings (with AWS_SESSION_TOKEN for temporary ones) sign every request
+    as they are. Without them boto3's credential chain finds them (AWS_PROFILE with SSO, a web
+    identity token, an ECS task role, an EC2 instance profile), and botocore renews temporary
+    ones before they expire; finding none stops the start."""
     import boto3
     from botocore.config import Config
 
-    return boto3.client(
+    session = boto3.Session()
+    if settings.aws_access_key_id is None and session.get_credentials() is None:
+        raise SettingsError(
+            "LLM_ENGINE=bedrock found no AWS credentials: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN with temporary keys), or run where "
+            "boto3 finds them (AWS_PROFILE, an ECS task role, an EC2 instance profile)"
+        )
+    return session.client(
         "bedrock-runtime",
         region_name=settings.aws_region or DEFAULT_REGION,
         endpoint_url=settings.bedrock_endpoint_url or None,

@@ -2,9 +2,10 @@
 n values in order (the smallest value with at least p % of the values at or below it).
 
 PostgreSQL has the aggregate for it (percentile_disc). SQLite has none: there the values are
-numbered in order (row_number) and only those at the ranks wanted come back, the counts that give
-the ranks taken from a GROUP BY beforehand (or from the caller, who often has them): a second
-window, count() OVER, costs SQLite as much as the numbering. The two agree
+sorted once and numbered (row_number, and a running count per part for the rank within it), and
+only those at the ranks wanted come back; the counts that give the ranks come from a GROUP BY
+beforehand (or from the caller, who often has them), since a window count() OVER would cost
+SQLite as much as the numbering. The two agree
 (tests/scheduler/test_analytics.py runs on both).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, true
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 Ranked = dict[Any, tuple[int, list[Any]]]
@@ -46,29 +47,37 @@ def percentiles(
     if not counts:
         return {}
     ranks = {key: _ranks(n, points) for key, n in counts.items()}
-    windows = [func.row_number().over(partition_by=part, order_by=inner.c.value).label("rank")]
     if overall:
-        windows.append(func.row_number().over(order_by=inner.c.value).label("all_rank"))
-    numbered = select(part.label("part"), inner.c.value, *windows).subquery()
-    wanted = [
-        and_(
-            numbered.c.part == key if key is not None else true(),
-            numbered.c.rank.in_(sorted(set(picks))),
-        )
-        for key, picks in ranks.items()
+        ranks[None] = _ranks(sum(counts.values()), points)
+    # One ordering of all the values: the rank among all, and for each part a running count of
+    # its own values, which is the rank within the part (every window shares the one sort).
+    ordered = {"order_by": inner.c.value, "rows": (None, 0)}
+    keys = [key for key in ranks if key is not None]
+    numbered = select(
+        part.label("part"),
+        inner.c.value,
+        func.row_number().over(**ordered).label("r"),
+        *(
+            func.sum(case((part == key, 1), else_=0)).over(**ordered).label(f"r{n}")
+            for n, key in enumerate(keys)
+        ),
+    ).subquery()
+    wanted = [numbered.c.r.in_(sorted(set(ranks[None])))] if None in ranks else []
+    wanted += [
+        and_(numbered.c.part == key, numbered.c[f"r{n}"].in_(sorted(set(ranks[key]))))
+        for n, key in enumerate(keys)
     ]
-    if overall:
-        every = _ranks(sum(counts.values()), points)
-        wanted.append(numbered.c.all_rank.in_(sorted(set(every))))
     at: dict[tuple[Any, int], Any] = {}
-    for row in db.execute(select(numbered).where(or_(*wanted))):
-        at[(row.part, int(row.rank))] = row.value
-        if overall:
-            at[(None, int(row.all_rank))] = row.value
-    found = {key: (counts[key], [at[(key, r)] for r in picks]) for key, picks in ranks.items()}
-    if overall:
-        found[None] = (sum(counts.values()), [at[(None, r)] for r in every])
-    return found
+    for row in db.execute(select(numbered).where(or_(*wanted))).mappings():
+        at[(None, int(row["r"]))] = row["value"]
+        for n, key in enumerate(keys):
+            if row["part"] == key:
+                at[(key, int(row[f"r{n}"]))] = row["value"]
+    total = sum(counts.values())
+    return {
+        key: (total if key is None else counts[key], [at[(key, r)] for r in picks])
+        for key, picks in ranks.items()
+    }
 
 
 def percentiles_of(db: Session, values: Any, *points: int) -> list[Any]:
