@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 Ranked = dict[Any, tuple[int, list[Any]]]
@@ -62,7 +62,9 @@ def percentiles(
             for n, key in enumerate(keys)
         ),
     ).subquery()
-    wanted = [numbered.c.r.in_(sorted(set(ranks[None])))] if None in ranks else []
+    wanted: list[ColumnElement[bool]] = (
+        [numbered.c.r.in_(sorted(set(ranks[None])))] if None in ranks else []
+    )
     wanted += [
         and_(numbered.c.part == key, numbered.c[f"r{n}"].in_(sorted(set(ranks[key]))))
         for n, key in enumerate(keys)
