@@ -29,6 +29,8 @@ from bot.audit.trail import AuditTrail
 from scheduler.models import ACTIVE_STATUSES, Appointment, Reminder
 from scheduler.reminders import EXPIRED, PENDING, SENDING, SENT
 
+from ..leases import lease_due
+
 log = logging.getLogger("scheduler.jobs.reminders")
 
 
@@ -110,37 +112,25 @@ class Claims:
     def claim(self, now: datetime, limit: int | None = None) -> list[int]:
         """Take up to `limit` due rows (or rows whose lease ran out) for this worker."""
         limit = limit or self.batch
-        claimed: list[int] = []
         with self.sessions.begin() as db:
-            for due in (
-                (Reminder.status == PENDING) & (Reminder.due_at <= now),
-                (Reminder.status == SENDING) & (Reminder.lease_until < now),
-            ):
-                wanted = limit - len(claimed)
-                if wanted <= 0:
-                    break
-                # ORDER BY the index's own column: (status, due_at) serves it without a sort.
-                pick = select(Reminder.id).where(due).order_by(Reminder.due_at).limit(wanted)
-                if self.postgres:
-                    pick = pick.with_for_update(skip_locked=True)
-                ids = db.scalars(pick).all()
-                if not ids:
-                    continue
-                # The picked rows are locked (or, on SQLite, the database is): update them by
-                # id, through the primary key. As one UPDATE ... WHERE id IN (subquery) the
-                # planner scanned the whole table to join the two.
-                db.execute(
-                    update(Reminder)
-                    .where(Reminder.id.in_(ids))
-                    .values(
-                        status=SENDING,
-                        lease_owner=self.owner,
-                        lease_until=now + self.lease,
-                        attempts=Reminder.attempts + 1,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                claimed.extend(ids)
+            claimed = lease_due(
+                db,
+                Reminder,
+                [
+                    (Reminder.status == PENDING) & (Reminder.due_at <= now),
+                    (Reminder.status == SENDING) & (Reminder.lease_until < now),
+                ],
+                # The index's own column: (status, due_at) serves it without a sort.
+                order_by=Reminder.due_at,
+                limit=limit,
+                postgres=self.postgres,
+                values={
+                    "status": SENDING,
+                    "lease_owner": self.owner,
+                    "lease_until": now + self.lease,
+                    "attempts": Reminder.attempts + 1,
+                },
+            )
         return sorted(claimed)
 
     def mark(

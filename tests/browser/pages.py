@@ -1,4 +1,4 @@
-"""What the portal's browser tests share (test_portal_browser.py, test_portal_admin_browser.py):
+"""What the portal's browser tests share (every test_*_browser.py):
 the window sizes they run at, waiting for a page change, the page's heading, and the check that
 nothing overflows the screen sideways.
 
@@ -14,6 +14,8 @@ from selenium.common.exceptions import (
 )
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+from scheduler import staff_users
 
 DESKTOP, PHONE = (1280, 900), (390, 844)  # window sizes (conftest: a phone by default)
 
@@ -61,3 +63,21 @@ def leave(driver, act, expect: str):
 
 def fits(driver, width):
     assert driver.execute_script(OVERFLOW, width) <= 0, f"the page overflows: {driver.title}"
+
+
+PASSWORD = "violet-lantern-orbit-42"
+
+
+def add_desk(db, services):
+    """The staff login "desk" (password `PASSWORD`), in the live app's database."""
+    user = staff_users.add_user(
+        db,
+        None,
+        "staff",
+        added_by="tests",
+        now=services.clock(),
+        username="desk",
+        password=PASSWORD,
+    )
+    db.flush()
+    return user

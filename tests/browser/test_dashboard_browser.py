@@ -18,12 +18,9 @@ if os.environ.get("REQUIRE_BROWSER") != "1":  # required: a missing selenium fai
 import requests
 from selenium.webdriver.common.by import By
 
-from scheduler import staff_users
 from scheduler.accounts import create_token
 from tests.analytics_support import QUERY, make_history, percent_text
-from tests.browser.pages import DESKTOP, PHONE, fits, go, heading, wait
-
-PASSWORD = "violet-lantern-orbit-42"
+from tests.browser.pages import DESKTOP, PASSWORD, PHONE, add_desk, fits, go, heading, wait
 
 # Each chart: its canvas's drawn size and whether Chart.js has a chart on it.
 CHARTS = """
@@ -56,21 +53,6 @@ CHART_IDS = {
     "chart-engine-turns",
     "chart-engine-tokens",
 }
-
-
-def add_desk(db, services):
-    """The staff login "desk"."""
-    user = staff_users.add_user(
-        db,
-        None,
-        "staff",
-        added_by="tests",
-        now=services.clock(),
-        username="desk",
-        password=PASSWORD,
-    )
-    db.flush()
-    return user
 
 
 def open_dashboard(driver, url):

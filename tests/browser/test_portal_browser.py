@@ -17,12 +17,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from scheduler import staff_users
 from scheduler.models import Appointment, AppointmentStatus
 from scheduler.patients import find_or_create_patient, set_patient_name
-from tests.browser.pages import DESKTOP, PHONE, fits, go, heading, leave, wait
-
-PASSWORD = "violet-lantern-orbit-42"
+from tests.browser.pages import DESKTOP, PASSWORD, PHONE, add_desk, fits, go, heading, leave, wait
 
 # The focused element and whether its focus ring is drawn.
 FOCUS = """
@@ -38,15 +35,7 @@ def front_desk(live_app):
     """A staff login ("desk") and a patient to book for, in the live app's database."""
     services = live_app.services
     with services.sessions.begin() as db:
-        staff_users.add_user(
-            db,
-            None,
-            "staff",
-            added_by="tests",
-            now=services.clock(),
-            username="desk",
-            password=PASSWORD,
-        )
+        add_desk(db, services)
         patient = find_or_create_patient(db, services.vault, "+12125550142", now=services.clock())
         set_patient_name(services.vault, patient, "Marisol Quintero-Vance")
     return live_app
