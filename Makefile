@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-reminders catalogs catalogs-extract clean vendor-js
+.PHONY: run test lint bench bench-reminders catalogs catalogs-extract clean vendor-js cluster \
+	cluster-stop
 
 # The translations (bot/locales/*/LC_MESSAGES/messages.po), compiled to .mo when installing.
 PO := $(wildcard bot/locales/*/LC_MESSAGES/messages.po)
@@ -63,6 +64,18 @@ bench: $(VENV)/.dev
 
 bench-reminders: $(VENV)/.dev
 	$(BIN)/python bench/bench_reminders.py
+
+# A clinic network on this machine (deploy/cluster.py): three web nodes, two job workers and
+# nginx on 127.0.0.1:$(CLUSTER_PORT), on the PostgreSQL database scheduler_cluster; logs under
+# $(CLUSTER_DIR)/logs. CLUSTER_FRESH=1 starts the database over.
+CLUSTER_PORT ?= 8700
+CLUSTER_DIR ?= $(or $(TMPDIR),/tmp)/medical-ai-scheduler-cluster
+
+cluster: $(VENV)/.runtime $(MO)
+	$(BIN)/python deploy/cluster.py start --dir $(CLUSTER_DIR) --port $(CLUSTER_PORT) $(if $(CLUSTER_FRESH),--fresh)
+
+cluster-stop:
+	$(BIN)/python deploy/cluster.py stop --dir $(CLUSTER_DIR)
 
 # The portal's browser libraries (package.json, pinned; package-lock.json), copied into the tree
 # with their licences: the vendored files are committed, so `make run` and CI need no Node.

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -30,7 +30,7 @@ from scheduler.clinic import Clinic
 from scheduler.clinic_file import load_clinic
 from scheduler.clinic_store import install_clinic, installed_clinic
 from scheduler.crypto import Vault
-from scheduler.db import make_engine, migrations_current, session_factory, upgrade
+from scheduler.db import UNAVAILABLE, make_engine, migration_state, session_factory, upgrade
 from scheduler.patients import index_missing_names
 
 log = logging.getLogger("scheduler.app")
@@ -63,6 +63,11 @@ def build_services(
     from adapters import slack
 
     slack.staff_notifier(settings, clinic).watch(audit)
+    if settings.ehr_webhook_url:
+        # Every appointment change queued for the EHR in its own transaction (bot/ehr_notices.py).
+        from bot.ehr_notices import EhrNotices
+
+        EhrNotices(clinic, vault).watch(audit)
     store = SessionStore(vault, settings.session_timeout)
     conversation = ConversationEngine(
         sessions=factory,
@@ -144,6 +149,20 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
     app.extensions[refusals.EXTENSION] = refusals.RefusalLedger(services.sessions, services.clock)
 
+    def database_unavailable(exc: Exception):
+        # The database out of reach (a restart, a failover, dropped connections): a 503 that
+        # Twilio, Slack and API clients retry, never a 500 page. The pool reconnects by itself.
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return Response(
+            "the database is unavailable for a moment; try again\n",
+            status=503,
+            mimetype="text/plain",
+            headers={"Retry-After": "5"},
+        )
+
+    for unavailable in UNAVAILABLE:
+        app.register_error_handler(unavailable, database_unavailable)
+
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok")
@@ -155,13 +174,13 @@ def create_app(test_config: dict | None = None) -> Flask:
             with services.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             checks["database"] = "ok"
-            current = migrations_current(services.engine)
-            checks["migrations"] = "current" if current else "pending"
+            # "ahead": a newer node's expand migration ran (a rolling restart); still ready.
+            checks["migrations"] = state = migration_state(services.engine)
         except Exception as exc:  # any database failure means "not ready", never a 500
             log.warning("readiness check failed: %s", type(exc).__name__)
             checks["database"] = "unavailable"
-            current = False
-        ready = checks["database"] == "ok" and current
+            state = "unknown"
+        ready = checks["database"] == "ok" and state in ("current", "ahead")
         return jsonify(
             status="ready" if ready else "not ready", checks=checks
         ), 200 if ready else 503

@@ -108,6 +108,15 @@ class SchedulingTools(WaitlistTools):
         if self.caller.urgency == "emergency":
             raise NotAllowed("an emergency is not booked: call emergency services")
 
+    def _level(self, asked: str | None) -> str:
+        """The urgency a search or booking runs at (the reserved capacity opens to "urgent"): a
+        patient's is what triage heard, never what a request says; staff may name a level (a
+        patient they judge urgent); otherwise routine."""
+        if self.caller.role != "patient" and asked is not None:
+            return asked  # the scheduler refuses an unknown level
+        level = self.caller.urgency
+        return level if level in urgency.BOOKABLE else "routine"
+
     def _patient_for(self, patient_id: int | None) -> int:
         """The patient a request acts for: a patient may only act for themself."""
         if self.caller.role == "patient":
@@ -203,7 +212,9 @@ class SchedulingTools(WaitlistTools):
         after: time | None = None,
         before: time | None = None,
         limit: int = 3,
+        urgency: str | None = None,
     ) -> list[Slot]:
+        """Open times (`availability.find_slots`) at the caller's urgency (`_level`)."""
         return availability.find_slots(
             self.db,
             self.clinic,
@@ -217,13 +228,19 @@ class SchedulingTools(WaitlistTools):
             after=after,
             before=before,
             limit=limit,
+            urgency=self._level(urgency),
         )
 
     def book_appointment(
-        self, slot: Slot, patient_id: int | None = None, *, attendee_enc: bytes | None = None
+        self,
+        slot: Slot,
+        patient_id: int | None = None,
+        *,
+        attendee_enc: bytes | None = None,
+        urgency: str | None = None,
     ) -> Appointment:
         """Book `slot`; `attendee_enc`: the encrypted name of whom it is for, when not the
-        patient (a child, a parent)."""
+        patient (a child, a parent). A reserved time only at urgency "urgent" (`_level`)."""
         try:
             self._no_emergency()
             target = self._patient_for(patient_id)
@@ -235,6 +252,7 @@ class SchedulingTools(WaitlistTools):
                 now=self.now,
                 booked_via=self.caller.channel,
                 attendee_enc=attendee_enc,
+                urgency=self._level(urgency),
             )
         except SchedulingError as error:
             self._refused("book", error, patient_id=patient_id)
@@ -278,13 +296,21 @@ class SchedulingTools(WaitlistTools):
         self._slot_freed(appointment)
         return appointment
 
-    def reschedule_appointment(self, appointment_id: int, slot: Slot) -> Appointment:
+    def reschedule_appointment(
+        self, appointment_id: int, slot: Slot, *, urgency: str | None = None
+    ) -> Appointment:
         try:
             old = self.get_appointment(appointment_id)
             old_start = old.start_at
             freed = Slot.of(old)
             appointment = booking.reschedule(
-                self.db, self.clinic, appointment_id, slot, now=self.now, patient_id=self._scope()
+                self.db,
+                self.clinic,
+                appointment_id,
+                slot,
+                now=self.now,
+                patient_id=self._scope(),
+                urgency=self._level(urgency),
             )
         except SchedulingError as error:
             self._refused("reschedule", error, appointment_id=appointment_id)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import insert, update
 from sqlalchemy.engine import CursorResult
@@ -34,10 +34,14 @@ from scheduler.models import JobLease
 from . import maintenance, optimise
 from .reminders.sender import ReminderSender, worker_name
 
+if TYPE_CHECKING:
+    from .ehr_webhook import EhrWebhook
+
 log = logging.getLogger("scheduler.jobs")
 
 LEASE = timedelta(seconds=90)
 REMINDER_INTERVAL = 30  # seconds
+EHR_INTERVAL = 10
 WAITLIST_INTERVAL = 60
 MAINTENANCE_INTERVAL = 15 * 60
 DIGEST_HOUR = 17  # clinic time, the day before
@@ -103,6 +107,23 @@ class Jobs:
         self.post_digest = post_digest
         self._resend_stranded = resend_stranded
         self._optimised_at: datetime | None = None  # this process's last optimise run
+        settings = services.settings
+        # The EHR's notifications (jobs/ehr_webhook.py), while EHR_WEBHOOK_URL is set.
+        self.ehr: EhrWebhook | None = None
+        if settings.ehr_webhook_url and settings.ehr_webhook_secret:
+            from .ehr_webhook import EhrWebhook
+
+            base = settings.public_base_url
+            self.ehr = EhrWebhook(
+                services.sessions,
+                services.vault,
+                services.audit,
+                url=settings.ehr_webhook_url,
+                secret=settings.ehr_webhook_secret,
+                clock=services.clock,
+                owner=self.owner,
+                base_url=f"{base.rstrip('/')}/fhir/r4" if base else None,
+            )
         self.reminders = ReminderSender(
             services.sessions,
             services.clinic,
@@ -138,6 +159,11 @@ class Jobs:
     # --- the jobs ----------------------------------------------------------------------------
     def send_reminders(self):
         return self._guarded("reminders", self.reminders.run, exclusive=False)
+
+    def send_ehr_notifications(self):
+        if self.ehr is None:
+            return None
+        return self._guarded("ehr", self.ehr.run, exclusive=False)
 
     def advance_waitlist(self):
         def job():
@@ -227,6 +253,7 @@ class Jobs:
     def run_all_once(self) -> None:
         """Every job once, now (start-up catch-up; `python -m jobs --once`)."""
         self.send_reminders()
+        self.send_ehr_notifications()
         self.advance_waitlist()
         self.optimise_waitlist()
         self.resend_stranded_sms()
@@ -245,6 +272,16 @@ class Jobs:
             max_instances=1,
             coalesce=True,
         )
+        if self.ehr is not None:
+            scheduler.add_job(
+                self.send_ehr_notifications,
+                "interval",
+                seconds=EHR_INTERVAL,
+                id="ehr",
+                next_run_time=first,
+                max_instances=1,
+                coalesce=True,
+            )
         scheduler.add_job(
             self.advance_waitlist,
             "interval",

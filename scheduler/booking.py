@@ -65,6 +65,7 @@ def _attempts(
     resolved: ResolvedSlot,
     now: datetime,
     ignore_appointment: int | None = None,
+    urgency: str = "routine",
 ) -> Iterator[tuple[str, int] | None]:
     """Yield a room to try (None when the type needs none) until one sticks. After a lost race
     the cells are read again, so a taken provider or equipment ends the attempts with
@@ -72,9 +73,16 @@ def _attempts(
     for _ in range(len(resolved.rooms) + 2):
         yield resolved.rooms[0] if resolved.rooms else None
         resolved = refresh(
-            session, clinic, resolved, now=now, ignore_appointment=ignore_appointment
+            session,
+            clinic,
+            resolved,
+            now=now,
+            ignore_appointment=ignore_appointment,
+            urgency=urgency,
         )
-    raise SlotUnavailable(alternatives=alternatives(session, clinic, resolved.slot, now=now))
+    raise SlotUnavailable(
+        alternatives=alternatives(session, clinic, resolved.slot, now=now, urgency=urgency)
+    )
 
 
 def book(
@@ -86,15 +94,18 @@ def book(
     now: datetime,
     booked_via: str = "web",
     attendee_enc: bytes | None = None,
+    urgency: str = "routine",
 ) -> Appointment:
     """Book `slot` for a patient (for `attendee_enc`, the encrypted name of whom it is for,
     when not the patient). Another free room of the same kind is taken if the slot's own
     was booked meanwhile; otherwise `SlotUnavailable` (or `OutsideBookingWindow` for a time that
-    cannot be booked at all) is raised with the nearest free `alternatives`."""
+    cannot be booked at all) is raised with the nearest free `alternatives`. A time kept for
+    urgent patients is booked only at `urgency` "urgent" (else `SlotUnavailable`, code
+    "reserved": availability/reserved.py)."""
     if session.get(Patient, patient_id) is None:  # (the turn's patient: no query)
         raise NotFound("no such patient")
-    resolved = resolve_slot(session, clinic, slot, now=now)
-    for room in _attempts(session, clinic, resolved, now):
+    resolved = resolve_slot(session, clinic, slot, now=now, urgency=urgency)
+    for room in _attempts(session, clinic, resolved, now, urgency=urgency):
         room_id = room[1] if room else None
         appointment = Appointment(
             patient_id=patient_id,
@@ -185,10 +196,11 @@ def reschedule(
     *,
     now: datetime,
     patient_id: int | None = None,
+    urgency: str = "routine",
 ) -> Appointment:
     """Move an appointment to `new_slot`, keeping its row (and id). The old cells are released and
     the new ones taken in one savepoint: if the new time is taken, `SlotUnavailable` is raised
-    and the appointment still holds its old time."""
+    and the appointment still holds its old time. Reserved time: as `book`, at `urgency`."""
     appointment = _own_appointment(session, appointment_id, patient_id, now, "move")
     if appointment.appointment_type.key != new_slot.type_key:
         raise SchedulingError(
@@ -197,8 +209,12 @@ def reschedule(
             code="other_type",
         )
     # Its own cells do not count against the new time: moving 15 minutes later is fine.
-    resolved = resolve_slot(session, clinic, new_slot, now=now, ignore_appointment=appointment.id)
-    for room in _attempts(session, clinic, resolved, now, ignore_appointment=appointment.id):
+    resolved = resolve_slot(
+        session, clinic, new_slot, now=now, ignore_appointment=appointment.id, urgency=urgency
+    )
+    for room in _attempts(
+        session, clinic, resolved, now, ignore_appointment=appointment.id, urgency=urgency
+    ):
         room_id = room[1] if room else None
         try:
             with session.begin_nested():

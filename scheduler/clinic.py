@@ -2,7 +2,8 @@
 
 `Clinic` is the validated clinic file in memory (frozen dataclasses, built by
 `scheduler.clinic_file`), with the look-ups every layer uses: the clinic's zone, its open hours,
-a provider or type by key, the providers who offer a type.
+a provider or type by key, the providers who offer a type, and the capacity kept for urgent
+patients (`ReservedCapacity`; which times it holds: scheduler/availability/reserved.py).
 """
 
 from __future__ import annotations
@@ -79,6 +80,29 @@ class AppointmentTypeConfig:
 
 
 @dataclass(frozen=True)
+class ReservedCapacity:
+    """A `[[reserved]]` table: for each provider it covers (`provider`, or everyone who offers
+    `appointment_type`) and each day they work, `same_day` times kept for urgent patients who
+    book that day and `next_day` times for urgent patients who book the day before or that day;
+    each becomes an ordinary time `release_hours` before it starts."""
+
+    provider: str | None
+    appointment_type: str | None
+    same_day: int
+    next_day: int
+    release_hours: float
+
+    def covers(self, provider: ProviderConfig, kind: AppointmentTypeConfig) -> bool:
+        """Whether this rule keeps time of `provider`'s for visits of `kind`."""
+        offers = kind.specialty is None or kind.specialty in provider.specialties
+        return (
+            offers
+            and self.provider in (None, provider.key)
+            and self.appointment_type in (None, kind.key)
+        )
+
+
+@dataclass(frozen=True)
 class Clinic:
     name: str
     phone: str  # E.164
@@ -91,6 +115,7 @@ class Clinic:
     appointment_types: tuple[AppointmentTypeConfig, ...]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     address: str | None = None  # one line, told to patients who ask where the clinic is
+    reserved: tuple[ReservedCapacity, ...] = ()  # the [[reserved]] tables, in file order
 
     @property
     def zone(self) -> ZoneInfo:

@@ -25,6 +25,7 @@ from .clinic import (
     RoomConfig,
     TimeRange,
 )
+from .clinic_reserved import parse_reserved
 from .errors import ConfigurationError
 from .models import CELL_MINUTES
 
@@ -292,6 +293,8 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
             )
     if not types and not any(e.startswith("appointment_types") for e in check.errors):
         check.fail("appointment_types", "at least one appointment type is required")
+    # Capacity kept for urgent patients (scheduler/clinic_reserved.py).
+    reserved = parse_reserved(entries("reserved"), providers, types, check.fail)
 
     # Each of these is None only when its check failed (and so recorded an error).
     if check.errors or name is None or phone is None or tz is None or step is None:
@@ -308,6 +311,7 @@ def parse_clinic(data: dict[str, Any]) -> Clinic:
         tuple(types),
         raw=_jsonable(data),
         address=address,
+        reserved=reserved,
     )
 
 

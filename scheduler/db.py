@@ -29,6 +29,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -56,7 +58,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
+    # PostgreSQL: a connection the server dropped (a restart, a failover, pg_terminate_backend)
+    # is found by the ping before it is lent out and replaced; a disconnect seen mid-statement
+    # invalidates every connection the pool holds, so the next checkouts reconnect by themselves.
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+# What a request meeting the database's absence raises: a connection lost or refused, a lock or
+# serialization failure (OperationalError on both drivers), a pool with nothing to lend in time.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database is out of reach for now (try again shortly), not
+    that the request or the code is wrong: webhooks answer it with a 503 their sender retries."""
+    return isinstance(exc, UNAVAILABLE)
 
 
 WAIT_SECONDS = 30  # how long a transaction waits for SQLite's write lock before it fails
@@ -269,9 +285,20 @@ def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "heads")
 
 
-def migrations_current(engine: Engine) -> bool:
-    """True when the database is at the newest migration (what /readyz asks)."""
-    head = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(False)))
+def migration_state(engine: Engine) -> str:
+    """Where the database stands against this code's migrations (what /readyz asks):
+    "current" (at the newest), "pending" (behind: `db upgrade`), or "ahead" (at a revision this
+    code does not know: a newer release's expand migration ran during a rolling restart, and this
+    older node still works on the schema, since an expand step only adds)."""
+    script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(False)))
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_heads()
-    return set(current) == set(head.get_heads())
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current == set(script.get_heads()):
+        return "current"
+    known = {revision.revision for revision in script.walk_revisions()}
+    return "ahead" if current - known else "pending"
+
+
+def migrations_current(engine: Engine) -> bool:
+    """True when the database is at the newest migration."""
+    return migration_state(engine) == "current"

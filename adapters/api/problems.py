@@ -37,6 +37,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
 from scheduler.availability import Slot
+from scheduler.db import unavailable
 from scheduler.errors import (
     NotAllowed,
     NotFound,
@@ -201,6 +202,12 @@ def from_http(error: HTTPException) -> ApiProblem:
 def server_error(error: BaseException) -> ApiProblem:
     # The type only: a message or a traceback could hold a patient's data.
     log.error("api request failed: %s", type(error).__name__)
+    if unavailable(error):  # the database out of reach for now: worth a retry
+        return ApiProblem(
+            503,
+            "the database is unavailable for a moment; try again (with the same Idempotency-Key)",
+            headers={"Retry-After": "5"},
+        )
     return ApiProblem(500, "the request could not be completed; nothing was changed")
 
 

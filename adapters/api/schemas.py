@@ -14,8 +14,10 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from bot.waitlist_tools import MAX_REASON
 from scheduler.booking import ATTENDANCE
 from scheduler.models import AppointmentStatus
+from scheduler.urgency import BOOKABLE
 
 MAX_ID = 2**31 - 1  # the database's integer: a larger id can name nothing
 KEY = r"^[a-z0-9][a-z0-9-]{0,63}$"  # a clinic file key (scheduler/clinic_file.py)
@@ -24,6 +26,7 @@ CURSOR = r"^[A-Za-z0-9_-]{1,200}$"
 FIRST_YEAR, LAST_YEAR = 2000, 2199
 MAX_LIMIT = 200
 STATUSES = [status.value for status in AppointmentStatus]
+LEVELS = list(BOOKABLE)  # a waitlist entry's urgency (scheduler/urgency.py); never "emergency"
 
 
 def _in_years(value: date) -> None:
@@ -167,7 +170,11 @@ class WaitlistEntrySchema(Schema):
     provider = fields.String(required=True, allow_none=True)
     earliest = fields.Date(required=True, allow_none=True)
     latest = fields.Date(required=True, allow_none=True)
-    priority = fields.String(required=True, validate=validate.OneOf(["urgent", "routine"]))
+    priority = fields.String(
+        required=True,
+        validate=validate.OneOf(LEVELS),
+        metadata={"description": "urgent (today or tomorrow), soon (within a week), routine"},
+    )
     status = fields.String(required=True, validate=validate.OneOf(["waiting", "booked", "removed"]))
     created_at = fields.DateTime(required=True)
 
@@ -258,9 +265,20 @@ class NewWaitlistEntrySchema(Schema):
     provider = key("only this provider (any when left out)")
     earliest = day("no earlier than this local date")
     latest = day("no later than this local date")
-    priority = fields.String(validate=validate.OneOf(["urgent", "routine"]), load_default="routine")
+    priority = fields.String(validate=validate.OneOf(LEVELS), load_default="routine")
 
     @validates_schema
     def _ordered(self, data, **kwargs) -> None:
         if data.get("earliest") and data.get("latest") and data["latest"] < data["earliest"]:
             raise ValidationError("is before earliest", "latest")
+
+
+class UrgencySchema(Schema):
+    priority = fields.String(
+        required=True,
+        validate=validate.OneOf(LEVELS),
+        metadata={"description": "the new level: urgent, soon or routine"},
+    )
+    reason = text(
+        "why the level changes (audited with the token's user)", MAX_REASON, required=True
+    )

@@ -1,9 +1,12 @@
-"""/api/v1/waitlist: who waits for an earlier time, joining it, leaving it.
+"""/api/v1/waitlist: who waits for an earlier time, joining it, leaving it, changing its level.
 
 Joining goes through `SchedulingTools.join_waitlist` (audited; an entry the patient already has
 for that type is kept and answered, 200, a new one is 201). Leaving marks the entry `removed`
 (the row stays); its open offers end at once, their unsent texts are cancelled and their times
 go to the next in line; audited as `waitlist_left` (scheduler/waitlist.py `leave`, through the tools).
+`PATCH` sets a waiting entry's urgency (urgent, soon or routine, up or down) with a required
+reason, through `SchedulingTools.set_urgency`: audited as `urgency_changed` with who, from, to
+and why; the entry keeps its time waiting.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .calls import current, endpoint
 from .problems import PREFIX
 from .schemas import (
     NewWaitlistEntrySchema,
+    UrgencySchema,
     WaitlistEntrySchema,
     WaitlistQuerySchema,
     WaitlistSchema,
@@ -42,7 +46,7 @@ class Waitlist(MethodView):
     def get(self, query: dict[str, Any]):
         """List who is waiting
 
-        Urgent first, then by how long they have waited."""
+        The most urgent first (urgent, soon, routine), then by how long they have waited."""
         call = current()
         patient = query.get("patient")
         if patient is not None:
@@ -60,9 +64,9 @@ class Waitlist(MethodView):
     def post(self, body: dict[str, Any]):
         """Put a patient on the waitlist
 
-        For an appointment type, optionally one provider and a window of local dates, urgent
-        or routine. A patient already waiting for that type keeps their entry (made urgent if
-        asked): 200 with it."""
+        For an appointment type, optionally one provider and a window of local dates, at a
+        level (urgent, soon or routine). A patient already waiting for that type keeps their
+        entry (raised to the level asked if that is more urgent): 200 with it."""
         call = current()
         clinic = call.services.clinic
         appointment_type(clinic, body["appointment_type"])
@@ -94,4 +98,19 @@ class OneEntry(MethodView):
         no longer waiting (booked, removed) is a 409."""
         call = current()
         entry = call.tools.leave_waitlist(entry_id)
+        return render.waitlist_entry(entry, call.services.clinic.zone)
+
+    @endpoint
+    @blp.arguments(UrgencySchema)
+    @blp.response(200, WaitlistEntrySchema)
+    @problems(blp, 400, 404, 409, 413, 422)
+    def patch(self, body: dict[str, Any], entry_id: int):
+        """Change an entry's urgency
+
+        `{"priority": "urgent", "reason": "..."}`: staff's override, up or down; the entry
+        keeps its place by time waiting within the new level. The reason is required and is
+        audited (`urgency_changed`, with the token's user, the old and the new level). An
+        entry no longer waiting is a 409 (`code` `closed`)."""
+        call = current()
+        entry = call.tools.set_urgency(entry_id, body["priority"], body["reason"])
         return render.waitlist_entry(entry, call.services.clinic.zone)

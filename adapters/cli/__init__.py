@@ -19,6 +19,11 @@
     tokens create --username NAME [--label WHAT]    an API token, printed once
     tokens list                every API token (never the token itself)
     tokens revoke ID
+    fhir import BUNDLE.json [--apply] [--save FILE]
+                               providers, hours, rooms and visit types from an EHR (dry run
+                               unless --apply)
+    fhir export --from DATE --to DATE [--output FILE]
+                               the appointments as a FHIR R4 Bundle
     backup create FILE [--force]    the whole database to FILE (SQLite backup API, pg_dump)
     backup restore FILE [--force]   FILE's contents replace the database's (refused over data)
 
@@ -33,6 +38,7 @@ One module per command group, registered here by `init_app`:
     patient.py   `patient`: one patient's data, exported or erased
     users.py     `users`: who may use the staff tools (Slack id, login or both), and as what
     tokens.py    `tokens`: the REST API's bearer tokens
+    fhir.py      `fhir`: the clinic from an EHR's FHIR bundle, the appointments as one
     backup.py    `backup`: the whole database to one file and back
     context.py   what every command shares: the app's services, the audit actor, failing
 """
@@ -47,6 +53,7 @@ from .audit import audit_group
 from .backup import backup_group
 from .clinic import clinic_group, db_group
 from .demo import demo_group
+from .fhir import fhir_group
 from .keys import keys_group
 from .patient import patient_group
 from .tokens import tokens_group
@@ -64,6 +71,7 @@ def init_app(app: Flask, services: Services) -> None:
         users_group,
         tokens_group,
         demo_group,
+        fhir_group,
         backup_group,
     ):
         app.cli.add_command(group)

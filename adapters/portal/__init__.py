@@ -13,6 +13,7 @@ changes goes through bot.tools.SchedulingTools with a portal Caller, audited as 
     appointments.py  one appointment: move, cancel, mark attended or not
     booking.py       find a time, choose or add the patient, book
     patients.py      patient search, a patient's page, the waitlist
+    urgent.py        the urgent queue (urgent and soon first), and changing a level with a reason
     dashboard.py     the analytics dashboard and its CSV (dashboard_parts, _visits, _contact,
                      _csv: its sections, charts, tables and files)
     admin.py         the admin pages (blueprint "portal_admin", /portal/admin)
@@ -29,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.services import Services, services_of
 
-from . import appointments, booking, dashboard, patients, schedule  # noqa: F401  (their routes)
+from . import appointments, booking, dashboard, patients, schedule, urgent  # noqa: F401  (routes)
 from .admin import blueprint as admin_blueprint
 from .auth import blueprint as login_blueprint
 from .auth import signed_in
@@ -50,6 +51,7 @@ NAV = (
     ("Day", "portal.day", ("portal.day",)),
     ("Week", "portal.week", ("portal.week",)),
     ("Find a time", "portal.find", ("portal.find", "portal.book", "portal.book_confirm")),
+    ("Urgent", "portal.urgent", ("portal.urgent",)),
     ("Waitlist", "portal.waiting_list", ("portal.waiting_list",)),
     ("Patients", "portal.patients", ("portal.patients", "portal.patient")),
     ("Dashboard", "portal.dashboard", ("portal.dashboard",)),

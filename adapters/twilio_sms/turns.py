@@ -30,6 +30,7 @@ from bot import logfiles
 from bot.messages import DeliveryFailed, InboundMessage, OutboundMessage
 from bot.receipts import AlreadyHandled, StoredReceipt, receipt_key
 from bot.services import Services
+from scheduler.db import UNAVAILABLE
 from scheduler.models import MessageReceipt
 
 from .answers import EMPTY, Refusal, render
@@ -109,6 +110,9 @@ def answer_once(services: Services, pool: TurnPool, inbound: InboundMessage, bud
         except FutureTimeout:
             # Out of budget: answer now, unless the turn got there first (then take its TwiML).
             answer = EMPTY if handoff.take("rest") else future.result()
+        except UNAVAILABLE as exc:  # nothing committed: Twilio's retry runs the turn again
+            log.warning("SMS turn: database unavailable (%s)", type(exc).__name__)
+            raise Refusal(503, "the database is unavailable for a moment; try again") from None
         except Exception as exc:  # a bug, not bad input: the operator gets the reference
             reference = uuid.uuid4().hex[:12]
             log.error("SMS turn failed (ref %s, %s)", reference, type(exc).__name__)

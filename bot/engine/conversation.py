@@ -67,6 +67,7 @@ from bot.turn_order import TurnOrder
 from bot.understanding.nlu import Vocabulary
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
+from scheduler.db import unavailable
 from scheduler.reminders import ReminderPolicy
 
 if TYPE_CHECKING:  # bot/model/bedrock.py imports boto3: only when Bedrock is configured (app.py)
@@ -145,7 +146,9 @@ class ConversationEngine(Screening):
                     out = self._model_turn(message, answered, receipt, started)
         except AlreadyHandled:
             raise
-        except Exception:  # whatever fails, the person gets a sentence, never a traceback
+        except Exception as exc:  # whatever fails, the person gets a sentence, never a traceback
+            if receipt is not None and kept is None and unavailable(exc):
+                raise  # the database is out of reach, nothing committed: the sender retries
             error_id = uuid.uuid4().hex[:12]
             log.exception("turn failed (error id %s, channel %s)", error_id, message.channel)
             out = self._outbound(

@@ -166,7 +166,8 @@ def _offer(turn: Turn, state: dict[str, Any]) -> dict[str, Any]:
             part_of_day=state.get("part"),
             around=None if bound else wanted_time,
             limit=limit,
-            **({bound: wanted_time} if bound else {}),
+            after=wanted_time if bound == "after" else None,
+            before=wanted_time if bound == "before" else None,
         )
         if not bound or wanted_time is None:  # a bound is only kept with a time
             return found

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit.trail import AuditTrail
-from bot.staff import admin_replies, optimise
+from bot.staff import admin_replies, ehr, optimise
 from bot.staff import replies as say
 from bot.staff.answers import Confirmation, ExportFile, StaffAnswer
 from bot.staff.choices import parse_action, plain_token
@@ -79,6 +79,7 @@ class AdminDesk:
             "reminders": self._reminders,
             "patient": self._patient,
             "optimise": self._optimise,
+            "ehr": lambda caller, args: ehr.command(self, caller, args),
         }.get(word)
         if handler is None:
             return StaffAnswer(

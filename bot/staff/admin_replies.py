@@ -27,6 +27,7 @@ ADMIN_USAGE = {
     "reminders": "/appt-admin reminders [pending|failed]",
     "patient": "/appt-admin patient export <phone> | erase <phone>",
     "optimise": "/appt-admin optimise [today|tomorrow|YYYY-MM-DD]",
+    "ehr": "/appt-admin ehr [resend <id>|all]",
     "help": "/appt-admin help",
 }
 
@@ -42,6 +43,7 @@ def admin_help(clinic: Clinic) -> str:
         "its erasure (asks first)",
         f"  {ADMIN_USAGE['optimise']}  - who of the waitlist the optimiser would offer "
         "which time that day; Apply sends the offers",
+        f"  {ADMIN_USAGE['ehr']}  - EHR notifications that failed for a day; send them again",
     ]
     return "\n".join(lines)
 

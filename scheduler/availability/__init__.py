@@ -17,14 +17,18 @@ How a time is judged, in three layers:
 * Cells: a visit holds every `CELL_MINUTES` cell of [start, end + buffer), exactly the rows
   `Occupancy` gets when it is booked; a candidate is free when none of its cells is busy.
 
-In four modules: grid.py (candidates), busy.py (busy time and cells), search.py (the search and
-the alternatives to a refused slot), bookable.py (the check of one slot that booking relies on).
+Reserved capacity (the clinic file's `[[reserved]]`): times kept for urgent patients until their
+release, busy to any other search or booking; which times, and for whom, in reserved.py.
+
+In five modules: grid.py (candidates), reserved.py (the times kept for urgent patients), busy.py
+(busy time and cells), search.py (the search and the alternatives to a refused slot),
+bookable.py (the check of one slot that booking relies on).
 What the rest of the code uses is importable from here.
 """
 
 from __future__ import annotations
 
-from .bookable import ResolvedSlot, is_bookable, refresh, resolve_slot
+from .bookable import ResolvedSlot, held_for_urgent, is_bookable, refresh, resolve_slot
 from .busy import cells, provider_holder, resource_holder
 from .grid import CELL_SECONDS, PARTS_OF_DAY, Slot
 from .search import alternatives, find_slots
@@ -37,6 +41,7 @@ __all__ = [
     "alternatives",
     "cells",
     "find_slots",
+    "held_for_urgent",
     "is_bookable",
     "provider_holder",
     "refresh",

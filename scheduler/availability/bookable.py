@@ -1,12 +1,13 @@
 """The check of one slot that booking relies on (`resolve_slot`, `refresh`, `is_bookable`):
-the clinic's rules for that time, then `Occupancy` itself for what is already booked.
+the clinic's rules for that time (reserved capacity among them), then `Occupancy` itself for what
+is already booked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..clinic import Clinic
 from ..errors import OutsideBookingWindow, SlotUnavailable
 from ..models import Occupancy
+from ..urgency import check as check_urgency
 from .busy import _epoch_of, cells, provider_holder, resource_holder
 from .grid import Slot, _plan
 from .search import _request, alternatives
@@ -61,13 +63,18 @@ def resolve_slot(
     *,
     now: datetime,
     ignore_appointment: int | None = None,
+    urgency: str = "routine",
 ) -> ResolvedSlot:
-    """Check a slot against hours, notice, horizon and what is already booked (cells held by
-    `ignore_appointment` do not count: a reschedule may overlap its own old time).
+    """Check a slot against hours, notice, horizon, reserved capacity and what is already
+    booked (cells held by `ignore_appointment` do not count: a reschedule may overlap its own
+    old time).
 
     Raises `NotFound` for an unknown type or provider, `OutsideBookingWindow` or
-    `SlotUnavailable` with `alternatives` when it cannot be booked.
+    `SlotUnavailable` with `alternatives` when it cannot be booked: code "reserved" for a time
+    kept for urgent patients that `urgency` may not take (search.find_slots; fail closed: the
+    default is routine).
     """
+    check_urgency(urgency)
     plan = _plan(clinic)
     request = _request(session, plan, slot.type_key, slot.provider_key, now)
     kind, zone = request.kind, plan.zone
@@ -82,21 +89,38 @@ def resolve_slot(
         )
         raise OutsideBookingWindow(
             reason,
-            alternatives(session, clinic, slot, now=now),
+            alternatives(session, clinic, slot, now=now, urgency=urgency),
             code="passed" if passed else "notice",
         )
     if local.date() > request.horizon:
         raise OutsideBookingWindow(
             f"{kind.name} can be booked at most {kind.max_days_ahead} days ahead",
-            alternatives(session, clinic, slot, now=now),
+            alternatives(session, clinic, slot, now=now, urgency=urgency),
             code="horizon",
         )
     on_grid = plan.provider_day(kind, plan.providers[slot.provider_key], local.date())
     if start not in {epoch for epoch, _ in on_grid}:
         raise OutsideBookingWindow(
             "the provider does not see patients at that time",
-            alternatives(session, clinic, slot, now=now),
+            alternatives(session, clinic, slot, now=now, urgency=urgency),
         )
+    occupied_until = start + (kind.duration_minutes + kind.buffer_minutes) * 60
+    if plan.reservations.active:
+        span = cells(start, occupied_until)
+        kept = [
+            r
+            for r in plan.reservations.keeping_out(
+                slot.provider_key, local.date(), urgency, request.now, request.today
+            )
+            if r.cells.start < span.stop and span.start < r.cells.stop
+        ]
+        if kept:
+            released = datetime.fromtimestamp(kept[0].release, zone)
+            raise SlotUnavailable(
+                f"that time is kept for urgent patients until {released:%a %H:%M}",
+                alternatives(session, clinic, slot, now=now, urgency=urgency),
+                code="reserved",
+            )
     if not request.bookable:
         raise SlotUnavailable(
             f"{kind.name} cannot be booked right now: a room or the equipment "
@@ -112,9 +136,16 @@ def resolve_slot(
         request.rooms,
         start,
         start + kind.duration_minutes * 60,
-        start + (kind.duration_minutes + kind.buffer_minutes) * 60,
+        occupied_until,
     )
-    return refresh(session, clinic, resolved, now=now, ignore_appointment=ignore_appointment)
+    return refresh(
+        session,
+        clinic,
+        resolved,
+        now=now,
+        ignore_appointment=ignore_appointment,
+        urgency=urgency,
+    )
 
 
 def refresh(
@@ -124,20 +155,25 @@ def refresh(
     *,
     now: datetime,
     ignore_appointment: int | None = None,
+    urgency: str = "routine",
 ) -> ResolvedSlot:
     """Re-read `Occupancy` for a resolved slot: keep only the rooms still free, or raise
-    `SlotUnavailable` (with alternatives) when the provider, the equipment or every room is
-    taken."""
+    `SlotUnavailable` (with alternatives at `urgency`) when the provider, the equipment or
+    every room is taken."""
     slot = resolved.slot
     room_ids = [room_id for _, room_id in resolved.rooms]
     holders = resolved.holders(None) + [resource_holder(r) for r in room_ids]
     span = cells(resolved.start, resolved.occupied_until)
     taken = _taken(session, holders, span.start, span.stop, ignore_appointment)
     if set(resolved.holders(None)) & taken:
-        raise SlotUnavailable(alternatives=alternatives(session, clinic, slot, now=now))
+        raise SlotUnavailable(
+            alternatives=alternatives(session, clinic, slot, now=now, urgency=urgency)
+        )
     rooms = tuple(room for room in resolved.rooms if resource_holder(room[1]) not in taken)
     if resolved.rooms and not rooms:
-        raise SlotUnavailable(alternatives=alternatives(session, clinic, slot, now=now))
+        raise SlotUnavailable(
+            alternatives=alternatives(session, clinic, slot, now=now, urgency=urgency)
+        )
     rooms = tuple(sorted(rooms, key=lambda room: room[0] != slot.room_key))
     return ResolvedSlot(
         slot,
@@ -151,8 +187,24 @@ def refresh(
     )
 
 
-def is_bookable(session: Session, clinic: Clinic, slot: Slot, *, now: datetime) -> None:
-    """Return if the slot can be booked now (in its room or another free room of the same kind);
-    else raise `OutsideBookingWindow` or `SlotUnavailable`, each carrying the nearest free
-    `alternatives`. The slot's `end` is not trusted: the type's duration decides."""
-    resolve_slot(session, clinic, slot, now=now)
+def is_bookable(
+    session: Session, clinic: Clinic, slot: Slot, *, now: datetime, urgency: str = "routine"
+) -> None:
+    """Return if the slot can be booked now at `urgency` (in its room or another free room of
+    the same kind); else raise `OutsideBookingWindow` or `SlotUnavailable`, each carrying the
+    nearest free `alternatives`. The slot's `end` is not trusted: the type's duration decides."""
+    resolve_slot(session, clinic, slot, now=now, urgency=urgency)
+
+
+def held_for_urgent(
+    clinic: Clinic, provider_key: str, day: date, *, now: datetime, urgency: str = "routine"
+) -> list[tuple[int, int]]:
+    """[start, end) (epoch seconds) of the provider's reserved times on a clinic-local `day`
+    that a booking at `urgency` may not take at `now` (reserved.py): time to treat as busy."""
+    check_urgency(urgency)
+    plan = _plan(clinic)
+    today = now.astimezone(plan.zone).date()
+    return [
+        (r.start, r.end)
+        for r in plan.reservations.keeping_out(provider_key, day, urgency, _epoch_of(now), today)
+    ]

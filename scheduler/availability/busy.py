@@ -191,6 +191,12 @@ class _BusyMap:
             busy = self._merged[holder] = _Busy(self._runs.get(holder, []))
         return busy.free(first, end)
 
+    def hold(self, holder: tuple[str, int], first: int, end: int) -> None:
+        """Count cells [first, end) of a holder whose time was read as busy (reserved time)."""
+        if holder in self._read:
+            self._runs.setdefault(holder, []).append((first, end))
+            self._merged.pop(holder, None)
+
 
 def _busy(
     session: Session,

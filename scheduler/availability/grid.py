@@ -1,6 +1,7 @@
 """The time grid: the start instants a type can have with a provider on a local date, from the
 clinic file alone (weekly hours, breaks, days off, the slot step), cached per `Clinic`, right across
-daylight-saving changes. Also `Slot`, the time the search offers and booking takes.
+daylight-saving changes, and the times on it kept for urgent patients (reserved.py). Also `Slot`,
+the time the search offers and booking takes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from ..clinic import AppointmentTypeConfig, Clinic, ProviderConfig
 from ..models import CELL_MINUTES, Appointment
+from .reserved import Reservations
 
 CELL_SECONDS = CELL_MINUTES * 60
 PARTS_OF_DAY = {
@@ -136,6 +138,8 @@ class _Plan:
         self._weekly: dict[tuple[str, str, int], tuple[int, ...]] = {}
         self._provider_days: dict[tuple[str, str, date], tuple[tuple[int, int], ...]] = {}
         self._days: dict[tuple[str, tuple[str, ...], date], _Day] = {}
+        # The times kept for urgent patients, on this same grid (reserved.py).
+        self.reservations = Reservations(clinic, self.provider_day)
 
     def fixed_offset(self, day: date) -> int | None:
         """The UTC offset (seconds) in force all day, or None on a day the clocks change."""

@@ -1,5 +1,8 @@
 """The search (`find_slots`, and `alternatives` to a refused slot): what the grid offers and the
 busy time leaves free, walked day by day, preferred times first and others filling in.
+
+Reserved capacity (reserved.py) is busy time to a search that may not take it; an urgent search
+is offered the reserved times open to it first, earliest first, then the ordinary ones.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..clinic import AppointmentTypeConfig, Clinic
 from ..errors import NotFound
+from ..urgency import check as check_urgency
 from .busy import _busy, _BusyMap, _directory, _epoch_of, _utc
 from .grid import CELL_SECONDS, PARTS_OF_DAY, Slot, _Day, _minutes, _Plan, _plan
 
@@ -31,6 +35,7 @@ class _Request:
     earliest: int  # epoch: now + minimum notice
     today: date
     horizon: date
+    now: int  # epoch
 
 
 def _request(
@@ -75,6 +80,7 @@ def _request(
         _epoch_of(now) + int(kind.min_notice_hours * 3600),
         today,
         today + timedelta(days=kind.max_days_ahead),
+        _epoch_of(now),
     )
 
 
@@ -97,8 +103,10 @@ class _Search:
         limit: int,
         part: tuple[int, int] | None,
         around: time | None,
+        urgency: str = "routine",
     ):
         self.session, self.plan, self.request, self.limit = session, plan, request, limit
+        self.urgency = urgency
         self.part = part  # the preferred local minutes [start, end), or None
         self.around = _minutes(around) if around is not None else None
         kind = request.kind
@@ -108,6 +116,7 @@ class _Search:
         self.equipment_ids = [request.equipment[1]] if request.equipment else []
         self.preferred: list[Slot] = []
         self.fill: list[Slot] = []
+        self.reserved_starts: set[int] = set()  # offered first, as reserved times (urgent)
 
     def prefers(self, minute: int) -> bool:
         return self.part is None or self.part[0] <= minute < self.part[1]
@@ -135,14 +144,18 @@ class _Search:
 
     def run(self, first: date, last: date) -> list[Slot]:
         request, day, block = self.request, first, 1
+        if self.urgency == "urgent" and self.plan.reservations.active:
+            self.offer_reserved(first, last)
         while day <= last and not self.done():
             days: list[tuple[_Day, int]] = []
+            dates: list[date] = []
             providers: set[str] = set()
             while day <= last and len(days) < block:
                 candidates = self.plan.day(request.kind, request.provider_keys, day)
                 begin = bisect_left(candidates.starts, request.earliest)
                 if self.worth_searching(candidates, begin):
                     days.append((candidates, begin))
+                    dates.append(day)
                     providers.update(self.providers_wanted(candidates, begin))
                 day += timedelta(days=1)
             if not days:
@@ -156,6 +169,8 @@ class _Search:
                 self.equipment_ids,
                 self.plan.longest_hold,
             )
+            if self.plan.reservations.active:
+                self.keep_out_reserved(busy, dates, providers)
             for candidates, begin in days:
                 if self.done():
                     break
@@ -167,17 +182,72 @@ class _Search:
             block = max(1, min(block * 2, _LONGEST_BLOCK, int(_ROWS_PER_READ / max(per_day, 1))))
         return (self.preferred + self.fill)[: self.limit]
 
+    def keep_out_reserved(self, busy: _BusyMap, dates: list[date], providers: set[str]) -> None:
+        """Count as busy the reserved times this search may not take."""
+        request, reservations = self.request, self.plan.reservations
+        for key in providers:
+            for day in dates:
+                for kept in reservations.keeping_out(
+                    key, day, self.urgency, request.now, request.today
+                ):
+                    busy.hold(("p", request.provider_ids[key]), kept.cells.start, kept.cells.stop)
+
+    def offer_reserved(self, first: date, last: date) -> None:
+        """An urgent search: the reserved times open to it and still free, earliest first, ahead
+        of everything else (preferred ones among the preferred, the others among the fill)."""
+        request, plan = self.request, self.plan
+        kind = request.kind
+        found: list[tuple[int, int, str]] = []  # (start, local minute, provider)
+        for offset in (0, 1):  # reserved times are open on their day and the day before
+            day = request.today + timedelta(days=offset)
+            if not first <= day <= last:
+                continue
+            for key in request.provider_keys:
+                starts = {e for e, _ in plan.provider_day(kind, plan.providers[key], day)}
+                found += [
+                    (kept.start, kept.minute, key)
+                    for kept in plan.reservations.of(key, day)
+                    if kind.key in kept.types
+                    and kept.start >= request.earliest
+                    and kept.start in starts
+                    and request.now < kept.release  # once released, an ordinary time
+                    and kept.open_to(self.urgency, request.today)
+                ]
+        if not found:
+            return
+        found.sort(key=lambda f: f[0])  # stable: at one start, the clinic's provider order
+        busy = _busy(
+            self.session,
+            found[0][0],
+            found[-1][0] + self.hold,
+            sorted({request.provider_ids[key] for _, _, key in found}),
+            self.room_ids,
+            self.equipment_ids,
+            plan.longest_hold,
+        )
+        for start, minute, key in found:
+            if start in self.reserved_starts:
+                continue
+            slot = self.slot_at(start, (key,), busy)
+            group = self.preferred if self.prefers(minute) else self.fill
+            if slot is not None and len(group) < self.limit:
+                group.append(slot)
+                self.reserved_starts.add(start)
+
     def search_day(self, candidates: _Day, begin: int, busy: _BusyMap) -> None:
         order: Sequence[int] = range(begin, len(candidates.starts))
         around = self.around
         if around is not None:
             order = sorted(order, key=lambda i: (abs(candidates.minutes[i] - around), i))
+        reserved = self.reserved_starts
         for i in order:
             found = self.preferred if self.prefers(candidates.minutes[i]) else self.fill
             if len(found) >= self.limit:
                 if self.done():
                     return
                 continue
+            if reserved and candidates.starts[i] in reserved:
+                continue  # already offered, as a reserved time
             slot = self.slot_at(candidates.starts[i], candidates.providers[i], busy)
             if slot is not None:
                 found.append(slot)
@@ -222,6 +292,7 @@ def find_slots(
     after: time | None = None,
     before: time | None = None,
     limit: int = 3,
+    urgency: str = "routine",
 ) -> list[Slot]:
     """Free slots for `type_key` between two clinic-local dates (inclusive; default: today to
     the type's horizon), each a distinct start time.
@@ -232,7 +303,12 @@ def find_slots(
     that preference the same way ("after 3": from 15:00). With `around` (a local time) each
     day's slots are taken nearest that time first. Raises `NotFound` for an unknown or inactive
     type or provider, or a provider who does not offer the type.
+
+    `urgency` (scheduler/urgency.py) is how soon the patient must be seen: an "urgent" search
+    gets the reserved times open to it first (reserved.py); any other never sees a reserved
+    time before its release. An unknown level is a `SchedulingError`.
     """
+    check_urgency(urgency)
     if part_of_day is not None and part_of_day not in PARTS_OF_DAY:
         raise ValueError(f"part_of_day must be one of {sorted(PARTS_OF_DAY)}, not {part_of_day!r}")
     part = PARTS_OF_DAY[part_of_day] if part_of_day else None
@@ -248,14 +324,20 @@ def find_slots(
         return []
     first = max(start_date or request.today, request.today)
     last = min(end_date or request.horizon, request.horizon)
-    return _Search(session, plan, request, limit, part, around).run(first, last)
+    return _Search(session, plan, request, limit, part, around, urgency).run(first, last)
 
 
 def alternatives(
-    session: Session, clinic: Clinic, slot: Slot, *, now: datetime, limit: int = 3
+    session: Session,
+    clinic: Clinic,
+    slot: Slot,
+    *,
+    now: datetime,
+    limit: int = 3,
+    urgency: str = "routine",
 ) -> list[Slot]:
     """The free slots nearest a refused one: its day first, nearest its time, then later days;
-    the same provider's first, others filling in."""
+    the same provider's first, others filling in; as `find_slots` gives them at `urgency`."""
     plan = _plan(clinic)
     kind = plan.types.get(slot.type_key)
     if kind is None:
@@ -279,6 +361,7 @@ def alternatives(
                 provider_key=slot.provider_key,
                 around=local.time(),
                 limit=limit,
+                urgency=urgency,
             )
         except NotFound:
             found = []
@@ -292,6 +375,7 @@ def alternatives(
             start_date=day,
             around=local.time(),
             limit=limit,
+            urgency=urgency,
         )
         found += [s for s in others if s.start not in taken and s.start != slot.start]
     return [s for s in found if s.start != slot.start or s.provider_key != slot.provider_key][

@@ -6,6 +6,7 @@
                     and their `Occupancy`, reminders, the waitlist
     operations.py   running the service: conversation sessions, message receipts, refusal tallies,
                     the outbox, SMS deliveries, the audit chain, job leases
+    ehr.py          the queue of appointment changes to tell the EHR (FHIR notifications)
     accounts.py     who signs in: staff users (Slack id, login or both), portal sessions, API
                     tokens, the API's idempotent requests, the patients' name index
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from .accounts import ApiToken, IdempotentRequest, PatientNameToken, PortalSession, StaffUser
 from .base import CELL_MINUTES, Base, UTCDateTime, utcnow
+from .ehr import EHR_DELIVERED, EHR_FAILED, EHR_PENDING, EHR_SENDING, EhrNotification
 from .operations import (
     AuditEvent,
     ConversationSession,
@@ -54,6 +56,10 @@ from .scheduling import (
 __all__ = [
     "ACTIVE_STATUSES",
     "CELL_MINUTES",
+    "EHR_DELIVERED",
+    "EHR_FAILED",
+    "EHR_PENDING",
+    "EHR_SENDING",
     "ApiToken",
     "Appointment",
     "AppointmentStatus",
@@ -62,6 +68,7 @@ __all__ = [
     "Base",
     "ClinicRecord",
     "ConversationSession",
+    "EhrNotification",
     "EngineTurn",
     "IdempotentRequest",
     "JobLease",

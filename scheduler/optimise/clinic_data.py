@@ -22,7 +22,9 @@ An entry that no provider (room, equipment) could take on these days is left out
 unplaceable; an instance with no request is not solved. Nothing booked is ever moved: booked time
 is simply not available. Each assignment is checked once more by `is_bookable`, the check booking
 makes (the clinic's grid, notice, what is booked now), and dropped if it fails.
-Reserved urgent capacity (issue 18) is not modelled here yet: the availability code has none.
+Reserved capacity (the clinic file's `[[reserved]]`) is not available either: the offers are
+booked later by the patient's own answer, as an ordinary (routine) booking, which may not take a
+reserved time before its release (availability/reserved.py); urgent patients take it by booking.
 """
 
 from __future__ import annotations
@@ -37,7 +39,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import urgency
-from ..availability import CELL_SECONDS, Slot, is_bookable, provider_holder, resource_holder
+from ..availability import (
+    CELL_SECONDS,
+    Slot,
+    held_for_urgent,
+    is_bookable,
+    provider_holder,
+    resource_holder,
+)
 from ..clinic import AppointmentTypeConfig, Clinic
 from ..errors import SchedulingError
 from ..models import Occupancy, Patient, Provider, Resource, WaitlistEntry, WaitlistOffer
@@ -151,10 +160,12 @@ def build(db: Session, clinic: Clinic, first: date, last: date, *, now: datetime
         if provider.key not in providers:
             continue
         working: list[Interval] = []
+        reserved: list[Interval] = []
         for day in days:
             hours = provider.hours.get(day.weekday())
             if hours is None or day in provider.days_off:
                 continue
+            reserved += held_for_urgent(clinic, provider.key, day, now=now)
             opens = _instant(day, hours.start.hour * 60 + hours.start.minute, clinic)
             closes = _instant(day, hours.end.hour * 60 + hours.end.minute, clinic)
             breaks = [
@@ -165,7 +176,8 @@ def build(db: Session, clinic: Clinic, first: date, last: date, *, now: datetime
                 for b in provider.breaks
             ]
             working += _minus([(opens, closes)], breaks)
-        free = _minus(working, held.get(provider_holder(providers[provider.key]), []))
+        busy = held.get(provider_holder(providers[provider.key]), []) + reserved
+        free = _minus(working, busy)
         specialties = sorted(provider.specialties | {ANY, named(provider.key)})
         provider_items.append(
             {"id": provider.key, "specialties": specialties, "available": _json(free, clinic)}

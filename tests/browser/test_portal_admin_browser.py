@@ -147,6 +147,7 @@ def test_an_admin_runs_the_users_the_tokens_and_the_records(
         "API tokens",
         "Audit trail",
         "Failed reminders",
+        "EHR notifications",
     ]
     step("admin home")
 

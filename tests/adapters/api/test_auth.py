@@ -30,6 +30,7 @@ CALLS = [
     ("GET", "/api/v1/patients/{patient}", None),
     ("GET", "/api/v1/waitlist", None),
     ("POST", "/api/v1/waitlist", "waitlist"),
+    ("PATCH", "/api/v1/waitlist/{entry}", "urgency"),
     ("DELETE", "/api/v1/waitlist/{entry}", None),
     ("GET", "/api/v1/analytics?from=2026-03-01&to=2026-03-04", None),
 ]
@@ -63,6 +64,7 @@ def rows(client, services, users, patient_id):
         "move": {"start": slots[12]["start"]},
         "waitlist": {"patient": patient_id, "appointment_type": "checkup"},
         "attendance": {"status": "fulfilled"},
+        "urgency": {"priority": "soon", "reason": "a rash that is spreading"},
     }
     started = book_earlier(services, patient_id, date(2026, 3, 4), time(8, 0))
     ids = {"appointment": booked["id"], "started": started, "patient": patient_id}

@@ -40,6 +40,7 @@ def test_the_document_lists_every_operation_with_the_bearer_scheme(client):
         ("GET", "/api/v1/waitlist"),
         ("POST", "/api/v1/waitlist"),
         ("DELETE", "/api/v1/waitlist/{entry_id}"),
+        ("PATCH", "/api/v1/waitlist/{entry_id}"),
         ("GET", "/api/v1/analytics"),
     }
     post = document["paths"]["/api/v1/appointments"]["post"]

@@ -1,0 +1,80 @@
+"""Capacity kept for urgent patients, end to end over SMS: the real app with a clinic file whose
+`[[reserved]]` table keeps two same-day and one next-day sick-visit times per provider (for
+Nurse Practitioner Moreau on Wednesday: 09:00, 11:30 and 14:30; tests/scheduler/test_reserved.py
+works them out). The clock is Wednesday 2026-03-04 09:00 in New York."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from scheduler.clinic_file import DEMO_CLINIC
+from scheduler.models import Appointment
+from scheduler.patients import find_patient
+from tests.twilio_support import NOW, Phone, sms_settings
+
+NEW_YORK = ZoneInfo("America/New_York")
+RESERVED = """
+[[reserved]]
+appointment_type = "sick-visit"
+same_day = 2
+next_day = 1
+release_hours = 2
+"""
+
+
+@pytest.fixture
+def app(tmp_path, fake_twilio):
+    clinic_file = tmp_path / "clinic.toml"
+    clinic_file.write_text(DEMO_CLINIC.read_text() + RESERVED)
+    settings = sms_settings(
+        tmp_path, twilio_api_base_url=fake_twilio.base_url, clinic_config=clinic_file
+    )
+    return create_app(
+        {
+            "SETTINGS": settings,
+            "CLOCK": lambda: NOW,
+            "TESTING": True,
+            "TWILIO_REPLY_BUDGET_SECONDS": 5.0,
+        }
+    )
+
+
+def signed_up(app, number: str) -> Phone:
+    phone = Phone(app.test_client(), number)
+    phone.text("Hi")
+    assert "signed up" in phone.text("YES")
+    return phone
+
+
+def test_an_urgent_patient_gets_a_same_day_time_a_routine_patient_could_not_book(app, services):
+    routine = signed_up(app, "+12125550141")
+    asked = routine.text("Can I book a sick visit with nurse moreau today at 11:30?")
+    assert "what is your full name" in asked.lower()
+    refused = routine.text("Robin Testperson")
+    assert "isn't available" in refused and "11:00 AM" in refused
+    assert "11:30 AM" not in refused
+    later = routine.text("anything later?")  # past 11:30 (and 11:15, which reaches into it)
+    assert "Wed Mar 4 at 12:30 PM" in later and "11:30 AM" not in later
+
+    urgent = signed_up(app, "+12125550142")
+    urgent.text("I have had a fever for three days and need to be seen")
+    assert "Sick visit" in urgent.text("Casey Testperson")
+    offer = urgent.text("today")
+    first = offer.split("\n1. ")[1].split("\n")[0]
+    assert first == "Wed Mar 4 at 11:30 AM with Nurse Practitioner Celine Moreau"
+    booked = urgent.text("1")
+    assert "You're booked" in booked and "11:30 AM" in booked
+
+    with services.sessions() as db:
+        patient = find_patient(db, services.vault, "+12125550142")
+        [appointment] = db.scalars(
+            select(Appointment).where(Appointment.patient_id == patient.id)
+        ).all()
+        assert appointment.provider.key == "moreau"
+        assert appointment.start_at.astimezone(NEW_YORK).strftime("%a %H:%M") == "Wed 11:30"
+        other = find_patient(db, services.vault, "+12125550141")
+        assert db.scalars(select(Appointment).where(Appointment.patient_id == other.id)).all() == []
