@@ -131,12 +131,18 @@ def test_start_written_in_the_window_offset():
 
 
 def test_time_limit_respected():
+    """A congested instance CP-SAT cannot prove within the limit: it stops with what it found.
+
+    The bound is loose (two cores shared with the other test worker); the benchmark measures the
+    limit at scale. Even 30 s do not prove this instance optimal, so only the limit stops it.
+    """
     from bench.bench_optimise import generate
 
     data = generate(25, 1000, seed=3)
     began = time.monotonic()
-    solution = solved(data, time_limit=2.0)
-    assert time.monotonic() - began < 3.5
+    solution = solved(data, time_limit=1.0)
+    assert time.monotonic() - began < 1.0 + 6.0
+    assert solution["status"] in ("feasible", "greedy")
     greedy = solved(data, greedy_only=True)
     assert solution["objective"] >= greedy["objective"] > 0
 
