@@ -4,7 +4,8 @@ A patient (by text, or through staff) joins for an appointment type, optionally 
 date window, with a priority (urgent, soon or routine: scheduler/urgency.py; staff may change it
 with `set_priority`). When a slot frees up (a cancellation, or a
 reschedule away from it), `offer_freed_slot` offers it to the best-matching waiting entries in
-ranked order (priority, then time waiting), `OFFERS_AT_ONCE` at a time, each held for `HOLD`; the
+ranked order (priority, then time waiting), `OFFERS_AT_ONCE` at a time, each held for `HOLD` (a
+time kept for urgent patients, scheduler/availability/reserved.py, only to urgent entries); the
 texts are queued as `Reminder` rows of kind "offer", so they go out through the same durable,
 leased sender as reminders (quiet hours included). A patient gets at most `MAX_OFFERS_PER_DAY`
 offers in 24 hours.
@@ -188,14 +189,25 @@ def offer_freed_slot(
         .order_by(WaitlistEntry.priority_rank, WaitlistEntry.created_at, WaitlistEntry.id)
     ).all()
     offers: list[WaitlistOffer] = []
+    bookable: dict[str, bool] = {}  # by level: a reserved time is offered to urgent entries only
     for entry in candidates:
         if len(offers) >= wanted:
             break
-        if _offers_today(db, entry.patient_id, now=now) >= cap:
+        if entry.priority not in bookable:
+            bookable[entry.priority] = _bookable_at(db, clinic, freed, entry.priority, now=now)
+        if not bookable[entry.priority] or _offers_today(db, entry.patient_id, now=now) >= cap:
             continue
         offers.append(offer_slot(db, entry, freed, now=now, hold=hold))
     db.flush()
     return offers
+
+
+def _bookable_at(db: Session, clinic: Clinic, slot: Slot, level: str, *, now: datetime) -> bool:
+    try:
+        is_bookable(db, clinic, slot, now=now, urgency=level)
+    except SchedulingError:
+        return False
+    return True
 
 
 def offer_slot(
@@ -257,9 +269,7 @@ def offer_assignments(
             continue
         if _offers_today(db, entry.patient_id, now=now) >= cap:
             continue
-        try:
-            is_bookable(db, clinic, slot, now=now)
-        except SchedulingError:
+        if not _bookable_at(db, clinic, slot, entry.priority, now=now):
             continue
         offers.append(offer_slot(db, entry, slot, now=now, hold=hold))
     db.flush()
@@ -397,8 +407,6 @@ def _expire(db: Session, clinic: Clinic, offers: Sequence[WaitlistOffer], *, now
         slots[offer.slot_key] = Slot.from_dict(offer.slot)
     db.flush()
     for freed in slots.values():
-        try:
-            is_bookable(db, clinic, freed, now=now)
-        except SchedulingError:
-            continue  # booked meanwhile, or too close now
-        offer_freed_slot(db, clinic, freed, now=now)
+        # booked meanwhile, or too close now (a reserved time: offer_freed_slot asks per level)
+        if _bookable_at(db, clinic, freed, "urgent", now=now):
+            offer_freed_slot(db, clinic, freed, now=now)

@@ -30,7 +30,7 @@ from bot.patient.consent import bare_word
 from scheduler import reminders, waitlist
 from scheduler.availability import Slot
 from scheduler.errors import SchedulingError
-from scheduler.models import Appointment
+from scheduler.models import Appointment, WaitlistEntry
 
 REMINDER_ANSWERS = {"C", "R", "X"}
 # The same answers in Spanish words, as the Spanish reminder spells them out.
@@ -128,6 +128,9 @@ def _answer_offer(turn: dialogue.Turn, yes: bool) -> dict[str, Any] | None:
         turn.say(replies.offer_expired())
         return {}
     slot = Slot.from_dict(offer.slot)
+    entry = db.get(WaitlistEntry, offer.entry_id)
+    if entry is not None:  # the level the entry waits at (triage's or staff's) books the offer
+        turn.tools.heard(entry.priority)
     try:
         appointment = turn.tools.book_appointment(slot)
     except SchedulingError:

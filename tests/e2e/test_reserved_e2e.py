@@ -5,14 +5,17 @@ works them out). The clock is Wednesday 2026-03-04 09:00 in New York."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from app import create_app
+from bot.tools import Caller, SchedulingTools
+from scheduler.availability import Slot
 from scheduler.clinic_file import DEMO_CLINIC
-from scheduler.models import Appointment
+from scheduler.models import Appointment, AppointmentStatus, WaitlistOffer
 from scheduler.patients import find_patient
 from tests.twilio_support import NOW, Phone, sms_settings
 
@@ -78,3 +81,38 @@ def test_an_urgent_patient_gets_a_same_day_time_a_routine_patient_could_not_book
         assert appointment.start_at.astimezone(NEW_YORK).strftime("%a %H:%M") == "Wed 11:30"
         other = find_patient(db, services.vault, "+12125550141")
         assert db.scalars(select(Appointment).where(Appointment.patient_id == other.id)).all() == []
+
+
+def test_an_urgent_waitlisted_patient_takes_a_freed_reserved_time_with_yes(app, services):
+    """Staff booked Moreau's reserved 14:30 for someone urgent and then cancelled it: the
+    urgent waiting patient is offered it (a routine one waiting longer is not), and their YES,
+    in a conversation where nothing urgent was said, books it at the entry's level."""
+    signed_up(app, "+12125550143")
+    urgent = signed_up(app, "+12125550144")
+    staff = Caller(role="staff", channel="slack", staff_id="U0TEST")
+    reserved_time = datetime(2026, 3, 4, 14, 30, tzinfo=NEW_YORK).astimezone(UTC)
+    with services.sessions.begin() as db:
+        tools = SchedulingTools(db, services.clinic, services.audit, staff, NOW)
+        waiting = {}
+        for phone, level in (("+12125550143", "routine"), ("+12125550144", "urgent")):
+            patient = find_patient(db, services.vault, phone)
+            waiting[level] = patient.id
+            tools.join_waitlist("sick-visit", patient_id=patient.id, priority=level)
+        other = find_patient(db, services.vault, "+12125550143")
+        slot = Slot(
+            "sick-visit", "moreau", reserved_time, reserved_time + timedelta(minutes=20), None, None
+        )
+        held = tools.book_appointment(slot, patient_id=other.id, urgency="urgent")
+        tools.cancel_appointment(held.id)
+    with services.sessions() as db:
+        offered = db.scalars(select(WaitlistOffer.patient_id)).all()
+        assert offered == [waiting["urgent"]]
+
+    taken = urgent.text("YES")
+    assert "It's yours" in taken and "2:30 PM" in taken
+    with services.sessions() as db:
+        [appointment] = db.scalars(
+            select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED)
+        ).all()
+        assert appointment.patient_id == waiting["urgent"]
+        assert appointment.start_at == reserved_time

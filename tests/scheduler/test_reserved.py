@@ -21,13 +21,15 @@ from sqlalchemy import func, select
 
 from bot.audit.trail import AuditTrail
 from bot.tools import Caller, SchedulingTools
+from scheduler import waitlist
 from scheduler.availability import Slot, find_slots, held_for_urgent, is_bookable
-from scheduler.booking import book, reschedule
+from scheduler.booking import book, cancel, reschedule
 from scheduler.clinic_file import DEMO_CLINIC, ClinicConfigError, parse_clinic
 from scheduler.clinic_store import install_clinic, installed_clinic
 from scheduler.db import make_engine, session_factory
 from scheduler.errors import SchedulingError, SlotUnavailable
 from scheduler.models import Appointment, Occupancy, Patient
+from scheduler.patients import find_or_create_patient
 
 NEW_YORK = ZoneInfo("America/New_York")
 WEDNESDAY, THURSDAY = date(2026, 3, 4), date(2026, 3, 5)
@@ -353,3 +355,38 @@ def test_two_rules_for_one_provider_and_type_are_refused_and_a_table_is_required
         parse_clinic(data)
     data = raw_clinic(RULE, {"provider": "tanaka", "same_day": 1})
     assert [r.provider for r in parse_clinic(data).reserved] == [None, "tanaka"]
+
+
+def test_a_freed_reserved_time_is_offered_to_urgent_waiting_patients_only(db, clinic, now, vault):
+    reserved = sick_visit("okafor", at(WEDNESDAY, 13))
+    with db.begin() as session:
+        routine, urgent = (
+            find_or_create_patient(session, vault, phone, now=now)
+            for phone in ("+12125550151", "+12125550152")
+        )
+        session.flush()
+        booked = book(session, clinic, patient_id=1, slot=reserved, now=now, urgency="urgent")
+        for patient, level, waited in ((routine, "routine", 60), (urgent, "urgent", 5)):
+            waitlist.join(
+                session,
+                clinic,
+                patient_id=patient.id,
+                type_key="sick-visit",
+                now=now - timedelta(minutes=waited),
+                created_by="staff:test",
+                priority=level,
+            )
+        routine_id, urgent_id = routine.id, urgent.id
+    with db.begin() as session:
+        freed = cancel(session, booked.id, now=now)
+        offers = waitlist.offer_freed_slot(session, clinic, Slot.of(freed), now=now)
+        assert [o.patient_id for o in offers] == [urgent_id]
+    # An ordinary freed time goes to both, the urgent entry first.
+    with db.begin() as session:
+        ordinary = book(
+            session, clinic, patient_id=1, slot=sick_visit("okafor", at(WEDNESDAY, 14)), now=now
+        )
+    with db.begin() as session:
+        freed = cancel(session, ordinary.id, now=now)
+        offers = waitlist.offer_freed_slot(session, clinic, Slot.of(freed), now=now)
+        assert [o.patient_id for o in offers] == [urgent_id, routine_id]
