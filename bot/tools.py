@@ -241,6 +241,7 @@ class SchedulingTools(WaitlistTools):
     ) -> Appointment:
         """Book `slot`; `attendee_enc`: the encrypted name of whom it is for, when not the
         patient (a child, a parent). A reserved time only at urgency "urgent" (`_level`)."""
+        level = self._level(urgency)
         try:
             self._no_emergency()
             target = self._patient_for(patient_id)
@@ -252,7 +253,7 @@ class SchedulingTools(WaitlistTools):
                 now=self.now,
                 booked_via=self.caller.channel,
                 attendee_enc=attendee_enc,
-                urgency=self._level(urgency),
+                urgency=level,
             )
         except SchedulingError as error:
             self._refused("book", error, patient_id=patient_id)
@@ -266,6 +267,7 @@ class SchedulingTools(WaitlistTools):
             provider=slot.provider_key,
             start=appointment.start_at.isoformat(),
             **({"for_someone": True} if attendee_enc else {}),
+            **({"urgency": level} if level != "routine" else {}),
         )
         # Its reminders, in the same transaction as the booking (scheduler/reminders.py).
         reminders.plan_reminders(

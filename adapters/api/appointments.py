@@ -87,16 +87,26 @@ def _slot(kind: AppointmentTypeConfig, provider: str, start: datetime, room: str
 
 
 def open_slot(
-    call: Call, kind: AppointmentTypeConfig, start: datetime, provider: str | None
+    call: Call,
+    kind: AppointmentTypeConfig,
+    start: datetime,
+    provider: str | None,
+    urgency: str = "routine",
 ) -> Slot:
-    """The open slot of this type starting exactly at `start`; else the scheduler's refusal
-    (SlotUnavailable, OutsideBookingWindow, NotFound), with the nearest open times."""
+    """The open slot of this type starting exactly at `start` (at `urgency`: reserved times
+    are open to "urgent"); else the scheduler's refusal (SlotUnavailable, OutsideBookingWindow,
+    NotFound), with the nearest open times."""
     clinic = call.services.clinic
     if provider is not None:  # the scheduler checks that time for that provider as it books
         return _slot(kind, provider, start, None)
     local = start.astimezone(clinic.zone)
     for found in call.tools.find_slots(
-        kind.key, start_date=local.date(), end_date=local.date(), around=local.time(), limit=3
+        kind.key,
+        start_date=local.date(),
+        end_date=local.date(),
+        around=local.time(),
+        limit=3,
+        urgency=urgency,
     ):
         if found.start == start:
             return found
@@ -106,7 +116,7 @@ def open_slot(
     for candidate in clinic.providers_for(kind.key):
         slot = _slot(kind, candidate.key, start, None)
         try:
-            availability.resolve_slot(call.db, clinic, slot, now=call.now)
+            availability.resolve_slot(call.db, clinic, slot, now=call.now, urgency=urgency)
         except OutsideBookingWindow as error:
             if error.code != OutsideBookingWindow.code:  # past, notice, horizon: anyone's
                 refusal = error
@@ -184,13 +194,16 @@ class Appointments(MethodView):
 
         At an open slot's exact `start` (GET /slots), with the provider asked or any. A time
         that is taken is a 409, one that can never be booked (past, too soon, too far ahead,
-        outside hours) a 422; both list the nearest open times as `alternatives`."""
+        outside hours) a 422; both list the nearest open times as `alternatives`. A time the
+        clinic keeps for urgent patients is booked only with `urgency` `urgent` (else a 409,
+        `code` `reserved`)."""
         call = current()
         clinic = call.services.clinic
         kind = appointment_type(clinic, body["appointment_type"])
         patient = real_patient(call, body["patient"])  # held: booking finds it loaded
-        slot = open_slot(call, kind, body["start"], body.get("provider"))
-        booked = call.tools.book_appointment(slot, patient.id)
+        level = body["urgency"]
+        slot = open_slot(call, kind, body["start"], body.get("provider"), level)
+        booked = call.tools.book_appointment(slot, patient.id, urgency=level)
         room = call.db.get(Resource, booked.room_id) if booked.room_id is not None else None
         location = url_for("api_appointments.Appointment", appointment_id=booked.id)
         answer = render.booked(booked, slot, room.key if room else None, clinic.zone)
@@ -225,7 +238,7 @@ class OneAppointment(MethodView):
         provider = body.get("provider") or found.provider.key
         room = found.room.key if found.room is not None else None
         moved = tools.reschedule_appointment(
-            appointment_id, _slot(kind, provider, body["start"], room)
+            appointment_id, _slot(kind, provider, body["start"], room), urgency=body["urgency"]
         )
         return render.appointment(moved, clinic.zone, call.now)
 

@@ -91,7 +91,7 @@ class Slots(MethodView):
         For an appointment type, between two local dates (both included; default: from today
         to as far ahead as the type may be booked), earliest first, `limit` of them (default
         20, at most 200), each a different start time. Book one by its `start` (and
-        `provider`)."""
+        `provider`). With `urgency=urgent`, the times kept for urgent patients too."""
         call = current()
         clinic = call.services.clinic
         appointment_type(clinic, query["type"])
@@ -101,5 +101,6 @@ class Slots(MethodView):
             end_date=query.get("to"),
             provider_key=query.get("provider"),
             limit=query["limit"],
+            urgency=query["urgency"],
         )
         return {"items": [render.slot(slot, clinic.zone) for slot in found]}

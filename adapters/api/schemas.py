@@ -216,16 +216,29 @@ class AppointmentQuerySchema(DateRange):
     )
 
 
+def booking_urgency() -> fields.String:
+    return fields.String(
+        validate=validate.OneOf(LEVELS),
+        load_default="routine",
+        metadata={
+            "description": "how soon the patient must be seen, in staff's judgement: `urgent` "
+            "also opens the times the clinic keeps for urgent patients (default `routine`)"
+        },
+    )
+
+
 class BookingSchema(Schema):
     patient = row_id("the patient's id", required=True)
     appointment_type = key("an appointment type's id", required=True)
     start = instant("an open slot's start, with an offset", required=True)
     provider = key("the provider's id (any provider when left out)")
+    urgency = booking_urgency()
 
 
 class MoveSchema(Schema):
     start = instant("the new start, with an offset", required=True)
     provider = key("the new provider (the same provider when left out)")
+    urgency = booking_urgency()
 
 
 class AttendanceSchema(Schema):
@@ -240,6 +253,7 @@ class SlotQuerySchema(DateRange):
     type = key("an appointment type's id", required=True)
     provider = key("only this provider's")
     limit = fields.Integer(validate=validate.Range(1, MAX_LIMIT), load_default=20)
+    urgency = booking_urgency()
 
 
 class PatientQuerySchema(Schema):

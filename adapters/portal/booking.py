@@ -1,5 +1,7 @@
 """Find a time and book it: choose the kind of visit (and a provider, a date), see the open
 times, choose one, choose or add the patient, confirm, and the appointment is booked and shown.
+"Urgent patient" on the first step opens the times the clinic keeps for urgent patients
+(scheduler/availability/reserved.py), and every later step books at that level.
 
 The steps pass the slot (type, provider, start) and the patient's id in the address: never a
 name or a phone number, which would end up in access logs and the browser's history. A patient
@@ -45,6 +47,7 @@ from .shared import (
     slot_args,
     slot_from,
     today,
+    urgent_asked,
     when_text,
     who,
     zone,
@@ -54,11 +57,13 @@ CHOICES = 20
 
 
 class SlotForm(FlaskForm):
-    """The chosen slot, carried by every form of the booking's steps."""
+    """The chosen slot, carried by every form of the booking's steps (and `urgent`: see
+    shared.urgent_asked)."""
 
     type = HiddenField()
     provider = HiddenField()
     start = HiddenField()
+    urgent = HiddenField()
 
 
 class SearchForm(SlotForm):
@@ -90,6 +95,7 @@ def slot_text(slot: Slot) -> dict[str, str]:
 def _fill(form: SlotForm, slot: Slot) -> None:
     form.type.data, form.provider.data = slot.type_key, slot.provider_key
     form.start.data = slot.start.isoformat()
+    form.urgent.data = "1" if urgent_asked() else ""
 
 
 @blueprint.get("/find")
@@ -119,7 +125,11 @@ def find() -> ResponseReturnValue:
         with portal_db() as db:
             try:
                 slots = tools(db).find_slots(
-                    type_key, start_date=start_day, provider_key=provider, limit=CHOICES
+                    type_key,
+                    start_date=start_day,
+                    provider_key=provider,
+                    limit=CHOICES,
+                    urgency=_level(),
                 )
             except SchedulingError as error:
                 problems.append(refusal_text(error))
@@ -131,10 +141,16 @@ def find() -> ResponseReturnValue:
         type_key=type_key,
         provider=provider,
         start_day=start_day,
+        urgent=urgent_asked(),
         days=grouped(slots) if slots is not None else None,
         problems=problems,
         slot_args=slot_args,
     )
+
+
+def _level() -> str | None:
+    """The urgency staff book at: "urgent" when they said so, else the tools' default."""
+    return "urgent" if urgent_asked() else None
 
 
 def _slot_or_back(source) -> Slot | ResponseReturnValue:
@@ -268,7 +284,7 @@ def book_confirm() -> ResponseReturnValue:
         form.patient.data = str(patient.id)
         if request.method == "POST":
             try:
-                booked = tools(db).book_appointment(slot, patient_id=patient.id)
+                booked = tools(db).book_appointment(slot, patient_id=patient.id, urgency=_level())
             except SchedulingError as error:
                 problem, alternatives = refusal_text(error), alternatives_of(error)
             else:
@@ -284,6 +300,7 @@ def book_confirm() -> ResponseReturnValue:
             slot=slot,
             target=slot_text(slot),
             patient={"id": patient.id, "name": who(patient), "phone": phone_of(patient)},
+            urgent=urgent_asked(),
             problem=problem,
             alternatives=[(s, slot_text(s)) for s in alternatives],
             slot_args=slot_args,

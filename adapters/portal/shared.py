@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -184,11 +184,18 @@ def slot_from(type_key: str | None, provider_key: str | None, start: str | None)
     )
 
 
+def urgent_asked() -> bool:
+    """Whether staff are booking for a patient they judge urgent (the find page's box, then
+    `urgent=1` carried by every step's links and forms): times kept for urgent patients open."""
+    return request.values.get("urgent") == "1"
+
+
 def slot_args(slot: Slot) -> dict[str, Any]:
     """The query arguments that name a slot (what `slot_from` reads; typed `Any` to go into
-    `url_for`'s keyword arguments)."""
+    `url_for`'s keyword arguments), and the booking's urgency when it is urgent."""
     start = slot.start.astimezone(zone()).isoformat()  # the clinic's wall clock, with its offset
-    return {"type": slot.type_key, "provider": slot.provider_key, "start": start}
+    named = {"type": slot.type_key, "provider": slot.provider_key, "start": start}
+    return (named | {"urgent": "1"}) if urgent_asked() else named
 
 
 def error_page(status: int, message: str, title: str | None = None) -> ResponseReturnValue:
