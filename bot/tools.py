@@ -72,6 +72,7 @@ class SlotSearch(TypedDict, total=False):
     after: time | None
     before: time | None
     limit: int
+    urgency: str | None
 
 
 class SchedulingTools(WaitlistTools):

@@ -2,8 +2,8 @@
 carries (the admin desk's Erase too, bot/staff/admin.py), and booking, moving, cancelling or
 rescheduling from one.
 
-A choice carries an action token ("b:12:checkup:okafor:1772719200:exam-1", or "f:42" and "n:42"
-for the day schedule's Attended and No-show buttons): compact (a Slack
+A choice carries an action token ("b:12:checkup:okafor:1772719200:exam-1", "u:..." the same at the
+urgent level, or "f:42" and "n:42" for the day schedule's Attended and No-show buttons): compact (a Slack
 select option holds 150 characters), parsed strictly, and never trusted beyond naming what to
 try: the booking checks the slot again and the role is checked again at the click.
 The first choice taken from one set of choices books or moves; a double click, or a second pick
@@ -38,12 +38,13 @@ RECEIPT_CHANNEL = "slack"
 
 _KEY = r"[a-z0-9][a-z0-9-]{0,63}"
 _TOKEN = re.compile(
-    rf"^(?P<op>[bmcrsefn])(?::(?P<id>\d{{1,12}}))?"
+    rf"^(?P<op>[bumcrsefn])(?::(?P<id>\d{{1,12}}))?"
     rf"(?::(?P<type>{_KEY}):(?P<provider>{_KEY}):(?P<start>\d{{9,11}})"
     rf":(?P<room>{_KEY})?)?$"
 )
 _OPS = {
     "b": "book",
+    "u": "book_urgent",  # staff said the patient is urgent: reserved times may be booked
     "m": "move",
     "c": "cancel",
     "r": "reschedule",
@@ -54,6 +55,7 @@ _OPS = {
 }
 _NEEDS = {
     "book": (True, True),
+    "book_urgent": (True, True),
     "move": (True, True),
     "cancel": (True, False),
     "reschedule": (True, False),
@@ -68,7 +70,7 @@ _NEEDS = {
 class Action:
     """A parsed action token."""
 
-    op: str  # "book", "move", "cancel", "reschedule", "slot", "erase", "fulfilled", "noshow"
+    op: str  # "book", "book_urgent", "move", "cancel", "reschedule", "slot", "erase", ...
     target: int | None = None  # patient id (book, erase) or appointment id (the others)
     slot: tuple[str, str, int, str | None] | None = None  # type, provider, start epoch, room
 
@@ -144,7 +146,7 @@ def act(desk: StaffDesk, caller: Caller, token: object, *, once: str | None = No
     now = desk.clock()
     try:
         with desk.sessions.begin() as db:
-            once = once if action.op in ("book", "move") else None
+            once = once if action.op in ("book", "book_urgent", "move") else None
             if once and _used(db, once):
                 raise _Used()
             tools = desk.tools(db, caller, now)
@@ -173,7 +175,8 @@ def _act(desk: StaffDesk, db: Session, tools: SchedulingTools, action: Action) -
     patient = db.get(Patient, action.target)
     if patient is None or patient.erased_at is not None:
         return StaffAnswer(say.invalid_action(), ok=False)
-    return desk.book(db, tools, patient.id, slot)
+    urgency = "urgent" if action.op == "book_urgent" else None
+    return desk.book(db, tools, patient.id, slot, urgency=urgency)
 
 
 def book_new_patient(

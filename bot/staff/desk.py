@@ -58,6 +58,7 @@ from scheduler.reminders import ReminderPolicy
 
 # How many slot choices one answer offers (Slack: buttons up to 5, a select menu past that).
 CHOICES = 8
+BOOK_URGENT = "book_urgent"  # a choice that books at the urgent level (choices.py)
 FALLBACK_DAYS = 21
 
 
@@ -192,18 +193,21 @@ class StaffDesk:
         u: Understanding,
         note: str | None = None,
     ) -> StaffAnswer:
-        """Book at once when an exact time was asked for and is free; else offer choices."""
-        slots, on_day = self.find(tools, type_key, day, u.provider, u)
+        """Book at once when an exact time was asked for and is free; else offer choices. Said
+        "urgent": the times kept for urgent patients too, booked at that level."""
+        level = "urgent" if u.urgency == "urgent" else None
+        slots, on_day = self.find(tools, type_key, day, u.provider, u, urgency=level)
         exact = self._exact(slots, u.time) if on_day else None
         if exact is not None:
-            return self.book(db, tools, patient.id, exact)
+            return self.book(db, tools, patient.id, exact, urgency=level)
         type_name = self.clinic.appointment_type(type_key).name
         if not slots:
             return StaffAnswer(say.with_note(note, say.no_slots(type_name)), ok=False)
         text = say.with_note(
             note, say.choose_slot_for_patient(self.patient_label(patient), type_name, day, on_day)
         )
-        return StaffAnswer(text, choices=self.slot_choices("book", patient.id, slots))
+        op = BOOK_URGENT if level else "book"
+        return StaffAnswer(text, choices=self.slot_choices(op, patient.id, slots))
 
     def offer_or_move(
         self,
@@ -260,11 +264,19 @@ class StaffDesk:
             )
         )
 
-    def book(self, db: Session, tools: SchedulingTools, patient_id: int, slot: Slot) -> StaffAnswer:
+    def book(
+        self,
+        db: Session,
+        tools: SchedulingTools,
+        patient_id: int,
+        slot: Slot,
+        urgency: str | None = None,
+    ) -> StaffAnswer:
+        """Book `slot`; at `urgency` "urgent" a time kept for urgent patients may be taken."""
         try:
-            appointment = tools.book_appointment(slot, patient_id)
+            appointment = tools.book_appointment(slot, patient_id, urgency=urgency)
         except (SlotUnavailable, OutsideBookingWindow) as refusal:
-            return self._taken(refusal, "book", patient_id)
+            return self._taken(refusal, BOOK_URGENT if urgency else "book", patient_id)
         except SchedulingError as refusal:
             return StaffAnswer(say.refused(str(refusal)), ok=False)
         return StaffAnswer(say.booked(self.view(appointment)), appointment_id=appointment.id)
@@ -309,6 +321,7 @@ class StaffDesk:
         day: date | None,
         provider: str | None,
         u: Understanding | None,
+        urgency: str | None = None,
     ) -> tuple[list[Slot], bool]:
         """Open slots on `day` (or from today), then the nearest days after it; whether they are
         on the day asked for."""
@@ -317,6 +330,7 @@ class StaffDesk:
             part_of_day=u.part_of_day if u else None,
             around=u.time if u else None,
             limit=CHOICES,
+            urgency=urgency,
         )
         try:
             if day is not None:

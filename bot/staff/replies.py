@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 APPT_USAGE = {
     "today": "/appt today [provider]",
     "slots": "/appt slots <type> [provider] [when]",
-    "book": "/appt book <phone> <type> <when> [provider]",
+    "book": "/appt book <phone> <type> <when> [provider] [urgent]",
     "cancel": "/appt cancel <id>",
     "move": "/appt move <id> <when>",
     "find": "/appt find <phone>",
