@@ -1,26 +1,38 @@
 """One person's turns, one after another.
 
 Two texts sent at once by one person must not both work from the same conversation state and
-overwrite each other's. In a process, a lock per person (`TurnOrder.lock`) runs their turns in
-turn, which also keeps a model turn (committed in phases, bot/engine/conversation.py) from working from a
-state their other turn changes. Between processes on PostgreSQL, a transaction-scoped advisory
-lock per person, taken first in each of a turn's transactions (`TurnOrder.hold`); on SQLite the
-single writer already orders them. Between the phases of a model turn, a turn of the same person
-in another process can still run.
+overwrite each other's. In a process, a lock per person runs their turns in turn. Between
+processes on PostgreSQL, an advisory lock per person held for the turn's whole life
+(`TurnOrder.turn`): the turn takes one connection, locks the person on it, and runs every one of
+its transactions on that connection, the phases of a model turn included (bot/engine/conversation.py
+commits them apart, so that no transaction stays open while the model thinks; the lock stays,
+so another node's turn of the same person waits for the whole turn and starts from its outcome).
+A node that dies takes its connection, and so the lock, with it. On SQLite the single writer and
+one process already order them.
+
+The cost: on PostgreSQL a turn holds its connection while the model thinks (seconds), so a
+process answers at most as many model turns at once as its pool lends connections (SQLAlchemy's
+5 + 10 overflow); the others wait for one before their turn begins, holding nothing.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import text as sql
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import InboundMessage
 from scheduler.crypto import Vault
 
-_PERSON_LOCK = sql("SELECT pg_advisory_xact_lock(:key)")
+log = logging.getLogger(__name__)
+
+_LOCK = sql("SELECT pg_advisory_lock(:key)")
+_UNLOCK = sql("SELECT pg_advisory_unlock(:key)")
 
 
 def person_lock_key(vault: Vault, message: InboundMessage) -> int:
@@ -47,8 +59,32 @@ class TurnOrder:
                 lock = self._locks[key] = threading.Lock()
         return lock
 
-    def hold(self, db: Session, message: InboundMessage) -> None:
-        """On PostgreSQL, make this person's turns in other processes wait for this
-        transaction (SQLite has one writer at a time: they wait already)."""
-        if db.get_bind().dialect.name == "postgresql":
-            db.execute(_PERSON_LOCK, {"key": person_lock_key(self.vault, message)})
+    @contextmanager
+    def turn(
+        self, sessions: sessionmaker[Session], message: InboundMessage
+    ) -> Iterator[sessionmaker[Session]]:
+        """This person's turn, after their turns before it here and (PostgreSQL) on every node.
+        Yields the session factory each of the turn's transactions must use."""
+        with self.lock(message):
+            engine = sessions.kw["bind"]
+            if engine.dialect.name != "postgresql":
+                yield sessions
+                return
+            key = {"key": person_lock_key(self.vault, message)}
+            with engine.connect() as connection:
+                connection.execute(_LOCK, key)  # waits for their turn on another node
+                connection.commit()  # the lock is the connection's, not the transaction's
+                try:
+                    yield sessionmaker(
+                        class_=sessions.class_, **{**sessions.kw, "bind": connection}
+                    )
+                finally:
+                    try:
+                        connection.rollback()  # what a failed transaction left open
+                        connection.execute(_UNLOCK, key)
+                        connection.commit()
+                    except Exception:
+                        # Never back to the pool still locked: closing the connection ends its
+                        # database session, and the lock with it.
+                        log.exception("could not release a turn's lock; its connection is closed")
+                        connection.invalidate()

@@ -22,7 +22,9 @@ A crash in phase 2 or 3 rolls back that phase's open transaction only: what comm
 stays, and the apology is kept as the receipt's answer.
 
 One person's turns run one after another (bot/turn_order.py), so two texts sent at once cannot
-both work from the same session state and overwrite each other's.
+both work from the same session state and overwrite each other's: every transaction of a turn,
+the three phases of a model turn included, runs in the turn's `TurnOrder.turn`, which on
+PostgreSQL holds the person's advisory lock on one connection until the turn is over.
 
 Exactly once: a channel that may deliver a message twice (a retried webhook) passes a `Receipt`.
 Its claim is the turn's first write and its answer the last, so a local turn is handled once or
@@ -131,10 +133,9 @@ class ConversationEngine(Screening):
     ) -> list[OutboundMessage]:
         kept: Receipt | None = None  # a receipt whose claim is committed, unanswered
         try:
-            with self.order.lock(message):
+            with self.order.turn(self.sessions, message) as sessions:
                 heard = self._hear(message)
-                with self.sessions.begin() as db:
-                    self.order.hold(db, message)
+                with sessions.begin() as db:
                     if receipt is not None and not receipt.claim(db):
                         raise AlreadyHandled(message.message_id)
                     answered = self._handle(db, message, heard)
@@ -143,7 +144,7 @@ class ConversationEngine(Screening):
                         self._record(db, message, out, metrics.tracked(db), heard.now, started)
                 if isinstance(answered, ModelTurn):
                     kept = receipt
-                    out = self._model_turn(message, answered, receipt, started)
+                    out = self._model_turn(sessions, message, answered, receipt, started)
         except AlreadyHandled:
             raise
         except Exception as exc:  # whatever fails, the person gets a sentence, never a traceback
@@ -202,6 +203,7 @@ class ConversationEngine(Screening):
 
     def _model_turn(
         self,
+        sessions: sessionmaker[Session],
         message: InboundMessage,
         pending: ModelTurn,
         receipt: Receipt | None,
@@ -218,10 +220,9 @@ class ConversationEngine(Screening):
             turn,
             pending.state,
             channel=message.channel,
-            open_tools=lambda: self._tools(caller, turn.now),
+            open_tools=lambda: self._tools(sessions, caller, turn.now),
         )
-        with self.sessions.begin() as db:
-            self.order.hold(db, message)
+        with sessions.begin() as db:
             turn.tools = self._scheduling(db, caller, turn.now)
             turn.patient = db.merge(turn.patient, load=False)  # as phase 1 committed it
             new_state = self.llm.settle(
@@ -245,9 +246,11 @@ class ConversationEngine(Screening):
             return kept
 
     @contextmanager
-    def _tools(self, caller: Caller, now: datetime) -> Iterator[SchedulingTools]:
+    def _tools(
+        self, sessions: sessionmaker[Session], caller: Caller, now: datetime
+    ) -> Iterator[SchedulingTools]:
         """The scheduling tools for one of the model's tool calls, in a short transaction."""
-        with self.sessions.begin() as db:
+        with sessions.begin() as db:
             yield self._scheduling(db, caller, now)
 
     @staticmethod

@@ -11,7 +11,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from bot.audit.trail import AuditTrail
 from bot.engine.conversation import ConversationEngine
@@ -92,11 +92,12 @@ def test_a_persons_turn_waits_for_their_turn_in_another_process(
     assert done.is_set() and result[0]
 
 
-def test_a_model_turn_saves_its_answer_only_when_the_other_turn_is_done(
+def test_another_nodes_turn_of_the_person_waits_for_the_whole_model_turn(
     database, vault, demo_clinic, clock, model
 ):
-    """Phase 3 (the answer, the session, the audit) takes the lock again: a turn of the same
-    person that started in another process while the model was thinking finishes first."""
+    """A model turn commits in phases, but holds the person's lock from its first phase to its
+    last: a turn of the same person on another node, arriving while the model thinks, starts
+    only once the answer is saved, so it never works from the state before it."""
     engine, factory = database
     asked, go = threading.Event(), threading.Event()
 
@@ -115,17 +116,26 @@ def test_a_model_turn_saves_its_answer_only_when_the_other_turn_is_done(
     question = message(PATIENT, "when are you open?", clock, 1)
     thread, done, result = in_thread(lambda: ours.handle(question))
     assert asked.wait(10)  # phase 1 committed; the model is thinking
-    with engine.connect() as other_process:
-        other_process.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": person_lock_key(vault, question)}
-        )
-        go.set()  # the model answers
-        assert not done.wait(WAIT)  # phase 3 waits for the other turn
-        other_process.rollback()
+
+    def other_node_turn():
+        with engine.connect() as other_process:
+            other_process.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"),
+                {"key": person_lock_key(vault, question)},
+            )
+            saw = other_process.execute(select(func.max(AuditEvent.seq))).scalar_one()
+            other_process.rollback()
+            return saw
+
+    other, other_done, other_saw = in_thread(other_node_turn)
+    assert not other_done.wait(WAIT)  # it waits while the model thinks
+    go.set()  # the model answers
     thread.join(10)
-    assert done.is_set()
+    other.join(10)
+    assert done.is_set() and other_done.is_set()
     assert "weekdays" in result[0][0].text
     with factory() as db:
-        kinds = db.scalars(select(AuditEvent.kind).order_by(AuditEvent.seq)).all()
-    assert kinds[-1] == "message_out"
+        last = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
+    assert last.kind == "message_out"
+    assert other_saw == [last.seq]  # it began once the answer was kept, nothing after it
     model.done()
