@@ -14,25 +14,17 @@ from sqlalchemy import select
 from app import create_app
 from bot.tools import Caller, SchedulingTools
 from scheduler.availability import Slot
-from scheduler.clinic_file import DEMO_CLINIC
 from scheduler.models import Appointment, AppointmentStatus, WaitlistOffer
 from scheduler.patients import find_patient
+from tests.reserved_support import reserving_clinic_file
 from tests.twilio_support import NOW, Phone, sms_settings
 
 NEW_YORK = ZoneInfo("America/New_York")
-RESERVED = """
-[[reserved]]
-appointment_type = "sick-visit"
-same_day = 2
-next_day = 1
-release_hours = 2
-"""
 
 
 @pytest.fixture
 def app(tmp_path, fake_twilio):
-    clinic_file = tmp_path / "clinic.toml"
-    clinic_file.write_text(DEMO_CLINIC.read_text() + RESERVED)
+    clinic_file = reserving_clinic_file(tmp_path)
     settings = sms_settings(
         tmp_path, twilio_api_base_url=fake_twilio.base_url, clinic_config=clinic_file
     )

@@ -11,23 +11,15 @@ from dataclasses import replace
 import pytest
 
 from app import create_app
-from scheduler.clinic_file import DEMO_CLINIC
 from tests.adapters.api.support import api_settings, audit_events, counts, local
+from tests.reserved_support import reserving_clinic_file
 
-RESERVED = """
-[[reserved]]
-appointment_type = "sick-visit"
-same_day = 2
-next_day = 1
-release_hours = 2
-"""
 KEPT = "2026-03-04T14:30:00-05:00"  # Moreau's same-day 14:30
 
 
 @pytest.fixture
 def app(tmp_path, database_url, clock):
-    clinic_file = tmp_path / "clinic.toml"
-    clinic_file.write_text(DEMO_CLINIC.read_text() + RESERVED)
+    clinic_file = reserving_clinic_file(tmp_path)
     settings = replace(api_settings(tmp_path, database_url), clinic_config=clinic_file)
     app = create_app({"SETTINGS": settings, "CLOCK": clock, "TESTING": True})
     yield app

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from scheduler.clinic_file import DEMO_CLINIC
 from scheduler.models import Appointment
 from tests.adapters.portal.conftest import (
     add_patient,
@@ -21,22 +20,15 @@ from tests.adapters.portal.conftest import (
     text,
 )
 from tests.adapters.portal.test_changes import count, first_slot_link
+from tests.reserved_support import reserving_clinic_file
 
-RESERVED = """
-[[reserved]]
-appointment_type = "sick-visit"
-same_day = 2
-next_day = 1
-release_hours = 2
-"""
 FIND = "/portal/find?type=sick-visit&provider=moreau&date=2026-03-04"
 KEPT = "2026-03-04T14:30:00-05:00"
 
 
 @pytest.fixture
 def app(tmp_path, database_url, clock):
-    clinic_file = tmp_path / "clinic.toml"
-    clinic_file.write_text(DEMO_CLINIC.read_text() + RESERVED)
+    clinic_file = reserving_clinic_file(tmp_path)
     app = make_app(tmp_path, database_url, clock, clinic_config=clinic_file)
     yield app
     app.extensions["clinic_scheduler"].engine.dispose()
