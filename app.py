@@ -185,7 +185,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             status="ready" if ready else "not ready", checks=checks
         ), 200 if ready else 503
 
-    from adapters import api, cli, portal, slack, twilio_sms, web_chat
+    from adapters import api, cli, fhir, portal, slack, twilio_sms, web_chat
 
     # Always there: without TWILIO_AUTH_TOKEN it answers 503 and says why.
     twilio_sms.init_app(app, services)
@@ -195,6 +195,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     slack.init_app(app, services)
     cli.init_app(app, services)
     api.init_app(app, services)
+    fhir.init_app(app, services)
     portal.init_app(app, services)
 
     # The in-process job scheduler (jobs/runner.py): with JOBS_IN_PROCESS, and in tests only

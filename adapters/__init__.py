@@ -7,6 +7,7 @@
     web_chat.py       the demo patient chat in the browser
     console.py        the chat in a terminal (`python -m adapters.console`)
     cli/              the operator's `flask --app app ...` commands, one module per group
+    fhir/             the FHIR R4 facade at /fhir/r4 (an EHR reads and books the schedule)
     refusals.py       refused webhook requests, counted per address and minute
 
 Each channel registers itself with `init_app(app, services)` and gets what it needs from the typed

@@ -22,7 +22,8 @@ release, busy to any other search or booking; which times, and for whom, in rese
 
 In five modules: grid.py (candidates), reserved.py (the times kept for urgent patients), busy.py
 (busy time and cells), search.py (the search and the alternatives to a refused slot),
-bookable.py (the check of one slot that booking relies on).
+bookable.py (the check of one slot that booking relies on), week.py (every type of one provider over
+a window at once, for the FHIR Slot search).
 What the rest of the code uses is importable from here.
 """
 

@@ -1,6 +1,10 @@
 """The clinic's schedule in FHIR R4 (4.0.1) terms (issue 19).
 
-    resources.py  the domain's appointments as FHIR Appointment JSON
+    resources.py  the clinic, its appointments and patients as FHIR R4 JSON (the facade's, the
+                  export's and the webhook's)
+    slots.py      the facade's Slots, computed from the real availability; their ids
+    search.py     the FHIR search grammar the facade reads (dates and prefixes, tokens, references)
+    incoming.py   what an EHR sends the facade: an Appointment to book, a change to cancelled
     importer.py   an EHR's Practitioner, PractitionerRole, Location and HealthcareService into
                   the clinic (`flask --app app fhir import`)
     exporter.py   the appointments between two dates as a Bundle (`flask --app app fhir export`)
