@@ -2,17 +2,23 @@
 
 Two texts sent at once by one person must not both work from the same conversation state and
 overwrite each other's. In a process, a lock per person runs their turns in turn. Between
-processes on PostgreSQL, an advisory lock per person held for the turn's whole life
-(`TurnOrder.turn`): the turn takes one connection, locks the person on it, and runs every one of
-its transactions on that connection, the phases of a model turn included (bot/engine/conversation.py
-commits them apart, so that no transaction stays open while the model thinks; the lock stays,
-so another node's turn of the same person waits for the whole turn and starts from its outcome).
-A node that dies takes its connection, and so the lock, with it. On SQLite the single writer and
-one process already order them.
+processes on PostgreSQL, an advisory lock per person (`TurnOrder.turn`):
 
-The cost: on PostgreSQL a turn holds its connection while the model thinks (seconds), so a
-process answers at most as many model turns at once as its pool lends connections (SQLAlchemy's
-5 + 10 overflow); the others wait for one before their turn begins, holding nothing.
+- a turn in one transaction (the local engine's) takes it for that transaction, its first
+  statement (`Turn.hold`);
+- a turn the model may answer (an engine with Bedrock) commits in phases (bot/engine/
+  conversation.py commits them apart, so that no transaction stays open while the model thinks),
+  so it takes one connection, locks the person on it for the turn's whole life and runs every one
+  of its transactions on that connection: another node's turn of the same person waits for the
+  whole turn and starts from its outcome. A node that dies takes its connection, and the lock,
+  with it.
+
+On SQLite the single writer and one process already order them.
+
+The cost of the second: on PostgreSQL such a turn holds its connection while the model thinks
+(seconds), so a process answers at most as many model turns at once as its pool lends connections
+(SQLAlchemy's 5 + 10 overflow); the others wait for one before their turn begins, holding nothing.
+Taking and releasing the lock costs two round trips more than the local engine's turn pays.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +38,7 @@ from scheduler.crypto import Vault
 
 log = logging.getLogger(__name__)
 
+_TRANSACTION_LOCK = sql("SELECT pg_advisory_xact_lock(:key)")
 _LOCK = sql("SELECT pg_advisory_lock(:key)")
 _UNLOCK = sql("SELECT pg_advisory_unlock(:key)")
 
@@ -61,22 +69,26 @@ class TurnOrder:
 
     @contextmanager
     def turn(
-        self, sessions: sessionmaker[Session], message: InboundMessage
-    ) -> Iterator[sessionmaker[Session]]:
+        self, sessions: sessionmaker[Session], message: InboundMessage, *, phases: bool = False
+    ) -> Iterator[Turn]:
         """This person's turn, after their turns before it here and (PostgreSQL) on every node.
-        Yields the session factory each of the turn's transactions must use."""
+        `phases`: the turn may commit more than once (a model turn), so the lock is held from
+        its start to its end, on the connection every transaction of the turn then uses."""
         with self.lock(message):
             engine = sessions.kw["bind"]
             if engine.dialect.name != "postgresql":
-                yield sessions
+                yield Turn(sessions)
                 return
             key = {"key": person_lock_key(self.vault, message)}
+            if not phases:
+                yield Turn(sessions, key)
+                return
             with engine.connect() as connection:
                 connection.execute(_LOCK, key)  # waits for their turn on another node
                 connection.commit()  # the lock is the connection's, not the transaction's
                 try:
-                    yield sessionmaker(
-                        class_=sessions.class_, **{**sessions.kw, "bind": connection}
+                    yield Turn(
+                        sessionmaker(class_=sessions.class_, **{**sessions.kw, "bind": connection})
                     )
                 finally:
                     try:
@@ -88,3 +100,17 @@ class TurnOrder:
                         # database session, and the lock with it.
                         log.exception("could not release a turn's lock; its connection is closed")
                         connection.invalidate()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A turn's transactions: the session factory they use, and the person's lock each one
+    takes first (`key`: None where the whole turn holds it already, or on SQLite)."""
+
+    sessions: sessionmaker[Session]
+    key: dict[str, int] | None = None
+
+    def hold(self, db: Session) -> None:
+        """The first statement of each of the turn's transactions."""
+        if self.key is not None:
+            db.execute(_TRANSACTION_LOCK, self.key)

@@ -22,9 +22,9 @@ A crash in phase 2 or 3 rolls back that phase's open transaction only: what comm
 stays, and the apology is kept as the receipt's answer.
 
 One person's turns run one after another (bot/turn_order.py), so two texts sent at once cannot
-both work from the same session state and overwrite each other's: every transaction of a turn,
-the three phases of a model turn included, runs in the turn's `TurnOrder.turn`, which on
-PostgreSQL holds the person's advisory lock on one connection until the turn is over.
+both work from the same session state and overwrite each other's: every transaction of a turn
+runs in the turn's `TurnOrder.turn`; with a model, whose turns commit in phases, it holds the
+person's lock on PostgreSQL from the turn's start to its end.
 
 Exactly once: a channel that may deliver a message twice (a retried webhook) passes a `Receipt`.
 Its claim is the turn's first write and its answer the last, so a local turn is handled once or
@@ -65,7 +65,7 @@ from bot.sessions import SessionStore
 from bot.staff.chat import StaffChat
 from bot.staff.desk import StaffDesk
 from bot.tools import Caller, SchedulingTools
-from bot.turn_order import TurnOrder
+from bot.turn_order import Turn, TurnOrder
 from bot.understanding.nlu import Vocabulary
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
@@ -133,9 +133,10 @@ class ConversationEngine(Screening):
     ) -> list[OutboundMessage]:
         kept: Receipt | None = None  # a receipt whose claim is committed, unanswered
         try:
-            with self.order.turn(self.sessions, message) as sessions:
+            with self.order.turn(self.sessions, message, phases=self.llm is not None) as turn:
                 heard = self._hear(message)
-                with sessions.begin() as db:
+                with turn.sessions.begin() as db:
+                    turn.hold(db)
                     if receipt is not None and not receipt.claim(db):
                         raise AlreadyHandled(message.message_id)
                     answered = self._handle(db, message, heard)
@@ -144,7 +145,7 @@ class ConversationEngine(Screening):
                         self._record(db, message, out, metrics.tracked(db), heard.now, started)
                 if isinstance(answered, ModelTurn):
                     kept = receipt
-                    out = self._model_turn(sessions, message, answered, receipt, started)
+                    out = self._model_turn(turn, message, answered, receipt, started)
         except AlreadyHandled:
             raise
         except Exception as exc:  # whatever fails, the person gets a sentence, never a traceback
@@ -203,7 +204,7 @@ class ConversationEngine(Screening):
 
     def _model_turn(
         self,
-        sessions: sessionmaker[Session],
+        order: Turn,
         message: InboundMessage,
         pending: ModelTurn,
         receipt: Receipt | None,
@@ -220,9 +221,10 @@ class ConversationEngine(Screening):
             turn,
             pending.state,
             channel=message.channel,
-            open_tools=lambda: self._tools(sessions, caller, turn.now),
+            open_tools=lambda: self._tools(order, caller, turn.now),
         )
-        with sessions.begin() as db:
+        with order.sessions.begin() as db:
+            order.hold(db)
             turn.tools = self._scheduling(db, caller, turn.now)
             turn.patient = db.merge(turn.patient, load=False)  # as phase 1 committed it
             new_state = self.llm.settle(
@@ -246,11 +248,9 @@ class ConversationEngine(Screening):
             return kept
 
     @contextmanager
-    def _tools(
-        self, sessions: sessionmaker[Session], caller: Caller, now: datetime
-    ) -> Iterator[SchedulingTools]:
+    def _tools(self, order: Turn, caller: Caller, now: datetime) -> Iterator[SchedulingTools]:
         """The scheduling tools for one of the model's tool calls, in a short transaction."""
-        with sessions.begin() as db:
+        with order.sessions.begin() as db:
             yield self._scheduling(db, caller, now)
 
     @staticmethod
