@@ -48,22 +48,29 @@ lint: $(VENV)/.dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-# The benchmarks of BENCHMARKS.md (minutes, not part of `make test`); booking and reminders use
-# databases of their own on the local PostgreSQL server, and reminders take several minutes.
+# The benchmarks of BENCHMARKS.md (minutes; `make test` runs only their --smoke modes, in
+# tests/test_bench.py); booking, the API, SMS on PostgreSQL, the cluster (nginx too) and reminders
+# use databases of their own on the local PostgreSQL server; reminders take several minutes.
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.bench_slots
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python -m bench.bench_booking
 	$(BIN)/python bench/bench_sms.py
+	$(BIN)/python bench/bench_sms.py --database-url $(BENCH_POSTGRES)/bench_sms
+	$(BIN)/python bench/bench_ehr_webhook.py
+	$(BIN)/python bench/bench_cluster.py
 	$(BIN)/python bench/bench_llm.py
 	$(BIN)/python bench/bench_flood.py
 	$(BIN)/python bench/bench_signin.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_analytics.py
 	$(BIN)/python bench/bench_optimise.py
+	$(BIN)/python -m bench.bench_fhir_slots --database-url $(BENCH_POSTGRES)/bench_fhir
 
 bench-reminders: $(VENV)/.dev
 	$(BIN)/python bench/bench_reminders.py
+
+BENCH_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432
 
 # A clinic network on this machine (deploy/cluster.py): three web nodes, two job workers and
 # nginx on 127.0.0.1:$(CLUSTER_PORT), on the PostgreSQL database scheduler_cluster; logs under

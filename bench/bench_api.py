@@ -14,6 +14,7 @@
 
     .venv/bin/python -m bench.bench_api
     .venv/bin/python -m bench.bench_api --database-url postgresql+psycopg://postgres@127.0.0.1/bench_api
+    .venv/bin/python -m bench.bench_api --smoke     # 2,000 appointments, a few requests each
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time as clock
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from sqlalchemy import text
 from app import create_app, services_of
 from bench.bench_booking import run_clients
 from bench.seed import FIRST_DAY, install, reset, scaled_clinic, seed
+from bench.smoke import private_database
 from bot.settings import Settings
 from bot.tools import Caller, SchedulingTools
 from scheduler.accounts import create_token
@@ -81,8 +84,8 @@ def timed(call) -> float:
     return (clock.perf_counter() - began) * 1000
 
 
-def bench_list(url: str, label: str, requests: int, folder: Path) -> None:
-    seeded = seed(url)
+def bench_list(url: str, label: str, requests: int, folder: Path, smoke: bool) -> None:
+    seeded = seed(url, appointments=2_000, days=7) if smoke else seed(url)
     now = datetime.combine(FIRST_DAY, datetime.min.time(), seeded.clinic.zone).astimezone(UTC)
     app, headers = make_app(url, folder, now)
     client = app.test_client()
@@ -199,7 +202,7 @@ def bench_booking(url: str, folder: Path, per_client: int, rounds: int) -> None:
             connection.execute(
                 text(
                     "TRUNCATE occupancy, reminders, appointments, audit_events, "
-                    "idempotent_requests RESTART IDENTITY"
+                    "idempotent_requests RESTART IDENTITY CASCADE"
                 )
             )
 
@@ -234,7 +237,7 @@ def bench_booking(url: str, folder: Path, per_client: int, rounds: int) -> None:
     services.engine.dispose()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--database-url", default=DEFAULT_URL, help="a PostgreSQL database it may wipe"
@@ -242,14 +245,25 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1_000)
     parser.add_argument("--per-client", type=int, default=150)
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="2,000 appointments, 20 requests, 3 bookings a client, on a database of its own",
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.requests, args.per_client, args.rounds = 20, 3, 1
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"python {sys.version.split()[0]}; the app through Flask's test client; load {load}")
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        bench_list(f"sqlite:///{root / 'bench.db'}", "SQLite", args.requests, root / "sqlite")
-        bench_list(args.database_url, "PostgreSQL", args.requests, root / "postgres")
-        bench_booking(args.database_url, root / "booking", args.per_client, args.rounds)
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        url = args.database_url
+        if args.smoke:
+            url = stack.enter_context(private_database(url))
+        sqlite = f"sqlite:///{root / 'bench.db'}"
+        bench_list(sqlite, "SQLite", args.requests, root / "sqlite", args.smoke)
+        bench_list(url, "PostgreSQL", args.requests, root / "postgres", args.smoke)
+        bench_booking(url, root / "booking", args.per_client, args.rounds)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ process, answering 200 and counting notification ids. Measured in the same run:
 Checked: every notification delivered, each id received once, none missing.
 
     .venv/bin/python bench/bench_ehr_webhook.py [--notifications 5000] [--database-url URL]
+    .venv/bin/python bench/bench_ehr_webhook.py --smoke   # 40 notifications, no rate checked
 """
 
 from __future__ import annotations
@@ -96,11 +97,18 @@ def seed(url: str, vault: Vault, count: int) -> tuple:
     return engine, sessions, time.perf_counter() - started
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notifications", type=int, default=5000)
     parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="40 notifications; each delivered once is checked, the rate is not",
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.notifications = 40
     count = args.notifications - args.notifications % 2
     folder = tempfile.mkdtemp(prefix="bench-ehr-")
     url = args.database_url or f"sqlite:///{folder}/bench.db"
@@ -160,9 +168,10 @@ def main() -> int:
         f"delivered {delivered}, left undelivered {left}, received ids {distinct} "
         f"(duplicates {total - distinct}, missing {count - distinct})"
     )
-    ok = rate >= 200 and left == 0 and distinct == count and total == count
+    once = left == 0 and distinct == count and total == count
+    ok = rate >= 200 and once
     print(f"target >= 200/s, each once: {'yes' if ok else 'NO'}")
-    return 0 if ok else 1
+    return 0 if (once if args.smoke else ok) else 1
 
 
 if __name__ == "__main__":

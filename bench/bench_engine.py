@@ -10,6 +10,7 @@ INSERT one row, COMMIT), the floor any turn that records something pays; and, fo
 language, lower-casing the same message (the least any reading of it costs).
 
     .venv/bin/python bench/bench_engine.py [--patients 150] [--database-url URL]
+    .venv/bin/python bench/bench_engine.py --smoke     # 4 patients: seconds, for `make test`
 """
 
 from __future__ import annotations
@@ -63,11 +64,15 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=150)
     parser.add_argument("--database-url")
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="4 patients, a few baseline rounds")
+    args = parser.parse_args(argv)
+    rounds = 2000
+    if args.smoke:
+        args.patients, rounds = 4, 20
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-engine-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
@@ -84,7 +89,7 @@ def main() -> None:
     with services.engine.begin() as connection:
         connection.execute(text("CREATE TABLE bench_baseline (id INTEGER PRIMARY KEY, v TEXT)"))
     baseline = []
-    for i in range(500):
+    for i in range(rounds // 4):
         started = time.perf_counter()
         with services.engine.begin() as connection:
             connection.execute(text("INSERT INTO bench_baseline (v) VALUES (:v)"), {"v": str(i)})
@@ -119,7 +124,6 @@ def main() -> None:
             print(f"    {statistics.median(values):7.3f} ms  {line!r}")
 
     texts = [line for script in SCRIPTS.values() for line in script]
-    rounds = 2000
     started = time.perf_counter()
     for _ in range(rounds):
         for line in texts:

@@ -19,6 +19,7 @@ For each phase it prints the patients' p50 and p99 and their ratio to phase 1, t
 and answers, and the rows the flood wrote to `audit_events` and `refusal_tallies`.
 
     .venv/bin/python bench/bench_flood.py [--seconds 15] [--patients 4] [--flooders 4]
+    .venv/bin/python bench/bench_flood.py --smoke   # 0.5 s phases, no wait for the tallies' minute
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def rows(database: str) -> tuple[int, int]:
     return events, tallies
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="per phase")
     parser.add_argument("--patients", type=int, default=4, help="patients' connections")
@@ -137,7 +138,16 @@ def main() -> int:
         "--addresses", type=int, default=250, help="source addresses of the spread flood (phase 3)"
     )
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="0.5 s phases, one worker, 2 + 2 connections, 10 addresses; the tallies' minute is not waited for",
+    )
+    args = parser.parse_args(argv)
+    warmup = 200
+    if args.smoke:
+        args.seconds, args.patients, args.flooders, args.addresses, warmup = 0.5, 2, 2, 10, 20
+        args.workers = 1
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-flood-"))
     port = free_port()
@@ -173,8 +183,8 @@ def main() -> int:
     results = []
     try:
         number = 0
-        load(port, signed_requests(f"http://127.0.0.1:{port}", 200, args.patients, number), 30)
-        number += 200
+        load(port, signed_requests(f"http://127.0.0.1:{port}", warmup, args.patients, number), 30)
+        number += warmup
         for name, addresses in phases:
             before = rows(database)
             stop_flag = threading.Event()
@@ -202,7 +212,8 @@ def main() -> int:
             )
         # Past the end of the last flood's minute and one flush interval after it: every
         # worker has added what it counted.
-        time.sleep(60 - time.time() % 60 + 16)
+        if not args.smoke:
+            time.sleep(60 - time.time() % 60 + 16)
         tallies_after = rows(database)[1]
     finally:
         stop(server)
@@ -229,11 +240,14 @@ def main() -> int:
             flood_rate = sum(v for k, v in answers.items() if isinstance(k, int)) / elapsed
             statuses = ", ".join(f"{k}: {v}" for k, v in sorted(answers.items(), key=str))
             print(f"  {'':<14} the flood: {flood_rate:7.1f} posts/s ({statuses})")
-    print(
-        f"  tally rows once every minute of the floods was flushed: {tallies_after} (one per "
-        f"worker process, minute, address and reason; the job then writes one audit event "
-        f"per address and minute)"
-    )
+    if args.smoke:
+        print(f"  tally rows so far: {tallies_after} (--smoke: the minute's flush not waited for)")
+    else:
+        print(
+            f"  tally rows once every minute of the floods was flushed: {tallies_after} (one per "
+            f"worker process, minute, address and reason; the job then writes one audit event "
+            f"per address and minute)"
+        )
     failed = [f for _, patients, *_ in results for f in patients["failures"]]
     if failed:
         print(f"  {len(failed)} failed patient requests: {sorted(set(failed))}")

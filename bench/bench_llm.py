@@ -19,6 +19,7 @@ rounds (tests/bedrock_support.THIRTY_TURNS, no delay): the input tokens of each 
 together (target: under 3,000), and how many earlier exchanges went in full.
 
     .venv/bin/python bench/bench_llm.py [--patients 6] [--delay 1.0] [--database-url URL]
+    .venv/bin/python bench/bench_llm.py --smoke     # 2 patients, a 10 ms model, for `make test`
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def tokens_per_turn(perf: list[dict]) -> list[int]:
     return list(turns.values())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=6)
     parser.add_argument("--delay", type=float, default=1.0)
@@ -78,7 +79,12 @@ def main() -> None:
         default=4,
         help="patients answering at the same moment, for the last figure",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--smoke", action="store_true", help="2 patients, 2 at once, a model answering in 10 ms"
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.patients, args.delay, args.concurrent = 2, 0.01, 2
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-llm-"))
     fake = FakeBedrock(delay=args.delay)

@@ -14,6 +14,7 @@ idle minutes (gaps between a provider's visits inside one free block), and solve
 10 s limit (goal: the largest within it).
 
     .venv/bin/python bench/bench_optimise.py [--time-limit 10] [--seed 18] [--sizes 3:75,10:300]
+    .venv/bin/python bench/bench_optimise.py --smoke   # 2 providers, 12 requests, 1 s
 """
 
 from __future__ import annotations
@@ -152,12 +153,15 @@ def by_urgency(instance: Instance, assignments: list[Assignment]) -> dict[str, s
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--sizes", default=",".join(f"{p}:{r}" for p, r in SIZES))
-    arguments = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="one tiny instance, a 1 s limit")
+    arguments = parser.parse_args(argv)
+    if arguments.smoke:
+        arguments.sizes, arguments.time_limit = "2:12", 1.0
     sizes = [tuple(int(n) for n in size.split(":")) for size in arguments.sizes.split(",")]
     ratios_fcfs, ratios_wf = [], []
     print(f"time limit {arguments.time_limit:g} s, seed {arguments.seed}, 5 days, slot 15 min")

@@ -7,6 +7,7 @@ updated in a SQLite transaction); baseline in the same run: OWASP's floor for ar
 2 passes, 1 lane), which the chosen parameters must not be below.
 
     .venv/bin/python bench/bench_signin.py [--rounds 40]
+    .venv/bin/python bench/bench_signin.py --smoke     # 2 rounds, for `make test`
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ def _median_ms(run, rounds: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="2 rounds")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.rounds = 2
 
     floor = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, type=Type.ID)
     floor_hash = floor.hash(PASSWORD)

@@ -15,6 +15,7 @@ search's fallback of one scan of the (start_at, occupied_until) window.
     .venv/bin/python -m bench.bench_slots --window-index-only
     .venv/bin/python -m bench.bench_slots \
         --database-url postgresql+psycopg://postgres@127.0.0.1/bench
+    .venv/bin/python -m bench.bench_slots --smoke   # 2,000 appointments, 30 queries (SQLite)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time as clock
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -32,6 +34,7 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 
 from bench.seed import FIRST_DAY, seed
+from bench.smoke import private_database
 from scheduler.availability import find_slots
 from scheduler.db import make_engine, session_factory
 
@@ -181,7 +184,7 @@ def measure(factory, clinic, count: int, warmup: int, label: str) -> None:
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Benchmark find_slots on the scaled clinic.")
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
     parser.add_argument("--queries", type=int, default=2000)
@@ -191,11 +194,20 @@ def main() -> None:
         action="store_true",
         help="drop the per-holder indexes first (the search's fallback path)",
     )
-    args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory() as folder:
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="2,000 appointments, 30 queries; a PostgreSQL --database-url gets a database of its own",
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.queries, args.warmup = 30, 5
+    with ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory())
         url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
-        seeded = seed(url)
+        if args.smoke and args.database_url:
+            url = stack.enter_context(private_database(args.database_url))
+        seeded = seed(url, appointments=2_000, days=7) if args.smoke else seed(url)
         clinic = seeded.clinic
         engine = make_engine(url)
         factory = session_factory(engine)

@@ -145,7 +145,7 @@ def _minutes(value) -> int:
     return value.hour * 60 + value.minute
 
 
-def _calendar(clinic: Clinic, rng: random.Random, ids: dict[str, dict[str, int]]):
+def _calendar(clinic: Clinic, rng: random.Random, ids: dict[str, dict[str, int]], days: int = DAYS):
     """Yield (provider_id, type_id, room_id, equipment_id, start, end, until) epoch rows."""
     zone: ZoneInfo = clinic.zone
     step = clinic.slot_step_minutes
@@ -158,7 +158,7 @@ def _calendar(clinic: Clinic, rng: random.Random, ids: dict[str, dict[str, int]]
         p.key: [t for t in clinic.appointment_types if t.specialty in p.specialties]
         for p in clinic.providers
     }
-    for offset in range(DAYS):
+    for offset in range(days):
         day = FIRST_DAY + timedelta(days=offset)
         for provider in rng.sample(clinic.providers, len(clinic.providers)):
             hours = provider.hours.get(day.weekday())
@@ -257,15 +257,18 @@ def install(engine: Engine, clinic: Clinic, patients: int = PATIENTS) -> dict[st
         }
 
 
-def seed(url: str, *, appointments: int = APPOINTMENTS, random_seed: int = SEED) -> Seeded:
-    """Reset the database at `url` and fill it with the scaled clinic's calendar."""
+def seed(
+    url: str, *, appointments: int = APPOINTMENTS, random_seed: int = SEED, days: int = DAYS
+) -> Seeded:
+    """Reset the database at `url` and fill it with the scaled clinic's calendar (its first
+    `days` days: the benchmarks' smoke modes fill a few)."""
     began = clock.perf_counter()
     reset(url)
     clinic = scaled_clinic()
     engine = make_engine(url)
     ids = install(engine, clinic)
     rng = random.Random(random_seed)
-    rows = list(_calendar(clinic, rng, ids))
+    rows = list(_calendar(clinic, rng, ids, days))
     if len(rows) < appointments:
         raise RuntimeError(f"the scaled clinic only fits {len(rows)} appointments")
     # Drop a random surplus: cancellations leave holes in a real calendar too.

@@ -9,8 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+
+
+def by_ids(column: Any, ids: Sequence[int], *, postgres: bool) -> ColumnElement[bool]:
+    """`column IN (ids)`; on PostgreSQL `column = ANY(:ids)`, one array parameter: a batch of
+    500 ids would otherwise be 500 parameters, and a statement that long is parsed again by
+    psycopg at every execution (its statement cache keeps short ones only)."""
+    if postgres:
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def lease_due(
@@ -39,7 +49,7 @@ def lease_due(
         # the two; by the picked ids it goes through the primary key.
         db.execute(
             update(model)
-            .where(model.id.in_(ids))
+            .where(by_ids(model.id, ids, postgres=postgres))
             .values(**values)
             .execution_options(synchronize_session=False)
         )

@@ -19,6 +19,7 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+_GSM7 = GSM7_BASIC | GSM7_EXTENDED
 
 MAX_CHARS = 306  # two GSM-7 segments of 153
 MORE_KEYWORDS = frozenset({"MORE", "MAS", "MÁS"})  # "más" in Spanish
@@ -49,7 +50,8 @@ def for_sms(text: str) -> str:
 
 
 def is_gsm7(text: str) -> bool:
-    return all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in text)
+    # One set operation, not a generator step a character: every reminder text passes here.
+    return _GSM7.issuperset(text)
 
 
 def segments(text: str) -> int:
@@ -98,11 +100,7 @@ ONE_SEGMENT = 160
 
 def _gsm7(text: str) -> str:
     shaped = for_sms(text)
-    return (
-        shaped
-        if is_gsm7(shaped) and not any(c in GSM7_EXTENDED for c in shaped)
-        else plain_ascii(text)
-    )
+    return shaped if is_gsm7(shaped) and GSM7_EXTENDED.isdisjoint(shaped) else plain_ascii(text)
 
 
 def plain_ascii(text: str) -> str:

@@ -29,7 +29,7 @@ from bot.audit.trail import AuditTrail
 from scheduler.models import ACTIVE_STATUSES, Appointment, Reminder
 from scheduler.reminders import EXPIRED, PENDING, SENDING, SENT
 
-from ..leases import lease_due
+from ..leases import by_ids, lease_due
 
 log = logging.getLogger("scheduler.jobs.reminders")
 
@@ -152,7 +152,9 @@ class Claims:
                 values[name] = value
         return connection.execute(
             update(Reminder)
-            .where(Reminder.id.in_(ids), Reminder.lease_owner == self.owner)
+            .where(
+                by_ids(Reminder.id, ids, postgres=self.postgres), Reminder.lease_owner == self.owner
+            )
             .values(**values)
         ).rowcount
 
@@ -161,7 +163,7 @@ class Claims:
             db.execute(
                 update(Reminder)
                 .where(
-                    Reminder.id.in_(ids),
+                    by_ids(Reminder.id, ids, postgres=self.postgres),
                     Reminder.lease_owner == self.owner,
                     Reminder.status == SENDING,
                 )

@@ -27,6 +27,8 @@ from scheduler.models import (
 )
 from scheduler.reminders import CANCELLED, EXPIRED
 
+from ..leases import by_ids
+
 
 @dataclass(frozen=True)
 class Due:
@@ -49,6 +51,7 @@ class Due:
 
 def load_claimed(sessions: sessionmaker[Session], ids: list[int], owner: str) -> list[Due]:
     """The rows `ids` that `owner` still holds, in due order."""
+    postgres = sessions.kw["bind"].dialect.name == "postgresql"
     with sessions() as db:
         rows = db.execute(
             select(
@@ -73,7 +76,7 @@ def load_claimed(sessions: sessionmaker[Session], ids: list[int], owner: str) ->
             .outerjoin(Appointment, Appointment.id == Reminder.appointment_id)
             .outerjoin(Provider, Provider.id == Appointment.provider_id)
             .outerjoin(WaitlistOffer, WaitlistOffer.id == Reminder.offer_id)
-            .where(Reminder.id.in_(ids), Reminder.lease_owner == owner)
+            .where(by_ids(Reminder.id, ids, postgres=postgres), Reminder.lease_owner == owner)
             .order_by(Reminder.due_at, Reminder.id)
         ).all()
     out = []
