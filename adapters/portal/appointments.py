@@ -34,6 +34,7 @@ from .shared import (
     day_text,
     error_page,
     grouped,
+    level_asked,
     now,
     parse_day,
     record_id,
@@ -41,6 +42,7 @@ from .shared import (
     slot_args,
     slot_from,
     today,
+    urgent_asked,
     when_text,
     who,
     zone,
@@ -55,6 +57,7 @@ class ConfirmForm(FlaskForm):
 
     provider = HiddenField()
     start = HiddenField()
+    urgent = HiddenField()  # a move at the urgent level (shared.urgent_asked)
 
 
 class AttendanceForm(FlaskForm):
@@ -176,12 +179,17 @@ def move(appointment_id: int) -> ResponseReturnValue:
         if details["can_change"]:
             try:
                 slots = tools(db).find_slots(
-                    kind, start_date=start_day, provider_key=provider, limit=MOVE_CHOICES
+                    kind,
+                    start_date=start_day,
+                    provider_key=provider,
+                    limit=MOVE_CHOICES,
+                    urgency=level_asked(),
                 )
             except SchedulingError as error:
                 problems.append(refusal_text(error))
     return render_template(
         "portal/move.html",
+        urgent=urgent_asked(),
         providers=providers,
         provider=provider,
         start_day=start_day,
@@ -225,17 +233,19 @@ def move_confirm(appointment_id: int) -> ResponseReturnValue:
             )
         elif request.method == "POST":
             try:
-                moved = tools(db).reschedule_appointment(found.id, target)
+                moved = tools(db).reschedule_appointment(found.id, target, urgency=level_asked())
             except SchedulingError as error:
                 problem, alternatives = refusal_text(error), alternatives_of(error)
             else:
                 flash(f"Moved to {when_text(moved.start_at)} with {moved.provider.name}.", "done")
                 return redirect(url_for("portal.appointment", appointment_id=found.id), code=303)
         form.provider.data, form.start.data = target.provider_key, target.start.isoformat()
+        form.urgent.data = "1" if urgent_asked() else ""
         status = 409 if problem and request.method == "POST" else 200
         page = render_template(
             "portal/move_confirm.html",
             form=form,
+            urgent=urgent_asked(),
             target=_slot_text(target),
             problem=problem,
             alternatives=[(slot, _slot_text(slot)) for slot in alternatives],

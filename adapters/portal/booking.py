@@ -39,6 +39,7 @@ from .shared import (
     clinic,
     day_text,
     grouped,
+    level_asked,
     now,
     parse_day,
     phone_of,
@@ -129,7 +130,7 @@ def find() -> ResponseReturnValue:
                     start_date=start_day,
                     provider_key=provider,
                     limit=CHOICES,
-                    urgency=_level(),
+                    urgency=level_asked(),
                 )
             except SchedulingError as error:
                 problems.append(refusal_text(error))
@@ -146,11 +147,6 @@ def find() -> ResponseReturnValue:
         problems=problems,
         slot_args=slot_args,
     )
-
-
-def _level() -> str | None:
-    """The urgency staff book at: "urgent" when they said so, else the tools' default."""
-    return "urgent" if urgent_asked() else None
 
 
 def _slot_or_back(source) -> Slot | ResponseReturnValue:
@@ -284,7 +280,9 @@ def book_confirm() -> ResponseReturnValue:
         form.patient.data = str(patient.id)
         if request.method == "POST":
             try:
-                booked = tools(db).book_appointment(slot, patient_id=patient.id, urgency=_level())
+                booked = tools(db).book_appointment(
+                    slot, patient_id=patient.id, urgency=level_asked()
+                )
             except SchedulingError as error:
                 problem, alternatives = refusal_text(error), alternatives_of(error)
             else:

@@ -190,6 +190,11 @@ def urgent_asked() -> bool:
     return request.values.get("urgent") == "1"
 
 
+def level_asked() -> str | None:
+    """The urgency staff book or move at: "urgent" when they said so, else the tools' default."""
+    return "urgent" if urgent_asked() else None
+
+
 def slot_args(slot: Slot) -> dict[str, Any]:
     """The query arguments that name a slot (what `slot_from` reads; typed `Any` to go into
     `url_for`'s keyword arguments), and the booking's urgency when it is urgent."""
