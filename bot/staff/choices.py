@@ -2,10 +2,11 @@
 carries (the admin desk's Erase too, bot/staff/admin.py), and booking, moving, cancelling or
 rescheduling from one.
 
-A choice carries an action token ("b:12:checkup:okafor:1772719200:exam-1", "u:..." the same at the
-urgent level, or "f:42" and "n:42" for the day schedule's Attended and No-show buttons): compact (a Slack
-select option holds 150 characters), parsed strictly, and never trusted beyond naming what to
-try: the booking checks the slot again and the role is checked again at the click.
+A choice carries an action token ("b:12:checkup:okafor:1772719200:exam-1"; "u:..." and "v:..."
+book and move at the urgent level; "f:42" and "n:42" for the day schedule's Attended and No-show
+buttons): compact (a Slack select option holds 150 characters), parsed strictly, and never
+trusted beyond naming what to try: the booking checks the slot again and the role is checked again
+at the click.
 The first choice taken from one set of choices books or moves; a double click, or a second pick
 from the same menu, is refused (a receipt in the database, so it holds across workers).
 """
@@ -38,7 +39,7 @@ RECEIPT_CHANNEL = "slack"
 
 _KEY = r"[a-z0-9][a-z0-9-]{0,63}"
 _TOKEN = re.compile(
-    rf"^(?P<op>[bumcrsefn])(?::(?P<id>\d{{1,12}}))?"
+    rf"^(?P<op>[bumvcrsefn])(?::(?P<id>\d{{1,12}}))?"
     rf"(?::(?P<type>{_KEY}):(?P<provider>{_KEY}):(?P<start>\d{{9,11}})"
     rf":(?P<room>{_KEY})?)?$"
 )
@@ -46,6 +47,7 @@ _OPS = {
     "b": "book",
     "u": "book_urgent",  # staff said the patient is urgent: reserved times may be booked
     "m": "move",
+    "v": "move_urgent",
     "c": "cancel",
     "r": "reschedule",
     "s": "slot",
@@ -57,6 +59,7 @@ _NEEDS = {
     "book": (True, True),
     "book_urgent": (True, True),
     "move": (True, True),
+    "move_urgent": (True, True),
     "cancel": (True, False),
     "reschedule": (True, False),
     "slot": (False, True),
@@ -146,7 +149,7 @@ def act(desk: StaffDesk, caller: Caller, token: object, *, once: str | None = No
     now = desk.clock()
     try:
         with desk.sessions.begin() as db:
-            once = once if action.op in ("book", "book_urgent", "move") else None
+            once = once if action.op in ("book", "book_urgent", "move", "move_urgent") else None
             if once and _used(db, once):
                 raise _Used()
             tools = desk.tools(db, caller, now)
@@ -170,8 +173,9 @@ def _act(desk: StaffDesk, db: Session, tools: SchedulingTools, action: Action) -
     slot = slot_of(desk.clinic, action)
     if slot is None:
         return StaffAnswer(say.invalid_action(), ok=False)
-    if action.op == "move":
-        return desk.move(db, tools, action.target, slot)
+    if action.op in ("move", "move_urgent"):
+        urgency = "urgent" if action.op == "move_urgent" else None
+        return desk.move(db, tools, action.target, slot, urgency=urgency)
     patient = db.get(Patient, action.target)
     if patient is None or patient.erased_at is not None:
         return StaffAnswer(say.invalid_action(), ok=False)

@@ -59,6 +59,7 @@ from scheduler.reminders import ReminderPolicy
 # How many slot choices one answer offers (Slack: buttons up to 5, a select menu past that).
 CHOICES = 8
 BOOK_URGENT = "book_urgent"  # a choice that books at the urgent level (choices.py)
+MOVE_URGENT = "move_urgent"  # and one that moves at it
 FALLBACK_DAYS = 21
 
 
@@ -228,22 +229,24 @@ class StaffDesk:
         provider = u.provider if u and u.provider else appointment.provider.key
         if provider not in {p.key for p in self.clinic.providers_for(type_key)}:
             provider = appointment.provider.key
-        slots, on_day = self.find(tools, type_key, day, provider, u)
+        level = "urgent" if u is not None and u.urgency == "urgent" else None
+        slots, on_day = self.find(tools, type_key, day, provider, u, urgency=level)
         if len(slots) < CHOICES and not (u and u.provider):
             taken = {(s.start, s.provider_key) for s in slots}
-            more, _ = self.find(tools, type_key, day, None, u)
+            more, _ = self.find(tools, type_key, day, None, u, urgency=level)
             slots = (slots + [s for s in more if (s.start, s.provider_key) not in taken])[:CHOICES]
             slots.sort(key=lambda s: (s.start, s.provider_key != provider))
             on_day = on_day or any(day is not None and self._local_day(s) == day for s in slots)
         exact = self._exact(slots, u.time if u else None) if on_day else None
         if exact is not None:
-            return self.move(db, tools, appointment.id, exact)
+            return self.move(db, tools, appointment.id, exact, urgency=level)
         if not slots:
             return StaffAnswer(
                 say.with_note(note, say.no_slots(appointment.appointment_type.name)), ok=False
             )
         text = say.with_note(note, say.choose_slot_for_move(appointment.id, day, on_day))
-        return StaffAnswer(text, choices=self.slot_choices("move", appointment.id, slots))
+        op = MOVE_URGENT if level else "move"
+        return StaffAnswer(text, choices=self.slot_choices(op, appointment.id, slots))
 
     def lookup(self, db: Session, tools: SchedulingTools, phone: str) -> StaffAnswer:
         patient = find_patient(db, self.vault, phone)
@@ -282,14 +285,20 @@ class StaffDesk:
         return StaffAnswer(say.booked(self.view(appointment)), appointment_id=appointment.id)
 
     def move(
-        self, db: Session, tools: SchedulingTools, appointment_id_: int, slot: Slot
+        self,
+        db: Session,
+        tools: SchedulingTools,
+        appointment_id_: int,
+        slot: Slot,
+        urgency: str | None = None,
     ) -> StaffAnswer:
+        """Move to `slot`; at `urgency` "urgent" a time kept for urgent patients may be taken."""
         try:
-            appointment = tools.reschedule_appointment(appointment_id_, slot)
+            appointment = tools.reschedule_appointment(appointment_id_, slot, urgency=urgency)
         except NotFound:
             return StaffAnswer(say.no_such_appointment(appointment_id_), ok=False)
         except (SlotUnavailable, OutsideBookingWindow) as refusal:
-            return self._taken(refusal, "move", appointment_id_)
+            return self._taken(refusal, MOVE_URGENT if urgency else "move", appointment_id_)
         except SchedulingError as refusal:
             return StaffAnswer(say.refused(str(refusal)), ok=False)
         return StaffAnswer(say.moved(self.view(appointment)), appointment_id=appointment.id)

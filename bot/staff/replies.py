@@ -30,7 +30,7 @@ APPT_USAGE = {
     "slots": "/appt slots <type> [provider] [when]",
     "book": "/appt book <phone> <type> <when> [provider] [urgent]",
     "cancel": "/appt cancel <id>",
-    "move": "/appt move <id> <when>",
+    "move": "/appt move <id> <when> [urgent]",
     "find": "/appt find <phone>",
     "contact": "/appt contact <patient id>",
     "attended": "/appt attended <id>",

@@ -93,3 +93,22 @@ def test_urgent_choices_include_reserved_times_and_book_them_at_the_urgent_level
     refused = desk.act(staff, forged, once="C1:3.1")
     assert not refused.ok
     assert booked_times(sessions) == ["Wed 11:30 moreau"]
+
+
+def test_a_move_into_a_reserved_time_needs_staff_to_say_urgent(desk, staff, sessions):
+    booked = desk.command(staff, "book +12125550177 sick visit friday 10am moreau")
+    assert booked.ok and booked.appointment_id, booked.text
+    routine = desk.command(staff, f"move #{booked.appointment_id} today 2:30pm")
+    assert routine.appointment_id is None and routine.choices
+    assert {parse_action(c.token).op for c in routine.choices} == {"move"}
+    assert not any("at 2:30 PM" in c.label for c in routine.choices)
+    assert booked_times(sessions) == ["Fri 10:00 moreau"]
+
+    urgent = desk.command(staff, f"move #{booked.appointment_id} today 2:30pm urgent")
+    assert urgent.ok, urgent.text
+    assert booked_times(sessions) == ["Wed 14:30 moreau"]
+    choices = desk.command(staff, f"move #{booked.appointment_id} today urgent")
+    assert {parse_action(c.token).op for c in choices.choices} == {"move_urgent"}
+    kept = next(c for c in choices.choices if "11:30 AM" in c.label)
+    assert desk.act(staff, kept.token, once="C1:4.1").ok
+    assert booked_times(sessions) == ["Wed 11:30 moreau"]
