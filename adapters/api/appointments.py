@@ -75,7 +75,7 @@ def appointment_type(clinic: Clinic, key: str) -> AppointmentTypeConfig:
 def real_patient(call: Call, patient_id: int) -> Patient:
     """A patient of the clinic (not a demo channel's, not erased), or NotFound."""
     patient = call.db.get(Patient, patient_id)
-    if patient is None or patient.scope is not None or patient.erased_at is not None:
+    if patient is None or not patient.of_the_clinic:
         raise NotFound("no such patient")
     return patient
 

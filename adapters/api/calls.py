@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import wraps
+from functools import cached_property, wraps
 from typing import Any
 
 from flask import Response, current_app, g, request
@@ -40,7 +40,7 @@ _CALL = "api_call"
 
 @dataclass
 class Call:
-    """What a view works with, for this request only."""
+    """What a view works with, for this request only (the FHIR facade's views too)."""
 
     services: Services
     db: Session
@@ -53,8 +53,9 @@ class Call:
         """This app's keys by row id (render.Keys: one per app, so per database)."""
         return current_app.extensions[KEYS]
 
-    @property
+    @cached_property
     def tools(self) -> SchedulingTools:
+        """The scheduling tools bound to the caller, one set for the call."""
         services = self.services
         return SchedulingTools(
             self.db,
@@ -63,6 +64,18 @@ class Call:
             self.caller,
             self.now,
             policy=services.settings.reminder_policy(),
+        )
+
+    def record_shown(self, kind: str, patient_id: int) -> None:
+        """Audit what the caller did with a patient's record ("patient_looked_up" for a search
+        hit, "patient_contact_shown" for a read, "patient_added")."""
+        self.services.audit.record(
+            self.db,
+            kind,
+            at=self.now,
+            channel=self.caller.channel,
+            actor=self.caller.actor,
+            patient_id=patient_id,
         )
 
 

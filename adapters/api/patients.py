@@ -15,7 +15,6 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from scheduler.models import Patient
 from scheduler.patients import (
     find_or_create_patient,
     find_patient,
@@ -26,7 +25,7 @@ from scheduler.patients import (
 
 from . import idempotency, render
 from .appointments import real_patient
-from .calls import Call, current, endpoint
+from .calls import current, endpoint
 from .problems import PREFIX
 from .schemas import NewPatientSchema, PatientListSchema, PatientQuerySchema, PatientSchema
 from .spec import LOCATION, problems
@@ -36,17 +35,6 @@ TAG = "patients"
 blp = Blueprint(
     "api_patients", __name__, url_prefix=PREFIX, description="Patients (staff and admins)."
 )
-
-
-def _shown(call: Call, kind: str, patient: Patient) -> None:
-    call.services.audit.record(
-        call.db,
-        kind,
-        at=call.now,
-        channel=call.caller.channel,
-        actor=call.caller.actor,
-        patient_id=patient.id,
-    )
 
 
 @blp.route("/patients", tags=[TAG])
@@ -64,7 +52,7 @@ class Patients(MethodView):
         vault = call.services.vault
         found = [p for p in search_patients(call.db, vault, query["q"]) if p.erased_at is None]
         for patient in found:
-            _shown(call, "patient_looked_up", patient)
+            call.record_shown("patient_looked_up", patient.id)
         return {"items": [render.patient(p, vault) for p in found]}
 
     @endpoint
@@ -85,11 +73,11 @@ class Patients(MethodView):
         if existing is not None and existing.erased_at is None:
             if existing.name_enc is None:
                 set_patient_name(vault, existing, body["name"])
-            _shown(call, "patient_looked_up", existing)
+            call.record_shown("patient_looked_up", existing.id)
             return render.patient(existing, vault), 200
         patient = find_or_create_patient(call.db, vault, phone, now=call.now)
         set_patient_name(vault, patient, body["name"])
-        _shown(call, "patient_added", patient)
+        call.record_shown("patient_added", patient.id)
         location = url_for("api_patients.Patient", patient_id=patient.id)
         return render.patient(patient, vault), 201, {"Location": location}
 
@@ -103,5 +91,5 @@ class OnePatient(MethodView):
         """Read a patient"""
         call = current()
         patient = real_patient(call, patient_id)
-        _shown(call, "patient_contact_shown", patient)
+        call.record_shown("patient_contact_shown", patient.id)
         return render.patient(patient, call.services.vault)

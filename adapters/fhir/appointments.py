@@ -104,7 +104,7 @@ def _appointment(ident: str) -> Appointment:
 
 def _real_patient(patient_id: int) -> Patient:
     patient = current().db.get(Patient, patient_id) if patient_id < 2**31 else None
-    if patient is None or patient.scope is not None or patient.erased_at is not None:
+    if patient is None or not patient.of_the_clinic:
         raise InvalidResource(
             f"Patient/{patient_id} is not a patient of the clinic", "Appointment.participant"
         )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import wraps
 from typing import Any
@@ -31,9 +31,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from adapters.api.auth import STAFF, authenticate, bearer_token, caller_of
+from adapters.api.calls import Call
 from adapters.api.problems import ApiProblem
 from bot.services import Services, services_of
-from bot.tools import Caller, SchedulingTools
 from scheduler.accounts import token_user
 from scheduler.errors import SchedulingError
 from scheduler.fhir.incoming import InvalidResource
@@ -52,32 +52,6 @@ FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
 _CALL = "fhir_call"
 
 blueprint = Blueprint("fhir_r4", __name__, url_prefix=PREFIX)
-
-
-@dataclass
-class Call:
-    """What a view works with, for this request only."""
-
-    services: Services
-    db: Session
-    user: StaffUser
-    caller: Caller
-    now: datetime
-    _tools: SchedulingTools | None = field(default=None, repr=False)
-
-    @property
-    def tools(self) -> SchedulingTools:
-        if self._tools is None:
-            services = self.services
-            self._tools = SchedulingTools(
-                self.db,
-                services.clinic,
-                services.audit,
-                self.caller,
-                self.now,
-                policy=services.settings.reminder_policy(),
-            )
-        return self._tools
 
 
 def current() -> Call:

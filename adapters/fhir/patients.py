@@ -24,14 +24,7 @@ from .outcomes import FhirProblem, fhir_response
 
 
 def _shown(call: Call, kind: str, patient: Patient) -> dict[str, object]:
-    call.services.audit.record(
-        call.db,
-        kind,
-        at=call.now,
-        channel=call.caller.channel,
-        actor=call.caller.actor,
-        patient_id=patient.id,
-    )
+    call.record_shown(kind, patient.id)
     vault = call.services.vault
     return patient_resource(
         patient.id,
@@ -39,10 +32,6 @@ def _shown(call: Call, kind: str, patient: Patient) -> dict[str, object]:
         vault.decrypt(patient.phone_enc),
         patient.language,
     )
-
-
-def _real(patient: Patient | None) -> bool:
-    return patient is not None and patient.scope is None and patient.erased_at is None
 
 
 def _phone(code: str) -> str:
@@ -64,7 +53,7 @@ def patients() -> Response:
         _phone(code) for code in token_codes("identifier", args["identifier"], URI_SYSTEM)
     }:
         patient = find_patient(call.db, call.services.vault, phone)
-        if patient is not None and _real(patient):
+        if patient is not None and patient.of_the_clinic:
             found[patient.id] = patient
     shown = [_shown(call, "patient_looked_up", found[i]) for i in sorted(found)[: count()]]
     return fhir_response(searchset(shown, len(found), None))  # one patient a phone: no paging
@@ -76,6 +65,6 @@ def patient(ident: str) -> Response:
     read_args()
     call = current()
     row = call.db.get(Patient, int(ident)) if ident.isdigit() and int(ident) < 2**31 else None
-    if row is None or not _real(row):
+    if row is None or not row.of_the_clinic:
         raise FhirProblem(404, f"no Patient {ident!r}", reason="not_found")
     return fhir_response(_shown(call, "patient_contact_shown", row))

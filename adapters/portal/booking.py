@@ -186,7 +186,7 @@ def book() -> ResponseReturnValue:
 
 
 def _usable(patient: Patient | None) -> bool:
-    return patient is not None and patient.scope is None and patient.erased_at is None
+    return patient is not None and patient.of_the_clinic
 
 
 def _audit(db: Session, kind: str, patient: Patient) -> None:

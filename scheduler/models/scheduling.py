@@ -121,6 +121,12 @@ class Patient(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    @property
+    def of_the_clinic(self) -> bool:
+        """A real patient of the clinic: not a demo channel's, not erased (whom staff, the API
+        and the EHR may book for and see)."""
+        return self.scope is None and self.erased_at is None
+
 
 class Appointment(Base):
     __tablename__ = "appointments"

@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import Select
 
 from bot.tools import Caller, SchedulingTools
 from scheduler import accounts, staff_users
-from scheduler.models import ApiToken, AuditEvent, Reminder, StaffUser
+from scheduler.models import EHR_FAILED, ApiToken, AuditEvent, EhrNotification, Reminder, StaffUser
 from scheduler.patients import find_or_create_patient, set_patient_name
 from tests.browser.pages import DESKTOP, PHONE, fits, go, heading, leave, wait
 
@@ -81,6 +81,23 @@ def clinic_admin(live_app):
                     attempts=1,
                     lease_owner="worker-1",
                     lease_until=at - timedelta(minutes=1),
+                ),
+                # The EHR refused the booking's notice for a day; the cancellation waits behind it.
+                EhrNotification(
+                    appointment_id=appointment.id,
+                    event="booked",
+                    payload_enc=services.vault.encrypt("{}"),
+                    status=EHR_FAILED,
+                    attempts=14,
+                    created_at=at - timedelta(days=1, hours=2),
+                    last_error="http_503",
+                    failed_at=at - timedelta(hours=2),
+                ),
+                EhrNotification(
+                    appointment_id=appointment.id,
+                    event="cancelled",
+                    payload_enc=services.vault.encrypt("{}"),
+                    created_at=at - timedelta(hours=20),
                 ),
             ]
         )
@@ -316,6 +333,16 @@ def test_an_admin_runs_the_users_the_tokens_and_the_records(
     assert "failed" in failed and "21610" in failed and "General check-up" in failed
     shown(driver, driver.find_element(By.CSS_SELECTOR, "table.list"))
     step("failed reminders")
+
+    # EHR notifications: the failed one, what waits behind it, and the buttons to send again.
+    nav = driver.find_element(By.CSS_SELECTOR, "nav.switch")
+    go(driver, nav.find_element(By.LINK_TEXT, "EHR notifications"), "EHR notifications")
+    assert "1 waiting to be sent" in driver.find_element(By.CSS_SELECTOR, "main p").text
+    (failed,) = rows(driver)
+    assert "booked" in failed and "http_503" in failed and "Send #1 again" in failed
+    assert driver.find_element(By.CSS_SELECTOR, "form.actions button").text == "Send it again"
+    shown(driver, driver.find_element(By.CSS_SELECTOR, "table.list"))
+    step("failed ehr notifications")
 
 
 @pytest.mark.parametrize("window_size", [DESKTOP, PHONE], ids=["desktop", "phone"])
