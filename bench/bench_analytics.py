@@ -66,6 +66,7 @@ from sqlalchemy import Engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from app import settle_heap
 from bench.smoke import private_database
 from scheduler.analytics import Filters, capacity, dashboard, follow_up, visits
 from scheduler.analytics import engine as turns
@@ -692,6 +693,7 @@ def measure(url: str, label: str, clinic: Clinic, runs: int, warmup: int, explai
     built = build(url, clinic)
     engine = make_engine(url)
     sessions = session_factory(engine)
+    settle_heap()  # as the web worker that serves the dashboard does (deploy/gunicorn.conf.py)
     with engine.connect() as connection:
         version = connection.exec_driver_sql(
             "SELECT sqlite_version()" if engine.dialect.name == "sqlite" else "SHOW server_version"

@@ -33,7 +33,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
-from app import create_app, services_of
+from app import create_app, services_of, settle_heap
 from bench.seed import FIRST_DAY, seed
 from bench.smoke import private_database
 from bot.settings import Settings
@@ -107,6 +107,7 @@ def bench(url: str, label: str, requests: int, folder: Path, smoke: bool) -> flo
     zone = clinic.zone
     app_clock = Clock()
     app, headers = make_app(url, folder, app_clock)
+    settle_heap()  # as a web worker does once its app is built (deploy/gunicorn.conf.py)
     services = services_of(app)
     client = app.test_client()
     rng = random.Random(19)

@@ -99,11 +99,15 @@ def start_gunicorn(
     wait: bool = True,
 ) -> subprocess.Popen:
     """gunicorn serving `target` on 127.0.0.1:`port`, listening once this returns (with
-    `wait`; else see `wait_listening`)."""
+    `wait`; else see `wait_listening`). The web nodes' settings file (deploy/gunicorn.conf.py:
+    its hooks and timeouts, the access log off here), with the workers, worker class, threads,
+    address and backlog given here taking precedence."""
     command = [
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
         "--workers",
         str(workers),
         "--bind",
@@ -118,8 +122,9 @@ def start_gunicorn(
         str(ROOT),
         target,
     ]
-    if worker_class == "gthread":  # (threads > 1 would turn a sync worker into gthread)
-        command[3:3] = ["--threads", str(threads)]
+    # Always given: the settings file's threads (8) would turn a sync worker into gthread.
+    command[3:3] = ["--threads", str(threads if worker_class == "gthread" else 1)]
+    env = {**env, "WEB_ACCESS_LOG": ""}
     process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     if wait:
         wait_listening(process, port, target)

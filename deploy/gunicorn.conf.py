@@ -51,6 +51,15 @@ backlog = 256
 # (connections must never be shared across a fork) and its own turn threads.
 preload_app = False
 
+
+def post_worker_init(worker: object) -> None:
+    """The worker has built its app: what it built lives as long as the worker, so the garbage
+    collector stops walking it on every full collection (app.settle_heap: 100-150 ms each)."""
+    from app import settle_heap
+
+    settle_heap()
+
+
 # Logs to standard output and error: journald (systemd) or the platform keeps them. The access
 # log names no patient (paths and statuses; a webhook's form is in the body, not the URL).
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None  # "": none

@@ -22,12 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from app import job_runner, services_from_env  # the app wires what the jobs are given
+    from app import job_runner, services_from_env, settle_heap  # the app wires the jobs' parts
 
     services = services_from_env()
     if services is None:
         return 2
     jobs = job_runner(services, in_process=False)
+    settle_heap()
     if args.once:
         jobs.run_all_once()
         return 0

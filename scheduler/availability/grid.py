@@ -235,9 +235,11 @@ class _Plan:
             for provider_key in provider_keys:
                 for epoch, minute in self.provider_day(kind, self.providers[provider_key], day):
                     merged.setdefault(epoch, (minute, []))[1].append(provider_key)
-            starts = sorted(merged)
+            starts = tuple(sorted(merged))
             found = _Day(
-                starts, [merged[s][0] for s in starts], [tuple(merged[s][1]) for s in starts]
+                starts,
+                tuple(merged[s][0] for s in starts),
+                tuple(tuple(merged[s][1]) for s in starts),
             )
             if len(self._days) > 50_000:
                 self._days.clear()
@@ -247,9 +249,12 @@ class _Plan:
 
 @dataclass(frozen=True)
 class _Day:
-    starts: list[int]  # UTC epoch seconds, ascending
-    minutes: list[int]  # local wall minute of day of each start
-    providers: list[tuple[str, ...]]  # who could start then, in clinic order
+    # Tuples, not lists: a plan caches thousands of days for the life of the process, and
+    # Python's collector stops walking a tuple of numbers and strings (it untracks it), where it
+    # walks every item of every list in each full collection (tens of milliseconds).
+    starts: tuple[int, ...]  # UTC epoch seconds, ascending
+    minutes: tuple[int, ...]  # local wall minute of day of each start
+    providers: tuple[tuple[str, ...], ...]  # who could start then, in clinic order
 
 
 _PLANS: dict[int, _Plan] = {}

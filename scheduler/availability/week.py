@@ -37,9 +37,9 @@ def _provider_free(
         )
     ]
     return _Day(
-        [candidates.starts[i] for i in keep],
-        [candidates.minutes[i] for i in keep],
-        [candidates.providers[i] for i in keep],
+        tuple(candidates.starts[i] for i in keep),
+        tuple(candidates.minutes[i] for i in keep),
+        tuple(candidates.providers[i] for i in keep),
     )
 
 

@@ -509,3 +509,22 @@ def test_is_bookable_refuses_a_taken_slot_with_nearest_alternatives(
     # Okafor is busy 14:00-14:35: nearest free around 14:00 are 13:15 (ends 13:50 with buffer),
     # 14:45, then 13:00 (13:30 would run into the booked visit with its buffer).
     assert local_times(refused.value.alternatives) == ["Thu 13:15", "Thu 14:45", "Thu 13:00"]
+
+
+def test_the_plans_cached_days_are_not_walked_by_the_garbage_collector(demo_clinic):
+    # A plan keeps thousands of days for the life of the process: as tuples of numbers and
+    # strings the collector untracks them; as lists every full collection walked every item.
+    import gc
+
+    from scheduler.availability.grid import _plan
+
+    plan = _plan(demo_clinic)
+    kind = demo_clinic.appointment_types[0]
+    keys = tuple(p.key for p in demo_clinic.providers_for(kind.key))
+    monday = date(2026, 3, 2)
+    days = [plan.day(kind, keys, monday + timedelta(days=n)) for n in range(7)]
+    gc.collect()
+    gc.collect()  # a tuple of tuples is let go once its inner tuples have been
+    assert any(day.starts for day in days)
+    held = [part for day in days for part in (day.starts, day.minutes, day.providers)]
+    assert not any(gc.is_tracked(part) for part in held)
