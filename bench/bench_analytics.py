@@ -504,6 +504,7 @@ def _turns(calendar: Calendar, rng: random.Random) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "at": at,
+                    "day": at.astimezone(zone).date(),
                     "channel": channel,
                     "engine": engine,
                     "fallback": fallback,
@@ -711,7 +712,9 @@ def measure(url: str, label: str, clinic: Clinic, runs: int, warmup: int, explai
             select(text("count(*)")).select_from(Reminder).where(period.within(Reminder.due_at))
         )
         turned = db.scalar(
-            select(text("count(*)")).select_from(EngineTurn).where(period.within(EngineTurn.at))
+            select(text("count(*)"))
+            .select_from(EngineTurn)
+            .where(EngineTurn.day.between(period.first, period.last))
         )
     assert in_range == built.in_range, (in_range, built.in_range)
     counts = ", ".join(f"{n:,} {name}" for name, n in built.counts.items())

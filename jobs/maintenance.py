@@ -11,6 +11,9 @@ idempotency keys, the digest.
 - `purge_idempotent_requests`: the REST API's `Idempotency-Key` records older than
   `IDEMPOTENCY_KEY_LIFETIME` (24 hours) are deleted; the API already treats such a key as new
   (adapters/api/idempotency.py), so this only keeps the table small.
+- `date_engine_turns`: an analytics row of a patient turn written without its clinic-local date
+  (by a node still running the code before migration 0016, during a rolling restart) gets it,
+  so the dashboard, which selects turns by that date, counts it.
 - `close_refusal_tallies`: refused webhook requests (forged signatures, rate-limited addresses),
   counted by the web processes, become one `security` audit event per address and minute.
 - `next_day_digest`: tomorrow's schedule, with the unconfirmed appointments, for the staff channel
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, cast
 
 from sqlalchemy import delete, select, update
@@ -35,6 +38,7 @@ from scheduler.models import (
     Appointment,
     AppointmentStatus,
     AuditEvent,
+    EngineTurn,
     MessageReceipt,
     OutboxMessage,
     Provider,
@@ -112,6 +116,21 @@ def mark_outcomes(db: Session, *, now: datetime) -> int:
     if count:
         log.info("maintenance: %d appointments need an outcome", count)
     return count
+
+
+def date_engine_turns(db: Session, zone: tzinfo, *, batch: int = 5_000) -> int:
+    dated = 0
+    while rows := db.execute(
+        select(EngineTurn.id, EngineTurn.at).where(EngineTurn.day.is_(None)).limit(batch)
+    ).all():
+        db.execute(
+            update(EngineTurn).execution_options(synchronize_session=False),
+            [{"id": turn_id, "day": at.astimezone(zone).date()} for turn_id, at in rows],
+        )
+        dated += len(rows)
+    if dated:
+        log.info("maintenance: %d engine turns given their date", dated)
+    return dated
 
 
 def purge_idempotent_requests(

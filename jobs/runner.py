@@ -217,6 +217,7 @@ class Jobs:
                 )
                 maintenance.mark_outcomes(db, now=now)
                 maintenance.purge_idempotent_requests(db, now=now)
+                maintenance.date_engine_turns(db, self.services.clinic.zone)
             local = now.astimezone(self.services.clinic.zone)
             if once(
                 self.services.sessions,

@@ -110,6 +110,7 @@ def make_history(services) -> list[int]:
             db.add(
                 EngineTurn(
                     at=at,
+                    day=at.astimezone(clinic.zone).date(),
                     channel="sms",
                     engine=engine,
                     fallback=fallback,

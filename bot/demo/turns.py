@@ -58,6 +58,7 @@ def conversation(
     for n, moment in enumerate(moments):
         row: dict[str, Any] = {
             "at": moment,
+            "day": run.local(moment).date(),
             "channel": channel,
             "engine": "local",
             "fallback": False,

@@ -28,6 +28,7 @@ The columns:
 - `latency_ms`: from the engine receiving the message to this INSERT (the commit after it is
   not counted; for a model turn, all three phases); `model_calls`, `input_tokens`,
   `output_tokens`: the turn's `Pipeline` (bot/model/pipeline.py; 0 when the model was not asked).
+- `day`: the clinic-local date of `at`, the day the conversation digest names.
 - `conversation`: `conversation_digest`, never a phone number or name.
 - `outcome`: from the changes the turn's tools made, in order (`SchedulingTools.changes`, the
   model's tool outcomes): the first booking change wins ("booked", "rescheduled", "cancelled"),
@@ -111,10 +112,12 @@ def record(
 ) -> None:
     """Write the turn's row on the session's connection (one INSERT, no flush). `started`: the
     engine's `perf_counter()` when the message came in."""
+    day = now.astimezone(zone).date()
     db.connection().execute(
         _INSERT,
         {
             "at": now,
+            "day": day,
             "channel": channel,
             "engine": facts.engine,
             "fallback": facts.fallback,
@@ -123,9 +126,7 @@ def record(
             "model_calls": facts.model_calls,
             "input_tokens": facts.input_tokens,
             "output_tokens": facts.output_tokens,
-            "conversation": conversation_digest(
-                vault, channel, sender, now.astimezone(zone).date()
-            ),
+            "conversation": conversation_digest(vault, channel, sender, day),
             "outcome": outcome(facts.changes),
         },
     )

@@ -19,9 +19,8 @@ from typing import Any
 from sqlalchemy import literal, select, true, union_all
 from sqlalchemy.orm import Session
 
-from ..availability import find_slots
+from ..availability import first_free_by_type
 from ..clinic import Clinic, ProviderConfig, TimeRange
-from ..errors import NotFound
 from ..models import Appointment, AppointmentStatus, Provider, Resource, ResourceKind
 from ..sqlfuncs import DAY_SECONDS, greatest, least, sum_of
 from .period import Period
@@ -219,18 +218,21 @@ def next_available(
     db: Session, clinic: Clinic, period: Period, *, now: datetime
 ) -> list[dict[str, Any]]:
     """Per appointment type (the filtered one, or each): the first free time from now and how
-    many minutes a new patient waits for it (None: nothing free within the booking horizon)."""
+    many minutes a new patient waits for it (None: nothing free within the booking horizon).
+    A type the filtered provider does not offer, or an inactive one, is left out."""
+    kinds = [
+        kind
+        for kind in clinic.appointment_types
+        if period.filters.appointment_type in (None, kind.key)
+    ]
+    firsts = first_free_by_type(
+        db, clinic, [kind.key for kind in kinds], now=now, provider_key=period.filters.provider
+    )
     found = []
-    for kind in clinic.appointment_types:
-        if period.filters.appointment_type not in (None, kind.key):
+    for kind in kinds:
+        if kind.key not in firsts:
             continue
-        try:
-            slots = find_slots(
-                db, clinic, kind.key, now=now, provider_key=period.filters.provider, limit=1
-            )
-        except NotFound:  # the filtered provider does not offer it, or the type is inactive
-            continue
-        first = slots[0] if slots else None
+        first = firsts[kind.key]
         found.append(
             {
                 "appointment_type": kind.key,

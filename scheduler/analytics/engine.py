@@ -8,9 +8,10 @@ turn has neither).
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from ..models import EngineTurn
@@ -21,7 +22,9 @@ from .visits import rate
 
 
 def _turns(period: Period) -> list[Any]:
-    conditions = [period.within(EngineTurn.at)]
+    # By the stored local date (the range's dates are local too): answered from the index on
+    # (day, engine, channel, ...) alone, no time zone arithmetic per row (migration 0016).
+    conditions: list[ColumnElement[bool]] = [EngineTurn.day.between(period.first, period.last)]
     if period.filters.channel is not None:
         conditions.append(EngineTurn.channel == period.filters.channel)
     return conditions
@@ -59,10 +62,9 @@ def conversations(db: Session, period: Period) -> dict[str, Any]:
 def llm(db: Session, period: Period) -> dict[str, Any]:
     """The language engine per day and engine (turns, fallbacks, errors, tokens) in one
     statement, the totals their sums; latency p50 and p95 in all and per engine in one more."""
-    day = period.local_day(EngineTurn.at)
     rows = db.execute(
         select(
-            day,
+            EngineTurn.day,
             EngineTurn.engine,
             func.count(),
             count_if(EngineTurn.fallback.is_(True)),
@@ -71,14 +73,14 @@ def llm(db: Session, period: Period) -> dict[str, Any]:
             sum_of(EngineTurn.output_tokens),
         )
         .where(*_turns(period))
-        .group_by(day, EngineTurn.engine)
-        .order_by(day)
+        .group_by(EngineTurn.day, EngineTurn.engine)
+        .order_by(EngineTurn.day)
     ).all()
     turns: dict[str, int] = defaultdict(int)
-    days: dict[int, dict[str, int]] = {}
-    for number, engine, n, _, _, into, out in rows:
+    days: dict[date, dict[str, int]] = {}
+    for on, engine, n, _, _, into, out in rows:
         turns[engine] += int(n)
-        each = days.setdefault(number, {"bedrock": 0, "local": 0, "input": 0, "output": 0})
+        each = days.setdefault(on, {"bedrock": 0, "local": 0, "input": 0, "output": 0})
         each["bedrock" if engine == "bedrock" else "local"] += int(n)
         each["input"] += int(into)
         each["output"] += int(out)
@@ -104,13 +106,13 @@ def llm(db: Session, period: Period) -> dict[str, Any]:
         },
         "by_day": [
             {
-                "date": period.day_of(number).isoformat(),
+                "date": on.isoformat(),
                 "bedrock": each["bedrock"],
                 "local": each["local"],
                 "input_tokens": each["input"],
                 "output_tokens": each["output"],
             }
-            for number, each in days.items()
+            for on, each in days.items()
         ],
     }
 

@@ -22,8 +22,9 @@ release, busy to any other search or booking; which times, and for whom, in rese
 
 In five modules: grid.py (candidates), reserved.py (the times kept for urgent patients), busy.py
 (busy time and cells), search.py (the search and the alternatives to a refused slot),
-bookable.py (the check of one slot that booking relies on), week.py (every type of one provider over
-a window at once, for the FHIR Slot search).
+bookable.py (the check of one slot that booking relies on), week.py (several types searched at
+once: one provider's window for the FHIR Slot search, each type's first free time for the
+dashboard).
 What the rest of the code uses is importable from here.
 """
 
@@ -33,6 +34,7 @@ from .bookable import ResolvedSlot, held_for_urgent, is_bookable, refresh, resol
 from .busy import cells, provider_holder, resource_holder
 from .grid import CELL_SECONDS, PARTS_OF_DAY, Slot
 from .search import alternatives, find_slots
+from .week import first_free_by_type
 
 __all__ = [
     "CELL_SECONDS",
@@ -42,6 +44,7 @@ __all__ = [
     "alternatives",
     "cells",
     "find_slots",
+    "first_free_by_type",
     "held_for_urgent",
     "is_bookable",
     "provider_holder",

@@ -10,7 +10,7 @@ Wednesday 2026-03-04 09:00 in New York.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -92,6 +92,15 @@ def test_each_local_turn_writes_one_row_and_the_booking_turn_says_booked(
     assert {r.conversation for r in written} == {
         metrics.conversation_digest(vault, "console", PATIENT, date(2026, 3, 4))
     }
+
+
+def test_the_row_carries_the_clinic_local_date_the_dashboard_groups_by(chat, sessions, clock):
+    # 02:30 UTC on the 5th is 21:30 on the 4th in New York: the turn counts on the 4th, the day
+    # its conversation digest names (the dashboard filters and groups by this column).
+    clock.now = datetime(2026, 3, 5, 2, 30, tzinfo=UTC)
+    chat.text("   ")
+    [row] = rows(sessions)
+    assert row.day == date(2026, 3, 4)
 
 
 def test_moving_and_cancelling_are_the_turns_outcomes(chat, sessions):

@@ -149,3 +149,31 @@ def test_tomorrows_schedule_is_posted_once_a_day_without_names_or_numbers(servic
     assert "Thu Mar 5" in digest and "1 appointments" in digest
     assert f"#{appointment_id} 10:00" in digest and "Not confirmed yet (1)" in digest
     assert NAME not in digest and "555" not in digest
+
+
+def test_a_turn_written_without_its_date_gets_its_clinic_local_date(services, clock):
+    # A node still on the code before migration 0016 (a rolling restart) writes no `day`: the
+    # dashboard selects turns by it, so maintenance fills it in, in the clinic's zone.
+    from scheduler.models import EngineTurn
+
+    say(services, clock, "hello")
+    late = datetime(2026, 3, 5, 2, 30, tzinfo=UTC)  # 21:30 on the 4th in New York
+    with services.sessions.begin() as db:
+        db.execute(
+            EngineTurn.__table__.insert(),
+            {
+                "at": late,
+                "channel": "sms",
+                "engine": "local",
+                "fallback": False,
+                "latency_ms": 4.0,
+                "model_calls": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "conversation": "0" * 16,
+            },
+        )
+    Jobs(services, in_process=False).maintain()
+    with services.sessions() as db:
+        dated = dict(db.execute(select(EngineTurn.at, EngineTurn.day)).all())
+    assert dated == {NOW: datetime(2026, 3, 4).date(), late: datetime(2026, 3, 4).date()}

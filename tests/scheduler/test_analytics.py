@@ -225,6 +225,7 @@ def engine_history(db, rng) -> dict:
         fallback = engine == "local" and rng.random() < 0.3
         row = dict(
             at=moment.astimezone(UTC),
+            day=moment.date(),  # the clinic-local date, as the engine writes it
             channel=rng.choice(["sms", "web"]),
             engine=engine,
             fallback=fallback,

@@ -528,3 +528,47 @@ def test_the_plans_cached_days_are_not_walked_by_the_garbage_collector(demo_clin
     assert any(day.starts for day in days)
     held = [part for day in days for part in (day.starts, day.minutes, day.providers)]
     assert not any(gc.is_tracked(part) for part in held)
+
+
+@pytest.mark.parametrize("reserving", [False, True], ids=["plain", "reserved-capacity"])
+def test_first_free_by_type_finds_what_find_slots_finds_type_by_type(
+    sessions, demo_clinic, now, tmp_path, reserving
+):
+    # The dashboard's next free time per type (one busy-time read per block of days for all
+    # types) against find_slots(limit=1) for each, on a calendar filled for days ahead, with
+    # and without times kept for urgent patients, for the whole clinic and each provider.
+    import random
+
+    from scheduler.availability import first_free_by_type
+    from scheduler.clinic_file import load_clinic
+    from tests.reserved_support import reserving_clinic_file
+
+    clinic = load_clinic(reserving_clinic_file(tmp_path)) if reserving else demo_clinic
+    rng = random.Random(17)
+    with sessions.begin() as session:
+        for _ in range(160):
+            kind = rng.choice(clinic.appointment_types)
+            offered = find_slots(session, clinic, kind.key, now=now, limit=4)
+            if offered:
+                patient = Patient()
+                session.add(patient)
+                session.flush()
+                book(session, clinic, patient_id=patient.id, slot=rng.choice(offered), now=now)
+    keys = [kind.key for kind in clinic.appointment_types]
+    compared = 0
+    for moment in (now, now + timedelta(hours=5), now + timedelta(days=2, minutes=7)):
+        for provider in (None, *(p.key for p in clinic.providers)):
+            with sessions() as session:
+                expected = {}
+                for key in keys:
+                    try:
+                        first = find_slots(
+                            session, clinic, key, now=moment, provider_key=provider, limit=1
+                        )
+                    except NotFound:
+                        continue
+                    expected[key] = first[0] if first else None
+                got = first_free_by_type(session, clinic, keys, now=moment, provider_key=provider)
+            assert got == expected, (moment, provider)
+            compared += sum(slot is not None for slot in expected.values())
+    assert compared > 40  # the calendar left something free to find, most of the time
