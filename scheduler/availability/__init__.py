@@ -31,7 +31,7 @@ What the rest of the code uses is importable from here.
 from __future__ import annotations
 
 from .bookable import ResolvedSlot, held_for_urgent, is_bookable, refresh, resolve_slot
-from .busy import cells, provider_holder, resource_holder
+from .busy import Directory, cells, provider_holder, read_directory, resource_holder
 from .grid import CELL_SECONDS, PARTS_OF_DAY, Slot
 from .search import alternatives, find_slots
 from .week import first_free_by_type
@@ -39,6 +39,7 @@ from .week import first_free_by_type
 __all__ = [
     "CELL_SECONDS",
     "PARTS_OF_DAY",
+    "Directory",
     "ResolvedSlot",
     "Slot",
     "alternatives",
@@ -48,6 +49,7 @@ __all__ = [
     "held_for_urgent",
     "is_bookable",
     "provider_holder",
+    "read_directory",
     "refresh",
     "resolve_slot",
     "resource_holder",

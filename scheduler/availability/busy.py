@@ -34,7 +34,7 @@ from .grid import CELL_SECONDS
 
 
 @dataclass(frozen=True)
-class _Directory:
+class Directory:
     """Database ids of the active providers, resources and types, by key."""
 
     providers: dict[str, int]
@@ -61,11 +61,11 @@ def _core_rows(
     return session.connection().execute(statement, params or {}).all()
 
 
-def _directory(session: Session) -> _Directory:
+def read_directory(session: Session) -> Directory:
     found: dict[str, dict[str, int]] = {"p": {}, "r": {}, "t": {}}
     for table, key, row_id in _core_rows(session, _DIRECTORY_QUERY):
         found[table][key] = row_id
-    return _Directory(found["p"], found["r"], found["t"])
+    return Directory(found["p"], found["r"], found["t"])
 
 
 def provider_holder(provider_id: int) -> str:

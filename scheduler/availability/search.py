@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..clinic import AppointmentTypeConfig, Clinic
 from ..errors import NotFound
 from ..urgency import check as check_urgency
-from .busy import _busy, _BusyMap, _Directory, _directory, _epoch_of, _utc
+from .busy import Directory, _busy, _BusyMap, _epoch_of, _utc, read_directory
 from .grid import CELL_SECONDS, PARTS_OF_DAY, Slot, _Day, _minutes, _Plan, _plan
 
 
@@ -44,10 +44,10 @@ def _request(
     type_key: str,
     provider_key: str | None,
     now: datetime,
-    directory: _Directory | None = None,  # read once by a caller that builds several (week.py)
+    directory: Directory | None = None,  # read once by a caller that builds several (week.py)
 ) -> _Request:
     kind = plan.types.get(type_key)
-    directory = directory or _directory(session)
+    directory = directory or read_directory(session)
     if kind is None or type_key not in directory.types:
         raise NotFound(f"no appointment type {type_key!r}")
     if provider_key is not None:

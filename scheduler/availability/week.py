@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..clinic import Clinic
 from ..errors import NotFound
-from .busy import _busy, _BusyMap, _directory
+from .busy import Directory, _busy, _BusyMap, read_directory
 from .grid import CELL_SECONDS, Slot, _Day, _plan
 from .search import _LONGEST_BLOCK, _ROWS_PER_READ, _request, _Search
 
@@ -57,6 +57,7 @@ def free_slots_by_type(
     now: datetime,
     start_date: date,
     end_date: date,
+    directory: Directory | None = None,  # the caller's, when it has read it already
 ) -> dict[str, list[Slot]]:
     """Each type's free slots with `provider_key` on the clinic-local days `start_date` to
     `end_date` (both included), earliest first. Raises `NotFound` as `find_slots` does (an
@@ -69,7 +70,7 @@ def free_slots_by_type(
     dates: set[date] = set()
     lo = hi = None
     provider_id = None
-    directory = _directory(session)
+    directory = directory or read_directory(session)
     for key in type_keys:
         request = _request(session, plan, key, provider_key, now, directory)
         if not request.bookable:
@@ -123,7 +124,7 @@ def first_free_by_type(
     walked in blocks as `find_slots` walks them, one busy-time query per block for every type
     still searching."""
     plan = _plan(clinic)
-    directory = _directory(session)
+    directory = read_directory(session)
     found: dict[str, Slot | None] = {}
     searches: list[_Search] = []
     for key in type_keys:

@@ -21,13 +21,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler import availability
+from scheduler.availability import Directory, read_directory
 from scheduler.availability.week import free_slots_by_type
 from scheduler.clinic import AppointmentTypeConfig, Clinic
-from scheduler.models import ACTIVE_STATUSES, Appointment, AppointmentType, Provider
+from scheduler.models import ACTIVE_STATUSES, Appointment
 
 FREE, BUSY = "free", "busy"
 _ID = re.compile(r"^([1-9][0-9]{0,9})\.([1-9][0-9]{0,9})\.([0-9]{8}T[0-9]{6}Z)$")
@@ -91,18 +92,12 @@ class SlotQuery:
 
 
 class _Rows:
-    """The row ids of the clinic's providers and types, by key, and back (one query)."""
+    """The row ids of the clinic's (active) providers and types, by key, and back: from the
+    availability search's directory, read once for the Slots and their search."""
 
-    _READ = union_all(
-        select(literal("p"), Provider.key, Provider.id),
-        select(literal("t"), AppointmentType.key, AppointmentType.id),
-    )
-
-    def __init__(self, db: Session):
-        found: dict[str, dict[str, int]] = {"p": {}, "t": {}}
-        for table, key, row_id in db.execute(self._READ):
-            found[table][key] = row_id
-        self.providers, self.types = found["p"], found["t"]
+    def __init__(self, directory: Directory):
+        self.directory = directory
+        self.providers, self.types = directory.providers, directory.types
         self.provider_keys = {v: k for k, v in self.providers.items()}
         self.type_keys = {v: k for k, v in self.types.items()}
 
@@ -137,6 +132,7 @@ def _free(
         now=now,
         start_date=start.astimezone(zone).date(),
         end_date=(end - timedelta(microseconds=1)).astimezone(zone).date(),
+        directory=rows.directory,
     )
     provider_id = rows.providers[provider_key]
     return [
@@ -184,7 +180,7 @@ def schedule_slots(
     db: Session, clinic: Clinic, query: SlotQuery, *, now: datetime
 ) -> list[ScheduleSlot]:
     """Every Slot the query asks for, in order (`ScheduleSlot.order`)."""
-    rows = _Rows(db)
+    rows = _Rows(read_directory(db))
     providers = [
         p.key
         for p in clinic.providers
@@ -217,7 +213,7 @@ def read_slot(db: Session, clinic: Clinic, ident: str, *, now: datetime) -> Sche
     if parsed is None:
         return None
     provider_id, type_id, start = parsed
-    rows = _Rows(db)
+    rows = _Rows(read_directory(db))
     provider_key, type_key = rows.provider_keys.get(provider_id), rows.type_keys.get(type_id)
     if provider_key is None or type_key is None:
         return None
