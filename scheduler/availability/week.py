@@ -135,8 +135,10 @@ def first_free_by_type(
         found[key] = None
         if request.bookable:
             searches.append(_Search(session, plan, request, 1, None, None))
-    day, block = (searches[0].request.today if searches else None), 1
-    while searches and day is not None:
+    if not searches:
+        return found
+    day, block = searches[0].request.today, 1
+    while searches:
         end = day + timedelta(days=block)
         work: list[tuple[_Search, list[tuple[_Day, int]], list[date], set[str]]] = []
         providers: set[int] = set()
@@ -161,9 +163,10 @@ def first_free_by_type(
                     hi = last if hi is None else max(hi, last)
                 on += timedelta(days=1)
             work.append((search, days, dates, wanted))
-            providers.update(request.provider_ids[key] for key in wanted)
-            rooms.update(search.room_ids)
-            equipment.update(search.equipment_ids)
+            if days:
+                providers.update(request.provider_ids[key] for key in wanted)
+                rooms.update(search.room_ids)
+                equipment.update(search.equipment_ids)
         grow = min(block * 2, _LONGEST_BLOCK)
         if lo is not None and hi is not None:
             busy = _busy(
