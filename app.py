@@ -103,15 +103,13 @@ def settle_heap() -> None:
     """Once a long-lived process is ready to serve (gunicorn's `post_worker_init` in
     deploy/gunicorn.conf.py, `python -m jobs`): what it built at start-up (the imported
     libraries, the app, the clinic) lives as long as it does, so it is moved out of the garbage
-    collector's sight (`gc.freeze`). Otherwise every full collection walks those objects again:
-    100-150 ms on this project's 2-core machine, taken out of whichever request was running
-    (measured: the FHIR Slot search's p99 was 94-130 ms with it, 23-26 ms after; BENCHMARKS.md).
-    Then the collections come less often: the youngest at 10,000 new containers instead of
-    700, so most of a request's objects are freed (by their counts) before one sees them, and a
-    full one after 100 middle ones instead of 10, since even after the freeze a full one walks the
-    caches that grow while serving (the availability plan's days, SQLAlchemy's statements): 10-20
-    ms each, every few dozen requests at the default thresholds (FHIR Slot search p99 on
-    PostgreSQL 27-34 ms, 23-24 ms with these)."""
+    collector's sight (`gc.freeze`); before, every full collection walked it again, 100-150 ms
+    on this project's 2-core machine, taken out of whichever request was running. Then the
+    collections come less often: the youngest at 10,000 new containers instead of 700 (most of
+    a request's objects are freed by their counts before one sees them), a full one after 100
+    middle ones instead of 10 (it still walks the caches that grow while serving, 10-20 ms).
+    Measured on the FHIR Slot search: p99 94-130 ms before, 23-24 ms after (BENCHMARKS.md, "The
+    garbage collector in a long-lived process")."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 100)

@@ -119,6 +119,7 @@ def mark_outcomes(db: Session, *, now: datetime) -> int:
 
 
 def date_engine_turns(db: Session, zone: tzinfo, *, batch: int = 5_000) -> int:
+    """Give each engine turn without a `day` its date in `zone`; how many there were."""
     dated = 0
     while rows := db.execute(
         select(EngineTurn.id, EngineTurn.at).where(EngineTurn.day.is_(None)).limit(batch)

@@ -5,12 +5,13 @@ The dashboard's language-engine figures group the range's turns by day and engin
 turn's local date from its instant (a time-zone CASE per row) and reading each row through the
 index on `at` was 40-45 ms of a 90-day dashboard on both databases. The date is the one the
 turn's conversation digest already uses (bot/engine/metrics.py). The covering index holds every
-column those figures read, so they are answered from the index alone; it replaces the index on
-`at`, which nothing else reads. Existing rows get their date in the installed clinic's zone.
+column those figures read, so they are answered from the index alone. Existing rows get their
+date in the installed clinic's zone.
 
 An expand step (README, "Migrations during a rolling restart"): the column stays nullable, since
-a node still running the code before it writes turns without a date until it restarts; the
-maintenance job dates those (jobs/maintenance.py `date_engine_turns`).
+a node still running the code before it writes turns without a date until it restarts (the
+maintenance job dates those: jobs/maintenance.py `date_engine_turns`), and the index on `at`,
+which only that older code's dashboard reads, stays until a later release drops it.
 
 Revision ID: 0016
 Revises: 0015
@@ -64,13 +65,10 @@ def upgrade() -> None:
             [{"id": i, "day": at.replace(tzinfo=UTC).astimezone(zone).date()} for i, at in rows],
         )
         after = rows[-1][0]
-    with op.batch_alter_table("engine_turns") as batch_op:
-        batch_op.drop_index("ix_engine_turns_at")
-        batch_op.create_index("ix_engine_turns_day", COVERED)
+    op.create_index("ix_engine_turns_day", "engine_turns", COVERED)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_engine_turns_day", table_name="engine_turns")
     with op.batch_alter_table("engine_turns") as batch_op:
-        batch_op.drop_index("ix_engine_turns_day")
-        batch_op.create_index("ix_engine_turns_at", ["at"])
         batch_op.drop_column("day")

@@ -21,7 +21,7 @@ from .ranks import percentiles
 from .visits import rate
 
 
-def _turns(period: Period) -> list[Any]:
+def _turns(period: Period) -> list[ColumnElement[bool]]:
     # By the stored local date (the range's dates are local too): answered from the index on
     # (day, engine, channel, ...) alone, no time zone arithmetic per row (migration 0016).
     conditions: list[ColumnElement[bool]] = [EngineTurn.day.between(period.first, period.last)]
