@@ -3,16 +3,16 @@ in the scaled clinic (`bench.seed`: 50 providers, 100,000 appointments over 90 d
 
 Each request is `GET /fhir/r4/Slot?schedule=Schedule/<provider>&start=ge<Monday>&start=lt<next
 Monday>` through the real app (Flask's test client: the whole WSGI app, token check,
-transaction, the Slots computed from `find_slots` for each type the provider offers plus the
-week's booked appointments, the first page of 50 as JSON), for a random provider and week of
-the first 60 days, with the clock two days before that Monday (so the whole week is bookable).
-Measured after a warm-up (every provider's every week once: the availability plan's cache of
-candidate times filled, as in a process that has served a while), `--requests` of them, on
-SQLite and on PostgreSQL. Baseline in the
-same run, on the same provider and week, through the same engine: the bare SELECT of that
-provider's week of appointments (what any answer about the week must at least read). Also
-shown: the domain call alone (`scheduler.fhir.slots.schedule_slots`, no HTTP) and a page of
-200. Target: p99 under 30 ms.
+transaction, the free Slots of every type the provider offers from the scheduler's search
+(availability/week.py) plus the week's booked appointments, the first page of 50 as JSON), for a
+random provider and week of the first 60 days, with the clock two days before that Monday (so the
+whole week is bookable). Measured after a warm-up (every provider's every week once: the
+availability plan's cache of candidate times filled, as in a process that has served a while),
+`--requests` of them, on SQLite and on PostgreSQL. Baseline in the same run, on the same
+provider and week, through the same engine: the bare SELECT of that provider's week of
+appointments (what any answer about the week must at least read). Also shown: the domain call
+alone (`scheduler.fhir.slots.schedule_slots`, no HTTP) and a page of 200. The process settles its
+heap as a web worker does (`app.settle_heap`). Target: p99 under 30 ms.
 
     .venv/bin/python -m bench.bench_fhir_slots
     .venv/bin/python -m bench.bench_fhir_slots --database-url postgresql+psycopg://postgres@127.0.0.1/bench_fhir
