@@ -114,7 +114,7 @@ def test_secrets_are_masked_in_repr_and_describe():
 # --- a long-lived process's start-up heap -----------------------------------------------------
 
 
-def _in_a_process(code: str, tmp_path, **env: str) -> str:
+def _in_a_process(code: str, **env: str) -> str:
     """Run `code` in a fresh interpreter (freezing the test process's heap would keep every
     later test's garbage) from the checkout; its standard output."""
     import os
@@ -135,14 +135,13 @@ def _in_a_process(code: str, tmp_path, **env: str) -> str:
     return done.stdout
 
 
-def test_a_gunicorn_worker_moves_its_start_up_objects_out_of_the_collectors_sight(tmp_path):
+def test_a_gunicorn_worker_moves_its_start_up_objects_out_of_the_collectors_sight():
     # deploy/gunicorn.conf.py's post_worker_init hook: what the worker built is frozen, so a
     # full collection no longer walks it (100-150 ms each on this machine, in someone's request).
     out = _in_a_process(
         "import gc, runpy; conf = runpy.run_path('deploy/gunicorn.conf.py');"
         "before = gc.get_freeze_count(); conf['post_worker_init'](None);"
-        "print(before, gc.get_freeze_count(), *gc.get_threshold())",
-        tmp_path,
+        "print(before, gc.get_freeze_count(), *gc.get_threshold())"
     )
     before, after, *thresholds = map(int, out.split())
     assert before == 0 and after > 10_000
@@ -153,7 +152,6 @@ def test_a_job_worker_settles_its_heap_before_its_first_job(tmp_path):
     out = _in_a_process(
         "import gc, jobs.__main__ as worker; rc = worker.main(['--once']);"
         "print(rc, gc.get_freeze_count())",
-        tmp_path,
         DATABASE_URL=f"sqlite:///{tmp_path / 'jobs.db'}",
         LOG_DIR=str(tmp_path / "logs"),
         ENCRYPTION_KEYS=Fernet.generate_key().decode(),
