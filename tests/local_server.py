@@ -6,11 +6,25 @@ body)` returns (status, payload bytes, response headers) for each POST.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 Answer = Callable[[str, Mapping[str, str], bytes], tuple[int, bytes, Mapping[str, str]]]
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up before the answer (the timeout tests' whole point) is expected,
+        # not news. Its traceback printed here, beside the test's own thread, also tripped
+        # CPython 3.11.7's shared AST recursion counter (python/cpython#106905: traceback's
+        # carets call ast.parse) while the test built an app: "AST constructor recursion depth
+        # mismatch" in werkzeug's route compiler.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class LocalServer:
@@ -29,7 +43,7 @@ class LocalServer:
             def log_message(self, *args: object) -> None:
                 pass  # request lines would only clutter the test output
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
