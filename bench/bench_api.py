@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time as clock
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,14 +62,16 @@ def figures(values: list[float]) -> str:
     )
 
 
-def make_app(url: str, folder: Path, now: datetime):
+def make_app(url: str, folder: Path, clock: Callable[[], datetime]):
+    """The app on `url` with the clock given, and the headers of a staff user's bearer token."""
+    now = clock()
     settings = Settings(
         database_url=url,
         log_dir=folder / "logs",
         encryption_keys=(Fernet.generate_key().decode(),),
         secret_key_file=folder / "secret.key",
     )
-    app = create_app({"SETTINGS": settings, "CLOCK": lambda: now})
+    app = create_app({"SETTINGS": settings, "CLOCK": clock})
     services = services_of(app)
     with services.sessions.begin() as db:
         user = StaffUser(username="bench", role="staff", added_at=now)
@@ -87,7 +90,7 @@ def timed(call) -> float:
 def bench_list(url: str, label: str, requests: int, folder: Path, smoke: bool) -> None:
     seeded = seed(url, appointments=2_000, days=7) if smoke else seed(url)
     now = datetime.combine(FIRST_DAY, datetime.min.time(), seeded.clinic.zone).astimezone(UTC)
-    app, headers = make_app(url, folder, now)
+    app, headers = make_app(url, folder, lambda: now)
     client = app.test_client()
     rng = random.Random(7)
     days = [FIRST_DAY + timedelta(days=rng.randrange(60)) for _ in range(requests)]
@@ -161,7 +164,7 @@ def bench_booking(url: str, folder: Path, per_client: int, rounds: int) -> None:
     install(engine, clinic, patients=2_000)
     engine.dispose()
     now = datetime.combine(FIRST_DAY, datetime.min.time(), clinic.zone).astimezone(UTC)
-    app, headers = make_app(url, folder, now)
+    app, headers = make_app(url, folder, lambda: now)
     services = services_of(app)
     work = plans(app, now, per_client)
     total = sum(len(plan) for plan in work)

@@ -26,37 +26,21 @@ import os
 import random
 import sys
 import tempfile
-import time as clock
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from sqlalchemy import text
 
-from app import create_app, services_of, settle_heap
+from app import services_of, settle_heap
+from bench.bench_api import figures, make_app, percentile, timed
 from bench.seed import FIRST_DAY, seed
 from bench.smoke import private_database
-from bot.settings import Settings
-from scheduler.accounts import create_token
 from scheduler.fhir.slots import SlotQuery, schedule_slots
-from scheduler.models import StaffUser
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_fhir"
 TARGET_MS = 30
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def figures(values: list[float]) -> str:
-    return (
-        f"p50 {percentile(values, 0.5):6.2f} ms   p95 {percentile(values, 0.95):6.2f} ms   "
-        f"p99 {percentile(values, 0.99):6.2f} ms   max {max(values):6.2f} ms"
-    )
 
 
 @dataclass(frozen=True)
@@ -78,29 +62,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def make_app(url: str, folder: Path, app_clock: Clock):
-    settings = Settings(
-        database_url=url,
-        log_dir=folder / "logs",
-        encryption_keys=(Fernet.generate_key().decode(),),
-        secret_key_file=folder / "secret.key",
-    )
-    app = create_app({"SETTINGS": settings, "CLOCK": app_clock})
-    services = services_of(app)
-    with services.sessions.begin() as db:
-        user = StaffUser(username="bench", role="staff", added_at=app_clock.now)
-        db.add(user)
-        db.flush()
-        _, token = create_token(db, user, "bench", app_clock.now)
-    return app, {"Authorization": f"Bearer {token}"}
-
-
-def timed(call) -> float:
-    began = clock.perf_counter()
-    call()
-    return (clock.perf_counter() - began) * 1000
 
 
 def bench(url: str, label: str, requests: int, folder: Path, smoke: bool) -> float:
