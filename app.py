@@ -31,7 +31,14 @@ from scheduler.clinic import Clinic
 from scheduler.clinic_file import load_clinic
 from scheduler.clinic_store import install_clinic, installed_clinic
 from scheduler.crypto import Vault
-from scheduler.db import UNAVAILABLE, make_engine, migration_state, session_factory, upgrade
+from scheduler.db import (
+    UNAVAILABLE,
+    make_engine,
+    migration_state,
+    reader_factory,
+    session_factory,
+    upgrade,
+)
 from scheduler.patients import index_missing_names
 
 log = logging.getLogger("scheduler.app")
@@ -85,7 +92,18 @@ def build_services(
         sender = TwilioSender(settings, factory, vault, audit, clock)
     else:
         sender = Outbox(factory, vault, clock)
-    return Services(settings, engine, factory, vault, clinic, audit, conversation, sender, clock)
+    return Services(
+        settings,
+        engine,
+        factory,
+        reader_factory(engine),
+        vault,
+        clinic,
+        audit,
+        conversation,
+        sender,
+        clock,
+    )
 
 
 def _llm(settings: Settings, clinic: Clinic):

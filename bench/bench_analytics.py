@@ -68,13 +68,12 @@ from sqlalchemy.orm import Session
 
 from app import settle_heap
 from bench.smoke import private_database
-from scheduler.analytics import Filters, capacity, dashboard, follow_up, visits
-from scheduler.analytics import engine as turns
+from scheduler.analytics import SECTIONS, Filters, dashboard, read
 from scheduler.analytics.period import Period
 from scheduler.clinic import Clinic
 from scheduler.clinic_file import load_clinic
 from scheduler.clinic_store import install_clinic
-from scheduler.db import make_engine, session_factory, upgrade
+from scheduler.db import make_engine, reader_factory, session_factory, upgrade
 from scheduler.models import (
     Appointment,
     AppointmentType,
@@ -633,28 +632,22 @@ def build(url: str, clinic: Clinic) -> Built:
 
 # --- the measurements -------------------------------------------------------------------------
 
-Section = Callable[[Session, Clinic, Period], Any]
-SECTIONS: dict[str, Section] = {
-    "visits.appointments": lambda db, clinic, p: visits.appointments(db, p, now=NOW),
-    "capacity.utilisation": lambda db, clinic, p: capacity.utilisation(db, clinic, p),
-    "capacity.next_available": lambda db, clinic, p: capacity.next_available(
-        db, clinic, p, now=NOW
-    ),
-    "visits.waiting": lambda db, clinic, p: visits.waiting(db, p),
-    "follow_up.reminders": lambda db, clinic, p: follow_up.reminders(db, p),
-    "follow_up.waitlist": lambda db, clinic, p: follow_up.waitlist(db, p),
-    "visits.channels": lambda db, clinic, p: visits.channels(db, p),
-    "engine.conversations": lambda db, clinic, p: turns.conversations(db, p),
-    "engine.llm": lambda db, clinic, p: turns.llm(db, p),
-}
+
+def elapsed(work: Callable[[], Any]) -> float:
+    """Milliseconds of `work()`."""
+    began = clock.perf_counter()
+    work()
+    return (clock.perf_counter() - began) * 1000
 
 
 def timed(sessions: Any, work: Callable[[Session], Any]) -> float:
     """Milliseconds of `work` in a fresh session (checkout, the work, rollback, close)."""
-    began = clock.perf_counter()
-    with sessions() as db:
-        work(db)
-    return (clock.perf_counter() - began) * 1000
+
+    def session() -> None:
+        with sessions() as db:
+            work(db)
+
+    return elapsed(session)
 
 
 class Statements:
@@ -693,18 +686,15 @@ def measure(url: str, label: str, clinic: Clinic, runs: int, warmup: int, explai
     """Build, measure and print; return the one-line summary."""
     built = build(url, clinic)
     engine = make_engine(url)
-    sessions = session_factory(engine)
+    sessions, readers = session_factory(engine), reader_factory(engine)
     settle_heap()  # as the web worker that serves the dashboard does (deploy/gunicorn.conf.py)
     with engine.connect() as connection:
         version = connection.exec_driver_sql(
             "SELECT sqlite_version()" if engine.dialect.name == "sqlite" else "SHOW server_version"
         ).scalar()
 
-    def period_of(db: Session) -> Period:
-        return Period.checked(db, clinic, built.first, built.last, Filters())
-
     with sessions() as db:
-        period = period_of(db)
+        period = Period.checked(db, clinic, built.first, built.last, Filters())
         in_range = db.scalar(
             select(text("count(*)")).select_from(Appointment).where(*period.visits())
         )
@@ -726,19 +716,19 @@ def measure(url: str, label: str, clinic: Clinic, runs: int, warmup: int, explai
         f"{turned:,} engine turns"
     )
 
-    def whole(db: Session) -> Any:
-        return dashboard(db, clinic, built.first, built.last, Filters(), now=NOW)
+    def whole() -> Any:
+        return dashboard(readers, clinic, built.first, built.last, Filters(), now=NOW)
 
     def count(table: str) -> Callable[[Session], Any]:
         return lambda db: db.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
 
     for _ in range(warmup):
-        timed(sessions, whole)
+        elapsed(whole)
         timed(sessions, count("appointments"))
         timed(sessions, count("reminders"))
     board, appointments_ms, reminders_ms = [], [], []
     for _ in range(runs):  # interleaved, so that a burst of load hits all three alike
-        board.append(timed(sessions, whole))
+        board.append(elapsed(whole))
         appointments_ms.append(timed(sessions, count("appointments")))
         reminders_ms.append(timed(sessions, count("reminders")))
     p95 = percentile(board, 0.95)
@@ -753,8 +743,7 @@ def measure(url: str, label: str, clinic: Clinic, runs: int, warmup: int, explai
         f"  ratio: dashboard p95 / (count appointments + count reminders) = "
         f"{p95 / (base_a + base_r):.1f}x ({p95:.1f} / {base_a + base_r:.2f} ms)"
     )
-    with sessions() as db:
-        waits = whole(db)["next_available"]
+    waits = whole()["next_available"]
     print(
         "  next_available from now: "
         + ", ".join(
@@ -764,21 +753,21 @@ def measure(url: str, label: str, clinic: Clinic, runs: int, warmup: int, explai
         )
     )
 
-    # Each figure function alone, in a fresh session, round by round.
-    def section(name: str) -> Callable[[Session], Any]:
-        return lambda db: SECTIONS[name](db, clinic, period_of(db))
+    # Each section alone, in a fresh read-only session as the dashboard reads it, round by round.
+    def section(name: str) -> Callable[[], Any]:
+        return lambda: read(readers, name, clinic, period, NOW)
 
     for name in SECTIONS:
-        timed(sessions, section(name))
+        elapsed(section(name))
     alone: dict[str, list[float]] = {name: [] for name in SECTIONS}
     for _ in range(runs):
         for name in SECTIONS:
-            alone[name].append(timed(sessions, section(name)))
+            alone[name].append(elapsed(section(name)))
     statements: dict[str, list[tuple[str, Any]]] = {}
     for name in SECTIONS:
-        with Statements(engine) as found, sessions() as db:
-            SECTIONS[name](db, clinic, period_of(db))
-        statements[name] = found
+        with Statements(engine) as found:
+            section(name)()
+        statements[name] = [(sql, values) for sql, values in found if not sql.startswith("SET ")]
     total = sum(percentile(values, 0.5) for values in alone.values())
     print(f"per section (each alone, {runs} runs; sum of the p50s {total:.1f} ms), slowest first:")
     ranked = sorted(alone, key=lambda name: -percentile(alone[name], 0.5))

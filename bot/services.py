@@ -32,6 +32,7 @@ class Services:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    readers: sessionmaker[Session]  # transactions that only read (scheduler/db.py)
     vault: Vault
     clinic: Clinic
     audit: AuditTrail

@@ -7,6 +7,10 @@ under load a turn of 2 ms waited tens of milliseconds for a lock that was free a
 queue hands the lock over at once, inside a process (a thread lock) and between processes (a
 blocking `flock` on a file beside the database: the kernel wakes the next waiter when the holder
 lets go); SQLite's busy timeout stays as the backstop for any other program writing to the file.
+
+Sessions that only read (`reader_factory`) take no writer lock: on SQLite a deferred BEGIN (a
+snapshot of the last commit, taken at the first read) with `query_only` on, so a write fails at
+once; on PostgreSQL a READ ONLY transaction. A dashboard's reads then never hold up a booking.
 """
 
 from __future__ import annotations
@@ -199,17 +203,26 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class _BeginsImmediate(Protocol):
+class _Begins(Protocol):
     """What `_queued_connection`'s connections add to sqlite3's."""
 
     def begin_immediate(self) -> None: ...
 
+    def begin_read_only(self) -> None: ...
+
 
 def _queued_connection(queue: WriterQueue) -> type[sqlite3.Connection]:
-    """A sqlite3 connection whose transactions hold `queue` from BEGIN to COMMIT or ROLLBACK."""
+    """A sqlite3 connection whose transactions hold `queue` from BEGIN to COMMIT or ROLLBACK,
+    but for the read-only ones, which neither queue nor lock."""
 
     class QueuedConnection(sqlite3.Connection):
         _queued = False
+        _read_only = False
+
+        def begin_read_only(self) -> None:
+            self.execute("PRAGMA query_only = ON")
+            self._read_only = True
+            self.execute("BEGIN")
 
         def begin_immediate(self) -> None:
             queue.acquire()
@@ -224,12 +237,14 @@ def _queued_connection(queue: WriterQueue) -> type[sqlite3.Connection]:
             try:
                 super().commit()
             finally:
+                self._writable()
                 self._leave()
 
         def rollback(self) -> None:
             try:
                 super().rollback()
             finally:
+                self._writable()
                 self._leave()
 
         def close(self) -> None:
@@ -237,6 +252,12 @@ def _queued_connection(queue: WriterQueue) -> type[sqlite3.Connection]:
                 super().close()
             finally:
                 self._leave()
+
+        def _writable(self) -> None:
+            """After a read-only transaction, the connection goes back to the pool writable."""
+            if self._read_only:
+                self._read_only = False
+                self.execute("PRAGMA query_only = OFF")
 
         def _leave(self) -> None:
             if self._queued:
@@ -262,11 +283,28 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Connection) -> None:
         # The engine's "factory" makes every driver connection a `QueuedConnection`; the stubs
         # only know it as a DBAPI connection (or None).
-        cast(_BeginsImmediate, connection.connection.dbapi_connection).begin_immediate()
+        begins = cast(_Begins, connection.connection.dbapi_connection)
+        if connection.get_execution_options().get(READ_ONLY):
+            begins.begin_read_only()
+        else:
+            begins.begin_immediate()
+
+
+READ_ONLY = "read_only"  # the execution option of `reader_factory`'s engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def reader_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose transactions only read, on `engine`'s pool: no writer lock on SQLite,
+    READ ONLY on PostgreSQL (psycopg's `read_only`: BEGIN READ ONLY, no extra round trip).
+    A write in one fails (SQLite: "attempt to write a readonly database")."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if is_postgres(engine):
+        options["postgresql_readonly"] = True
+    return session_factory(engine.execution_options(**options))
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -51,7 +51,12 @@ class Analytics(MethodView):
         )
         try:
             return dashboard(
-                call.db, call.services.clinic, query["from_"], query["to"], filters, now=call.now
+                call.services.readers,
+                call.services.clinic,
+                query["from_"],
+                query["to"],
+                filters,
+                now=call.now,
             )
         except AnalyticsRequestError as refused:
             raise ApiProblem(422, str(refused), kind="invalid") from None

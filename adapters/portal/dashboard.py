@@ -29,10 +29,10 @@ from scheduler.analytics import AnalyticsRequestError, Filters
 from scheduler.analytics.period import CHANNELS
 
 from . import dashboard_contact, dashboard_visits
-from .auth import portal_db, signed_in
+from .auth import signed_in
 from .dashboard_csv import SECTIONS, as_csv
 from .dashboard_parts import CHANNEL_NAMES, Section
-from .shared import blueprint, clinic, day_text, error_page, now, today
+from .shared import blueprint, clinic, day_text, error_page, now, services, today
 
 DEFAULT_DAYS = 28
 FIELDS = ("from", "to", "provider", "appointment_type", "channel")
@@ -83,10 +83,9 @@ def figures_for(asked: Asked, problem: str | None) -> tuple[dict[str, Any] | Non
     if problem is not None or asked.first is None or asked.last is None:
         return None, problem
     try:
-        with portal_db() as db:
-            figures = analytics.dashboard(
-                db, clinic(), asked.first, asked.last, asked.filters, now=now()
-            )
+        figures = analytics.dashboard(
+            services().readers, clinic(), asked.first, asked.last, asked.filters, now=now()
+        )
     except AnalyticsRequestError as refused:
         return None, str(refused)
     return figures, None
