@@ -298,12 +298,13 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def reader_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions whose transactions only read, on `engine`'s pool: no writer lock on SQLite,
-    READ ONLY on PostgreSQL (psycopg's `read_only`: BEGIN READ ONLY, no extra round trip).
-    A write in one fails (SQLite: "attempt to write a readonly database")."""
+    """Sessions whose transactions only read, each from one snapshot, on `engine`'s pool: no
+    writer lock on SQLite (WAL: the snapshot of the first read); REPEATABLE READ and READ ONLY
+    on PostgreSQL (one BEGIN says both; a read-only transaction there never meets a
+    serialization failure). A write in one fails."""
     options: dict[str, Any] = {READ_ONLY: True}
     if is_postgres(engine):
-        options["postgresql_readonly"] = True
+        options |= {"postgresql_readonly": True, "isolation_level": "REPEATABLE READ"}
     return session_factory(engine.execution_options(**options))
 
 

@@ -7,7 +7,8 @@ Aggregates only: every figure is computed by the database (GROUP BY, CASE, windo
 percentiles and first offers), the same SQL on SQLite and PostgreSQL; no rows are loaded into
 Python. Open minutes come from the clinic file. Modules: period (the range and filters, checked),
 visits (statuses, no-shows, lead time, channels, waiting), capacity (utilisation, heat map, next
-free time), follow_up (reminders, waitlist), engine (conversations, the language engine).
+free time), follow_up (reminders, waitlist), engine (conversations, the language engine);
+`SECTIONS` names their parts, which `dashboard` reads at once in read-only sessions.
 May import the rest of scheduler/, never bot/ or the channels.
 """
 

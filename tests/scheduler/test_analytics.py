@@ -21,7 +21,7 @@ from scheduler.analytics import AnalyticsRequestError, Filters
 from scheduler.availability import find_slots
 from scheduler.booking import book, cancel, record_attendance
 from scheduler.clinic_store import install_clinic
-from scheduler.db import make_engine, session_factory
+from scheduler.db import make_engine, reader_factory, session_factory
 from scheduler.errors import SchedulingError
 from scheduler.models import (
     Appointment,
@@ -248,8 +248,9 @@ def history(database_url, demo_clinic):
     engine = make_engine(database_url)
     factory = session_factory(engine)
     made = generate(factory, demo_clinic)
-    with factory() as db:
-        figures = analytics.dashboard(db, demo_clinic, FIRST, LAST, Filters(), now=NOW)
+    figures = analytics.dashboard(
+        reader_factory(engine), demo_clinic, FIRST, LAST, Filters(), now=NOW
+    )
     yield made, figures, factory
     engine.dispose()
 
@@ -442,10 +443,9 @@ def test_conversations_and_the_language_engine(history):
 def test_filters_narrow_the_figures(history, demo_clinic):
     made, _, factory = history
     provider = demo_clinic.providers[0].key
-    with factory() as db:
-        mine = analytics.dashboard(
-            db, demo_clinic, FIRST, LAST, Filters(provider=provider, channel="sms"), now=NOW
-        )
+    mine = analytics.dashboard(
+        factory, demo_clinic, FIRST, LAST, Filters(provider=provider, channel="sms"), now=NOW
+    )
     visits = [
         v for v in made["visits"] if in_range(v.start) and v.provider == provider and v.via == "sms"
     ]
@@ -461,8 +461,9 @@ def test_an_empty_clinic_is_zeros_and_nothing_divided_by_zero(database_url, demo
     factory = session_factory(engine)
     with factory.begin() as db:
         install_clinic(db, demo_clinic)
-    with factory() as db:
-        figures = analytics.dashboard(db, demo_clinic, FIRST, LAST, Filters(), now=NOW)
+    figures = analytics.dashboard(
+        reader_factory(engine), demo_clinic, FIRST, LAST, Filters(), now=NOW
+    )
     engine.dispose()
     assert figures["appointments"]["total"] == 0
     assert figures["no_show_rate"] is None and figures["lead_time_days"] == {
@@ -492,8 +493,8 @@ def test_an_empty_clinic_is_zeros_and_nothing_divided_by_zero(database_url, demo
 def test_bad_ranges_and_filters_are_refused_with_the_reason(
     sessions, demo_clinic, first, last, filters, message
 ):
-    with sessions() as db, pytest.raises(AnalyticsRequestError, match=message):
-        analytics.dashboard(db, demo_clinic, first, last, filters, now=NOW)
+    with pytest.raises(AnalyticsRequestError, match=message):
+        analytics.dashboard(sessions, demo_clinic, first, last, filters, now=NOW)
 
 
 @pytest.mark.parametrize("value", ["", "2026-13-01", "yesterday", "2026-02-30"])
