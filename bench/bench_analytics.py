@@ -27,7 +27,8 @@ scanner, 5 types) and, from a fixed random seed:
 
 Measured, each in a fresh session as one request would be: `dashboard()` for the busiest 90 days
 (`--runs` after `--warmup`), one `SELECT COUNT(*) FROM appointments` and one over `reminders`
-(p50 of `--runs`), and each figure function of scheduler/analytics alone (the per-section
+(p50 of `--runs`); on SQLite, how long a writer waits for the lock beside the dashboard
+(`writers_beside`); each section of scheduler/analytics alone (the per-section
 breakdown, interleaved round by round); then the slowest section's statements re-run one by one
 with their plans (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite).
 
@@ -49,6 +50,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time as clock
 from bisect import bisect_left
 from collections import Counter
@@ -753,6 +755,9 @@ def measure(url: str, label: str, clinic: Clinic, runs: int, warmup: int, explai
         )
     )
 
+    if engine.dialect.name == "sqlite":
+        writers_beside(sessions, readers, clinic, built, runs)
+
     # Each section alone, in a fresh read-only session as the dashboard reads it, round by round.
     def section(name: str) -> Callable[[], Any]:
         return lambda: read(readers, name, clinic, period, NOW)
@@ -814,6 +819,36 @@ def _smoke_sizes() -> None:
     global APPOINTMENTS, REFILLS, UNFILLED, WAITING, PATIENTS, TURNS, SMOKE
     APPOINTMENTS, REFILLS, UNFILLED, WAITING, PATIENTS, TURNS = 2_000, 30, 30, 40, 100, 4_000
     SMOKE = True
+
+
+def writers_beside(sessions: Any, readers: Any, clinic: Clinic, built: Built, runs: int) -> None:
+    """SQLite: how long a small write transaction waits for the writer lock while dashboards
+    are read, in read-only sessions (as served) and, for comparison, in ordinary ones (BEGIN
+    IMMEDIATE, as before session 12), `runs` dashboards each, back to back."""
+
+    def write(stop: threading.Event, waits: list[float]) -> None:
+        while not stop.is_set():
+            began = clock.perf_counter()
+            with sessions.begin() as db:
+                db.execute(text("SELECT 1"))  # BEGIN IMMEDIATE first: the writer lock
+                waits.append((clock.perf_counter() - began) * 1000)
+            clock.sleep(0.005)
+
+    for label, factory in (("read-only sessions", readers), ("ordinary sessions", sessions)):
+        stop, waits = threading.Event(), []
+        writer = threading.Thread(target=write, args=(stop, waits))
+        writer.start()
+        try:
+            for _ in range(runs):
+                dashboard(factory, clinic, built.first, built.last, Filters(), now=NOW)
+        finally:
+            stop.set()
+            writer.join()
+        print(
+            f"  a writer beside the dashboard ({label}): {len(waits)} transactions, wait for "
+            f"the lock p50 {percentile(waits, 0.5):.2f} ms, p95 {percentile(waits, 0.95):.2f} "
+            f"ms, max {max(waits):.2f} ms"
+        )
 
 
 def verdict(p95: float) -> str:
