@@ -4,7 +4,10 @@ room, 14 `Occupancy` rows each) one transaction per booking.
 
 The baseline, measured in the same run with the same 8 threads: plain INSERTs of the very same
 appointment rows, one transaction each, with no `Occupancy` rows and no checks. The figure is
-the ratio of the two throughputs.
+the ratio of the two throughputs. Beside them, a ceiling: the statements one `book()` sends
+(the patient, the directory, the cells' check, SAVEPOINT, the appointment, its cells, RELEASE),
+written out in Core on one connection a client, with none of the ORM's or the availability
+module's Python; what `book()` would reach if its Python cost nothing but the SQL's.
 
 A last phase makes pairs of clients race for the same slots (released together by a barrier)
 and counts the collisions refused: one of each pair must win, the other get `SlotUnavailable`.
@@ -25,16 +28,25 @@ import threading
 import time as clock
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import bindparam, event, insert, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 
 from bench.seed import FIRST_DAY, OVERLAPS, install, reset, scaled_clinic
 from bench.smoke import private_database
 from scheduler.availability import Slot, find_slots
+from scheduler.availability.busy import cells, provider_holder, resource_holder
 from scheduler.booking import book
 from scheduler.db import make_engine, session_factory
 from scheduler.errors import SlotUnavailable
-from scheduler.models import Appointment, AppointmentStatus
+from scheduler.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    Occupancy,
+    Patient,
+    Provider,
+    Resource,
+)
 
 CLIENTS = 8
 TYPE = "checkup"
@@ -149,22 +161,77 @@ def measure(url: str, args: argparse.Namespace) -> None:
         def job() -> None:
             for n, slot in enumerate(plans[client]):
                 with factory.begin() as session:
-                    session.execute(
-                        insert(Appointment),
-                        {
-                            "patient_id": 1 + (client * 131 + n) % 2_000,
-                            "provider_id": ids["providers"][slot.provider_key],
-                            "type_id": ids["types"][TYPE],
-                            "room_id": ids["resources"][slot.room_key],
-                            "start_at": slot.start,
-                            "end_at": slot.end,
-                            "occupied_until": slot.end + timedelta(minutes=kind.buffer_minutes),
-                            "status": AppointmentStatus.BOOKED,
-                            "booked_via": "bench",
-                            "created_at": now,
-                            "updated_at": now,
-                        },
+                    session.execute(insert(Appointment), row(client, n, slot))
+
+        return job
+
+    def row(client: int, n: int, slot: Slot) -> dict:
+        return {
+            "patient_id": 1 + (client * 131 + n) % 2_000,
+            "provider_id": ids["providers"][slot.provider_key],
+            "type_id": ids["types"][TYPE],
+            "room_id": ids["resources"][slot.room_key],
+            "start_at": slot.start,
+            "end_at": slot.end,
+            "occupied_until": slot.end + timedelta(minutes=kind.buffer_minutes),
+            "status": AppointmentStatus.BOOKED,
+            "booked_via": "bench",
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    patient = select(Patient).where(Patient.id == bindparam("id"))
+    directory = union_all(
+        select(Provider.key, Provider.id).where(Provider.active),
+        select(Resource.key, Resource.id).where(Resource.active),
+        select(AppointmentType.key, AppointmentType.id).where(AppointmentType.active),
+    )
+    exam_rooms = [resource_holder(ids["resources"][room]) for room in rooms]
+    taken = (
+        select(Occupancy.holder)
+        .distinct()
+        .where(
+            Occupancy.holder.in_(bindparam("holders", expanding=True)),
+            Occupancy.cell >= bindparam("first"),
+            Occupancy.cell < bindparam("end"),
+        )
+    )
+
+    def statements_only(client: int):
+        def job() -> None:
+            with engine.connect() as connection:
+                for n, slot in enumerate(plans[client]):
+                    values = row(client, n, slot)
+                    span = cells(
+                        int(slot.start.timestamp()), int(values["occupied_until"].timestamp())
                     )
+                    holders = sorted(
+                        [provider_holder(values["provider_id"]), resource_holder(values["room_id"])]
+                    )
+                    with connection.begin():
+                        connection.execute(patient, {"id": values["patient_id"]}).one()
+                        connection.execute(directory).all()
+                        found = connection.execute(
+                            taken,
+                            {
+                                "holders": [holders[0], *exam_rooms],  # as book(): every room
+                                "first": span[0],
+                                "end": span[-1] + 1,
+                            },
+                        ).scalars()
+                        assert not set(found) & set(holders)
+                        with connection.begin_nested():
+                            appointment = connection.execute(
+                                insert(Appointment).returning(Appointment.id), values
+                            ).scalar_one()
+                            connection.execute(
+                                insert(Occupancy).returning(Occupancy.cell),
+                                [
+                                    {"holder": holder, "cell": cell, "appointment_id": appointment}
+                                    for holder in holders
+                                    for cell in span
+                                ],
+                            )
 
         return job
 
@@ -195,16 +262,21 @@ def measure(url: str, args: argparse.Namespace) -> None:
 
     # Alternate the two, three rounds each, and compare medians: on a small machine one round
     # of either can be disturbed by anything else running.
-    insert_rounds, book_rounds = [], []
+    insert_rounds, book_rounds, ceiling_rounds = [], [], []
     for _ in range(args.rounds):
         wipe()
         insert_rounds.append(run_clients([plain_inserts(i) for i in range(CLIENTS)]))
+        wipe()
+        ceiling_rounds.append(run_clients([statements_only(i) for i in range(CLIENTS)]))
+        with engine.connect() as connection:
+            written = connection.execute(text("SELECT count(*) FROM appointments")).scalar_one()
+        assert written == total, (written, total)
         wipe()
         latencies.clear()
         book_rounds.append(run_clients([bookings(i) for i in range(CLIENTS)]))
         with engine.connect() as connection:
             booked = connection.execute(text("SELECT count(*) FROM appointments")).scalar_one()
-            cells = connection.execute(text("SELECT count(*) FROM occupancy")).scalar_one()
+            held = connection.execute(text("SELECT count(*) FROM occupancy")).scalar_one()
         assert booked == total, (booked, total)
     insert_seconds, book_seconds = statistics.median(insert_rounds), statistics.median(book_rounds)
     inserts_per_s, books_per_s = total / insert_seconds, total / book_seconds
@@ -217,7 +289,7 @@ def measure(url: str, args: argparse.Namespace) -> None:
         f"(rounds: {', '.join(f'{total / s:.0f}' for s in insert_rounds)})"
     )
     print(
-        f"  book() with checks and {cells // total} occupancy rows each:  {books_per_s:8.0f} "
+        f"  book() with checks and {held // total} occupancy rows each:  {books_per_s:8.0f} "
         f"per s (rounds: {', '.join(f'{total / s:.0f}' for s in book_rounds)}); "
         f"last round's latency p50 {statistics.median(latencies):.1f} ms, p99 "
         f"{sorted(latencies)[int(0.99 * len(latencies))]:.1f} ms"
@@ -225,6 +297,13 @@ def measure(url: str, args: argparse.Namespace) -> None:
     print(
         f"  ratio: booking throughput is {books_per_s / inserts_per_s:.2f}x the plain INSERT "
         f"throughput ({inserts_per_s / books_per_s:.1f}x slower)"
+    )
+    ceiling_per_s = total / statistics.median(ceiling_rounds)
+    print(
+        f"  ceiling: book()'s statements alone, in Core: {ceiling_per_s:8.0f} per s (rounds: "
+        f"{', '.join(f'{total / s:.0f}' for s in ceiling_rounds)}); ratio "
+        f"{ceiling_per_s / inserts_per_s:.2f}x the plain INSERTs, book() at "
+        f"{books_per_s / ceiling_per_s:.2f}x of it"
     )
     wipe()
 

@@ -10,7 +10,8 @@ lets go); SQLite's busy timeout stays as the backstop for any other program writ
 
 Sessions that only read (`reader_factory`) take no writer lock: on SQLite a deferred BEGIN (a
 snapshot of the last commit, taken at the first read) with `query_only` on, so a write fails at
-once; on PostgreSQL a READ ONLY transaction. A dashboard's reads then never hold up a booking.
+once; on PostgreSQL a READ ONLY, REPEATABLE READ transaction. A dashboard's reads then never
+hold up a booking.
 """
 
 from __future__ import annotations
@@ -222,7 +223,11 @@ def _queued_connection(queue: WriterQueue) -> type[sqlite3.Connection]:
         def begin_read_only(self) -> None:
             self.execute("PRAGMA query_only = ON")
             self._read_only = True
-            self.execute("BEGIN")
+            try:
+                self.execute("BEGIN")
+            except BaseException:
+                self._writable()
+                raise
 
         def begin_immediate(self) -> None:
             queue.acquire()
