@@ -46,8 +46,8 @@ READERS = 3
 
 Section = Callable[[Session, Clinic, Period, datetime], dict[str, Any]]
 
-# The dashboard's parts by name, the slowest first (docs/analytics.md, Performance), so that the
-# short ones fill in beside the long ones; each gives its keys of the figures.
+# The dashboard's parts by name, the slowest first (BENCHMARKS.md, "The analytics dashboard"), so
+# that the short ones fill in beside the long ones; each gives its keys of the figures.
 SECTIONS: dict[str, Section] = {
     "engine.llm": lambda db, clinic, p, now: {"llm": engine.llm(db, p)},
     "visits.appointments": lambda db, clinic, p, now: visits.appointments(db, p, now=now),
