@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.messages import OutboundMessage, RecipientOptedOut
+from bot.messages import OutboundMessage, RecipientOptedOut, SealedMessage
 from scheduler.crypto import Vault
 from scheduler.models import OutboxMessage, Patient
 
@@ -40,16 +40,26 @@ class Outbox:
     ):
         self.sessions, self.vault, self.clock = sessions, vault, clock
 
+    def seal(self, message: OutboundMessage) -> SealedMessage:
+        """The message as `record` takes it: its number's indexes, the number encrypted."""
+        return SealedMessage(
+            message.channel,
+            tuple(self.vault.indexes(message.recipient)),
+            self.vault.encrypt(message.recipient),
+            message.as_text(),
+            message.kind,
+        )
+
     def send(self, message: OutboundMessage) -> int:
         """Record the message as sent; returns its outbox id."""
         with self.sessions.begin() as session:
-            [row] = self._rows(session, [message])
+            [row] = self._rows(session, [self.seal(message)])
             if row is None:
                 raise RecipientOptedOut("the recipient has opted out")
             # INSERT ... RETURNING always answers the new row's id (scalar() is typed Optional).
             return cast(int, session.connection().scalar(_INSERT.returning(OutboxMessage.id), row))
 
-    def record(self, session: Session, messages: Sequence[OutboundMessage]) -> list[bool]:
+    def record(self, session: Session, messages: Sequence[SealedMessage]) -> list[bool]:
         """Record the messages in the caller's transaction: the reminder sender commits them with
         the reminders' "sent" marks, so an outbox text is recorded exactly once.
 
@@ -61,32 +71,32 @@ class Outbox:
         return [row is not None for row in rows]
 
     def _rows(
-        self, session: Session, messages: Sequence[OutboundMessage]
+        self, session: Session, messages: Sequence[SealedMessage]
     ) -> list[dict[str, Any] | None]:
-        """The outbox row of each message, encrypted; None where the number opted out (like the
-        Twilio sender, the outbox never texts a number that opted out). One query for them all."""
+        """The outbox row of each message, its text encrypted; None where the number opted out
+        (like the Twilio sender, the outbox never texts a number that opted out). One query for
+        them all."""
         if not messages:
             return []
         session.flush()  # an opt-out made earlier in this transaction counts (fail closed)
-        indexes = [self.vault.indexes(message.recipient) for message in messages]
         opted_out = set(
             session.connection().scalars(
-                _OPTED_OUT, {"indexes": sorted({i for each in indexes for i in each})}
+                _OPTED_OUT, {"indexes": sorted({i for m in messages for i in m.indexes})}
             )
         )
         now = self.clock()
         return [
             None
-            if not opted_out.isdisjoint(each)
+            if not opted_out.isdisjoint(message.indexes)
             else {
                 "channel": message.channel,
-                "recipient_index": each[0],
-                "recipient_enc": self.vault.encrypt(message.recipient),
-                "text_enc": self.vault.encrypt(message.as_text()),
+                "recipient_index": message.indexes[0],
+                "recipient_enc": message.recipient_enc,
+                "text_enc": self.vault.encrypt(message.text),
                 "kind": message.kind,
                 "created_at": now,
             }
-            for message, each in zip(messages, indexes, strict=True)
+            for message in messages
         ]
 
     def messages_for(

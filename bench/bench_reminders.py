@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 
 from bench.seed import seed_due_reminders
 from bench.smoke import private_database
+from bot.audit.trail import AuditTrail
 from scheduler.clinic_file import load_clinic
 from scheduler.clinic_store import install_clinic
 from scheduler.crypto import Vault
@@ -118,9 +119,49 @@ def run_raw(url: str, workers: int, count: int) -> dict:
     }
 
 
-def run(url: str, key: str, workers: int, count: int, logs: Path) -> dict:
+def run_ceiling(url: str, key: str, workers: int, count: int, logs: Path) -> dict:
+    """The ceiling: `workers` processes of bench/reminder_ceiling.py (the rows a reminder must
+    store, the least Python around them), timed and checked the way ours are."""
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    command = [sys.executable, str(ROOT / "bench" / "reminder_ceiling.py"), libpq, str(BATCH), key]
+    started = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [*command, str(logs / f"ceiling-{n}.log")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(workers)
+    ]
+    outputs = [p.communicate() for p in procs]
+    seconds = time.perf_counter() - started
+    if any(p.returncode for p in procs):
+        raise SystemExit(
+            "a ceiling worker failed:\n" + "\n".join(e.decode()[-2000:] for _, e in outputs)
+        )
+    result = {"seconds": seconds, "per_second": count / seconds, **delivered(url, count)}
     engine = make_engine(url)
-    sessions = session_factory(engine)
+    with session_factory(engine)() as db:
+        result["chain_ok"] = AuditTrail(Vault([key])).verify(db).ok
+    engine.dispose()
+    return result
+
+
+def delivered(url: str, count: int) -> dict:
+    """Reminders marked sent, and outbox texts duplicated and missed (one per patient)."""
+    engine = make_engine(url)
+    with session_factory(engine)() as db:
+        sent = db.scalar(
+            select(func.count()).select_from(Reminder).where(Reminder.status == "sent")
+        )
+        texts = db.scalar(select(func.count()).select_from(OutboxMessage))
+        recipients = db.scalar(select(func.count(func.distinct(OutboxMessage.recipient_index))))
+    engine.dispose()
+    assert texts is not None and recipients is not None
+    return {"sent": sent, "duplicates": texts - recipients, "missed": count - recipients}
+
+
+def run(url: str, key: str, workers: int, count: int, logs: Path) -> dict:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -147,20 +188,11 @@ def run(url: str, key: str, workers: int, count: int, logs: Path) -> dict:
     seconds = time.perf_counter() - started
     if any(p.returncode for p in procs):
         raise SystemExit("a worker failed:\n" + "\n".join(e.decode()[-2000:] for e in errors))
-    with sessions() as db:
-        sent = db.scalar(
-            select(func.count()).select_from(Reminder).where(Reminder.status == "sent")
-        )
-        texts = db.scalar(select(func.count()).select_from(OutboxMessage))
-        recipients = db.scalar(select(func.count(func.distinct(OutboxMessage.recipient_index))))
-    engine.dispose()
     return {
         "workers": workers,
         "seconds": seconds,
         "per_second": count / seconds,
-        "sent": sent,
-        "duplicates": texts - recipients,
-        "missed": count - recipients,
+        **delivered(url, count),
     }
 
 
@@ -216,8 +248,10 @@ def measure(url: str, args: argparse.Namespace) -> int:
             prepare(url, key, args.reminders, analyze)
             raw = run_raw(url, workers, args.reminders)
             prepare(url, key, args.reminders, analyze)
+            ceiling = run_ceiling(url, key, workers, args.reminders, Path(logs))
+            prepare(url, key, args.reminders, analyze)
             result = run(url, key, workers, args.reminders, Path(logs))
-            result["raw"] = raw
+            result["raw"], result["ceiling"] = raw, ceiling
             results.append(result)
             print(
                 f"{workers} worker(s): {result['seconds']:.1f} s, "
@@ -225,7 +259,12 @@ def measure(url: str, args: argparse.Namespace) -> int:
                 f"{result['duplicates']}, missed {result['missed']}; raw claim-and-mark "
                 f"(baseline) {raw['seconds']:.1f} s, {raw['per_second']:.0f}/s (duplicates "
                 f"{raw['duplicates']}, missed {raw['missed']}); ratio "
-                f"{result['per_second'] / raw['per_second']:.2f} (target >= 0.25)",
+                f"{result['per_second'] / raw['per_second']:.2f} (target >= 0.25); ceiling "
+                f"{ceiling['seconds']:.1f} s, {ceiling['per_second']:.0f}/s (duplicates "
+                f"{ceiling['duplicates']}, missed {ceiling['missed']}, chain "
+                f"{'verified' if ceiling['chain_ok'] else 'BROKEN'}), ceiling/raw "
+                f"{ceiling['per_second'] / raw['per_second']:.2f}, ours/ceiling "
+                f"{result['per_second'] / ceiling['per_second']:.2f}",
                 flush=True,
             )
     one = next((r for r in results if r["workers"] == 1), None)
@@ -242,6 +281,10 @@ def measure(url: str, args: argparse.Namespace) -> int:
         and r["sent"] == args.reminders
         and r["raw"]["duplicates"] == 0
         and r["raw"]["missed"] == 0
+        and r["ceiling"]["sent"] == args.reminders
+        and r["ceiling"]["duplicates"] == 0
+        and r["ceiling"]["missed"] == 0
+        and r["ceiling"]["chain_ok"]
         for r in results
     )
     four = next((r for r in results if r["workers"] == 4), None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from logging.handlers import WatchedFileHandler
 from pathlib import Path
@@ -20,13 +21,17 @@ FILES = {
 
 
 class _JsonLines(logging.Formatter):
+    """One JSON object per line: a record's `fields`, or one line for each of its `lines`."""
+
     def format(self, record: logging.LogRecord) -> str:
-        fields = {
+        common = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "event": record.getMessage(),
         }
-        fields.update(getattr(record, "fields", {}))
-        return json.dumps(fields, default=str, sort_keys=True)
+        lines = getattr(record, "lines", None) or [getattr(record, "fields", {})]
+        return "\n".join(
+            json.dumps({**common, **fields}, default=str, sort_keys=True) for fields in lines
+        )
 
 
 def configure(log_dir: Path) -> None:
@@ -51,3 +56,10 @@ def configure(log_dir: Path) -> None:
 def write(log: str, event: str, **fields: object) -> None:
     """Append one JSON line to `log` ("audit", "orchestration" or "performance")."""
     logging.getLogger(f"scheduler.{log}").info(event, extra={"fields": fields})
+
+
+def write_lines(log: str, event: str, lines: Sequence[Mapping[str, object]]) -> None:
+    """Append one JSON line per item of `lines` to `log`, in one write (the audit mirror of a
+    transaction's events: one file check and one flush, however many events)."""
+    if lines:
+        logging.getLogger(f"scheduler.{log}").info(event, extra={"lines": lines})

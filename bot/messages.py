@@ -53,6 +53,20 @@ class OutboundMessage:
         return numbered(self.text, self.options)
 
 
+@dataclass(frozen=True)
+class SealedMessage:
+    """A text for a sender that records instead of texting (the outbox), its number already
+    as the database keeps one: the number's blind indexes (the first is stored; all are checked
+    against opt-outs) and its ciphertext. The reminder sender seals a patient's stored number
+    as it is, with no decryption and no second encryption."""
+
+    channel: str
+    indexes: tuple[str, ...]
+    recipient_enc: bytes
+    text: str
+    kind: str
+
+
 def numbered(text: str, options: tuple[str, ...] | list[str] = ()) -> str:
     """A text and its options as a phone shows them: each option a numbered line."""
     return "\n".join([text] + [f"{i}. {option}" for i, option in enumerate(options, 1)])

@@ -46,6 +46,13 @@ class Vault:
             return cls(keys)
         return cls(load_or_create_key_file(key_file))
 
+    @overload
+    def encrypt(self, text: str) -> bytes: ...
+    @overload
+    def encrypt(self, text: None) -> None: ...
+    @overload
+    def encrypt(self, text: str | None) -> bytes | None: ...
+
     def encrypt(self, text: str | None) -> bytes | None:
         if text is None:
             return None

@@ -26,9 +26,9 @@ class Desk:
         )
         self.policy = policy
 
-    def patient(self, phone, **fields):
+    def patient(self, phone, *, scope=None, **fields):
         with self.sessions.begin() as db:
-            patient = find_or_create_patient(db, self.vault, phone, now=self.clock.now)
+            patient = find_or_create_patient(db, self.vault, phone, now=self.clock.now, scope=scope)
             patient.consented_at = self.clock.now
             for key, value in fields.items():
                 setattr(patient, key, value)

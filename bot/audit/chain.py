@@ -218,8 +218,7 @@ def _chain_of(connection) -> str | None:
 
 
 def _mirror_committed(session: Session, pending: list[dict[str, Any]]) -> None:
-    for fields in pending:
-        logfiles.write("audit", "audit_event", **fields)
+    logfiles.write_lines("audit", "audit_event", pending)
 
 
 # The events recorded in a transaction (trail.py) are chained and inserted just before its

@@ -47,6 +47,10 @@ class Due:
     offer_id: int | None = None
     provider_key: str | None = None
     language: str | None = None  # the patient's (bot/i18n.py): the text is in it
+    # The number's blind index as stored, and the patient's scope (scheduler.patients.identity):
+    # for a patient of no scope the stored index is the number's own.
+    phone_index: str | None = None
+    scope: str | None = None
 
 
 def load_claimed(sessions: sessionmaker[Session], ids: list[int], owner: str) -> list[Due]:
@@ -71,6 +75,8 @@ def load_claimed(sessions: sessionmaker[Session], ids: list[int], owner: str) ->
                 WaitlistOffer.status,
                 Provider.key,
                 Patient.language,
+                Patient.phone_index,
+                Patient.scope,
             )
             .join(Patient, Patient.id == Reminder.patient_id)
             .outerjoin(Appointment, Appointment.id == Reminder.appointment_id)
@@ -99,6 +105,8 @@ def load_claimed(sessions: sessionmaker[Session], ids: list[int], owner: str) ->
         offer_status,
         provider_key,
         language,
+        phone_index,
+        scope,
     ) in rows:
         if kind == "offer":
             active = offer_status == "offered"
@@ -122,6 +130,8 @@ def load_claimed(sessions: sessionmaker[Session], ids: list[int], owner: str) ->
                 offer_id,
                 provider_key,
                 language,
+                phone_index,
+                scope,
             )
         )
     return out

@@ -41,7 +41,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit.trail import AuditTrail
-from bot.messages import DeliveryFailed, OutboundMessage, RecipientOptedOut, Sender
+from bot.messages import (
+    DeliveryFailed,
+    OutboundMessage,
+    RecipientOptedOut,
+    SealedMessage,
+    Sender,
+)
 from scheduler.clinic import Clinic
 from scheduler.crypto import Vault
 from scheduler.models import WaitlistOffer
@@ -83,7 +89,7 @@ class RecordingSender(Protocol):
     """A sender that records in the database instead of texting (the outbox): its `record`
     writes a batch's texts in the caller's transaction, and says which it recorded."""
 
-    def record(self, session: Session, messages: Sequence[OutboundMessage]) -> list[bool]: ...
+    def record(self, session: Session, messages: Sequence[SealedMessage]) -> list[bool]: ...
 
 
 def _records(sender: object) -> TypeGuard[RecordingSender]:
@@ -183,7 +189,7 @@ class ReminderSender:
         later: list[Due] = []
         with self.sessions.begin() as db:
             connection = db.connection()
-            wanted: list[tuple[Due, ZoneInfo, bytes]] = []
+            wanted: list[tuple[Due, ZoneInfo]] = []
             for due in dues:
                 unwanted = unwanted_now(due, now)
                 if unwanted is not None:
@@ -194,25 +200,21 @@ class ReminderSender:
                 if in_quiet_hours(now, zone, self.policy.quiet_hours):
                     later.append(due)  # the one-by-one path knows how to wait
                     continue
-                # `unwanted_now` said send: the patient has a number
-                assert due.phone_enc is not None
-                wanted.append((due, zone, due.phone_enc))
+                wanted.append((due, zone))
             recorded = sender.record(
                 db,
                 [
-                    OutboundMessage(
+                    SealedMessage(
                         "sms",
-                        self.vault.decrypt(phone_enc),
+                        *self._number(due),
                         reminder_text(self.clinic, due, zone, self.hold_minutes),
-                        kind=due.kind,
+                        due.kind,
                     )
-                    for due, zone, phone_enc in wanted
+                    for due, zone in wanted
                 ],
             )
-            sent = [due for (due, _, _), done in zip(wanted, recorded, strict=True) if done]
-            refused = [
-                due.id for (due, _, _), done in zip(wanted, recorded, strict=True) if not done
-            ]
+            sent = [due for (due, _), done in zip(wanted, recorded, strict=True) if done]
+            refused = [due.id for (due, _), done in zip(wanted, recorded, strict=True) if not done]
             if refused:  # opted out since the batch was loaded: the outbox recorded nothing
                 self.claims.mark(connection, refused, CANCELLED, code="opted_out")
                 result.skipped += len(refused)
@@ -235,6 +237,16 @@ class ReminderSender:
             outcome = self._send_one(due, now)
             result.retried += outcome == PENDING
             result.skipped += outcome != PENDING
+
+    def _number(self, due: Due) -> tuple[tuple[str, ...], bytes]:
+        """The patient's number sealed for the outbox: its stored ciphertext as it is, and the
+        number's blind indexes (the stored one, unless the patient has a scope and their index
+        is of the scope and the number: then the number's own, from the decrypted number)."""
+        # `unwanted_now` said send: the patient has a number
+        assert due.phone_enc is not None
+        if due.scope is None and due.phone_index is not None:
+            return (due.phone_index,), due.phone_enc
+        return tuple(self.vault.indexes(self.vault.decrypt(due.phone_enc))), due.phone_enc
 
     def _send_one(self, due: Due, now: datetime) -> str:
         unwanted = unwanted_now(due, now)

@@ -40,5 +40,6 @@ def test_an_opt_out_earlier_in_the_same_transaction_is_honoured(sessions, vault,
     with sessions.begin() as db:
         patient = find_or_create_patient(db, vault, "+12125550123", now=now)
         patient.opted_out_at = now  # not flushed yet
-        assert outbox.record(db, [OutboundMessage("sms", "+12125550123", "Reminder")]) == [False]
+        sealed = outbox.seal(OutboundMessage("sms", "+12125550123", "Reminder"))
+        assert outbox.record(db, [sealed]) == [False]
     assert outbox.messages_for("+12125550123") == []

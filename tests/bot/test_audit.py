@@ -94,8 +94,10 @@ def test_audit_log_file_has_ids_and_hashes_but_no_text(sessions, vault, now, tmp
     audit = AuditTrail(vault)
     _record_three(sessions, audit, now)
     lines = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
+    # One transaction's events are written at once, still one JSON line each.
     assert [line["seq"] for line in lines] == [1, 2, 3]
     assert all(len(line["hash"]) == 64 for line in lines)
+    assert {(line["event"], line["chain"]) for line in lines} == {("audit_event", lines[0]["hash"])}
     assert "hello" not in (tmp_path / "audit.log").read_text()
 
 

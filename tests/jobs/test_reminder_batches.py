@@ -34,7 +34,9 @@ def test_a_batch_never_records_a_text_to_a_number_that_opted_out(desk, outbox, s
         recorded = outbox.record(
             db,
             [
-                OutboundMessage("sms", phone, "Your visit is tomorrow", kind="reminder")
+                outbox.seal(
+                    OutboundMessage("sms", phone, "Your visit is tomorrow", kind="reminder")
+                )
                 for phone in PHONES[:3]
             ],
         )
@@ -70,6 +72,38 @@ def test_a_patient_who_opts_out_while_the_batch_is_sent_gets_nothing(
         (leaving, "cancelled", "opted_out"),
     }
     assert outbox.messages_for(PHONES[1]) == [] and len(outbox.messages_for(PHONES[0])) == 1
+
+
+def test_a_reminder_keeps_the_stored_number_and_is_found_by_the_number(
+    desk, sessions, vault, clock, make_sender, outbox
+):
+    # The same number as an SMS patient and as the web chat's own patient (a scope of its own).
+    sms, web = desk.patient(PHONES[0]), desk.patient(PHONES[0], scope="web")
+    desk.book(sms, MON, time(9, 0))
+    desk.book(web, MON, time(10, 0))
+    clock.now = SUNDAY_EVENING
+    assert make_sender(outbox).run().sent == 2
+    assert len(outbox.messages_for(PHONES[0])) == 2
+    with sessions() as db:
+        stored = db.scalar(select(Patient.phone_enc).where(Patient.id == sms))
+        rows = db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert {vault.decrypt(row.recipient_enc) for row in rows} == {PHONES[0]}
+        assert {row.recipient_index for row in rows} == {vault.index(PHONES[0])}
+        # The SMS patient's number is kept as stored, not decrypted and encrypted again.
+        assert stored in {row.recipient_enc for row in rows}
+
+
+def test_the_web_chats_patient_gets_no_reminder_when_the_number_opted_out_by_sms(
+    desk, sessions, clock, make_sender, outbox
+):
+    desk.patient(PHONES[0], opted_out_at=clock.now)
+    web = desk.patient(PHONES[0], scope="web")
+    desk.book(web, MON, time(10, 0))
+    clock.now = SUNDAY_EVENING
+    result = make_sender(outbox).run()
+    assert (result.sent, result.skipped) == (0, 1)
+    assert reminder_statuses(sessions) == {(web, "cancelled", "opted_out")}
+    assert outbox.messages_for(PHONES[0]) == []
 
 
 def statements_to_send(sessions, sender) -> tuple[int, int]:
