@@ -25,11 +25,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
 from .availability import ResolvedSlot, Slot, alternatives, cells, refresh, resolve_slot
+from .availability.busy import _core_rows
 from .clinic import Clinic
 from .errors import NotFound, SchedulingError, SlotUnavailable
 from .models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Occupancy, Patient
 
 _DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
+_INSERT_APPOINTMENT = insert(Appointment).returning(Appointment)
+_PATIENT_EXISTS = select(Patient.id).where(Patient.id == bindparam("id"))
+_INSERT_CELLS = insert(Occupancy.__table__).returning(Occupancy.__table__.c.cell)
 
 
 def _utc(epoch: int) -> datetime:
@@ -44,6 +48,14 @@ def _lost_race(error: DBAPIError) -> bool:
     )
 
 
+def _patient_exists(session: Session, patient_id: int) -> bool:
+    """Whether the patient exists: no query for the turn's own patient (in the session), else
+    one Core read of the key (the ORM's `get` would load and track the whole row)."""
+    if session.identity_key(Patient, patient_id) in session.identity_map:
+        return True
+    return bool(_core_rows(session, _PATIENT_EXISTS, {"id": patient_id}))
+
+
 def _occupy(
     session: Session, appointment_id: int, resolved: ResolvedSlot, room_id: int | None
 ) -> None:
@@ -55,8 +67,9 @@ def _occupy(
     ]
     # With RETURNING, SQLAlchemy sends the rows as one batched multi-row INSERT from a cached
     # statement ("insertmanyvalues"): one round trip, and on PostgreSQL no executemany pipeline
-    # for psycopg to abort (and log about) whenever the key refuses a cell.
-    session.execute(insert(Occupancy).returning(Occupancy.cell), rows)
+    # for psycopg to abort (and log about) whenever the key refuses a cell. Core, on the
+    # session's connection: the ORM's bulk insert path would cost more than the rows.
+    session.connection().execute(_INSERT_CELLS, rows)
 
 
 def _attempts(
@@ -102,30 +115,31 @@ def book(
     cannot be booked at all) is raised with the nearest free `alternatives`. A time kept for
     urgent patients is booked only at `urgency` "urgent" (else `SlotUnavailable`, code
     "reserved": availability/reserved.py)."""
-    if session.get(Patient, patient_id) is None:  # (the turn's patient: no query)
+    if not _patient_exists(session, patient_id):
         raise NotFound("no such patient")
     resolved = resolve_slot(session, clinic, slot, now=now, urgency=urgency)
     for room in _attempts(session, clinic, resolved, now, urgency=urgency):
         room_id = room[1] if room else None
-        appointment = Appointment(
-            patient_id=patient_id,
-            provider_id=resolved.provider_id,
-            type_id=resolved.type_id,
-            room_id=room_id,
-            equipment_id=resolved.equipment_id,
-            start_at=_utc(resolved.start),
-            end_at=_utc(resolved.end),
-            occupied_until=_utc(resolved.occupied_until),
-            status=AppointmentStatus.BOOKED,
-            booked_via=booked_via,
-            attendee_enc=attendee_enc,
-            created_at=now,
-            updated_at=now,
-        )
+        values = {
+            "patient_id": patient_id,
+            "provider_id": resolved.provider_id,
+            "type_id": resolved.type_id,
+            "room_id": room_id,
+            "equipment_id": resolved.equipment_id,
+            "start_at": _utc(resolved.start),
+            "end_at": _utc(resolved.end),
+            "occupied_until": _utc(resolved.occupied_until),
+            "status": AppointmentStatus.BOOKED,
+            "booked_via": booked_via,
+            "attendee_enc": attendee_enc,
+            "created_at": now,
+            "updated_at": now,
+        }
         try:
             with session.begin_nested():
-                session.add(appointment)
-                session.flush()
+                # One INSERT ... RETURNING the new row as an Appointment in the session: the
+                # unit of work's flush of a new object would cost more than the statement.
+                appointment = session.scalars(_INSERT_APPOINTMENT, values).one()
                 _occupy(session, appointment.id, resolved, room_id)
         except DBAPIError as error:
             if not _lost_race(error):

@@ -8,15 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Select, String, any_, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..clinic import Clinic
 from ..errors import OutsideBookingWindow, SlotUnavailable
 from ..models import Occupancy
 from ..urgency import check as check_urgency
-from .busy import _epoch_of, cells, provider_holder, resource_holder
+from .busy import _core_rows, _epoch_of, cells, provider_holder, resource_holder
 from .grid import Slot, _plan
 from .search import _request, alternatives
 
@@ -42,18 +43,35 @@ class ResolvedSlot:
         return sorted(found)
 
 
-def _taken(
-    session: Session, holders: Sequence[str], first: int, end: int, ignore_appointment: int | None
-) -> set[str]:
-    """Which of these holders already hold a cell in [first, end), from `Occupancy` itself."""
+@cache
+def _taken_query(postgres: bool, ignoring: bool) -> Select[str]:
+    """The cells check, built once: on PostgreSQL the holders are one array parameter (an
+    expanding IN is rendered again at every execution)."""
+    holders = (
+        Occupancy.holder == any_(bindparam("holders", type_=ARRAY(String)))
+        if postgres
+        else Occupancy.holder.in_(bindparam("holders", expanding=True))
+    )
     query = (
         select(Occupancy.holder)
         .distinct()
-        .where(Occupancy.holder.in_(holders), Occupancy.cell >= first, Occupancy.cell < end)
+        .where(holders, Occupancy.cell >= bindparam("first"), Occupancy.cell < bindparam("end"))
     )
-    if ignore_appointment is not None:
-        query = query.where(Occupancy.appointment_id != ignore_appointment)
-    return set(session.scalars(query))
+    if ignoring:
+        query = query.where(Occupancy.appointment_id != bindparam("ignore"))
+    return query
+
+
+def _taken(
+    session: Session, holders: Sequence[str], first: int, end: int, ignore_appointment: int | None
+) -> set[str]:
+    """Which of these holders already hold a cell in [first, end), from `Occupancy` itself
+    (Core on the session's connection, after a flush: booking runs it at every attempt)."""
+    query = _taken_query(
+        session.get_bind().dialect.name == "postgresql", ignore_appointment is not None
+    )
+    params = {"holders": list(holders), "first": first, "end": end, "ignore": ignore_appointment}
+    return {holder for (holder,) in _core_rows(session, query, params)}
 
 
 def resolve_slot(
