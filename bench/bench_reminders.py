@@ -15,6 +15,11 @@ processes of bench/raw_claims.py, each claiming batches of the same size (500) w
 FOR UPDATE SKIP LOCKED` and marking them sent by id in the same transaction, nothing else (no
 text, no outbox, no audit), timed the same way. Checked: every row marked once.
 
+The ceiling, measured the same way on the same rows: W processes of bench/reminder_ceiling.py,
+which store what a reminder through the outbox must (its encrypted text, the "sent" mark, its
+chained audit event and mirror line) with the least Python. Checked like ours, and its audit
+chain walked by `audit verify`'s own code.
+
     .venv/bin/python bench/bench_reminders.py [--reminders 100000] [--workers 1,2,4] [--no-analyze]
     .venv/bin/python bench/bench_reminders.py --smoke   # 300 reminders, 2 workers
 """
@@ -30,6 +35,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -86,25 +92,30 @@ def prepare(url: str, key: str, count: int, analyze: bool) -> None:
     engine.dispose()
 
 
-def run_raw(url: str, workers: int, count: int) -> dict:
-    """The baseline: `workers` processes of raw claim-and-mark, timed from start to last exit."""
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+def timed(what: str, commands: list[list[str]], **popen: Any) -> tuple[float, list[bytes]]:
+    """Run the commands as processes at once; the seconds from their start to the last exit,
+    and what each printed. A process that fails stops the bench."""
     started = time.perf_counter()
     procs = [
-        subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "raw_claims.py"), libpq, str(BATCH)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(workers)
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+        for command in commands
     ]
     outputs = [p.communicate() for p in procs]
     seconds = time.perf_counter() - started
     if any(p.returncode for p in procs):
-        raise SystemExit(
-            "a raw worker failed:\n" + "\n".join(e.decode()[-2000:] for _, e in outputs)
-        )
-    marked = sum(int(out) for out, _ in outputs)
+        raise SystemExit(f"a {what} failed:\n" + "\n".join(e.decode()[-2000:] for _, e in outputs))
+    return seconds, [out for out, _ in outputs]
+
+
+def libpq_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def run_raw(url: str, workers: int, count: int) -> dict:
+    """The baseline: `workers` processes of raw claim-and-mark, timed from start to last exit."""
+    command = [sys.executable, str(ROOT / "bench" / "raw_claims.py"), libpq_url(url), str(BATCH)]
+    seconds, outputs = timed("raw worker", [command] * workers)
+    marked = sum(int(out) for out in outputs)
     engine = make_engine(url)
     with engine.connect() as connection:
         sent = connection.execute(
@@ -122,23 +133,11 @@ def run_raw(url: str, workers: int, count: int) -> dict:
 def run_ceiling(url: str, key: str, workers: int, count: int, logs: Path) -> dict:
     """The ceiling: `workers` processes of bench/reminder_ceiling.py (the rows a reminder must
     store, the least Python around them), timed and checked the way ours are."""
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    command = [sys.executable, str(ROOT / "bench" / "reminder_ceiling.py"), libpq, str(BATCH), key]
-    started = time.perf_counter()
-    procs = [
-        subprocess.Popen(
-            [*command, str(logs / f"ceiling-{n}.log")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for n in range(workers)
-    ]
-    outputs = [p.communicate() for p in procs]
-    seconds = time.perf_counter() - started
-    if any(p.returncode for p in procs):
-        raise SystemExit(
-            "a ceiling worker failed:\n" + "\n".join(e.decode()[-2000:] for _, e in outputs)
-        )
+    command = [sys.executable, str(ROOT / "bench" / "reminder_ceiling.py"), libpq_url(url)]
+    seconds, _ = timed(
+        "ceiling worker",
+        [[*command, str(BATCH), key, str(logs / f"ceiling-{n}.log")] for n in range(workers)],
+    )
     result = {"seconds": seconds, "per_second": count / seconds, **delivered(url, count)}
     engine = make_engine(url)
     with session_factory(engine)() as db:
@@ -173,21 +172,9 @@ def run(url: str, key: str, workers: int, count: int, logs: Path) -> dict:
     }
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SLACK_BOT_TOKEN"):
         env.pop(name, None)
-    started = time.perf_counter()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "jobs", "--once"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(workers)
-    ]
-    errors = [p.communicate()[1] for p in procs]
-    seconds = time.perf_counter() - started
-    if any(p.returncode for p in procs):
-        raise SystemExit("a worker failed:\n" + "\n".join(e.decode()[-2000:] for e in errors))
+    seconds, _ = timed(
+        "worker", [[sys.executable, "-m", "jobs", "--once"]] * workers, cwd=ROOT, env=env
+    )
     return {
         "workers": workers,
         "seconds": seconds,
