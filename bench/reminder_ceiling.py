@@ -25,11 +25,15 @@ import hashlib
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 from cryptography.fernet import Fernet
 from psycopg.types.json import Json
-from raw_claims import CLAIM  # the same claim as the baseline
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.raw_claims import CLAIM  # the same claim as the baseline
 
 LOAD = (
     "SELECT r.id, r.patient_id, p.phone_index, p.phone_enc, a.start_at FROM reminders r "
