@@ -6,9 +6,9 @@ The baseline, measured in the same run with the same 8 threads: plain INSERTs of
 appointment rows, one transaction each, with no `Occupancy` rows and no checks. The figure is
 the ratio of the two throughputs. Beside them, a ceiling: the statements one `book()` sends
 (the patient, the directory, the cells' check, SAVEPOINT, the appointment, its cells, RELEASE),
-on one session a client, the directory and the check by the availability module's own
-functions, the rest in Core: no rule checks of `resolve_slot` and no ORM unit of work. What
-`book()` would reach if those cost nothing.
+on one session a client, by the booking and availability modules' own functions, but with no
+rule checks of `resolve_slot` and the appointment a Core insert returning its id rather than
+an `Appointment` in the session. What `book()` would reach if those cost nothing.
 
 A last phase makes pairs of clients race for the same slots (released together by a barrier)
 and counts the collisions refused: one of each pair must win, the other get `SlotUnavailable`.
@@ -29,7 +29,7 @@ import threading
 import time as clock
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, event, insert, select, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.exc import IntegrityError
 
 from bench.seed import FIRST_DAY, OVERLAPS, install, reset, scaled_clinic
@@ -37,15 +37,14 @@ from bench.smoke import private_database
 from scheduler.availability import (
     ResolvedSlot,
     Slot,
-    cells,
     find_slots,
     read_directory,
     refresh,
 )
-from scheduler.booking import book
+from scheduler.booking import _occupy, _patient_exists, book
 from scheduler.db import make_engine, session_factory
 from scheduler.errors import SlotUnavailable
-from scheduler.models import Appointment, AppointmentStatus, Occupancy, Patient
+from scheduler.models import Appointment, AppointmentStatus
 
 CLIENTS = 8
 TYPE = "checkup"
@@ -179,13 +178,12 @@ def measure(url: str, args: argparse.Namespace) -> None:
             "updated_at": now,
         }
 
-    patient = select(Patient).where(Patient.id == bindparam("id"))
     exam_rooms = tuple((room, ids["resources"][room]) for room in rooms)  # book() tries them all
 
     def statements_only(client: int):
-        """book()'s statements, with the project's own directory read and cells check
-        (`read_directory`, `refresh`), but none of `resolve_slot`'s rule checks and no ORM
-        unit of work: the patient, the appointment and its cells are Core statements."""
+        """book()'s statements, with the project's own patient check, directory read, cells
+        check and cells insert (`_patient_exists`, `read_directory`, `refresh`, `_occupy`), but
+        none of `resolve_slot`'s rule checks, and the appointment a Core insert of its id."""
 
         def job() -> None:
             with factory() as session:
@@ -204,7 +202,8 @@ def measure(url: str, args: argparse.Namespace) -> None:
                     )
                     with session.begin():
                         connection = session.connection()
-                        connection.execute(patient, {"id": values["patient_id"]}).one()
+                        if not _patient_exists(session, values["patient_id"]):
+                            raise SystemExit("the ceiling's patient is missing")
                         read_directory(session)
                         resolved = refresh(session, clinic, resolved, now=now)
                         room_id = resolved.rooms[0][1]
@@ -213,14 +212,7 @@ def measure(url: str, args: argparse.Namespace) -> None:
                                 insert(Appointment).returning(Appointment.id),
                                 values | {"room_id": room_id},
                             ).scalar_one()
-                            connection.execute(
-                                insert(Occupancy).returning(Occupancy.cell),
-                                [
-                                    {"holder": holder, "cell": cell, "appointment_id": appointment}
-                                    for holder in resolved.holders(room_id)
-                                    for cell in cells(start, resolved.occupied_until)
-                                ],
-                            )
+                            _occupy(session, appointment, resolved, room_id)
 
         return job
 

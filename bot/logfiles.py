@@ -21,16 +21,16 @@ FILES = {
 
 
 class _JsonLines(logging.Formatter):
-    """One JSON object per line: a record's `fields`, or one line for each of its `lines`."""
+    """One JSON object per item of a record's `lines`, one line each."""
 
     def format(self, record: logging.LogRecord) -> str:
         common = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "event": record.getMessage(),
         }
-        lines = getattr(record, "lines", None) or [getattr(record, "fields", {})]
         return "\n".join(
-            json.dumps({**common, **fields}, default=str, sort_keys=True) for fields in lines
+            json.dumps({**common, **fields}, default=str, sort_keys=True)
+            for fields in getattr(record, "lines", [{}])
         )
 
 
@@ -55,7 +55,7 @@ def configure(log_dir: Path) -> None:
 
 def write(log: str, event: str, **fields: object) -> None:
     """Append one JSON line to `log` ("audit", "orchestration" or "performance")."""
-    logging.getLogger(f"scheduler.{log}").info(event, extra={"fields": fields})
+    write_lines(log, event, [fields])
 
 
 def write_lines(log: str, event: str, lines: Sequence[Mapping[str, object]]) -> None:
