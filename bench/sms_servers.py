@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 import time
 from typing import Any
 
@@ -168,7 +169,8 @@ def floor_app() -> Flask:
     log.setLevel(logging.INFO)
     log.propagate = False
     kind = _PostgresFloor if "FLOOR_URL" in os.environ else _SqliteFloor
-    store: list[_SqliteFloor | _PostgresFloor] = []  # one a worker, opened after the fork
+    # One connection a thread (a gthread worker has several), opened after the fork.
+    store = threading.local()
 
     @app.post("/twilio/sms")
     def sms():
@@ -182,9 +184,9 @@ def floor_app() -> Flask:
         )
         index = hmac.new(index_key, phone.encode(), hashlib.sha256).hexdigest()
         now = time.time()
-        if not store:
-            store.append(kind())
-        db = store[0]
+        db = getattr(store, "db", None)
+        if db is None:
+            db = store.db = kind()
         db.begin(int(index[:16], 16) - (1 << 63))
         try:
             receipt = db.one(

@@ -111,6 +111,7 @@ class Turn:
     key: dict[str, int] | None = None
 
     def hold(self, db: Session) -> None:
-        """The first statement of each of the turn's transactions."""
+        """The first statement of each of the turn's transactions (Core on the session's
+        connection: the ORM's execution path costs more than the statement)."""
         if self.key is not None:
-            db.execute(_TRANSACTION_LOCK, self.key)
+            db.connection().execute(_TRANSACTION_LOCK, self.key)

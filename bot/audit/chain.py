@@ -45,6 +45,7 @@ _INSERT = insert(AuditEvent.__table__)
 _TAIL = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
 _FIRST = select(AuditEvent.hash).where(AuditEvent.seq == 1)
 _LOCK_KEY = 7_210_001  # the advisory lock that serializes audit appends on PostgreSQL
+_APPEND_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 _HASHED = (
@@ -172,7 +173,7 @@ def _append_buffered(session: Session, buffered: list[dict[str, Any]]) -> None:
     # Core on the session's connection: the ORM's execution path would cost more than the work.
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        connection.execute(_APPEND_LOCK, {"key": _LOCK_KEY})
     last = connection.execute(_TAIL).first()
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     rows = []
