@@ -25,14 +25,18 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
 from .availability import ResolvedSlot, Slot, alternatives, cells, refresh, resolve_slot
-from .availability.busy import _core_rows
+from .availability.busy import Directory, read_directory
 from .clinic import Clinic
 from .errors import NotFound, SchedulingError, SlotUnavailable
 from .models import ACTIVE_STATUSES, Appointment, AppointmentStatus, Occupancy, Patient
 
 _DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
-_INSERT_APPOINTMENT = insert(Appointment).returning(Appointment)
-_PATIENT_EXISTS = select(Patient.id).where(Patient.id == bindparam("id"))
+# One INSERT ... RETURNING the new row, loaded as an Appointment in the session: the ORM's
+# loading of a Core statement's rows, cheaper than its bulk INSERT path (and than the unit of
+# work's flush of a new object).
+_INSERT_APPOINTMENT = select(Appointment).from_statement(
+    insert(Appointment.__table__).returning(*Appointment.__table__.c)
+)
 _INSERT_CELLS = insert(Occupancy.__table__).returning(Occupancy.__table__.c.cell)
 
 
@@ -48,12 +52,16 @@ def _lost_race(error: DBAPIError) -> bool:
     )
 
 
-def _patient_exists(session: Session, patient_id: int) -> bool:
-    """Whether the patient exists: no query for the turn's own patient (in the session), else
-    one Core read of the key (the ORM's `get` would load and track the whole row)."""
+def _checked_directory(session: Session, patient_id: int) -> Directory | None:
+    """`NotFound` unless the patient exists. No query for the turn's own patient (in the
+    session: None, the directory is read by `resolve_slot`); else the directory, read with the
+    patient's key in one round trip."""
     if session.identity_key(Patient, patient_id) in session.identity_map:
-        return True
-    return bool(_core_rows(session, _PATIENT_EXISTS, {"id": patient_id}))
+        return None
+    directory = read_directory(session, patient_id)
+    if directory.patient is None:
+        raise NotFound("no such patient")
+    return directory
 
 
 def _occupy(
@@ -115,9 +123,8 @@ def book(
     cannot be booked at all) is raised with the nearest free `alternatives`. A time kept for
     urgent patients is booked only at `urgency` "urgent" (else `SlotUnavailable`, code
     "reserved": availability/reserved.py)."""
-    if not _patient_exists(session, patient_id):
-        raise NotFound("no such patient")
-    resolved = resolve_slot(session, clinic, slot, now=now, urgency=urgency)
+    directory = _checked_directory(session, patient_id)
+    resolved = resolve_slot(session, clinic, slot, now=now, urgency=urgency, directory=directory)
     for room in _attempts(session, clinic, resolved, now, urgency=urgency):
         room_id = room[1] if room else None
         values = {
@@ -137,9 +144,7 @@ def book(
         }
         try:
             with session.begin_nested():
-                # One INSERT ... RETURNING the new row as an Appointment in the session: the
-                # unit of work's flush of a new object would cost more than the statement.
-                appointment = session.scalars(_INSERT_APPOINTMENT, values).one()
+                appointment: Appointment = session.scalars(_INSERT_APPOINTMENT, values).one()
                 _occupy(session, appointment.id, resolved, room_id)
         except DBAPIError as error:
             if not _lost_race(error):

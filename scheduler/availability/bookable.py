@@ -17,7 +17,7 @@ from ..clinic import Clinic
 from ..errors import OutsideBookingWindow, SlotUnavailable
 from ..models import Occupancy
 from ..urgency import check as check_urgency
-from .busy import _core_rows, _epoch_of, cells, provider_holder, resource_holder
+from .busy import Directory, _core_rows, _epoch_of, cells, provider_holder, resource_holder
 from .grid import Slot, _plan
 from .search import _request, alternatives
 
@@ -82,10 +82,11 @@ def resolve_slot(
     now: datetime,
     ignore_appointment: int | None = None,
     urgency: str = "routine",
+    directory: Directory | None = None,
 ) -> ResolvedSlot:
     """Check a slot against hours, notice, horizon, reserved capacity and what is already
     booked (cells held by `ignore_appointment` do not count: a reschedule may overlap its own
-    old time).
+    old time). `directory`: read by the caller in this transaction (else read here).
 
     Raises `NotFound` for an unknown type or provider, `OutsideBookingWindow` or
     `SlotUnavailable` with `alternatives` when it cannot be booked: code "reserved" for a time
@@ -94,7 +95,7 @@ def resolve_slot(
     """
     check_urgency(urgency)
     plan = _plan(clinic)
-    request = _request(session, plan, slot.type_key, slot.provider_key, now)
+    request = _request(session, plan, slot.type_key, slot.provider_key, now, directory)
     kind, zone = request.kind, plan.zone
     start = _epoch_of(slot.start)
     local = slot.start.astimezone(zone)

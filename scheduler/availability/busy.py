@@ -28,25 +28,35 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from ..models import ACTIVE_STATUSES, Appointment, AppointmentType, Provider, Resource
+from ..models import ACTIVE_STATUSES, Appointment, AppointmentType, Patient, Provider, Resource
 from ..sqlfuncs import epoch
 from .grid import CELL_SECONDS
 
 
 @dataclass(frozen=True)
 class Directory:
-    """Database ids of the active providers, resources and types, by key."""
+    """Database ids of the active providers, resources and types, by key; and `patient`, the id
+    of the patient `read_directory` was asked about, when that patient exists."""
 
     providers: dict[str, int]
     resources: dict[str, int]
     types: dict[str, int]
+    patient: int | None = None
 
 
-_DIRECTORY_QUERY = union_all(
+_DIRECTORY_PARTS = (
     select(literal("p", String), Provider.key, Provider.id).where(Provider.active),
     select(literal("r", String), Resource.key, Resource.id).where(Resource.active),
     select(literal("t", String), AppointmentType.key, AppointmentType.id).where(
         AppointmentType.active
+    ),
+)
+_DIRECTORY_QUERY = union_all(*_DIRECTORY_PARTS)
+# A booking for a patient not in the session also asks whether they exist, in the same read.
+_DIRECTORY_AND_PATIENT = union_all(
+    *_DIRECTORY_PARTS,
+    select(literal("a", String), literal("patient", String), Patient.id).where(
+        Patient.id == bindparam("patient_id")
     ),
 )
 
@@ -61,11 +71,16 @@ def _core_rows(
     return session.connection().execute(statement, params or {}).all()
 
 
-def read_directory(session: Session) -> Directory:
-    found: dict[str, dict[str, int]] = {"p": {}, "r": {}, "t": {}}
-    for table, key, row_id in _core_rows(session, _DIRECTORY_QUERY):
+def read_directory(session: Session, patient_id: int | None = None) -> Directory:
+    """The directory; with `patient_id`, whether that patient exists too (one round trip)."""
+    found: dict[str, dict[str, int]] = {"p": {}, "r": {}, "t": {}, "a": {}}
+    if patient_id is None:
+        rows = _core_rows(session, _DIRECTORY_QUERY)
+    else:
+        rows = _core_rows(session, _DIRECTORY_AND_PATIENT, {"patient_id": patient_id})
+    for table, key, row_id in rows:
         found[table][key] = row_id
-    return Directory(found["p"], found["r"], found["t"])
+    return Directory(found["p"], found["r"], found["t"], found["a"].get("patient"))
 
 
 def provider_holder(provider_id: int) -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from scheduler.availability import Slot, bookable, find_slots
@@ -251,6 +251,63 @@ def test_booking_for_an_unknown_patient_is_not_found(db, demo_clinic, now):
             patient_id=999,
             now=now,
             slot=slot(demo_clinic, "checkup", "okafor", at(THURSDAY, 9), "exam-1"),
+        )
+
+
+def test_a_patient_not_in_the_session_is_checked_with_the_directory_in_one_read(
+    db, demo_clinic, now, patients
+):
+    """A booking for a patient the session has not loaded (the API's, a staff member's) asks
+    whether they exist in the same statement that reads the directory; the turn's own patient
+    (in the session) costs no query. Either way the appointment comes back tracked, as stored."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with db.begin() as session:
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            booked = book(
+                session,
+                demo_clinic,
+                patient_id=patients[0],
+                now=now,
+                slot=slot(demo_clinic, "checkup", "okafor", at(THURSDAY, 9), "exam-1"),
+                booked_via="api",
+            )
+            reads_of_patients = [s for s in statements if "FROM patients" in s]
+            assert len(reads_of_patients) == 1
+            assert "FROM providers" in reads_of_patients[0]  # the directory's own read
+            loaded = session.get(Patient, patients[1])  # held: the identity map is weak
+            statements.clear()
+            book(
+                session,
+                demo_clinic,
+                patient_id=patients[1],
+                now=now,
+                slot=slot(demo_clinic, "checkup", "lindqvist", at(THURSDAY, 9), "exam-2"),
+            )
+            assert [s for s in statements if "FROM patients" in s] == []
+            assert loaded in session
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert inspect(booked).persistent and not inspect(booked).modified
+        assert booked in session
+        assert (booked.patient_id, booked.status, booked.booked_via) == (
+            patients[0],
+            AppointmentStatus.BOOKED,
+            "api",
+        )
+        assert booked.start_at == at(THURSDAY, 9) and booked.created_at == now
+        assert booked.provider.key == "okafor" and booked.room.key == "exam-1"
+    with db() as session:
+        stored = session.get(Appointment, booked.id)
+        assert (stored.patient_id, stored.start_at, stored.status) == (
+            patients[0],
+            at(THURSDAY, 9),
+            AppointmentStatus.BOOKED,
         )
 
 
