@@ -1,5 +1,6 @@
 """The reminder benchmark's ceiling worker: what sending a reminder through the outbox must store,
-with the least Python there can be around it (psycopg, cryptography and hashlib, nothing of ours).
+with the least Python there can be around it (psycopg and cryptography; of ours only the audit
+chain's hash function, so that its events are hashed exactly as the product hashes them).
 
 Run as a process of its own by bench/bench_reminders.py, beside other copies of itself. Batch
 after batch, in one transaction each:
@@ -8,8 +9,8 @@ after batch, in one transaction each:
 2. read what a text needs: the patient's stored number (its ciphertext and blind index, kept as
    they are: no decryption), the patient's opt-out and the visit's start, in one join;
 3. per reminder: a text with the visit's time, encrypted with Fernet, one outbox row, the "sent"
-   mark, and one audit event chained as bot/audit/chain.py chains them (the same hash, so the
-   bench checks the result with `audit verify`'s own walk), under the same advisory lock;
+   mark, and one audit event chained as bot/audit/chain.py chains them (its hash function, and
+   the bench checks the result with `audit verify`'s own walk), under the same advisory lock;
 4. the events mirrored as JSON lines to the audit log, one write per batch.
 
 It leaves out what the product does beyond the rows: the sweep, the lease held between claim and
@@ -21,7 +22,6 @@ how many reminders it sent.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from datetime import UTC, datetime
@@ -34,6 +34,7 @@ from psycopg.types.json import Json
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.raw_claims import CLAIM  # the same claim as the baseline
+from bot.audit.chain import _digest  # the same hash as the chain's
 
 LOAD = (
     "SELECT r.id, r.patient_id, p.phone_index, p.phone_enc, a.start_at FROM reminders r "
@@ -59,22 +60,22 @@ TEXT = "Reminder: your visit is on {:%a %d %b at %H:%M}. Reply C to cancel or R 
 
 
 def digest(seq: int, at: datetime, patient_id: int, detail: dict, prev: str) -> str:
-    """bot/audit/chain.py's `_digest` of a reminder_sent event with no text."""
-    body = {
-        "seq": seq,
-        "kind": "reminder_sent",
-        "channel": "sms",
-        "actor": "bot",
-        "patient_id": patient_id,
-        "appointment_id": None,
-        "message_id": None,
-        "detail": detail,
-        "prev_hash": prev,
-        "at": at.isoformat(),
-        "text": None,
-    }
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """The chain's own hash (bot/audit/chain.py) of a reminder_sent event with no text."""
+    return _digest(
+        {
+            "seq": seq,
+            "kind": "reminder_sent",
+            "channel": "sms",
+            "actor": "bot",
+            "patient_id": patient_id,
+            "appointment_id": None,
+            "message_id": None,
+            "detail": detail,
+            "prev_hash": prev,
+            "at": at,
+        },
+        None,
+    )
 
 
 def drain(url: str, batch: int, fernet: Fernet, log_path: str) -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from adapters.outbox import Outbox
 from bot.messages import OutboundMessage
 from scheduler.models import OutboxMessage, Patient, Reminder
+from tests.sql_support import statements_sent
 
 MON = date(2026, 3, 9)
 SUNDAY_EVENING = datetime(2026, 3, 9, 0, 0, tzinfo=UTC)  # Sunday 20:00 EDT
@@ -108,19 +109,9 @@ def test_the_web_chats_patient_gets_no_reminder_when_the_number_opted_out_by_sms
 
 def statements_to_send(sessions, sender) -> tuple[int, int]:
     """(reminders sent, SQL statements executed) for one pass of `sender`."""
-    count = 0
-
-    def counted(*_):
-        nonlocal count
-        count += 1
-
-    engine = sessions.kw["bind"]
-    event.listen(engine, "before_cursor_execute", counted)
-    try:
-        sent = sender.run().sent
-    finally:
-        event.remove(engine, "before_cursor_execute", counted)
-    return sent, count
+    with statements_sent(sessions.kw["bind"]) as sent:
+        reminders = sender.run().sent
+    return reminders, len(sent)
 
 
 def test_a_batch_costs_the_same_statements_whatever_its_size(desk, sessions, clock, make_sender):

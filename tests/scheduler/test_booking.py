@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, insert, inspect, select
+from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from scheduler.availability import Slot, bookable, find_slots
@@ -25,6 +25,7 @@ from scheduler.models import (
     Provider,
     Resource,
 )
+from tests.sql_support import statements_sent
 
 NEW_YORK = ZoneInfo("America/New_York")
 THURSDAY = date(2026, 3, 5)
@@ -260,15 +261,9 @@ def test_a_patient_not_in_the_session_is_checked_with_the_directory_in_one_read(
     """A booking for a patient the session has not loaded (the API's, a staff member's) asks
     whether they exist in the same statement that reads the directory; the turn's own patient
     (in the session) costs no query. Either way the appointment comes back tracked, as stored."""
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
     with db.begin() as session:
         engine = session.get_bind()
-        event.listen(engine, "before_cursor_execute", seen)
-        try:
+        with statements_sent(engine) as sent:
             booked = book(
                 session,
                 demo_clinic,
@@ -277,11 +272,11 @@ def test_a_patient_not_in_the_session_is_checked_with_the_directory_in_one_read(
                 slot=slot(demo_clinic, "checkup", "okafor", at(THURSDAY, 9), "exam-1"),
                 booked_via="api",
             )
-            reads_of_patients = [s for s in statements if "FROM patients" in s]
-            assert len(reads_of_patients) == 1
-            assert "FROM providers" in reads_of_patients[0]  # the directory's own read
-            loaded = session.get(Patient, patients[1])  # held: the identity map is weak
-            statements.clear()
+        reads_of_patients = [s for s in sent if "FROM patients" in s]
+        assert len(reads_of_patients) == 1
+        assert "FROM providers" in reads_of_patients[0]  # the directory's own read
+        loaded = session.get(Patient, patients[1])  # held: the identity map is weak
+        with statements_sent(engine) as sent:
             book(
                 session,
                 demo_clinic,
@@ -289,10 +284,8 @@ def test_a_patient_not_in_the_session_is_checked_with_the_directory_in_one_read(
                 now=now,
                 slot=slot(demo_clinic, "checkup", "lindqvist", at(THURSDAY, 9), "exam-2"),
             )
-            assert [s for s in statements if "FROM patients" in s] == []
-            assert loaded in session
-        finally:
-            event.remove(engine, "before_cursor_execute", seen)
+        assert [s for s in sent if "FROM patients" in s] == []
+        assert loaded in session
         assert inspect(booked).persistent and not inspect(booked).modified
         assert booked in session
         assert (booked.patient_id, booked.status, booked.booked_via) == (
