@@ -11,6 +11,7 @@ after batch, in one transaction each:
 3. per reminder: a text with the visit's time, encrypted with Fernet, one outbox row, the "sent"
    mark, and one audit event chained as bot/audit/chain.py chains them (its hash function, and
    the bench checks the result with `audit verify`'s own walk), under the same advisory lock;
+   the rows go in with COPY;
 4. the events mirrored as JSON lines to the audit log, one write per batch.
 
 It leaves out what the product does beyond the rows: the sweep, the lease held between claim and
@@ -41,9 +42,10 @@ LOAD = (
     "JOIN patients p ON p.id = r.patient_id JOIN appointments a ON a.id = r.appointment_id "
     "WHERE r.id = ANY(%s) AND p.opted_out_at IS NULL AND p.phone_enc IS NOT NULL ORDER BY r.id"
 )
+# Rows go in with COPY, PostgreSQL's fastest way in (a quarter to a third cheaper here than
+# executemany's pipeline of INSERTs): the ceiling is the best storing can do.
 OUTBOX = (
-    "INSERT INTO outbox (channel, recipient_index, recipient_enc, text_enc, kind, created_at) "
-    "VALUES ('sms', %s, %s, %s, 'reminder', %s)"
+    "COPY outbox (channel, recipient_index, recipient_enc, text_enc, kind, created_at) FROM STDIN"
 )
 MARK = (
     "UPDATE reminders SET status = 'sent', sent_at = %s, lease_owner = NULL, lease_until = NULL "
@@ -52,10 +54,10 @@ MARK = (
 LOCK = "SELECT pg_advisory_xact_lock(7210001)"  # bot/audit/chain.py's append lock
 TAIL = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
 AUDIT = (
-    "INSERT INTO audit_events (seq, at, kind, channel, actor, patient_id, appointment_id, "
-    "message_id, detail, text_enc, prev_hash, hash) "
-    "VALUES (%s, %s, 'reminder_sent', 'sms', 'bot', %s, NULL, NULL, %s, NULL, %s, %s)"
+    "COPY audit_events (seq, at, kind, channel, actor, patient_id, detail, prev_hash, hash) "
+    "FROM STDIN"
 )
+EVENT = ("reminder_sent", "sms", "bot")  # kind, channel, actor
 TEXT = "Reminder: your visit is on {:%a %d %b at %H:%M}. Reply C to cancel or R to reschedule."
 
 
@@ -90,14 +92,10 @@ def drain(url: str, batch: int, fernet: Fernet, log_path: str) -> int:
                 rows = connection.execute(LOAD, (ids,)).fetchall()
                 at = datetime.now(UTC)
                 naive = at.replace(tzinfo=None)  # instants are stored as naive UTC
-                with connection.cursor() as cursor:
-                    cursor.executemany(
-                        OUTBOX,
-                        [
-                            (index, phone_enc, fernet.encrypt(TEXT.format(start).encode()), naive)
-                            for _, _, index, phone_enc, start in rows
-                        ],
-                    )
+                with connection.cursor() as cursor, cursor.copy(OUTBOX) as copy:
+                    for _, _, index, phone_enc, start in rows:
+                        text_enc = fernet.encrypt(TEXT.format(start).encode())
+                        copy.write_row(("sms", index, phone_enc, text_enc, "reminder", naive))
                 connection.execute(MARK, (naive, [row[0] for row in rows]))
                 connection.execute(LOCK)
                 tail = connection.execute(TAIL).fetchone()
@@ -107,7 +105,7 @@ def drain(url: str, batch: int, fernet: Fernet, log_path: str) -> int:
                     seq += 1
                     detail = {"reminder_id": reminder_id}
                     hashed = digest(seq, at, patient_id, detail, prev)
-                    events.append((seq, naive, patient_id, Json(detail), prev, hashed))
+                    events.append((seq, naive, *EVENT, patient_id, Json(detail), prev, hashed))
                     lines.append(
                         json.dumps(
                             {"event": "audit_event", "seq": seq, "hash": hashed, "prev_hash": prev},
@@ -115,8 +113,9 @@ def drain(url: str, batch: int, fernet: Fernet, log_path: str) -> int:
                         )
                     )
                     prev = hashed
-                with connection.cursor() as cursor:
-                    cursor.executemany(AUDIT, events)
+                with connection.cursor() as cursor, cursor.copy(AUDIT) as copy:
+                    for event in events:
+                        copy.write_row(event)
                 sent += len(rows)
             log.write("\n".join(lines) + "\n")
             log.flush()
