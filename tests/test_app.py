@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import flask
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
@@ -57,6 +58,21 @@ def test_readyz_is_503_when_the_database_is_unreachable(app):
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"] == "unavailable"
+
+
+def test_a_request_without_a_session_cookie_builds_no_signer(app, monkeypatch):
+    """The signed-cookie sessions of the portal still load and refuse cookies as Flask's do,
+    but a request that carries none (a webhook, an API call) builds no signer for it."""
+    interface = app.session_interface
+    real, built = interface.get_signing_serializer, []
+    monkeypatch.setattr(interface, "get_signing_serializer", lambda a: built.append(a) or real(a))
+    with app.test_request_context("/twilio/sms", method="POST"):
+        assert dict(flask.session) == {} and built == []
+    cookie = {"Cookie": f"session={real(app).dumps({'user': 7})}"}
+    with app.test_request_context("/portal", headers=cookie):
+        assert dict(flask.session) == {"user": 7} and len(built) == 1
+    with app.test_request_context("/portal", headers={"Cookie": "session=forged.value"}):
+        assert dict(flask.session) == {}
 
 
 def test_web_chat_is_served_where_sms_goes_to_the_outbox(app):
