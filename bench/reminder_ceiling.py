@@ -42,7 +42,7 @@ LOAD = (
     "JOIN patients p ON p.id = r.patient_id JOIN appointments a ON a.id = r.appointment_id "
     "WHERE r.id = ANY(%s) AND p.opted_out_at IS NULL AND p.phone_enc IS NOT NULL ORDER BY r.id"
 )
-# Rows go in with COPY, PostgreSQL's fastest way in (a quarter to a third cheaper here than
+# Rows go in with COPY, PostgreSQL's fastest way in (about 30 % cheaper a row here than
 # executemany's pipeline of INSERTs): the ceiling is the best storing can do.
 OUTBOX = (
     "COPY outbox (channel, recipient_index, recipient_enc, text_enc, kind, created_at) FROM STDIN"
