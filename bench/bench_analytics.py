@@ -64,12 +64,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Engine, event, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app import settle_heap
 from bench.smoke import private_database
+from bench.statements import statements_sent
 from scheduler.analytics import SECTIONS, Filters, dashboard, read
 from scheduler.analytics.period import Period
 from scheduler.clinic import Clinic
@@ -652,23 +653,6 @@ def timed(sessions: Any, work: Callable[[Session], Any]) -> float:
     return elapsed(session)
 
 
-class Statements:
-    """The statements an engine runs while the block is open: (SQL, parameters)."""
-
-    def __init__(self, engine: Engine):
-        self.engine, self.found = engine, []
-
-    def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        self.found.append((statement, parameters))
-
-    def __enter__(self) -> list[tuple[str, Any]]:
-        event.listen(self.engine, "before_cursor_execute", self._seen)
-        return self.found
-
-    def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._seen)
-
-
 def plan(connection: Any, statement: str, parameters: Any) -> list[str]:
     if connection.dialect.name == "postgresql":
         rows = connection.exec_driver_sql(
@@ -770,7 +754,7 @@ def measure(url: str, label: str, clinic: Clinic, runs: int, warmup: int, explai
             alone[name].append(elapsed(section(name)))
     statements: dict[str, list[tuple[str, Any]]] = {}
     for name in SECTIONS:
-        with Statements(engine) as found:
+        with statements_sent(engine) as found:
             section(name)()
         statements[name] = [(sql, values) for sql, values in found if not sql.startswith("SET ")]
     total = sum(percentile(values, 0.5) for values in alone.values())

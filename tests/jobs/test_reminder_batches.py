@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import select, update
 
 from adapters.outbox import Outbox
+from bench.statements import statements_sent
 from bot.messages import OutboundMessage
 from scheduler.models import OutboxMessage, Patient, Reminder
-from tests.sql_support import statements_sent
 
 MON = date(2026, 3, 9)
 SUNDAY_EVENING = datetime(2026, 3, 9, 0, 0, tzinfo=UTC)  # Sunday 20:00 EDT

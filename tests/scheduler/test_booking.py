@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
+from bench.statements import statements_sent
 from scheduler.availability import Slot, bookable, find_slots
 from scheduler.booking import book, cancel, reschedule, upcoming_appointments
 from scheduler.clinic_store import install_clinic
@@ -25,7 +26,6 @@ from scheduler.models import (
     Provider,
     Resource,
 )
-from tests.sql_support import statements_sent
 
 NEW_YORK = ZoneInfo("America/New_York")
 THURSDAY = date(2026, 3, 5)
@@ -272,7 +272,7 @@ def test_a_patient_not_in_the_session_is_checked_with_the_directory_in_one_read(
                 slot=slot(demo_clinic, "checkup", "okafor", at(THURSDAY, 9), "exam-1"),
                 booked_via="api",
             )
-        reads_of_patients = [s for s in sent if "FROM patients" in s]
+        reads_of_patients = [sql for sql, _ in sent if "FROM patients" in sql]
         assert len(reads_of_patients) == 1
         assert "FROM providers" in reads_of_patients[0]  # the directory's own read
         loaded = session.get(Patient, patients[1])  # held: the identity map is weak
@@ -284,7 +284,7 @@ def test_a_patient_not_in_the_session_is_checked_with_the_directory_in_one_read(
                 now=now,
                 slot=slot(demo_clinic, "checkup", "lindqvist", at(THURSDAY, 9), "exam-2"),
             )
-        assert [s for s in sent if "FROM patients" in s] == []
+        assert [sql for sql, _ in sent if "FROM patients" in sql] == []
         assert loaded in session
         assert inspect(booked).persistent and not inspect(booked).modified
         assert booked in session
