@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
-import os
 import random
 import statistics
 import sys
@@ -69,6 +68,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app import settle_heap
+from bench.machine import machine
 from bench.smoke import private_database
 from bench.statements import statements_sent
 from scheduler.analytics import SECTIONS, Filters, dashboard, read
@@ -862,8 +862,7 @@ def main(argv: list[str] | None = None) -> None:
         _smoke_sizes()
         args.runs, args.warmup = 3, 1
     clinic = load_clinic(None)
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"python {sys.version.split()[0]}; the demo clinic; load {load}")
+    print(f"{machine()}; the demo clinic")
     summaries = []
     with ExitStack() as stack:
         folder = stack.enter_context(tempfile.TemporaryDirectory())
@@ -877,8 +876,7 @@ def main(argv: list[str] | None = None) -> None:
             summaries.append(
                 measure(postgres, "PostgreSQL", clinic, args.runs, args.warmup, args.explain)
             )
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nsummary (load at the end {load}):")
+    print(f"\nsummary (at the end: {machine()}):")
     print("\n".join(f"  {line}" for line in summaries))
 
 

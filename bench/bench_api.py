@@ -20,10 +20,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time as clock
 from collections.abc import Callable
@@ -36,6 +34,7 @@ from sqlalchemy import text
 
 from app import create_app, services_of
 from bench.bench_booking import run_clients
+from bench.machine import machine
 from bench.seed import FIRST_DAY, install, reset, scaled_clinic, seed
 from bench.smoke import private_database
 from bot.settings import Settings
@@ -256,8 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.smoke:
         args.requests, args.per_client, args.rounds = 20, 3, 1
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"python {sys.version.split()[0]}; the app through Flask's test client; load {load}")
+    print(f"{machine()}; the app through Flask's test client")
     with ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         url = args.database_url

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
-import sys
 import threading
 import time as clock
 from datetime import UTC, datetime, timedelta
@@ -33,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import event, insert, text
 from sqlalchemy.exc import IntegrityError
 
+from bench.machine import machine
 from bench.seed import FIRST_DAY, OVERLAPS, install, reset, scaled_clinic
 from bench.smoke import private_database
 from scheduler.availability import (
@@ -142,7 +142,7 @@ def measure(url: str, args: argparse.Namespace) -> None:
     with engine.connect() as connection:
         version = connection.exec_driver_sql("SHOW server_version").scalar()
     print(
-        f"database: {engine.dialect.name} {version}; python {sys.version.split()[0]}; "
+        f"database: {engine.dialect.name} {version}; {machine()}; "
         f"{CLIENTS} client threads, one session and connection each"
     )
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -33,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.bench_sms import TOKEN, describe, free_port, load, signed_requests
+from bench.machine import machine
 from deploy.cluster import Cluster, ensure_database, nginx_binary
 from scheduler.db import make_engine
 
@@ -111,9 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         args.nodes, args.requests, args.warmup, args.connections = "1", 60, 20, 4
     database = f"bench_cluster_{os.getpid()}" if args.smoke else "bench_cluster"
     print(
-        f"clinic network on this machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; {args.connections} connections through nginx; load "
-        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        f"clinic network on this machine ({machine()}): {args.connections} connections "
+        "through nginx"
     )
     server = make_url(args.server_url).set(database="postgres").render_as_string(False)
     failed = False

@@ -22,9 +22,7 @@ heap as a web worker does (`app.settle_heap`). Target: p99 under 30 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import sys
 import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from sqlalchemy import text
 
 from app import services_of, settle_heap
 from bench.bench_api import figures, make_app, percentile, timed
+from bench.machine import machine
 from bench.seed import FIRST_DAY, seed
 from bench.smoke import private_database
 from scheduler.fhir.slots import SlotQuery, schedule_slots
@@ -158,8 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.smoke:
         args.requests = 20
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"python {sys.version.split()[0]}; the app through Flask's test client; load {load}")
+    print(f"{machine()}; the app through Flask's test client")
     with ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         bench(

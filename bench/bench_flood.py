@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import platform
 import sys
 import tempfile
 import threading
@@ -53,6 +52,7 @@ from bench.bench_sms import (
     start_gunicorn,
     stop,
 )
+from bench.machine import machine
 
 
 def forged_body() -> bytes:
@@ -223,10 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         f"connections, {args.flooders} flood connections, gunicorn {args.workers} sync "
         f"workers, SQLite, local engine"
     )
-    print(
-        f"  machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, {platform.system()} {platform.release()}"
-    )
+    print(f"  machine: {machine()}")
     base = results[0][1]
     for name, patients, answers, elapsed, events, tallies in results:
         print(

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
+from bench.machine import machine
 from bench.seed import seed_due_reminders
 from bench.smoke import private_database
 from bot.audit.trail import AuditTrail
@@ -223,10 +223,7 @@ def measure(url: str, args: argparse.Namespace) -> int:
     engine.dispose()
     key = Fernet.generate_key().decode()
     print(
-        f"{args.reminders} due reminders, PostgreSQL database {make_url(url).database}; "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, load "
-        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        f"{args.reminders} due reminders, PostgreSQL database {make_url(url).database}; {machine()}"
     )
     results = []
     analyze = not args.no_analyze

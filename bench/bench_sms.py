@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import platform
 import signal
 import socket
 import statistics
@@ -56,6 +55,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
+from bench.machine import machine
 from bench.seed import reset
 from bench.smoke import private_database
 from bench.sms_servers import prepare_floor
@@ -434,11 +434,7 @@ def measure(args: argparse.Namespace, postgres: str | None) -> int:
         f"({args.worker_class}{threads}), {'PostgreSQL' if postgres else 'SQLite'} for ours "
         f"and the floor, local engine"
     )
-    print(
-        f"  machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, {platform.system()} {platform.release()}, load "
-        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    )
+    print(f"  machine: {machine()}")
     for name in ports:
         print(describe(name, results[name]))
     print(

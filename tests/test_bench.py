@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from bench.machine import PROBE, machine
 from deploy.cluster import nginx_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,19 @@ SMOKES = {
     "bench_slots": (None, "30 of 30 found 3 slots"),
     "bench_sms": (None, "ours booked"),
     "bench_sms_postgres": ("url", "ours booked"),
+}
+# The benchmarks whose figures are compared across sessions: their output says how fast the
+# machine was when they ran (bench/machine.py).
+WITH_MACHINE_LINE = {
+    "bench_analytics",
+    "bench_api",
+    "bench_booking",
+    "bench_cluster",
+    "bench_fhir_slots",
+    "bench_flood",
+    "bench_reminders",
+    "bench_sms",
+    "bench_sms_postgres",
 }
 
 
@@ -77,6 +92,15 @@ def _check(name: str, run: subprocess.CompletedProcess) -> None:
     shown = run.stdout[-3000:] + "\n" + run.stderr[-3000:]
     assert run.returncode == 0, shown
     assert SMOKES[name][1] in run.stdout, shown
+    if name in WITH_MACHINE_LINE:
+        assert f" us a {PROBE}" in run.stdout, shown
+
+
+def test_the_machine_line_gives_the_speed_measured_when_it_is_made():
+    line = machine()
+    speed = re.search(rf"; load [\d., ]+; (\d+\.\d) us a {re.escape(PROBE)}$", line)
+    assert speed is not None, line
+    assert 0 < float(speed.group(1)) < 10_000
 
 
 @pytest.mark.parametrize("name", sorted(n for n, (pg, _) in SMOKES.items() if pg is None))
