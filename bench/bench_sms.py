@@ -13,6 +13,9 @@ TwiML. Measured in the same run on the same gunicorn settings (bench/sms_servers
   count, the conversation state, two hash-chained audit events, with the same encryption and
   one log line, and on PostgreSQL the advisory locks that order one person's turns and the
   audit chain. What it reaches is what any Python implementation of the turn could hope for.
+- the ceiling: the floor's turn, statement for statement, through the project's own data layer
+  (scheduler/db.py's engine, with its writer queue on SQLite, and an ORM Session a turn): what
+  a turn that stored no more than the floor could reach on this stack.
 - bare: a Flask app that checks the same signature with twilio's RequestValidator and returns
   the same shape of TwiML (what the web stack itself costs).
 
@@ -58,7 +61,7 @@ from twilio.request_validator import RequestValidator
 from bench.machine import machine
 from bench.seed import reset
 from bench.smoke import private_database
-from bench.sms_servers import prepare_floor
+from bench.sms_servers import prepare_floor, stored_turns
 
 TOKEN = "bench-auth-token-" + "0" * 16
 ACCOUNT_SID = "AC" + "0" * 32
@@ -284,7 +287,7 @@ def load(port: int, lanes: list[list[tuple[bytes, str]]], time_limit: float) -> 
 
 def describe(name: str, result: dict) -> str:
     return (
-        f"  {name:<6} {result['requests']:5d} requests in {result['seconds']:5.1f} s: "
+        f"  {name:<7} {result['requests']:5d} requests in {result['seconds']:5.1f} s: "
         f"{result['rps']:7.1f} req/s   p50 {result['p50']:6.1f} ms   "
         f"p90 {result['p90']:6.1f} ms   p99 {result['p99']:6.1f} ms   "
         f"max {result['max']:6.1f} ms"
@@ -335,12 +338,12 @@ def main(argv: list[str] | None = None) -> int:
 def measure(args: argparse.Namespace, postgres: str | None) -> int:
     """Start the three servers, load each in turn, print the figures; 1 if a request failed."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-sms-"))
-    ports = {"bare": free_port(), "floor": free_port(), "ours": free_port()}
+    ports = {name: free_port() for name in ("bare", "floor", "ceiling", "ours")}
     database = postgres or f"sqlite:///{workdir / 'bench.db'}"
     floor = (
         {"FLOOR_URL": make_url(postgres).set(drivername="postgresql").render_as_string(False)}
         if postgres
-        else {"FLOOR_DB": str(workdir / "floor.db")}
+        else {"FLOOR_DB": str(workdir / "floor.db"), "CEILING_DB": str(workdir / "ceiling.db")}
     )
     env = {
         **os.environ,
@@ -374,6 +377,7 @@ def measure(args: argparse.Namespace, postgres: str | None) -> int:
     targets = {
         "bare": "bench.sms_servers:bare_app()",
         "floor": "bench.sms_servers:floor_app()",
+        "ceiling": "bench.sms_servers:ceiling_app()",
         "ours": "app:create_app()",
     }
     servers: dict[str, subprocess.Popen] = {}
@@ -393,13 +397,16 @@ def measure(args: argparse.Namespace, postgres: str | None) -> int:
             wait_listening(servers[name], ports[name], target)
         number = 0
         choices = dict.fromkeys(ports, 0)  # texts that chose an offered opening ("2")
+        answered = dict.fromkeys(ports, 0)  # texts answered 200, warm-up included
         for name, port in ports.items():
             lanes = signed_requests(
                 f"http://127.0.0.1:{port}", args.warmup, args.connections, number
             )
             number += args.warmup
-            choices[name] += load(port, lanes, args.time_limit)["choices"]
-        # Side by side: bare, floor, ours, twice; each figure is the sum over its two halves.
+            warm = load(port, lanes, args.time_limit)
+            choices[name] += warm["choices"]
+            answered[name] += warm["requests"] - len(warm["failures"])
+        # Side by side: bare, floor, ceiling, ours, twice; each figure the sum of its halves.
         halves: dict[str, list[dict]] = {name: [] for name in ports}
         for _ in range(2):
             for name, port in ports.items():
@@ -409,6 +416,7 @@ def measure(args: argparse.Namespace, postgres: str | None) -> int:
                 number += args.requests
                 halves[name].append(load(port, lanes, args.time_limit / 2))
                 choices[name] += halves[name][-1]["choices"]
+                answered[name] += halves[name][-1]["requests"] - len(halves[name][-1]["failures"])
         for name, parts in halves.items():
             latencies_note = {k: max(p[k] for p in parts) for k in ("p99", "max")}
             requests_ = sum(p["requests"] for p in parts)
@@ -432,7 +440,7 @@ def measure(args: argparse.Namespace, postgres: str | None) -> int:
     print(
         f"inbound SMS, {args.connections} connections, gunicorn {args.workers} workers "
         f"({args.worker_class}{threads}), {'PostgreSQL' if postgres else 'SQLite'} for ours "
-        f"and the floor, local engine"
+        f"and the yardsticks, local engine"
     )
     print(f"  machine: {machine()}")
     for name in ports:
@@ -449,6 +457,12 @@ def measure(args: argparse.Namespace, postgres: str | None) -> int:
         f"  for scale, ours / bare: {ours['rps'] / results['bare']['rps']:.2f}, "
         f"floor / bare: {results['floor']['rps'] / results['bare']['rps']:.2f}"
     )
+    ceiling = results["ceiling"]
+    print(
+        f"  the ceiling (the floor's statements on the project's engine and Session): "
+        f"{ceiling['rps'] / results['floor']['rps']:.2f} of the floor, p99 "
+        f"{ceiling['p99']:.1f} ms; ours / ceiling: {ours['rps'] / ceiling['rps']:.2f}"
+    )
     engine = create_engine(database)
     with engine.connect() as connection:
         booked = connection.execute(sql("SELECT count(*) FROM appointments")).scalar()
@@ -457,12 +471,20 @@ def measure(args: argparse.Namespace, postgres: str | None) -> int:
         f"  ours booked {booked} appointments for the {choices['ours']} texts that chose an "
         f'opening ("2")'
     )
+    stored = stored_turns(env)
+    print(
+        "  turns stored: "
+        + ", ".join(f"{name} {stored[name]} of {answered[name]}" for name in stored)
+    )
     failed = [f for result in results.values() for f in result["failures"]]
     if failed:
         print(f"  {len(failed)} failed requests: {sorted(set(failed))}")
         return 1
     if booked != choices["ours"]:
         print("  some choices did not book")
+        return 1
+    if any(stored[name] != answered[name] for name in stored):
+        print("  a yardstick did not store every turn it answered")
         return 1
     return 0
 

@@ -1,4 +1,4 @@
-"""The two yardsticks of bench/bench_sms.py, each a Flask app that gunicorn serves like ours.
+"""The yardsticks of bench/bench_sms.py, each a Flask app that gunicorn serves like ours.
 
 - `bare_app`: verify Twilio's signature, answer TwiML, nothing else (what the web stack costs).
 - `floor_app`: the least an SMS turn has to store, written straight on the database driver
@@ -9,8 +9,15 @@
   takes what ours must take there for correctness across processes: an advisory lock on the
   sender (turns of one person in order) and one on the audit chain (its appends in order). Its
   tables live in a schema `floor` of ours' database, so both use the same server and settings.
+- `ceiling_app`: the floor's turn, statement for statement, through the project's own data layer
+  instead of the bare driver: scheduler/db.py's engine (on SQLite its writer queue, which hands
+  the write lock from process to process at once, where the floor's sqlite3 waits in SQLite's
+  own busy handler, which sleeps) and one ORM Session a turn, as ours has. What a turn that
+  stored no more than the floor could reach on this stack. Its tables are the floor's, in a file
+  or a schema (`ceiling`) of their own.
 
-The environment names the database: `FLOOR_DB` (a SQLite file) or `FLOOR_URL` (a libpq URL).
+The environment names the database: `FLOOR_DB` and `CEILING_DB` (SQLite files) or `FLOOR_URL` (a
+libpq URL, for both).
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import phonenumbers
 from cryptography.fernet import Fernet
 from flask import Flask, Response, request
+from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -46,9 +55,9 @@ CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, kind TEXT, patient IN
 CREATE INDEX IF NOT EXISTS audit_by_patient ON audit (patient, kind, at);
 """
 _POSTGRES_SCHEMA = """
-DROP SCHEMA IF EXISTS floor CASCADE;
-CREATE SCHEMA floor;
-SET search_path = floor;
+DROP SCHEMA IF EXISTS {schema} CASCADE;
+CREATE SCHEMA {schema};
+SET search_path = {schema};
 CREATE TABLE IF NOT EXISTS receipts (id BIGSERIAL PRIMARY KEY, key TEXT UNIQUE,
                                      at DOUBLE PRECISION, twiml BYTEA);
 CREATE TABLE IF NOT EXISTS patients (id BIGSERIAL PRIMARY KEY, idx TEXT UNIQUE, phone BYTEA);
@@ -61,17 +70,39 @@ CREATE INDEX IF NOT EXISTS audit_by_patient ON audit (patient, kind, at);
 
 
 def prepare_floor(env: dict[str, str]) -> None:
-    """The floor's tables, made once before the workers start (two would race on them)."""
+    """The floor's tables and the ceiling's, made once before the workers start (two would race
+    on them)."""
     if "FLOOR_URL" in env:
         import psycopg
 
         with psycopg.connect(env["FLOOR_URL"], autocommit=True) as connection:
-            connection.execute(_POSTGRES_SCHEMA)
+            for schema in ("floor", "ceiling"):
+                connection.execute(_POSTGRES_SCHEMA.format(schema=schema))
     else:
-        with sqlite3.connect(env["FLOOR_DB"]) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(_SQLITE_SCHEMA)
+        for path in (env["FLOOR_DB"], env["CEILING_DB"]):
+            with sqlite3.connect(path) as connection:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(_SQLITE_SCHEMA)
+            connection.close()
+
+
+def stored_turns(env: dict[str, str]) -> dict[str, int]:
+    """The turns the floor and the ceiling stored: receipts with their answer."""
+    count = "SELECT count(*) FROM {}receipts WHERE twiml IS NOT NULL"
+    if "FLOOR_URL" in env:
+        import psycopg
+
+        with psycopg.connect(env["FLOOR_URL"]) as connection:
+            return {
+                name: connection.execute(count.format(f"{name}.")).fetchone()[0]
+                for name in ("floor", "ceiling")
+            }
+    stored = {}
+    for name, path in (("floor", env["FLOOR_DB"]), ("ceiling", env["CEILING_DB"])):
+        with sqlite3.connect(path) as connection:
+            stored[name] = connection.execute(count.format("")).fetchone()[0]
         connection.close()
+    return stored
 
 
 def bare_app() -> Flask:
@@ -157,8 +188,59 @@ class _PostgresFloor:
         self.db.rollback()
 
 
-def floor_app() -> Flask:
-    """For scale, not a baseline: the least an SMS turn must store, on the driver directly."""
+class _DataLayerFloor:
+    """One thread's turns through the project's data layer: a Session a turn, the floor's SQL
+    sent as it is (`exec_driver_sql`) on the Session's connection, whose BEGIN is the engine's
+    (BEGIN IMMEDIATE behind the writer queue on SQLite)."""
+
+    def __init__(self, sessions: sessionmaker[Session], postgres: bool) -> None:
+        self.sessions, self.postgres = sessions, postgres
+        self.mark = "%s" if postgres else "?"
+
+    def begin(self, person: int) -> None:
+        self.session = self.sessions()
+        self.connection = self.session.connection()  # BEGIN, from the engine's own hooks
+        if self.postgres:
+            self.run("SELECT pg_advisory_xact_lock(?)", (person,))
+
+    def chain_lock(self) -> None:
+        if self.postgres:
+            self.run("SELECT pg_advisory_xact_lock(?)", (CHAIN_LOCK,))
+
+    def one(self, sql: str, args: tuple) -> Any:
+        return self.connection.exec_driver_sql(sql.replace("?", self.mark), args).first()
+
+    def run(self, sql: str, args: tuple) -> None:
+        self.connection.exec_driver_sql(sql.replace("?", self.mark), args)
+
+    def many(self, sql: str, rows: list[tuple]) -> None:
+        self.connection.exec_driver_sql(sql.replace("?", self.mark), rows)
+
+    def commit(self) -> None:
+        self.session.commit()
+        self.session.close()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self.session.close()
+
+
+def ceiling_app() -> Flask:
+    """The floor's turn through the project's engine and Session (see the module's text)."""
+    from scheduler.db import make_engine, session_factory
+
+    if "FLOOR_URL" in os.environ:
+        url = "postgresql+psycopg" + os.environ["FLOOR_URL"].removeprefix("postgresql")
+        engine = make_engine(url, connect_args={"options": "-c search_path=ceiling"})
+    else:
+        engine = make_engine(f"sqlite:///{os.environ['CEILING_DB']}")
+    sessions = session_factory(engine)  # one engine and pool a worker, as ours
+    return floor_app(lambda: _DataLayerFloor(sessions, "FLOOR_URL" in os.environ))
+
+
+def floor_app(kind: Callable[[], Any] | None = None) -> Flask:
+    """For scale, not a baseline: the least an SMS turn must store, on the driver directly (or
+    on what `kind` makes: one thread's store, `ceiling_app`'s)."""
     app = Flask("floor_twiml")
     validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
     base = os.environ["PUBLIC_BASE_URL"].rstrip("/")
@@ -168,7 +250,8 @@ def floor_app() -> Flask:
     log.addHandler(logging.FileHandler(os.environ["FLOOR_LOG"]))
     log.setLevel(logging.INFO)
     log.propagate = False
-    kind = _PostgresFloor if "FLOOR_URL" in os.environ else _SqliteFloor
+    if kind is None:
+        kind = _PostgresFloor if "FLOOR_URL" in os.environ else _SqliteFloor
     # One connection a thread (a gthread worker has several), opened after the fork.
     store = threading.local()
 
