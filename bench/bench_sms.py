@@ -336,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure(args: argparse.Namespace, postgres: str | None) -> int:
-    """Start the three servers, load each in turn, print the figures; 1 if a request failed."""
+    """Start the four servers, load each in turn, print the figures; 1 if a request failed
+    or a yardstick did not store every turn it answered."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-sms-"))
     ports = {name: free_port() for name in ("bare", "floor", "ceiling", "ours")}
     database = postgres or f"sqlite:///{workdir / 'bench.db'}"
