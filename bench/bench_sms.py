@@ -11,8 +11,9 @@ TwiML. Measured in the same run on the same gunicorn settings (bench/sms_servers
 - the floor: the least an SMS turn has to store, written straight on the driver (sqlite3 or
   psycopg; no ORM, no dialogue): the receipt's claim and answer, the patient, a rate-limit
   count, the conversation state, two hash-chained audit events, with the same encryption and
-  one log line, and on PostgreSQL the advisory locks that order one person's turns and the
-  audit chain. What it reaches is what any Python implementation of the turn could hope for.
+  one log line, and the locks ours takes: SQLite's write lock through scheduler/db.py's writer
+  queue, PostgreSQL's advisory locks that order one person's turns and the audit chain. What it
+  reaches is what any Python implementation of the turn could hope for.
 - the ceiling: the floor's turn, statement for statement, through the project's own data layer
   (scheduler/db.py's engine, with its writer queue on SQLite, and an ORM Session a turn): what
   a turn that stored no more than the floor could reach on this stack.

@@ -5,16 +5,16 @@
   (sqlite3, or psycopg on PostgreSQL), with no ORM, no dialogue, the same reply every time:
   verify, parse the number, claim the receipt, find or add the patient, count recent texts, read
   and write the encrypted conversation state, append two hash-chained audit events with
-  encrypted text, store the encrypted TwiML, commit, one JSON log line. On PostgreSQL it also
-  takes what ours must take there for correctness across processes: an advisory lock on the
-  sender (turns of one person in order) and one on the audit chain (its appends in order). Its
-  tables live in a schema `floor` of ours' database, so both use the same server and settings.
+  encrypted text, store the encrypted TwiML, commit, one JSON log line. It takes the locks ours
+  takes: on SQLite the write lock through scheduler/db.py's writer queue, which hands it from
+  process to process at once; on PostgreSQL, for correctness across processes, an advisory lock
+  on the sender (turns of one person in order) and one on the audit chain (its appends in
+  order). Its tables live in a schema `floor` of ours' database, so both use the same server
+  and settings.
 - `ceiling_app`: the floor's turn, statement for statement, through the project's own data layer
-  instead of the bare driver: scheduler/db.py's engine (on SQLite its writer queue, which hands
-  the write lock from process to process at once, where the floor's sqlite3 waits in SQLite's
-  own busy handler, which sleeps) and one ORM Session a turn, as ours has. What a turn that
-  stored no more than the floor could reach on this stack. Its tables are the floor's, in a file
-  or a schema (`ceiling`) of their own.
+  instead of the bare driver: scheduler/db.py's engine and one ORM Session a turn, as ours has.
+  What a turn that stored no more than the floor could reach on this stack. Its tables are the
+  floor's, in a file or a schema (`ceiling`) of their own.
 
 The environment names the database: `FLOOR_DB` and `CEILING_DB` (SQLite files) or `FLOOR_URL` (a
 libpq URL, for both).
@@ -31,6 +31,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import phonenumbers
@@ -39,6 +40,8 @@ from flask import Flask, Response, request
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
+
+from scheduler.db import WriterQueue
 
 BARE_REPLY = (
     "Maple Street Family Clinic: appointment texts to book, move or cancel visits. Msg & "
@@ -125,17 +128,26 @@ def bare_app() -> Flask:
 
 
 class _SqliteFloor:
-    """One worker's connection; BEGIN IMMEDIATE makes the turn the only writer."""
+    """One thread's connection; BEGIN IMMEDIATE makes the turn the only writer. The write lock is
+    taken through `queue` first, scheduler/db.py's writer queue, as ours takes it: a turn waiting
+    in SQLite's own busy handler instead sleeps between tries, and left the lock idle enough to
+    cost this floor 6-20 % of its throughput (BENCHMARKS.md, session 16)."""
 
     mark = "?"
 
-    def __init__(self) -> None:
+    def __init__(self, queue: WriterQueue) -> None:
+        self.queue = queue
         self.db = sqlite3.connect(os.environ["FLOOR_DB"], isolation_level=None, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
 
     def begin(self, person: int) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+        self.queue.acquire()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.queue.release()
+            raise
 
     def chain_lock(self) -> None:
         pass  # the write lock, held since BEGIN IMMEDIATE
@@ -150,10 +162,16 @@ class _SqliteFloor:
         self.db.executemany(sql, rows)
 
     def commit(self) -> None:
-        self.db.execute("COMMIT")
+        try:
+            self.db.execute("COMMIT")
+        finally:
+            self.queue.release()
 
     def rollback(self) -> None:
-        self.db.execute("ROLLBACK")
+        try:
+            self.db.execute("ROLLBACK")
+        finally:
+            self.queue.release()
 
 
 class _PostgresFloor:
@@ -250,8 +268,11 @@ def floor_app(kind: Callable[[], Any] | None = None) -> Flask:
     log.addHandler(logging.FileHandler(os.environ["FLOOR_LOG"]))
     log.setLevel(logging.INFO)
     log.propagate = False
-    if kind is None:
-        kind = _PostgresFloor if "FLOOR_URL" in os.environ else _SqliteFloor
+    if kind is None and "FLOOR_URL" in os.environ:
+        kind = _PostgresFloor
+    elif kind is None:
+        # One queue a process, made after the fork (gunicorn builds the app in each worker).
+        kind = partial(_SqliteFloor, WriterQueue(os.environ["FLOOR_DB"] + "-writer.lock"))
     # One connection a thread (a gthread worker has several), opened after the fork.
     store = threading.local()
 
