@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from scheduler.db import WriterQueue
+from scheduler.db import WriterQueue, make_engine, session_factory
 
 BARE_REPLY = (
     "Maple Street Family Clinic: appointment texts to book, move or cancel visits. Msg & "
@@ -245,15 +245,13 @@ class _DataLayerFloor:
 
 def ceiling_app() -> Flask:
     """The floor's turn through the project's engine and Session (see the module's text)."""
-    from scheduler.db import make_engine, session_factory
-
     if "FLOOR_URL" in os.environ:
         url = "postgresql+psycopg" + os.environ["FLOOR_URL"].removeprefix("postgresql")
         engine = make_engine(url, connect_args={"options": "-c search_path=ceiling"})
     else:
         engine = make_engine(f"sqlite:///{os.environ['CEILING_DB']}")
     sessions = session_factory(engine)  # one engine and pool a worker, as ours
-    return floor_app(lambda: _DataLayerFloor(sessions, "FLOOR_URL" in os.environ))
+    return floor_app(partial(_DataLayerFloor, sessions, "FLOOR_URL" in os.environ))
 
 
 def floor_app(kind: Callable[[], Any] | None = None) -> Flask:
