@@ -216,13 +216,14 @@ def load(port: int, lanes: list[list[tuple[bytes, str]]], time_limit: float) -> 
     latencies: list[float] = []
     failures: list[str] = []
     chosen: list[int] = []
+    answered: list[int] = []  # each lane's texts answered with a 200 and TwiML
     lock = threading.Lock()
     start = threading.Barrier(len(lanes) + 1)
     stop_at = [0.0]
 
     def run(lane):
         connection = None
-        mine, bad, chose = [], [], 0
+        mine, bad, chose, ok = [], [], 0, 0
         start.wait()
         for body, sig in lane:
             if time.monotonic() > stop_at[0]:
@@ -249,12 +250,15 @@ def load(port: int, lanes: list[list[tuple[bytes, str]]], time_limit: float) -> 
             chose += CHOICE in body
             if response.status != 200 or b"<Response" not in data:
                 bad.append(f"HTTP {response.status}")
+            else:
+                ok += 1
         if connection is not None:
             connection.close()
         with lock:
             latencies.extend(mine)
             failures.extend(bad)
             chosen.append(chose)
+            answered.append(ok)
 
     threads = [threading.Thread(target=run, args=(lane,)) for lane in lanes]
     for thread in threads:
@@ -283,6 +287,7 @@ def load(port: int, lanes: list[list[tuple[bytes, str]]], time_limit: float) -> 
         "mean": statistics.fmean(latencies) * 1000,
         "failures": failures,
         "choices": sum(chosen),
+        "answered": sum(answered),
     }
 
 
@@ -398,16 +403,22 @@ def measure(args: argparse.Namespace, postgres: str | None) -> int:
         for name, target in targets.items():
             wait_listening(servers[name], ports[name], target)
         number = 0
-        choices = dict.fromkeys(ports, 0)  # texts that chose an offered opening ("2")
-        answered = dict.fromkeys(ports, 0)  # texts answered 200, warm-up included
+        # Over every load of a server, warm-up included: the texts that chose an offered
+        # opening ("2"), and those answered.
+        choices = dict.fromkeys(ports, 0)
+        answered = dict.fromkeys(ports, 0)
+
+        def tally(name: str, result: dict) -> dict:
+            choices[name] += result["choices"]
+            answered[name] += result["answered"]
+            return result
+
         for name, port in ports.items():
             lanes = signed_requests(
                 f"http://127.0.0.1:{port}", args.warmup, args.connections, number
             )
             number += args.warmup
-            warm = load(port, lanes, args.time_limit)
-            choices[name] += warm["choices"]
-            answered[name] += warm["requests"] - len(warm["failures"])
+            tally(name, load(port, lanes, args.time_limit))
         # Side by side: bare, floor, ceiling, ours, twice; each figure the sum of its halves.
         halves: dict[str, list[dict]] = {name: [] for name in ports}
         for _ in range(2):
@@ -416,9 +427,7 @@ def measure(args: argparse.Namespace, postgres: str | None) -> int:
                     f"http://127.0.0.1:{port}", args.requests // 2, args.connections, number
                 )
                 number += args.requests
-                halves[name].append(load(port, lanes, args.time_limit / 2))
-                choices[name] += halves[name][-1]["choices"]
-                answered[name] += halves[name][-1]["requests"] - len(halves[name][-1]["failures"])
+                halves[name].append(tally(name, load(port, lanes, args.time_limit / 2)))
         for name, parts in halves.items():
             latencies_note = {k: max(p[k] for p in parts) for k in ("p99", "max")}
             requests_ = sum(p["requests"] for p in parts)

@@ -23,7 +23,8 @@ def speed() -> float:
 
 
 def machine() -> str:
-    """ "x86_64, 2 CPUs, Python 3.11.7, Linux 6.1; load 0.5, 0.4, 0.2; 10.4 us a sum(range(1000))"."""
+    """What, how busy, how fast; e.g. "x86_64, 2 CPUs, Python 3.11.7, Linux 6.1; load 0.5, 0.4,
+    0.2; 10.4 us a sum(range(1000))"."""
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "

@@ -37,6 +37,7 @@ from typing import Any
 import phonenumbers
 from cryptography.fernet import Fernet
 from flask import Flask, Response, request
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -72,6 +73,13 @@ CREATE INDEX IF NOT EXISTS audit_by_patient ON audit (patient, kind, at);
 """
 
 
+STORES = ("floor", "ceiling")  # the yardsticks that store; on PostgreSQL, their schemas
+
+
+def _sqlite_files(env: dict[str, str]) -> dict[str, str]:
+    return {"floor": env["FLOOR_DB"], "ceiling": env["CEILING_DB"]}
+
+
 def prepare_floor(env: dict[str, str]) -> None:
     """The floor's tables and the ceiling's, made once before the workers start (two would race
     on them)."""
@@ -79,10 +87,10 @@ def prepare_floor(env: dict[str, str]) -> None:
         import psycopg
 
         with psycopg.connect(env["FLOOR_URL"], autocommit=True) as connection:
-            for schema in ("floor", "ceiling"):
+            for schema in STORES:
                 connection.execute(_POSTGRES_SCHEMA.format(schema=schema))
     else:
-        for path in (env["FLOOR_DB"], env["CEILING_DB"]):
+        for path in _sqlite_files(env).values():
             with sqlite3.connect(path) as connection:
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.executescript(_SQLITE_SCHEMA)
@@ -97,11 +105,10 @@ def stored_turns(env: dict[str, str]) -> dict[str, int]:
 
         with psycopg.connect(env["FLOOR_URL"]) as connection:
             return {
-                name: connection.execute(count.format(f"{name}.")).fetchone()[0]
-                for name in ("floor", "ceiling")
+                name: connection.execute(count.format(f"{name}.")).fetchone()[0] for name in STORES
             }
     stored = {}
-    for name, path in (("floor", env["FLOOR_DB"]), ("ceiling", env["CEILING_DB"])):
+    for name, path in _sqlite_files(env).items():
         with sqlite3.connect(path) as connection:
             stored[name] = connection.execute(count.format("")).fetchone()[0]
         connection.close()
@@ -246,8 +253,11 @@ class _DataLayerFloor:
 def ceiling_app() -> Flask:
     """The floor's turn through the project's engine and Session (see the module's text)."""
     if "FLOOR_URL" in os.environ:
-        url = "postgresql+psycopg" + os.environ["FLOOR_URL"].removeprefix("postgresql")
-        engine = make_engine(url, connect_args={"options": "-c search_path=ceiling"})
+        url = make_url(os.environ["FLOOR_URL"]).set(drivername="postgresql+psycopg")
+        engine = make_engine(
+            url.render_as_string(hide_password=False),
+            connect_args={"options": "-c search_path=ceiling"},
+        )
     else:
         engine = make_engine(f"sqlite:///{os.environ['CEILING_DB']}")
     sessions = session_factory(engine)  # one engine and pool a worker, as ours
